@@ -1,0 +1,2 @@
+//! The Teleconsult relay.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Consent model, signed ledger, policy decisions and exports.

@@ -1,0 +1,1 @@
+//! Bluetooth SIG health characteristic parsers, validated readings and their FHIR form.

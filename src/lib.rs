@@ -1,0 +1,38 @@
+//! # Teleconsult
+//!
+//! A Rust-to-WebAssembly client SDK for telemedicine: end-to-end encrypted consultation
+//! signaling over WebRTC, secure capture of Bluetooth medical device readings, and consent
+//! management with a signed, tamper-evident ledger.
+//!
+//! ## Module map
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`crypto`] | envelope (AES-256-GCM), key schedule (HKDF-SHA256), handshake (X25519), SAS |
+//! | [`signaling`] | the sans-IO consultation session: wire format and state machine |
+//! | [`devices`] | Bluetooth SIG health characteristic parsers, readings, FHIR mapping |
+//! | [`consent`] | consent model, signed ledger, policy decisions, exports |
+//! | `web` | wasm32 only: the JS API and the browser drivers |
+//!
+//! Everything except `web` is plain Rust, compiled and tested natively. Nothing outside
+//! `web` reads a clock or a random source: `now` and random bytes are passed in, so every
+//! behaviour can be tested in simulated time.
+//!
+//! ## Features
+//!
+//! The crate has no optional features yet; everything listed above is always compiled.
+
+pub mod capabilities;
+pub mod consent;
+pub mod crypto;
+pub mod devices;
+mod error;
+pub mod signaling;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::{Error, ErrorCode};
+
+/// The SDK version, as published on npm and crates.io.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

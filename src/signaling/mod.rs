@@ -1,0 +1,3 @@
+//! The sans-IO consultation session: wire format and state machine.
+
+pub mod relay_wire;
