@@ -1,0 +1,107 @@
+//! `capabilities()` and `requireCapabilities()`: probe the JavaScript host and report what
+//! the SDK can use, with reasons from [`crate::capabilities`].
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::JsError;
+use crate::Error;
+use crate::capabilities::{NAMES, Platform, Probe, assess};
+
+#[wasm_bindgen(typescript_custom_section)]
+const CAPABILITIES_TS: &'static str = r#"
+/** One platform feature: whether the SDK can use it, and if not, why and what to do. */
+export interface Capability {
+  available: boolean;
+  /** Present only when `available` is false; written to be shown to a patient or integrator. */
+  reason?: string;
+}
+
+/** The name of a feature reported by `capabilities()`. */
+export type CapabilityName =
+  | "secureContext" | "rtcPeerConnection" | "getUserMedia" | "webBluetooth"
+  | "indexedDb" | "webCrypto" | "webSocket";
+
+/** What this browser, webview or Node.js process offers the SDK. */
+export type Capabilities = { [K in CapabilityName]: Capability } & {
+  /** `ios` covers every iOS browser and WKWebView; `android-webview` an app's WebView. */
+  platform: "browser" | "ios" | "android-webview" | "node";
+};
+"#;
+
+fn global() -> Object {
+    js_sys::global()
+}
+
+/// Reads `obj[key]`, treating a throwing getter as absent.
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() || obj.is_function() {
+        Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+fn present(v: &JsValue) -> bool {
+    !v.is_undefined() && !v.is_null()
+}
+
+fn probe() -> Probe {
+    let g: JsValue = global().into();
+    let navigator = get(&g, "navigator");
+    let is_node = present(&get(&get(&get(&g, "process"), "versions"), "node"))
+        && !present(&get(&g, "document"));
+    let user_agent = get(&navigator, "userAgent").as_string().unwrap_or_default();
+    let touch = get(&navigator, "maxTouchPoints").as_f64().unwrap_or(0.0) > 1.0;
+    let media = get(&navigator, "mediaDevices");
+    Probe {
+        platform: Platform::detect(&user_agent, is_node, touch),
+        secure_context: get(&g, "isSecureContext").as_bool().unwrap_or(false),
+        rtc_peer_connection: present(&get(&g, "RTCPeerConnection")),
+        get_user_media: present(&get(&media, "getUserMedia")),
+        web_bluetooth: present(&get(&navigator, "bluetooth")),
+        indexed_db: present(&get(&g, "indexedDB")),
+        web_crypto: present(&get(&get(&g, "crypto"), "subtle")),
+        web_socket: present(&get(&g, "WebSocket")),
+    }
+}
+
+/// Reports what this browser, webview or Node.js process offers the SDK: secure context,
+/// WebRTC, camera and microphone, Web Bluetooth, IndexedDB, WebCrypto and WebSocket, each
+/// with a reason when absent. Never throws; call it before a consultation to show a
+/// pre-call check.
+#[wasm_bindgen(js_name = capabilities, unchecked_return_type = "Capabilities")]
+pub fn capabilities() -> JsValue {
+    let probe = probe();
+    let out = Object::new();
+    for c in assess(&probe) {
+        let item = Object::new();
+        let _ = Reflect::set(&item, &"available".into(), &c.available.into());
+        if let Some(reason) = c.reason {
+            let _ = Reflect::set(&item, &"reason".into(), &reason.into());
+        }
+        let _ = Reflect::set(&out, &c.name.into(), &item);
+    }
+    let _ = Reflect::set(&out, &"platform".into(), &probe.platform.as_str().into());
+    out.into()
+}
+
+/// Checks that every named capability is available.
+///
+/// Throws a `TeleconsultError` with code `Unsupported` naming the first missing feature and
+/// what to do instead, or `InvalidArgument` when a name is not a `CapabilityName`.
+#[wasm_bindgen(js_name = requireCapabilities)]
+pub fn require_capabilities(
+    #[wasm_bindgen(unchecked_param_type = "CapabilityName[]")] names: Vec<String>,
+) -> Result<(), JsError> {
+    if let Some(_unknown) = names.iter().find(|n| !NAMES.contains(&n.as_str())) {
+        return Err(Error::InvalidArgument("names: not a capability name").into());
+    }
+    let report = assess(&probe());
+    for name in &names {
+        if let Some(c) = report.iter().find(|c| c.name == name && !c.available) {
+            return Err(Error::Unsupported(c.reason.unwrap_or(c.name)).into());
+        }
+    }
+    Ok(())
+}

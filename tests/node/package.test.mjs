@@ -1,0 +1,75 @@
+// The built npm package in Node.js 20: packed, installed into a scratch project as a user
+// would, imported by name, and called.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const pkgDir = join(root, 'pkg');
+const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+let sdk;
+
+before(async () => {
+  sdk = await import(join(pkgDir, 'node.mjs'));
+});
+
+test('version() is the package version', () => {
+  assert.equal(sdk.version(), manifest.version);
+});
+
+test('capabilities() in Node.js names the bridge for devices and the native peer for video', () => {
+  const caps = sdk.capabilities();
+  assert.equal(caps.platform, 'node');
+  assert.equal(caps.webBluetooth.available, false);
+  assert.match(caps.webBluetooth.reason, /device bridge/);
+  assert.equal(caps.rtcPeerConnection.available, false);
+  assert.match(caps.rtcPeerConnection.reason, /native peer/);
+  assert.equal(caps.webCrypto.available, true, 'Node.js 20 has globalThis.crypto.subtle');
+  assert.equal(caps.webCrypto.reason, undefined);
+});
+
+test('requireCapabilities() throws TeleconsultError with a stable code', () => {
+  assert.throws(() => sdk.requireCapabilities(['webBluetooth']), (err) => {
+    assert.ok(err instanceof Error);
+    assert.equal(err.name, 'TeleconsultError');
+    assert.equal(err.code, sdk.ErrorCode.Unsupported);
+    assert.match(err.message, /device bridge/);
+    return true;
+  });
+  assert.throws(() => sdk.requireCapabilities(['teleportation']), { code: 'InvalidArgument' });
+  assert.doesNotThrow(() => sdk.requireCapabilities(['webCrypto']));
+});
+
+test('ErrorCode at runtime lists exactly the codes the TypeScript type declares', () => {
+  const dts = readFileSync(join(pkgDir, 'web/teleconsult.d.ts'), 'utf8');
+  const union = dts.match(/export type ErrorCode = ([^;]+);/)[1];
+  const declared = [...union.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort();
+  assert.deepEqual(Object.keys(sdk.ErrorCode).sort(), declared);
+  assert.ok(Object.isFrozen(sdk.ErrorCode));
+});
+
+test('npm pack produces a tarball that installs and imports by name in a scratch project', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'teleconsult-pack-'));
+  try {
+    const packed = execFileSync('npm', ['pack', pkgDir, '--pack-destination', scratch, '--json'], {
+      encoding: 'utf8',
+    });
+    const [{ filename, files }] = JSON.parse(packed);
+    const paths = files.map((f) => f.path);
+    for (const needed of ['package.json', 'index.js', 'index.d.ts', 'node.mjs', 'web/teleconsult_bg.wasm', 'node/teleconsult_bg.wasm', 'README.md']) {
+      assert.ok(paths.includes(needed), `tarball lacks ${needed}`);
+    }
+    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', join(scratch, filename)], { cwd: scratch, stdio: 'pipe' });
+    const script = "const t = await import('teleconsult'); console.log(JSON.stringify({ v: t.version(), p: t.capabilities().platform }));";
+    const esm = JSON.parse(execFileSync('node', ['--input-type=module', '-e', script], { cwd: scratch, encoding: 'utf8' }));
+    assert.deepEqual(esm, { v: manifest.version, p: 'node' });
+    const cjs = execFileSync('node', ['-e', "console.log(require('teleconsult').version())"], { cwd: scratch, encoding: 'utf8' });
+    assert.equal(cjs.trim(), manifest.version);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

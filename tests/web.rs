@@ -1,0 +1,58 @@
+//! Browser tests of the JS-facing API, run by `wasm-bindgen-test-runner` in headless Chromium
+//! (`cargo xtask test` runs them twice: with and without Chromium's experimental web platform
+//! flag, setting `TELECONSULT_EXPECT_WEB_BLUETOOTH` to what each run must observe).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn field(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).expect("capabilities() returns a plain object")
+}
+
+#[wasm_bindgen_test]
+fn capabilities_reports_web_bluetooth_as_the_browser_flags_decide() {
+    let expect = match option_env!("TELECONSULT_EXPECT_WEB_BLUETOOTH") {
+        Some("1") => true,
+        Some("0") => false,
+        _ => panic!("set TELECONSULT_EXPECT_WEB_BLUETOOTH to 0 or 1 (cargo xtask test does)"),
+    };
+    let caps = teleconsult::web::capabilities();
+    let bt = field(&caps, "webBluetooth");
+    assert_eq!(field(&bt, "available").as_bool(), Some(expect));
+    let reason = field(&bt, "reason");
+    if expect {
+        assert!(reason.is_undefined(), "no reason when available");
+    } else {
+        let reason = reason.as_string().expect("a reason when absent");
+        assert!(reason.contains("device bridge"), "{reason}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn capabilities_sees_what_headless_chromium_on_localhost_offers() {
+    let caps = teleconsult::web::capabilities();
+    for name in ["secureContext", "rtcPeerConnection", "getUserMedia", "indexedDb", "webCrypto", "webSocket"] {
+        let item = field(&caps, name);
+        assert_eq!(field(&item, "available").as_bool(), Some(true), "{name}");
+    }
+    assert_eq!(field(&caps, "platform").as_string().as_deref(), Some("browser"));
+}
+
+#[wasm_bindgen_test]
+fn require_capabilities_throws_a_coded_error_for_an_unknown_name() {
+    let err = teleconsult::web::require_capabilities(vec!["teleportation".into()])
+        .expect_err("unknown names are rejected");
+    let js: JsValue = err.into();
+    assert_eq!(field(&js, "code").as_string().as_deref(), Some("InvalidArgument"));
+    assert_eq!(field(&js, "name").as_string().as_deref(), Some("TeleconsultError"));
+    assert!(js.is_instance_of::<js_sys::Error>());
+}
+
+#[wasm_bindgen_test]
+fn require_capabilities_passes_when_everything_named_is_present() {
+    assert!(teleconsult::web::require_capabilities(vec!["webSocket".into(), "webCrypto".into()]).is_ok());
+}

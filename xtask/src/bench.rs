@@ -1,0 +1,42 @@
+//! `cargo xtask bench`: run every benchmark and print one result line each.
+//!
+//! Benchmarks are plain programs (`harness = false`) that print `name: key=value …` lines;
+//! this command runs them and repeats those lines at the end, after the build noise.
+
+use crate::build::{self, Profile};
+use crate::util;
+
+/// Runs the benchmarks.
+pub fn run() -> Result<(), String> {
+    crate::setup::run()?;
+    let sizes = build::run(Profile::Release)?;
+    let mut results = vec![format!(
+        "bundle-size: teleconsult_gz={:.1}KB wasm_raw={} wasm_gz={} js_raw={} js_gz={} total_gz={}",
+        (sizes.wasm_gz + sizes.js_gz) as f64 / 1024.0,
+        sizes.wasm_raw,
+        sizes.wasm_gz,
+        sizes.js_raw,
+        sizes.js_gz,
+        sizes.wasm_gz + sizes.js_gz
+    )];
+    println!("{}", results[0]);
+    let (ok, out) = util::run_capture(util::cargo().args(["bench", "--workspace"]))?;
+    if !ok {
+        return Err("a benchmark failed".into());
+    }
+    results.extend(out.lines().filter(|l| is_result_line(l)).map(str::to_owned));
+    println!("\n== benchmark results ==");
+    for line in &results {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `name: key=value …` with a lowercase name, as benchmarks print them.
+fn is_result_line(line: &str) -> bool {
+    line.split_once(": ").is_some_and(|(name, rest)| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && rest.contains('=')
+    })
+}

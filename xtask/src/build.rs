@@ -1,0 +1,119 @@
+//! `cargo xtask build [--release]`: compile the SDK to wasm32 and assemble the npm package.
+//!
+//! `pkg/` holds the hand-written parts (package.json, entry points, declarations, README);
+//! this step generates `pkg/web/` (ESM glue for browsers and bundlers) and `pkg/node/`
+//! (CommonJS glue for Node.js), each with its `.wasm`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{self, root};
+
+/// Which cargo profile to build.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Fast to build, with debug names in the glue.
+    Debug,
+    /// What ships: the `wasm-release` profile (`opt-level = "z"`, LTO, `panic = "abort"`),
+    /// then `wasm-opt -Oz`.
+    Release,
+}
+
+/// Raw and gzipped sizes of what a browser downloads.
+pub struct Sizes {
+    /// The browser `.wasm`, bytes.
+    pub wasm_raw: u64,
+    /// The browser `.wasm`, gzip -9 bytes.
+    pub wasm_gz: u64,
+    /// The browser JS (glue and entry), bytes.
+    pub js_raw: u64,
+    /// The browser JS, gzip -9 bytes.
+    pub js_gz: u64,
+}
+
+/// Features rustc enables by default for wasm32 that wasm-opt must accept and keep.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Builds the package and returns the browser payload's sizes.
+pub fn run(profile: Profile) -> Result<Sizes, String> {
+    let root = root();
+    let mut cargo = util::cargo();
+    cargo.args(["build", "--lib", "--package", "teleconsult", "--target", "wasm32-unknown-unknown"]);
+    if profile == Profile::Release {
+        cargo.args(["--profile", "wasm-release"]);
+    }
+    util::run(&mut cargo)?;
+    let dir = if profile == Profile::Release { "wasm-release" } else { "debug" };
+    let mut wasm = root.join("target/wasm32-unknown-unknown").join(dir).join("teleconsult.wasm");
+    if profile == Profile::Release {
+        wasm = optimise(&wasm)?;
+    }
+    let pkg = root.join("pkg");
+    for (target, out) in [("web", "web"), ("nodejs", "node")] {
+        let out_dir = pkg.join(out);
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let mut bindgen = Command::new("wasm-bindgen");
+        bindgen.args(["--target", target, "--out-name", "teleconsult", "--out-dir"]).arg(&out_dir);
+        if profile == Profile::Debug {
+            bindgen.arg("--debug");
+        }
+        util::run(bindgen.arg(&wasm))?;
+    }
+    // The package is `"type": "module"`; the Node.js glue is CommonJS.
+    write(&pkg.join("node/package.json"), b"{ \"type\": \"commonjs\" }\n")?;
+    let sizes = measure(&pkg)?;
+    println!(
+        "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped",
+        sizes.wasm_raw,
+        sizes.wasm_gz,
+        sizes.js_raw,
+        sizes.js_gz,
+        sizes.wasm_gz + sizes.js_gz
+    );
+    Ok(sizes)
+}
+
+/// Runs `wasm-opt -Oz` on rustc's output and returns the optimised file.
+///
+/// It runs before wasm-bindgen, not after: Debian's binaryen 108 rewrites the externref table
+/// that wasm-bindgen adds, and the module then fails to instantiate (`WebAssembly.Table.set():
+/// Argument 1 is invalid for table`). wasm-opt keeps the custom sections wasm-bindgen reads.
+fn optimise(wasm: &Path) -> Result<PathBuf, String> {
+    let out = wasm.with_extension("opt.wasm");
+    util::run(Command::new("wasm-opt").args(["-Oz", "--strip-debug", "--strip-producers"]).args(WASM_FEATURES).arg(wasm).arg("-o").arg(&out))?;
+    Ok(out)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn measure(pkg: &Path) -> Result<Sizes, String> {
+    let wasm = read(&pkg.join("web/teleconsult_bg.wasm"))?;
+    let mut js = read(&pkg.join("web/teleconsult.js"))?;
+    js.extend(read(&pkg.join("index.js"))?);
+    Ok(Sizes { wasm_raw: len(&wasm), wasm_gz: gzip_len(&wasm)?, js_raw: len(&js), js_gz: gzip_len(&js)? })
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+/// Bytes after `gzip -9`, as a web server would send them.
+fn gzip_len(bytes: &[u8]) -> Result<u64, String> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).map_err(|e| e.to_string())?;
+    Ok(len(&enc.finish().map_err(|e| e.to_string())?))
+}
