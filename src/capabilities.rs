@@ -36,7 +36,9 @@ impl Platform {
     pub fn detect(user_agent: &str, is_node: bool, touch: bool) -> Self {
         if is_node {
             Self::Node
-        } else if ["iPhone", "iPad", "iPod"].iter().any(|d| user_agent.contains(d))
+        } else if ["iPhone", "iPad", "iPod"]
+            .iter()
+            .any(|d| user_agent.contains(d))
             || (user_agent.contains("Macintosh") && touch)
         {
             Self::Ios
@@ -106,16 +108,24 @@ pub fn assess(probe: &Probe) -> [Capability; 7] {
             "secureContext",
             probe.secure_context,
             match p {
-                Platform::Node => "Node.js has no secure-context notion; browser-only features are unavailable",
-                _ => "the page is not served over HTTPS (or localhost); camera, microphone, Web Bluetooth and WebCrypto are disabled on insecure pages",
+                Platform::Node => {
+                    "Node.js has no secure-context notion; browser-only features are unavailable"
+                }
+                _ => {
+                    "the page is not served over HTTPS (or localhost); camera, microphone, Web Bluetooth and WebCrypto are disabled on insecure pages"
+                }
             },
         ),
         verdict(
             "rtcPeerConnection",
             probe.rtc_peer_connection,
             match p {
-                Platform::Node => "Node.js has no WebRTC; run video calls in a browser or use the native peer",
-                _ => "this browser has no WebRTC (RTCPeerConnection); use a current Chrome, Edge, Firefox or Safari",
+                Platform::Node => {
+                    "Node.js has no WebRTC; run video calls in a browser or use the native peer"
+                }
+                _ => {
+                    "this browser has no WebRTC (RTCPeerConnection); use a current Chrome, Edge, Firefox or Safari"
+                }
             },
         ),
         verdict(
@@ -124,28 +134,46 @@ pub fn assess(probe: &Probe) -> [Capability; 7] {
             match p {
                 Platform::Node => "Node.js has no camera or microphone access",
                 _ if !probe.secure_context => insecure,
-                Platform::Ios => "camera access needs iOS 14.3 or later; in an app, WKWebView needs allowsInlineMediaPlayback and the NSCameraUsageDescription and NSMicrophoneUsageDescription keys",
-                Platform::AndroidWebView => "the host app must grant camera and microphone: request CAMERA and RECORD_AUDIO and answer WebChromeClient.onPermissionRequest",
-                Platform::Browser => "this browser cannot open the camera or microphone (navigator.mediaDevices is missing)",
+                Platform::Ios => {
+                    "camera access needs iOS 14.3 or later; in an app, WKWebView needs allowsInlineMediaPlayback and the NSCameraUsageDescription and NSMicrophoneUsageDescription keys"
+                }
+                Platform::AndroidWebView => {
+                    "the host app must grant camera and microphone: request CAMERA and RECORD_AUDIO and answer WebChromeClient.onPermissionRequest"
+                }
+                Platform::Browser => {
+                    "this browser cannot open the camera or microphone (navigator.mediaDevices is missing)"
+                }
             },
         ),
         verdict(
             "webBluetooth",
             probe.web_bluetooth,
             match p {
-                Platform::Ios => "Web Bluetooth is not available in iOS browsers or webviews; use the device bridge from the host app",
-                Platform::AndroidWebView => "Web Bluetooth is not available in Android WebView; use the device bridge from the host app",
-                Platform::Node => "Node.js has no Web Bluetooth; push device bytes through the device bridge",
+                Platform::Ios => {
+                    "Web Bluetooth is not available in iOS browsers or webviews; use the device bridge from the host app"
+                }
+                Platform::AndroidWebView => {
+                    "Web Bluetooth is not available in Android WebView; use the device bridge from the host app"
+                }
+                Platform::Node => {
+                    "Node.js has no Web Bluetooth; push device bytes through the device bridge"
+                }
                 Platform::Browser if !probe.secure_context => insecure,
-                Platform::Browser => "this browser has no Web Bluetooth (Firefox and Safari lack it; on Linux Chrome enables it only with a flag); use Chrome or Edge on Windows, macOS, ChromeOS or Android, or the device bridge",
+                Platform::Browser => {
+                    "this browser has no Web Bluetooth (Firefox and Safari lack it; on Linux Chrome enables it only with a flag); use Chrome or Edge on Windows, macOS, ChromeOS or Android, or the device bridge"
+                }
             },
         ),
         verdict(
             "indexedDb",
             probe.indexed_db,
             match p {
-                Platform::Node => "Node.js has no IndexedDB; give the consent ledger a storage backend",
-                _ => "IndexedDB is unavailable (private browsing or storage disabled); the consent ledger will not survive a reload",
+                Platform::Node => {
+                    "Node.js has no IndexedDB; give the consent ledger a storage backend"
+                }
+                _ => {
+                    "IndexedDB is unavailable (private browsing or storage disabled); the consent ledger will not survive a reload"
+                }
             },
         ),
         verdict(
@@ -153,14 +181,18 @@ pub fn assess(probe: &Probe) -> [Capability; 7] {
             probe.web_crypto,
             match p {
                 _ if !probe.secure_context && p != Platform::Node => insecure,
-                _ => "WebCrypto (crypto.subtle) is missing; the device key cannot be kept non-extractable",
+                _ => {
+                    "WebCrypto (crypto.subtle) is missing; the device key cannot be kept non-extractable"
+                }
             },
         ),
         verdict(
             "webSocket",
             probe.web_socket,
             match p {
-                Platform::Node => "this Node.js has no global WebSocket; use Node.js 22 or pass a WebSocket implementation",
+                Platform::Node => {
+                    "this Node.js has no global WebSocket; use Node.js 22 or pass a WebSocket implementation"
+                }
                 _ => "this browser has no WebSocket; the consultation cannot reach the relay",
             },
         ),
@@ -194,7 +226,10 @@ mod tests {
 
     #[test]
     fn ios_without_web_bluetooth_points_to_the_bridge() {
-        let report = assess(&Probe { web_bluetooth: false, ..full(Platform::Ios) });
+        let report = assess(&Probe {
+            web_bluetooth: false,
+            ..full(Platform::Ios)
+        });
         let bt = report.iter().find(|c| c.name == "webBluetooth").unwrap();
         assert!(!bt.available);
         assert!(bt.reason.unwrap().contains("iOS"));
@@ -203,7 +238,10 @@ mod tests {
 
     #[test]
     fn android_webview_camera_reason_names_the_permission_callback() {
-        let report = assess(&Probe { get_user_media: false, ..full(Platform::AndroidWebView) });
+        let report = assess(&Probe {
+            get_user_media: false,
+            ..full(Platform::AndroidWebView)
+        });
         let gum = report.iter().find(|c| c.name == "getUserMedia").unwrap();
         assert!(gum.reason.unwrap().contains("onPermissionRequest"));
     }

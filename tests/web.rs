@@ -35,11 +35,21 @@ fn capabilities_reports_web_bluetooth_as_the_browser_flags_decide() {
 #[wasm_bindgen_test]
 fn capabilities_sees_what_headless_chromium_on_localhost_offers() {
     let caps = teleconsult::web::capabilities();
-    for name in ["secureContext", "rtcPeerConnection", "getUserMedia", "indexedDb", "webCrypto", "webSocket"] {
+    for name in [
+        "secureContext",
+        "rtcPeerConnection",
+        "getUserMedia",
+        "indexedDb",
+        "webCrypto",
+        "webSocket",
+    ] {
         let item = field(&caps, name);
         assert_eq!(field(&item, "available").as_bool(), Some(true), "{name}");
     }
-    assert_eq!(field(&caps, "platform").as_string().as_deref(), Some("browser"));
+    assert_eq!(
+        field(&caps, "platform").as_string().as_deref(),
+        Some("browser")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -47,12 +57,21 @@ fn require_capabilities_throws_a_coded_error_for_an_unknown_name() {
     let err = teleconsult::web::require_capabilities(vec!["teleportation".into()])
         .expect_err("unknown names are rejected");
     let js: JsValue = err.into();
-    assert_eq!(field(&js, "code").as_string().as_deref(), Some("InvalidArgument"));
-    assert_eq!(field(&js, "name").as_string().as_deref(), Some("TeleconsultError"));
+    assert_eq!(
+        field(&js, "code").as_string().as_deref(),
+        Some("InvalidArgument")
+    );
+    assert_eq!(
+        field(&js, "name").as_string().as_deref(),
+        Some("TeleconsultError")
+    );
     assert!(js.is_instance_of::<js_sys::Error>());
 }
 
 #[wasm_bindgen_test]
 fn require_capabilities_passes_when_everything_named_is_present() {
-    assert!(teleconsult::web::require_capabilities(vec!["webSocket".into(), "webCrypto".into()]).is_ok());
+    assert!(
+        teleconsult::web::require_capabilities(vec!["webSocket".into(), "webCrypto".into()])
+            .is_ok()
+    );
 }

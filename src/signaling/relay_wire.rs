@@ -243,7 +243,11 @@ impl<'a> Reader<'a> {
         core::mem::take(&mut self.0)
     }
     fn end(&self) -> Result<(), WireError> {
-        if self.0.is_empty() { Ok(()) } else { Err(WireError::BadLength) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::BadLength)
+        }
     }
 }
 
@@ -276,7 +280,10 @@ impl ClientMessage {
             }
             0x02 => {
                 let to = r.id()?;
-                Self::Send { to, payload: r.rest().to_vec() }
+                Self::Send {
+                    to,
+                    payload: r.rest().to_vec(),
+                }
             }
             0x03 => Self::Ping { nonce: r.array8()? },
             _ => return Err(WireError::UnknownType),
@@ -331,9 +338,15 @@ impl ServerMessage {
             }
             0x82 => {
                 let from = r.id()?;
-                Self::Deliver { from, payload: r.rest().to_vec() }
+                Self::Deliver {
+                    from,
+                    payload: r.rest().to_vec(),
+                }
             }
-            0x83 => Self::Joined { id: r.id()?, role: r.role()? },
+            0x83 => Self::Joined {
+                id: r.id()?,
+                role: r.role()?,
+            },
             0x84 => Self::Left {
                 id: r.id()?,
                 reason: LeftReason::from_byte(r.u8()?).ok_or(WireError::BadField)?,
@@ -342,7 +355,10 @@ impl ServerMessage {
             0x86 => {
                 let code = r.u16()?;
                 let reason = core::str::from_utf8(r.rest()).map_err(|_| WireError::BadField)?;
-                Self::Error { code, reason: reason.to_owned() }
+                Self::Error {
+                    code,
+                    reason: reason.to_owned(),
+                }
             }
             _ => return Err(WireError::UnknownType),
         };
@@ -404,20 +420,41 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let client = [
-            ClientMessage::Join { id: A, token: b"tok".to_vec() },
-            ClientMessage::Send { to: ParticipantId::BROADCAST, payload: vec![9; 100] },
+            ClientMessage::Join {
+                id: A,
+                token: b"tok".to_vec(),
+            },
+            ClientMessage::Send {
+                to: ParticipantId::BROADCAST,
+                payload: vec![9; 100],
+            },
             ClientMessage::Ping { nonce: [7; 8] },
         ];
         for m in client {
             assert_eq!(ClientMessage::decode(&m.encode()), Ok(m));
         }
         let server = [
-            ServerMessage::Welcome { role: Role::Patient, present: vec![(A, Role::Clinician)] },
-            ServerMessage::Deliver { from: A, payload: vec![1, 2, 3] },
-            ServerMessage::Joined { id: A, role: Role::Guest },
-            ServerMessage::Left { id: A, reason: LeftReason::Lost },
+            ServerMessage::Welcome {
+                role: Role::Patient,
+                present: vec![(A, Role::Clinician)],
+            },
+            ServerMessage::Deliver {
+                from: A,
+                payload: vec![1, 2, 3],
+            },
+            ServerMessage::Joined {
+                id: A,
+                role: Role::Guest,
+            },
+            ServerMessage::Left {
+                id: A,
+                reason: LeftReason::Lost,
+            },
             ServerMessage::Pong { nonce: [3; 8] },
-            ServerMessage::Error { code: 4001, reason: "token expired".into() },
+            ServerMessage::Error {
+                code: 4001,
+                reason: "token expired".into(),
+            },
         ];
         for m in server {
             assert_eq!(ServerMessage::decode(&m.encode()), Ok(m));
@@ -426,24 +463,46 @@ mod tests {
 
     #[test]
     fn join_bytes_match_the_spec_layout() {
-        let bytes = ClientMessage::Join { id: A, token: b"ab".to_vec() }.encode();
-        assert_eq!(bytes, [0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x02, b'a', b'b']);
+        let bytes = ClientMessage::Join {
+            id: A,
+            token: b"ab".to_vec(),
+        }
+        .encode();
+        assert_eq!(
+            bytes,
+            [0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x02, b'a', b'b']
+        );
     }
 
     #[test]
     fn malformed_messages_get_precise_errors() {
         assert_eq!(ClientMessage::decode(&[]), Err(WireError::UnknownType));
         assert_eq!(ClientMessage::decode(&[0x7f]), Err(WireError::UnknownType));
-        assert_eq!(ClientMessage::decode(&[0x01, 2]), Err(WireError::UnsupportedVersion));
-        assert_eq!(ClientMessage::decode(&[0x03, 1, 2]), Err(WireError::BadLength));
-        assert_eq!(ClientMessage::decode(&[0x03, 0, 0, 0, 0, 0, 0, 0, 0, 9]), Err(WireError::BadLength));
+        assert_eq!(
+            ClientMessage::decode(&[0x01, 2]),
+            Err(WireError::UnsupportedVersion)
+        );
+        assert_eq!(
+            ClientMessage::decode(&[0x03, 1, 2]),
+            Err(WireError::BadLength)
+        );
+        assert_eq!(
+            ClientMessage::decode(&[0x03, 0, 0, 0, 0, 0, 0, 0, 0, 9]),
+            Err(WireError::BadLength)
+        );
         let mut broadcast_join = vec![0x01, 0x01];
         broadcast_join.extend_from_slice(&[0; 8]);
         broadcast_join.extend_from_slice(&[0, 0]);
-        assert_eq!(ClientMessage::decode(&broadcast_join), Err(WireError::BadField));
+        assert_eq!(
+            ClientMessage::decode(&broadcast_join),
+            Err(WireError::BadField)
+        );
         let huge = vec![0x02; MAX_MESSAGE_LEN + 1];
         assert_eq!(ClientMessage::decode(&huge), Err(WireError::TooLarge));
-        assert_eq!(ServerMessage::decode(&[0x83, 1, 2, 3, 4, 5, 6, 7, 8, 9]), Err(WireError::BadField));
+        assert_eq!(
+            ServerMessage::decode(&[0x83, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            Err(WireError::BadField)
+        );
     }
 
     proptest! {

@@ -36,7 +36,9 @@ pub fn run() -> Result<(), String> {
 fn is_result_line(line: &str) -> bool {
     line.split_once(": ").is_some_and(|(name, rest)| {
         !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && rest.contains('=')
     })
 }

@@ -46,13 +46,27 @@ const WASM_FEATURES: &[&str] = &[
 pub fn run(profile: Profile) -> Result<Sizes, String> {
     let root = root();
     let mut cargo = util::cargo();
-    cargo.args(["build", "--lib", "--package", "teleconsult", "--target", "wasm32-unknown-unknown"]);
+    cargo.args([
+        "build",
+        "--lib",
+        "--package",
+        "teleconsult",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
     if profile == Profile::Release {
         cargo.args(["--profile", "wasm-release"]);
     }
     util::run(&mut cargo)?;
-    let dir = if profile == Profile::Release { "wasm-release" } else { "debug" };
-    let mut wasm = root.join("target/wasm32-unknown-unknown").join(dir).join("teleconsult.wasm");
+    let dir = if profile == Profile::Release {
+        "wasm-release"
+    } else {
+        "debug"
+    };
+    let mut wasm = root
+        .join("target/wasm32-unknown-unknown")
+        .join(dir)
+        .join("teleconsult.wasm");
     if profile == Profile::Release {
         wasm = optimise(&wasm)?;
     }
@@ -61,14 +75,19 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
         let out_dir = pkg.join(out);
         let _ = std::fs::remove_dir_all(&out_dir);
         let mut bindgen = Command::new("wasm-bindgen");
-        bindgen.args(["--target", target, "--out-name", "teleconsult", "--out-dir"]).arg(&out_dir);
+        bindgen
+            .args(["--target", target, "--out-name", "teleconsult", "--out-dir"])
+            .arg(&out_dir);
         if profile == Profile::Debug {
             bindgen.arg("--debug");
         }
         util::run(bindgen.arg(&wasm))?;
     }
     // The package is `"type": "module"`; the Node.js glue is CommonJS.
-    write(&pkg.join("node/package.json"), b"{ \"type\": \"commonjs\" }\n")?;
+    write(
+        &pkg.join("node/package.json"),
+        b"{ \"type\": \"commonjs\" }\n",
+    )?;
     let sizes = measure(&pkg)?;
     println!(
         "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped",
@@ -88,7 +107,14 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
 /// Argument 1 is invalid for table`). wasm-opt keeps the custom sections wasm-bindgen reads.
 fn optimise(wasm: &Path) -> Result<PathBuf, String> {
     let out = wasm.with_extension("opt.wasm");
-    util::run(Command::new("wasm-opt").args(["-Oz", "--strip-debug", "--strip-producers"]).args(WASM_FEATURES).arg(wasm).arg("-o").arg(&out))?;
+    util::run(
+        Command::new("wasm-opt")
+            .args(["-Oz", "--strip-debug", "--strip-producers"])
+            .args(WASM_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(&out),
+    )?;
     Ok(out)
 }
 
@@ -100,7 +126,12 @@ fn measure(pkg: &Path) -> Result<Sizes, String> {
     let wasm = read(&pkg.join("web/teleconsult_bg.wasm"))?;
     let mut js = read(&pkg.join("web/teleconsult.js"))?;
     js.extend(read(&pkg.join("index.js"))?);
-    Ok(Sizes { wasm_raw: len(&wasm), wasm_gz: gzip_len(&wasm)?, js_raw: len(&js), js_gz: gzip_len(&js)? })
+    Ok(Sizes {
+        wasm_raw: len(&wasm),
+        wasm_gz: gzip_len(&wasm)?,
+        js_raw: len(&js),
+        js_gz: gzip_len(&js)?,
+    })
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {

@@ -14,7 +14,9 @@ pub fn run() -> Result<(), String> {
     build::run(Profile::Release)?;
     util::run(util::cargo().args(["build", "--release", "--package", "teleconsult-relay"]))?;
     let root = root();
-    println!("\nTeleconsult demo: open http://{LISTEN}/ in Chromium, Chrome or Edge (Ctrl-C stops it)\n");
+    println!(
+        "\nTeleconsult demo: open http://{LISTEN}/ in Chromium, Chrome or Edge (Ctrl-C stops it)\n"
+    );
     util::run(
         Command::new(root.join("target/release/teleconsult-relay"))
             .args(["--listen", LISTEN, "--dev", "--www"])

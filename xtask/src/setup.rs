@@ -11,12 +11,18 @@ use crate::util::{self, output_of, root};
 
 /// Debian packages the build, the tests and the demo need, with what each is for.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
-    ("chromium", "headless browser for browser and end-to-end tests"),
+    (
+        "chromium",
+        "headless browser for browser and end-to-end tests",
+    ),
     ("chromium-driver", "WebDriver for wasm-bindgen-test"),
     ("binaryen", "wasm-opt for release builds"),
     ("nats-server", "message broker for relay scale-out tests"),
     ("coturn", "TURN server for relay-candidate call tests"),
-    ("iproute2", "loopback-only network namespaces for browser tests"),
+    (
+        "iproute2",
+        "loopback-only network namespaces for browser tests",
+    ),
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -68,10 +74,10 @@ pub fn pinned_wasm_bindgen() -> Result<String, String> {
         .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(v.trim_end_matches('"').to_owned());
-            }
+        if line == "name = \"wasm-bindgen\""
+            && let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_owned());
         }
     }
     Err("Cargo.lock has no wasm-bindgen entry".into())
@@ -87,7 +93,10 @@ fn wasm_bindgen_cli() -> Result<(), String> {
     // `--locked` fails against this registry mirror (the CLI's lockfile pins a crate version
     // the mirror lacks), so the CLI resolves its own dependencies.
     util::run(util::cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))?;
-    println!("setup: installed wasm-bindgen CLI {want} (was: {})", if have.is_empty() { "none" } else { &have });
+    println!(
+        "setup: installed wasm-bindgen CLI {want} (was: {})",
+        if have.is_empty() { "none" } else { &have }
+    );
     Ok(())
 }
 
@@ -103,7 +112,14 @@ fn debian_packages() -> Result<(), String> {
         .map(|(name, _)| *name)
         .collect();
     if missing.is_empty() {
-        println!("setup: Debian packages present ({})", DEBIAN_PACKAGES.iter().map(|p| p.0).collect::<Vec<_>>().join(", "));
+        println!(
+            "setup: Debian packages present ({})",
+            DEBIAN_PACKAGES
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return Ok(());
     }
     let list = missing.join(" ");
@@ -137,7 +153,10 @@ pub fn npm_packages(dir: &Path) -> Result<(), String> {
     let stamp = dir.join("node_modules/.teleconsult-lock");
     let fingerprint = format!("{:x}", fnv1a(&lock));
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) {
-        println!("setup: npm packages in {} match the lockfile", dir.display());
+        println!(
+            "setup: npm packages in {} match the lockfile",
+            dir.display()
+        );
         return Ok(());
     }
     util::run(
@@ -148,11 +167,16 @@ pub fn npm_packages(dir: &Path) -> Result<(), String> {
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
     )?;
     std::fs::write(&stamp, fingerprint).map_err(|e| e.to_string())?;
-    println!("setup: installed npm packages in {} from the lockfile", dir.display());
+    println!(
+        "setup: installed npm packages in {} from the lockfile",
+        dir.display()
+    );
     Ok(())
 }
 
 /// A 64-bit FNV-1a hash: enough to notice that a lockfile changed.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -38,7 +38,10 @@ pub fn run() -> Result<(), String> {
     let mut level = |name: &str, result: Result<Counts, String>| {
         let counts = result.unwrap_or_else(|e| {
             eprintln!("xtask: {name}: {e}");
-            Counts { failed: 1, ..Counts::default() }
+            Counts {
+                failed: 1,
+                ..Counts::default()
+            }
         });
         if counts.failed > 0 {
             problems.push(format!("{name}: {} failed", counts.failed));
@@ -47,61 +50,129 @@ pub fn run() -> Result<(), String> {
         }
         println!(
             "== {name}: {} passed, {} failed, {} skipped ({:.0?} since start)",
-            counts.passed, counts.failed, counts.skipped, started.elapsed()
+            counts.passed,
+            counts.failed,
+            counts.skipped,
+            started.elapsed()
         );
         total.add(counts);
     };
 
-    level("format", check(util::cargo().args(["fmt", "--all", "--check"])));
+    level(
+        "format",
+        check(util::cargo().args(["fmt", "--all", "--check"])),
+    );
     level(
         "clippy native",
-        check(util::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])),
+        check(util::cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])),
     );
     level(
         "clippy wasm32",
         check(util::cargo().args([
-            "clippy", "--package", "teleconsult", "--target", "wasm32-unknown-unknown", "--lib",
-            "--test", "web", "--", "-D", "warnings",
+            "clippy",
+            "--package",
+            "teleconsult",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+            "--test",
+            "web",
+            "--",
+            "-D",
+            "warnings",
         ])),
     );
-    level("native tests", rust_tests(util::cargo().args(["test", "--workspace"])));
+    level(
+        "native tests",
+        rust_tests(util::cargo().args(["test", "--workspace"])),
+    );
     let built = build::run(Profile::Release);
     let built_ok = built.is_ok();
-    level("package build", built.map(|_| Counts { passed: 1, ..Counts::default() }));
+    level(
+        "package build",
+        built.map(|_| Counts {
+            passed: 1,
+            ..Counts::default()
+        }),
+    );
     for (file, expect) in [("chromium.json", "0"), ("chromium-web-bluetooth.json", "1")] {
         let mut cmd = util::cargo();
-        cmd.args(["test", "--offline", "--target", "wasm32-unknown-unknown", "--test", "web"])
-            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root().join("tests/webdriver").join(file))
-            .env("TELECONSULT_EXPECT_WEB_BLUETOOTH", expect);
-        level(&format!("wasm in Chromium ({file})"), util::in_loopback_namespace(&cmd).and_then(|mut c| rust_tests(&mut c)));
+        cmd.args([
+            "test",
+            "--offline",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "web",
+        ])
+        .env(
+            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+            root().join("tests/webdriver").join(file),
+        )
+        .env("TELECONSULT_EXPECT_WEB_BLUETOOTH", expect);
+        level(
+            &format!("wasm in Chromium ({file})"),
+            util::in_loopback_namespace(&cmd).and_then(|mut c| rust_tests(&mut c)),
+        );
     }
     if built_ok {
         level("package in Node.js", node_tests("tests/node", false));
-        level("end to end in Chromium", node_tests("tests/e2e", true));
+        // The end-to-end tests start the relay binary themselves.
+        let relay = util::run(util::cargo().args(["build", "--package", "teleconsult-relay"]));
+        level(
+            "end to end in Chromium",
+            relay.and_then(|()| node_tests("tests/e2e", true)),
+        );
     } else {
-        problems.push("package in Node.js and end-to-end tests: skipped, the package did not build".into());
+        problems.push(
+            "package in Node.js and end-to-end tests: skipped, the package did not build".into(),
+        );
     }
 
     println!(
         "\ntest run took {:.0?}{}",
         started.elapsed(),
-        if problems.is_empty() { String::new() } else { format!("; problems: {}", problems.join("; ")) }
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!("; problems: {}", problems.join("; "))
+        }
     );
-    println!("{} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);
-    if problems.is_empty() { Ok(()) } else { Err("tests failed".into()) }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err("tests failed".into())
+    }
 }
 
 /// A check that passes or fails as a whole (formatting, lints).
 fn check(cmd: &mut Command) -> Result<Counts, String> {
     util::run(cmd)?;
-    Ok(Counts { passed: 1, ..Counts::default() })
+    Ok(Counts {
+        passed: 1,
+        ..Counts::default()
+    })
 }
 
 /// Runs `cargo test`-style output and sums its `test result:` lines.
 fn rust_tests(cmd: &mut Command) -> Result<Counts, String> {
     let (ok, out) = util::run_capture(cmd)?;
     let mut counts = Counts::default();
-    for line in out.lines().filter_map(|l| l.trim().strip_prefix("test result: ")) {
+    for line in out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("test result: "))
+    {
         counts.passed += number_before(line, " passed");
         counts.failed += number_before(line, " failed");
         counts.skipped += number_before(line, " ignored");
@@ -116,12 +187,24 @@ fn rust_tests(cmd: &mut Command) -> Result<Counts, String> {
 fn node_tests(dir: &str, in_namespace: bool) -> Result<Counts, String> {
     let mut cmd = Command::new("node");
     cmd.args(["--test", "--test-concurrency=1", dir]);
-    let mut cmd = if in_namespace { util::in_loopback_namespace(&cmd)? } else { cmd };
+    let mut cmd = if in_namespace {
+        util::in_loopback_namespace(&cmd)?
+    } else {
+        cmd
+    };
     let (ok, out) = util::run_capture(&mut cmd)?;
     let tap = |key: &str| {
-        out.lines().filter_map(|l| l.strip_prefix(key)).filter_map(|n| n.trim().parse::<u64>().ok()).last().unwrap_or(0)
+        out.lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix(key))
+            .find_map(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0)
     };
-    let mut counts = Counts { passed: tap("# pass "), failed: tap("# fail "), skipped: tap("# skipped ") + tap("# todo ") };
+    let mut counts = Counts {
+        passed: tap("# pass "),
+        failed: tap("# fail "),
+        skipped: tap("# skipped ") + tap("# todo "),
+    };
     if !ok && counts.failed == 0 {
         counts.failed = 1;
     }
@@ -131,7 +214,12 @@ fn node_tests(dir: &str, in_namespace: bool) -> Result<Counts, String> {
 /// Reads the integer just before `suffix` in `text` (`"12 passed"` → 12).
 fn number_before(text: &str, suffix: &str) -> u64 {
     text.split(';')
-        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(suffix))
+        .find_map(|part| {
+            part.trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ")
+                .strip_suffix(suffix)
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -142,7 +230,8 @@ mod tests {
 
     #[test]
     fn reads_counts_from_a_cargo_test_result_line() {
-        let line = "FAILED. 3 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.02s";
+        let line =
+            "FAILED. 3 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.02s";
         assert_eq!(number_before(line, " passed"), 3);
         assert_eq!(number_before(line, " failed"), 1);
         assert_eq!(number_before(line, " ignored"), 2);

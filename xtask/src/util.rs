@@ -77,7 +77,11 @@ pub fn is_root() -> bool {
 /// Root uses `unshare --net`; other users try an unprivileged user namespace
 /// (`unshare --map-root-user --net`). If neither works, the error says how to run the tests.
 pub fn in_loopback_namespace(inner: &Command) -> Result<Command, String> {
-    let base: &[&str] = if is_root() { &["--net"] } else { &["--map-root-user", "--net"] };
+    let base: &[&str] = if is_root() {
+        &["--net"]
+    } else {
+        &["--map-root-user", "--net"]
+    };
     let probe = Command::new("unshare")
         .args(base)
         .args(["--", "ip", "link", "set", "lo", "up"])
@@ -95,7 +99,13 @@ pub fn in_loopback_namespace(inner: &Command) -> Result<Command, String> {
     }
     let mut cmd = Command::new("unshare");
     cmd.args(base)
-        .args(["--", "sh", "-c", "ip link set lo up && exec \"$@\"", "loopback-netns"])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$@\"",
+            "loopback-netns",
+        ])
         .arg(inner.get_program())
         .args(inner.get_args());
     for (key, value) in inner.get_envs() {
