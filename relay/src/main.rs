@@ -40,6 +40,16 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> ExitCode {
     let exit_on_stdin_close = config.exit_on_stdin_close;
+    // Install the signal handlers before announcing the address: a harness may signal as soon
+    // as it reads the "listening" line.
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(term), Ok(int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("teleconsult-relay: cannot install signal handlers");
+        return ExitCode::FAILURE;
+    };
     let relay = match teleconsult_relay::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -56,14 +66,17 @@ async fn run(config: Config) -> ExitCode {
         );
         let _ = out.flush();
     }
-    let why = wait_for_stop(exit_on_stdin_close).await;
+    let why = wait_for_stop(exit_on_stdin_close, term, int).await;
     tracing::info!(reason = why, "shutting down");
     relay.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_stop(exit_on_stdin_close: bool) -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
+async fn wait_for_stop(
+    exit_on_stdin_close: bool,
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+) -> &'static str {
     let stdin_closed = async {
         if !exit_on_stdin_close {
             return std::future::pending::<()>().await;
@@ -77,14 +90,6 @@ async fn wait_for_stop(exit_on_stdin_close: bool) -> &'static str {
                 Ok(_) => {}
             }
         }
-    };
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return "no signal handler",
-    };
-    let mut int = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(_) => return "no signal handler",
     };
     tokio::select! {
         _ = term.recv() => "SIGTERM",
