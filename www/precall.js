@@ -21,6 +21,7 @@ function render(caps) {
     const item = document.createElement('li');
     item.dataset.capability = name;
     item.dataset.available = String(cap.available);
+    item.dataset.needed = String(needed);
     const mark = document.createElement('span');
     mark.className = 'mark';
     mark.setAttribute('aria-hidden', 'true');
