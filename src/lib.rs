@@ -25,6 +25,7 @@
 pub mod capabilities;
 pub mod consent;
 pub mod crypto;
+pub mod reconnect;
 pub mod devices;
 mod error;
 pub mod signaling;
