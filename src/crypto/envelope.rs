@@ -257,6 +257,12 @@ impl Opener {
         }
     }
 
+    /// An opener that continues an earlier replay window (hellos: one window per sender
+    /// and hello salt, kept by the session between frames).
+    pub fn with_window(key: &DirectionKey, key_id: [u8; 8], window: ReplayWindow) -> Self {
+        Self { window, ..Self::new(key, key_id) }
+    }
+
     /// The key id this opener accepts.
     pub fn key_id(&self) -> [u8; 8] {
         self.key_id

@@ -1,17 +1,24 @@
 //! The X25519 handshake and the pairwise key schedule (docs/PROTOCOL.md, "Handshake").
 //!
+//! Every participant holds a *static* key pair for the lifetime of its session (its
+//! identity in this call; the SAS authenticates it) and an *ephemeral* key pair per
+//! handshake epoch (replaced on every reconnection: forward secrecy).
+//!
 //! ```text
 //! TH       = SHA-256("tc1 transcript" || room_id
 //!                    || id_lo || u16(len core_lo) || core_lo
 //!                    || id_hi || u16(len core_hi) || core_hi)
-//! dh       = X25519(my_secret, their_public)          (rejected if all-zero)
-//! PRK_pair = HKDF-Extract(salt = psk, IKM = dh)
+//! IH       = SHA-256("tc1 identity" || room_id || id_lo || S_lo || id_hi || S_hi)
+//! dh_ee    = X25519(e_mine, E_theirs)       dh_ss = X25519(s_mine, S_theirs)
+//!            (either all-zero: rejected)
+//! PRK_pair = HKDF-Extract(salt = psk, IKM = dh_ee || dh_ss)
 //! k_lh     = HKDF-Expand(PRK_pair, "tc1 key lh" || TH, 32)   lower id -> higher id
 //! iv_lh    = HKDF-Expand(PRK_pair, "tc1 iv lh"  || TH, 12)
 //! k_hl     = HKDF-Expand(PRK_pair, "tc1 key hl" || TH, 32)   higher id -> lower id
 //! iv_hl    = HKDF-Expand(PRK_pair, "tc1 iv hl"  || TH, 12)
 //! sid      = HKDF-Expand(PRK_pair, "tc1 sid"    || TH, 8)    the pair's key id
-//! sas_prk  = HKDF-Expand(PRK_pair, "tc1 sas"    || TH, 32)
+//! PRK_id   = HKDF-Extract(salt = psk, IKM = dh_ss)
+//! sas_prk  = HKDF-Expand(PRK_id, "tc1 sas" || IH, 32)        stable across resumptions
 //! ```
 
 use core::fmt;
@@ -21,8 +28,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{CryptoError, DirectionKey, RoomKeys};
 
-/// A participant's X25519 key for one handshake epoch. Wiped on drop; replaced on every
-/// reconnection, which is what gives forward secrecy.
+/// An X25519 key pair: a participant's static (per session) or ephemeral (per epoch) key.
+/// Wiped on drop.
 pub struct Ephemeral {
     secret: StaticSecret,
     public: [u8; 32],
@@ -37,7 +44,7 @@ impl Ephemeral {
         Self { secret, public }
     }
 
-    /// The public key sent in the hello.
+    /// The public key, sent in the hello.
     pub fn public(&self) -> [u8; 32] {
         self.public
     }
@@ -86,40 +93,74 @@ impl fmt::Debug for PairSecrets {
     }
 }
 
-/// Derives the pair's directional keys from my ephemeral key, the peer's public key and
-/// the transcript hash. Fails on a low-order public key.
+/// One side of a pair, as [`derive_pair`] needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerPublic<'a> {
+    /// The participant id.
+    pub id: &'a [u8; 8],
+    /// The static public key.
+    pub static_public: &'a [u8; 32],
+    /// The ephemeral public key of the current epoch.
+    pub ephemeral_public: &'a [u8; 32],
+}
+
+/// Derives the pair's directional keys and SAS key from my static and ephemeral keys, the
+/// peer's public keys and the transcript hash. Fails on a low-order public key.
 pub fn derive_pair(
+    room_id: &[u8; 16],
     room: &RoomKeys,
-    mine: &Ephemeral,
+    my_static: &Ephemeral,
+    my_ephemeral: &Ephemeral,
     my_id: &[u8; 8],
-    their_public: &[u8; 32],
-    their_id: &[u8; 8],
+    peer: PeerPublic<'_>,
     transcript: &[u8; 32],
 ) -> Result<PairSecrets, CryptoError> {
-    let shared = mine.secret.diffie_hellman(&PublicKey::from(*their_public));
-    if !shared.was_contributory() {
+    let ee = my_ephemeral.secret.diffie_hellman(&PublicKey::from(*peer.ephemeral_public));
+    let ss = my_static.secret.diffie_hellman(&PublicKey::from(*peer.static_public));
+    if !ee.was_contributory() || !ss.was_contributory() {
         return Err(CryptoError::InvalidPublicKey);
     }
-    let prk = super::extract(room.psk(), shared.as_bytes());
+    let mut ikm = [0u8; 64];
+    ikm[..32].copy_from_slice(ee.as_bytes());
+    ikm[32..].copy_from_slice(ss.as_bytes());
+    let mut prk = super::extract(room.psk(), &ikm);
+    ikm.zeroize();
     let mut k_lh = [0u8; 32];
     let mut iv_lh = [0u8; 12];
     let mut k_hl = [0u8; 32];
     let mut iv_hl = [0u8; 12];
     let mut session_id = [0u8; 8];
-    let mut sas_prk = [0u8; 32];
     super::expand(&prk, &[b"tc1 key lh", transcript], &mut k_lh);
     super::expand(&prk, &[b"tc1 iv lh", transcript], &mut iv_lh);
     super::expand(&prk, &[b"tc1 key hl", transcript], &mut k_hl);
     super::expand(&prk, &[b"tc1 iv hl", transcript], &mut iv_hl);
     super::expand(&prk, &[b"tc1 sid", transcript], &mut session_id);
-    super::expand(&prk, &[b"tc1 sas", transcript], &mut sas_prk);
-    let mut prk = prk;
     prk.zeroize();
+
+    let my_static_public = my_static.public();
+    let ((id_lo, s_lo), (id_hi, s_hi)) = if my_id < peer.id {
+        ((my_id, &my_static_public), (peer.id, peer.static_public))
+    } else {
+        ((peer.id, peer.static_public), (my_id, &my_static_public))
+    };
+    let mut h = Sha256::new();
+    h.update(b"tc1 identity");
+    h.update(room_id);
+    h.update(id_lo);
+    h.update(s_lo);
+    h.update(id_hi);
+    h.update(s_hi);
+    let identity: [u8; 32] = h.finalize().into();
+    let mut prk_id = super::extract(room.psk(), ss.as_bytes());
+    let mut sas_prk = [0u8; 32];
+    super::expand(&prk_id, &[b"tc1 sas", &identity], &mut sas_prk);
+    prk_id.zeroize();
+
     let lh = DirectionKey { key: k_lh, iv: iv_lh };
     let hl = DirectionKey { key: k_hl, iv: iv_hl };
     k_lh.zeroize();
     k_hl.zeroize();
-    let (send, recv) = if my_id < their_id { (lh, hl) } else { (hl, lh) };
+    let (send, recv) = if my_id < peer.id { (lh, hl) } else { (hl, lh) };
     Ok(PairSecrets { send, recv, session_id, sas_prk, transcript: *transcript })
 }
 
@@ -128,16 +169,30 @@ mod tests {
     use super::*;
     use crate::crypto::{RoomId, RoomSecret, hex};
 
+    fn setup(secret: u8) -> (RoomKeys, [Ephemeral; 4]) {
+        let room = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([secret; 32]));
+        (room, [3, 4, 5, 6].map(|b| Ephemeral::from_random([b; 32])))
+    }
+
+    fn derive(room: &RoomKeys, k: &[Ephemeral; 4], a_side: bool, th: &[u8; 32]) -> PairSecrets {
+        let (ia, ib) = ([0xa; 8], [0xb; 8]);
+        let (sa, ea, sb, eb) = (&k[0], &k[1], &k[2], &k[3]);
+        if a_side {
+            let p = PeerPublic { id: &ib, static_public: &sb.public(), ephemeral_public: &eb.public() };
+            derive_pair(&[1; 16], room, sa, ea, &ia, p, th).unwrap()
+        } else {
+            let p = PeerPublic { id: &ia, static_public: &sa.public(), ephemeral_public: &ea.public() };
+            derive_pair(&[1; 16], room, sb, eb, &ib, p, th).unwrap()
+        }
+    }
+
     #[test]
     fn both_sides_derive_mirrored_keys() {
-        let room = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([2; 32]));
-        let a = Ephemeral::from_random([3; 32]);
-        let b = Ephemeral::from_random([4; 32]);
-        let (ia, ib) = ([0xa; 8], [0xb; 8]);
-        let th = transcript_hash(&[1; 16], (&ia, b"core a"), (&ib, b"core b"));
-        assert_eq!(th, transcript_hash(&[1; 16], (&ib, b"core b"), (&ia, b"core a")));
-        let pa = derive_pair(&room, &a, &ia, &b.public(), &ib, &th).unwrap();
-        let pb = derive_pair(&room, &b, &ib, &a.public(), &ia, &th).unwrap();
+        let (room, k) = setup(2);
+        let th = transcript_hash(&[1; 16], (&[0xa; 8], b"core a"), (&[0xb; 8], b"core b"));
+        assert_eq!(th, transcript_hash(&[1; 16], (&[0xb; 8], b"core b"), (&[0xa; 8], b"core a")));
+        let pa = derive(&room, &k, true, &th);
+        let pb = derive(&room, &k, false, &th);
         assert_eq!(hex(&pa.send.key), hex(&pb.recv.key));
         assert_eq!(hex(&pa.recv.iv), hex(&pb.send.iv));
         assert_ne!(hex(&pa.send.key), hex(&pa.recv.key));
@@ -147,21 +202,30 @@ mod tests {
 
     #[test]
     fn another_room_secret_gives_other_keys() {
-        let r1 = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([2; 32]));
-        let r2 = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([9; 32]));
-        let a = Ephemeral::from_random([3; 32]);
-        let b = Ephemeral::from_random([4; 32]);
+        let (r1, k1) = setup(2);
+        let (r2, k2) = setup(9);
         let th = [0; 32];
-        let p1 = derive_pair(&r1, &a, &[1; 8], &b.public(), &[2; 8], &th).unwrap();
-        let p2 = derive_pair(&r2, &a, &[1; 8], &b.public(), &[2; 8], &th).unwrap();
+        assert_ne!(derive(&r1, &k1, true, &th).session_id, derive(&r2, &k2, true, &th).session_id);
+    }
+
+    #[test]
+    fn the_sas_key_survives_a_new_transcript_but_session_keys_do_not() {
+        let (room, k) = setup(2);
+        let p1 = derive(&room, &k, true, &[1; 32]);
+        let p2 = derive(&room, &k, true, &[2; 32]);
+        assert_eq!(p1.sas_prk, p2.sas_prk);
         assert_ne!(p1.session_id, p2.session_id);
     }
 
     #[test]
     fn low_order_public_keys_are_rejected() {
-        let room = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([2; 32]));
-        let a = Ephemeral::from_random([3; 32]);
-        let r = derive_pair(&room, &a, &[1; 8], &[0; 32], &[2; 8], &[0; 32]);
-        assert_eq!(r.err(), Some(CryptoError::InvalidPublicKey));
+        let (room, k) = setup(2);
+        let zero = [0u8; 32];
+        let good = k[3].public();
+        for (s, e) in [(&zero, &good), (&good, &zero)] {
+            let p = PeerPublic { id: &[2; 8], static_public: s, ephemeral_public: e };
+            let r = derive_pair(&[1; 16], &room, &k[0], &k[1], &[1; 8], p, &[0; 32]);
+            assert_eq!(r.err(), Some(CryptoError::InvalidPublicKey));
+        }
     }
 }

@@ -25,7 +25,7 @@ pub use envelope::{
     HEADER_LEN, Header, MAX_FRAME_LEN, MAX_SEQ, Opener, REPLAY_WINDOW, ReplayWindow, Sealer,
     TAG_LEN, VERSION,
 };
-pub use handshake::{Ephemeral, PairSecrets, derive_pair, transcript_hash};
+pub use handshake::{Ephemeral, PairSecrets, PeerPublic, derive_pair, transcript_hash};
 pub use keys::{DirectionKey, ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomKeys, RoomSecret};
 pub use rng::Drbg;
 pub use sas::{EMOJI, Sas, encode_fingerprints};
