@@ -1469,20 +1469,23 @@ impl Session {
         if p.keys.is_none() {
             return;
         }
-        if p.last_reply_at.is_some_and(|t| now < t.saturating_add(HELLO_REPLY_GAP_MS)) {
-            return;
-        }
-        p.last_reply_at = Some(now);
-        let epoch = p.remote.as_ref().map_or(0, |r| r.epoch);
-        if reply_to == my_epoch {
-            let newly = !p.confirmed;
+        let newly = reply_to == my_epoch && !p.confirmed;
+        if newly {
             p.confirmed = true;
-            self.send_ack(from);
-            if newly {
-                self.on_confirmed(from, now);
+        }
+        let may_answer = p.last_reply_at.is_none_or(|t| now >= t.saturating_add(HELLO_REPLY_GAP_MS));
+        if newly || may_answer {
+            p.last_reply_at = Some(now);
+            let epoch = p.remote.as_ref().map_or(0, |r| r.epoch);
+            if reply_to == my_epoch {
+                // Key confirmation: our first sealed frame tells the peer we hold the keys.
+                self.send_ack(from);
+            } else {
+                self.send_hello(from, epoch);
             }
-        } else {
-            self.send_hello(from, epoch);
+        }
+        if newly {
+            self.on_confirmed(from, now);
         }
     }
 
