@@ -25,9 +25,9 @@
 pub mod capabilities;
 pub mod consent;
 pub mod crypto;
-pub mod reconnect;
 pub mod devices;
 mod error;
+pub mod reconnect;
 pub mod signaling;
 
 #[cfg(target_arch = "wasm32")]

@@ -23,7 +23,11 @@ impl Default for Backoff {
 impl Backoff {
     /// A policy starting at `base_ms` and never waiting more than `cap_ms`.
     pub fn new(base_ms: u64, cap_ms: u64) -> Self {
-        Self { base_ms: base_ms.max(1), cap_ms: cap_ms.max(base_ms.max(1)), attempt: 0 }
+        Self {
+            base_ms: base_ms.max(1),
+            cap_ms: cap_ms.max(base_ms.max(1)),
+            attempt: 0,
+        }
     }
 
     /// How many attempts have failed since the last success.
@@ -36,7 +40,10 @@ impl Backoff {
     /// The ceiling doubles per attempt up to the cap; the delay is uniform in
     /// `[ceiling/2, ceiling]` ("equal jitter"), so it never collapses to zero.
     pub fn next_delay_ms(&mut self, random: u32) -> u64 {
-        let ceiling = self.base_ms.saturating_mul(1u64 << self.attempt.min(32)).min(self.cap_ms);
+        let ceiling = self
+            .base_ms
+            .saturating_mul(1u64 << self.attempt.min(32))
+            .min(self.cap_ms);
         self.attempt = self.attempt.saturating_add(1);
         let half = ceiling / 2;
         half + (u64::from(random) * (ceiling - half)) / u64::from(u32::MAX)
