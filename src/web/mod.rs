@@ -7,7 +7,7 @@ mod capabilities;
 mod error;
 
 pub use capabilities::{capabilities, require_capabilities};
-pub use error::JsError;
+pub use error::{JsError, error_codes};
 
 use wasm_bindgen::prelude::*;
 
