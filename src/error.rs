@@ -15,6 +15,9 @@ pub enum ErrorCode {
     Unsupported,
     /// An argument passed by the caller is invalid.
     InvalidArgument,
+    /// The consent ledger rejected an operation or failed verification; the
+    /// [`LedgerError::code`](crate::consent::LedgerError::code) says exactly why.
+    Consent,
 }
 
 impl ErrorCode {
@@ -23,6 +26,7 @@ impl ErrorCode {
         match self {
             Self::Unsupported => "Unsupported",
             Self::InvalidArgument => "InvalidArgument",
+            Self::Consent => "Consent",
         }
     }
 }
@@ -41,6 +45,8 @@ pub enum Error {
     Unsupported(&'static str),
     /// An argument is invalid; the message names the argument, never its value.
     InvalidArgument(&'static str),
+    /// A consent ledger error.
+    Consent(crate::consent::LedgerError),
 }
 
 impl Error {
@@ -49,6 +55,7 @@ impl Error {
         match self {
             Self::Unsupported(_) => ErrorCode::Unsupported,
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::Consent(_) => ErrorCode::Consent,
         }
     }
 }
@@ -58,11 +65,18 @@ impl fmt::Display for Error {
         match self {
             Self::Unsupported(what) => write!(f, "not supported here: {what}"),
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Self::Consent(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::consent::LedgerError> for Error {
+    fn from(e: crate::consent::LedgerError) -> Self {
+        Self::Consent(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
