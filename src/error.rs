@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn every_error_has_the_code_javascript_branches_on() {
         assert_eq!(Error::Unsupported("x").code().as_str(), "Unsupported");
-        assert_eq!(Error::InvalidArgument("x").code().as_str(), "InvalidArgument");
+        assert_eq!(
+            Error::InvalidArgument("x").code().as_str(),
+            "InvalidArgument"
+        );
     }
 
     #[test]

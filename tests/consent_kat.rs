@@ -1,5 +1,9 @@
 //! Known-answer vectors for the consent ledger encoding, checked byte for byte against the
 //! code and against docs/CONSENT.md (which publishes them).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
 
 use teleconsult::consent::*;
 
@@ -42,17 +46,35 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn kat_grant() -> Grant {
     Grant {
         patient: "pat-1".into(),
-        recipient: Recipient { kind: RecipientKind::Practitioner, id: "dr-1".into() },
+        recipient: Recipient {
+            kind: RecipientKind::Practitioner,
+            id: "dr-1".into(),
+        },
         purposes: vec![Purpose::Treatment],
-        categories: vec![DataCategory::Video, DataCategory::Audio, DataCategory::HeartRate],
-        period: Period { start: 1_700_000_000_000, end: Some(1_700_003_600_000) },
-        notice: Notice::for_text("https://clinic.example/notice", "3", "en", b"KAT notice text"),
+        categories: vec![
+            DataCategory::Video,
+            DataCategory::Audio,
+            DataCategory::HeartRate,
+        ],
+        period: Period {
+            start: 1_700_000_000_000,
+            end: Some(1_700_003_600_000),
+        },
+        notice: Notice::for_text(
+            "https://clinic.example/notice",
+            "3",
+            "en",
+            b"KAT notice text",
+        ),
         collection: Collection::PatientAction,
     }
 }
@@ -60,9 +82,18 @@ fn kat_grant() -> Grant {
 fn kat_ledger() -> Ledger {
     let (p, _) = keys();
     let mut l = Ledger::new(LEDGER_ID, &p.public_key()).unwrap();
-    l.append(&p, 1_700_000_000_000, Event::Grant(kat_grant())).unwrap();
-    l.append(&p, 1_700_000_060_000, Event::SasConfirmed { transcript: [0x11; 32] }).unwrap();
-    l.append(&p, 1_700_000_120_000, Event::Withdraw { grant: 0 }).unwrap();
+    l.append(&p, 1_700_000_000_000, Event::Grant(kat_grant()))
+        .unwrap();
+    l.append(
+        &p,
+        1_700_000_060_000,
+        Event::SasConfirmed {
+            transcript: [0x11; 32],
+        },
+    )
+    .unwrap();
+    l.append(&p, 1_700_000_120_000, Event::Withdraw { grant: 0 })
+        .unwrap();
     l
 }
 
@@ -88,7 +119,10 @@ fn entries_encode_hash_and_sign_byte_for_byte() {
     assert_eq!(hex(&l.head()), ENTRIES[2][1]);
     assert_eq!(hex(&l.encode()), LEDGER);
     let (_, c) = keys();
-    assert_eq!(hex(&Checkpoint::sign(LEDGER_ID, 3, l.head(), &c).encode()), CHECKPOINT);
+    assert_eq!(
+        hex(&Checkpoint::sign(LEDGER_ID, 3, l.head(), &c).encode()),
+        CHECKPOINT
+    );
 }
 
 #[test]
@@ -104,19 +138,37 @@ fn published_vectors_decode_and_verify() {
         Some((&cp, &unhex(CLINICIAN_PK).try_into().unwrap())),
     )
     .unwrap();
-    assert_eq!((summary.entries, summary.withdrawn_grants, summary.checkpoint_size), (3, 1, Some(3)));
+    assert_eq!(
+        (
+            summary.entries,
+            summary.withdrawn_grants,
+            summary.checkpoint_size
+        ),
+        (3, 1, Some(3))
+    );
 }
 
 #[test]
 fn docs_publish_exactly_these_vectors() {
     let docs = include_str!("../docs/CONSENT.md");
-    let mut all = vec![PATIENT_PK, CLINICIAN_PK, KEY_ID, GENESIS, NOTICE_HASH, CHECKPOINT, LEDGER];
+    let mut all = vec![
+        PATIENT_PK,
+        CLINICIAN_PK,
+        KEY_ID,
+        GENESIS,
+        NOTICE_HASH,
+        CHECKPOINT,
+        LEDGER,
+    ];
     all.extend(ENTRIES.iter().flatten());
     for v in all {
         assert!(docs.contains(v), "docs/CONSENT.md lacks {}...", &v[..16]);
     }
     for ctx in [CTX_ENTRY, CTX_HASH, CTX_GENESIS, CTX_CHECKPOINT, CTX_KEY_ID] {
         let shown = String::from_utf8(ctx[..ctx.len() - 1].to_vec()).unwrap();
-        assert!(docs.contains(&format!("`{shown}\\0`")), "docs lack context {shown}");
+        assert!(
+            docs.contains(&format!("`{shown}\\0`")),
+            "docs lack context {shown}"
+        );
     }
 }

@@ -18,8 +18,10 @@ pub const CATEGORY_SYSTEM: &str = "urn:teleconsult:data-category";
 pub const LEDGER_SYSTEM: &str = "urn:teleconsult:consent-ledger";
 /// URL of the notice extension (complex: version, language, sha256).
 pub const NOTICE_EXTENSION: &str = "urn:teleconsult:fhir:consent-notice";
-/// URL of the collection-method extension.
+/// URL of the collection-method extension (`patient-action` or `verbal-attested`).
 pub const COLLECTION_EXTENSION: &str = "urn:teleconsult:fhir:collection-method";
+/// URL of the extension naming the clinician who attested verbal consent.
+pub const ATTESTER_EXTENSION: &str = "urn:teleconsult:fhir:attested-by";
 
 /// Formats milliseconds since the Unix epoch as an ISO 8601 UTC timestamp with
 /// milliseconds (FHIR `dateTime` / `instant`). Ledger times never exceed the year 9999.
@@ -177,7 +179,8 @@ pub struct FhirConsent {
     pub resource_type: &'static str,
     /// `<ledger id hex>-<seq>`.
     pub id: String,
-    /// Extensions: the notice (version, language, hash) and the collection method.
+    /// Extensions: the notice (version, language, hash), the collection method and, for
+    /// verbal consent, the attesting clinician.
     pub extension: Vec<Extension>,
     /// The ledger entry that records the grant.
     pub identifier: Vec<Identifier>,
@@ -236,23 +239,30 @@ pub fn fhir_consent(ledger_id: &[u8; 16], state: &ConsentState, r: &GrantRecord)
             });
         }
     }
-    let mut collection = Extension::new(COLLECTION_EXTENSION);
-    collection.value_code = Some(match &g.collection {
-        Collection::PatientAction => "patient-action".to_owned(),
+    let method = |code: &str| Extension {
+        value_code: Some(code.to_owned()),
+        ..Extension::new(COLLECTION_EXTENSION)
+    };
+    let mut extension = vec![notice_extension(&g.notice)];
+    match &g.collection {
+        Collection::PatientAction => extension.push(method("patient-action")),
         Collection::VerbalAttested { clinician } => {
-            collection.value_reference = Some(Reference {
-                reference: format!("Practitioner/{}", clinician.0),
+            extension.push(method("verbal-attested"));
+            extension.push(Extension {
+                value_reference: Some(Reference {
+                    reference: format!("Practitioner/{}", clinician.0),
+                }),
+                ..Extension::new(ATTESTER_EXTENSION)
             });
-            "verbal-attested".to_owned()
         }
-    });
+    }
     let patient = Reference {
         reference: format!("Patient/{}", g.patient.0),
     };
     FhirConsent {
         resource_type: "Consent",
         id: format!("{id}-{}", r.seq),
-        extension: vec![notice_extension(&g.notice), collection],
+        extension,
         identifier: vec![Identifier {
             system: LEDGER_SYSTEM,
             value: format!("{id}/{}", r.seq),

@@ -146,4 +146,9 @@ impl<S: LedgerStore> ConsentManager<S> {
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
+
+    /// Closes the manager, handing back the store (the key is zeroized).
+    pub fn into_store(self) -> S {
+        self.store
+    }
 }

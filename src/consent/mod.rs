@@ -59,10 +59,10 @@ pub use encoding::{
 };
 pub use error::{DecodeError, LedgerError, StoreError};
 pub use export::{
-    Actor, CATEGORY_SYSTEM, COLLECTION_EXTENSION, CodeableConcept, Coding, Controller, Extension,
-    FhirConsent, FhirPeriod, Identifier, LEDGER_SYSTEM, NOTICE_EXTENSION, PiiCategory, Policy,
-    Proof, Provision, Receipt, ReceiptContext, ReceiptEvent, Reference, fhir_consent,
-    fhir_consents, iso8601, receipt, verify_exported,
+    ATTESTER_EXTENSION, Actor, CATEGORY_SYSTEM, COLLECTION_EXTENSION, CodeableConcept, Coding,
+    Controller, Extension, FhirConsent, FhirPeriod, Identifier, LEDGER_SYSTEM, NOTICE_EXTENSION,
+    PiiCategory, Policy, Proof, Provision, Receipt, ReceiptContext, ReceiptEvent, Reference,
+    fhir_consent, fhir_consents, iso8601, receipt, verify_exported,
 };
 pub use ledger::{
     CTX_CHECKPOINT, CTX_ENTRY, CTX_GENESIS, CTX_HASH, CTX_KEY_ID, ConsentKey, Ledger,

@@ -277,16 +277,14 @@ pub(crate) mod hex {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
-        let s = <&str>::deserialize(d)?;
-        let mut out = [0u8; N];
-        if s.len() != 2 * N || !s.is_ascii() {
-            return Err(D::Error::custom(
-                "expected lowercase hex of the right length",
-            ));
+        let s = String::deserialize(d)?;
+        if s.len() != 2 * N || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(D::Error::custom("expected hex of the right length"));
         }
-        for (i, o) in out.iter_mut().enumerate() {
-            let pair = s.get(2 * i..2 * i + 2).unwrap_or("");
-            *o = u8::from_str_radix(pair, 16).map_err(|_| D::Error::custom("bad hex"))?;
+        let mut out = [0u8; N];
+        for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks(2)) {
+            let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            *o = pair.iter().fold(0, |acc, &c| acc << 4 | digit(c));
         }
         Ok(out)
     }

@@ -1,5 +1,9 @@
 //! Shared fixtures for the consent integration tests.
-#![allow(dead_code, reason = "each test crate uses a different subset of the fixtures")]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different subset of the fixtures"
+)]
+#![allow(clippy::unwrap_used, reason = "fixtures fail loudly when broken")]
 
 use teleconsult::consent::*;
 
@@ -27,11 +31,17 @@ pub fn clinician_key() -> ConsentKey {
 }
 
 pub fn dr() -> Recipient {
-    Recipient { kind: RecipientKind::Practitioner, id: "dr-1".into() }
+    Recipient {
+        kind: RecipientKind::Practitioner,
+        id: "dr-1".into(),
+    }
 }
 
 pub fn other_dr() -> Recipient {
-    Recipient { kind: RecipientKind::Practitioner, id: "dr-2".into() }
+    Recipient {
+        kind: RecipientKind::Practitioner,
+        id: "dr-2".into(),
+    }
 }
 
 pub fn notice(version: &str) -> Notice {
@@ -45,7 +55,10 @@ pub fn grant(categories: &[DataCategory]) -> Grant {
         recipient: dr(),
         purposes: vec![Purpose::Treatment],
         categories: categories.to_vec(),
-        period: Period { start: T0, end: Some(T0 + HOUR) },
+        period: Period {
+            start: T0,
+            end: Some(T0 + HOUR),
+        },
         notice: notice("3"),
         collection: Collection::PatientAction,
     }
@@ -71,20 +84,46 @@ pub fn new_ledger() -> Ledger {
 pub fn sample_ledger() -> Ledger {
     let k = patient_key();
     let mut l = new_ledger();
-    l.append(&k, T0, Event::Grant(grant(&[DataCategory::Video, DataCategory::Audio]))).unwrap();
-    l.append(&k, T0 + 1, Event::SasConfirmed { transcript: [7; 32] }).unwrap();
-    l.append(&k, T0 + 2, Event::Grant(grant(&[DataCategory::HeartRate]))).unwrap();
+    l.append(
+        &k,
+        T0,
+        Event::Grant(grant(&[DataCategory::Video, DataCategory::Audio])),
+    )
+    .unwrap();
+    l.append(
+        &k,
+        T0 + 1,
+        Event::SasConfirmed {
+            transcript: [7; 32],
+        },
+    )
+    .unwrap();
+    l.append(&k, T0 + 2, Event::Grant(grant(&[DataCategory::HeartRate])))
+        .unwrap();
     l.append(&k, T0 + 3, Event::Withdraw { grant: 0 }).unwrap();
-    l.append(&k, T0 + 4, Event::ParticipantAdmitted { participant: [5; 8] }).unwrap();
+    l.append(
+        &k,
+        T0 + 4,
+        Event::ParticipantAdmitted {
+            participant: [5; 8],
+        },
+    )
+    .unwrap();
     l
 }
 
 /// The encoded entries of a ledger.
 pub fn entries(l: &Ledger) -> Vec<Vec<u8>> {
-    (0..l.size()).map(|s| l.entry_bytes(s).unwrap().to_vec()).collect()
+    (0..l.size())
+        .map(|s| l.entry_bytes(s).unwrap().to_vec())
+        .collect()
 }
 
 /// Rebuilds a ledger from (possibly tampered) entries.
 pub fn rebuild(entries: &[Vec<u8>]) -> Result<Ledger, LedgerError> {
-    Ledger::from_entries(LEDGER_ID, &patient_key().public_key(), entries.iter().map(Vec::as_slice))
+    Ledger::from_entries(
+        LEDGER_ID,
+        &patient_key().public_key(),
+        entries.iter().map(Vec::as_slice),
+    )
 }
