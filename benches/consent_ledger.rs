@@ -12,10 +12,20 @@ const T0: u64 = 1_700_000_000_000;
 fn grant(i: u64) -> Grant {
     Grant {
         patient: "pat-1".into(),
-        recipient: Recipient { kind: RecipientKind::Practitioner, id: "dr-1".into() },
+        recipient: Recipient {
+            kind: RecipientKind::Practitioner,
+            id: "dr-1".into(),
+        },
         purposes: vec![Purpose::Treatment],
-        categories: vec![DataCategory::Video, DataCategory::Audio, DataCategory::HeartRate],
-        period: Period { start: T0, end: Some(T0 + 1_000_000 + i) },
+        categories: vec![
+            DataCategory::Video,
+            DataCategory::Audio,
+            DataCategory::HeartRate,
+        ],
+        period: Period {
+            start: T0,
+            end: Some(T0 + 1_000_000 + i),
+        },
         notice: Notice::for_text("https://clinic.example/privacy", "3", "en", b"notice"),
         collection: Collection::PatientAction,
     }
@@ -25,7 +35,11 @@ fn grant(i: u64) -> Grant {
 fn ledger(n: u64, key: &ConsentKey) -> Ledger {
     let mut l = Ledger::new([1; 16], &key.public_key()).unwrap();
     for i in 0..n {
-        let ev = if i % 2 == 0 { Event::Grant(grant(i)) } else { Event::Withdraw { grant: i - 1 } };
+        let ev = if i % 2 == 0 {
+            Event::Grant(grant(i))
+        } else {
+            Event::Withdraw { grant: i - 1 }
+        };
         l.append(key, T0 + i, ev).unwrap();
     }
     l
@@ -43,12 +57,19 @@ fn time(iters: u32, mut f: impl FnMut()) -> f64 {
 fn main() {
     let key = ConsentKey::from_seed(&[7; 32]);
     let appends = 200;
-    let ns = time(5, || drop(black_box(ledger(appends, &key))));
-    println!("consent_append: us_per_entry={:.1} entries={appends}", ns / appends as f64 / 1e3);
+    let ns = time(5, || {
+        black_box(ledger(appends, &key));
+    });
+    println!(
+        "consent_append: us_per_entry={:.1} entries={appends}",
+        ns / appends as f64 / 1e3
+    );
 
     let l = ledger(100, &key);
     let bytes = l.encode();
-    let ns = time(20, || drop(black_box(verify_exported(&bytes, &key.public_key(), None).unwrap())));
+    let ns = time(20, || {
+        black_box(verify_exported(&bytes, &key.public_key(), None).unwrap());
+    });
     println!(
         "consent_verify_exported: us_per_ledger={:.0} entries=100 bytes={} us_per_entry={:.1}",
         ns / 1e3,
@@ -58,13 +79,21 @@ fn main() {
 
     let req = Request {
         category: DataCategory::HeartRate,
-        recipient: Recipient { kind: RecipientKind::Practitioner, id: "dr-1".into() },
+        recipient: Recipient {
+            kind: RecipientKind::Practitioner,
+            id: "dr-1".into(),
+        },
         purpose: Purpose::Treatment,
         now: T0 + 200,
         notice_version: "3".into(),
     };
-    let ns = time(100_000, || drop(black_box(check(black_box(l.state()), black_box(&req)))));
-    println!("consent_check: ns_per_decision={ns:.0} grants={}", l.state().grants.len());
+    let ns = time(100_000, || {
+        black_box(check(black_box(l.state()), black_box(&req)));
+    });
+    println!(
+        "consent_check: ns_per_decision={ns:.0} grants={}",
+        l.state().grants.len()
+    );
 
     let one = ledger(1, &key);
     println!(

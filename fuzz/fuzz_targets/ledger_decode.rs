@@ -13,14 +13,21 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(e.encode(), data);
         let mut replica = LedgerReplica::new([0; 16], &patient).expect("valid fixed key");
         // Accepting would need a valid patient signature, which random bytes never carry.
-        assert!(replica.receive(data, &ConsentKey::from_seed(&[2; 32])).is_err());
+        assert!(
+            replica
+                .receive(data, &ConsentKey::from_seed(&[2; 32]))
+                .is_err()
+        );
     }
     if let Ok(c) = Checkpoint::decode(data) {
         assert_eq!(c.encode(), data);
         let _ = c.verify(&patient);
     }
     if let Ok((id, entries)) = decode_ledger(data) {
-        assert_eq!(teleconsult::consent::encode_ledger(&id, entries.iter().copied()), data);
+        assert_eq!(
+            teleconsult::consent::encode_ledger(&id, entries.iter().copied()),
+            data
+        );
     }
     if let Ok(l) = Ledger::decode(data, &patient) {
         assert_eq!(l.encode(), data);

@@ -309,7 +309,7 @@ impl Checkpoint {
     }
 
     /// Decodes a checkpoint; never panics. The signature is checked by
-    /// [`Checkpoint::verify`](super::ledger).
+    /// `Checkpoint::verify`.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader(bytes);
         if r.array::<5>()? != CHECKPOINT_MAGIC {
