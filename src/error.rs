@@ -74,6 +74,9 @@ error_codes! {
     MediaFailed,
     /// The user or the host app refused a permission (camera, microphone, Bluetooth).
     PermissionDenied,
+    /// The consent ledger rejected an operation or failed verification; the error's
+    /// message (and [`LedgerError::code`](crate::consent::LedgerError::code)) says exactly why.
+    Consent,
 }
 
 impl fmt::Display for ErrorCode {
@@ -102,6 +105,8 @@ pub enum Error {
     Media(&'static str),
     /// A permission was refused; the message says which.
     PermissionDenied(&'static str),
+    /// A consent ledger error.
+    Consent(crate::consent::LedgerError),
 }
 
 impl From<CryptoError> for Error {
@@ -156,6 +161,7 @@ impl Error {
                 }
                 SignalingError::BadInvite => ErrorCode::InvalidArgument,
             },
+            Self::Consent(_) => ErrorCode::Consent,
         }
     }
 }
@@ -171,11 +177,18 @@ impl fmt::Display for Error {
             Self::Network(what) => write!(f, "network: {what}"),
             Self::Media(what) => write!(f, "media: {what}"),
             Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
+            Self::Consent(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::consent::LedgerError> for Error {
+    fn from(e: crate::consent::LedgerError) -> Self {
+        Self::Consent(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

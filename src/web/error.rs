@@ -46,5 +46,8 @@ impl From<JsError> for JsValue {
 /// from this list.
 #[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
 pub fn error_codes() -> Vec<JsValue> {
-    ErrorCode::ALL.iter().map(|c| JsValue::from_str(c.as_str())).collect()
+    ErrorCode::ALL
+        .iter()
+        .map(|c| JsValue::from_str(c.as_str()))
+        .collect()
 }
