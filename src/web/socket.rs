@@ -10,12 +10,11 @@ pub enum SocketEvent {
     Open,
     /// A binary message arrived.
     Message(Vec<u8>),
-    /// The connection closed (or failed to open), with the close code and reason.
+    /// The connection closed (or failed to open), with its close code (1006 when it
+    /// dropped without a close frame; 4000–4999 are the relay's, see docs/PROTOCOL.md).
     Closed {
-        /// WebSocket close code (1006 when the connection dropped without a close frame).
+        /// WebSocket close code.
         code: u16,
-        /// The relay's reason text, if any.
-        reason: String,
     },
 }
 
@@ -43,7 +42,7 @@ impl Socket {
             }
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            sink(SocketEvent::Closed { code: e.code(), reason: e.reason() });
+            sink(SocketEvent::Closed { code: e.code() });
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -54,11 +53,6 @@ impl Socket {
     /// Sends one binary message; returns false if the socket is not open.
     pub fn send(&self, bytes: &[u8]) -> bool {
         self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_u8_array(bytes).is_ok()
-    }
-
-    /// Whether the socket is open or still opening (not closing or closed).
-    pub fn is_live(&self) -> bool {
-        matches!(self.ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN)
     }
 }
 
