@@ -265,23 +265,24 @@ async fn session(
                 if n == 0 {
                     return End::Lost;
                 }
-                let mut total = 0usize;
-                let mut res = Ok(());
+                m.queued.fetch_sub(n as i64, Relaxed);
                 // The batch is bounded by the per-connection byte cap, so feeding it whole
-                // bounds the WebSocket write buffer too.
-                for (frame, _) in &batch {
-                    total += frame.len();
-                    res = ws.feed(Message::Binary(frame.clone())).await;
-                    if res.is_err() {
-                        break;
+                // bounds the WebSocket write buffer too. A client that stops reading blocks
+                // this write: the kill switch (queue overflow) and the write timeout end it.
+                let mut total = 0usize;
+                let write = async {
+                    for (frame, _) in &batch {
+                        total += frame.len();
+                        ws.feed(Message::Binary(frame.clone())).await?;
                     }
-                }
-                if res.is_ok() {
-                    res = tokio::select! {
-                        r = tokio::time::timeout(cfg.write_timeout, ws.flush()) => r.unwrap_or_else(|_| Err(axum::Error::new("write timeout"))),
-                        close = handle.kill.killed() => return End::Dropped(close),
-                    };
-                }
+                    ws.flush().await
+                };
+                let res = tokio::select! {
+                    r = tokio::time::timeout(cfg.write_timeout, write) => {
+                        r.unwrap_or_else(|_| Err(axum::Error::new("write timeout")))
+                    }
+                    close = handle.kill.killed() => return End::Dropped(close),
+                };
                 if res.is_err() {
                     return End::Lost;
                 }
@@ -293,7 +294,6 @@ async fn session(
                 }
                 handle.queued_bytes.fetch_sub(total.min(handle.queued_bytes.load(Relaxed)), Relaxed);
                 m.frames_out.fetch_add(count as u64, Relaxed);
-                m.queued.fetch_sub(count as i64, Relaxed);
             }
             msg = ws.next() => {
                 let now = Instant::now();
