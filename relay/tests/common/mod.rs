@@ -398,3 +398,40 @@ pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Opens a raw TCP WebSocket (no client library), so we can stop reading or cut frames.
+pub async fn raw_ws(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    s
+}
+
+/// A masked binary frame header for `len` payload bytes (mask key 0: payload unchanged).
+pub fn frame_header(len: usize) -> Vec<u8> {
+    let mut h = vec![0x82];
+    if len < 126 {
+        h.push(0x80 | len as u8);
+    } else {
+        h.push(0x80 | 126);
+        h.extend_from_slice(&(len as u16).to_be_bytes());
+    }
+    h.extend_from_slice(&[0, 0, 0, 0]);
+    h
+}
+
+pub async fn raw_send(s: &mut tokio::net::TcpStream, payload: &[u8]) {
+    let mut f = frame_header(payload.len());
+    f.extend_from_slice(payload);
+    s.write_all(&f).await.unwrap();
+}
