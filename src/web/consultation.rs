@@ -13,14 +13,17 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+use web_sys::{
+    CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamConstraints,
+    MediaStreamTrack,
+};
 use zeroize::Zeroizing;
 
+use super::JsError;
 use super::js::{self, get, object, present, set};
 use super::peer::{self, MediaOutcome, Peer, PeerEvent};
 use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
-use super::JsError;
 use crate::Error;
 use crate::crypto::{RoomId, RoomSecret};
 use crate::reconnect::Backoff;
@@ -166,7 +169,9 @@ pub struct Consultation {
 // ----- construction ------------------------------------------------------------------
 
 fn parse_role(s: &str) -> Result<Role, Error> {
-    Role::parse(s).ok_or(Error::InvalidArgument("role: expected clinician, patient or guest"))
+    Role::parse(s).ok_or(Error::InvalidArgument(
+        "role: expected clinician, patient or guest",
+    ))
 }
 
 fn room_from_options(options: &JsValue) -> Result<(RoomId, RoomSecret), Error> {
@@ -188,15 +193,21 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
     let (room, secret) = room_from_options(options)?;
     let relay_url = js::string(options, "relayUrl")?;
     if !(relay_url.starts_with("ws://") || relay_url.starts_with("wss://")) {
-        return Err(Error::InvalidArgument("relayUrl: expected a ws:// or wss:// URL"));
+        return Err(Error::InvalidArgument(
+            "relayUrl: expected a ws:// or wss:// URL",
+        ));
     }
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let role = parse_role(&js::string(options, "role")?)?;
     let display_name = js::string(options, "displayName")?;
     let id = match js::opt_string(options, "participantId")? {
-        Some(hex) => js::parse_hex8(&hex)
-            .filter(|b| *b != [0; 8])
-            .ok_or(Error::InvalidArgument("participantId: expected 16 hex digits"))?,
+        Some(hex) => {
+            js::parse_hex8(&hex)
+                .filter(|b| *b != [0; 8])
+                .ok_or(Error::InvalidArgument(
+                    "participantId: expected 16 hex digits",
+                ))?
+        }
         None => {
             let mut b = [0u8; 8];
             js::random_bytes(&mut b)?;
@@ -208,7 +219,11 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
     let relay_only = match policy.as_deref() {
         None | Some("all") => false,
         Some("relay") => true,
-        Some(_) => return Err(Error::InvalidArgument("iceTransportPolicy: expected all or relay")),
+        Some(_) => {
+            return Err(Error::InvalidArgument(
+                "iceTransportPolicy: expected all or relay",
+            ));
+        }
     };
     let ice_servers = get(options, "iceServers");
     if present(&ice_servers) && !Array::is_array(&ice_servers) {
@@ -238,7 +253,11 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
         reconnect_timer: None,
         quality_timer: None,
         backoff: Backoff::default(),
-        ice_servers: if present(&ice_servers) { ice_servers } else { JsValue::UNDEFINED },
+        ice_servers: if present(&ice_servers) {
+            ice_servers
+        } else {
+            JsValue::UNDEFINED
+        },
         relay_only,
         local_stream: None,
         joined_once: false,
@@ -307,7 +326,13 @@ impl Consultation {
     /// Everyone else this side knows of.
     #[wasm_bindgen(unchecked_return_type = "Participant[]")]
     pub fn participants(&self) -> Array {
-        self.inner.borrow().session.peers().iter().map(participant_js).collect()
+        self.inner
+            .borrow()
+            .session
+            .peers()
+            .iter()
+            .map(participant_js)
+            .collect()
     }
 
     /// The camera and microphone stream this side sends, if started.
@@ -373,7 +398,9 @@ impl Consultation {
     #[wasm_bindgen(js_name = startMedia)]
     pub async fn start_media(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }")]
+        #[wasm_bindgen(
+            unchecked_param_type = "{ audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }"
+        )]
         constraints: JsValue,
     ) -> Result<MediaStream, JsError> {
         if self.inner.borrow().ended.is_some() {
@@ -422,7 +449,10 @@ impl Consultation {
             return Err(Error::Signaling(crate::signaling::SignalingError::InvalidState).into());
         };
         let video = match device_id {
-            Some(id) => JsValue::from(object(&[("deviceId", object(&[("exact", id.into())]).into())])),
+            Some(id) => JsValue::from(object(&[(
+                "deviceId",
+                object(&[("exact", id.into())]).into(),
+            )])),
             None => JsValue::from(object(&[("facingMode", "environment".into())])),
         };
         let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
@@ -430,7 +460,13 @@ impl Consultation {
             return Err(Error::Media("the camera gave no video track").into());
         };
         let new_track: MediaStreamTrack = new_track.unchecked_into();
-        let pcs: Vec<_> = self.inner.borrow().peers.values().map(Peer::connection).collect();
+        let pcs: Vec<_> = self
+            .inner
+            .borrow()
+            .peers
+            .values()
+            .map(Peer::connection)
+            .collect();
         for pc in pcs {
             for sender in pc.get_senders().iter() {
                 let sender: web_sys::RtcRtpSender = sender.unchecked_into();
@@ -454,7 +490,9 @@ impl Consultation {
         let id = parse_id(participant_id)?;
         let pc = self.inner.borrow().peers.get(&id).map(Peer::connection);
         let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
-        JsFuture::from(pc.get_stats()).await.map_err(|_| Error::Media("getStats failed").into())
+        JsFuture::from(pc.get_stats())
+            .await
+            .map_err(|_| Error::Media("getStats failed").into())
     }
 
     /// Leaves the consultation: tells the others (sealed), then closes every peer connection,
@@ -466,7 +504,11 @@ impl Consultation {
             return;
         }
         let _ = act(&self.inner, |s, now| {
-            if end_for_everyone == Some(true) { s.end_consultation(now) } else { s.hang_up(now) }
+            if end_for_everyone == Some(true) {
+                s.end_consultation(now)
+            } else {
+                s.hang_up(now)
+            }
         });
         teardown(&self.inner, "hung-up");
     }
@@ -477,11 +519,16 @@ impl Consultation {
 fn parse_id(s: &str) -> Result<ParticipantId, Error> {
     js::parse_hex8(s)
         .map(ParticipantId)
-        .ok_or(Error::InvalidArgument("participantId: expected 16 hex digits"))
+        .ok_or(Error::InvalidArgument(
+            "participantId: expected 16 hex digits",
+        ))
 }
 
 /// Runs a user action on the session, then pumps.
-fn act(inner: &Shared, f: impl FnOnce(&mut Session, u64) -> Result<(), Error>) -> Result<(), JsError> {
+fn act(
+    inner: &Shared,
+    f: impl FnOnce(&mut Session, u64) -> Result<(), Error>,
+) -> Result<(), JsError> {
     let result = f(&mut inner.borrow_mut().session, now_ms());
     pump(inner);
     result.map_err(JsError)
@@ -491,7 +538,9 @@ fn act(inner: &Shared, f: impl FnOnce(&mut Session, u64) -> Result<(), Error>) -
 fn input(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, u64)) {
     let Some(inner) = weak.upgrade() else { return };
     {
-        let Ok(mut guard) = inner.try_borrow_mut() else { return };
+        let Ok(mut guard) = inner.try_borrow_mut() else {
+            return;
+        };
         if guard.ended.is_some() {
             return;
         }
@@ -511,7 +560,9 @@ fn connect(inner: &Shared) {
     let generation = guard.socket_generation;
     let url = guard.relay_url.clone();
     let sink = move |event: SocketEvent| {
-        let current = weak.upgrade().is_some_and(|i| i.borrow().socket_generation == generation);
+        let current = weak
+            .upgrade()
+            .is_some_and(|i| i.borrow().socket_generation == generation);
         if current {
             on_socket(&weak, event);
         }
@@ -576,7 +627,9 @@ fn fail_join(inner: &Shared, error: Error) {
 /// Gets the rejection value back out of the join promise.
 fn js_error_back(value: JsValue) -> Error {
     match get(&value, "code").as_string().as_deref() {
-        Some("RelayRefused") => Error::Relay(get(&value, "relayCode").as_f64().unwrap_or(0.0) as u16),
+        Some("RelayRefused") => {
+            Error::Relay(get(&value, "relayCode").as_f64().unwrap_or(0.0) as u16)
+        }
         Some("Unsupported") => Error::Unsupported("WebSocket"),
         _ => Error::Network("the relay could not be reached"),
     }
@@ -604,9 +657,14 @@ fn schedule_reconnect(inner: &Shared) {
 /// (mobile browsers freeze background tabs and drop their sockets).
 fn install_host_listeners(inner: &Shared) {
     let global = js_sys::global();
-    let targets = [(get(&global, "window"), "online"), (get(&global, "document"), "visibilitychange")];
+    let targets = [
+        (get(&global, "window"), "online"),
+        (get(&global, "document"), "visibilitychange"),
+    ];
     for (target, kind) in targets {
-        let Ok(target) = target.dyn_into::<EventTarget>() else { continue };
+        let Ok(target) = target.dyn_into::<EventTarget>() else {
+            continue;
+        };
         let weak = Rc::downgrade(inner);
         let closure = Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = weak.upgrade() else { return };
@@ -617,8 +675,14 @@ fn install_host_listeners(inner: &Shared) {
                 connect(&inner);
             }
         });
-        if target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref()).is_ok() {
-            inner.borrow_mut().host_listeners.push((target, kind, closure));
+        if target
+            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+            .is_ok()
+        {
+            inner
+                .borrow_mut()
+                .host_listeners
+                .push((target, kind, closure));
         }
     }
 }
@@ -678,12 +742,18 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
                 }
                 Err(_) => {
                     drop(guard);
-                    dispatch(inner, "error", error_detail(&Error::Media("cannot create RTCPeerConnection"), Some(id)));
+                    dispatch(
+                        inner,
+                        "error",
+                        error_detail(&Error::Media("cannot create RTCPeerConnection"), Some(id)),
+                    );
                     return;
                 }
             }
         }
-        let Some(p) = guard.peers.get_mut(&id) else { return };
+        let Some(p) = guard.peers.get_mut(&id) else {
+            return;
+        };
         p.queue.push_back(request);
         !std::mem::replace(&mut p.busy, true)
     };
@@ -698,7 +768,9 @@ async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
         let Some(inner) = weak.upgrade() else { return };
         let next = {
             let mut guard = inner.borrow_mut();
-            let Some(p) = guard.peers.get_mut(&id) else { return };
+            let Some(p) = guard.peers.get_mut(&id) else {
+                return;
+            };
             match p.queue.pop_front() {
                 Some(r) => (p.connection(), r),
                 None => {
@@ -717,7 +789,11 @@ async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
             Err(_) => {
                 // The session's negotiation timeout retries; the app hears about it.
                 if let Some(inner) = weak.upgrade() {
-                    dispatch(&inner, "error", error_detail(&Error::Media("a WebRTC negotiation step failed"), Some(id)));
+                    dispatch(
+                        &inner,
+                        "error",
+                        error_detail(&Error::Media("a WebRTC negotiation step failed"), Some(id)),
+                    );
                 }
             }
         }
@@ -739,7 +815,9 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
                 let stream = guard
                     .remote_streams
                     .entry(id)
-                    .or_insert_with(|| MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into()))
+                    .or_insert_with(|| {
+                        MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into())
+                    })
                     .clone();
                 stream.add_track(&e.track());
                 stream
@@ -756,10 +834,17 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             // 701 is "host unreachable" noise for candidates that cannot work; real server
             // refusals (401 wrong credential, 403 forbidden) are what the app must see.
             if code != 701 {
-                let detail = error_detail(&Error::Network("a STUN/TURN server refused the request"), Some(id));
+                let detail = error_detail(
+                    &Error::Network("a STUN/TURN server refused the request"),
+                    Some(id),
+                );
                 set(&detail, "iceErrorCode", code);
                 set(&detail, "url", url);
-                set(&detail, "message", format!("ICE server error {code}: {text}"));
+                set(
+                    &detail,
+                    "message",
+                    format!("ICE server error {code}: {text}"),
+                );
                 dispatch(&inner, "error", detail);
             }
         }
@@ -808,11 +893,30 @@ fn on_event(inner: &Shared, event: Event) {
                 dispatch(inner, "admissionrequested", detail);
             }
         }
-        Event::PeerAdmitted { peer } => dispatch(inner, "participantadmitted", object(&[("participantId", hex(peer))])),
-        Event::PeerDenied { peer } => dispatch(inner, "participantdenied", object(&[("participantId", hex(peer))])),
-        Event::PeerConnected { peer } => dispatch(inner, "participantconnected", object(&[("participantId", hex(peer))])),
+        Event::PeerAdmitted { peer } => dispatch(
+            inner,
+            "participantadmitted",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::PeerDenied { peer } => dispatch(
+            inner,
+            "participantdenied",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::PeerConnected { peer } => dispatch(
+            inner,
+            "participantconnected",
+            object(&[("participantId", hex(peer))]),
+        ),
         Event::PeerMediaFailed { peer } => {
-            dispatch(inner, "error", error_detail(&Error::Media("the media path failed after every ICE restart"), Some(peer)));
+            dispatch(
+                inner,
+                "error",
+                error_detail(
+                    &Error::Media("the media path failed after every ICE restart"),
+                    Some(peer),
+                ),
+            );
         }
         Event::PeerLeft { peer, reason } => {
             let reason = match reason {
@@ -821,26 +925,51 @@ fn on_event(inner: &Shared, event: Event) {
                 LeaveReason::Removed => "removed",
                 LeaveReason::Restarted => "restarted",
             };
-            dispatch(inner, "participantleft", object(&[("participantId", hex(peer)), ("reason", reason.into())]));
+            dispatch(
+                inner,
+                "participantleft",
+                object(&[("participantId", hex(peer)), ("reason", reason.into())]),
+            );
         }
         Event::HandshakeTimeout { peer } => {
-            let detail = object(&[("kind", "handshake-timeout".into()), ("participantId", hex(peer)), ("total", 1.into())]);
+            let detail = object(&[
+                ("kind", "handshake-timeout".into()),
+                ("participantId", hex(peer)),
+                ("total", 1.into()),
+            ]);
             dispatch(inner, "security", detail);
         }
         Event::SasReady { peer, sas } => {
             let detail = object(&[("participantId", hex(peer)), ("sas", sas_js(&sas))]);
             dispatch(inner, "sas", detail);
         }
-        Event::SasConfirmedByPeer { peer } => dispatch(inner, "sasconfirmed", object(&[("participantId", hex(peer))])),
+        Event::SasConfirmedByPeer { peer } => dispatch(
+            inner,
+            "sasconfirmed",
+            object(&[("participantId", hex(peer))]),
+        ),
         Event::AppData { peer, data } => {
-            let detail = object(&[("participantId", hex(peer)), ("data", Uint8Array::from(data.as_slice()).into())]);
+            let detail = object(&[
+                ("participantId", hex(peer)),
+                ("data", Uint8Array::from(data.as_slice()).into()),
+            ]);
             dispatch(inner, "data", detail);
         }
         Event::AppDataUndelivered { peer, count } => {
-            dispatch(inner, "dataundelivered", object(&[("participantId", hex(peer)), ("count", (count as f64).into())]));
+            dispatch(
+                inner,
+                "dataundelivered",
+                object(&[
+                    ("participantId", hex(peer)),
+                    ("count", (count as f64).into()),
+                ]),
+            );
         }
         Event::Security(ev) => {
-            let detail = object(&[("kind", security_kind(ev.kind).into()), ("total", (ev.total as f64).into())]);
+            let detail = object(&[
+                ("kind", security_kind(ev.kind).into()),
+                ("total", (ev.total as f64).into()),
+            ]);
             if let Some(p) = ev.peer {
                 set(&detail, "participantId", hex(p));
             }
@@ -875,7 +1004,9 @@ fn security_kind(kind: SecurityKind) -> &'static str {
 /// Recomputes the public state and announces a change.
 fn update_state(inner: &Shared) {
     let (state, reason) = {
-        let Ok(guard) = inner.try_borrow() else { return };
+        let Ok(guard) = inner.try_borrow() else {
+            return;
+        };
         (public_state(&guard), guard.ended)
     };
     let changed = {
@@ -933,7 +1064,8 @@ fn teardown(inner: &Shared, reason: &'static str) {
         guard.reconnect_timer = None;
         guard.quality_timer = None;
         for (target, kind, closure) in guard.host_listeners.drain(..) {
-            let _ = target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+            let _ =
+                target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
         }
     }
     update_state(inner);
@@ -943,9 +1075,9 @@ fn teardown(inner: &Shared, reason: &'static str) {
 
 async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
     let media = get(&get(&js_sys::global(), "navigator"), "mediaDevices");
-    let media: web_sys::MediaDevices = media
-        .dyn_into()
-        .map_err(|_| Error::Unsupported("camera and microphone access (navigator.mediaDevices) is missing"))?;
+    let media: web_sys::MediaDevices = media.dyn_into().map_err(|_| {
+        Error::Unsupported("camera and microphone access (navigator.mediaDevices) is missing")
+    })?;
     let c: &MediaStreamConstraints = constraints.unchecked_ref();
     let promise = media
         .get_user_media_with_constraints(c)
@@ -956,8 +1088,12 @@ async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
             Some("NotAllowedError") | Some("SecurityError") => {
                 Error::PermissionDenied("camera or microphone access was refused")
             }
-            Some("NotFoundError") | Some("OverconstrainedError") => Error::Media("no matching camera or microphone"),
-            Some("NotReadableError") => Error::Media("the camera or microphone is in use by another application"),
+            Some("NotFoundError") | Some("OverconstrainedError") => {
+                Error::Media("no matching camera or microphone")
+            }
+            Some("NotReadableError") => {
+                Error::Media("the camera or microphone is in use by another application")
+            }
             _ => Error::Media("the camera or microphone could not be opened"),
         }),
     }
@@ -1001,9 +1137,19 @@ fn start_quality_probe(inner: &Shared) {
         }
         let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
             let guard = inner.borrow();
-            let up: Vec<ParticipantId> =
-                guard.session.peers().iter().filter(|p| p.connected).map(|p| p.id).collect();
-            guard.peers.iter().filter(|(id, _)| up.contains(id)).map(|(id, p)| (*id, p.connection())).collect()
+            let up: Vec<ParticipantId> = guard
+                .session
+                .peers()
+                .iter()
+                .filter(|p| p.connected)
+                .map(|p| p.id)
+                .collect();
+            guard
+                .peers
+                .iter()
+                .filter(|(id, _)| up.contains(id))
+                .map(|(id, p)| (*id, p.connection()))
+                .collect()
         };
         let weak = Rc::downgrade(&inner);
         wasm_bindgen_futures::spawn_local(async move {
@@ -1032,7 +1178,10 @@ fn quality(id: ParticipantId, report: &JsValue) -> Object {
         for stat in iter.flatten() {
             match get(&stat, "type").as_string().as_deref() {
                 Some("candidate-pair") if get(&stat, "nominated").as_bool() == Some(true) => {
-                    rtt = get(&stat, "currentRoundTripTime").as_f64().map(|s| s * 1000.0).or(rtt);
+                    rtt = get(&stat, "currentRoundTripTime")
+                        .as_f64()
+                        .map(|s| s * 1000.0)
+                        .or(rtt);
                 }
                 Some("inbound-rtp") => {
                     lost += get(&stat, "packetsLost").as_f64().unwrap_or(0.0);
@@ -1045,14 +1194,25 @@ fn quality(id: ParticipantId, report: &JsValue) -> Object {
             }
         }
     }
-    let loss = if lost + received > 0.0 { Some(100.0 * lost / (lost + received)) } else { None };
+    let loss = if lost + received > 0.0 {
+        Some(100.0 * lost / (lost + received))
+    } else {
+        None
+    };
     let level = match (rtt.unwrap_or(0.0), loss.unwrap_or(0.0)) {
         (r, l) if r < 300.0 && l < 2.0 => "good",
         (r, l) if r < 800.0 && l < 8.0 => "fair",
         _ => "poor",
     };
-    let detail = object(&[("participantId", js::hex(&id.0).into()), ("level", level.into())]);
-    for (key, value) in [("rttMs", rtt), ("packetLossPercent", loss), ("framesDecoded", frames)] {
+    let detail = object(&[
+        ("participantId", js::hex(&id.0).into()),
+        ("level", level.into()),
+    ]);
+    for (key, value) in [
+        ("rttMs", rtt),
+        ("packetLossPercent", loss),
+        ("framesDecoded", frames),
+    ] {
         if let Some(v) = value {
             set(&detail, key, v);
         }
@@ -1072,7 +1232,10 @@ fn dispatch(inner: &Shared, kind: &str, detail: Object) {
 }
 
 fn error_detail(error: &Error, peer: Option<ParticipantId>) -> Object {
-    let detail = object(&[("code", error.code().as_str().into()), ("message", error.to_string().into())]);
+    let detail = object(&[
+        ("code", error.code().as_str().into()),
+        ("message", error.to_string().into()),
+    ]);
     if let Some(p) = peer {
         set(&detail, "participantId", js::hex(&p.0));
     }

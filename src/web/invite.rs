@@ -33,7 +33,10 @@ pub fn create_invite(
 ) -> Result<JsValue, JsError> {
     for page in [patient_page, clinician_page] {
         if page.is_empty() || page.contains('#') {
-            return Err(crate::Error::InvalidArgument("page URL: must be non-empty and without a #fragment").into());
+            return Err(crate::Error::InvalidArgument(
+                "page URL: must be non-empty and without a #fragment",
+            )
+            .into());
         }
     }
     let mut room = [0u8; ROOM_ID_LEN];

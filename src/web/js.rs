@@ -52,9 +52,13 @@ pub fn object(pairs: &[(&str, JsValue)]) -> Object {
 /// Node.js 20.
 pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
     let crypto = get(&js_sys::global(), "crypto");
-    let fill = get(&crypto, "getRandomValues").dyn_into::<js_sys::Function>().map_err(|_| {
-        Error::Unsupported("crypto.getRandomValues is missing; a secure random source is required")
-    })?;
+    let fill = get(&crypto, "getRandomValues")
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| {
+            Error::Unsupported(
+                "crypto.getRandomValues is missing; a secure random source is required",
+            )
+        })?;
     let buf = js_sys::Uint8Array::new_with_length(out.len() as u32);
     fill.call1(&crypto, &buf)
         .map_err(|_| Error::Unsupported("crypto.getRandomValues failed"))?;

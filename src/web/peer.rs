@@ -8,9 +8,9 @@ use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceConnectionState, RtcIceTransportPolicy,
-    RtcPeerConnection, RtcPeerConnectionIceErrorEvent, RtcPeerConnectionIceEvent, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceConnectionState,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
+    RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::signaling::{Candidate, IceState, MediaRequest, SdpKind};
@@ -91,7 +91,11 @@ impl Peer {
                     sdp_mid: c.sdp_mid(),
                     sdp_mline_index: c.sdp_m_line_index(),
                 },
-                None => Candidate { candidate: String::new(), sdp_mid: None, sdp_mline_index: None },
+                None => Candidate {
+                    candidate: String::new(),
+                    sdp_mid: None,
+                    sdp_mline_index: None,
+                },
             };
             s(PeerEvent::Candidate(candidate));
         });
@@ -102,9 +106,14 @@ impl Peer {
         });
         let s = sink.clone();
         let on_track = Closure::<dyn FnMut(_)>::new(move |e: RtcTrackEvent| s(PeerEvent::Track(e)));
-        let on_ice_error = Closure::<dyn FnMut(_)>::new(move |e: RtcPeerConnectionIceErrorEvent| {
-            sink(PeerEvent::IceError { code: e.error_code(), text: e.error_text(), url: e.url() });
-        });
+        let on_ice_error =
+            Closure::<dyn FnMut(_)>::new(move |e: RtcPeerConnectionIceErrorEvent| {
+                sink(PeerEvent::IceError {
+                    code: e.error_code(),
+                    text: e.error_text(),
+                    url: e.url(),
+                });
+            });
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
@@ -135,14 +144,18 @@ impl Peer {
             .collect();
         for track in stream.get_tracks().iter() {
             if !sent.iter().any(|t| t == &track) {
-                let _ = self.pc.add_track(track.unchecked_ref(), stream, &Array::new());
+                let _ = self
+                    .pc
+                    .add_track(track.unchecked_ref(), stream, &Array::new());
             }
         }
     }
 
     /// Stops sending tracks that are no longer in `stream` (or all, when `None`).
     pub fn remove_tracks_not_in(&self, stream: Option<&MediaStream>) {
-        let keep: Vec<JsValue> = stream.map(|s| s.get_tracks().iter().collect()).unwrap_or_default();
+        let keep: Vec<JsValue> = stream
+            .map(|s| s.get_tracks().iter().collect())
+            .unwrap_or_default();
         for sender in self.pc.get_senders().iter() {
             let track = Reflect::get(&sender, &"track".into()).unwrap_or(JsValue::NULL);
             if !track.is_null() && !keep.iter().any(|t| t == &track) {
@@ -163,7 +176,10 @@ impl Drop for Peer {
 }
 
 /// Executes one media request on `pc`.
-pub async fn execute(pc: &RtcPeerConnection, request: MediaRequest) -> Result<MediaOutcome, JsValue> {
+pub async fn execute(
+    pc: &RtcPeerConnection,
+    request: MediaRequest,
+) -> Result<MediaOutcome, JsValue> {
     match request {
         MediaRequest::CreateOffer { ice_restart } => {
             if ice_restart {
@@ -177,7 +193,11 @@ pub async fn execute(pc: &RtcPeerConnection, request: MediaRequest) -> Result<Me
             Ok(local_description(pc))
         }
         MediaRequest::SetRemoteDescription { kind, sdp } => {
-            let ty = if kind == SdpKind::Offer { RtcSdpType::Offer } else { RtcSdpType::Answer };
+            let ty = if kind == SdpKind::Offer {
+                RtcSdpType::Offer
+            } else {
+                RtcSdpType::Answer
+            };
             let init = RtcSessionDescriptionInit::new(ty);
             init.set_sdp(&sdp);
             JsFuture::from(pc.set_remote_description(&init)).await?;
@@ -187,7 +207,8 @@ pub async fn execute(pc: &RtcPeerConnection, request: MediaRequest) -> Result<Me
             let init = RtcIceCandidateInit::new(&c.candidate);
             init.set_sdp_mid(c.sdp_mid.as_deref());
             init.set_sdp_m_line_index(c.sdp_mline_index);
-            JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await?;
+            JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
+                .await?;
             Ok(MediaOutcome::Done)
         }
         MediaRequest::Rollback => {
@@ -204,8 +225,12 @@ pub async fn execute(pc: &RtcPeerConnection, request: MediaRequest) -> Result<Me
 /// rather than assumed, since the browser picks offer or answer from the signaling state.
 fn local_description(pc: &RtcPeerConnection) -> MediaOutcome {
     match pc.local_description() {
-        Some(d) if d.type_() == RtcSdpType::Offer => MediaOutcome::LocalDescription(SdpKind::Offer, d.sdp()),
-        Some(d) if d.type_() == RtcSdpType::Answer => MediaOutcome::LocalDescription(SdpKind::Answer, d.sdp()),
+        Some(d) if d.type_() == RtcSdpType::Offer => {
+            MediaOutcome::LocalDescription(SdpKind::Offer, d.sdp())
+        }
+        Some(d) if d.type_() == RtcSdpType::Answer => {
+            MediaOutcome::LocalDescription(SdpKind::Answer, d.sdp())
+        }
         _ => MediaOutcome::Done,
     }
 }

@@ -29,7 +29,10 @@ pub struct Socket {
 impl Socket {
     /// Connects to `url`; every event goes to `sink`, which must not call back into this
     /// socket synchronously (the driver defers its work).
-    pub fn connect(url: &str, sink: impl Fn(SocketEvent) + Clone + 'static) -> Result<Self, JsValue> {
+    pub fn connect(
+        url: &str,
+        sink: impl Fn(SocketEvent) + Clone + 'static,
+    ) -> Result<Self, JsValue> {
         let ws = WebSocket::new(url)?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let s = sink.clone();
@@ -47,7 +50,12 @@ impl Socket {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Self { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+        Ok(Self {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
     }
 
     /// Sends one binary message; returns false if the socket is not open.
@@ -61,6 +69,8 @@ impl Drop for Socket {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
-        let _ = self.ws.close_with_code_and_reason(1000, "closed by the application");
+        let _ = self
+            .ws
+            .close_with_code_and_reason(1000, "closed by the application");
     }
 }

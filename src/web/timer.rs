@@ -19,7 +19,10 @@ impl Timer {
         });
         let delay = delay_ms.clamp(0.0, f64::from(i32::MAX)) as i32;
         let handle = set_timeout(closure.as_ref().unchecked_ref(), delay)?;
-        Ok(Self { handle, _callback: closure })
+        Ok(Self {
+            handle,
+            _callback: closure,
+        })
     }
 }
 
@@ -32,7 +35,11 @@ impl Drop for Timer {
 /// Milliseconds since the Unix epoch, the clock the core is driven with.
 pub fn now_ms() -> u64 {
     let now = js_sys::Date::now();
-    if now.is_finite() && now > 0.0 { now as u64 } else { 0 }
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    }
 }
 
 #[wasm_bindgen]
