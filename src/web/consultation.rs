@@ -407,7 +407,7 @@ impl Consultation {
             return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
         }
         let stream = get_user_media(&constraints).await?;
-        if let Some(old) = self.inner.borrow_mut().local_stream.replace(stream.clone()) {
+        if let Some(old) = self.inner.borrow_mut().local_stream.replace(Clone::clone(&stream)) {
             stop_tracks(&old);
         }
         renegotiate_all(&self.inner);
@@ -812,13 +812,12 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             let Some(inner) = weak.upgrade() else { return };
             let stream = {
                 let mut guard = inner.borrow_mut();
-                let stream = guard
-                    .remote_streams
-                    .entry(id)
-                    .or_insert_with(|| {
-                        MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into())
-                    })
-                    .clone();
+                let entry = guard.remote_streams.entry(id).or_insert_with(|| {
+                    MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into())
+                });
+                // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
+                // would copy the stream instead of sharing it.
+                let stream = Clone::clone(&*entry);
                 stream.add_track(&e.track());
                 stream
             };
