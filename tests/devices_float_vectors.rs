@@ -1,6 +1,11 @@
 //! IEEE 11073-20601 SFLOAT and FLOAT: every special value, the PHD IG's encoding examples,
 //! sign extension of both fields and the range edges.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a panic is the failure report"
+)]
+
 use teleconsult::devices::{Decimal, MderFloat};
 
 const fn v(mantissa: i32, exponent: i16) -> MderFloat {
@@ -87,15 +92,39 @@ fn special_values_never_become_numbers() {
         let json = serde_json::to_value(f).unwrap();
         assert!(json.is_string(), "{json}");
     }
-    let names: Vec<_> = [0x007F_FFFFu32, 0x0080_0000, 0x007F_FFFE, 0x0080_0002, 0x0080_0001]
-        .map(|r| serde_json::to_string(&MderFloat::from_float(r)).unwrap())
-        .into();
-    assert_eq!(names, [r#""nan""#, r#""nres""#, r#""positiveInfinity""#, r#""negativeInfinity""#, r#""reserved""#]);
+    let names: Vec<_> = [
+        0x007F_FFFFu32,
+        0x0080_0000,
+        0x007F_FFFE,
+        0x0080_0002,
+        0x0080_0001,
+    ]
+    .map(|r| serde_json::to_string(&MderFloat::from_float(r)).unwrap())
+    .into();
+    assert_eq!(
+        names,
+        [
+            r#""nan""#,
+            r#""nres""#,
+            r#""positiveInfinity""#,
+            r#""negativeInfinity""#,
+            r#""reserved""#
+        ]
+    );
 }
 
 #[test]
 fn numbers_serialize_as_the_nearest_double() {
-    assert_eq!(serde_json::to_string(&MderFloat::from_sfloat(0xF16F)).unwrap(), "36.7");
-    assert_eq!(serde_json::to_string(&MderFloat::from_sfloat(0xB05F)).unwrap(), "0.00095");
-    assert_eq!(serde_json::to_string(&MderFloat::from_float(0x00FF_FB2E)).unwrap(), "-1234.0");
+    assert_eq!(
+        serde_json::to_string(&MderFloat::from_sfloat(0xF16F)).unwrap(),
+        "36.7"
+    );
+    assert_eq!(
+        serde_json::to_string(&MderFloat::from_sfloat(0xB05F)).unwrap(),
+        "0.00095"
+    );
+    assert_eq!(
+        serde_json::to_string(&MderFloat::from_float(0x00FF_FB2E)).unwrap(),
+        "-1234.0"
+    );
 }
