@@ -68,14 +68,14 @@ impl Decimal {
         if step.mantissa == 0 {
             return false;
         }
-        // Bring both to the smaller exponent, in i128 so nothing can overflow.
+        // Bring both to the smaller exponent; checked, so a huge gap is simply "no".
         let e = self.exponent.min(step.exponent);
-        let lift = |d: Decimal| -> Option<i128> {
+        let lift = |d: Decimal| -> Option<i64> {
             let k = u32::try_from(i32::from(d.exponent) - i32::from(e)).ok()?;
-            10i128.checked_pow(k)?.checked_mul(i128::from(d.mantissa))
+            10i64.checked_pow(k)?.checked_mul(i64::from(d.mantissa))
         };
         match (lift(self), lift(step)) {
-            (Some(a), Some(b)) if b != 0 => a % b == 0,
+            (Some(a), Some(b)) if b != 0 => a.checked_rem(b) == Some(0),
             _ => false,
         }
     }

@@ -17,6 +17,30 @@
 //! Every public type is plain data that derives `serde::Serialize` with camelCase names, so
 //! the JavaScript layer converts it with `serde-wasm-bindgen`. Nothing here reads a clock:
 //! the time a value was received is passed in. See `docs/DEVICES.md`.
+//!
+//! ```
+//! use teleconsult::devices::{capture, to_fhir, CaptureContext, DeviceIdentity, FhirContext};
+//!
+//! // A Blood Pressure Measurement indication: 121/81/106 mmHg at 2024-03-05 08:30:15.
+//! let bytes = [0x02, 0x79, 0x00, 0x51, 0x00, 0x6A, 0x00, 0xE8, 0x07, 3, 5, 8, 30, 15];
+//! let ctx = CaptureContext {
+//!     device: DeviceIdentity::new("web-bluetooth-device-id"),
+//!     now: 1_709_624_000_000,               // when it arrived, ms since the epoch
+//!     device_utc_offset_minutes: Some(60), // the host's UTC offset
+//!     weight_scale_feature: None,
+//! };
+//! let reading = capture("00002a35-0000-1000-8000-00805f9b34fb", &bytes, &ctx)?;
+//! assert!(reading.device_timestamp.is_some_and(|t| t.trusted));
+//!
+//! let fhir = FhirContext {
+//!     subject: "Patient/123".into(),
+//!     device: "Device/bp-cuff".into(),
+//!     gateway_device: None,
+//! };
+//! let observations = to_fhir(&reading, &fhir);
+//! assert_eq!(observations[0].effective_date_time, "2024-03-05T08:30:15+01:00");
+//! # Ok::<(), teleconsult::devices::CaptureError>(())
+//! ```
 
 mod float;
 mod reader;

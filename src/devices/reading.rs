@@ -415,8 +415,8 @@ pub fn reading_id(
     let mut h = Sha256::new();
     h.update(b"teleconsult/devices/reading/v1");
     let key = match device.usable_system_id() {
-        Some(s) => format!("eui64:{}", s.eui64()),
-        None => format!("id:{}", device.id),
+        Some(s) => ["eui64:", &s.eui64()].concat(),
+        None => ["id:", &device.id].concat(),
     };
     let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
     h.update(len(key.len()));
@@ -428,9 +428,11 @@ pub fn reading_id(
         h.update(t.to_be_bytes());
     }
     let digest = h.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(32);
     for b in digest.iter().take(16) {
-        out.push_str(&format!("{b:02x}"));
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0F)]));
     }
     out
 }
