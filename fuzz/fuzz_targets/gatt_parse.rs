@@ -6,11 +6,14 @@
 use libfuzzer_sys::fuzz_target;
 use teleconsult::devices::gatt::racp;
 use teleconsult::devices::{
-    CaptureContext, Characteristic, DeviceIdentity, FhirContext, ParseError, capture, parse, to_fhir,
+    CaptureContext, Characteristic, DeviceIdentity, FhirContext, ParseError, capture, parse,
+    to_fhir,
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, payload)) = data.split_first() else { return };
+    let Some((&selector, payload)) = data.split_first() else {
+        return;
+    };
     let all = Characteristic::ALL;
     let c = all[usize::from(selector) % all.len()];
     if let Ok(m) = parse(&c, payload) {
@@ -27,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         if !is_string && payload.len() < 600 {
             let mut longer = payload.to_vec();
             longer.push(0);
-            assert!(matches!(parse(&c, &longer), Err(ParseError::TrailingBytes { count: 1, .. })));
+            assert!(matches!(
+                parse(&c, &longer),
+                Err(ParseError::TrailingBytes { count: 1, .. })
+            ));
         }
     }
     let ctx = CaptureContext {
@@ -37,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
         weight_scale_feature: None,
     };
     if let Ok(r) = capture(&c, payload, &ctx) {
-        let fhir = FhirContext { subject: "Patient/p".into(), device: "Device/d".into(), gateway_device: None };
+        let fhir = FhirContext {
+            subject: "Patient/p".into(),
+            device: "Device/d".into(),
+            gateway_device: None,
+        };
         let _ = to_fhir(&r, &fhir);
     }
     if let Ok(req) = racp::parse_request(payload) {
