@@ -1370,15 +1370,20 @@ impl Session {
                     self.security(SecurityKind::Replay, Some(from), now);
                     return Err(CryptoError::Replayed.into());
                 }
-                if hello.epoch == r.epoch {
+                if hello.epoch == r.epoch && p.keys.is_none() && core == r.core {
+                    // Our own epoch changed (we resumed): derive new keys from the peer's
+                    // unchanged hello below.
+                    false
+                } else if hello.epoch == r.epoch {
                     if core != r.core {
                         return self.violation(from, now);
                     }
                     self.commit_hello_window(from, h.key_id, opener.window());
                     self.on_repeated_hello(from, hello.reply_to, my_epoch, now);
                     return Ok(());
+                } else {
+                    false
                 }
-                false
             }
             Some(_) => true,
             None => false,

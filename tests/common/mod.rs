@@ -451,3 +451,39 @@ pub fn two_party_call() -> Net {
     assert!(net.all_connected(&[c, p]), "two-party call did not connect");
     net
 }
+
+/// Everything observable about a session's state (for "no state change" assertions).
+pub fn snapshot(s: &Session) -> String {
+    format!("{:?} {:?} {:?} {}", s.phase(), s.peers(), s.next_timeout(), s.is_relay_joined())
+}
+
+/// Drains a node's pending outputs and returns those that are not security events or
+/// timer updates (a rejected input must produce nothing else).
+pub fn non_security_outputs(net: &mut Net, i: usize) -> Vec<Output> {
+    let mut v = Vec::new();
+    while let Some(o) = net.nodes[i].session.poll_output() {
+        match o {
+            Output::Event(Event::Security(_)) | Output::Timeout(_) => {}
+            other => v.push(other),
+        }
+    }
+    v
+}
+
+/// Reports an ICE state to node `i` for `peer`, keeping the fake connection in step.
+pub fn report_ice(net: &mut Net, i: usize, peer: ParticipantId, state: IceState) {
+    let now = net.now;
+    net.nodes[i].pcs.entry(peer).or_default().connected = state == IceState::Connected;
+    net.nodes[i].session.handle_ice_state(peer, state, now).expect("ice state");
+    net.flush(i);
+}
+
+/// Sealed frames logged from `from` to `to` of header kind `kind`.
+pub fn frames(net: &Net, from: ParticipantId, to: ParticipantId, kind: u8) -> Vec<Vec<u8>> {
+    net.relay
+        .log
+        .iter()
+        .filter(|(f, t, p)| *f == from && *t == to && p.get(1) == Some(&kind))
+        .map(|(_, _, p)| p.clone())
+        .collect()
+}
