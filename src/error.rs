@@ -151,13 +151,22 @@ mod tests {
     #[test]
     fn every_error_has_the_code_javascript_branches_on() {
         assert_eq!(Error::Unsupported("x").code().as_str(), "Unsupported");
-        assert_eq!(Error::InvalidArgument("x").code().as_str(), "InvalidArgument");
+        assert_eq!(
+            Error::InvalidArgument("x").code().as_str(),
+            "InvalidArgument"
+        );
         assert_eq!(
             Error::from(CryptoError::AuthenticationFailed).code(),
             ErrorCode::AuthenticationFailed
         );
-        assert_eq!(Error::from(SignalingError::RoleConflict).code().as_str(), "ProtocolViolation");
-        assert_eq!(Error::from(SignalingError::Closed).code(), ErrorCode::InvalidState);
+        assert_eq!(
+            Error::from(SignalingError::RoleConflict).code().as_str(),
+            "ProtocolViolation"
+        );
+        assert_eq!(
+            Error::from(SignalingError::Closed).code(),
+            ErrorCode::InvalidState
+        );
     }
 
     #[test]

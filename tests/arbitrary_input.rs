@@ -1,5 +1,6 @@
 //! Property test: arbitrary bytes and arbitrary event sequences never make a session
 //! panic, and nothing it transmits ever carries an unsealed payload.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
@@ -35,7 +36,8 @@ fn op() -> impl Strategy<Value = Op> {
     let peer = 1u8..5;
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..120).prop_map(Op::Raw),
-        (peer.clone(), proptest::collection::vec(any::<u8>(), 0..150)).prop_map(|(p, b)| Op::Deliver(p, b)),
+        (peer.clone(), proptest::collection::vec(any::<u8>(), 0..150))
+            .prop_map(|(p, b)| Op::Deliver(p, b)),
         (any::<usize>(), any::<usize>(), any::<u8>()).prop_map(|(a, b, c)| Op::Mutate(a, b, c)),
         (0u32..70_000).prop_map(Op::Advance),
         (peer.clone(), any::<bool>()).prop_map(|(p, o)| Op::LocalDesc(p, o)),
@@ -65,7 +67,10 @@ fn check_outputs(s: &mut Session) -> Result<(), TestCaseError> {
             if let Ok(ClientMessage::Send { payload, .. }) = m {
                 prop_assert!(payload.len() >= 66, "payload shorter than an envelope");
                 prop_assert_eq!(payload[0], 1);
-                prop_assert!(!payload.windows(MARKER.len()).any(|w| w == MARKER), "plaintext leaked");
+                prop_assert!(
+                    !payload.windows(MARKER.len()).any(|w| w == MARKER),
+                    "plaintext leaked"
+                );
                 prop_assert!(!payload.windows(4).any(|w| w == b"v=0\r"), "SDP leaked");
             }
         }
@@ -74,7 +79,10 @@ fn check_outputs(s: &mut Session) -> Result<(), TestCaseError> {
 }
 
 fn sdp(offer: bool) -> String {
-    format!("v=0\r\na=fingerprint:sha-256 AA:BB\r\na=x:{}\r\n", String::from_utf8_lossy(MARKER)) + if offer { "" } else { "a=answer\r\n" }
+    format!(
+        "v=0\r\na=fingerprint:sha-256 AA:BB\r\na=x:{}\r\n",
+        String::from_utf8_lossy(MARKER)
+    ) + if offer { "" } else { "a=answer\r\n" }
 }
 
 proptest! {

@@ -1,5 +1,6 @@
 //! A clinician and a patient (and then a guest) reach a connected call through the
 //! waiting room, agree on the SAS, confirm it, and exchange app data.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
@@ -18,7 +19,11 @@ fn clinician_and_patient_reach_connected_with_matching_sas() {
     net.run_for(1_000);
     // The patient waits; the clinician was asked; no media yet.
     assert_eq!(net.phase(p), Phase::Waiting);
-    assert_eq!(net.nodes[c].count(|e| matches!(e, Event::AdmissionRequested { peer, .. } if *peer == pid(2))), 1);
+    assert_eq!(
+        net.nodes[c]
+            .count(|e| matches!(e, Event::AdmissionRequested { peer, .. } if *peer == pid(2))),
+        1
+    );
     assert!(net.nodes[c].pcs.is_empty() && net.nodes[p].pcs.is_empty());
     let name = net.nodes[c].session.peer(pid(2)).unwrap().name.unwrap();
     assert_eq!(name.expose(), "participant 2");
@@ -36,7 +41,10 @@ fn clinician_and_patient_reach_connected_with_matching_sas() {
     let sas_p = net.nodes[p].session.peer(pid(1)).unwrap().sas.unwrap();
     assert_eq!(sas_c, sas_p);
     assert_eq!(sas_c.digits().len(), 6);
-    assert_eq!(net.nodes[c].count(|e| matches!(e, Event::SasReady { .. })), 1);
+    assert_eq!(
+        net.nodes[c].count(|e| matches!(e, Event::SasReady { .. })),
+        1
+    );
 }
 
 #[test]
@@ -48,13 +56,33 @@ fn confirming_the_sas_is_recorded_on_both_sides() {
     net.nodes[c].session.confirm_sas(pid(2), now).unwrap();
     net.run_for(500);
     assert!(net.nodes[c].session.peer(pid(2)).unwrap().sas_confirmed);
-    assert!(net.nodes[p].session.peer(pid(1)).unwrap().sas_confirmed_by_peer);
-    assert_eq!(net.nodes[p].count(|e| matches!(e, Event::SasConfirmedByPeer { .. })), 1);
+    assert!(
+        net.nodes[p]
+            .session
+            .peer(pid(1))
+            .unwrap()
+            .sas_confirmed_by_peer
+    );
+    assert_eq!(
+        net.nodes[p].count(|e| matches!(e, Event::SasConfirmedByPeer { .. })),
+        1
+    );
     let now = net.now;
     net.nodes[p].session.confirm_sas(pid(1), now).unwrap();
     net.run_for(500);
-    assert!(net.nodes[c].session.peer(pid(2)).unwrap().sas_confirmed_by_peer);
-    assert_eq!(net.nodes[c].session.security_count(teleconsult::signaling::SecurityKind::SasMismatch), 0);
+    assert!(
+        net.nodes[c]
+            .session
+            .peer(pid(2))
+            .unwrap()
+            .sas_confirmed_by_peer
+    );
+    assert_eq!(
+        net.nodes[c]
+            .session
+            .security_count(teleconsult::signaling::SecurityKind::SasMismatch),
+        0
+    );
 }
 
 #[test]
@@ -74,12 +102,24 @@ fn app_data_is_delivered_exactly_once_in_order_both_ways() {
     let mut net = two_party_call();
     for k in 0..20u8 {
         let now = net.now;
-        net.nodes[0].session.send_app_data(pid(2), &[k; 3], now).unwrap();
-        net.nodes[1].session.send_app_data(pid(1), &[100 + k], now).unwrap();
+        net.nodes[0]
+            .session
+            .send_app_data(pid(2), &[k; 3], now)
+            .unwrap();
+        net.nodes[1]
+            .session
+            .send_app_data(pid(1), &[100 + k], now)
+            .unwrap();
     }
     net.run_for(1_000);
-    assert_eq!(net.nodes[1].app_data(pid(1)), (0..20u8).map(|k| vec![k; 3]).collect::<Vec<_>>());
-    assert_eq!(net.nodes[0].app_data(pid(2)), (0..20u8).map(|k| vec![100 + k]).collect::<Vec<_>>());
+    assert_eq!(
+        net.nodes[1].app_data(pid(1)),
+        (0..20u8).map(|k| vec![k; 3]).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        net.nodes[0].app_data(pid(2)),
+        (0..20u8).map(|k| vec![100 + k]).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -123,9 +163,10 @@ fn a_guest_admitted_later_learns_who_is_in_the_call() {
     net.nodes[c].session.admit(pid(3), now).unwrap();
     net.run_for(2_000);
     assert!(net.all_connected(&[c, p, g]));
-    assert!(net.nodes[p].count(|e| matches!(e, Event::PeerAdmitted { peer } if *peer == pid(3))) == 1);
+    assert!(
+        net.nodes[p].count(|e| matches!(e, Event::PeerAdmitted { peer } if *peer == pid(3))) == 1
+    );
     assert!(net.nodes[g].pcs.values().all(|pc| pc.closed == 0));
     assert!(!net.nodes[g].pcs.values().any(|pc| pc.rollbacks > 0));
     let _ = MediaRequest::CreateAnswer;
 }
-

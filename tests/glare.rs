@@ -1,5 +1,6 @@
 //! Both sides offer at once (glare): perfect negotiation lets the polite peer (lower id)
 //! roll back and answer, and its own change follows afterwards.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
@@ -12,8 +13,14 @@ fn simultaneous_renegotiation_is_resolved_by_the_polite_peer() {
     let before_c = net.nodes[c].pc(pid(2)).offers_created;
     let before_p = net.nodes[p].pc(pid(1)).offers_created;
     let now = net.now;
-    net.nodes[c].session.request_renegotiation(pid(2), now).unwrap();
-    net.nodes[p].session.request_renegotiation(pid(1), now).unwrap();
+    net.nodes[c]
+        .session
+        .request_renegotiation(pid(2), now)
+        .unwrap();
+    net.nodes[p]
+        .session
+        .request_renegotiation(pid(1), now)
+        .unwrap();
     net.flush(c);
     net.flush(p);
     net.run_for(3_000);
@@ -24,9 +31,17 @@ fn simultaneous_renegotiation_is_resolved_by_the_polite_peer() {
     // The impolite side ignored the colliding offer, then took the polite side's retry.
     assert_eq!(pc_c.offers_created, before_c + 2);
     assert_eq!(pc_p.offers_created, before_p + 1);
-    let offers_at_p = pc_p.remote_descriptions.iter().filter(|d| d.0 == SdpKind::Offer).count();
+    let offers_at_p = pc_p
+        .remote_descriptions
+        .iter()
+        .filter(|d| d.0 == SdpKind::Offer)
+        .count();
     assert_eq!(offers_at_p, 1, "only the polite side's retry was applied");
-    assert!(net.nodes.iter().all(|n| n.errors.is_empty()), "{:?}", net.nodes[0].errors);
+    assert!(
+        net.nodes.iter().all(|n| n.errors.is_empty()),
+        "{:?}",
+        net.nodes[0].errors
+    );
     assert!(net.all_connected(&[c, p]));
 }
 
@@ -36,8 +51,14 @@ fn a_renegotiation_during_an_offer_waits_for_stable() {
     let p = 1;
     net.nodes[p].auto_media = false;
     let now = net.now;
-    net.nodes[p].session.request_renegotiation(pid(1), now).unwrap();
-    net.nodes[p].session.request_renegotiation(pid(1), now).unwrap();
+    net.nodes[p]
+        .session
+        .request_renegotiation(pid(1), now)
+        .unwrap();
+    net.nodes[p]
+        .session
+        .request_renegotiation(pid(1), now)
+        .unwrap();
     net.flush(p);
     assert_eq!(net.nodes[p].held.len(), 1, "one offer at a time");
     net.nodes[p].auto_media = true;

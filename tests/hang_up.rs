@@ -1,10 +1,11 @@
 //! Hanging up, ending the consultation, and peers that vanish.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
+use teleconsult::Error;
 use teleconsult::signaling::relay_wire::{LeftReason, Role, ServerMessage};
 use teleconsult::signaling::{CloseReason, Event, LeaveReason, Phase, SignalingError};
-use teleconsult::Error;
 
 #[test]
 fn hanging_up_closes_both_ends_cleanly() {
@@ -13,10 +14,17 @@ fn hanging_up_closes_both_ends_cleanly() {
     net.nodes[1].session.hang_up(now).unwrap();
     net.flush(1);
     assert_eq!(net.phase(1), Phase::Closed);
-    assert!(net.nodes[1].events.contains(&Event::Closed(CloseReason::HungUp)));
+    assert!(
+        net.nodes[1]
+            .events
+            .contains(&Event::Closed(CloseReason::HungUp))
+    );
     assert_eq!(net.nodes[1].pc(pid(1)).closed, 1);
     net.run_for(100);
-    assert!(net.nodes[0].events.contains(&Event::PeerLeft { peer: pid(2), reason: LeaveReason::Left }));
+    assert!(net.nodes[0].events.contains(&Event::PeerLeft {
+        peer: pid(2),
+        reason: LeaveReason::Left
+    }));
     assert_eq!(net.nodes[0].pc(pid(2)).closed, 1);
     assert!(net.nodes[0].session.peer(pid(2)).is_none());
     assert_eq!(net.phase(0), Phase::InCall, "the clinician stays");
@@ -26,7 +34,12 @@ fn hanging_up_closes_both_ends_cleanly() {
     let r = net.nodes[1].session.send_app_data(pid(1), b"x", now);
     assert_eq!(r, Err(Error::Signaling(SignalingError::Closed)));
     let pong = ServerMessage::Pong { nonce: [0; 8] }.encode();
-    assert!(net.nodes[1].session.handle_relay_message(&pong, now).is_err());
+    assert!(
+        net.nodes[1]
+            .session
+            .handle_relay_message(&pong, now)
+            .is_err()
+    );
     assert_eq!(net.nodes[1].session.next_timeout(), None);
 }
 
@@ -50,7 +63,11 @@ fn the_clinician_can_end_the_consultation_for_everyone() {
     net.run_for(100);
     for i in [1, 2] {
         assert_eq!(net.phase(i), Phase::Closed);
-        assert!(net.nodes[i].events.contains(&Event::Closed(CloseReason::EndedByClinician)));
+        assert!(
+            net.nodes[i]
+                .events
+                .contains(&Event::Closed(CloseReason::EndedByClinician))
+        );
         assert!(net.nodes[i].pcs.values().all(|pc| pc.closed == 1));
     }
 }
@@ -58,8 +75,18 @@ fn the_clinician_can_end_the_consultation_for_everyone() {
 #[test]
 fn a_peer_closing_its_connection_is_gone() {
     let mut net = two_party_call();
-    net.inject(0, &ServerMessage::Left { id: pid(2), reason: LeftReason::Closed }).unwrap();
-    assert!(net.nodes[0].events.contains(&Event::PeerLeft { peer: pid(2), reason: LeaveReason::Left }));
+    net.inject(
+        0,
+        &ServerMessage::Left {
+            id: pid(2),
+            reason: LeftReason::Closed,
+        },
+    )
+    .unwrap();
+    assert!(net.nodes[0].events.contains(&Event::PeerLeft {
+        peer: pid(2),
+        reason: LeaveReason::Left
+    }));
     assert_eq!(net.nodes[0].pc(pid(2)).closed, 1);
 }
 
@@ -68,16 +95,30 @@ fn a_lost_peer_is_forgotten_after_the_grace_period_unless_it_resumes() {
     let mut net = two_party_call();
     net.disconnect(1);
     net.run_for(30_000);
-    assert!(net.nodes[0].session.peer(pid(2)).is_some_and(|p| !p.present));
+    assert!(
+        net.nodes[0]
+            .session
+            .peer(pid(2))
+            .is_some_and(|p| !p.present)
+    );
     net.run_for(31_000);
-    assert!(net.nodes[0].events.contains(&Event::PeerLeft { peer: pid(2), reason: LeaveReason::Lost }));
+    assert!(net.nodes[0].events.contains(&Event::PeerLeft {
+        peer: pid(2),
+        reason: LeaveReason::Lost
+    }));
     // Undelivered app data is reported, not silently lost.
     let mut net = two_party_call();
     net.disconnect(1);
     let now = net.now;
-    net.nodes[0].session.send_app_data(pid(2), b"reading", now).unwrap();
+    net.nodes[0]
+        .session
+        .send_app_data(pid(2), b"reading", now)
+        .unwrap();
     net.run_for(61_000);
-    assert!(net.nodes[0].events.contains(&Event::AppDataUndelivered { peer: pid(2), count: 1 }));
+    assert!(net.nodes[0].events.contains(&Event::AppDataUndelivered {
+        peer: pid(2),
+        count: 1
+    }));
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! ICE failure triggers an ICE restart; the media path comes back; restarts are bounded.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
@@ -10,11 +11,22 @@ fn failed_ice_is_restarted_by_the_impolite_peer_and_recovers() {
     let (c, p) = (0, 1);
     report_ice(&mut net, c, pid(2), IceState::Failed);
     report_ice(&mut net, p, pid(1), IceState::Failed);
-    assert_eq!(net.nodes[p].pc(pid(1)).ice_restarts, 1, "impolite restarts at once");
+    assert_eq!(
+        net.nodes[p].pc(pid(1)).ice_restarts,
+        1,
+        "impolite restarts at once"
+    );
     net.run_for(5_000);
-    assert_eq!(net.nodes[c].pc(pid(2)).ice_restarts, 0, "polite waited and took the restart offer");
+    assert_eq!(
+        net.nodes[c].pc(pid(2)).ice_restarts,
+        0,
+        "polite waited and took the restart offer"
+    );
     assert_eq!(net.nodes[p].pc(pid(1)).ice_restarts, 1);
-    assert_eq!(net.nodes[c].count(|e| matches!(e, Event::PeerConnected { .. })), 2);
+    assert_eq!(
+        net.nodes[c].count(|e| matches!(e, Event::PeerConnected { .. })),
+        2
+    );
     assert!(net.all_connected(&[c, p]));
 }
 
@@ -24,7 +36,11 @@ fn the_polite_peer_restarts_if_the_other_side_does_not() {
     let c = 0;
     report_ice(&mut net, c, pid(2), IceState::Failed);
     net.run_for(2_000);
-    assert_eq!(net.nodes[c].pc(pid(2)).ice_restarts, 0, "grace period first");
+    assert_eq!(
+        net.nodes[c].pc(pid(2)).ice_restarts,
+        0,
+        "grace period first"
+    );
     net.run_for(2_000);
     assert_eq!(net.nodes[c].pc(pid(2)).ice_restarts, 1);
     assert!(net.all_connected(&[0, 1]));
@@ -72,6 +88,9 @@ fn restarts_are_bounded_and_then_reported() {
         net.nodes[p].held.clear();
         net.run_for(25_000);
     }
-    assert_eq!(net.nodes[p].count(|e| matches!(e, Event::PeerMediaFailed { .. })), 1);
+    assert_eq!(
+        net.nodes[p].count(|e| matches!(e, Event::PeerMediaFailed { .. })),
+        1
+    );
     let _ = MediaRequest::Rollback;
 }

@@ -1,5 +1,6 @@
 //! The relay connection drops in the middle of an offer/answer exchange; the participants
 //! re-handshake with fresh keys and finish without losing or repeating a message.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;
@@ -17,11 +18,24 @@ fn lost_offer_is_retransmitted_under_new_keys_after_resume() {
     net.connect(p);
     net.run_for(500);
     // From now on the relay loses everything the patient sends.
-    net.relay.rule = Some(Box::new(|from, _, _| if from == pid(2) { Fault::Drop } else { Fault::Pass }));
+    net.relay.rule = Some(Box::new(|from, _, _| {
+        if from == pid(2) {
+            Fault::Drop
+        } else {
+            Fault::Pass
+        }
+    }));
     net.admit_all();
     net.run_for(20);
-    assert_eq!(net.nodes[p].pc(pid(1)).offers_created, 1, "the patient offered");
-    assert!(!net.nodes[c].pcs.contains_key(&pid(2)), "…but the offer never arrived");
+    assert_eq!(
+        net.nodes[p].pc(pid(1)).offers_created,
+        1,
+        "the patient offered"
+    );
+    assert!(
+        !net.nodes[c].pcs.contains_key(&pid(2)),
+        "…but the offer never arrived"
+    );
     net.disconnect(p);
     assert!(net.nodes[p].events.contains(&Event::RelayLost));
     net.run_for(3_000);
@@ -34,8 +48,10 @@ fn lost_offer_is_retransmitted_under_new_keys_after_resume() {
     let offers = &net.nodes[c].pc(pid(2)).remote_descriptions;
     assert_eq!(offers.iter().filter(|d| d.0 == SdpKind::Offer).count(), 1);
     // The retransmission travelled under a different pair key than the lost original.
-    let key_ids: std::collections::BTreeSet<Vec<u8>> =
-        frames(&net, pid(2), pid(1), SIGNAL).iter().map(|f| f[34..42].to_vec()).collect();
+    let key_ids: std::collections::BTreeSet<Vec<u8>> = frames(&net, pid(2), pid(1), SIGNAL)
+        .iter()
+        .map(|f| f[34..42].to_vec())
+        .collect();
     assert!(key_ids.len() >= 2, "a fresh session key after resume");
 }
 
@@ -52,7 +68,13 @@ fn clinician_drop_after_receiving_the_offer_still_completes() {
     net.run_for(8);
     // The admit is through and the patient's offer is on its way: from now on the relay
     // loses the clinician's answer, and then the clinician's connection drops.
-    net.relay.rule = Some(Box::new(|from, _, _| if from == pid(1) { Fault::Drop } else { Fault::Pass }));
+    net.relay.rule = Some(Box::new(|from, _, _| {
+        if from == pid(1) {
+            Fault::Drop
+        } else {
+            Fault::Pass
+        }
+    }));
     net.run_for(10);
     assert_eq!(net.nodes[c].pc(pid(2)).answers_created, 1);
     net.disconnect(c);
@@ -72,13 +94,19 @@ fn app_data_sent_while_disconnected_arrives_once_after_resume() {
     net.disconnect(1);
     for k in 0..5u8 {
         let now = net.now;
-        net.nodes[1].session.send_app_data(pid(1), &[k], now).unwrap();
+        net.nodes[1]
+            .session
+            .send_app_data(pid(1), &[k], now)
+            .unwrap();
     }
     net.run_for(2_000);
     assert!(net.nodes[0].app_data(pid(2)).is_empty());
     net.connect(1);
     net.run_for(3_000);
-    assert_eq!(net.nodes[0].app_data(pid(2)), (0..5u8).map(|k| vec![k]).collect::<Vec<_>>());
+    assert_eq!(
+        net.nodes[0].app_data(pid(2)),
+        (0..5u8).map(|k| vec![k]).collect::<Vec<_>>()
+    );
     // Media was never torn down by the signaling outage.
     assert_eq!(net.nodes[0].pc(pid(2)).closed, 0);
     assert_eq!(net.nodes[1].pc(pid(1)).closed, 0);
@@ -107,15 +135,27 @@ fn a_lossy_duplicating_reordering_relay_still_gets_everyone_connected() {
     net.admit_all();
     for k in 0..30u8 {
         let now = net.now;
-        net.nodes[p].session.send_app_data(pid(1), &[k], now).unwrap();
+        net.nodes[p]
+            .session
+            .send_app_data(pid(1), &[k], now)
+            .unwrap();
         net.run_for(7);
     }
     net.run_for(20_000);
     assert!(net.all_connected(&[c, p, g]));
-    assert_eq!(net.nodes[c].app_data(pid(2)), (0..30u8).map(|k| vec![k]).collect::<Vec<_>>());
+    assert_eq!(
+        net.nodes[c].app_data(pid(2)),
+        (0..30u8).map(|k| vec![k]).collect::<Vec<_>>()
+    );
     for node in &net.nodes {
         for pc in node.pcs.values() {
-            assert!(pc.remote_descriptions.iter().filter(|d| d.0 == SdpKind::Offer).count() <= 1);
+            assert!(
+                pc.remote_descriptions
+                    .iter()
+                    .filter(|d| d.0 == SdpKind::Offer)
+                    .count()
+                    <= 1
+            );
         }
     }
 }

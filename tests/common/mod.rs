@@ -2,13 +2,18 @@
 //! in-memory relay that speaks relay_wire, in simulated time, with a fake media engine.
 //! The relay can drop, delay, duplicate, reorder and tamper with sealed frames. Sessions
 //! are driven only through their public API.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use std::collections::BTreeMap;
 
 use teleconsult::Error;
 use teleconsult::crypto::{RoomId, RoomSecret};
-use teleconsult::signaling::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
+use teleconsult::signaling::relay_wire::{
+    ClientMessage, LeftReason, ParticipantId, Role, ServerMessage,
+};
 use teleconsult::signaling::{
     Candidate, Config, Event, IceState, MediaRequest, Output, Phase, Redacted, SdpKind, Session,
     Timeouts,
@@ -70,7 +75,9 @@ pub struct Node {
 
 impl Node {
     pub fn pc(&self, peer: ParticipantId) -> &FakePc {
-        self.pcs.get(&peer).expect("no peer connection for that peer")
+        self.pcs
+            .get(&peer)
+            .expect("no peer connection for that peer")
     }
     pub fn count(&self, f: impl Fn(&Event) -> bool) -> usize {
         self.events.iter().filter(|e| f(e)).count()
@@ -86,12 +93,15 @@ impl Node {
     }
 }
 
+/// Rewrites a frame in flight.
+pub type Tamperer = Box<dyn Fn(&mut Vec<u8>)>;
+
 pub enum Fault {
     Pass,
     Drop,
     Duplicate,
     Delay(u64),
-    Tamper(Box<dyn Fn(&mut Vec<u8>)>),
+    Tamper(Tamperer),
 }
 
 pub type Rule = Box<dyn FnMut(ParticipantId, ParticipantId, &[u8]) -> Fault>;
@@ -132,7 +142,9 @@ impl Relay {
                 }
             }
             ClientMessage::Send { to, payload } => {
-                let Some(&(from, _, _)) = self.members.iter().find(|m| m.2 == from_idx) else { return };
+                let Some(&(from, _, _)) = self.members.iter().find(|m| m.2 == from_idx) else {
+                    return;
+                };
                 self.log.push((from, to, payload.clone()));
                 let targets: Vec<(ParticipantId, usize)> = self
                     .members
@@ -147,13 +159,24 @@ impl Relay {
                     };
                     let mut p = payload.clone();
                     match fault {
-                        Fault::Pass => self.push(at, tidx, ServerMessage::Deliver { from, payload: p }),
+                        Fault::Pass => {
+                            self.push(at, tidx, ServerMessage::Deliver { from, payload: p })
+                        }
                         Fault::Drop => {}
                         Fault::Duplicate => {
-                            self.push(at, tidx, ServerMessage::Deliver { from, payload: p.clone() });
+                            self.push(
+                                at,
+                                tidx,
+                                ServerMessage::Deliver {
+                                    from,
+                                    payload: p.clone(),
+                                },
+                            );
                             self.push(at + 1, tidx, ServerMessage::Deliver { from, payload: p });
                         }
-                        Fault::Delay(d) => self.push(at + d, tidx, ServerMessage::Deliver { from, payload: p }),
+                        Fault::Delay(d) => {
+                            self.push(at + d, tidx, ServerMessage::Deliver { from, payload: p })
+                        }
                         Fault::Tamper(f) => {
                             f(&mut p);
                             self.push(at, tidx, ServerMessage::Deliver { from, payload: p });
@@ -166,7 +189,9 @@ impl Relay {
     }
 
     fn leave(&mut self, idx: usize, now: u64, reason: LeftReason) {
-        let Some(pos) = self.members.iter().position(|m| m.2 == idx) else { return };
+        let Some(pos) = self.members.iter().position(|m| m.2 == idx) else {
+            return;
+        };
         let (id, _, _) = self.members.remove(pos);
         self.queue.retain(|q| q.2 != idx);
         let others: Vec<usize> = self.members.iter().map(|m| m.2).collect();
@@ -183,7 +208,9 @@ pub struct Net {
 }
 
 fn fake_sdp(fp: u8, generation: u32, kind: &str) -> String {
-    let digest: Vec<String> = (0..32).map(|i| format!("{:02X}", fp.wrapping_add(i))).collect();
+    let digest: Vec<String> = (0..32)
+        .map(|i| format!("{:02X}", fp.wrapping_add(i)))
+        .collect();
     format!(
         "v=0\r\no=- {fp} {generation} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 {}\r\na=ice-ufrag:u{fp}g{generation}\r\na=x-kind:{kind}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
         digest.join(":")
@@ -198,7 +225,14 @@ impl Default for Net {
 
 impl Net {
     pub fn new() -> Self {
-        Self { now: 1_700_000_000_000, nodes: Vec::new(), relay: Relay { latency: 5, ..Relay::default() } }
+        Self {
+            now: 1_700_000_000_000,
+            nodes: Vec::new(),
+            relay: Relay {
+                latency: 5,
+                ..Relay::default()
+            },
+        }
     }
 
     pub fn add(&mut self, n: u8, role: Role) -> usize {
@@ -225,13 +259,19 @@ impl Net {
     }
 
     pub fn idx(&self, id: ParticipantId) -> usize {
-        self.nodes.iter().position(|n| n.id == id).expect("unknown id")
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .expect("unknown id")
     }
 
     pub fn connect(&mut self, i: usize) {
         self.nodes[i].online = true;
         let now = self.now;
-        self.nodes[i].session.handle_relay_connected(now).expect("connect");
+        self.nodes[i]
+            .session
+            .handle_relay_connected(now)
+            .expect("connect");
         self.flush(i);
     }
 
@@ -246,20 +286,26 @@ impl Net {
     /// Delivers a relay message to node `i` right now, returning the session's verdict.
     pub fn inject(&mut self, i: usize, msg: &ServerMessage) -> Result<(), Error> {
         let now = self.now;
-        let r = self.nodes[i].session.handle_relay_message(&msg.encode(), now);
+        let r = self.nodes[i]
+            .session
+            .handle_relay_message(&msg.encode(), now);
         self.flush(i);
         r
     }
 
-    pub fn inject_frame(&mut self, i: usize, from: ParticipantId, payload: Vec<u8>) -> Result<(), Error> {
+    pub fn inject_frame(
+        &mut self,
+        i: usize,
+        from: ParticipantId,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
         self.inject(i, &ServerMessage::Deliver { from, payload })
     }
 
     /// Processes node `i`'s outputs until it has nothing more to say.
     pub fn flush(&mut self, i: usize) {
         let now = self.now;
-        loop {
-            let Some(out) = self.nodes[i].session.poll_output() else { break };
+        while let Some(out) = self.nodes[i].session.poll_output() {
             match out {
                 Output::Transmit(bytes) => {
                     if self.nodes[i].online {
@@ -325,9 +371,20 @@ impl Net {
         }
         if let Some(kind) = describe {
             pc.local = Some(kind);
-            let sdp = fake_sdp(fp, pc.generation, if kind == SdpKind::Offer { "offer" } else { "answer" });
+            let sdp = fake_sdp(
+                fp,
+                pc.generation,
+                if kind == SdpKind::Offer {
+                    "offer"
+                } else {
+                    "answer"
+                },
+            );
             let cand = Candidate {
-                candidate: format!("candidate:{fp} 1 udp 2122260223 127.0.0.1 {} typ host", 40000 + u32::from(fp)),
+                candidate: format!(
+                    "candidate:{fp} 1 udp 2122260223 127.0.0.1 {} typ host",
+                    40000 + u32::from(fp)
+                ),
                 sdp_mid: Some("0".into()),
                 sdp_mline_index: Some(0),
             };
@@ -341,7 +398,9 @@ impl Net {
         let pc = node.pcs.entry(peer).or_default();
         if pc.local.is_some() && pc.remote && pc.remote_candidates > 0 && !pc.connected {
             pc.connected = true;
-            let _ = node.session.handle_ice_state(peer, IceState::Connected, now);
+            let _ = node
+                .session
+                .handle_ice_state(peer, IceState::Connected, now);
         }
     }
 
@@ -429,7 +488,9 @@ impl Net {
                 let pa = self.nodes[a].session.peer(self.nodes[b].id);
                 let pb = self.nodes[b].session.peer(self.nodes[a].id);
                 match (pa, pb) {
-                    (Some(pa), Some(pb)) => pa.connected && pb.connected && pa.sas.is_some() && pa.sas == pb.sas,
+                    (Some(pa), Some(pb)) => {
+                        pa.connected && pb.connected && pa.sas.is_some() && pa.sas == pb.sas
+                    }
                     _ => false,
                 }
             })
@@ -454,7 +515,13 @@ pub fn two_party_call() -> Net {
 
 /// Everything observable about a session's state (for "no state change" assertions).
 pub fn snapshot(s: &Session) -> String {
-    format!("{:?} {:?} {:?} {}", s.phase(), s.peers(), s.next_timeout(), s.is_relay_joined())
+    format!(
+        "{:?} {:?} {:?} {}",
+        s.phase(),
+        s.peers(),
+        s.next_timeout(),
+        s.is_relay_joined()
+    )
 }
 
 /// Drains a node's pending outputs and returns those that are not security events or
@@ -474,7 +541,10 @@ pub fn non_security_outputs(net: &mut Net, i: usize) -> Vec<Output> {
 pub fn report_ice(net: &mut Net, i: usize, peer: ParticipantId, state: IceState) {
     let now = net.now;
     net.nodes[i].pcs.entry(peer).or_default().connected = state == IceState::Connected;
-    net.nodes[i].session.handle_ice_state(peer, state, now).expect("ice state");
+    net.nodes[i]
+        .session
+        .handle_ice_state(peer, state, now)
+        .expect("ice state");
     net.flush(i);
 }
 
