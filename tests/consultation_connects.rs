@@ -1,5 +1,6 @@
 //! A clinician and a patient (and then a guest) reach a connected call through the
 //! waiting room, agree on the SAS, confirm it, and exchange app data.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 mod common;
 
 use common::*;

@@ -114,6 +114,100 @@ mod tests {
         assert!(!ct_eq(b"abc", b"ab"));
     }
 
+    /// Intermediate values of the docs/PROTOCOL.md vectors (room 00..0f, secret 42*32).
+    #[test]
+    fn key_schedule_intermediate_vectors() {
+        let room: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let keys = RoomKeys::derive(&RoomId(room), &RoomSecret::from_bytes([0x42; 32]));
+        let hk = keys.hello_key(
+            &[0x0a; 8],
+            &[0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7],
+        );
+        let (sa, ea) = (
+            Ephemeral::from_random([0x11; 32]),
+            Ephemeral::from_random([0x12; 32]),
+        );
+        let (sb, eb) = (
+            Ephemeral::from_random([0x21; 32]),
+            Ephemeral::from_random([0x22; 32]),
+        );
+        let th = transcript_hash(&room, (&[0x0a; 8], b"core-a"), (&[0x0b; 8], b"core-b"));
+        let peer = PeerPublic {
+            id: &[0x0b; 8],
+            static_public: &sb.public(),
+            ephemeral_public: &eb.public(),
+        };
+        let pa = derive_pair(&room, &keys, &sa, &ea, &[0x0a; 8], peer, &th).unwrap();
+        let got = [
+            ("psk", hex(keys.psk())),
+            ("hello_key", hex(&hk.key)),
+            ("hello_iv", hex(&hk.iv)),
+            ("S_a", hex(&sa.public())),
+            ("E_a", hex(&ea.public())),
+            ("S_b", hex(&sb.public())),
+            ("E_b", hex(&eb.public())),
+            ("k_lh", hex(&pa.send.key)),
+            ("iv_lh", hex(&pa.send.iv)),
+            ("k_hl", hex(&pa.recv.key)),
+            ("iv_hl", hex(&pa.recv.iv)),
+            ("sas_prk", hex(&pa.sas_prk)),
+        ];
+        for (name, value) in &got {
+            let want = INTERMEDIATE
+                .iter()
+                .find(|v| v.0 == *name)
+                .map(|v| v.1)
+                .unwrap_or("");
+            if want.is_empty() {
+                println!("(\"{name}\", \"{value}\"),");
+            } else {
+                assert_eq!(value, want, "{name}");
+            }
+        }
+    }
+
+    const INTERMEDIATE: &[(&str, &str)] = &[
+        (
+            "psk",
+            "13b8b8bcdb1c4ccc75a476a7b0a0290031267839f360166a342aeda4a687cd0d",
+        ),
+        (
+            "hello_key",
+            "7abd4ca6a9394bcf5dc165d2e83af767033603e6719e13a130ac6fefc886cea0",
+        ),
+        ("hello_iv", "3e9743ac12f52bfdcc7d1f4a"),
+        (
+            "S_a",
+            "7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f13",
+        ),
+        (
+            "E_a",
+            "052a50773ac8d91773f2dc9662e12f0defe915e415b8a1c8e20a5a3d6ab2b843",
+        ),
+        (
+            "S_b",
+            "7d34a4815fa6b982535e60af3bd9b49556816080f1641ff81d2b7c8ae8268a44",
+        ),
+        (
+            "E_b",
+            "0faa684ed28867b97f4a6a2dee5df8ce974e76b7018e3f22a1c4cf2678570f20",
+        ),
+        (
+            "k_lh",
+            "4fdbdbc45d7d5bbccf04db0d14b9ad63eb5b6dcc925a87d9ec2f1c43575c8d29",
+        ),
+        ("iv_lh", "5e4413ba6d6b65c944c3afc8"),
+        (
+            "k_hl",
+            "2f10dfc64158103e5b684bd3d2269a0eeda005fb51420f4e29dc29ebe1cf254e",
+        ),
+        ("iv_hl", "d66062f75073e1856a5141a4"),
+        (
+            "sas_prk",
+            "1765e38387e9d37827a8ba54608884cb25dc1a28b0543204e6a337da1568a1c5",
+        ),
+    ];
+
     #[test]
     fn crypto_errors_name_no_secrets() {
         assert_eq!(

@@ -8,6 +8,46 @@
 //! | [`message`] | the binary encodings of sealed message bodies |
 //!
 //! docs/PROTOCOL.md is the normative specification; this module implements it.
+//!
+//! ## Driving a session
+//!
+//! A driver (the browser driver in `web`, or a native one) owns the WebSocket, the peer
+//! connections and a timer, and loops over [`Session::poll_output`] after every input:
+//!
+//! ```
+//! use teleconsult::crypto::{RoomId, RoomSecret};
+//! use teleconsult::signaling::relay_wire::{ClientMessage, ParticipantId, Role, ServerMessage};
+//! use teleconsult::signaling::{Config, Output, Redacted, Session, Timeouts};
+//!
+//! let mut session = Session::new(Config {
+//!     room: RoomId([1; 16]),
+//!     secret: RoomSecret::from_bytes([2; 32]),   // from the invite's URL fragment
+//!     id: ParticipantId([3; 8]),                  // random, kept across reconnections
+//!     role: Role::Clinician,
+//!     display_name: Redacted::new("Dr. Example".into()),
+//!     token: zeroize::Zeroizing::new(b"join token from the backend".to_vec()),
+//!     entropy: [4; 32],                            // crypto.getRandomValues / getrandom
+//!     capabilities: 0,
+//!     timeouts: Timeouts::default(),
+//! });
+//! let mut now = 1_700_000_000_000;                 // ms since the Unix epoch
+//! let mut to_relay = Vec::new();
+//! session.handle_relay_connected(now)?;            // the WebSocket opened
+//! let welcome = ServerMessage::Welcome { role: Role::Clinician, present: vec![] };
+//! session.handle_relay_message(&welcome.encode(), now)?; // a binary message arrived
+//! while let Some(output) = session.poll_output() {
+//!     match output {
+//!         Output::Transmit(bytes) => to_relay.push(bytes), // ws.send(bytes)
+//!         Output::Timeout(at) => now = at,                 // setTimeout → handle_timeout
+//!         Output::Event(_event) => {}                      // tell the app
+//!         Output::Media { peer: _, request: _ } => {}      // drive that RTCPeerConnection
+//!     }
+//! }
+//! session.handle_timeout(now);
+//! assert!(matches!(ClientMessage::decode(&to_relay[0]), Ok(ClientMessage::Join { .. })));
+//! assert_eq!(to_relay.len(), 2, "the join, then the sealed hello broadcast");
+//! # Ok::<(), teleconsult::Error>(())
+//! ```
 
 pub mod invite;
 pub mod message;

@@ -1455,15 +1455,20 @@ impl Session {
                     self.security(SecurityKind::Replay, Some(from), now);
                     return Err(CryptoError::Replayed.into());
                 }
-                if hello.epoch == r.epoch {
+                if hello.epoch == r.epoch && p.keys.is_none() && core == r.core {
+                    // Our own epoch changed (we resumed): derive new keys from the peer's
+                    // unchanged hello below.
+                    false
+                } else if hello.epoch == r.epoch {
                     if core != r.core {
                         return self.violation(from, now);
                     }
                     self.commit_hello_window(from, h.key_id, opener.window());
                     self.on_repeated_hello(from, hello.reply_to, my_epoch, now);
                     return Ok(());
+                } else {
+                    false
                 }
-                false
             }
             Some(_) => true,
             None => false,
@@ -1713,7 +1718,7 @@ impl Session {
         self.phase == Phase::InCall && self.peers.get(&pid).is_some_and(Peer::in_call)
     }
 
-    fn from_clinician(&self, pid: ParticipantId) -> bool {
+    fn is_clinician_peer(&self, pid: ParticipantId) -> bool {
         self.peers.get(&pid).is_some_and(|p| {
             p.relay_role == Role::Clinician
                 && p.remote.as_ref().is_some_and(|r| r.role == Role::Clinician)
@@ -1732,7 +1737,7 @@ impl Session {
                 }
             }
             Signal::Admit { in_call } => {
-                if !self.from_clinician(from) || self.role == Role::Clinician {
+                if !self.is_clinician_peer(from) || self.role == Role::Clinician {
                     self.security(SecurityKind::ProtocolViolation, Some(from), now);
                     return;
                 }
@@ -1752,14 +1757,14 @@ impl Session {
                 }
             }
             Signal::Deny => {
-                if !self.from_clinician(from) || self.role == Role::Clinician {
+                if !self.is_clinician_peer(from) || self.role == Role::Clinician {
                     self.security(SecurityKind::ProtocolViolation, Some(from), now);
                     return;
                 }
                 self.close(CloseReason::Denied);
             }
             Signal::Admitted(id) => {
-                if !self.from_clinician(from) {
+                if !self.is_clinician_peer(from) {
                     self.security(SecurityKind::ProtocolViolation, Some(from), now);
                     return;
                 }

@@ -137,6 +137,9 @@ const QUALITY_INTERVAL_MS: f64 = 2_000.0;
 
 type Shared = Rc<RefCell<Inner>>;
 
+/// A listener on `window` or `document`, removed at teardown.
+type HostListener = (EventTarget, &'static str, Closure<dyn FnMut()>);
+
 struct Inner {
     session: Session,
     relay_url: String,
@@ -156,7 +159,7 @@ struct Inner {
     ended: Option<&'static str>,
     state: &'static str,
     join_waiter: Option<(Function, Function)>,
-    host_listeners: Vec<(EventTarget, &'static str, Closure<dyn FnMut()>)>,
+    host_listeners: Vec<HostListener>,
     events: EventTarget,
 }
 
@@ -407,7 +410,12 @@ impl Consultation {
             return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
         }
         let stream = get_user_media(&constraints).await?;
-        if let Some(old) = self.inner.borrow_mut().local_stream.replace(Clone::clone(&stream)) {
+        if let Some(old) = self
+            .inner
+            .borrow_mut()
+            .local_stream
+            .replace(Clone::clone(&stream))
+        {
             stop_tracks(&old);
         }
         renegotiate_all(&self.inner);

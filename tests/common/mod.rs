@@ -93,12 +93,15 @@ impl Node {
     }
 }
 
+/// Rewrites a frame in flight.
+pub type Tamperer = Box<dyn Fn(&mut Vec<u8>)>;
+
 pub enum Fault {
     Pass,
     Drop,
     Duplicate,
     Delay(u64),
-    Tamper(Box<dyn Fn(&mut Vec<u8>)>),
+    Tamper(Tamperer),
 }
 
 pub type Rule = Box<dyn FnMut(ParticipantId, ParticipantId, &[u8]) -> Fault>;
@@ -302,10 +305,7 @@ impl Net {
     /// Processes node `i`'s outputs until it has nothing more to say.
     pub fn flush(&mut self, i: usize) {
         let now = self.now;
-        loop {
-            let Some(out) = self.nodes[i].session.poll_output() else {
-                break;
-            };
+        while let Some(out) = self.nodes[i].session.poll_output() {
             match out {
                 Output::Transmit(bytes) => {
                     if self.nodes[i].online {
@@ -511,4 +511,49 @@ pub fn two_party_call() -> Net {
     net.run_for(2_000);
     assert!(net.all_connected(&[c, p]), "two-party call did not connect");
     net
+}
+
+/// Everything observable about a session's state (for "no state change" assertions).
+pub fn snapshot(s: &Session) -> String {
+    format!(
+        "{:?} {:?} {:?} {}",
+        s.phase(),
+        s.peers(),
+        s.next_timeout(),
+        s.is_relay_joined()
+    )
+}
+
+/// Drains a node's pending outputs and returns those that are not security events or
+/// timer updates (a rejected input must produce nothing else).
+pub fn non_security_outputs(net: &mut Net, i: usize) -> Vec<Output> {
+    let mut v = Vec::new();
+    while let Some(o) = net.nodes[i].session.poll_output() {
+        match o {
+            Output::Event(Event::Security(_)) | Output::Timeout(_) => {}
+            other => v.push(other),
+        }
+    }
+    v
+}
+
+/// Reports an ICE state to node `i` for `peer`, keeping the fake connection in step.
+pub fn report_ice(net: &mut Net, i: usize, peer: ParticipantId, state: IceState) {
+    let now = net.now;
+    net.nodes[i].pcs.entry(peer).or_default().connected = state == IceState::Connected;
+    net.nodes[i]
+        .session
+        .handle_ice_state(peer, state, now)
+        .expect("ice state");
+    net.flush(i);
+}
+
+/// Sealed frames logged from `from` to `to` of header kind `kind`.
+pub fn frames(net: &Net, from: ParticipantId, to: ParticipantId, kind: u8) -> Vec<Vec<u8>> {
+    net.relay
+        .log
+        .iter()
+        .filter(|(f, t, p)| *f == from && *t == to && p.get(1) == Some(&kind))
+        .map(|(_, _, p)| p.clone())
+        .collect()
 }

@@ -1,0 +1,138 @@
+//! The waiting room: patients and guests wait until a clinician admits or denies them.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+mod common;
+
+use common::*;
+use teleconsult::Error;
+use teleconsult::signaling::relay_wire::{Role, ServerMessage};
+use teleconsult::signaling::{CloseReason, Event, Phase, SecurityKind, SignalingError};
+
+#[test]
+fn a_denied_patient_is_closed_without_media() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.connect(p);
+    net.run_for(500);
+    let now = net.now;
+    net.nodes[c].session.deny(pid(2), now).unwrap();
+    net.run_for(500);
+    assert_eq!(net.phase(p), Phase::Closed);
+    assert!(
+        net.nodes[p]
+            .events
+            .contains(&Event::Closed(CloseReason::Denied))
+    );
+    assert!(net.nodes[p].pcs.is_empty() && net.nodes[c].pcs.is_empty());
+    assert!(
+        net.nodes[c]
+            .events
+            .contains(&Event::PeerDenied { peer: pid(2) })
+    );
+    let now = net.now;
+    assert!(net.nodes[c].session.admit(pid(2), now).is_err());
+}
+
+#[test]
+fn nobody_admitting_in_time_ends_the_wait() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.connect(p);
+    net.run_for(29 * 60_000);
+    assert_eq!(net.phase(p), Phase::Waiting);
+    net.run_for(2 * 60_000);
+    assert!(
+        net.nodes[p]
+            .events
+            .contains(&Event::Closed(CloseReason::WaitingRoomTimeout))
+    );
+}
+
+#[test]
+fn only_clinicians_admit() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    let g = net.add(3, Role::Guest);
+    for i in [c, p, g] {
+        net.connect(i);
+    }
+    net.run_for(500);
+    let now = net.now;
+    assert_eq!(
+        net.nodes[p].session.admit(pid(3), now),
+        Err(Error::Signaling(SignalingError::NotPermitted))
+    );
+    assert_eq!(
+        net.nodes[g].session.deny(pid(2), now),
+        Err(Error::Signaling(SignalingError::NotPermitted))
+    );
+    assert_eq!(net.phase(g), Phase::Waiting);
+}
+
+#[test]
+fn a_second_patient_is_refused() {
+    let mut net = two_party_call();
+    let r = net.inject(
+        0,
+        &ServerMessage::Joined {
+            id: pid(9),
+            role: Role::Patient,
+        },
+    );
+    assert_eq!(r, Err(Error::Signaling(SignalingError::RoleConflict)));
+    assert!(net.nodes[0].session.peer(pid(9)).is_none());
+    assert_eq!(
+        net.nodes[0]
+            .session
+            .security_count(SecurityKind::RoleConflict),
+        1
+    );
+}
+
+#[test]
+fn a_participant_claiming_a_second_role_is_refused() {
+    let mut net = two_party_call();
+    let before = snapshot(&net.nodes[0].session);
+    let r = net.inject(
+        0,
+        &ServerMessage::Joined {
+            id: pid(2),
+            role: Role::Clinician,
+        },
+    );
+    assert_eq!(r, Err(Error::Signaling(SignalingError::RoleConflict)));
+    assert_eq!(snapshot(&net.nodes[0].session), before);
+}
+
+#[test]
+fn the_room_holds_at_most_six() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    net.connect(c);
+    net.run_for(10);
+    for n in 2..=6 {
+        assert!(
+            net.inject(
+                c,
+                &ServerMessage::Joined {
+                    id: pid(n),
+                    role: Role::Guest
+                }
+            )
+            .is_ok()
+        );
+    }
+    let r = net.inject(
+        c,
+        &ServerMessage::Joined {
+            id: pid(7),
+            role: Role::Guest,
+        },
+    );
+    assert_eq!(r, Err(Error::Signaling(SignalingError::RoomFull)));
+    assert_eq!(net.nodes[c].session.peers().len(), 5);
+}
