@@ -537,7 +537,12 @@ fn act(
     inner: &Shared,
     f: impl FnOnce(&mut Session, u64) -> Result<(), Error>,
 ) -> Result<(), JsError> {
-    let result = f(&mut inner.borrow_mut().session, now_ms());
+    // By construction no borrow is held while app code runs; if that invariant ever broke,
+    // refuse the call instead of panicking (a panic would kill the whole wasm module).
+    let result = match inner.try_borrow_mut() {
+        Ok(mut guard) => f(&mut guard.session, now_ms()),
+        Err(_) => Err(Error::Signaling(crate::signaling::SignalingError::InvalidState)),
+    };
     pump(inner);
     result.map_err(JsError)
 }
@@ -889,13 +894,15 @@ fn on_event(inner: &Shared, event: Event) {
             }
         }
         Event::PeerJoined { peer, .. } => {
-            if let Some(p) = inner.borrow().session.peer(peer) {
+            let info = inner.borrow().session.peer(peer);
+            if let Some(p) = info {
                 let detail = object(&[("participant", participant_js(&p))]);
                 dispatch(inner, "participantjoined", detail);
             }
         }
         Event::AdmissionRequested { peer, .. } => {
-            if let Some(p) = inner.borrow().session.peer(peer) {
+            let info = inner.borrow().session.peer(peer);
+            if let Some(p) = info {
                 let detail = object(&[("participant", participant_js(&p))]);
                 dispatch(inner, "admissionrequested", detail);
             }

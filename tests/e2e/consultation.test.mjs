@@ -72,3 +72,78 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
     await patient.close();
   }
 });
+
+test('a denied patient ends with reason "denied"; a second patient is refused by the relay', async () => {
+  const { clinician, invite } = await newVisit();
+  const patient = await sdkPage(browser, relay);
+  const second = await sdkPage(browser, relay);
+  try {
+    await joinIn(clinician, {
+      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+      token: await relay.token(invite.roomId, 'clinician'),
+    }, { media: false });
+    const pat = await joinIn(patient, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam',
+      token: await relay.token(invite.roomId, 'patient'),
+    }, { media: false });
+    // A second patient in the same room: the relay refuses it with close code 4006.
+    const refused = await second.evaluate(async (options) => {
+      try { await window.t.Consultation.join(options); return null; }
+      catch (e) { return { name: e.name, code: e.code, relayCode: e.relayCode }; }
+    }, { link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Other', token: await relay.token(invite.roomId, 'patient') });
+    assert.deepEqual(refused, { name: 'TeleconsultError', code: 'RelayRefused', relayCode: 4006 });
+    await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
+    await clinician.evaluate((id) => window.c.deny(id), pat.id);
+    const ended = await until(patient, () => window.c.state === 'ended' && window.c.endReason, null, { what: 'patient ended' });
+    assert.equal(ended, 'denied');
+    await until(clinician, () => window.log.some((e) => e.type === 'participantdenied'), null, { what: 'participantdenied' });
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    for (const p of [clinician, patient, second]) await p.close();
+  }
+});
+
+test('an interpreter (guest) joins an ongoing call and connects with both', async () => {
+  const { clinician, patient, invite, doc, pat } = await joinBoth();
+  const guest = await sdkPage(browser, relay);
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'patient connected' });
+    const g = await joinIn(guest, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
+      token: await relay.token(invite.roomId, 'guest'),
+    });
+    assert.equal(g.state, 'waiting');
+    await until(guest, ([a, b]) => window.c.participants().filter((p) => (p.id === a || p.id === b) && p.connected).length === 2,
+      [doc.id, pat.id], { what: 'guest connected to clinician and patient' });
+    await until(patient, (id) => window.c.participants().some((p) => p.id === id && p.connected && p.role === 'guest'), g.id, { what: 'patient sees guest' });
+  } finally {
+    for (const p of [guest, patient, clinician]) await p.evaluate(() => window.c?.hangUp());
+    for (const p of [guest, patient, clinician]) await p.close();
+  }
+});
+
+test('hangUp() leaves no open peer connection, live track or socket behind', async () => {
+  const { clinician, patient } = await joinBoth();
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'connected' });
+    await patient.evaluate(() => window.c.hangUp());
+    const leftovers = await patient.evaluate(() => ({
+      state: window.c.state,
+      endReason: window.c.endReason,
+      pcs: window.__created.pcs.map((pc) => pc.connectionState),
+      sockets: window.__created.sockets.map((ws) => ws.readyState),
+      tracks: window.__created.tracks.map((t) => t.readyState),
+    }));
+    assert.equal(leftovers.state, 'ended');
+    assert.equal(leftovers.endReason, 'hung-up');
+    assert.ok(leftovers.pcs.length >= 1 && leftovers.pcs.every((s) => s === 'closed'), JSON.stringify(leftovers.pcs));
+    assert.ok(leftovers.sockets.length >= 1 && leftovers.sockets.every((s) => s >= 2), JSON.stringify(leftovers.sockets));
+    assert.ok(leftovers.tracks.length >= 2 && leftovers.tracks.every((s) => s === 'ended'), JSON.stringify(leftovers.tracks));
+    const left = await until(clinician, () => window.log.find((e) => e.type === 'participantleft'), null, { what: 'participantleft' });
+    assert.equal(left.reason, 'left');
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    await clinician.close();
+    await patient.close();
+  }
+});

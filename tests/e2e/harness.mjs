@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { WebSocket, WebSocketServer } from 'ws';
 
 export const root = resolve(import.meta.dirname, '../..');
 
@@ -16,13 +17,13 @@ export const testPages = join(root, 'tests/e2e/pages');
  * Starts the relay in development mode on a free loopback port, serving `www` (the demo by
  * default) and the built package; resolves to `{ url, wsUrl, token(room, role), stop }`.
  */
-export async function startRelay({ www = join(root, 'www'), args = [], listen = '127.0.0.1:0' } = {}) {
+export async function startRelay({ www = join(root, 'www'), args = [], listen = '127.0.0.1:0', env = {} } = {}) {
   const bin = process.env.TELECONSULT_RELAY_BIN ?? join(root, 'target/debug/teleconsult-relay');
   if (!existsSync(bin)) throw new Error(`relay binary missing at ${bin}: run cargo build -p teleconsult-relay`);
   const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', join(root, 'pkg'),
     '--exit-on-stdin-close', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
   });
   const url = await new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error('relay did not report its address within 10 s')), 10_000);
@@ -113,10 +114,14 @@ const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'parti
   'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
   'data', 'dataundelivered', 'security', 'quality', 'error'];
 
-/** Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`. */
+/**
+ * Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`.
+ * Resolves to the participant id and the state right after the join resolved.
+ */
 export async function joinIn(page, options, { autoAdmit = false, media = true } = {}) {
   return page.evaluate(async (options, autoAdmit, media, events) => {
     const c = await window.t.Consultation.join(options);
+    const stateAtJoin = c.state;
     window.c = c;
     for (const type of events) {
       c.addEventListener(type, (e) => {
@@ -125,11 +130,13 @@ export async function joinIn(page, options, { autoAdmit = false, media = true } 
         delete d.track; delete d.stream;
         if (d.data) d.data = Array.from(d.data);
         window.log.push({ type, ...d });
-        if (type === 'admissionrequested' && autoAdmit) c.admit(e.detail.participant.id);
+        if (type === 'admissionrequested' && autoAdmit) {
+          try { c.admit(e.detail.participant.id); } catch (err) { window.log.push({ type: 'admit-failed', code: err.code, message: err.message }); }
+        }
       });
     }
     if (media) await c.startMedia({ audio: true, video: true });
-    return { id: c.participantId, state: c.state };
+    return { id: c.participantId, state: stateAtJoin };
   }, options, autoAdmit, media, EVENTS);
 }
 
@@ -151,4 +158,49 @@ export async function framesDecoded(page, participantId) {
     report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0; });
     return frames;
   }, participantId);
+}
+
+/**
+ * A WebSocket man in the middle between pages and the relay: it records every message both
+ * ways and can tamper with what the relay delivers. `tamper(fn)` installs a hook that gets
+ * each relay→client message (a Buffer) plus the history, and returns the messages to send
+ * instead (an array: empty drops it, several inject extra ones).
+ */
+export async function startProxy(relayWsUrl) {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  const recorded = [];
+  let hook = null;
+  const history = [];
+  server.on('connection', (client) => {
+    const upstream = new WebSocket(relayWsUrl);
+    const pending = [];
+    upstream.on('open', () => { for (const m of pending.splice(0)) upstream.send(m); });
+    client.on('message', (data, isBinary) => {
+      recorded.push({ dir: 'up', data: Buffer.from(data), isBinary });
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data); else pending.push(data);
+    });
+    upstream.on('message', (data, isBinary) => {
+      const buf = Buffer.from(data);
+      recorded.push({ dir: 'down', data: buf, isBinary });
+      const out = hook ? hook(buf, history) : [buf];
+      history.push(buf);
+      for (const m of out) if (client.readyState === WebSocket.OPEN) client.send(m);
+    });
+    client.on('close', () => upstream.close());
+    upstream.on('close', (code, reason) => {
+      if (client.readyState === WebSocket.OPEN) client.close(code >= 4000 ? code : 1001, reason);
+    });
+    client.on('error', () => {});
+    upstream.on('error', () => client.terminate());
+  });
+  return {
+    wsUrl: `ws://127.0.0.1:${server.address().port}/ws`,
+    recorded,
+    tamper(fn) { hook = fn; },
+    async stop() {
+      for (const c of server.clients) c.terminate();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
