@@ -42,7 +42,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
+    use tokio::signal::unix::{SignalKind, signal};
     let exit_on_stdin_close = config.exit_on_stdin_close;
+    // Install the signal handlers before announcing readiness, so that a harness that
+    // signals right after reading the listen line never hits the default (kill) action.
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            eprintln!("teleconsult-relay: cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
     let relay = match teleconsult_relay::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -61,6 +74,8 @@ async fn run(config: Config) -> ExitCode {
     }
     let why = tokio::select! {
         why = wait_for_stop(exit_on_stdin_close) => why,
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
         () = relay.stopped() => "NATS connection lost",
     };
     tracing::info!(reason = why, "shutting down");
@@ -155,32 +170,16 @@ fn token_command(args: &[String]) -> ExitCode {
 }
 
 async fn wait_for_stop(exit_on_stdin_close: bool) -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let stdin_closed = async {
-        if !exit_on_stdin_close {
-            return std::future::pending::<()>().await;
+    if !exit_on_stdin_close {
+        return std::future::pending().await;
+    }
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    loop {
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => return "stdin closed",
+            Ok(_) => {}
         }
-        use tokio::io::AsyncReadExt;
-        let mut stdin = tokio::io::stdin();
-        let mut buf = [0u8; 256];
-        loop {
-            match stdin.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    };
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return "no signal handler",
-    };
-    let mut int = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(_) => return "no signal handler",
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-        () = stdin_closed => "stdin closed",
     }
 }
