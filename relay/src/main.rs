@@ -42,16 +42,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let exit_on_stdin_close = config.exit_on_stdin_close;
-    // Install the signal handlers before announcing the address: a harness may signal as soon
-    // as it reads the "listening" line.
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(term), Ok(int)) = (
+    let exit_on_stdin_close = config.exit_on_stdin_close;
+    // Install the signal handlers before announcing readiness, so that a harness that
+    // signals right after reading the listen line never hits the default (kill) action.
+    let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        eprintln!("teleconsult-relay: cannot install signal handlers");
-        return ExitCode::FAILURE;
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            eprintln!("teleconsult-relay: cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
     };
     let relay = match teleconsult_relay::start(config).await {
         Ok(r) => r,
@@ -70,7 +73,9 @@ async fn run(config: Config) -> ExitCode {
         let _ = out.flush();
     }
     let why = tokio::select! {
-        why = wait_for_stop(exit_on_stdin_close, term, int) => why,
+        why = wait_for_stop(exit_on_stdin_close) => why,
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
         () = relay.stopped() => "NATS connection lost",
     };
     tracing::info!(reason = why, "shutting down");
@@ -164,28 +169,17 @@ fn token_command(args: &[String]) -> ExitCode {
     }
 }
 
-async fn wait_for_stop(
-    exit_on_stdin_close: bool,
-    mut term: tokio::signal::unix::Signal,
-    mut int: tokio::signal::unix::Signal,
-) -> &'static str {
-    let stdin_closed = async {
-        if !exit_on_stdin_close {
-            return std::future::pending::<()>().await;
+async fn wait_for_stop(exit_on_stdin_close: bool) -> &'static str {
+    if !exit_on_stdin_close {
+        return std::future::pending().await;
+    }
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    loop {
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => return "stdin closed",
+            Ok(_) => {}
         }
-        use tokio::io::AsyncReadExt;
-        let mut stdin = tokio::io::stdin();
-        let mut buf = [0u8; 256];
-        loop {
-            match stdin.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-        () = stdin_closed => "stdin closed",
     }
 }

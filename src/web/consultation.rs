@@ -541,7 +541,9 @@ fn act(
     // refuse the call instead of panicking (a panic would kill the whole wasm module).
     let result = match inner.try_borrow_mut() {
         Ok(mut guard) => f(&mut guard.session, now_ms()),
-        Err(_) => Err(Error::Signaling(crate::signaling::SignalingError::InvalidState)),
+        Err(_) => Err(Error::Signaling(
+            crate::signaling::SignalingError::InvalidState,
+        )),
     };
     pump(inner);
     result.map_err(JsError)
