@@ -1,7 +1,5 @@
-// Node.js entry (ESM). The CommonJS glue loads the .wasm synchronously from disk.
-import { errorCodes } from './node/teleconsult.js';
+// Node.js entry (ESM), sharing the CommonJS build so both module systems see one instance.
+import api from './node.cjs';
 
+export const { ErrorCode } = api;
 export * from './node/teleconsult.js';
-
-/** Stable error codes: compare `err.code === ErrorCode.Unsupported`; codes are never renamed. */
-export const ErrorCode = Object.freeze(Object.fromEntries(errorCodes().map((c) => [c, c])));

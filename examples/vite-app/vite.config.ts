@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, searchForWorkspaceRoot, type Plugin } from 'vite';
+import { defineConfig, searchForWorkspaceRoot } from 'vite';
 
 /** The teleconsult package's real directory (../../pkg: `file:` dependencies are symlinks). */
 function teleconsultDir(): string | undefined {
@@ -13,31 +13,7 @@ function teleconsultDir(): string | undefined {
 }
 const pkgDir = teleconsultDir();
 
-/**
- * WORKAROUND for a bug in the teleconsult package (remove once pkg/package.json is fixed).
- *
- * The package says `"sideEffects": false`, but its browser entry index.js exists for a side
- * effect: `await init(new URL('./web/teleconsult_bg.wasm', import.meta.url))`. Every name an
- * app imports is re-exported from other files, so Rollup (and so `vite build`) sees nothing
- * used from index.js itself, trusts `sideEffects: false`, and drops the init: the built app
- * throws "Cannot read properties of undefined (reading 'capabilities')" and never fetches the
- * .wasm. This plugin tells Rollup that the entry's statements do matter.
- * Set TELECONSULT_NO_WORKAROUND=1 to build without it (test/build.test.mjs does, to track
- * the package bug).
- */
-function keepTeleconsultInit(): Plugin {
-  const entry = pkgDir === undefined ? undefined : `${pkgDir}/index.js`;
-  return {
-    name: 'keep-teleconsult-init',
-    transform(code, id) {
-      if (entry === undefined || id !== entry) return null;
-      return { code, map: null, moduleSideEffects: true };
-    },
-  };
-}
-
 export default defineConfig({
-  plugins: process.env['TELECONSULT_NO_WORKAROUND'] === '1' ? [] : [keepTeleconsultInit()],
   build: {
     // The teleconsult entry top-level-awaits its WebAssembly init: ES2022 allows that.
     target: 'es2022',

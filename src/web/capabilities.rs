@@ -92,7 +92,7 @@ pub fn capabilities() -> JsValue {
 /// what to do instead, or `InvalidArgument` when a name is not a `CapabilityName`.
 #[wasm_bindgen(js_name = requireCapabilities)]
 pub fn require_capabilities(
-    #[wasm_bindgen(unchecked_param_type = "CapabilityName[]")] names: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "readonly CapabilityName[]")] names: Vec<String>,
 ) -> Result<(), JsError> {
     if let Some(_unknown) = names.iter().find(|n| !NAMES.contains(&n.as_str())) {
         return Err(Error::InvalidArgument("names: not a capability name").into());

@@ -3,6 +3,8 @@
 //! Benchmarks are plain programs (`harness = false`) that print `name: key=value …` lines;
 //! this command runs them and repeats those lines at the end, after the build noise.
 
+use std::process::Command;
+
 use crate::build::{self, Profile};
 use crate::util;
 
@@ -20,11 +22,31 @@ pub fn run() -> Result<(), String> {
         sizes.wasm_gz + sizes.js_gz
     )];
     println!("{}", results[0]);
-    let (ok, out) = util::run_capture(util::cargo().args(["bench", "--workspace"]))?;
-    if !ok {
-        return Err("a benchmark failed".into());
+    let race = util::root().join("bench/bundle-race/race.mjs");
+    let runs: [(&str, Command); 3] = [
+        ("bundle-size race", {
+            let mut c = Command::new("node");
+            c.arg(race).arg("--teleconsult").arg(util::root().join("pkg"));
+            c
+        }),
+        ("signaling and consent", {
+            let mut c = util::cargo();
+            c.args(["bench", "--package", "teleconsult"]);
+            c
+        }),
+        ("relay load", {
+            let mut c = util::cargo();
+            c.args(["run", "--profile", "relay", "--package", "teleconsult-relay", "--bin", "relay-bench"]);
+            c
+        }),
+    ];
+    for (name, mut cmd) in runs {
+        let (ok, out) = util::run_capture(&mut cmd)?;
+        if !ok {
+            return Err(format!("benchmark {name} failed"));
+        }
+        results.extend(out.lines().filter(|l| is_result_line(l)).map(str::to_owned));
     }
-    results.extend(out.lines().filter(|l| is_result_line(l)).map(str::to_owned));
     println!("\n== benchmark results ==");
     for line in &results {
         println!("{line}");

@@ -12,13 +12,13 @@ const LISTEN: &str = "127.0.0.1:8787";
 pub fn run() -> Result<(), String> {
     crate::setup::run()?;
     build::run(Profile::Release)?;
-    util::run(util::cargo().args(["build", "--release", "--package", "teleconsult-relay"]))?;
+    util::run(util::cargo().args(["build", "--profile", "relay", "--package", "teleconsult-relay"]))?;
     let root = root();
     println!(
         "\nTeleconsult demo: open http://{LISTEN}/ in Chromium, Chrome or Edge (Ctrl-C stops it)\n"
     );
     util::run(
-        Command::new(root.join("target/release/teleconsult-relay"))
+        Command::new(util::target_dir().join("relay/teleconsult-relay"))
             .args(["--listen", LISTEN, "--dev", "--www"])
             .arg(root.join("www"))
             .arg("--pkg")

@@ -27,13 +27,18 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// Folders with a package-lock.json whose packages tests or benchmarks need.
+const NPM_PROJECTS: &[&str] = &[".", "examples/vite-app", "bench/bundle-race", "bench/node-relay"];
+
 /// Runs every set-up step.
 pub fn run() -> Result<(), String> {
     check_node()?;
     rust_target()?;
     wasm_bindgen_cli()?;
     debian_packages()?;
-    npm_packages(&root())?;
+    for dir in NPM_PROJECTS {
+        npm_packages(&root().join(dir))?;
+    }
     println!("setup: everything is in place");
     Ok(())
 }

@@ -185,8 +185,13 @@ fn rust_tests(cmd: &mut Command) -> Result<Counts, String> {
 
 /// Runs `node --test DIR` (a directory, never the whole tree) and reads its TAP summary.
 fn node_tests(dir: &str, in_namespace: bool) -> Result<Counts, String> {
+    node_tests_in(&[dir], in_namespace)
+}
+
+/// Runs `node --test` over several directories at once.
+fn node_tests_in(dirs: &[&str], in_namespace: bool) -> Result<Counts, String> {
     let mut cmd = Command::new("node");
-    cmd.args(["--test", "--test-concurrency=1", dir]);
+    cmd.args(["--test", "--test-concurrency=1"]).args(dirs);
     let mut cmd = if in_namespace {
         util::in_loopback_namespace(&cmd)?
     } else {

@@ -68,27 +68,6 @@ test('vite build emits the page, a JS chunk and the .wasm the JS loads', { skip:
   assertShipsWasm(dist);
 });
 
-test(
-  'the package keeps its wasm init under Rollup without the vite.config.ts workaround',
-  {
-    skip: notBuilt,
-    todo: 'pkg/package.json says "sideEffects": false, so Rollup drops index.js\'s top-level ' +
-      'await init; fix the package, then delete keepTeleconsultInit and this todo',
-  },
-  () => {
-    const out = mkdtempSync(join(tmpdir(), 'vite-app-no-workaround-'));
-    try {
-      const r = run(vite, ['build', '--outDir', out, '--emptyOutDir'], {
-        TELECONSULT_NO_WORKAROUND: '1',
-      });
-      assert.equal(r.status, 0, r.output);
-      assertShipsWasm(out);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  },
-);
-
 /** Starts `vite preview` on a free loopback port; resolves to its URL and a stop function. */
 function preview() {
   return new Promise((resolvePromise, reject) => {
