@@ -1,3 +1,146 @@
 //! The sans-IO consultation session: wire format and state machine.
+//!
+//! | item | job |
+//! | --- | --- |
+//! | [`relay_wire`] | the client ↔ relay framing (all the relay sees) |
+//! | [`Session`] | one participant's end-to-end encrypted signaling session |
+//! | [`Invite`] | parse and format invite links (room id and secret in the URL fragment) |
+//! | [`message`] | the binary encodings of sealed message bodies |
+//!
+//! docs/PROTOCOL.md is the normative specification; this module implements it.
 
+pub mod invite;
+pub mod message;
 pub mod relay_wire;
+mod sdp;
+mod session;
+
+use core::fmt;
+
+pub use invite::Invite;
+pub use message::{Candidate, SdpKind};
+pub use session::{
+    CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
+    SecurityEvent, SecurityKind, Session, Timeouts,
+};
+
+/// Most participants in a room, this one included (pairwise sessions: at most 15 pairs).
+pub const MAX_PARTICIPANTS: usize = 6;
+/// Largest SDP accepted or sent.
+pub const MAX_SDP_LEN: usize = 48 * 1024;
+/// Largest ICE candidate line.
+pub const MAX_CANDIDATE_LEN: usize = 1024;
+/// Largest application-data message.
+pub const MAX_APP_DATA_LEN: usize = 32 * 1024;
+/// Largest display name, in bytes of UTF-8.
+pub const MAX_NAME_LEN: usize = 64;
+/// Most reliable messages queued, unacknowledged, towards one peer.
+pub const MAX_OUTBOX: usize = 256;
+/// How far ahead of the next expected message a reliable message may arrive and be kept.
+pub const REORDER_WINDOW: u64 = 64;
+
+/// Personal data (display names): `Debug` and `Display` print `<redacted>`, so it never
+/// reaches a log by accident. Read it with [`Redacted::expose`] only to show it to a user.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Redacted<T>(T);
+
+impl<T> Redacted<T> {
+    /// Wraps a value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The value, to display to the user.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<T> fmt::Display for Redacted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Why the session refused an input or an action. An input that fails leaves the session
+/// unchanged (except for security counters) and is otherwise ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignalingError {
+    /// The relay message is malformed.
+    Wire(relay_wire::WireError),
+    /// A sealed frame's body does not decode, or its kind is unknown.
+    Malformed,
+    /// The frame's version is newer than this implementation speaks.
+    UnsupportedVersion,
+    /// The frame's version is older than the version this implementation requires.
+    Downgrade,
+    /// The frame names another room.
+    WrongRoom,
+    /// The frame is addressed to another participant.
+    Misaddressed,
+    /// The frame's sender differs from the participant the relay says sent it.
+    SenderMismatch,
+    /// The frame comes from a participant the relay has not announced.
+    UnknownPeer,
+    /// A participant claims a role other than the one the relay granted it, a second
+    /// role, or a second patient joins.
+    RoleConflict,
+    /// The room already holds [`MAX_PARTICIPANTS`].
+    RoomFull,
+    /// A peer sends hellos faster than the protocol allows.
+    RateLimited,
+    /// A well-formed message that the protocol forbids here (e.g. an admit from a patient).
+    ProtocolViolation,
+    /// The call is not valid in the current state (e.g. confirm a SAS not yet shown).
+    InvalidState,
+    /// This participant's role may not do that (e.g. a patient admitting someone).
+    NotPermitted,
+    /// A payload exceeds its limit.
+    TooLarge,
+    /// Too many messages are waiting for acknowledgement towards that peer.
+    QueueFull,
+    /// The session has ended.
+    Closed,
+    /// An invite link is malformed.
+    BadInvite,
+}
+
+impl fmt::Display for SignalingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Wire(e) => write!(f, "relay framing: {e}"),
+            Self::Malformed => f.write_str("malformed sealed message"),
+            Self::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            Self::Downgrade => f.write_str("protocol downgrade rejected"),
+            Self::WrongRoom => f.write_str("frame for another room"),
+            Self::Misaddressed => f.write_str("frame addressed to another participant"),
+            Self::SenderMismatch => f.write_str("frame sender does not match the relay's sender"),
+            Self::UnknownPeer => f.write_str("frame from an unknown participant"),
+            Self::RoleConflict => f.write_str("participant role conflict"),
+            Self::RoomFull => f.write_str("room is full"),
+            Self::RateLimited => f.write_str("peer is rate limited"),
+            Self::ProtocolViolation => f.write_str("protocol violation"),
+            Self::InvalidState => f.write_str("not valid in the current state"),
+            Self::NotPermitted => f.write_str("not permitted for this role"),
+            Self::TooLarge => f.write_str("payload too large"),
+            Self::QueueFull => f.write_str("too many unacknowledged messages"),
+            Self::Closed => f.write_str("session closed"),
+            Self::BadInvite => f.write_str("malformed invite link"),
+        }
+    }
+}
+
+impl std::error::Error for SignalingError {}
+
+impl From<relay_wire::WireError> for SignalingError {
+    fn from(e: relay_wire::WireError) -> Self {
+        Self::Wire(e)
+    }
+}

@@ -1,0 +1,141 @@
+//! The short authentication string (docs/PROTOCOL.md, "SAS").
+//!
+//! ```text
+//! fp(x)   = u8 count || (u8 len || hash-name || u8 len || digest)*   (sorted, deduplicated)
+//! sas     = HKDF-Expand(sas_prk, "tc1 sas" || u16 len || fp(lo) || u16 len || fp(hi), 16)
+//! digits  = u64(sas[0..8]) mod 1_000_000, shown as 6 digits
+//! emoji   = the top 42 bits of sas[8..14], as 7 indices of 6 bits into EMOJI
+//! confirm = HKDF-Expand(sas_prk, "tc1 sas confirm" || confirmer id
+//!                       || u16 len || fp(lo) || u16 len || fp(hi), 16)
+//! ```
+//!
+//! `lo`/`hi` are the fingerprints of the participant with the lower/higher id. Because the
+//! SAS covers both DTLS fingerprints, a matching verbal check also proves that the media
+//! path (DTLS-SRTP) ends at the person on the other side.
+
+/// The 64 SAS emoji with their English names (index = 6-bit value).
+pub const EMOJI: [(&str, &str); 64] = [
+    ("🐶", "dog"), ("🐱", "cat"), ("🦁", "lion"), ("🐎", "horse"), ("🦄", "unicorn"),
+    ("🐷", "pig"), ("🐘", "elephant"), ("🐰", "rabbit"), ("🐼", "panda"), ("🐓", "rooster"),
+    ("🐧", "penguin"), ("🐢", "turtle"), ("🐟", "fish"), ("🐙", "octopus"), ("🦋", "butterfly"),
+    ("🌷", "flower"), ("🌳", "tree"), ("🌵", "cactus"), ("🍄", "mushroom"), ("🌏", "globe"),
+    ("🌙", "moon"), ("☁️", "cloud"), ("🔥", "fire"), ("🍌", "banana"), ("🍎", "apple"),
+    ("🍓", "strawberry"), ("🌽", "corn"), ("🍕", "pizza"), ("🎂", "cake"), ("❤️", "heart"),
+    ("😀", "smiley"), ("🤖", "robot"), ("🎩", "hat"), ("👓", "glasses"), ("🔧", "spanner"),
+    ("🎅", "santa"), ("👍", "thumbs up"), ("☂️", "umbrella"), ("⌛", "hourglass"), ("⏰", "clock"),
+    ("🎁", "gift"), ("💡", "light bulb"), ("📕", "book"), ("✏️", "pencil"), ("📎", "paperclip"),
+    ("✂️", "scissors"), ("🔒", "lock"), ("🔑", "key"), ("🔨", "hammer"), ("☎️", "telephone"),
+    ("🏁", "flag"), ("🚂", "train"), ("🚲", "bicycle"), ("✈️", "aeroplane"), ("🚀", "rocket"),
+    ("🏆", "trophy"), ("⚽", "ball"), ("🎸", "guitar"), ("🎺", "trumpet"), ("🔔", "bell"),
+    ("⚓", "anchor"), ("🎧", "headphones"), ("📁", "folder"), ("📌", "pin"),
+];
+
+/// A short authentication string, in the two forms users compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sas {
+    digits: u32,
+    emoji: [u8; 7],
+}
+
+impl Sas {
+    /// Derives the SAS of a pair from its `sas_prk` and both participants' encoded DTLS
+    /// fingerprints ([`encode_fingerprints`]), lower participant id first.
+    pub fn derive(sas_prk: &[u8; 32], fp_lo: &[u8], fp_hi: &[u8]) -> Self {
+        let mut out = [0u8; 16];
+        let (l1, l2) = (len16(fp_lo), len16(fp_hi));
+        super::expand(sas_prk, &[b"tc1 sas", &l1, fp_lo, &l2, fp_hi], &mut out);
+        let mut d = [0u8; 8];
+        d.copy_from_slice(&out[..8]);
+        let digits = (u64::from_be_bytes(d) % 1_000_000) as u32;
+        let mut bits = [0u8; 8];
+        bits[2..].copy_from_slice(&out[8..14]);
+        let bits = u64::from_be_bytes(bits);
+        let mut emoji = [0u8; 7];
+        for (i, e) in emoji.iter_mut().enumerate() {
+            *e = ((bits >> (42 - 6 * i)) & 0x3f) as u8;
+        }
+        Self { digits, emoji }
+    }
+
+    /// The tag a participant sends when its user confirms the SAS; the peer recomputes and
+    /// compares it in constant time.
+    pub fn confirm_tag(sas_prk: &[u8; 32], confirmer: &[u8; 8], fp_lo: &[u8], fp_hi: &[u8]) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        let (l1, l2) = (len16(fp_lo), len16(fp_hi));
+        super::expand(sas_prk, &[b"tc1 sas confirm", confirmer, &l1, fp_lo, &l2, fp_hi], &mut out);
+        out
+    }
+
+    /// The six-digit form, zero-padded (`"042917"`).
+    pub fn digits(&self) -> String {
+        format!("{:06}", self.digits)
+    }
+
+    /// The emoji form: seven (emoji, name) pairs.
+    pub fn emoji(&self) -> [(&'static str, &'static str); 7] {
+        self.emoji.map(|i| EMOJI[usize::from(i & 0x3f)])
+    }
+
+    /// The seven emoji indices (0–63).
+    pub fn emoji_indices(&self) -> [u8; 7] {
+        self.emoji
+    }
+}
+
+fn len16(b: &[u8]) -> [u8; 2] {
+    (b.len().min(usize::from(u16::MAX)) as u16).to_be_bytes()
+}
+
+/// Canonical encoding of a set of DTLS fingerprints `(hash name, digest)`: names
+/// lower-cased, sorted, deduplicated, at most 8 entries, names and digests at most 64 bytes.
+pub fn encode_fingerprints(fps: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut list: Vec<(String, Vec<u8>)> = fps
+        .iter()
+        .filter(|(n, d)| !n.is_empty() && n.len() <= 64 && !d.is_empty() && d.len() <= 64)
+        .map(|(n, d)| (n.to_ascii_lowercase(), d.clone()))
+        .collect();
+    list.sort();
+    list.dedup();
+    list.truncate(8);
+    let mut out = vec![list.len() as u8];
+    for (n, d) in list {
+        out.push(n.len() as u8);
+        out.extend_from_slice(n.as_bytes());
+        out.push(d.len() as u8);
+        out.extend_from_slice(&d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_emoji_table_has_64_distinct_entries() {
+        let mut names: Vec<_> = EMOJI.iter().map(|e| e.1).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 64);
+    }
+
+    #[test]
+    fn a_different_fingerprint_changes_the_sas() {
+        let fa = encode_fingerprints(&[("sha-256".into(), vec![1; 32])]);
+        let fb = encode_fingerprints(&[("sha-256".into(), vec![2; 32])]);
+        let fm = encode_fingerprints(&[("sha-256".into(), vec![3; 32])]);
+        let good = Sas::derive(&[7; 32], &fa, &fb);
+        assert_eq!(good, Sas::derive(&[7; 32], &fa, &fb));
+        assert_ne!(good, Sas::derive(&[7; 32], &fa, &fm));
+        assert_ne!(good, Sas::derive(&[8; 32], &fa, &fb));
+        assert_eq!(good.digits().len(), 6);
+    }
+
+    #[test]
+    fn fingerprint_encoding_is_canonical() {
+        let a = encode_fingerprints(&[("SHA-256".into(), vec![1]), ("sha-1".into(), vec![2])]);
+        let b = encode_fingerprints(&[("sha-1".into(), vec![2]), ("sha-256".into(), vec![1]), ("sha-1".into(), vec![2])]);
+        assert_eq!(a, b);
+        assert_eq!(a[0], 2);
+    }
+}

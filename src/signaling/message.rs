@@ -1,0 +1,368 @@
+//! The compact binary encodings of sealed message bodies (docs/PROTOCOL.md, "Message
+//! kinds"). Hand-written, bounds-checked, big-endian; every decoder rejects trailing bytes.
+
+use super::relay_wire::{ParticipantId, Role};
+use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_PARTICIPANTS, MAX_SDP_LEN};
+
+/// Header kind: a hello, sealed under the sender's hello key.
+pub const KIND_HELLO: u8 = 0x01;
+/// Header kind: a reliable signaling message (`msg_id || Signal`).
+pub const KIND_SIGNAL: u8 = 0x02;
+/// Header kind: reliable application data (`msg_id || bytes`).
+pub const KIND_APP_DATA: u8 = 0x03;
+/// Header kind: a cumulative acknowledgement (`next_expected: u64`).
+pub const KIND_ACK: u8 = 0x04;
+/// Header kind: the sender leaves (`reason: u8`).
+pub const KIND_BYE: u8 = 0x05;
+
+/// Why a body failed to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyError;
+
+struct R<'a>(&'a [u8]);
+
+impl<'a> R<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], BodyError> {
+        if self.0.len() < n {
+            return Err(BodyError);
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, BodyError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, BodyError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, BodyError> {
+        let mut a = [0; 4];
+        a.copy_from_slice(self.take(4)?);
+        Ok(u32::from_be_bytes(a))
+    }
+    fn u64(&mut self) -> Result<u64, BodyError> {
+        let mut a = [0; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(a))
+    }
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N], BodyError> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.0)
+    }
+    fn end(&self) -> Result<(), BodyError> {
+        if self.0.is_empty() { Ok(()) } else { Err(BodyError) }
+    }
+}
+
+fn utf8(b: &[u8]) -> Result<String, BodyError> {
+    core::str::from_utf8(b).map(str::to_owned).map_err(|_| BodyError)
+}
+
+/// A hello's body. The *core* (everything but `reply_to`) enters the transcript.
+///
+/// ```text
+/// u8 max_version || u64 epoch || [32] static_pub || [32] ephemeral_pub || u8 role
+/// || u32 capabilities || u8 name_len || name (UTF-8, <= 64) || u64 reply_to
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    /// Highest envelope version the sender speaks.
+    pub max_version: u8,
+    /// The sender's handshake epoch (strictly increasing per session).
+    pub epoch: u64,
+    /// The sender's static public key: its identity for the whole session.
+    pub static_public: [u8; 32],
+    /// The sender's ephemeral public key for this epoch.
+    pub ephemeral_public: [u8; 32],
+    /// The role the sender claims (must equal the role the relay announced).
+    pub role: Role,
+    /// Capability bits (none defined yet; unknown bits are ignored).
+    pub capabilities: u32,
+    /// The display name (personal data; only ever shown, never logged).
+    pub name: String,
+    /// The recipient's epoch this hello answers, or 0 for an unsolicited hello.
+    pub reply_to: u64,
+}
+
+impl Hello {
+    /// The transcript core.
+    pub fn core(&self) -> Vec<u8> {
+        let name = self.name.as_bytes();
+        let n = name.len().min(MAX_NAME_LEN);
+        let mut out = Vec::with_capacity(80 + n);
+        out.push(self.max_version);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.static_public);
+        out.extend_from_slice(&self.ephemeral_public);
+        out.push(self.role as u8);
+        out.extend_from_slice(&self.capabilities.to_be_bytes());
+        out.push(n as u8);
+        out.extend_from_slice(&name[..n]);
+        out
+    }
+
+    /// The full body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.core();
+        out.extend_from_slice(&self.reply_to.to_be_bytes());
+        out
+    }
+
+    /// Decodes a body; never panics.
+    pub fn decode(b: &[u8]) -> Result<Self, BodyError> {
+        let mut r = R(b);
+        let max_version = r.u8()?;
+        let epoch = r.u64()?;
+        let static_public = r.arr()?;
+        let ephemeral_public = r.arr()?;
+        let role = Role::from_byte(r.u8()?).ok_or(BodyError)?;
+        let capabilities = r.u32()?;
+        let n = usize::from(r.u8()?);
+        if n > MAX_NAME_LEN {
+            return Err(BodyError);
+        }
+        let name = utf8(r.take(n)?)?;
+        let reply_to = r.u64()?;
+        r.end()?;
+        if epoch == 0 {
+            return Err(BodyError);
+        }
+        Ok(Self { max_version, epoch, static_public, ephemeral_public, role, capabilities, name, reply_to })
+    }
+}
+
+/// The type of a session description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SdpKind {
+    /// An offer.
+    Offer = 1,
+    /// An answer.
+    Answer = 2,
+}
+
+/// An ICE candidate as the browser reports it (`RTCIceCandidateInit`). An empty
+/// `candidate` means end-of-candidates.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Candidate {
+    /// The `candidate:` attribute line (without `a=`).
+    pub candidate: String,
+    /// The media stream id it belongs to.
+    pub sdp_mid: Option<String>,
+    /// The m-line index it belongs to.
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// A reliable signaling message (inside [`KIND_SIGNAL`], after the `msg_id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// `0x01 kind:u8 sdp` — an offer or answer.
+    Description {
+        /// Offer or answer.
+        kind: SdpKind,
+        /// The SDP.
+        sdp: String,
+    },
+    /// `0x02 flags:u8 mline:u16 mid_len:u8 mid candidate` — a trickled candidate
+    /// (flags bit 0: mline present, bit 1: mid present).
+    Candidate(Candidate),
+    /// `0x03 count:u8 id*count` — a clinician admits the recipient; lists the other
+    /// participants already in the call.
+    Admit {
+        /// Others in the call.
+        in_call: Vec<ParticipantId>,
+    },
+    /// `0x04` — a clinician turns the recipient away.
+    Deny,
+    /// `0x05 id` — a clinician tells an in-call participant that `id` was admitted.
+    Admitted(ParticipantId),
+    /// `0x06 tag:[16]` — the sender's user confirmed the SAS.
+    SasConfirm([u8; 16]),
+}
+
+impl Signal {
+    /// Encodes the message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Self::Description { kind, sdp } => {
+                out.push(0x01);
+                out.push(*kind as u8);
+                out.extend_from_slice(sdp.as_bytes());
+            }
+            Self::Candidate(c) => {
+                out.push(0x02);
+                let mid = c.sdp_mid.as_deref().unwrap_or("").as_bytes();
+                let mid = &mid[..mid.len().min(255)];
+                let flags = u8::from(c.sdp_mline_index.is_some()) | (u8::from(c.sdp_mid.is_some()) << 1);
+                out.push(flags);
+                out.extend_from_slice(&c.sdp_mline_index.unwrap_or(0).to_be_bytes());
+                out.push(mid.len() as u8);
+                out.extend_from_slice(mid);
+                out.extend_from_slice(c.candidate.as_bytes());
+            }
+            Self::Admit { in_call } => {
+                out.push(0x03);
+                let n = in_call.len().min(MAX_PARTICIPANTS);
+                out.push(n as u8);
+                for id in &in_call[..n] {
+                    out.extend_from_slice(&id.0);
+                }
+            }
+            Self::Deny => out.push(0x04),
+            Self::Admitted(id) => {
+                out.push(0x05);
+                out.extend_from_slice(&id.0);
+            }
+            Self::SasConfirm(tag) => {
+                out.push(0x06);
+                out.extend_from_slice(tag);
+            }
+        }
+        out
+    }
+
+    /// Decodes a message; never panics.
+    pub fn decode(b: &[u8]) -> Result<Self, BodyError> {
+        let mut r = R(b);
+        let msg = match r.u8()? {
+            0x01 => {
+                let kind = match r.u8()? {
+                    1 => SdpKind::Offer,
+                    2 => SdpKind::Answer,
+                    _ => return Err(BodyError),
+                };
+                let sdp = r.rest();
+                if sdp.len() > MAX_SDP_LEN {
+                    return Err(BodyError);
+                }
+                Self::Description { kind, sdp: utf8(sdp)? }
+            }
+            0x02 => {
+                let flags = r.u8()?;
+                if flags > 3 {
+                    return Err(BodyError);
+                }
+                let mline = r.u16()?;
+                let n = usize::from(r.u8()?);
+                let mid = utf8(r.take(n)?)?;
+                let cand = r.rest();
+                if cand.len() > MAX_CANDIDATE_LEN {
+                    return Err(BodyError);
+                }
+                if flags & 2 == 0 && !mid.is_empty() {
+                    return Err(BodyError);
+                }
+                Self::Candidate(Candidate {
+                    candidate: utf8(cand)?,
+                    sdp_mid: (flags & 2 != 0).then_some(mid),
+                    sdp_mline_index: (flags & 1 != 0).then_some(mline),
+                })
+            }
+            0x03 => {
+                let n = usize::from(r.u8()?);
+                if n > MAX_PARTICIPANTS {
+                    return Err(BodyError);
+                }
+                let mut in_call = Vec::with_capacity(n);
+                for _ in 0..n {
+                    in_call.push(ParticipantId(r.arr()?));
+                }
+                Self::Admit { in_call }
+            }
+            0x04 => Self::Deny,
+            0x05 => Self::Admitted(ParticipantId(r.arr()?)),
+            0x06 => Self::SasConfirm(r.arr()?),
+            _ => return Err(BodyError),
+        };
+        r.end()?;
+        Ok(msg)
+    }
+}
+
+/// Splits a reliable body into its message id and payload.
+pub fn split_reliable(b: &[u8]) -> Result<(u64, &[u8]), BodyError> {
+    let mut r = R(b);
+    let id = r.u64()?;
+    let rest = r.rest();
+    if rest.len() > MAX_SDP_LEN.max(MAX_APP_DATA_LEN) + 64 {
+        return Err(BodyError);
+    }
+    Ok((id, rest))
+}
+
+/// Decodes an acknowledgement body.
+pub fn decode_ack(b: &[u8]) -> Result<u64, BodyError> {
+    let mut r = R(b);
+    let v = r.u64()?;
+    r.end()?;
+    Ok(v)
+}
+
+/// Decodes a bye body (`reason: u8`: 0 leave, 1 end the consultation for everyone).
+pub fn decode_bye(b: &[u8]) -> Result<u8, BodyError> {
+    let mut r = R(b);
+    let v = r.u8()?;
+    r.end()?;
+    if v > 1 { Err(BodyError) } else { Ok(v) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bodies_round_trip() {
+        let h = Hello {
+            max_version: 1,
+            epoch: 7,
+            static_public: [1; 32],
+            ephemeral_public: [2; 32],
+            role: Role::Patient,
+            capabilities: 0,
+            name: "Ana".into(),
+            reply_to: 3,
+        };
+        assert_eq!(Hello::decode(&h.encode()), Ok(h.clone()));
+        assert_eq!(h.encode().len(), h.core().len() + 8);
+        let msgs = [
+            Signal::Description { kind: SdpKind::Offer, sdp: "v=0\r\n".into() },
+            Signal::Candidate(Candidate { candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(), sdp_mid: Some("0".into()), sdp_mline_index: Some(0) }),
+            Signal::Candidate(Candidate { candidate: String::new(), sdp_mid: None, sdp_mline_index: None }),
+            Signal::Admit { in_call: vec![ParticipantId([3; 8])] },
+            Signal::Deny,
+            Signal::Admitted(ParticipantId([4; 8])),
+            Signal::SasConfirm([5; 16]),
+        ];
+        for m in msgs {
+            assert_eq!(Signal::decode(&m.encode()), Ok(m));
+        }
+    }
+
+    #[test]
+    fn malformed_bodies_are_rejected() {
+        assert!(Signal::decode(&[]).is_err());
+        assert!(Signal::decode(&[0x09]).is_err());
+        assert!(Signal::decode(&[0x04, 0]).is_err());
+        assert!(Signal::decode(&[0x01, 3]).is_err());
+        assert!(Signal::decode(&[0x03, 7]).is_err());
+        assert!(Hello::decode(&[1; 10]).is_err());
+        assert!(decode_bye(&[2]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic_and_reencode(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(m) = Signal::decode(&b) { prop_assert_eq!(m.encode(), b.clone()); }
+            if let Ok(h) = Hello::decode(&b) { prop_assert_eq!(h.encode(), b.clone()); }
+            let _ = split_reliable(&b);
+            let _ = decode_ack(&b);
+        }
+    }
+}
