@@ -6,8 +6,16 @@
 //!
 //! | module | job |
 //! | --- | --- |
+//! | [`driver`] | the drive loop: one task owning the session; relay, webrtc-rs callbacks and timers in, outputs executed in order |
 //! | [`media`] | one webrtc-rs peer connection: offers/answers, trickle ICE, echoing data channel, synthetic VP8 track, RTP counters |
+//! | [`relay`] | the relay WebSocket and the `--dev` token request |
+//! | [`cli`] | command-line options |
+//! | [`output`] | JSON-lines events on stdout, human lines on stderr |
 //!
 //! docs/NATIVE_PEER.md describes the command line and the JSON events it prints.
 
+pub mod cli;
+pub mod driver;
 pub mod media;
+pub mod output;
+pub mod relay;

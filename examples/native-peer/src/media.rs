@@ -18,12 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media::Sample;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_VP8;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::MediaStreamTrack;
@@ -34,7 +34,7 @@ use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSdpType, RTCSessionDescription,
-    RTCSignalingState, Registry, register_default_interceptors,
+    RTCSignalingState, Registry, SettingEngineBuilder, register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -125,7 +125,12 @@ pub enum MediaEvent {
     /// Candidate gathering finished.
     GatheringComplete,
     /// The connection needs (re)negotiation (a track or channel was added).
-    NegotiationNeeded,
+    NegotiationNeeded {
+        /// How many descriptions (local or remote) had been applied when it fired. Zero
+        /// means it fired for what was added at creation, which the first offer/answer
+        /// exchange covers anyway.
+        after_descriptions: u64,
+    },
     /// The signaling state changed.
     Signaling(RTCSignalingState),
     /// The ICE connection state changed.
@@ -208,19 +213,22 @@ impl MediaStats {
 /// (which sends on them).
 type Channels = Arc<Mutex<Vec<(String, Arc<dyn DataChannel>)>>>;
 
+/// Where events go.
+type Sink = Arc<dyn Fn(MediaEvent) + Send + Sync>;
+
 /// What the event handler needs; cloned into every task it spawns.
 #[derive(Clone)]
 struct Shared {
-    events: mpsc::UnboundedSender<MediaEvent>,
+    sink: Sink,
     stats: Arc<MediaStats>,
+    descriptions: Arc<AtomicU64>,
     channels: Channels,
     echo: bool,
 }
 
 impl Shared {
     fn emit(&self, e: MediaEvent) {
-        // The receiver is gone only when the driver has stopped; nothing left to tell.
-        let _ = self.events.send(e);
+        (self.sink)(e);
     }
 
     /// Polls one data channel until it closes: reports, counts and (optionally) echoes.
@@ -276,7 +284,9 @@ struct Handler(Shared);
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_negotiation_needed(&self) {
-        self.0.emit(MediaEvent::NegotiationNeeded);
+        self.0.emit(MediaEvent::NegotiationNeeded {
+            after_descriptions: self.0.descriptions.load(Relaxed),
+        });
     }
 
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
@@ -353,10 +363,11 @@ pub struct MediaPeer {
 
 impl MediaPeer {
     /// Builds the peer connection (no STUN/TURN: host candidates on `config.bind` only) and,
-    /// when configured, adds the synthetic video track. Events go to `events`.
+    /// when configured, adds the synthetic video track. Every event is handed to `sink`, in
+    /// the order webrtc-rs reports it (it must not block: forward it into a channel).
     pub async fn new(
         config: &MediaConfig,
-        events: mpsc::UnboundedSender<MediaEvent>,
+        sink: impl Fn(MediaEvent) + Send + Sync + 'static,
     ) -> Result<Self, MediaError> {
         let mut media_engine = MediaEngine::default();
         media_engine
@@ -365,13 +376,25 @@ impl MediaPeer {
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)
             .map_err(err("register_default_interceptors"))?;
         let shared = Shared {
-            events,
+            sink: Arc::new(sink),
             stats: Arc::new(MediaStats::default()),
+            descriptions: Arc::new(AtomicU64::new(0)),
             channels: Arc::new(Mutex::new(Vec::new())),
             echo: config.echo,
         };
+        // mDNS needs a multicast-capable interface: a loopback-only network namespace has
+        // none (binding fails with ENODEV), and loopback candidates have nothing to hide.
+        let mdns = if config.bind.iter().all(|a| a.ip().is_loopback()) {
+            MulticastDnsMode::Disabled
+        } else {
+            MulticastDnsMode::QueryOnly
+        };
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(mdns)
+            .build();
         let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(settings)
             .with_media_engine(media_engine)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(Handler(shared.clone())))
@@ -477,6 +500,7 @@ impl MediaPeer {
             .set_local_description(offer)
             .await
             .map_err(err("set_local_description"))?;
+        self.shared.descriptions.fetch_add(1, Relaxed);
         Ok(sdp)
     }
 
@@ -492,6 +516,7 @@ impl MediaPeer {
             .set_local_description(answer)
             .await
             .map_err(err("set_local_description"))?;
+        self.shared.descriptions.fetch_add(1, Relaxed);
         Ok(sdp)
     }
 
@@ -513,7 +538,9 @@ impl MediaPeer {
         self.pc
             .set_remote_description(desc)
             .await
-            .map_err(err("set_remote_description"))
+            .map_err(err("set_remote_description"))?;
+        self.shared.descriptions.fetch_add(1, Relaxed);
+        Ok(())
     }
 
     /// Whether a local offer is pending (signaling state `have-local-offer`).

@@ -20,8 +20,12 @@ async fn two_native_peers_connect_echo_and_exchange_video_over_loopback() {
         ..MediaConfig::default()
     };
     let b_cfg = MediaConfig::default(); // echoes
-    let a = MediaPeer::new(&a_cfg, a_tx).await.unwrap();
-    let b = MediaPeer::new(&b_cfg, b_tx).await.unwrap();
+    let a = MediaPeer::new(&a_cfg, move |e| drop(a_tx.send(e)))
+        .await
+        .unwrap();
+    let b = MediaPeer::new(&b_cfg, move |e| drop(b_tx.send(e)))
+        .await
+        .unwrap();
     a.open_data_channel().await.unwrap();
 
     let offer = a.create_offer(false).await.unwrap();
