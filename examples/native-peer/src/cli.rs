@@ -64,6 +64,9 @@ pub struct Options {
     pub exit_on_stdin_close: bool,
     /// Hang up and exit after this many milliseconds.
     pub exit_after_ms: Option<u64>,
+    /// Ask the session for an ICE restart with every peer this many milliseconds after the
+    /// first media connection comes up (a test hook for the restart path).
+    pub restart_ice_after_ms: Option<u64>,
 }
 
 /// The `--help` text.
@@ -96,6 +99,8 @@ OPTIONS:
   --stats-interval-ms N  statistics every N ms (default 1000; 0: never)
   --exit-on-stdin-close  hang up and exit when stdin closes
   --exit-after-ms N      hang up and exit after N ms
+  --restart-ice-after-ms N  restart ICE with every peer N ms after the first
+                         connection is up (test hook)
   -h, --help             this text
 
 OUTPUT: one JSON object per line on stdout (see docs/NATIVE_PEER.md); human-readable
@@ -120,6 +125,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
     let mut invite_base = None;
     let mut exit_on_stdin_close = false;
     let mut exit_after_ms = None;
+    let mut restart_ice_after_ms = None;
 
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -166,6 +172,10 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             "--exit-after-ms" => {
                 let v = value()?;
                 exit_after_ms = Some(v.parse().map_err(|_| format!("bad number {v:?}"))?);
+            }
+            "--restart-ice-after-ms" => {
+                let v = value()?;
+                restart_ice_after_ms = Some(v.parse().map_err(|_| format!("bad number {v:?}"))?);
             }
             _ => return Err(format!("unknown argument {arg:?} (try --help)")),
         }
@@ -214,6 +224,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
         invite_base,
         exit_on_stdin_close,
         exit_after_ms,
+        restart_ice_after_ms,
     })
 }
 

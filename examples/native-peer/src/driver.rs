@@ -22,7 +22,9 @@ use tokio::sync::mpsc;
 use webrtc::peer_connection::RTCIceConnectionState;
 
 use crate::cli::Options;
-use crate::media::{DescriptionKind, IceCandidate, MediaConfig, MediaEvent, MediaPeer};
+use crate::media::{
+    DescriptionKind, IceCandidate, MediaConfig, MediaEvent, MediaPeer, StatsSnapshot,
+};
 use crate::output::{Out, hex_id};
 use crate::relay::{self, Incoming, Socket};
 
@@ -85,6 +87,9 @@ pub struct Driver {
     timeout_at: Option<u64>,
     probes: u64,
     sas_agreed: HashSet<ParticipantId>,
+    retired: StatsSnapshot,
+    /// When to restart ICE (`--restart-ice-after-ms`, armed by the first connection).
+    restart_at: Option<tokio::time::Instant>,
     exit: Option<Exit>,
 }
 
@@ -107,6 +112,8 @@ impl Driver {
             timeout_at: None,
             probes: 0,
             sas_agreed: HashSet::new(),
+            retired: StatsSnapshot::default(),
+            restart_at: None,
             exit: None,
         }
     }
@@ -129,6 +136,7 @@ impl Driver {
                 let _ = stdin_tx.blocking_send(());
             });
         }
+        let mut restarted = false;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let mut stopping = false;
@@ -151,6 +159,14 @@ impl Driver {
                     self.connect().await;
                 }
                 _ = stats.tick(), if self.opts.stats_interval_ms > 0 => self.print_stats(),
+                () = sleep_until(self.restart_at), if !restarted => {
+                    restarted = true;
+                    let ids: Vec<ParticipantId> = self.peers.keys().copied().collect();
+                    for peer in ids {
+                        self.out.event("restarting_ice", json!({"peer": hex_id(peer)}));
+                        let _ = self.session.restart_ice(peer, now_ms());
+                    }
+                }
                 _ = probe.tick(), if self.opts.probe => self.send_probes().await,
                 () = sleep_until(stop_after), if !stopping => {
                     stopping = true;
@@ -174,10 +190,13 @@ impl Driver {
                 }
             }
         }
-        self.print_stats();
-        for (_, p) in self.peers.drain() {
-            p.media.close().await;
+        let ids: Vec<ParticipantId> = self.peers.keys().copied().collect();
+        for id in ids {
+            if let Some(media) = self.retire(id) {
+                media.close().await;
+            }
         }
+        self.print_stats();
         if let Some(mut s) = self.socket.take() {
             let _ = s.close(None).await;
         }
@@ -305,6 +324,9 @@ impl Driver {
             Event::PeerDenied { peer } => out.event("denied", json!({"peer": hex_id(peer)})),
             Event::PeerConnected { peer } => {
                 out.event("peer_connected", json!({"peer": hex_id(peer)}));
+                if let (Some(ms), None) = (self.opts.restart_ice_after_ms, self.restart_at) {
+                    self.restart_at = Some(tokio::time::Instant::now() + Duration::from_millis(ms));
+                }
             }
             Event::PeerMediaFailed { peer } => {
                 out.event("media_failed", json!({"peer": hex_id(peer)}));
@@ -314,8 +336,8 @@ impl Driver {
                     "peer_left",
                     json!({"peer": hex_id(peer), "reason": format!("{reason:?}").to_lowercase()}),
                 );
-                if let Some(p) = self.peers.remove(&peer) {
-                    tokio::spawn(p.media.close());
+                if let Some(media) = self.retire(peer) {
+                    tokio::spawn(media.close());
                 }
             }
             Event::HandshakeTimeout { peer } => {
@@ -390,9 +412,9 @@ impl Driver {
         }
     }
 
-    /// The peer's connection, created on first use (with the video track and our data
-    /// channel, so the first offer or answer already carries them).
-    async fn media(&mut self, peer: ParticipantId) -> Option<&MediaPeer> {
+    /// The peer's connection, created on first use (without local media: see
+    /// [`Self::add_local_media`]).
+    async fn media(&mut self, peer: ParticipantId) -> Option<&mut MediaPeer> {
         if !self.peers.contains_key(&peer) {
             self.generations += 1;
             let generation = self.generations;
@@ -414,16 +436,22 @@ impl Driver {
                     return None;
                 }
             };
-            if self.opts.data_channel
-                && let Err(e) = media.open_data_channel().await
-            {
-                self.media_error(peer, &e);
-            }
             self.out
                 .event("peer_connection_created", json!({"peer": hex_id(peer)}));
             self.peers.insert(peer, PeerMedia { generation, media });
         }
-        self.peers.get(&peer).map(|p| &p.media)
+        self.peers.get_mut(&peer).map(|p| &mut p.media)
+    }
+
+    /// Adds our video track and data channel to `peer`'s connection (once).
+    async fn add_local_media(&mut self, peer: ParticipantId) {
+        let data_channel = self.opts.data_channel;
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if let Err(e) = p.media.add_local_media(data_channel).await {
+            self.media_error(peer, &e);
+        }
     }
 
     fn media_error(&self, peer: ParticipantId, e: &crate::media::MediaError) {
@@ -438,6 +466,10 @@ impl Driver {
         let pid = hex_id(peer);
         match request {
             MediaRequest::CreateOffer { ice_restart } => {
+                if self.media(peer).await.is_none() {
+                    return;
+                }
+                self.add_local_media(peer).await;
                 let Some(m) = self.media(peer).await else {
                     return;
                 };
@@ -464,6 +496,8 @@ impl Driver {
                     Ok(sdp) => {
                         out.event("local_description", json!({"peer": pid, "kind": "answer"}));
                         self.local_description(peer, SdpKind::Answer, &sdp);
+                        // A remote offer without a video or data section leaves ours out.
+                        self.renegotiate_if_needed(peer).await;
                     }
                     Err(e) => self.media_error(peer, &e),
                 }
@@ -480,6 +514,8 @@ impl Driver {
                     Ok(()) => out.event("remote_description", json!({"peer": pid, "kind": name})),
                     Err(e) => self.media_error(peer, &e),
                 }
+                // After a first remote offer, so the answer already carries our media.
+                self.add_local_media(peer).await;
             }
             MediaRequest::AddIceCandidate(c) => {
                 let Some(p) = self.peers.get(&peer) else {
@@ -503,10 +539,27 @@ impl Driver {
                 }
             }
             MediaRequest::ClosePeer => {
-                if let Some(p) = self.peers.remove(&peer) {
-                    p.media.close().await;
+                if let Some(media) = self.retire(peer) {
+                    media.close().await;
                     out.event("peer_connection_closed", json!({"peer": pid}));
                 }
+            }
+        }
+    }
+
+    /// Asks the session for a new offer when the current descriptions leave out our media.
+    async fn renegotiate_if_needed(&mut self, peer: ParticipantId) {
+        let Some(p) = self.peers.get(&peer) else {
+            return;
+        };
+        if p.media.needs_negotiation().await {
+            self.out
+                .event("negotiation_needed", json!({"peer": hex_id(peer)}));
+            if let Err(e) = self.session.request_renegotiation(peer, now_ms()) {
+                self.out.event(
+                    "input_rejected",
+                    json!({"input": "renegotiation", "error": e.to_string()}),
+                );
             }
         }
     }
@@ -547,14 +600,7 @@ impl Driver {
             MediaEvent::GatheringComplete => {
                 out.event("gathering_complete", json!({"peer": pid}));
             }
-            MediaEvent::NegotiationNeeded { after_descriptions } => {
-                // Fired for what the connection was created with: the first exchange
-                // already covers it.
-                if after_descriptions > 0 {
-                    out.event("negotiation_needed", json!({"peer": pid}));
-                    let _ = self.session.request_renegotiation(peer, now);
-                }
-            }
+            MediaEvent::NegotiationNeeded => self.renegotiate_if_needed(peer).await,
             MediaEvent::Signaling(_) => {}
             MediaEvent::Ice(state) => {
                 out.event(
@@ -610,38 +656,67 @@ impl Driver {
         }
     }
 
+    /// Forgets a peer's connection, printing its final statistics and keeping them in the
+    /// totals; returns the connection for closing.
+    fn retire(&mut self, peer: ParticipantId) -> Option<MediaPeer> {
+        let p = self.peers.remove(&peer)?;
+        let s = p.media.stats().snapshot();
+        self.stats_event(peer, &s, true);
+        self.retired = add(self.retired, s);
+        Some(p.media)
+    }
+
+    fn stats_event(&self, peer: ParticipantId, s: &StatsSnapshot, last: bool) {
+        self.out.event(
+            "stats",
+            json!({
+                "peer": hex_id(peer),
+                "final": last,
+                "video_rtp_packets": s.video_rtp_packets,
+                "video_rtp_bytes": s.video_rtp_bytes,
+                "audio_rtp_packets": s.audio_rtp_packets,
+                "audio_rtp_bytes": s.audio_rtp_bytes,
+                "video_frames_sent": s.video_frames_sent,
+                "dc_messages_received": s.dc_messages_received,
+                "dc_messages_echoed": s.dc_messages_echoed,
+                "probes_sent": self.probes,
+            }),
+        );
+    }
+
+    /// One `stats` event per live connection, and the totals (closed connections included)
+    /// as one human line on stderr.
     fn print_stats(&self) {
-        let mut total = crate::media::StatsSnapshot::default();
+        let mut total = self.retired;
         for (id, p) in &self.peers {
             let s = p.media.stats().snapshot();
-            self.out.event(
-                "stats",
-                json!({
-                    "peer": hex_id(*id),
-                    "video_rtp_packets": s.video_rtp_packets,
-                    "video_rtp_bytes": s.video_rtp_bytes,
-                    "audio_rtp_packets": s.audio_rtp_packets,
-                    "audio_rtp_bytes": s.audio_rtp_bytes,
-                    "video_frames_sent": s.video_frames_sent,
-                    "dc_messages_received": s.dc_messages_received,
-                    "dc_messages_echoed": s.dc_messages_echoed,
-                    "probes_sent": self.probes,
-                }),
-            );
-            total.video_rtp_packets += s.video_rtp_packets;
-            total.video_rtp_bytes += s.video_rtp_bytes;
-            total.video_frames_sent += s.video_frames_sent;
-            total.dc_messages_received += s.dc_messages_received;
-            total.dc_messages_echoed += s.dc_messages_echoed;
+            self.stats_event(*id, &s, false);
+            total = add(total, s);
         }
         self.out.log(&format!(
-            "video_rtp_packets={} bytes={} video_frames_sent={} dc_in={} dc_echoed={}",
+            "video_rtp_packets={} bytes={} audio_rtp_packets={} video_frames_sent={} dc_in={} \
+             dc_echoed={}",
             total.video_rtp_packets,
             total.video_rtp_bytes,
+            total.audio_rtp_packets,
             total.video_frames_sent,
             total.dc_messages_received,
             total.dc_messages_echoed
         ));
+    }
+}
+
+fn add(a: StatsSnapshot, b: StatsSnapshot) -> StatsSnapshot {
+    StatsSnapshot {
+        video_rtp_packets: a.video_rtp_packets.saturating_add(b.video_rtp_packets),
+        video_rtp_bytes: a.video_rtp_bytes.saturating_add(b.video_rtp_bytes),
+        audio_rtp_packets: a.audio_rtp_packets.saturating_add(b.audio_rtp_packets),
+        audio_rtp_bytes: a.audio_rtp_bytes.saturating_add(b.audio_rtp_bytes),
+        video_frames_sent: a.video_frames_sent.saturating_add(b.video_frames_sent),
+        dc_messages_received: a
+            .dc_messages_received
+            .saturating_add(b.dc_messages_received),
+        dc_messages_echoed: a.dc_messages_echoed.saturating_add(b.dc_messages_echoed),
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media::Sample;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_VP8;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -125,12 +126,9 @@ pub enum MediaEvent {
     /// Candidate gathering finished.
     GatheringComplete,
     /// The connection needs (re)negotiation (a track or channel was added).
-    NegotiationNeeded {
-        /// How many descriptions (local or remote) had been applied when it fired. Zero
-        /// means it fired for what was added at creation, which the first offer/answer
-        /// exchange covers anyway.
-        after_descriptions: u64,
-    },
+    /// webrtc-rs reports it asynchronously, so it often arrives after the exchange that
+    /// already covered the change: check [`MediaPeer::needs_negotiation`] before acting.
+    NegotiationNeeded,
     /// The signaling state changed.
     Signaling(RTCSignalingState),
     /// The ICE connection state changed.
@@ -221,7 +219,6 @@ type Sink = Arc<dyn Fn(MediaEvent) + Send + Sync>;
 struct Shared {
     sink: Sink,
     stats: Arc<MediaStats>,
-    descriptions: Arc<AtomicU64>,
     channels: Channels,
     echo: bool,
 }
@@ -284,9 +281,7 @@ struct Handler(Shared);
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_negotiation_needed(&self) {
-        self.0.emit(MediaEvent::NegotiationNeeded {
-            after_descriptions: self.0.descriptions.load(Relaxed),
-        });
+        self.0.emit(MediaEvent::NegotiationNeeded);
     }
 
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
@@ -358,12 +353,18 @@ impl PeerConnectionEventHandler for Handler {
 pub struct MediaPeer {
     pc: Arc<dyn PeerConnection>,
     shared: Shared,
+    send_video: bool,
+    local_media_added: bool,
+    /// The SSRC of our video track, once added.
+    video_ssrc: Option<u32>,
+    /// Whether we opened a data channel.
+    channel_opened: bool,
     video_pump: Option<JoinHandle<()>>,
 }
 
 impl MediaPeer {
-    /// Builds the peer connection (no STUN/TURN: host candidates on `config.bind` only) and,
-    /// when configured, adds the synthetic video track. Every event is handed to `sink`, in
+    /// Builds the peer connection (no STUN/TURN: host candidates on `config.bind` only);
+    /// [`Self::add_local_media`] adds what it sends. Every event is handed to `sink`, in
     /// the order webrtc-rs reports it (it must not block: forward it into a channel).
     pub async fn new(
         config: &MediaConfig,
@@ -378,7 +379,6 @@ impl MediaPeer {
         let shared = Shared {
             sink: Arc::new(sink),
             stats: Arc::new(MediaStats::default()),
-            descriptions: Arc::new(AtomicU64::new(0)),
             channels: Arc::new(Mutex::new(Vec::new())),
             echo: config.echo,
         };
@@ -403,15 +403,36 @@ impl MediaPeer {
             .await
             .map_err(err("build"))?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let mut me = Self {
+        Ok(Self {
             pc,
             shared,
+            send_video: config.send_video,
+            local_media_added: false,
+            video_ssrc: None,
+            channel_opened: false,
             video_pump: None,
-        };
-        if config.send_video {
-            me.add_video().await?;
+        })
+    }
+
+    /// Adds what this side sends: the synthetic video track (when configured) and, when
+    /// `data_channel`, our data channel. Once; later calls do nothing.
+    ///
+    /// Call it before creating a first offer, or right after applying a first remote
+    /// offer: then the track takes over the transceiver the offer created and the channel
+    /// rides the offered SCTP association, so the answer covers both and no second
+    /// negotiation round is needed.
+    pub async fn add_local_media(&mut self, data_channel: bool) -> Result<(), MediaError> {
+        if self.local_media_added {
+            return Ok(());
         }
-        Ok(me)
+        self.local_media_added = true;
+        if self.send_video {
+            self.add_video().await?;
+        }
+        if data_channel {
+            self.open_data_channel().await?;
+        }
+        Ok(())
     }
 
     async fn add_video(&mut self) -> Result<(), MediaError> {
@@ -449,6 +470,7 @@ impl MediaPeer {
             .map_err(err("add_track"))?;
         let stats = self.shared.stats.clone();
         self.video_pump = Some(tokio::spawn(pump_video(track, sender, ssrc, stats)));
+        self.video_ssrc = Some(ssrc);
         Ok(())
     }
 
@@ -457,16 +479,37 @@ impl MediaPeer {
         self.shared.stats.clone()
     }
 
-    /// Opens this side's data channel ([`DATA_CHANNEL_LABEL`]); this makes the connection
-    /// need negotiation.
-    pub async fn open_data_channel(&self) -> Result<(), MediaError> {
+    /// Opens a data channel ([`DATA_CHANNEL_LABEL`]); unless an SCTP association is already
+    /// negotiated, this makes the connection need negotiation.
+    pub async fn open_data_channel(&mut self) -> Result<(), MediaError> {
         let dc = self
             .pc
             .create_data_channel(DATA_CHANNEL_LABEL, None)
             .await
             .map_err(err("create_data_channel"))?;
         self.shared.watch_channel(dc);
+        self.channel_opened = true;
         Ok(())
+    }
+
+    /// Whether the last completed exchange left out something we added: our video track
+    /// (no `a=ssrc:` line for it in the current local description) or our data channel
+    /// (no `m=application`). False while no exchange has completed or one is under way:
+    /// the exchange in flight covers what was added before it.
+    pub async fn needs_negotiation(&self) -> bool {
+        if self.pc.pending_local_description().await.is_some()
+            || self.pc.pending_remote_description().await.is_some()
+        {
+            return false;
+        }
+        let Some(local) = self.pc.current_local_description().await else {
+            return false;
+        };
+        let video_missing = self
+            .video_ssrc
+            .is_some_and(|ssrc| !local.sdp.contains(&format!("a=ssrc:{ssrc} ")));
+        let channel_missing = self.channel_opened && !local.sdp.contains("m=application");
+        video_missing || channel_missing
     }
 
     /// Sends `text` on every open data channel; returns how many channels took it.
@@ -487,12 +530,11 @@ impl MediaPeer {
     /// Creates an offer (an ICE-restart offer when `ice_restart`), applies it locally and
     /// returns its SDP.
     pub async fn create_offer(&self, ice_restart: bool) -> Result<String, MediaError> {
-        if ice_restart {
-            self.pc.restart_ice().await.map_err(err("restart_ice"))?;
-        }
+        // `iceRestart: true` in the options, not `restart_ice()`: the latter also marks the
+        // connection as needing negotiation, which would cost a second, useless offer.
         let offer = self
             .pc
-            .create_offer(None)
+            .create_offer(Some(RTCOfferOptions { ice_restart }))
             .await
             .map_err(err("create_offer"))?;
         let sdp = offer.sdp.clone();
@@ -500,7 +542,6 @@ impl MediaPeer {
             .set_local_description(offer)
             .await
             .map_err(err("set_local_description"))?;
-        self.shared.descriptions.fetch_add(1, Relaxed);
         Ok(sdp)
     }
 
@@ -516,7 +557,6 @@ impl MediaPeer {
             .set_local_description(answer)
             .await
             .map_err(err("set_local_description"))?;
-        self.shared.descriptions.fetch_add(1, Relaxed);
         Ok(sdp)
     }
 
@@ -539,7 +579,6 @@ impl MediaPeer {
             .set_remote_description(desc)
             .await
             .map_err(err("set_remote_description"))?;
-        self.shared.descriptions.fetch_add(1, Relaxed);
         Ok(())
     }
 

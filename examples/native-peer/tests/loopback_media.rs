@@ -20,13 +20,13 @@ async fn two_native_peers_connect_echo_and_exchange_video_over_loopback() {
         ..MediaConfig::default()
     };
     let b_cfg = MediaConfig::default(); // echoes
-    let a = MediaPeer::new(&a_cfg, move |e| drop(a_tx.send(e)))
+    let mut a = MediaPeer::new(&a_cfg, move |e| drop(a_tx.send(e)))
         .await
         .unwrap();
-    let b = MediaPeer::new(&b_cfg, move |e| drop(b_tx.send(e)))
+    let mut b = MediaPeer::new(&b_cfg, move |e| drop(b_tx.send(e)))
         .await
         .unwrap();
-    a.open_data_channel().await.unwrap();
+    a.add_local_media(true).await.unwrap();
 
     let offer = a.create_offer(false).await.unwrap();
     assert!(
@@ -38,7 +38,12 @@ async fn two_native_peers_connect_echo_and_exchange_video_over_loopback() {
         "the offer carries the data channel"
     );
     b.set_remote(DescriptionKind::Offer, offer).await.unwrap();
+    b.add_local_media(false).await.unwrap(); // takes over the offered video transceiver
     let answer = b.create_answer().await.unwrap();
+    assert!(
+        answer.contains("a=sendrecv"),
+        "B sends video in its first answer"
+    );
     a.set_remote(DescriptionKind::Answer, answer).await.unwrap();
 
     let mut connected_at = None;

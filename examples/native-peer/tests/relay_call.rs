@@ -135,6 +135,13 @@ fn start_relay() -> Option<(Proc, String)> {
         );
         return None;
     };
+    if !bin.exists() {
+        eprintln!(
+            "\n*** SKIPPED: relay binary {} does not exist. ***\n",
+            bin.display()
+        );
+        return None;
+    }
     let relay = Proc::spawn("relay", &bin, &["--listen", "127.0.0.1:0", "--dev"]);
     let Some(line) = relay.line(Duration::from_secs(20)) else {
         eprintln!(
@@ -263,6 +270,34 @@ fn clinician_bot_and_native_patient_complete_a_call_through_the_relay() {
     }
     let media_ms = started.elapsed().as_millis();
 
+    // One offer/answer exchange set everything up (no redundant renegotiation), and
+    // nothing was refused on the way.
+    for p in [&clinician, &patient] {
+        let offers = p
+            .seen
+            .iter()
+            .filter(|v| v["event"] == "local_description" && v["kind"] == "offer")
+            .count();
+        let answers = p
+            .seen
+            .iter()
+            .filter(|v| v["event"] == "local_description" && v["kind"] == "answer")
+            .count();
+        assert_eq!(offers + answers, 1, "{}: one exchange", p.name);
+        for bad in [
+            "media_error",
+            "input_rejected",
+            "security",
+            "negotiation_needed",
+        ] {
+            assert!(
+                !p.seen.iter().any(|v| v["event"] == bad),
+                "{}: unexpected {bad}",
+                p.name
+            );
+        }
+    }
+
     // The patient hangs up; the clinician sees it leave; both exit cleanly.
     let done = Instant::now() + Duration::from_secs(10);
     assert_eq!(
@@ -348,6 +383,84 @@ fn a_patient_with_the_wrong_room_secret_never_reaches_the_clinician() {
             }
         }
     }
+    assert_eq!(patient.finish(deadline), 0);
+    assert_eq!(clinician.finish(deadline), 0);
+}
+
+#[test]
+fn an_ice_restart_mid_call_keeps_media_flowing() {
+    let Some((_relay, url)) = start_relay() else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut clinician = Proc::spawn(
+        "clinician",
+        &PathBuf::from(PEER),
+        &[
+            "--relay",
+            &url,
+            "--dev-mint",
+            "--auto-admit",
+            "--exit-on-stdin-close",
+            "--restart-ice-after-ms",
+            "500",
+            "--stats-interval-ms",
+            "200",
+        ],
+    );
+    let link = clinician.event("invite", deadline)["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut patient = Proc::spawn(
+        "patient",
+        &PathBuf::from(PEER),
+        &[
+            "--relay",
+            &url,
+            "--dev-mint",
+            "--role",
+            "patient",
+            "--invite",
+            &link,
+            "--exit-on-stdin-close",
+            "--stats-interval-ms",
+            "200",
+        ],
+    );
+    clinician.event("peer_connected", deadline);
+    clinician.event("restarting_ice", deadline);
+    // The restart is a new offer with fresh ICE credentials, answered by the patient …
+    clinician.wait_for("an ICE-restart offer", deadline, |v| {
+        v["event"] == "local_description" && v["kind"] == "offer" && v["ice_restart"] == true
+    });
+    patient.wait_for("a second answer", deadline, |v| {
+        v["event"] == "local_description" && v["kind"] == "answer"
+    });
+    let restarted_at = clinician.event("restarting_ice", deadline)["t_ms"]
+        .as_u64()
+        .unwrap();
+    // … ICE goes through checking to connected again …
+    clinician.wait_for("checking after the restart", deadline, |v| {
+        v["event"] == "ice_state"
+            && v["state"] == "checking"
+            && v["t_ms"].as_u64() > Some(restarted_at)
+    });
+    clinician.wait_for("connected after the restart", deadline, |v| {
+        v["event"] == "ice_state"
+            && v["state"] == "connected"
+            && v["t_ms"].as_u64() > Some(restarted_at)
+    });
+    // … and video keeps arriving on the patient's side after it.
+    let before = patient.wait_for("video before", deadline, |v| {
+        v["event"] == "stats" && v["video_rtp_packets"].as_u64().unwrap_or(0) > 0
+    })["video_rtp_packets"]
+        .as_u64()
+        .unwrap();
+    patient.wait_for("more video after the restart", deadline, |v| {
+        v["event"] == "stats" && v["video_rtp_packets"].as_u64().unwrap_or(0) >= before + 30
+    });
+    assert!(!clinician.seen.iter().any(|v| v["event"] == "media_failed"));
     assert_eq!(patient.finish(deadline), 0);
     assert_eq!(clinician.finish(deadline), 0);
 }
