@@ -115,6 +115,12 @@ impl Drop for Proc {
     }
 }
 
+/// Prints past libtest's output capture (straight to fd 2), so a skip is seen even when
+/// the test passes quietly.
+fn loud(msg: &str) {
+    let _ = std::io::stderr().write_all(msg.as_bytes());
+}
+
 /// The relay binary to use, if any.
 fn relay_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TELECONSULT_RELAY_BIN") {
@@ -129,25 +135,25 @@ fn relay_bin() -> Option<PathBuf> {
 /// no relay binary with `/ws` and `--dev` is available.
 fn start_relay() -> Option<(Proc, String)> {
     let Some(bin) = relay_bin() else {
-        eprintln!(
+        loud(&format!(
             "\n*** SKIPPED: no relay binary. Set TELECONSULT_RELAY_BIN to a teleconsult-relay \
              that supports --dev (or build it in this target dir) to run this test. ***\n"
-        );
+        ));
         return None;
     };
     if !bin.exists() {
-        eprintln!(
+        loud(&format!(
             "\n*** SKIPPED: relay binary {} does not exist. ***\n",
             bin.display()
-        );
+        ));
         return None;
     }
     let relay = Proc::spawn("relay", &bin, &["--listen", "127.0.0.1:0", "--dev"]);
     let Some(line) = relay.line(Duration::from_secs(20)) else {
-        eprintln!(
+        loud(&format!(
             "\n*** SKIPPED: {} did not announce its address (no --dev support?). ***\n",
             bin.display()
-        );
+        ));
         return None;
     };
     let url = line
