@@ -9,11 +9,38 @@ use core::fmt;
 use crate::crypto::CryptoError;
 use crate::signaling::SignalingError;
 
-/// A stable, machine-readable error code. JavaScript receives it as the `code` property of
-/// the thrown `Error`; integrators branch on it, so a code is never renamed or reused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] once: the enum, its stable names, the list of all codes, and the
+/// TypeScript union the JS package exports, so the three can never drift apart.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
+        /// A stable, machine-readable error code. JavaScript receives it as the `code`
+        /// property of the thrown `Error`; integrators branch on it, so a code is never
+        /// renamed or reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $name,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$name,)+];
+
+            /// The TypeScript declaration of the code union.
+            pub const TYPESCRIPT: &'static str =
+                concat!("export type ErrorCode =", $(" | \"", stringify!($name), "\"",)+ ";");
+
+            /// The code's stable name, as JavaScript sees it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => stringify!($name),)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The host lacks a platform feature the call needs (for example Web Bluetooth).
     Unsupported,
     /// An argument passed by the caller is invalid.
@@ -38,25 +65,18 @@ pub enum ErrorCode {
     RateLimited,
     /// A size, count or queue limit was exceeded.
     LimitExceeded,
-}
-
-impl ErrorCode {
-    /// The code's stable name, as JavaScript sees it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Unsupported => "Unsupported",
-            Self::InvalidArgument => "InvalidArgument",
-            Self::AuthenticationFailed => "AuthenticationFailed",
-            Self::Replayed => "Replayed",
-            Self::Malformed => "Malformed",
-            Self::UnsupportedVersion => "UnsupportedVersion",
-            Self::ProtocolViolation => "ProtocolViolation",
-            Self::InvalidState => "InvalidState",
-            Self::Timeout => "Timeout",
-            Self::RateLimited => "RateLimited",
-            Self::LimitExceeded => "LimitExceeded",
-        }
-    }
+    /// The relay refused the connection (bad or expired token, room full, second patient…);
+    /// the error's `relayCode` holds the relay's close code.
+    RelayRefused,
+    /// The relay could not be reached or the connection failed.
+    NetworkError,
+    /// The media engine failed (camera, microphone, peer connection).
+    MediaFailed,
+    /// The user or the host app refused a permission (camera, microphone, Bluetooth).
+    PermissionDenied,
+    /// The consent ledger rejected an operation or failed verification; the error's
+    /// message (and [`LedgerError::code`](crate::consent::LedgerError::code)) says exactly why.
+    Consent,
 }
 
 impl fmt::Display for ErrorCode {
@@ -77,6 +97,16 @@ pub enum Error {
     Crypto(CryptoError),
     /// The signaling session refused an input or action (see [`SignalingError`]).
     Signaling(SignalingError),
+    /// The relay refused the connection with this close code (docs/PROTOCOL.md lists them).
+    Relay(u16),
+    /// The relay could not be reached; the message says what failed.
+    Network(&'static str),
+    /// The media engine failed; the message says which step.
+    Media(&'static str),
+    /// A permission was refused; the message says which.
+    PermissionDenied(&'static str),
+    /// A consent ledger error.
+    Consent(crate::consent::LedgerError),
 }
 
 impl From<CryptoError> for Error {
@@ -97,6 +127,10 @@ impl Error {
         match self {
             Self::Unsupported(_) => ErrorCode::Unsupported,
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::Relay(_) => ErrorCode::RelayRefused,
+            Self::Network(_) => ErrorCode::NetworkError,
+            Self::Media(_) => ErrorCode::MediaFailed,
+            Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::Crypto(e) => match e {
                 CryptoError::AuthenticationFailed | CryptoError::InvalidPublicKey => {
                     ErrorCode::AuthenticationFailed
@@ -127,6 +161,7 @@ impl Error {
                 }
                 SignalingError::BadInvite => ErrorCode::InvalidArgument,
             },
+            Self::Consent(_) => ErrorCode::Consent,
         }
     }
 }
@@ -138,11 +173,22 @@ impl fmt::Display for Error {
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Self::Crypto(e) => write!(f, "crypto: {e}"),
             Self::Signaling(e) => write!(f, "signaling: {e}"),
+            Self::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
+            Self::Network(what) => write!(f, "network: {what}"),
+            Self::Media(what) => write!(f, "media: {what}"),
+            Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
+            Self::Consent(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::consent::LedgerError> for Error {
+    fn from(e: crate::consent::LedgerError) -> Self {
+        Self::Consent(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -151,13 +197,30 @@ mod tests {
     #[test]
     fn every_error_has_the_code_javascript_branches_on() {
         assert_eq!(Error::Unsupported("x").code().as_str(), "Unsupported");
-        assert_eq!(Error::InvalidArgument("x").code().as_str(), "InvalidArgument");
+        assert_eq!(
+            Error::InvalidArgument("x").code().as_str(),
+            "InvalidArgument"
+        );
         assert_eq!(
             Error::from(CryptoError::AuthenticationFailed).code(),
             ErrorCode::AuthenticationFailed
         );
-        assert_eq!(Error::from(SignalingError::RoleConflict).code().as_str(), "ProtocolViolation");
-        assert_eq!(Error::from(SignalingError::Closed).code(), ErrorCode::InvalidState);
+        assert_eq!(
+            Error::from(SignalingError::RoleConflict).code().as_str(),
+            "ProtocolViolation"
+        );
+        assert_eq!(
+            Error::from(SignalingError::Closed).code(),
+            ErrorCode::InvalidState
+        );
+    }
+
+    #[test]
+    fn the_typescript_union_lists_every_code() {
+        for code in ErrorCode::ALL {
+            assert!(ErrorCode::TYPESCRIPT.contains(&format!("\"{}\"", code.as_str())));
+        }
+        assert!(ErrorCode::TYPESCRIPT.starts_with("export type ErrorCode = | \"Unsupported\" | "));
     }
 
     #[test]

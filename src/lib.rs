@@ -27,6 +27,7 @@ pub mod consent;
 pub mod crypto;
 pub mod devices;
 mod error;
+pub mod reconnect;
 pub mod signaling;
 
 #[cfg(target_arch = "wasm32")]

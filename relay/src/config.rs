@@ -59,6 +59,8 @@ pub struct Config {
     pub heartbeat: Duration,
     /// Frames queued for one connection before it is dropped as too slow.
     pub send_queue: usize,
+    /// Bytes queued for one connection before it is dropped as too slow.
+    pub send_queue_bytes: usize,
     /// How long a client that stopped reading may block its writer before it is dropped.
     pub write_timeout: Duration,
     /// Time given to connections to receive the 4013 close on shutdown.
@@ -95,6 +97,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             heartbeat: Duration::from_secs(20),
             send_queue: 256,
+            send_queue_bytes: 1024 * 1024,
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(2),
             replay_window: Duration::from_secs(24 * 3600),
@@ -317,6 +320,12 @@ impl Config {
         num("max-patients", lookup("max-patients"), &mut c.max_patients)?;
         num("max-guests", lookup("max-guests"), &mut c.max_guests)?;
         num("send-queue", lookup("send-queue"), &mut c.send_queue)?;
+        num(
+            "send-queue-bytes",
+            lookup("send-queue-bytes"),
+            &mut c.send_queue_bytes,
+        )?;
+        c.send_queue_bytes = c.send_queue_bytes.max(c.max_frame.saturating_mul(2));
         dur(
             "handshake-timeout",
             lookup("handshake-timeout"),

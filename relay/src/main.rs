@@ -7,6 +7,9 @@ use teleconsult_relay::Config;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "token") {
+        return token_command(&args[1..]);
+    }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{}", Config::help());
         return ExitCode::SUCCESS;
@@ -66,10 +69,99 @@ async fn run(config: Config) -> ExitCode {
         );
         let _ = out.flush();
     }
-    let why = wait_for_stop(exit_on_stdin_close, term, int).await;
+    let why = tokio::select! {
+        why = wait_for_stop(exit_on_stdin_close, term, int) => why,
+        () = relay.stopped() => "NATS connection lost",
+    };
     tracing::info!(reason = why, "shutting down");
+    let failed = relay.failed();
     relay.shutdown().await;
-    ExitCode::SUCCESS
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `teleconsult-relay token --room R --role ROLE [--ttl 15m] [--sub S] [--reusable]`:
+/// mints a join token with the configured secret (for demos, tests and scripts).
+fn token_command(args: &[String]) -> ExitCode {
+    let mut room = None;
+    let mut role = None;
+    let mut ttl = std::time::Duration::from_secs(15 * 60);
+    let mut sub = None;
+    let mut reusable = false;
+    let mut secret_file = std::env::var("TELECONSULT_RELAY_TOKEN_SECRET_FILE").ok();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_owned())),
+            None => (a.as_str(), None),
+        };
+        if name == "--reusable" {
+            reusable = true;
+            continue;
+        }
+        let Some(value) = inline.or_else(|| it.next().cloned()) else {
+            eprintln!("teleconsult-relay token: {name} needs a value");
+            return ExitCode::from(2);
+        };
+        match name {
+            "--room" => room = Some(value),
+            "--role" => role = Some(value),
+            "--sub" => sub = Some(value),
+            "--token-secret-file" => secret_file = Some(value),
+            "--ttl" => match teleconsult_relay::config::parse_duration(&value) {
+                Some(d) => ttl = d,
+                None => {
+                    eprintln!("teleconsult-relay token: bad --ttl {value:?}");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("teleconsult-relay token: unknown flag {name}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let secret = match std::env::var("TELECONSULT_RELAY_TOKEN_SECRET") {
+        Ok(s) if !s.is_empty() => s.into_bytes(),
+        _ => match secret_file.map(std::fs::read) {
+            Some(Ok(mut b)) => {
+                while b.last().is_some_and(|c| c.is_ascii_whitespace()) {
+                    b.pop();
+                }
+                b
+            }
+            Some(Err(e)) => {
+                eprintln!("teleconsult-relay token: cannot read the secret file: {e}");
+                return ExitCode::FAILURE;
+            }
+            None => {
+                eprintln!(
+                    "teleconsult-relay token: set TELECONSULT_RELAY_TOKEN_SECRET or \
+                     --token-secret-file"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let (Some(room), Some(role)) = (room, role) else {
+        eprintln!(
+            "usage: teleconsult-relay token --room R --role clinician|patient|guest [--ttl 15m] [--sub S] [--reusable]"
+        );
+        return ExitCode::from(2);
+    };
+    match teleconsult_relay::server::mint_token(&secret, &room, &role, ttl, sub, reusable) {
+        Ok((token, _)) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("teleconsult-relay token: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn wait_for_stop(

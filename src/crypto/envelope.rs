@@ -113,7 +113,9 @@ pub struct Sealer {
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealer").field("next_seq", &self.next_seq).finish_non_exhaustive()
+        f.debug_struct("Sealer")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
     }
 }
 
@@ -126,7 +128,12 @@ impl Sealer {
     /// A sealer that starts at `seq` (used for hellos, which continue one counter across
     /// retransmissions, and by tests of the hard stop).
     pub fn starting_at(key: &DirectionKey, key_id: [u8; 8], seq: u64) -> Self {
-        Self { cipher: Aes256Gcm::new(&key.key.into()), iv: key.iv, key_id, next_seq: seq }
+        Self {
+            cipher: Aes256Gcm::new(&key.key.into()),
+            iv: key.iv,
+            key_id,
+            next_seq: seq,
+        }
     }
 
     /// The sequence number the next frame will carry.
@@ -189,7 +196,9 @@ pub struct ReplayWindow {
 impl ReplayWindow {
     /// Whether `seq` may be accepted (does not record it).
     pub fn check(&self, seq: u64) -> Result<(), CryptoError> {
-        let Some(high) = self.highest else { return Ok(()) };
+        let Some(high) = self.highest else {
+            return Ok(());
+        };
         if seq > high {
             return Ok(());
         }
@@ -213,7 +222,11 @@ impl ReplayWindow {
             }
             Some(high) if seq > high => {
                 let shift = seq - high;
-                self.seen = if shift >= REPLAY_WINDOW { 0 } else { self.seen << shift };
+                self.seen = if shift >= REPLAY_WINDOW {
+                    0
+                } else {
+                    self.seen << shift
+                };
                 self.seen |= 1;
                 self.highest = Some(seq);
             }
@@ -242,7 +255,9 @@ pub struct Opener {
 
 impl fmt::Debug for Opener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Opener").field("window", &self.window).finish_non_exhaustive()
+        f.debug_struct("Opener")
+            .field("window", &self.window)
+            .finish_non_exhaustive()
     }
 }
 
@@ -260,7 +275,10 @@ impl Opener {
     /// An opener that continues an earlier replay window (hellos: one window per sender
     /// and hello salt, kept by the session between frames).
     pub fn with_window(key: &DirectionKey, key_id: [u8; 8], window: ReplayWindow) -> Self {
-        Self { window, ..Self::new(key, key_id) }
+        Self {
+            window,
+            ..Self::new(key, key_id)
+        }
     }
 
     /// The key id this opener accepts.
@@ -319,7 +337,9 @@ mod tests {
     #[test]
     fn every_bit_flip_and_truncation_is_rejected_without_state_change() {
         let (mut s, mut o) = pair();
-        let f = s.seal(2, &[1; 16], &[2; 8], &[3; 8], b"a body of some length").unwrap();
+        let f = s
+            .seal(2, &[1; 16], &[2; 8], &[3; 8], b"a body of some length")
+            .unwrap();
         for i in 0..f.len() * 8 {
             let mut g = f.clone();
             g[i / 8] ^= 1 << (i % 8);
@@ -337,15 +357,24 @@ mod tests {
         let k = DirectionKey::from_bytes([1; 32], [2; 12]);
         let mut s = Sealer::starting_at(&k, [0; 8], MAX_SEQ);
         assert!(s.seal(2, &[0; 16], &[1; 8], &[2; 8], b"x").is_ok());
-        assert_eq!(s.seal(2, &[0; 16], &[1; 8], &[2; 8], b"x"), Err(CryptoError::NonceExhausted));
-        assert_eq!(s.seal(2, &[0; 16], &[1; 8], &[2; 8], b"x"), Err(CryptoError::NonceExhausted));
+        assert_eq!(
+            s.seal(2, &[0; 16], &[1; 8], &[2; 8], b"x"),
+            Err(CryptoError::NonceExhausted)
+        );
+        assert_eq!(
+            s.seal(2, &[0; 16], &[1; 8], &[2; 8], b"x"),
+            Err(CryptoError::NonceExhausted)
+        );
     }
 
     #[test]
     fn oversized_plaintext_is_refused() {
         let (mut s, _) = pair();
         let big = vec![0; MAX_FRAME_LEN];
-        assert_eq!(s.seal(2, &[0; 16], &[1; 8], &[2; 8], &big), Err(CryptoError::TooLarge));
+        assert_eq!(
+            s.seal(2, &[0; 16], &[1; 8], &[2; 8], &big),
+            Err(CryptoError::TooLarge)
+        );
         assert_eq!(s.next_seq(), 0);
     }
 

@@ -89,7 +89,9 @@ pub struct PairSecrets {
 
 impl fmt::Debug for PairSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PairSecrets").field("session_id", &self.session_id).finish_non_exhaustive()
+        f.debug_struct("PairSecrets")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,8 +117,12 @@ pub fn derive_pair(
     peer: PeerPublic<'_>,
     transcript: &[u8; 32],
 ) -> Result<PairSecrets, CryptoError> {
-    let ee = my_ephemeral.secret.diffie_hellman(&PublicKey::from(*peer.ephemeral_public));
-    let ss = my_static.secret.diffie_hellman(&PublicKey::from(*peer.static_public));
+    let ee = my_ephemeral
+        .secret
+        .diffie_hellman(&PublicKey::from(*peer.ephemeral_public));
+    let ss = my_static
+        .secret
+        .diffie_hellman(&PublicKey::from(*peer.static_public));
     if !ee.was_contributory() || !ss.was_contributory() {
         return Err(CryptoError::InvalidPublicKey);
     }
@@ -156,12 +162,24 @@ pub fn derive_pair(
     super::expand(&prk_id, &[b"tc1 sas", &identity], &mut sas_prk);
     prk_id.zeroize();
 
-    let lh = DirectionKey { key: k_lh, iv: iv_lh };
-    let hl = DirectionKey { key: k_hl, iv: iv_hl };
+    let lh = DirectionKey {
+        key: k_lh,
+        iv: iv_lh,
+    };
+    let hl = DirectionKey {
+        key: k_hl,
+        iv: iv_hl,
+    };
     k_lh.zeroize();
     k_hl.zeroize();
     let (send, recv) = if my_id < peer.id { (lh, hl) } else { (hl, lh) };
-    Ok(PairSecrets { send, recv, session_id, sas_prk, transcript: *transcript })
+    Ok(PairSecrets {
+        send,
+        recv,
+        session_id,
+        sas_prk,
+        transcript: *transcript,
+    })
 }
 
 #[cfg(test)]
@@ -178,10 +196,18 @@ mod tests {
         let (ia, ib) = ([0xa; 8], [0xb; 8]);
         let (sa, ea, sb, eb) = (&k[0], &k[1], &k[2], &k[3]);
         if a_side {
-            let p = PeerPublic { id: &ib, static_public: &sb.public(), ephemeral_public: &eb.public() };
+            let p = PeerPublic {
+                id: &ib,
+                static_public: &sb.public(),
+                ephemeral_public: &eb.public(),
+            };
             derive_pair(&[1; 16], room, sa, ea, &ia, p, th).unwrap()
         } else {
-            let p = PeerPublic { id: &ia, static_public: &sa.public(), ephemeral_public: &ea.public() };
+            let p = PeerPublic {
+                id: &ia,
+                static_public: &sa.public(),
+                ephemeral_public: &ea.public(),
+            };
             derive_pair(&[1; 16], room, sb, eb, &ib, p, th).unwrap()
         }
     }
@@ -190,7 +216,10 @@ mod tests {
     fn both_sides_derive_mirrored_keys() {
         let (room, k) = setup(2);
         let th = transcript_hash(&[1; 16], (&[0xa; 8], b"core a"), (&[0xb; 8], b"core b"));
-        assert_eq!(th, transcript_hash(&[1; 16], (&[0xb; 8], b"core b"), (&[0xa; 8], b"core a")));
+        assert_eq!(
+            th,
+            transcript_hash(&[1; 16], (&[0xb; 8], b"core b"), (&[0xa; 8], b"core a"))
+        );
         let pa = derive(&room, &k, true, &th);
         let pb = derive(&room, &k, false, &th);
         assert_eq!(hex(&pa.send.key), hex(&pb.recv.key));
@@ -205,7 +234,10 @@ mod tests {
         let (r1, k1) = setup(2);
         let (r2, k2) = setup(9);
         let th = [0; 32];
-        assert_ne!(derive(&r1, &k1, true, &th).session_id, derive(&r2, &k2, true, &th).session_id);
+        assert_ne!(
+            derive(&r1, &k1, true, &th).session_id,
+            derive(&r2, &k2, true, &th).session_id
+        );
     }
 
     #[test]
@@ -223,7 +255,11 @@ mod tests {
         let zero = [0u8; 32];
         let good = k[3].public();
         for (s, e) in [(&zero, &good), (&good, &zero)] {
-            let p = PeerPublic { id: &[2; 8], static_public: s, ephemeral_public: e };
+            let p = PeerPublic {
+                id: &[2; 8],
+                static_public: s,
+                ephemeral_public: e,
+            };
             let r = derive_pair(&[1; 16], &room, &k[0], &k[1], &[1; 8], p, &[0; 32]);
             assert_eq!(r.err(), Some(CryptoError::InvalidPublicKey));
         }

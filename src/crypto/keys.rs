@@ -146,6 +146,9 @@ mod tests {
         let c = RoomKeys::derive(&RoomId([1; 16]), &RoomSecret::from_bytes([8; 32]));
         assert_ne!(hex(a.psk()), hex(b.psk()));
         assert_ne!(hex(a.psk()), hex(c.psk()));
-        assert_ne!(hex(&a.hello_key(&[1; 8], &[0; 8]).key), hex(&a.hello_key(&[1; 8], &[1; 8]).key));
+        assert_ne!(
+            hex(&a.hello_key(&[1; 8], &[0; 8]).key),
+            hex(&a.hello_key(&[1; 8], &[1; 8]).key)
+        );
     }
 }

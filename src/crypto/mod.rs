@@ -116,6 +116,9 @@ mod tests {
 
     #[test]
     fn crypto_errors_name_no_secrets() {
-        assert_eq!(CryptoError::AuthenticationFailed.to_string(), "frame failed authentication");
+        assert_eq!(
+            CryptoError::AuthenticationFailed.to_string(),
+            "frame failed authentication"
+        );
     }
 }

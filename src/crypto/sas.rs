@@ -15,19 +15,70 @@
 
 /// The 64 SAS emoji with their English names (index = 6-bit value).
 pub const EMOJI: [(&str, &str); 64] = [
-    ("🐶", "dog"), ("🐱", "cat"), ("🦁", "lion"), ("🐎", "horse"), ("🦄", "unicorn"),
-    ("🐷", "pig"), ("🐘", "elephant"), ("🐰", "rabbit"), ("🐼", "panda"), ("🐓", "rooster"),
-    ("🐧", "penguin"), ("🐢", "turtle"), ("🐟", "fish"), ("🐙", "octopus"), ("🦋", "butterfly"),
-    ("🌷", "flower"), ("🌳", "tree"), ("🌵", "cactus"), ("🍄", "mushroom"), ("🌏", "globe"),
-    ("🌙", "moon"), ("☁️", "cloud"), ("🔥", "fire"), ("🍌", "banana"), ("🍎", "apple"),
-    ("🍓", "strawberry"), ("🌽", "corn"), ("🍕", "pizza"), ("🎂", "cake"), ("❤️", "heart"),
-    ("😀", "smiley"), ("🤖", "robot"), ("🎩", "hat"), ("👓", "glasses"), ("🔧", "spanner"),
-    ("🎅", "santa"), ("👍", "thumbs up"), ("☂️", "umbrella"), ("⌛", "hourglass"), ("⏰", "clock"),
-    ("🎁", "gift"), ("💡", "light bulb"), ("📕", "book"), ("✏️", "pencil"), ("📎", "paperclip"),
-    ("✂️", "scissors"), ("🔒", "lock"), ("🔑", "key"), ("🔨", "hammer"), ("☎️", "telephone"),
-    ("🏁", "flag"), ("🚂", "train"), ("🚲", "bicycle"), ("✈️", "aeroplane"), ("🚀", "rocket"),
-    ("🏆", "trophy"), ("⚽", "ball"), ("🎸", "guitar"), ("🎺", "trumpet"), ("🔔", "bell"),
-    ("⚓", "anchor"), ("🎧", "headphones"), ("📁", "folder"), ("📌", "pin"),
+    ("🐶", "dog"),
+    ("🐱", "cat"),
+    ("🦁", "lion"),
+    ("🐎", "horse"),
+    ("🦄", "unicorn"),
+    ("🐷", "pig"),
+    ("🐘", "elephant"),
+    ("🐰", "rabbit"),
+    ("🐼", "panda"),
+    ("🐓", "rooster"),
+    ("🐧", "penguin"),
+    ("🐢", "turtle"),
+    ("🐟", "fish"),
+    ("🐙", "octopus"),
+    ("🦋", "butterfly"),
+    ("🌷", "flower"),
+    ("🌳", "tree"),
+    ("🌵", "cactus"),
+    ("🍄", "mushroom"),
+    ("🌏", "globe"),
+    ("🌙", "moon"),
+    ("☁️", "cloud"),
+    ("🔥", "fire"),
+    ("🍌", "banana"),
+    ("🍎", "apple"),
+    ("🍓", "strawberry"),
+    ("🌽", "corn"),
+    ("🍕", "pizza"),
+    ("🎂", "cake"),
+    ("❤️", "heart"),
+    ("😀", "smiley"),
+    ("🤖", "robot"),
+    ("🎩", "hat"),
+    ("👓", "glasses"),
+    ("🔧", "spanner"),
+    ("🎅", "santa"),
+    ("👍", "thumbs up"),
+    ("☂️", "umbrella"),
+    ("⌛", "hourglass"),
+    ("⏰", "clock"),
+    ("🎁", "gift"),
+    ("💡", "light bulb"),
+    ("📕", "book"),
+    ("✏️", "pencil"),
+    ("📎", "paperclip"),
+    ("✂️", "scissors"),
+    ("🔒", "lock"),
+    ("🔑", "key"),
+    ("🔨", "hammer"),
+    ("☎️", "telephone"),
+    ("🏁", "flag"),
+    ("🚂", "train"),
+    ("🚲", "bicycle"),
+    ("✈️", "aeroplane"),
+    ("🚀", "rocket"),
+    ("🏆", "trophy"),
+    ("⚽", "ball"),
+    ("🎸", "guitar"),
+    ("🎺", "trumpet"),
+    ("🔔", "bell"),
+    ("⚓", "anchor"),
+    ("🎧", "headphones"),
+    ("📁", "folder"),
+    ("📌", "pin"),
 ];
 
 /// A short authentication string, in the two forms users compare.
@@ -59,10 +110,19 @@ impl Sas {
 
     /// The tag a participant sends when its user confirms the SAS; the peer recomputes and
     /// compares it in constant time.
-    pub fn confirm_tag(sas_prk: &[u8; 32], confirmer: &[u8; 8], fp_lo: &[u8], fp_hi: &[u8]) -> [u8; 16] {
+    pub fn confirm_tag(
+        sas_prk: &[u8; 32],
+        confirmer: &[u8; 8],
+        fp_lo: &[u8],
+        fp_hi: &[u8],
+    ) -> [u8; 16] {
         let mut out = [0u8; 16];
         let (l1, l2) = (len16(fp_lo), len16(fp_hi));
-        super::expand(sas_prk, &[b"tc1 sas confirm", confirmer, &l1, fp_lo, &l2, fp_hi], &mut out);
+        super::expand(
+            sas_prk,
+            &[b"tc1 sas confirm", confirmer, &l1, fp_lo, &l2, fp_hi],
+            &mut out,
+        );
         out
     }
 
@@ -134,7 +194,11 @@ mod tests {
     #[test]
     fn fingerprint_encoding_is_canonical() {
         let a = encode_fingerprints(&[("SHA-256".into(), vec![1]), ("sha-1".into(), vec![2])]);
-        let b = encode_fingerprints(&[("sha-1".into(), vec![2]), ("sha-256".into(), vec![1]), ("sha-1".into(), vec![2])]);
+        let b = encode_fingerprints(&[
+            ("sha-1".into(), vec![2]),
+            ("sha-256".into(), vec![1]),
+            ("sha-1".into(), vec![2]),
+        ]);
         assert_eq!(a, b);
         assert_eq!(a[0], 2);
     }

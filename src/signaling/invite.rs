@@ -18,7 +18,9 @@ pub struct Invite {
 
 impl fmt::Debug for Invite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Invite").field("room", &self.room).finish_non_exhaustive()
+        f.debug_struct("Invite")
+            .field("room", &self.room)
+            .finish_non_exhaustive()
     }
 }
 
@@ -28,7 +30,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64url_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3f) as usize]));
@@ -98,13 +104,18 @@ impl Invite {
             }
             *slot = Some(base64url_decode(v).ok_or(SignalingError::BadInvite)?);
         }
-        let room: [u8; ROOM_ID_LEN] =
-            room.ok_or(SignalingError::BadInvite)?.try_into().map_err(|_| SignalingError::BadInvite)?;
+        let room: [u8; ROOM_ID_LEN] = room
+            .ok_or(SignalingError::BadInvite)?
+            .try_into()
+            .map_err(|_| SignalingError::BadInvite)?;
         let mut secret_vec = secret.ok_or(SignalingError::BadInvite)?;
         let secret_arr: Result<[u8; ROOM_SECRET_LEN], _> = secret_vec.as_slice().try_into();
         zeroize::Zeroize::zeroize(&mut secret_vec);
         let secret = RoomSecret::from_bytes(secret_arr.map_err(|_| SignalingError::BadInvite)?);
-        Ok(Self { room: RoomId(room), secret })
+        Ok(Self {
+            room: RoomId(room),
+            secret,
+        })
     }
 }
 
@@ -124,12 +135,23 @@ mod tests {
 
     #[test]
     fn base64url_matches_rfc4648_vectors() {
-        for (raw, enc) in [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy")] {
+        for (raw, enc) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64url_encode(raw.as_bytes()), enc);
             assert_eq!(base64url_decode(enc).unwrap(), raw.as_bytes());
         }
         assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
-        assert!(base64url_decode("Zh").is_none(), "non-canonical trailing bits");
+        assert!(
+            base64url_decode("Zh").is_none(),
+            "non-canonical trailing bits"
+        );
         assert!(base64url_decode("Zg==").is_none());
         assert!(base64url_decode("Z").is_none());
     }

@@ -56,12 +56,18 @@ impl<'a> R<'a> {
         core::mem::take(&mut self.0)
     }
     fn end(&self) -> Result<(), BodyError> {
-        if self.0.is_empty() { Ok(()) } else { Err(BodyError) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(BodyError)
+        }
     }
 }
 
 fn utf8(b: &[u8]) -> Result<String, BodyError> {
-    core::str::from_utf8(b).map(str::to_owned).map_err(|_| BodyError)
+    core::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| BodyError)
 }
 
 /// A hello's body. The *core* (everything but `reply_to`) enters the transcript.
@@ -133,7 +139,16 @@ impl Hello {
         if epoch == 0 {
             return Err(BodyError);
         }
-        Ok(Self { max_version, epoch, static_public, ephemeral_public, role, capabilities, name, reply_to })
+        Ok(Self {
+            max_version,
+            epoch,
+            static_public,
+            ephemeral_public,
+            role,
+            capabilities,
+            name,
+            reply_to,
+        })
     }
 }
 
@@ -199,7 +214,8 @@ impl Signal {
                 out.push(0x02);
                 let mid = c.sdp_mid.as_deref().unwrap_or("").as_bytes();
                 let mid = &mid[..mid.len().min(255)];
-                let flags = u8::from(c.sdp_mline_index.is_some()) | (u8::from(c.sdp_mid.is_some()) << 1);
+                let flags =
+                    u8::from(c.sdp_mline_index.is_some()) | (u8::from(c.sdp_mid.is_some()) << 1);
                 out.push(flags);
                 out.extend_from_slice(&c.sdp_mline_index.unwrap_or(0).to_be_bytes());
                 out.push(mid.len() as u8);
@@ -241,7 +257,10 @@ impl Signal {
                 if sdp.len() > MAX_SDP_LEN {
                     return Err(BodyError);
                 }
-                Self::Description { kind, sdp: utf8(sdp)? }
+                Self::Description {
+                    kind,
+                    sdp: utf8(sdp)?,
+                }
             }
             0x02 => {
                 let flags = r.u8()?;
@@ -332,10 +351,23 @@ mod tests {
         assert_eq!(Hello::decode(&h.encode()), Ok(h.clone()));
         assert_eq!(h.encode().len(), h.core().len() + 8);
         let msgs = [
-            Signal::Description { kind: SdpKind::Offer, sdp: "v=0\r\n".into() },
-            Signal::Candidate(Candidate { candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(), sdp_mid: Some("0".into()), sdp_mline_index: Some(0) }),
-            Signal::Candidate(Candidate { candidate: String::new(), sdp_mid: None, sdp_mline_index: None }),
-            Signal::Admit { in_call: vec![ParticipantId([3; 8])] },
+            Signal::Description {
+                kind: SdpKind::Offer,
+                sdp: "v=0\r\n".into(),
+            },
+            Signal::Candidate(Candidate {
+                candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+            }),
+            Signal::Candidate(Candidate {
+                candidate: String::new(),
+                sdp_mid: None,
+                sdp_mline_index: None,
+            }),
+            Signal::Admit {
+                in_call: vec![ParticipantId([3; 8])],
+            },
             Signal::Deny,
             Signal::Admitted(ParticipantId([4; 8])),
             Signal::SasConfirm([5; 16]),

@@ -18,7 +18,13 @@ pub fn fingerprints(sdp: &str) -> Vec<(String, Vec<u8>)> {
         }
         let digest: Option<Vec<u8>> = hex
             .split(':')
-            .map(|p| if p.len() == 2 { u8::from_str_radix(p, 16).ok() } else { None })
+            .map(|p| {
+                if p.len() == 2 {
+                    u8::from_str_radix(p, 16).ok()
+                } else {
+                    None
+                }
+            })
             .collect();
         if let Some(d) = digest.filter(|d| !d.is_empty()) {
             out.push((alg.to_ascii_lowercase(), d));
@@ -37,7 +43,10 @@ mod tests {
     #[test]
     fn fingerprints_are_found_and_junk_is_skipped() {
         let sdp = "v=0\r\na=fingerprint:sha-256 AB:cd:01\r\na=fingerprint:bad\r\na=fingerprint:sha-1 zz:00\r\nm=audio\r\n";
-        assert_eq!(fingerprints(sdp), vec![("sha-256".to_string(), vec![0xab, 0xcd, 0x01])]);
+        assert_eq!(
+            fingerprints(sdp),
+            vec![("sha-256".to_string(), vec![0xab, 0xcd, 0x01])]
+        );
         assert!(fingerprints("").is_empty());
     }
 }

@@ -16,13 +16,13 @@ use super::message::{
 };
 use super::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
 use super::{
-    MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_OUTBOX, MAX_PARTICIPANTS,
-    MAX_SDP_LEN, REORDER_WINDOW, Redacted, SignalingError, sdp,
+    MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_OUTBOX, MAX_PARTICIPANTS, MAX_SDP_LEN,
+    REORDER_WINDOW, Redacted, SignalingError, sdp,
 };
 use crate::Error;
 use crate::crypto::{
-    self, CryptoError, Drbg, Ephemeral, Header, Opener, PeerPublic, ReplayWindow, RoomId,
-    RoomKeys, RoomSecret, Sas, Sealer, VERSION,
+    self, CryptoError, Drbg, Ephemeral, Header, Opener, PeerPublic, ReplayWindow, RoomId, RoomKeys,
+    RoomSecret, Sas, Sealer, VERSION,
 };
 
 /// Hellos accepted from one peer per [`HELLO_RATE_WINDOW_MS`]; more are dropped unopened.
@@ -539,11 +539,16 @@ impl Peer {
     }
 
     fn in_call(&self) -> bool {
-        self.remote.is_some() && !self.denied && (self.relay_role == Role::Clinician || self.admitted)
+        self.remote.is_some()
+            && !self.denied
+            && (self.relay_role == Role::Clinician || self.admitted)
     }
 
     fn undelivered_app_data(&self) -> usize {
-        self.outbox.iter().filter(|m| m.kind == KIND_APP_DATA).count()
+        self.outbox
+            .iter()
+            .filter(|m| m.kind == KIND_APP_DATA)
+            .count()
     }
 }
 
@@ -596,8 +601,17 @@ fn err(e: SignalingError) -> R {
 impl Session {
     /// Creates a session. It does nothing until [`Self::handle_relay_connected`].
     pub fn new(config: Config) -> Self {
-        let Config { room, secret, id, role, display_name, token, entropy, capabilities, timeouts } =
-            config;
+        let Config {
+            room,
+            secret,
+            id,
+            role,
+            display_name,
+            token,
+            entropy,
+            capabilities,
+            timeouts,
+        } = config;
         let mut rng = Drbg::new(entropy);
         let static_key = Ephemeral::from_random(rng.array());
         let mut name = display_name.expose().clone();
@@ -705,10 +719,14 @@ impl Session {
             Relay::Disconnected => {}
         }
         if self.phase == Phase::Waiting {
-            add(self.waiting_since.map(|w| w.saturating_add(self.t.waiting_room)));
+            add(self
+                .waiting_since
+                .map(|w| w.saturating_add(self.t.waiting_room)));
         }
         for p in self.peers.values() {
-            add(p.absent_since.map(|a| a.saturating_add(self.t.peer_lost_grace)));
+            add(p
+                .absent_since
+                .map(|a| a.saturating_add(self.t.peer_lost_grace)));
             add(p.neg.deadline);
             add(p.neg.ice_timer);
             if self.relay == Relay::Joined {
@@ -743,7 +761,10 @@ impl Session {
         if self.phase == Phase::Idle {
             self.set_phase(Phase::Joining);
         }
-        let join = ClientMessage::Join { id: self.id, token: self.token.to_vec() };
+        let join = ClientMessage::Join {
+            id: self.id,
+            token: self.token.to_vec(),
+        };
         self.out.push_back(Output::Transmit(join.encode()));
         Ok(())
     }
@@ -812,16 +833,21 @@ impl Session {
         }
         match self.relay {
             Relay::Joining { since } if now >= since.saturating_add(self.t.join) => self.stall(),
-            Relay::Joined if now >= self.last_rx.saturating_add(self.t.relay_silence) => self.stall(),
+            Relay::Joined if now >= self.last_rx.saturating_add(self.t.relay_silence) => {
+                self.stall()
+            }
             Relay::Joined if now >= self.next_ping => {
                 let nonce = self.rng.array();
-                self.out.push_back(Output::Transmit(ClientMessage::Ping { nonce }.encode()));
+                self.out
+                    .push_back(Output::Transmit(ClientMessage::Ping { nonce }.encode()));
                 self.next_ping = now.saturating_add(self.t.ping_interval);
             }
             _ => {}
         }
         if self.phase == Phase::Waiting
-            && self.waiting_since.is_some_and(|w| now >= w.saturating_add(self.t.waiting_room))
+            && self
+                .waiting_since
+                .is_some_and(|w| now >= w.saturating_add(self.t.waiting_room))
         {
             self.close(CloseReason::WaitingRoomTimeout);
             return;
@@ -837,14 +863,23 @@ impl Session {
     /// The media engine set a local description for `peer` (after
     /// [`MediaRequest::CreateOffer`] or [`MediaRequest::CreateAnswer`]). A stale offer
     /// (overtaken by a remote offer) is ignored.
-    pub fn handle_local_description(&mut self, peer: ParticipantId, kind: SdpKind, sdp: &str, now: u64) -> R {
+    pub fn handle_local_description(
+        &mut self,
+        peer: ParticipantId,
+        kind: SdpKind,
+        sdp: &str,
+        now: u64,
+    ) -> R {
         self.timeout_reported = false;
         self.check_open()?;
         if sdp.len() > MAX_SDP_LEN {
             return err(SignalingError::TooLarge);
         }
         let t_neg = self.t.negotiation;
-        let p = self.peers.get_mut(&peer).ok_or(SignalingError::InvalidState)?;
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SignalingError::InvalidState)?;
         if !p.neg.started {
             return err(SignalingError::InvalidState);
         }
@@ -869,7 +904,14 @@ impl Session {
         if !fps.is_empty() {
             p.local_fp = Some(crypto::encode_fingerprints(&fps));
         }
-        self.enqueue_signal(peer, &Signal::Description { kind, sdp: sdp.to_owned() }, now)?;
+        self.enqueue_signal(
+            peer,
+            &Signal::Description {
+                kind,
+                sdp: sdp.to_owned(),
+            },
+            now,
+        )?;
         if kind == SdpKind::Answer {
             self.offer_if_needed(peer, now);
         }
@@ -878,7 +920,12 @@ impl Session {
     }
 
     /// The media engine gathered a local ICE candidate for `peer` (trickle ICE).
-    pub fn handle_local_candidate(&mut self, peer: ParticipantId, candidate: Candidate, now: u64) -> R {
+    pub fn handle_local_candidate(
+        &mut self,
+        peer: ParticipantId,
+        candidate: Candidate,
+        now: u64,
+    ) -> R {
         self.timeout_reported = false;
         self.check_open()?;
         if candidate.candidate.len() > MAX_CANDIDATE_LEN
@@ -899,7 +946,10 @@ impl Session {
         self.check_open()?;
         let impolite = self.id > peer;
         let t = self.t;
-        let p = self.peers.get_mut(&peer).ok_or(SignalingError::InvalidState)?;
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SignalingError::InvalidState)?;
         p.neg.ice = state;
         match state {
             IceState::Connected | IceState::Completed => {
@@ -950,8 +1000,12 @@ impl Session {
         if p.admitted {
             return Ok(());
         }
-        let others: Vec<ParticipantId> =
-            self.peers.iter().filter(|(id, q)| **id != peer && q.in_call()).map(|(id, _)| *id).collect();
+        let others: Vec<ParticipantId> = self
+            .peers
+            .iter()
+            .filter(|(id, q)| **id != peer && q.in_call())
+            .map(|(id, _)| *id)
+            .collect();
         let mut in_call = others.clone();
         in_call.push(self.id);
         in_call.truncate(MAX_PARTICIPANTS);
@@ -985,7 +1039,10 @@ impl Session {
             p.admitted = false;
             if p.neg.started {
                 p.neg = Neg::new();
-                self.out.push_back(Output::Media { peer, request: MediaRequest::ClosePeer });
+                self.out.push_back(Output::Media {
+                    peer,
+                    request: MediaRequest::ClosePeer,
+                });
             }
         }
         self.event(Event::PeerDenied { peer });
@@ -997,8 +1054,13 @@ impl Session {
         self.timeout_reported = false;
         self.check_open()?;
         let me = self.id;
-        let p = self.peers.get_mut(&peer).ok_or(SignalingError::InvalidState)?;
-        let (Some(_), Some(prk), Some((lo, hi))) = (p.sas, p.sas_prk.as_ref(), fps_lo_hi(me, peer, p)) else {
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SignalingError::InvalidState)?;
+        let (Some(_), Some(prk), Some((lo, hi))) =
+            (p.sas, p.sas_prk.as_ref(), fps_lo_hi(me, peer, p))
+        else {
             return err(SignalingError::InvalidState);
         };
         let tag = Sas::confirm_tag(prk, &me.0, &lo, &hi);
@@ -1038,7 +1100,11 @@ impl Session {
         if data.len() > MAX_APP_DATA_LEN {
             return err(SignalingError::TooLarge);
         }
-        if !self.peers.get(&peer).is_some_and(|p| p.remote.is_some() && !p.denied) {
+        if !self
+            .peers
+            .get(&peer)
+            .is_some_and(|p| p.remote.is_some() && !p.denied)
+        {
             return err(SignalingError::InvalidState);
         }
         self.enqueue(peer, KIND_APP_DATA, data.to_vec(), now)
@@ -1086,7 +1152,11 @@ impl Session {
     // ----- internals: relay ------------------------------------------------------------------
 
     fn check_open(&self) -> Result<(), SignalingError> {
-        if self.phase == Phase::Closed { Err(SignalingError::Closed) } else { Ok(()) }
+        if self.phase == Phase::Closed {
+            Err(SignalingError::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     fn event(&mut self, e: Event) {
@@ -1103,7 +1173,8 @@ impl Session {
     fn security(&mut self, kind: SecurityKind, peer: Option<ParticipantId>, now: u64) {
         let i = kind as usize;
         self.security_total[i] = self.security_total[i].saturating_add(1);
-        let due = self.security_last[i].is_none_or(|t| now >= t.saturating_add(SECURITY_EVENT_INTERVAL_MS));
+        let due = self.security_last[i]
+            .is_none_or(|t| now >= t.saturating_add(SECURITY_EVENT_INTERVAL_MS));
         if due {
             self.security_last[i] = Some(now);
             let total = self.security_total[i];
@@ -1126,7 +1197,9 @@ impl Session {
     }
 
     fn transmit_to(&mut self, to: ParticipantId, payload: Vec<u8>) {
-        self.out.push_back(Output::Transmit(ClientMessage::Send { to, payload }.encode()));
+        self.out.push_back(Output::Transmit(
+            ClientMessage::Send { to, payload }.encode(),
+        ));
     }
 
     fn on_welcome(&mut self, role: Role, present: Vec<(ParticipantId, Role)>, now: u64) -> R {
@@ -1187,7 +1260,8 @@ impl Session {
             }
             p.present = true;
             p.absent_since = None;
-            p.handshake_deadline.get_or_insert(now.saturating_add(self.t.handshake));
+            p.handshake_deadline
+                .get_or_insert(now.saturating_add(self.t.handshake));
             return Ok(());
         }
         if self.peers.len() + 1 >= MAX_PARTICIPANTS {
@@ -1203,7 +1277,10 @@ impl Session {
 
     fn has_other_patient(&self, id: ParticipantId) -> bool {
         self.role == Role::Patient
-            || self.peers.iter().any(|(q, p)| *q != id && p.present && p.relay_role == Role::Patient)
+            || self
+                .peers
+                .iter()
+                .any(|(q, p)| *q != id && p.present && p.relay_role == Role::Patient)
     }
 
     fn start_epoch(&mut self, now: u64) {
@@ -1287,7 +1364,10 @@ impl Session {
     }
 
     fn on_sealed(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
-        let p = self.peers.get_mut(&from).ok_or(SignalingError::UnknownPeer)?;
+        let p = self
+            .peers
+            .get_mut(&from)
+            .ok_or(SignalingError::UnknownPeer)?;
         let Some(keys) = p.keys.as_mut() else {
             return Err(CryptoError::UnknownKey.into());
         };
@@ -1323,7 +1403,10 @@ impl Session {
     fn on_hello(&mut self, from: ParticipantId, h: &Header, payload: &[u8], now: u64) -> R {
         // Rate limit before any cryptography: a flood costs one comparison per frame.
         {
-            let p = self.peers.get_mut(&from).ok_or(SignalingError::UnknownPeer)?;
+            let p = self
+                .peers
+                .get_mut(&from)
+                .ok_or(SignalingError::UnknownPeer)?;
             if now.saturating_sub(p.hello_rate.0) >= HELLO_RATE_WINDOW_MS {
                 p.hello_rate = (now, 0);
             }
@@ -1358,7 +1441,9 @@ impl Session {
             self.security(SecurityKind::Downgrade, Some(from), now);
             return err(SignalingError::Downgrade);
         }
-        if hello.role != p.relay_role || (hello.role == Role::Patient && self.has_other_patient(from)) {
+        if hello.role != p.relay_role
+            || (hello.role == Role::Patient && self.has_other_patient(from))
+        {
             self.security(SecurityKind::RoleConflict, Some(from), now);
             return err(SignalingError::RoleConflict);
         }
@@ -1411,7 +1496,10 @@ impl Session {
         self.commit_hello_window(from, h.key_id, opener.window());
         let name = Redacted::new(hello.name.clone());
         let pre_admitted = self.pre_admitted.contains(&from);
-        let p = self.peers.get_mut(&from).ok_or(SignalingError::UnknownPeer)?;
+        let p = self
+            .peers
+            .get_mut(&from)
+            .ok_or(SignalingError::UnknownPeer)?;
         p.remote = Some(Remote {
             epoch: hello.epoch,
             static_public: hello.static_public,
@@ -1432,9 +1520,17 @@ impl Session {
         p.joined_announced = true;
         let admitted = p.admitted;
         if first {
-            self.event(Event::PeerJoined { peer: from, role: hello.role, name: name.clone() });
+            self.event(Event::PeerJoined {
+                peer: from,
+                role: hello.role,
+                name: name.clone(),
+            });
             if self.role == Role::Clinician && hello.role != Role::Clinician && !admitted {
-                self.event(Event::AdmissionRequested { peer: from, role: hello.role, name });
+                self.event(Event::AdmissionRequested {
+                    peer: from,
+                    role: hello.role,
+                    name,
+                });
             }
         }
         if hello.reply_to == my_epoch {
@@ -1465,24 +1561,31 @@ impl Session {
     /// A retransmitted hello of the current epoch: answer it (rate-limited) so that a lost
     /// reply or key confirmation cannot leave the pair half-established.
     fn on_repeated_hello(&mut self, from: ParticipantId, reply_to: u64, my_epoch: u64, now: u64) {
-        let Some(p) = self.peers.get_mut(&from) else { return };
+        let Some(p) = self.peers.get_mut(&from) else {
+            return;
+        };
         if p.keys.is_none() {
             return;
         }
-        if p.last_reply_at.is_some_and(|t| now < t.saturating_add(HELLO_REPLY_GAP_MS)) {
-            return;
-        }
-        p.last_reply_at = Some(now);
-        let epoch = p.remote.as_ref().map_or(0, |r| r.epoch);
-        if reply_to == my_epoch {
-            let newly = !p.confirmed;
+        let newly = reply_to == my_epoch && !p.confirmed;
+        if newly {
             p.confirmed = true;
-            self.send_ack(from);
-            if newly {
-                self.on_confirmed(from, now);
+        }
+        let may_answer = p
+            .last_reply_at
+            .is_none_or(|t| now >= t.saturating_add(HELLO_REPLY_GAP_MS));
+        if newly || may_answer {
+            p.last_reply_at = Some(now);
+            let epoch = p.remote.as_ref().map_or(0, |r| r.epoch);
+            if reply_to == my_epoch {
+                // Key confirmation: our first sealed frame tells the peer we hold the keys.
+                self.send_ack(from);
+            } else {
+                self.send_hello(from, epoch);
             }
-        } else {
-            self.send_hello(from, epoch);
+        }
+        if newly {
+            self.on_confirmed(from, now);
         }
     }
 
@@ -1532,7 +1635,10 @@ impl Session {
         let Ok(next) = message::decode_ack(body) else {
             return self.violation(from, now);
         };
-        let p = self.peers.get_mut(&from).ok_or(SignalingError::UnknownPeer)?;
+        let p = self
+            .peers
+            .get_mut(&from)
+            .ok_or(SignalingError::UnknownPeer)?;
         if next > p.next_out {
             return self.violation(from, now);
         }
@@ -1544,7 +1650,10 @@ impl Session {
         let Ok(reason) = message::decode_bye(body) else {
             return self.violation(from, now);
         };
-        let clinician = self.peers.get(&from).is_some_and(|p| p.relay_role == Role::Clinician);
+        let clinician = self
+            .peers
+            .get(&from)
+            .is_some_and(|p| p.relay_role == Role::Clinician);
         if reason == 1 && clinician {
             self.close(CloseReason::EndedByClinician);
         } else {
@@ -1557,7 +1666,10 @@ impl Session {
         let Ok((id, payload)) = message::split_reliable(body) else {
             return self.violation(from, now);
         };
-        let p = self.peers.get_mut(&from).ok_or(SignalingError::UnknownPeer)?;
+        let p = self
+            .peers
+            .get_mut(&from)
+            .ok_or(SignalingError::UnknownPeer)?;
         if id == 0 {
             return self.violation(from, now);
         }
@@ -1566,7 +1678,9 @@ impl Session {
             return Ok(());
         }
         if id >= p.next_in {
-            p.reorder.entry(id).or_insert_with(|| (kind, payload.to_vec()));
+            p.reorder
+                .entry(id)
+                .or_insert_with(|| (kind, payload.to_vec()));
         }
         let mut ready = Vec::new();
         while let Some(m) = p.reorder.remove(&p.next_in) {
@@ -1578,7 +1692,10 @@ impl Session {
             if kind == KIND_APP_DATA {
                 let keep = self.peers.get(&from).is_some_and(|p| !p.denied);
                 if keep {
-                    self.event(Event::AppData { peer: from, data: payload });
+                    self.event(Event::AppData {
+                        peer: from,
+                        data: payload,
+                    });
                 }
                 continue;
             }
@@ -1597,9 +1714,10 @@ impl Session {
     }
 
     fn from_clinician(&self, pid: ParticipantId) -> bool {
-        self.peers
-            .get(&pid)
-            .is_some_and(|p| p.relay_role == Role::Clinician && p.remote.as_ref().is_some_and(|r| r.role == Role::Clinician))
+        self.peers.get(&pid).is_some_and(|p| {
+            p.relay_role == Role::Clinician
+                && p.remote.as_ref().is_some_and(|r| r.role == Role::Clinician)
+        })
     }
 
     fn on_signal(&mut self, from: ParticipantId, sig: Signal, now: u64) {
@@ -1685,13 +1803,22 @@ impl Session {
 
     fn enqueue(&mut self, to: ParticipantId, kind: u8, payload: Vec<u8>, now: u64) -> R {
         let backoff = self.t.retransmit;
-        let p = self.peers.get_mut(&to).ok_or(SignalingError::InvalidState)?;
+        let p = self
+            .peers
+            .get_mut(&to)
+            .ok_or(SignalingError::InvalidState)?;
         if p.outbox.len() >= MAX_OUTBOX {
             return err(SignalingError::QueueFull);
         }
         let id = p.next_out;
         p.next_out += 1;
-        p.outbox.push_back(OutMsg { id, kind, payload, next_retx: None, backoff });
+        p.outbox.push_back(OutMsg {
+            id,
+            kind,
+            payload,
+            next_retx: None,
+            backoff,
+        });
         self.pump(to, now);
         Ok(())
     }
@@ -1701,7 +1828,9 @@ impl Session {
         if self.relay != Relay::Joined {
             return;
         }
-        let Some(p) = self.peers.get_mut(&to) else { return };
+        let Some(p) = self.peers.get_mut(&to) else {
+            return;
+        };
         if !p.confirmed || p.keys.is_none() {
             return;
         }
@@ -1725,8 +1854,12 @@ impl Session {
     fn peer_timers(&mut self, pid: ParticipantId, now: u64) {
         let t = self.t;
         let joined = self.relay == Relay::Joined;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
-        if p.absent_since.is_some_and(|a| now >= a.saturating_add(t.peer_lost_grace)) {
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.absent_since
+            .is_some_and(|a| now >= a.saturating_add(t.peer_lost_grace))
+        {
             self.remove_peer(pid, LeaveReason::Lost);
             return;
         }
@@ -1737,19 +1870,25 @@ impl Session {
                 p.hello_retry_at = Some(now.saturating_add(p.hello_backoff));
                 self.send_hello(pid, reply_to);
             }
-            let Some(p) = self.peers.get_mut(&pid) else { return };
+            let Some(p) = self.peers.get_mut(&pid) else {
+                return;
+            };
             if p.handshake_deadline.is_some_and(|d| now >= d) {
                 p.handshake_deadline = None;
                 self.event(Event::HandshakeTimeout { peer: pid });
             }
         }
         self.pump(pid, now);
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if p.neg.deadline.is_some_and(|d| now >= d) {
             p.neg.deadline = None;
             self.negotiation_expired(pid, now);
         }
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if p.neg.ice_timer.is_some_and(|d| now >= d) {
             p.neg.ice_timer = None;
             if matches!(p.neg.ice, IceState::Disconnected | IceState::Failed) {
@@ -1766,7 +1905,9 @@ impl Session {
         }
         let polite = self.id < pid;
         let t = self.t.negotiation;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if !p.neg.started {
             p.neg.started = true;
             if polite {
@@ -1775,7 +1916,9 @@ impl Session {
                 self.request_offer(pid, false, now);
             }
         }
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         let deferred: Vec<Signal> = p.deferred.drain(..).collect();
         for sig in deferred {
             self.apply_media(pid, sig, now);
@@ -1784,11 +1927,16 @@ impl Session {
 
     fn request_offer(&mut self, pid: ParticipantId, ice_restart: bool, now: u64) {
         let t = self.t.negotiation;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if p.neg.sig == Sig::Stable && !p.neg.offer_pending {
             p.neg.offer_pending = true;
             p.neg.deadline = Some(now.saturating_add(t));
-            self.out.push_back(Output::Media { peer: pid, request: MediaRequest::CreateOffer { ice_restart } });
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::CreateOffer { ice_restart },
+            });
         } else {
             p.neg.needed = true;
             p.neg.restart_needed |= ice_restart;
@@ -1796,7 +1944,9 @@ impl Session {
     }
 
     fn offer_if_needed(&mut self, pid: ParticipantId, now: u64) {
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if p.neg.needed && p.neg.sig == Sig::Stable && !p.neg.offer_pending {
             p.neg.needed = false;
             let restart = core::mem::take(&mut p.neg.restart_needed);
@@ -1806,7 +1956,9 @@ impl Session {
 
     fn try_restart(&mut self, pid: ParticipantId, now: u64) {
         let max = self.t.max_ice_restarts;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if !p.neg.started {
             return;
         }
@@ -1822,11 +1974,16 @@ impl Session {
     }
 
     fn negotiation_expired(&mut self, pid: ParticipantId, now: u64) {
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         match (p.neg.sig, p.neg.offer_pending) {
             (Sig::LocalOffer, _) => {
                 p.neg.sig = Sig::Stable;
-                self.out.push_back(Output::Media { peer: pid, request: MediaRequest::Rollback });
+                self.out.push_back(Output::Media {
+                    peer: pid,
+                    request: MediaRequest::Rollback,
+                });
                 self.try_restart(pid, now);
             }
             (_, true) => {
@@ -1851,7 +2008,9 @@ impl Session {
     fn apply_media(&mut self, pid: ParticipantId, sig: Signal, now: u64) {
         let polite = self.id < pid;
         let t = self.t.negotiation;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         let mut reqs = Vec::new();
         match sig {
             Signal::Description { kind, sdp } => {
@@ -1918,7 +2077,9 @@ impl Session {
 
     fn update_sas(&mut self, pid: ParticipantId) {
         let me = self.id;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         let (Some(prk), Some((lo, hi))) = (p.sas_prk.as_ref(), fps_lo_hi(me, pid, p)) else {
             return;
         };
@@ -1933,10 +2094,15 @@ impl Session {
 
     fn check_sas_confirm(&mut self, pid: ParticipantId, now: u64) {
         let me = self.id;
-        let Some(p) = self.peers.get_mut(&pid) else { return };
-        let (Some(tag), Some(_), Some(prk), Some((lo, hi))) =
-            (p.pending_confirm, p.sas, p.sas_prk.as_ref(), fps_lo_hi(me, pid, p))
-        else {
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        let (Some(tag), Some(_), Some(prk), Some((lo, hi))) = (
+            p.pending_confirm,
+            p.sas,
+            p.sas_prk.as_ref(),
+            fps_lo_hi(me, pid, p),
+        ) else {
             return;
         };
         p.pending_confirm = None;
@@ -1952,8 +2118,12 @@ impl Session {
     // ----- internals: leaving ------------------------------------------------------------------
 
     fn broadcast_bye(&mut self, reason: u8, _now: u64) {
-        let ids: Vec<ParticipantId> =
-            self.peers.iter().filter(|(_, p)| p.confirmed).map(|(id, _)| *id).collect();
+        let ids: Vec<ParticipantId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.confirmed)
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.seal_and_send(id, KIND_BYE, &[reason]);
         }
@@ -1961,16 +2131,27 @@ impl Session {
 
     /// Forgets everything about a restarted peer except its relay presence.
     fn reset_peer(&mut self, pid: ParticipantId, now: u64) {
-        let Some(old) = self.peers.remove(&pid) else { return };
+        let Some(old) = self.peers.remove(&pid) else {
+            return;
+        };
         if old.neg.started {
-            self.out.push_back(Output::Media { peer: pid, request: MediaRequest::ClosePeer });
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::ClosePeer,
+            });
         }
         let undelivered = old.undelivered_app_data();
         if undelivered > 0 {
-            self.event(Event::AppDataUndelivered { peer: pid, count: undelivered });
+            self.event(Event::AppDataUndelivered {
+                peer: pid,
+                count: undelivered,
+            });
         }
         if old.joined_announced {
-            self.event(Event::PeerLeft { peer: pid, reason: LeaveReason::Restarted });
+            self.event(Event::PeerLeft {
+                peer: pid,
+                reason: LeaveReason::Restarted,
+            });
         }
         let mut fresh = Peer::new(old.relay_role, now, &self.t);
         fresh.hello_rate = old.hello_rate;
@@ -1979,13 +2160,21 @@ impl Session {
     }
 
     fn remove_peer(&mut self, pid: ParticipantId, reason: LeaveReason) {
-        let Some(old) = self.peers.remove(&pid) else { return };
+        let Some(old) = self.peers.remove(&pid) else {
+            return;
+        };
         if old.neg.started {
-            self.out.push_back(Output::Media { peer: pid, request: MediaRequest::ClosePeer });
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::ClosePeer,
+            });
         }
         let undelivered = old.undelivered_app_data();
         if undelivered > 0 {
-            self.event(Event::AppDataUndelivered { peer: pid, count: undelivered });
+            self.event(Event::AppDataUndelivered {
+                peer: pid,
+                count: undelivered,
+            });
         }
         self.event(Event::PeerLeft { peer: pid, reason });
     }
@@ -1994,10 +2183,17 @@ impl Session {
         if self.phase == Phase::Closed {
             return;
         }
-        let started: Vec<ParticipantId> =
-            self.peers.iter().filter(|(_, p)| p.neg.started).map(|(id, _)| *id).collect();
+        let started: Vec<ParticipantId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.neg.started)
+            .map(|(id, _)| *id)
+            .collect();
         for peer in started {
-            self.out.push_back(Output::Media { peer, request: MediaRequest::ClosePeer });
+            self.out.push_back(Output::Media {
+                peer,
+                request: MediaRequest::ClosePeer,
+            });
         }
         self.drop_keys();
         for p in self.peers.values_mut() {

@@ -3,23 +3,19 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::Error;
+use crate::{Error, ErrorCode};
+
+#[wasm_bindgen(typescript_custom_section)]
+const ERROR_CODE_TS: &'static str = ErrorCode::TYPESCRIPT;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ERROR_TS: &'static str = r#"
-/**
- * Stable error codes. Branch on `error.code`, never on the message text.
- *
- * - `Unsupported`: the host lacks a platform feature the call needs; the message says which
- *   and what to do instead (for example, use the device bridge).
- * - `InvalidArgument`: an argument is invalid; the message names the argument.
- */
-export type ErrorCode = "Unsupported" | "InvalidArgument";
-
-/** Every error the SDK throws or rejects with. */
+/** Every error the SDK throws or rejects with. Branch on `code`, never on the message. */
 export interface TeleconsultError extends Error {
   name: "TeleconsultError";
   code: ErrorCode;
+  /** For `RelayRefused`: the relay's close code (4001 bad token, 4002 expired, 4005 room full, …). */
+  relayCode?: number;
 }
 "#;
 
@@ -37,8 +33,21 @@ impl From<JsError> for JsValue {
     fn from(JsError(e): JsError) -> Self {
         let err = js_sys::Error::new(&e.to_string());
         err.set_name("TeleconsultError");
-        // Setting a plain data property on a fresh Error object cannot fail.
+        // Setting plain data properties on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
+        if let Error::Relay(code) = e {
+            let _ = js_sys::Reflect::set(&err, &"relayCode".into(), &code.into());
+        }
         err.into()
     }
+}
+
+/// Every stable error code, in declaration order. The package's `ErrorCode` object is built
+/// from this list.
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
+pub fn error_codes() -> Vec<JsValue> {
+    ErrorCode::ALL
+        .iter()
+        .map(|c| JsValue::from_str(c.as_str()))
+        .collect()
 }

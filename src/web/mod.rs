@@ -1,13 +1,28 @@
 //! The JavaScript API and the browser drivers (wasm32 only).
 //!
-//! Each exported function is a thin wrapper over a core module; this is the only place that
-//! names `wasm_bindgen`, `web_sys` or `js_sys`.
+//! Each exported function or class is a thin wrapper over a core module; this is the only
+//! place that names `wasm_bindgen`, `web_sys` or `js_sys`.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | `capabilities` | `capabilities()`, `requireCapabilities()` |
+//! | `consultation` | `Consultation`: the session driver (relay socket, peer connections, timers) |
+//! | `invite` | `createInvite()` |
+//! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
 mod capabilities;
+mod consultation;
 mod error;
+mod invite;
+mod js;
+mod peer;
+mod socket;
+mod timer;
 
 pub use capabilities::{capabilities, require_capabilities};
-pub use error::JsError;
+pub use consultation::Consultation;
+pub use error::{JsError, error_codes};
+pub use invite::create_invite;
 
 use wasm_bindgen::prelude::*;
 

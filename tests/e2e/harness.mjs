@@ -9,12 +9,21 @@ import puppeteer from 'puppeteer-core';
 
 export const root = resolve(import.meta.dirname, '../..');
 
-/** Starts the relay on a free loopback port; resolves to `{ url, stop }`. */
-export async function startRelay(extraArgs = []) {
+/** The blank page tests import the SDK into (see pages/index.html). */
+export const testPages = join(root, 'tests/e2e/pages');
+
+/**
+ * Starts the relay in development mode on a free loopback port, serving `www` (the demo by
+ * default) and the built package; resolves to `{ url, wsUrl, token(room, role), stop }`.
+ */
+export async function startRelay({ www = join(root, 'www'), args = [], listen = '127.0.0.1:0' } = {}) {
   const bin = process.env.TELECONSULT_RELAY_BIN ?? join(root, 'target/debug/teleconsult-relay');
   if (!existsSync(bin)) throw new Error(`relay binary missing at ${bin}: run cargo build -p teleconsult-relay`);
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--www', join(root, 'www'), '--pkg', join(root, 'pkg'),
-    '--exit-on-stdin-close', ...extraArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', join(root, 'pkg'),
+    '--exit-on-stdin-close', ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
   const url = await new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error('relay did not report its address within 10 s')), 10_000);
     child.once('exit', (code) => reject(new Error(`relay exited early (${code})`)));
@@ -25,6 +34,17 @@ export async function startRelay(extraArgs = []) {
   });
   return {
     url,
+    wsUrl: url.replace('http://', 'ws://') + '/ws',
+    /** Mints a join token through the development endpoint. */
+    async token(room, role, extra = {}) {
+      const res = await fetch(`${url}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room, role, ttl: '15m', ...extra }),
+      });
+      if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
+      return (await res.json()).token;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -74,4 +94,61 @@ export async function openPage(browser, url, { width = 1280, height = 800 } = {}
   await page.goto(url, { waitUntil: 'load' });
   page.errors = errors;
   return page;
+}
+
+/**
+ * Opens the blank test page and loads the SDK into it as `window.t`; every event of a
+ * consultation joined through `joinIn` is recorded in `window.log`.
+ */
+export async function sdkPage(browser, relay) {
+  const page = await openPage(browser, `${relay.url}/`);
+  await page.evaluate(async () => {
+    window.t = await import('/pkg/index.js');
+    window.log = [];
+  });
+  return page;
+}
+
+const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'participantadmitted',
+  'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
+  'data', 'dataundelivered', 'security', 'quality', 'error'];
+
+/** Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`. */
+export async function joinIn(page, options, { autoAdmit = false, media = true } = {}) {
+  return page.evaluate(async (options, autoAdmit, media, events) => {
+    const c = await window.t.Consultation.join(options);
+    window.c = c;
+    for (const type of events) {
+      c.addEventListener(type, (e) => {
+        const d = { ...e.detail };
+        if (d.track) d.kind = d.track.kind;
+        delete d.track; delete d.stream;
+        if (d.data) d.data = Array.from(d.data);
+        window.log.push({ type, ...d });
+        if (type === 'admissionrequested' && autoAdmit) c.admit(e.detail.participant.id);
+      });
+    }
+    if (media) await c.startMedia({ audio: true, video: true });
+    return { id: c.participantId, state: c.state };
+  }, options, autoAdmit, media, EVENTS);
+}
+
+/** Polls `fn` in the page until it returns a truthy value (no fixed sleeps). */
+export async function until(page, fn, arg, { timeout = 15_000, what = 'condition' } = {}) {
+  try {
+    return await page.waitForFunction(fn, { timeout, polling: 50 }, arg).then((h) => h.jsonValue());
+  } catch (e) {
+    const log = await page.evaluate(() => JSON.stringify(window.log?.slice(-30)));
+    throw new Error(`timed out waiting for ${what}; recent events: ${log}`);
+  }
+}
+
+/** Frames decoded from one participant, from the SDK's own `getStats`. */
+export async function framesDecoded(page, participantId) {
+  return page.evaluate(async (id) => {
+    const report = await window.c.getStats(id);
+    let frames = 0;
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0; });
+    return frames;
+  }, participantId);
 }

@@ -1,0 +1,179 @@
+//! The consent module's one error type.
+
+use core::fmt;
+
+/// Why bytes are not a well-formed encoding (see docs/CONSENT.md, "Encoding").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes end before the fields do.
+    Truncated,
+    /// Bytes follow the last field.
+    TrailingBytes,
+    /// Unknown magic, format version, event tag or code.
+    UnknownTag,
+    /// A field is out of range (flag byte, UTF-8, length over its limit).
+    BadField,
+    /// A set is not in strictly ascending order: the encoding would not be canonical.
+    NotCanonical,
+}
+
+/// Anything that can go wrong with a consent ledger. Each attack has its own variant so
+/// that a verifier can say exactly what is wrong; messages name sequence numbers only,
+/// never personal data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The bytes are malformed.
+    Malformed(DecodeError),
+    /// A public key is not a valid Ed25519 point.
+    BadPublicKey,
+    /// The entry names a signer other than the ledger's patient key.
+    WrongSigner {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// The entry's signature does not verify: it was edited or forged.
+    BadSignature {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// The entry's previous-hash does not match the entry before it (or the genesis).
+    BrokenChain {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// The entry with this sequence number is missing.
+    MissingEntry {
+        /// The missing sequence number.
+        seq: u64,
+    },
+    /// Entries are present but out of order; this sequence number comes too late.
+    Reordered {
+        /// The first sequence number found out of place.
+        seq: u64,
+    },
+    /// An entry already in the ledger was presented again (replay or duplicate).
+    Replayed {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A different entry claims a sequence number the ledger already holds (a fork).
+    Fork {
+        /// The contested sequence number.
+        seq: u64,
+    },
+    /// The entry's time is earlier than the entry before it, or than the head on append.
+    ClockWentBackwards {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// The event is invalid in itself: empty purposes or categories, empty ids, a period
+    /// ending before it starts, a time beyond the year 9999.
+    InvalidEvent {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// A grant whose period had already ended when it was recorded.
+    GrantExpired {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// A withdrawal or expiry names a sequence number that is not a grant.
+    UnknownGrant {
+        /// The named sequence number.
+        grant: u64,
+    },
+    /// A withdrawal or expiry names a grant already withdrawn or expired.
+    GrantNotActive {
+        /// The named grant.
+        grant: u64,
+    },
+    /// An expiry recorded before the grant's period ends (or for a grant with no end).
+    PrematureExpiry {
+        /// The named grant.
+        grant: u64,
+    },
+    /// A notice's text hash differs from the text shown, or from the hash already recorded
+    /// for the same notice URI and version.
+    NoticeHashMismatch,
+    /// A checkpoint for another ledger.
+    WrongLedger,
+    /// The checkpoint's countersignature does not verify.
+    BadCheckpointSignature,
+    /// The ledger is shorter than a checkpoint says it was: entries were cut off.
+    Truncated {
+        /// Entries present.
+        size: u64,
+        /// Entries the checkpoint vouches for.
+        checkpoint: u64,
+    },
+    /// The entry at the checkpoint's size hashes differently: history was rewritten.
+    CheckpointMismatch,
+    /// The ledger reached its entry limit.
+    Full,
+    /// The storage backend failed.
+    Store(StoreError),
+}
+
+/// A storage backend's failure, with a static description (no data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreError(pub &'static str);
+
+impl LedgerError {
+    /// The stable code JavaScript branches on (`err.code`).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "Malformed",
+            Self::BadPublicKey => "BadPublicKey",
+            Self::WrongSigner { .. } => "WrongSigner",
+            Self::BadSignature { .. } => "BadSignature",
+            Self::BrokenChain { .. } => "BrokenChain",
+            Self::MissingEntry { .. } => "MissingEntry",
+            Self::Reordered { .. } => "Reordered",
+            Self::Replayed { .. } => "Replayed",
+            Self::Fork { .. } => "Fork",
+            Self::ClockWentBackwards { .. } => "ClockWentBackwards",
+            Self::InvalidEvent { .. } => "InvalidEvent",
+            Self::GrantExpired { .. } => "GrantExpired",
+            Self::UnknownGrant { .. } => "UnknownGrant",
+            Self::GrantNotActive { .. } => "GrantNotActive",
+            Self::PrematureExpiry { .. } => "PrematureExpiry",
+            Self::NoticeHashMismatch => "NoticeHashMismatch",
+            Self::WrongLedger => "WrongLedger",
+            Self::BadCheckpointSignature => "BadCheckpointSignature",
+            Self::Truncated { .. } => "Truncated",
+            Self::CheckpointMismatch => "CheckpointMismatch",
+            Self::Full => "Full",
+            Self::Store(_) => "Store",
+        }
+    }
+}
+
+impl From<DecodeError> for LedgerError {
+    fn from(e: DecodeError) -> Self {
+        Self::Malformed(e)
+    }
+}
+
+impl From<StoreError> for LedgerError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "consent ledger malformed: {e:?}"),
+            Self::Truncated { size, checkpoint } => write!(
+                f,
+                "consent ledger truncated: {size} entries, checkpoint vouches for {checkpoint}"
+            ),
+            Self::Store(StoreError(what)) => write!(f, "consent ledger storage failed: {what}"),
+            other => write!(f, "consent ledger rejected: {other:?}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}

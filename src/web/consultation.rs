@@ -1,0 +1,1274 @@
+//! `Consultation`: the browser driver of the sans-IO [`Session`].
+//!
+//! One `Inner` owns the session, the relay socket, one peer connection per remote
+//! participant, the timers and every web-sys closure. All IO callbacks hold only a `Weak`
+//! reference, feed one input into the session, then [`pump`] its outputs. No borrow of
+//! `Inner` is ever held while JavaScript runs app code (event listeners), so listeners may
+//! call back into the consultation freely.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamConstraints,
+    MediaStreamTrack,
+};
+use zeroize::Zeroizing;
+
+use super::JsError;
+use super::js::{self, get, object, present, set};
+use super::peer::{self, MediaOutcome, Peer, PeerEvent};
+use super::socket::{Socket, SocketEvent};
+use super::timer::{Timer, now_ms};
+use crate::Error;
+use crate::crypto::{RoomId, RoomSecret};
+use crate::reconnect::Backoff;
+use crate::signaling::relay_wire::{ParticipantId, Role};
+use crate::signaling::{
+    CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
+    Redacted, SecurityKind, Session, Timeouts,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const CONSULTATION_TS: &'static str = r#"
+/** A participant's role, as the join token grants it. */
+export type ParticipantRole = "clinician" | "patient" | "guest";
+
+/** Where the consultation is, from this participant's point of view. */
+export type ConsultationState =
+  | "connecting"    // reaching the relay, or negotiating media with a peer
+  | "waiting"       // a patient or guest in the waiting room, until a clinician admits them
+  | "admitted"      // in the call, nobody else connected yet
+  | "connected"     // media flows with at least one other participant
+  | "reconnecting"  // the relay connection dropped; resuming with fresh keys
+  | "ended";        // see `endReason`
+
+/** Why a consultation ended. */
+export type EndReason =
+  | "hung-up" | "ended-by-clinician" | "denied" | "waiting-room-timeout" | "relay-refused";
+
+/** Options of `Consultation.join`. Give either `link`, or `roomId` and `roomSecret`. */
+export interface JoinOptions {
+  /** The invite link; the room id and secret are read from its fragment (`#r=…&k=…`). */
+  link?: string;
+  /** The room id (base64url), when not using a link. */
+  roomId?: string;
+  /** The 256-bit room secret (base64url), when not using a link. */
+  roomSecret?: string;
+  /** The relay's WebSocket URL, e.g. `wss://relay.example.com/ws`. */
+  relayUrl: string;
+  /** The join token your backend minted for this participant (see docs/RELAY.md). */
+  token: string;
+  /** Must match the role in the token. */
+  role: ParticipantRole;
+  /** Shown to the other participants; sent only inside the encrypted channel. */
+  displayName: string;
+  /** STUN/TURN servers, as for `RTCPeerConnection`. */
+  iceServers?: RTCIceServer[];
+  /** `"relay"` forces TURN (hides the participants' IP addresses from each other). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** 16 hex digits; reuse it after a page reload to resume as the same participant. */
+  participantId?: string;
+}
+
+/** The short authentication string both sides read aloud. */
+export interface Sas {
+  /** Six digits, e.g. "042917". */
+  digits: string;
+  /** Seven emoji with their English names, for a visual comparison. */
+  emoji: { emoji: string; name: string }[];
+}
+
+/** Another participant, as this side knows them. */
+export interface Participant {
+  id: string;
+  role: ParticipantRole;
+  /** Known once their encrypted hello arrived. */
+  name?: string;
+  /** The relay reports them connected. */
+  present: boolean;
+  /** In the call (admitted, or a clinician). */
+  inCall: boolean;
+  /** End-to-end keys are established. */
+  secured: boolean;
+  /** The media path is up. */
+  connected: boolean;
+  sas?: Sas;
+  sasConfirmed: boolean;
+  sasConfirmedByPeer: boolean;
+}
+
+/** The `detail` of each event a `Consultation` dispatches. */
+export interface ConsultationEventMap {
+  statechange: { state: ConsultationState; endReason?: EndReason };
+  participantjoined: { participant: Participant };
+  admissionrequested: { participant: Participant };
+  participantadmitted: { participantId: string };
+  participantdenied: { participantId: string };
+  participantconnected: { participantId: string };
+  participantleft: { participantId: string; reason: "left" | "lost" | "removed" | "restarted" };
+  sas: { participantId: string; sas: Sas };
+  sasconfirmed: { participantId: string };
+  track: { participantId: string; track: MediaStreamTrack; stream: MediaStream };
+  data: { participantId: string; data: Uint8Array };
+  dataundelivered: { participantId: string; count: number };
+  security: { kind: SecurityEventKind; participantId?: string; total: number };
+  quality: { participantId: string; level: "good" | "fair" | "poor"; rttMs?: number; packetLossPercent?: number; framesDecoded?: number };
+  error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string };
+}
+
+/** What a security event reports; the offending frame was dropped and changed nothing. */
+export type SecurityEventKind =
+  | "authentication-failed" | "replay" | "misrouted" | "role-conflict" | "protocol-violation"
+  | "rate-limited" | "downgrade" | "sas-mismatch" | "malformed" | "handshake-timeout";
+
+export interface Consultation {
+  addEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+}
+"#;
+
+/// Interval of the network-quality probe.
+const QUALITY_INTERVAL_MS: f64 = 2_000.0;
+
+type Shared = Rc<RefCell<Inner>>;
+
+struct Inner {
+    session: Session,
+    relay_url: String,
+    /// Bumped for every new socket, so late events of an old one are ignored.
+    socket_generation: u32,
+    socket: Option<Socket>,
+    peers: BTreeMap<ParticipantId, Peer>,
+    remote_streams: BTreeMap<ParticipantId, MediaStream>,
+    timer: Option<Timer>,
+    reconnect_timer: Option<Timer>,
+    quality_timer: Option<Timer>,
+    backoff: Backoff,
+    ice_servers: JsValue,
+    relay_only: bool,
+    local_stream: Option<MediaStream>,
+    joined_once: bool,
+    ended: Option<&'static str>,
+    state: &'static str,
+    join_waiter: Option<(Function, Function)>,
+    host_listeners: Vec<(EventTarget, &'static str, Closure<dyn FnMut()>)>,
+    events: EventTarget,
+}
+
+/// A video consultation: join it with `Consultation.join(options)`.
+#[wasm_bindgen]
+pub struct Consultation {
+    inner: Shared,
+}
+
+// ----- construction ------------------------------------------------------------------
+
+fn parse_role(s: &str) -> Result<Role, Error> {
+    Role::parse(s).ok_or(Error::InvalidArgument(
+        "role: expected clinician, patient or guest",
+    ))
+}
+
+fn room_from_options(options: &JsValue) -> Result<(RoomId, RoomSecret), Error> {
+    if let Some(link) = js::opt_string(options, "link")? {
+        let invite = Invite::parse(&link)?;
+        return Ok((invite.room, invite.secret));
+    }
+    let room = js::string(options, "roomId")?;
+    let secret = Zeroizing::new(js::string(options, "roomSecret")?);
+    // Reuse the invite parser so both forms accept exactly the same encodings.
+    let invite = Invite::parse(&format!("#r={room}&k={}", secret.as_str()))?;
+    Ok((invite.room, invite.secret))
+}
+
+fn build(options: &JsValue) -> Result<Shared, Error> {
+    if !options.is_object() {
+        return Err(Error::InvalidArgument("options: expected an object"));
+    }
+    let (room, secret) = room_from_options(options)?;
+    let relay_url = js::string(options, "relayUrl")?;
+    if !(relay_url.starts_with("ws://") || relay_url.starts_with("wss://")) {
+        return Err(Error::InvalidArgument(
+            "relayUrl: expected a ws:// or wss:// URL",
+        ));
+    }
+    let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
+    let role = parse_role(&js::string(options, "role")?)?;
+    let display_name = js::string(options, "displayName")?;
+    let id = match js::opt_string(options, "participantId")? {
+        Some(hex) => {
+            js::parse_hex8(&hex)
+                .filter(|b| *b != [0; 8])
+                .ok_or(Error::InvalidArgument(
+                    "participantId: expected 16 hex digits",
+                ))?
+        }
+        None => {
+            let mut b = [0u8; 8];
+            js::random_bytes(&mut b)?;
+            b[0] |= 1; // never the all-zero broadcast address
+            b
+        }
+    };
+    let policy = js::opt_string(options, "iceTransportPolicy")?;
+    let relay_only = match policy.as_deref() {
+        None | Some("all") => false,
+        Some("relay") => true,
+        Some(_) => {
+            return Err(Error::InvalidArgument(
+                "iceTransportPolicy: expected all or relay",
+            ));
+        }
+    };
+    let ice_servers = get(options, "iceServers");
+    if present(&ice_servers) && !Array::is_array(&ice_servers) {
+        return Err(Error::InvalidArgument("iceServers: expected an array"));
+    }
+    let mut entropy = Zeroizing::new([0u8; 32]);
+    js::random_bytes(entropy.as_mut())?;
+    let session = Session::new(Config {
+        room,
+        secret,
+        id: ParticipantId(id),
+        role,
+        display_name: Redacted::new(display_name),
+        token,
+        entropy: *entropy,
+        capabilities: 0,
+        timeouts: Timeouts::default(),
+    });
+    Ok(Rc::new(RefCell::new(Inner {
+        session,
+        relay_url,
+        socket_generation: 0,
+        socket: None,
+        peers: BTreeMap::new(),
+        remote_streams: BTreeMap::new(),
+        timer: None,
+        reconnect_timer: None,
+        quality_timer: None,
+        backoff: Backoff::default(),
+        ice_servers: if present(&ice_servers) {
+            ice_servers
+        } else {
+            JsValue::UNDEFINED
+        },
+        relay_only,
+        local_stream: None,
+        joined_once: false,
+        ended: None,
+        state: "connecting",
+        join_waiter: None,
+        host_listeners: Vec::new(),
+        events: EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?,
+    })))
+}
+
+#[wasm_bindgen]
+impl Consultation {
+    /// Joins a consultation: connects to the relay, presents the join token and starts the
+    /// end-to-end handshake.
+    ///
+    /// Resolves to the `Consultation` once the relay has accepted the join (a patient is then
+    /// in the `waiting` state until a clinician admits them). Rejects with a
+    /// `TeleconsultError`: `InvalidArgument` (bad options or link), `RelayRefused` (the relay
+    /// refused the token or the room; see `relayCode`), `NetworkError` (the relay could not
+    /// be reached), `Unsupported` (no WebSocket or secure random source).
+    #[wasm_bindgen(js_name = join)]
+    pub async fn join(
+        #[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue,
+    ) -> Result<Consultation, JsError> {
+        let inner = build(&options)?;
+        let waiter = Promise::new(&mut |resolve, reject| {
+            inner.borrow_mut().join_waiter = Some((resolve, reject));
+        });
+        install_host_listeners(&inner);
+        connect(&inner);
+        match JsFuture::from(waiter).await {
+            Ok(_) => Ok(Consultation { inner }),
+            Err(err) => {
+                teardown(&inner, "relay-refused");
+                Err(JsError(js_error_back(err)))
+            }
+        }
+    }
+
+    /// This participant's id (16 hex digits); pass it as `participantId` to resume after a
+    /// page reload.
+    #[wasm_bindgen(getter, js_name = participantId)]
+    pub fn participant_id(&self) -> String {
+        js::hex(&self.inner.borrow().session.id().0)
+    }
+
+    /// This participant's role.
+    #[wasm_bindgen(getter, unchecked_return_type = "ParticipantRole")]
+    pub fn role(&self) -> String {
+        self.inner.borrow().session.role().as_str().to_owned()
+    }
+
+    /// The current state.
+    #[wasm_bindgen(getter, unchecked_return_type = "ConsultationState")]
+    pub fn state(&self) -> String {
+        self.inner.borrow().state.to_owned()
+    }
+
+    /// Why the consultation ended, once `state` is `ended`.
+    #[wasm_bindgen(getter, js_name = endReason, unchecked_return_type = "EndReason | undefined")]
+    pub fn end_reason(&self) -> Option<String> {
+        self.inner.borrow().ended.map(str::to_owned)
+    }
+
+    /// Everyone else this side knows of.
+    #[wasm_bindgen(unchecked_return_type = "Participant[]")]
+    pub fn participants(&self) -> Array {
+        self.inner
+            .borrow()
+            .session
+            .peers()
+            .iter()
+            .map(participant_js)
+            .collect()
+    }
+
+    /// The camera and microphone stream this side sends, if started.
+    #[wasm_bindgen(getter, js_name = localStream)]
+    pub fn local_stream(&self) -> Option<MediaStream> {
+        self.inner.borrow().local_stream.clone()
+    }
+
+    /// The stream received from a participant, once its first track arrived.
+    #[wasm_bindgen(js_name = remoteStream)]
+    pub fn remote_stream(&self, participant_id: &str) -> Option<MediaStream> {
+        let id = ParticipantId(js::parse_hex8(participant_id)?);
+        self.inner.borrow().remote_streams.get(&id).cloned()
+    }
+
+    /// Adds an event listener; see `ConsultationEventMap` for the events and their `detail`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// Removes an event listener.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.remove_event_listener_with_callback(kind, listener)
+    }
+
+    /// (Clinicians) lets a waiting participant into the call. Throws `InvalidState` if this
+    /// side is not a clinician or the participant is not waiting.
+    pub fn admit(&self, participant_id: &str) -> Result<(), JsError> {
+        let id = parse_id(participant_id)?;
+        act(&self.inner, |s, now| s.admit(id, now))
+    }
+
+    /// (Clinicians) turns a waiting participant away; their consultation ends as `denied`.
+    pub fn deny(&self, participant_id: &str) -> Result<(), JsError> {
+        let id = parse_id(participant_id)?;
+        act(&self.inner, |s, now| s.deny(id, now))
+    }
+
+    /// Records that this user compared the SAS with the participant and it matched. The
+    /// other side is told (`sasconfirmed`); a mismatch raises a `sas-mismatch` security event.
+    #[wasm_bindgen(js_name = confirmSas)]
+    pub fn confirm_sas(&self, participant_id: &str) -> Result<(), JsError> {
+        let id = parse_id(participant_id)?;
+        act(&self.inner, |s, now| s.confirm_sas(id, now))
+    }
+
+    /// Sends application data to a participant over the end-to-end encrypted channel:
+    /// delivered once, in order, while both stay in the call (`dataundelivered` otherwise).
+    #[wasm_bindgen(js_name = sendData)]
+    pub fn send_data(&self, participant_id: &str, data: &[u8]) -> Result<(), JsError> {
+        let id = parse_id(participant_id)?;
+        act(&self.inner, |s, now| s.send_app_data(id, data, now))
+    }
+
+    /// Opens the camera and/or microphone and sends them to everyone in the call.
+    ///
+    /// Resolves to the local `MediaStream`. Rejects with `PermissionDenied` when the user or
+    /// host app refuses, `MediaFailed` when no device works, `InvalidState` after the end.
+    #[wasm_bindgen(js_name = startMedia)]
+    pub async fn start_media(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }"
+        )]
+        constraints: JsValue,
+    ) -> Result<MediaStream, JsError> {
+        if self.inner.borrow().ended.is_some() {
+            return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
+        }
+        let stream = get_user_media(&constraints).await?;
+        if let Some(old) = self.inner.borrow_mut().local_stream.replace(Clone::clone(&stream)) {
+            stop_tracks(&old);
+        }
+        renegotiate_all(&self.inner);
+        Ok(stream)
+    }
+
+    /// Stops the camera and microphone and stops sending them.
+    #[wasm_bindgen(js_name = stopMedia)]
+    pub fn stop_media(&self) {
+        if let Some(old) = self.inner.borrow_mut().local_stream.take() {
+            stop_tracks(&old);
+        }
+        renegotiate_all(&self.inner);
+    }
+
+    /// Mutes or unmutes the local audio or video without renegotiating (the track sends
+    /// silence or black frames).
+    #[wasm_bindgen(js_name = setMuted)]
+    pub fn set_muted(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"audio\" | \"video\"")] kind: &str,
+        muted: bool,
+    ) {
+        if let Some(stream) = &self.inner.borrow().local_stream {
+            for track in stream.get_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                if track.kind() == kind {
+                    track.set_enabled(!muted);
+                }
+            }
+        }
+    }
+
+    /// Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
+    /// the sent video track in place. Resolves when the new camera is live.
+    #[wasm_bindgen(js_name = switchCamera)]
+    pub async fn switch_camera(&self, device_id: Option<String>) -> Result<(), JsError> {
+        let Some(stream) = self.inner.borrow().local_stream.clone() else {
+            return Err(Error::Signaling(crate::signaling::SignalingError::InvalidState).into());
+        };
+        let video = match device_id {
+            Some(id) => JsValue::from(object(&[(
+                "deviceId",
+                object(&[("exact", id.into())]).into(),
+            )])),
+            None => JsValue::from(object(&[("facingMode", "environment".into())])),
+        };
+        let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
+        let Some(new_track) = fresh.get_video_tracks().iter().next() else {
+            return Err(Error::Media("the camera gave no video track").into());
+        };
+        let new_track: MediaStreamTrack = new_track.unchecked_into();
+        let pcs: Vec<_> = self
+            .inner
+            .borrow()
+            .peers
+            .values()
+            .map(Peer::connection)
+            .collect();
+        for pc in pcs {
+            for sender in pc.get_senders().iter() {
+                let sender: web_sys::RtcRtpSender = sender.unchecked_into();
+                if sender.track().is_some_and(|t| t.kind() == "video") {
+                    let _ = JsFuture::from(sender.replace_track(Some(&new_track))).await;
+                }
+            }
+        }
+        for old in stream.get_video_tracks().iter() {
+            let old: MediaStreamTrack = old.unchecked_into();
+            old.stop();
+            stream.remove_track(&old);
+        }
+        stream.add_track(&new_track);
+        Ok(())
+    }
+
+    /// The raw `RTCStatsReport` of the connection to a participant.
+    #[wasm_bindgen(js_name = getStats)]
+    pub async fn get_stats(&self, participant_id: &str) -> Result<JsValue, JsError> {
+        let id = parse_id(participant_id)?;
+        let pc = self.inner.borrow().peers.get(&id).map(Peer::connection);
+        let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
+        JsFuture::from(pc.get_stats())
+            .await
+            .map_err(|_| Error::Media("getStats failed").into())
+    }
+
+    /// Leaves the consultation: tells the others (sealed), then closes every peer connection,
+    /// stops local tracks, closes the relay socket and releases every timer and callback.
+    /// A clinician passing `endForEveryone: true` ends it for all participants.
+    #[wasm_bindgen(js_name = hangUp)]
+    pub fn hang_up(&self, end_for_everyone: Option<bool>) {
+        if self.inner.borrow().ended.is_some() {
+            return;
+        }
+        let _ = act(&self.inner, |s, now| {
+            if end_for_everyone == Some(true) {
+                s.end_consultation(now)
+            } else {
+                s.hang_up(now)
+            }
+        });
+        teardown(&self.inner, "hung-up");
+    }
+}
+
+// ----- inputs ----------------------------------------------------------------------------
+
+fn parse_id(s: &str) -> Result<ParticipantId, Error> {
+    js::parse_hex8(s)
+        .map(ParticipantId)
+        .ok_or(Error::InvalidArgument(
+            "participantId: expected 16 hex digits",
+        ))
+}
+
+/// Runs a user action on the session, then pumps.
+fn act(
+    inner: &Shared,
+    f: impl FnOnce(&mut Session, u64) -> Result<(), Error>,
+) -> Result<(), JsError> {
+    let result = f(&mut inner.borrow_mut().session, now_ms());
+    pump(inner);
+    result.map_err(JsError)
+}
+
+/// Feeds one IO input into the session (errors are already reported as security events).
+fn input(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, u64)) {
+    let Some(inner) = weak.upgrade() else { return };
+    {
+        let Ok(mut guard) = inner.try_borrow_mut() else {
+            return;
+        };
+        if guard.ended.is_some() {
+            return;
+        }
+        f(&mut guard, now_ms());
+    }
+    pump(&inner);
+}
+
+fn connect(inner: &Shared) {
+    let weak = Rc::downgrade(inner);
+    let mut guard = inner.borrow_mut();
+    if guard.ended.is_some() {
+        return;
+    }
+    guard.reconnect_timer = None;
+    guard.socket_generation = guard.socket_generation.wrapping_add(1);
+    let generation = guard.socket_generation;
+    let url = guard.relay_url.clone();
+    let sink = move |event: SocketEvent| {
+        let current = weak
+            .upgrade()
+            .is_some_and(|i| i.borrow().socket_generation == generation);
+        if current {
+            on_socket(&weak, event);
+        }
+    };
+    match Socket::connect(&url, sink) {
+        Ok(socket) => guard.socket = Some(socket),
+        Err(_) => {
+            drop(guard);
+            fail_join(inner, Error::Network("cannot open a WebSocket to relayUrl"));
+            schedule_reconnect(inner);
+        }
+    }
+}
+
+fn on_socket(weak: &Weak<RefCell<Inner>>, event: SocketEvent) {
+    match event {
+        SocketEvent::Open => input(weak, |i, now| {
+            let _ = i.session.handle_relay_connected(now);
+        }),
+        SocketEvent::Message(bytes) => input(weak, |i, now| {
+            let _ = i.session.handle_relay_message(&bytes, now);
+        }),
+        SocketEvent::Closed { code, .. } => {
+            let Some(inner) = weak.upgrade() else { return };
+            input(weak, |i, now| {
+                i.socket = None;
+                i.session.handle_relay_disconnected(now);
+            });
+            if !inner.borrow().joined_once {
+                let err = if (4000..5000).contains(&code) {
+                    Error::Relay(code)
+                } else {
+                    Error::Network("the relay closed the connection before the join completed")
+                };
+                fail_join(&inner, err);
+                return;
+            }
+            if is_permanent_refusal(code) {
+                dispatch(&inner, "error", error_detail(&Error::Relay(code), None));
+                teardown(&inner, "relay-refused");
+            } else {
+                schedule_reconnect(&inner);
+            }
+            update_state(&inner);
+        }
+    }
+}
+
+/// Relay close codes that a retry cannot fix (docs/PROTOCOL.md): bad, expired, wrong or
+/// reused token, room full, second patient.
+fn is_permanent_refusal(code: u16) -> bool {
+    matches!(code, 4001..=4006)
+}
+
+fn fail_join(inner: &Shared, error: Error) {
+    let waiter = inner.borrow_mut().join_waiter.take();
+    if let Some((_, reject)) = waiter {
+        let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from(JsError(error)));
+    }
+}
+
+/// Gets the rejection value back out of the join promise.
+fn js_error_back(value: JsValue) -> Error {
+    match get(&value, "code").as_string().as_deref() {
+        Some("RelayRefused") => {
+            Error::Relay(get(&value, "relayCode").as_f64().unwrap_or(0.0) as u16)
+        }
+        Some("Unsupported") => Error::Unsupported("WebSocket"),
+        _ => Error::Network("the relay could not be reached"),
+    }
+}
+
+fn schedule_reconnect(inner: &Shared) {
+    let weak = Rc::downgrade(inner);
+    let mut guard = inner.borrow_mut();
+    if guard.ended.is_some() || guard.socket.is_some() || guard.reconnect_timer.is_some() {
+        return;
+    }
+    let mut r = [0u8; 4];
+    let _ = js::random_bytes(&mut r);
+    let delay = guard.backoff.next_delay_ms(u32::from_le_bytes(r));
+    guard.reconnect_timer = Timer::once(delay as f64, move || {
+        if let Some(inner) = weak.upgrade() {
+            inner.borrow_mut().reconnect_timer = None;
+            connect(&inner);
+        }
+    })
+    .ok();
+}
+
+/// Reconnect at once when the device comes back online or the page becomes visible again
+/// (mobile browsers freeze background tabs and drop their sockets).
+fn install_host_listeners(inner: &Shared) {
+    let global = js_sys::global();
+    let targets = [
+        (get(&global, "window"), "online"),
+        (get(&global, "document"), "visibilitychange"),
+    ];
+    for (target, kind) in targets {
+        let Ok(target) = target.dyn_into::<EventTarget>() else {
+            continue;
+        };
+        let weak = Rc::downgrade(inner);
+        let closure = Closure::<dyn FnMut()>::new(move || {
+            let Some(inner) = weak.upgrade() else { return };
+            let hidden = get(&get(&js_sys::global(), "document"), "hidden").as_bool() == Some(true);
+            let idle = inner.borrow().socket.is_none() && inner.borrow().joined_once;
+            if idle && !hidden {
+                inner.borrow_mut().backoff.reset();
+                connect(&inner);
+            }
+        });
+        if target
+            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+            .is_ok()
+        {
+            inner
+                .borrow_mut()
+                .host_listeners
+                .push((target, kind, closure));
+        }
+    }
+}
+
+// ----- outputs ---------------------------------------------------------------------------
+
+/// Drains the session's outputs and carries them out. Borrows are short and never span a
+/// call into app code.
+fn pump(inner: &Shared) {
+    loop {
+        let output = match inner.try_borrow_mut() {
+            Ok(mut guard) => guard.session.poll_output(),
+            Err(_) => return,
+        };
+        let Some(output) = output else { break };
+        match output {
+            Output::Transmit(bytes) => {
+                if let Some(socket) = &inner.borrow().socket {
+                    socket.send(&bytes);
+                }
+            }
+            Output::Timeout(at) => arm_timer(inner, at),
+            Output::Event(event) => on_event(inner, event),
+            Output::Media { peer, request } => on_media(inner, peer, request),
+        }
+    }
+    update_state(inner);
+}
+
+fn arm_timer(inner: &Shared, at: u64) {
+    let weak = Rc::downgrade(inner);
+    let delay = at.saturating_sub(now_ms()) as f64;
+    let timer = Timer::once(delay, move || {
+        input(&weak, |i, now| i.session.handle_timeout(now));
+    });
+    inner.borrow_mut().timer = timer.ok();
+}
+
+fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
+    if request == MediaRequest::ClosePeer {
+        let mut guard = inner.borrow_mut();
+        guard.peers.remove(&id);
+        guard.remote_streams.remove(&id);
+        return;
+    }
+    let start = {
+        let mut guard = inner.borrow_mut();
+        if !guard.peers.contains_key(&id) {
+            let weak = Rc::downgrade(inner);
+            let sink = move |e: PeerEvent| on_peer(&weak, id, e);
+            match Peer::new(&guard.ice_servers, guard.relay_only, sink) {
+                Ok(p) => {
+                    if let Some(stream) = &guard.local_stream {
+                        p.add_stream(stream);
+                    }
+                    guard.peers.insert(id, p);
+                }
+                Err(_) => {
+                    drop(guard);
+                    dispatch(
+                        inner,
+                        "error",
+                        error_detail(&Error::Media("cannot create RTCPeerConnection"), Some(id)),
+                    );
+                    return;
+                }
+            }
+        }
+        let Some(p) = guard.peers.get_mut(&id) else {
+            return;
+        };
+        p.queue.push_back(request);
+        !std::mem::replace(&mut p.busy, true)
+    };
+    if start {
+        wasm_bindgen_futures::spawn_local(drain_media(Rc::downgrade(inner), id));
+    }
+}
+
+/// Executes a peer's media requests one after another.
+async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let next = {
+            let mut guard = inner.borrow_mut();
+            let Some(p) = guard.peers.get_mut(&id) else {
+                return;
+            };
+            match p.queue.pop_front() {
+                Some(r) => (p.connection(), r),
+                None => {
+                    p.busy = false;
+                    return;
+                }
+            }
+        };
+        drop(inner);
+        let (pc, request) = next;
+        match peer::execute(&pc, request).await {
+            Ok(MediaOutcome::LocalDescription(kind, sdp)) => input(&weak, |i, now| {
+                let _ = i.session.handle_local_description(id, kind, &sdp, now);
+            }),
+            Ok(MediaOutcome::Done) => {}
+            Err(_) => {
+                // The session's negotiation timeout retries; the app hears about it.
+                if let Some(inner) = weak.upgrade() {
+                    dispatch(
+                        &inner,
+                        "error",
+                        error_detail(&Error::Media("a WebRTC negotiation step failed"), Some(id)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
+    match event {
+        PeerEvent::Candidate(c) => input(weak, |i, now| {
+            let _ = i.session.handle_local_candidate(id, c, now);
+        }),
+        PeerEvent::Ice(state) => input(weak, |i, now| {
+            let _ = i.session.handle_ice_state(id, state, now);
+        }),
+        PeerEvent::Track(e) => {
+            let Some(inner) = weak.upgrade() else { return };
+            let stream = {
+                let mut guard = inner.borrow_mut();
+                let entry = guard.remote_streams.entry(id).or_insert_with(|| {
+                    MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into())
+                });
+                // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
+                // would copy the stream instead of sharing it.
+                let stream = Clone::clone(&*entry);
+                stream.add_track(&e.track());
+                stream
+            };
+            let detail = object(&[
+                ("participantId", js::hex(&id.0).into()),
+                ("track", e.track().into()),
+                ("stream", stream.into()),
+            ]);
+            dispatch(&inner, "track", detail);
+        }
+        PeerEvent::IceError { code, text, url } => {
+            let Some(inner) = weak.upgrade() else { return };
+            // 701 is "host unreachable" noise for candidates that cannot work; real server
+            // refusals (401 wrong credential, 403 forbidden) are what the app must see.
+            if code != 701 {
+                let detail = error_detail(
+                    &Error::Network("a STUN/TURN server refused the request"),
+                    Some(id),
+                );
+                set(&detail, "iceErrorCode", code);
+                set(&detail, "url", url);
+                set(
+                    &detail,
+                    "message",
+                    format!("ICE server error {code}: {text}"),
+                );
+                dispatch(&inner, "error", detail);
+            }
+        }
+    }
+}
+
+fn on_event(inner: &Shared, event: Event) {
+    let hex = |p: ParticipantId| JsValue::from(js::hex(&p.0));
+    match event {
+        Event::PhaseChanged(_) | Event::RelayLost => {}
+        Event::RelayConnected => {
+            let waiter = {
+                let mut guard = inner.borrow_mut();
+                guard.joined_once = true;
+                guard.backoff.reset();
+                guard.join_waiter.take()
+            };
+            if let Some((resolve, _)) = waiter {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+            start_quality_probe(inner);
+        }
+        Event::RelayStalled => {
+            input(&Rc::downgrade(inner), |i, now| {
+                i.socket = None;
+                i.session.handle_relay_disconnected(now);
+            });
+            schedule_reconnect(inner);
+        }
+        Event::RelayError { code } => {
+            if inner.borrow().joined_once {
+                dispatch(inner, "error", error_detail(&Error::Relay(code), None));
+            } else {
+                fail_join(inner, Error::Relay(code));
+            }
+        }
+        Event::PeerJoined { peer, .. } => {
+            if let Some(p) = inner.borrow().session.peer(peer) {
+                let detail = object(&[("participant", participant_js(&p))]);
+                dispatch(inner, "participantjoined", detail);
+            }
+        }
+        Event::AdmissionRequested { peer, .. } => {
+            if let Some(p) = inner.borrow().session.peer(peer) {
+                let detail = object(&[("participant", participant_js(&p))]);
+                dispatch(inner, "admissionrequested", detail);
+            }
+        }
+        Event::PeerAdmitted { peer } => dispatch(
+            inner,
+            "participantadmitted",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::PeerDenied { peer } => dispatch(
+            inner,
+            "participantdenied",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::PeerConnected { peer } => dispatch(
+            inner,
+            "participantconnected",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::PeerMediaFailed { peer } => {
+            dispatch(
+                inner,
+                "error",
+                error_detail(
+                    &Error::Media("the media path failed after every ICE restart"),
+                    Some(peer),
+                ),
+            );
+        }
+        Event::PeerLeft { peer, reason } => {
+            let reason = match reason {
+                LeaveReason::Left => "left",
+                LeaveReason::Lost => "lost",
+                LeaveReason::Removed => "removed",
+                LeaveReason::Restarted => "restarted",
+            };
+            dispatch(
+                inner,
+                "participantleft",
+                object(&[("participantId", hex(peer)), ("reason", reason.into())]),
+            );
+        }
+        Event::HandshakeTimeout { peer } => {
+            let detail = object(&[
+                ("kind", "handshake-timeout".into()),
+                ("participantId", hex(peer)),
+                ("total", 1.into()),
+            ]);
+            dispatch(inner, "security", detail);
+        }
+        Event::SasReady { peer, sas } => {
+            let detail = object(&[("participantId", hex(peer)), ("sas", sas_js(&sas))]);
+            dispatch(inner, "sas", detail);
+        }
+        Event::SasConfirmedByPeer { peer } => dispatch(
+            inner,
+            "sasconfirmed",
+            object(&[("participantId", hex(peer))]),
+        ),
+        Event::AppData { peer, data } => {
+            let detail = object(&[
+                ("participantId", hex(peer)),
+                ("data", Uint8Array::from(data.as_slice()).into()),
+            ]);
+            dispatch(inner, "data", detail);
+        }
+        Event::AppDataUndelivered { peer, count } => {
+            dispatch(
+                inner,
+                "dataundelivered",
+                object(&[
+                    ("participantId", hex(peer)),
+                    ("count", (count as f64).into()),
+                ]),
+            );
+        }
+        Event::Security(ev) => {
+            let detail = object(&[
+                ("kind", security_kind(ev.kind).into()),
+                ("total", (ev.total as f64).into()),
+            ]);
+            if let Some(p) = ev.peer {
+                set(&detail, "participantId", hex(p));
+            }
+            dispatch(inner, "security", detail);
+        }
+        Event::Closed(reason) => {
+            let reason = match reason {
+                CloseReason::HungUp => "hung-up",
+                CloseReason::EndedByClinician => "ended-by-clinician",
+                CloseReason::Denied => "denied",
+                CloseReason::WaitingRoomTimeout => "waiting-room-timeout",
+            };
+            teardown(inner, reason);
+        }
+    }
+}
+
+fn security_kind(kind: SecurityKind) -> &'static str {
+    match kind {
+        SecurityKind::AuthenticationFailed => "authentication-failed",
+        SecurityKind::Replay => "replay",
+        SecurityKind::Misrouted => "misrouted",
+        SecurityKind::RoleConflict => "role-conflict",
+        SecurityKind::ProtocolViolation => "protocol-violation",
+        SecurityKind::RateLimited => "rate-limited",
+        SecurityKind::Downgrade => "downgrade",
+        SecurityKind::SasMismatch => "sas-mismatch",
+        SecurityKind::Malformed => "malformed",
+    }
+}
+
+/// Recomputes the public state and announces a change.
+fn update_state(inner: &Shared) {
+    let (state, reason) = {
+        let Ok(guard) = inner.try_borrow() else {
+            return;
+        };
+        (public_state(&guard), guard.ended)
+    };
+    let changed = {
+        let mut guard = inner.borrow_mut();
+        std::mem::replace(&mut guard.state, state) != state
+    };
+    if changed {
+        let detail = object(&[("state", state.into())]);
+        if let Some(r) = reason {
+            set(&detail, "endReason", r);
+        }
+        dispatch(inner, "statechange", detail);
+    }
+}
+
+fn public_state(i: &Inner) -> &'static str {
+    if i.ended.is_some() {
+        return "ended";
+    }
+    if i.joined_once && !i.session.is_relay_joined() {
+        return "reconnecting";
+    }
+    match i.session.phase() {
+        Phase::Idle | Phase::Joining => "connecting",
+        Phase::Waiting => "waiting",
+        Phase::Closed => "ended",
+        Phase::InCall => {
+            let peers = i.session.peers();
+            if peers.iter().any(|p| p.connected) {
+                "connected"
+            } else if peers.iter().any(|p| p.in_call && p.present) {
+                "connecting"
+            } else {
+                "admitted"
+            }
+        }
+    }
+}
+
+/// Releases everything: peer connections, local tracks, the socket, timers, listeners.
+fn teardown(inner: &Shared, reason: &'static str) {
+    {
+        let mut guard = inner.borrow_mut();
+        if guard.ended.is_some() {
+            return;
+        }
+        guard.ended = Some(reason);
+        guard.peers.clear();
+        guard.remote_streams.clear();
+        if let Some(stream) = guard.local_stream.take() {
+            stop_tracks(&stream);
+        }
+        guard.socket = None;
+        guard.timer = None;
+        guard.reconnect_timer = None;
+        guard.quality_timer = None;
+        for (target, kind, closure) in guard.host_listeners.drain(..) {
+            let _ =
+                target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        }
+    }
+    update_state(inner);
+}
+
+// ----- media helpers -----------------------------------------------------------------------
+
+async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
+    let media = get(&get(&js_sys::global(), "navigator"), "mediaDevices");
+    let media: web_sys::MediaDevices = media.dyn_into().map_err(|_| {
+        Error::Unsupported("camera and microphone access (navigator.mediaDevices) is missing")
+    })?;
+    let c: &MediaStreamConstraints = constraints.unchecked_ref();
+    let promise = media
+        .get_user_media_with_constraints(c)
+        .map_err(|_| Error::InvalidArgument("constraints"))?;
+    match JsFuture::from(promise).await {
+        Ok(stream) => Ok(stream.unchecked_into()),
+        Err(e) => Err(match get(&e, "name").as_string().as_deref() {
+            Some("NotAllowedError") | Some("SecurityError") => {
+                Error::PermissionDenied("camera or microphone access was refused")
+            }
+            Some("NotFoundError") | Some("OverconstrainedError") => {
+                Error::Media("no matching camera or microphone")
+            }
+            Some("NotReadableError") => {
+                Error::Media("the camera or microphone is in use by another application")
+            }
+            _ => Error::Media("the camera or microphone could not be opened"),
+        }),
+    }
+}
+
+fn stop_tracks(stream: &MediaStream) {
+    for t in stream.get_tracks().iter() {
+        t.unchecked_into::<MediaStreamTrack>().stop();
+    }
+}
+
+/// Brings every peer connection in line with the local stream and renegotiates.
+fn renegotiate_all(inner: &Shared) {
+    let ids: Vec<ParticipantId> = {
+        let guard = inner.borrow();
+        for p in guard.peers.values() {
+            p.remove_tracks_not_in(guard.local_stream.as_ref());
+            if let Some(s) = &guard.local_stream {
+                p.add_stream(s);
+            }
+        }
+        guard.peers.keys().copied().collect()
+    };
+    for id in ids {
+        let _ = act(inner, |s, now| s.request_renegotiation(id, now));
+    }
+}
+
+// ----- network quality ---------------------------------------------------------------------
+
+fn start_quality_probe(inner: &Shared) {
+    if inner.borrow().quality_timer.is_some() {
+        return;
+    }
+    let weak = Rc::downgrade(inner);
+    let timer = Timer::once(QUALITY_INTERVAL_MS, move || {
+        let Some(inner) = weak.upgrade() else { return };
+        inner.borrow_mut().quality_timer = None;
+        if inner.borrow().ended.is_some() {
+            return;
+        }
+        let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
+            let guard = inner.borrow();
+            let up: Vec<ParticipantId> = guard
+                .session
+                .peers()
+                .iter()
+                .filter(|p| p.connected)
+                .map(|p| p.id)
+                .collect();
+            guard
+                .peers
+                .iter()
+                .filter(|(id, _)| up.contains(id))
+                .map(|(id, p)| (*id, p.connection()))
+                .collect()
+        };
+        let weak = Rc::downgrade(&inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            for (id, pc) in connected {
+                if let Ok(report) = JsFuture::from(pc.get_stats()).await
+                    && let Some(inner) = weak.upgrade()
+                {
+                    dispatch(&inner, "quality", quality(id, &report));
+                }
+            }
+        });
+        start_quality_probe(&inner);
+    });
+    inner.borrow_mut().quality_timer = timer.ok();
+}
+
+/// Summarises a stats report: round-trip time of the selected candidate pair and loss of
+/// inbound RTP, graded so an app can show a simple signal-strength icon.
+fn quality(id: ParticipantId, report: &JsValue) -> Object {
+    let (mut rtt, mut lost, mut received, mut frames) = (None::<f64>, 0.0, 0.0, None::<f64>);
+    let values = js_sys::Reflect::get(report, &"values".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call0(report).ok());
+    if let Some(iter) = values.and_then(|v| js_sys::try_iter(&v).ok().flatten()) {
+        for stat in iter.flatten() {
+            match get(&stat, "type").as_string().as_deref() {
+                Some("candidate-pair") if get(&stat, "nominated").as_bool() == Some(true) => {
+                    rtt = get(&stat, "currentRoundTripTime")
+                        .as_f64()
+                        .map(|s| s * 1000.0)
+                        .or(rtt);
+                }
+                Some("inbound-rtp") => {
+                    lost += get(&stat, "packetsLost").as_f64().unwrap_or(0.0);
+                    received += get(&stat, "packetsReceived").as_f64().unwrap_or(0.0);
+                    if let Some(f) = get(&stat, "framesDecoded").as_f64() {
+                        frames = Some(frames.unwrap_or(0.0) + f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let loss = if lost + received > 0.0 {
+        Some(100.0 * lost / (lost + received))
+    } else {
+        None
+    };
+    let level = match (rtt.unwrap_or(0.0), loss.unwrap_or(0.0)) {
+        (r, l) if r < 300.0 && l < 2.0 => "good",
+        (r, l) if r < 800.0 && l < 8.0 => "fair",
+        _ => "poor",
+    };
+    let detail = object(&[
+        ("participantId", js::hex(&id.0).into()),
+        ("level", level.into()),
+    ]);
+    for (key, value) in [
+        ("rttMs", rtt),
+        ("packetLossPercent", loss),
+        ("framesDecoded", frames),
+    ] {
+        if let Some(v) = value {
+            set(&detail, key, v);
+        }
+    }
+    detail
+}
+
+// ----- JS values ---------------------------------------------------------------------------
+
+fn dispatch(inner: &Shared, kind: &str, detail: Object) {
+    let events = inner.borrow().events.clone();
+    let init = CustomEventInit::new();
+    init.set_detail(&detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
+        let _ = events.dispatch_event(&event);
+    }
+}
+
+fn error_detail(error: &Error, peer: Option<ParticipantId>) -> Object {
+    let detail = object(&[
+        ("code", error.code().as_str().into()),
+        ("message", error.to_string().into()),
+    ]);
+    if let Some(p) = peer {
+        set(&detail, "participantId", js::hex(&p.0));
+    }
+    if let Error::Relay(code) = error {
+        set(&detail, "relayCode", *code);
+    }
+    detail
+}
+
+fn sas_js(sas: &crate::crypto::Sas) -> JsValue {
+    let emoji: Array = sas
+        .emoji()
+        .iter()
+        .map(|(e, name)| JsValue::from(object(&[("emoji", (*e).into()), ("name", (*name).into())])))
+        .collect();
+    object(&[("digits", sas.digits().into()), ("emoji", emoji.into())]).into()
+}
+
+fn participant_js(p: &PeerInfo) -> JsValue {
+    let obj = object(&[
+        ("id", js::hex(&p.id.0).into()),
+        ("role", p.role.as_str().into()),
+        ("present", p.present.into()),
+        ("inCall", p.in_call.into()),
+        ("secured", p.secured.into()),
+        ("connected", p.connected.into()),
+        ("sasConfirmed", p.sas_confirmed.into()),
+        ("sasConfirmedByPeer", p.sas_confirmed_by_peer.into()),
+    ]);
+    if let Some(name) = &p.name {
+        set(&obj, "name", name.expose().as_str());
+    }
+    if let Some(sas) = &p.sas {
+        set(&obj, "sas", sas_js(sas));
+    }
+    obj.into()
+}

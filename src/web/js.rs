@@ -1,0 +1,84 @@
+//! Small helpers for reading and building plain JavaScript objects without serde, which keeps
+//! the wasm small, and for the platform's random source.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::Error;
+
+/// `obj[key]`, or `undefined` if `obj` is not an object or the getter throws.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() || obj.is_function() {
+        Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// Whether a value is neither `undefined` nor `null`.
+pub fn present(v: &JsValue) -> bool {
+    !v.is_undefined() && !v.is_null()
+}
+
+/// An optional string field; a present non-string is an error naming the field.
+pub fn opt_string(obj: &JsValue, key: &'static str) -> Result<Option<String>, Error> {
+    let v = get(obj, key);
+    if !present(&v) {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or(Error::InvalidArgument(key))
+}
+
+/// A required string field.
+pub fn string(obj: &JsValue, key: &'static str) -> Result<String, Error> {
+    opt_string(obj, key)?.ok_or(Error::InvalidArgument(key))
+}
+
+/// Sets `obj[key] = value` on a plain object we created (cannot fail).
+pub fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &key.into(), &value.into());
+}
+
+/// Builds a plain object from key/value pairs.
+pub fn object(pairs: &[(&str, JsValue)]) -> Object {
+    let obj = Object::new();
+    for (k, v) in pairs {
+        set(&obj, k, v.clone());
+    }
+    obj
+}
+
+/// Fills `out` from `crypto.getRandomValues`, available in every browser, worker and
+/// Node.js 20.
+pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
+    let crypto = get(&js_sys::global(), "crypto");
+    let fill = get(&crypto, "getRandomValues")
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| {
+            Error::Unsupported(
+                "crypto.getRandomValues is missing; a secure random source is required",
+            )
+        })?;
+    let buf = js_sys::Uint8Array::new_with_length(out.len() as u32);
+    fill.call1(&crypto, &buf)
+        .map_err(|_| Error::Unsupported("crypto.getRandomValues failed"))?;
+    buf.copy_to(out);
+    Ok(())
+}
+
+/// Lowercase hex, for participant ids.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses exactly 16 hex digits into 8 bytes.
+pub fn parse_hex8(s: &str) -> Option<[u8; 8]> {
+    if s.len() != 16 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0; 8];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
