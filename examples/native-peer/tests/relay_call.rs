@@ -135,10 +135,10 @@ fn relay_bin() -> Option<PathBuf> {
 /// no relay binary with `/ws` and `--dev` is available.
 fn start_relay() -> Option<(Proc, String)> {
     let Some(bin) = relay_bin() else {
-        loud(&format!(
+        loud(
             "\n*** SKIPPED: no relay binary. Set TELECONSULT_RELAY_BIN to a teleconsult-relay \
-             that supports --dev (or build it in this target dir) to run this test. ***\n"
-        ));
+             that supports --dev (or build it in this target dir) to run this test. ***\n",
+        );
         return None;
     };
     if !bin.exists() {
