@@ -26,7 +26,9 @@ pub fn run() -> Result<(), String> {
     let runs: [(&str, Command); 3] = [
         ("bundle-size race", {
             let mut c = Command::new("node");
-            c.arg(race).arg("--teleconsult").arg(util::root().join("pkg"));
+            c.arg(race)
+                .arg("--teleconsult")
+                .arg(util::root().join("pkg"));
             c
         }),
         ("signaling and consent", {
@@ -36,7 +38,15 @@ pub fn run() -> Result<(), String> {
         }),
         ("relay load", {
             let mut c = util::cargo();
-            c.args(["run", "--profile", "relay", "--package", "teleconsult-relay", "--bin", "relay-bench"]);
+            c.args([
+                "run",
+                "--profile",
+                "relay",
+                "--package",
+                "teleconsult-relay",
+                "--bin",
+                "relay-bench",
+            ]);
             c
         }),
     ];

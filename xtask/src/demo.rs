@@ -12,7 +12,13 @@ const LISTEN: &str = "127.0.0.1:8787";
 pub fn run() -> Result<(), String> {
     crate::setup::run()?;
     build::run(Profile::Release)?;
-    util::run(util::cargo().args(["build", "--profile", "relay", "--package", "teleconsult-relay"]))?;
+    util::run(util::cargo().args([
+        "build",
+        "--profile",
+        "relay",
+        "--package",
+        "teleconsult-relay",
+    ]))?;
     let root = root();
     println!(
         "\nTeleconsult demo: open http://{LISTEN}/ in Chromium, Chrome or Edge (Ctrl-C stops it)\n"

@@ -28,7 +28,12 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Folders with a package-lock.json whose packages tests or benchmarks need.
-const NPM_PROJECTS: &[&str] = &[".", "examples/vite-app", "bench/bundle-race", "bench/node-relay"];
+const NPM_PROJECTS: &[&str] = &[
+    ".",
+    "examples/vite-app",
+    "bench/bundle-race",
+    "bench/node-relay",
+];
 
 /// Runs every set-up step.
 pub fn run() -> Result<(), String> {

@@ -12,7 +12,9 @@ pub fn root() -> PathBuf {
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` when set, else `<root>/target`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// A command line as shown to the user.
