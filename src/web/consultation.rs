@@ -73,6 +73,12 @@ export interface JoinOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** 16 hex digits; reuse it after a page reload to resume as the same participant. */
   participantId?: string;
+  /**
+   * Camera and microphone to send from the start (for example the pre-call preview). The
+   * consultation takes ownership: its tracks are stopped on hang-up. Without it, the call
+   * still receives the others' audio and video; `startMedia()` can add local media later.
+   */
+  localStream?: MediaStream;
 }
 
 /** The short authentication string both sides read aloud. */
@@ -232,6 +238,16 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
     if present(&ice_servers) && !Array::is_array(&ice_servers) {
         return Err(Error::InvalidArgument("iceServers: expected an array"));
     }
+    let local_stream = get(options, "localStream");
+    let local_stream = if present(&local_stream) {
+        Some(
+            local_stream
+                .dyn_into::<MediaStream>()
+                .map_err(|_| Error::InvalidArgument("localStream: expected a MediaStream"))?,
+        )
+    } else {
+        None
+    };
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
     let session = Session::new(Config {
@@ -262,7 +278,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             JsValue::UNDEFINED
         },
         relay_only,
-        local_stream: None,
+        local_stream,
         joined_once: false,
         ended: None,
         state: "connecting",
@@ -392,6 +408,15 @@ impl Consultation {
     pub fn send_data(&self, participant_id: &str, data: &[u8]) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.send_app_data(id, data, now))
+    }
+
+    /// Restarts ICE with a participant (new candidates, same encryption keys): use it when
+    /// the network path changed. The SDK also does this by itself when ICE fails and when
+    /// the device comes back online.
+    #[wasm_bindgen(js_name = restartIce)]
+    pub fn restart_ice(&self, participant_id: &str) -> Result<(), JsError> {
+        let id = parse_id(participant_id)?;
+        act(&self.inner, |s, now| s.restart_ice(id, now))
     }
 
     /// Opens the camera and/or microphone and sends them to everyone in the call.
@@ -689,6 +714,14 @@ fn install_host_listeners(inner: &Shared) {
                 inner.borrow_mut().backoff.reset();
                 connect(&inner);
             }
+            if kind == "online" {
+                // The network changed: the old candidate pairs may be gone.
+                let connected: Vec<ParticipantId> =
+                    inner.borrow().session.peers().iter().filter(|p| p.in_call).map(|p| p.id).collect();
+                for id in connected {
+                    let _ = act(&inner, |s, now| s.restart_ice(id, now));
+                }
+            }
         });
         if target
             .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
@@ -750,8 +783,9 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
             let sink = move |e: PeerEvent| on_peer(&weak, id, e);
             match Peer::new(&guard.ice_servers, guard.relay_only, sink) {
                 Ok(p) => {
-                    if let Some(stream) = &guard.local_stream {
-                        p.add_stream(stream);
+                    match &guard.local_stream {
+                        Some(stream) => p.add_stream(stream),
+                        None => p.receive_audio_and_video(),
                     }
                     guard.peers.insert(id, p);
                 }

@@ -134,6 +134,21 @@ impl Peer {
         self.pc.clone()
     }
 
+    /// Asks to receive audio and video even while sending nothing, so that the first offer
+    /// always carries both media sections (a patient without a camera still sees the
+    /// clinician). `addTrack` later reuses these transceivers.
+    pub fn receive_audio_and_video(&self) {
+        if let Ok(add) = Reflect::get(&self.pc, &"addTransceiver".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+        {
+            let init = js_sys::Object::new();
+            let _ = Reflect::set(&init, &"direction".into(), &"recvonly".into());
+            for kind in ["audio", "video"] {
+                let _ = add.call2(&self.pc, &kind.into(), &init);
+            }
+        }
+    }
+
     /// Adds every track of `stream` that is not sent yet.
     pub fn add_stream(&self, stream: &MediaStream) {
         let sent: Vec<JsValue> = self

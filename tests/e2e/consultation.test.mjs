@@ -21,22 +21,22 @@ async function newVisit() {
   return { clinician, invite };
 }
 
-async function joinBoth({ autoAdmit = true } = {}) {
+async function joinBoth({ autoAdmit = true, media = 'join' } = {}) {
   const { clinician, invite } = await newVisit();
   const doc = await joinIn(clinician, {
     link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
     token: await relay.token(invite.roomId, 'clinician'),
-  }, { autoAdmit });
+  }, { autoAdmit, media });
   const patient = await sdkPage(browser, relay);
   const pat = await joinIn(patient, {
     link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
     token: await relay.token(invite.roomId, 'patient'),
-  });
+  }, { media });
   return { clinician, patient, invite, doc, pat };
 }
 
 test('waiting room, admit, connected: both see the same SAS and each other\'s video', async () => {
-  const { clinician, patient, doc, pat } = await joinBoth({ autoAdmit: false });
+  const { clinician, patient, doc, pat } = await joinBoth({ autoAdmit: false, media: 'later' });
   try {
     assert.equal(pat.state, 'waiting', 'a patient starts in the waiting room');
     const request = await until(clinician, () => window.log.find((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });

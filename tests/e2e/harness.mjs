@@ -116,10 +116,15 @@ const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'parti
 
 /**
  * Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`.
- * Resolves to the participant id and the state right after the join resolved.
+ * `media`: `'join'` passes the camera and microphone as `localStream`, `'later'` starts them
+ * with `startMedia()` after joining, `false` sends none. Resolves to the participant id and
+ * the state right after the join resolved.
  */
-export async function joinIn(page, options, { autoAdmit = false, media = true } = {}) {
+export async function joinIn(page, options, { autoAdmit = false, media = 'join' } = {}) {
   return page.evaluate(async (options, autoAdmit, media, events) => {
+    if (media === 'join') {
+      options.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    }
     const c = await window.t.Consultation.join(options);
     const stateAtJoin = c.state;
     window.c = c;
@@ -135,7 +140,7 @@ export async function joinIn(page, options, { autoAdmit = false, media = true } 
         }
       });
     }
-    if (media) await c.startMedia({ audio: true, video: true });
+    if (media === 'later') await c.startMedia({ audio: true, video: true });
     return { id: c.participantId, state: stateAtJoin };
   }, options, autoAdmit, media, EVENTS);
 }
@@ -203,4 +208,52 @@ export async function startProxy(relayWsUrl) {
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/** A free TCP port on 127.0.0.1 (for a server that must come back on the same port). */
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * A clinician and a patient page in one fresh room, both joined (the clinician admits the
+ * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy.
+ */
+export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {} } = {}) {
+  const clinician = await sdkPage(browser, relay);
+  const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
+  const doc = await joinIn(clinician, {
+    link: invite.clinicianLink, relayUrl: clinicianRelayUrl ?? relay.wsUrl, role: 'clinician',
+    displayName: 'Dr Rivera', token: await relay.token(invite.roomId, 'clinician'), ...clinicianExtra,
+  }, { autoAdmit: true, media });
+  const patient = await sdkPage(browser, relay);
+  const pat = await joinIn(patient, {
+    link: invite.patientLink, relayUrl: patientRelayUrl ?? relay.wsUrl, role: 'patient',
+    displayName: 'Sam Patient', token: await relay.token(invite.roomId, 'patient'), ...patientExtra,
+  }, { media });
+  const close = async () => {
+    for (const p of [patient, clinician]) {
+      await p.evaluate(() => window.c?.hangUp()).catch(() => {});
+      await p.close().catch(() => {});
+    }
+  };
+  return { clinician, patient, invite, doc, pat, close };
+}
+
+/** Waits until the page decodes more video frames from `from` than it has now. */
+export async function videoKeepsFlowing(page, from, more = 10) {
+  const first = await framesDecoded(page, from);
+  await until(page, async ([id, n]) => {
+    const r = await window.c.getStats(id);
+    let f = 0;
+    r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') f += s.framesDecoded ?? 0; });
+    return f > n;
+  }, [from, first + more], { what: 'video frames decoded increasing' });
 }
