@@ -76,6 +76,8 @@ export async function launchChromium(options = {}) {
     headless: true,
     userDataDir,
     args: chromiumArgs(options),
+    // DevTools over a pipe, not a loopback socket: tests may take the network down.
+    pipe: true,
   });
   const close = browser.close.bind(browser);
   browser.close = async () => {
