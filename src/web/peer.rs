@@ -139,7 +139,7 @@ impl Peer {
     /// clinician). `addTrack` later reuses these transceivers.
     pub fn receive_audio_and_video(&self) {
         if let Ok(add) = Reflect::get(&self.pc, &"addTransceiver".into())
-            .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
         {
             let init = js_sys::Object::new();
             let _ = Reflect::set(&init, &"direction".into(), &"recvonly".into());
