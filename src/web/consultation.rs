@@ -165,6 +165,8 @@ struct Inner {
     ended: Option<&'static str>,
     state: &'static str,
     join_waiter: Option<(Function, Function)>,
+    /// Why the join failed, for `join()` to reject with.
+    join_error: Option<Error>,
     host_listeners: Vec<HostListener>,
     events: EventTarget,
 }
@@ -283,6 +285,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
         ended: None,
         state: "connecting",
         join_waiter: None,
+        join_error: None,
         host_listeners: Vec::new(),
         events: EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?,
     })))
@@ -310,9 +313,12 @@ impl Consultation {
         connect(&inner);
         match JsFuture::from(waiter).await {
             Ok(_) => Ok(Consultation { inner }),
-            Err(err) => {
+            Err(_) => {
+                let error = inner.borrow_mut().join_error.take();
                 teardown(&inner, "relay-refused");
-                Err(JsError(js_error_back(err)))
+                Err(JsError(error.unwrap_or(Error::Network(
+                    "the relay could not be reached",
+                ))))
             }
         }
     }
@@ -658,20 +664,13 @@ fn is_permanent_refusal(code: u16) -> bool {
 }
 
 fn fail_join(inner: &Shared, error: Error) {
-    let waiter = inner.borrow_mut().join_waiter.take();
+    let waiter = {
+        let mut guard = inner.borrow_mut();
+        guard.join_error.get_or_insert(error);
+        guard.join_waiter.take()
+    };
     if let Some((_, reject)) = waiter {
-        let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from(JsError(error)));
-    }
-}
-
-/// Gets the rejection value back out of the join promise.
-fn js_error_back(value: JsValue) -> Error {
-    match get(&value, "code").as_string().as_deref() {
-        Some("RelayRefused") => {
-            Error::Relay(get(&value, "relayCode").as_f64().unwrap_or(0.0) as u16)
-        }
-        Some("Unsupported") => Error::Unsupported("WebSocket"),
-        _ => Error::Network("the relay could not be reached"),
+        let _ = reject.call0(&JsValue::UNDEFINED);
     }
 }
 
@@ -926,7 +925,14 @@ fn on_event(inner: &Shared, event: Event) {
                 i.socket = None;
                 i.session.handle_relay_disconnected(now);
             });
-            schedule_reconnect(inner);
+            if inner.borrow().joined_once {
+                schedule_reconnect(inner);
+            } else {
+                fail_join(
+                    inner,
+                    Error::Network("the relay did not answer the join in time"),
+                );
+            }
         }
         Event::RelayError { code } => {
             if inner.borrow().joined_once {
