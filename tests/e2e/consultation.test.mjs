@@ -147,3 +147,28 @@ test('hangUp() leaves no open peer connection, live track or socket behind', asy
     await patient.close();
   }
 });
+
+test('join rejects with a coded error: forged token, unreachable relay, bad options', async () => {
+  const { clinician, invite } = await newVisit();
+  try {
+    const errors = await clinician.evaluate(async (link, relayUrl) => {
+      const attempt = async (options) => {
+        try { await window.t.Consultation.join(options); return 'joined'; }
+        catch (e) { return { name: e.name, code: e.code, relayCode: e.relayCode }; }
+      };
+      const base = { link, relayUrl, role: 'clinician', displayName: 'Dr Rivera' };
+      return {
+        forged: await attempt({ ...base, token: 'v1.eyJyb29tIjoieCJ9.AAAA' }),
+        unreachable: await attempt({ ...base, relayUrl: 'ws://127.0.0.1:9/ws', token: 'x' }),
+        badRole: await attempt({ ...base, role: 'surgeon', token: 'x' }),
+        badLink: await attempt({ ...base, link: 'https://example.invalid/#r=short&k=short', token: 'x' }),
+      };
+    }, invite.clinicianLink, relay.wsUrl);
+    assert.deepEqual(errors.forged, { name: 'TeleconsultError', code: 'RelayRefused', relayCode: 4001 });
+    assert.equal(errors.unreachable.code, 'NetworkError');
+    assert.equal(errors.badRole.code, 'InvalidArgument');
+    assert.equal(errors.badLink.code, 'InvalidArgument');
+  } finally {
+    await clinician.close();
+  }
+});
