@@ -368,7 +368,10 @@ impl Consultation {
 
     /// The stream received from a participant, once its first track arrived.
     #[wasm_bindgen(js_name = remoteStream)]
-    pub fn remote_stream(&self, participant_id: &str) -> Option<MediaStream> {
+    pub fn remote_stream(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Option<MediaStream> {
         let id = ParticipantId(js::parse_hex8(participant_id)?);
         self.inner.borrow().remote_streams.get(&id).cloned()
     }
@@ -389,13 +392,19 @@ impl Consultation {
 
     /// (Clinicians) lets a waiting participant into the call. Throws `InvalidState` if this
     /// side is not a clinician or the participant is not waiting.
-    pub fn admit(&self, participant_id: &str) -> Result<(), JsError> {
+    pub fn admit(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.admit(id, now))
     }
 
     /// (Clinicians) turns a waiting participant away; their consultation ends as `denied`.
-    pub fn deny(&self, participant_id: &str) -> Result<(), JsError> {
+    pub fn deny(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.deny(id, now))
     }
@@ -403,7 +412,10 @@ impl Consultation {
     /// Records that this user compared the SAS with the participant and it matched. The
     /// other side is told (`sasconfirmed`); a mismatch raises a `sas-mismatch` security event.
     #[wasm_bindgen(js_name = confirmSas)]
-    pub fn confirm_sas(&self, participant_id: &str) -> Result<(), JsError> {
+    pub fn confirm_sas(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.confirm_sas(id, now))
     }
@@ -411,7 +423,11 @@ impl Consultation {
     /// Sends application data to a participant over the end-to-end encrypted channel:
     /// delivered once, in order, while both stay in the call (`dataundelivered` otherwise).
     #[wasm_bindgen(js_name = sendData)]
-    pub fn send_data(&self, participant_id: &str, data: &[u8]) -> Result<(), JsError> {
+    pub fn send_data(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+        data: &[u8],
+    ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.send_app_data(id, data, now))
     }
@@ -420,7 +436,10 @@ impl Consultation {
     /// the network path changed. The SDK also does this by itself when ICE fails and when
     /// the device comes back online.
     #[wasm_bindgen(js_name = restartIce)]
-    pub fn restart_ice(&self, participant_id: &str) -> Result<(), JsError> {
+    pub fn restart_ice(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
         act(&self.inner, |s, now| s.restart_ice(id, now))
     }
@@ -483,7 +502,10 @@ impl Consultation {
     /// Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
     /// the sent video track in place. Resolves when the new camera is live.
     #[wasm_bindgen(js_name = switchCamera)]
-    pub async fn switch_camera(&self, device_id: Option<String>) -> Result<(), JsError> {
+    pub async fn switch_camera(
+        &self,
+        #[wasm_bindgen(js_name = deviceId)] device_id: Option<String>,
+    ) -> Result<(), JsError> {
         let Some(stream) = self.inner.borrow().local_stream.clone() else {
             return Err(Error::Signaling(crate::signaling::SignalingError::InvalidState).into());
         };
@@ -524,8 +546,11 @@ impl Consultation {
     }
 
     /// The raw `RTCStatsReport` of the connection to a participant.
-    #[wasm_bindgen(js_name = getStats)]
-    pub async fn get_stats(&self, participant_id: &str) -> Result<JsValue, JsError> {
+    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "RTCStatsReport")]
+    pub async fn get_stats(
+        &self,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Result<JsValue, JsError> {
         let id = parse_id(participant_id)?;
         let pc = self.inner.borrow().peers.get(&id).map(Peer::connection);
         let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
@@ -538,7 +563,10 @@ impl Consultation {
     /// stops local tracks, closes the relay socket and releases every timer and callback.
     /// A clinician passing `endForEveryone: true` ends it for all participants.
     #[wasm_bindgen(js_name = hangUp)]
-    pub fn hang_up(&self, end_for_everyone: Option<bool>) {
+    pub fn hang_up(
+        &self,
+        #[wasm_bindgen(js_name = endForEveryone)] end_for_everyone: Option<bool>,
+    ) {
         if self.inner.borrow().ended.is_some() {
             return;
         }

@@ -7,7 +7,9 @@
 //! | `test` | set-up, then every test there is, ending with one summary line |
 //! | `demo` | builds the package and serves the demo on 127.0.0.1 |
 //! | `bench` | runs the benchmarks, one result line each |
+//! | `docs` | regenerates docs/API.md from the package's TypeScript declarations |
 
+mod api_docs;
 mod bench;
 mod build;
 mod demo;
@@ -17,7 +19,7 @@ mod util;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup | build [--release] | test | demo | bench>";
+const USAGE: &str = "usage: cargo xtask <setup | build [--release] | test | demo | bench | docs>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
         ["bench"] => bench::run(),
+        ["docs"] => api_docs::run(),
         _ => Err(USAGE.to_owned()),
     };
     match result {

@@ -123,6 +123,19 @@ pub fn run() -> Result<(), String> {
         );
     }
     if built_ok {
+        level(
+            "API reference",
+            crate::api_docs::is_current().and_then(|current| {
+                if current {
+                    Ok(Counts {
+                        passed: 1,
+                        ..Counts::default()
+                    })
+                } else {
+                    Err("docs/API.md is out of date: run cargo xtask docs".into())
+                }
+            }),
+        );
         level("package in Node.js", node_tests("tests/node", false));
         // The end-to-end tests start the relay binary themselves.
         let relay = util::run(util::cargo().args(["build", "--package", "teleconsult-relay"]));
