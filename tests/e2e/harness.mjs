@@ -23,7 +23,7 @@ export async function startRelay({ www = join(root, 'www'), args = [], listen = 
   const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', join(root, 'pkg'),
     '--exit-on-stdin-close', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
+    env: { ...process.env, TELECONSULT_RELAY_LOG: process.env.TELECONSULT_RELAY_LOG ?? 'warn', ...env },
   });
   const url = await new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error('relay did not report its address within 10 s')), 10_000);
