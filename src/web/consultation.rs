@@ -185,15 +185,19 @@ fn parse_role(s: &str) -> Result<Role, Error> {
     ))
 }
 
+/// Reads the room id and secret from `link`, or from `roomId` and `roomSecret`. Every copy
+/// of the secret made here is wiped when it is dropped.
 fn room_from_options(options: &JsValue) -> Result<(RoomId, RoomSecret), Error> {
-    if let Some(link) = js::opt_string(options, "link")? {
-        let invite = Invite::parse(&link)?;
-        return Ok((invite.room, invite.secret));
-    }
-    let room = js::string(options, "roomId")?;
-    let secret = Zeroizing::new(js::string(options, "roomSecret")?);
-    // Reuse the invite parser so both forms accept exactly the same encodings.
-    let invite = Invite::parse(&format!("#r={room}&k={}", secret.as_str()))?;
+    let link = match js::opt_string(options, "link")? {
+        Some(link) => Zeroizing::new(link),
+        None => {
+            let room = js::string(options, "roomId")?;
+            let secret = Zeroizing::new(js::string(options, "roomSecret")?);
+            // The invite parser checks both forms the same way.
+            Zeroizing::new(format!("#r={room}&k={}", secret.as_str()))
+        }
+    };
+    let invite = Invite::parse(&link)?;
     Ok((invite.room, invite.secret))
 }
 

@@ -13,7 +13,7 @@ pub fn run() -> Result<(), String> {
     crate::setup::run()?;
     let sizes = build::run(Profile::Release)?;
     let mut results = vec![format!(
-        "bundle-size: teleconsult_gz={:.1}KB wasm_raw={} wasm_gz={} js_raw={} js_gz={} total_gz={}",
+        "bundle-pkg: total_gz_kb={:.1} wasm_raw={} wasm_gz={} js_raw={} js_gz={} total_gz={}",
         (sizes.wasm_gz + sizes.js_gz) as f64 / 1024.0,
         sizes.wasm_raw,
         sizes.wasm_gz,
@@ -70,7 +70,7 @@ fn is_result_line(line: &str) -> bool {
         !name.is_empty()
             && name
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
             && rest.contains('=')
     })
 }
