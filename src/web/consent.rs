@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Uint8Array};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
@@ -284,26 +284,131 @@ pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// A core value (serde) as a plain JavaScript object.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    // Only integers above 2^53 fail, and the ledger caps times and counts far below that.
-    value.serialize(&ser).unwrap_or(JsValue::UNDEFINED)
+    // Consent types hold strings, integers, booleans, lists and structs only, all of which
+    // the writer handles, and its output is valid JSON.
+    super::json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
-fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue, what: &'static str) -> Result<T, Error> {
-    serde_wasm_bindgen::from_value(value).map_err(|_| Error::InvalidArgument(what))
+/// Reads a value of a closed code list (categories, purposes, recipient kinds) from its code
+/// string, without serde: hand-written readers keep the wasm small.
+fn code<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    v: &JsValue,
+    what: &'static str,
+) -> Result<T, Error> {
+    let s = v.as_string().ok_or(Error::InvalidArgument(what))?;
+    all.iter()
+        .copied()
+        .find(|c| name(*c) == s)
+        .ok_or(Error::InvalidArgument(what))
 }
 
-fn opt_from_js<T: for<'de> Deserialize<'de>>(
+fn category(v: &JsValue) -> Result<DataCategory, Error> {
+    code(
+        DataCategory::ALL,
+        DataCategory::code,
+        v,
+        "category: expected a ConsentCategory",
+    )
+}
+
+fn purpose(v: &JsValue) -> Result<Purpose, Error> {
+    code(
+        Purpose::ALL,
+        Purpose::code,
+        v,
+        "purpose: expected a ConsentPurpose",
+    )
+}
+
+/// `obj[key]` as a list of codes; an absent key is an empty list.
+fn codes<T>(
     obj: &JsValue,
     key: &'static str,
-) -> Result<Option<T>, Error> {
+    read: fn(&JsValue) -> Result<T, Error>,
+) -> Result<Option<Vec<T>>, Error> {
+    let v = get(obj, key);
+    if !present(&v) {
+        return Ok(None);
+    }
+    if !js_sys::Array::is_array(&v) {
+        return Err(Error::InvalidArgument(key));
+    }
+    js_sys::Array::from(&v)
+        .iter()
+        .map(|item| read(&item))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// An optional integer field (milliseconds, sequence numbers): a safe non-negative integer.
+fn opt_u64(obj: &JsValue, key: &'static str) -> Result<Option<u64>, Error> {
+    let v = get(obj, key);
+    if !present(&v) {
+        return Ok(None);
+    }
+    v.as_f64()
+        .and_then(|n| seq_arg(n).ok())
+        .map(Some)
+        .ok_or(Error::InvalidArgument(key))
+}
+
+fn recipient(v: &JsValue) -> Result<Recipient, Error> {
+    const WHAT: &str = "recipient: expected { kind: \"Practitioner\" | \"Organization\", id }";
+    if !v.is_object() {
+        return Err(Error::InvalidArgument(WHAT));
+    }
+    Ok(Recipient {
+        kind: code(
+            core::RecipientKind::ALL,
+            core::RecipientKind::code,
+            &get(v, "kind"),
+            WHAT,
+        )?,
+        id: get(v, "id")
+            .as_string()
+            .ok_or(Error::InvalidArgument(WHAT))?
+            .into(),
+    })
+}
+
+fn opt_recipient(obj: &JsValue, key: &'static str) -> Result<Option<Recipient>, Error> {
     let v = get(obj, key);
     if present(&v) {
-        from_js(v, key).map(Some)
+        recipient(&v).map(Some)
     } else {
         Ok(None)
     }
+}
+
+fn collection(v: &JsValue) -> Result<Collection, Error> {
+    match js::string(v, "method")?.as_str() {
+        "patient-action" => Ok(Collection::PatientAction),
+        "verbal-attested" => Ok(Collection::VerbalAttested {
+            clinician: js::string(v, "clinician")?.into(),
+        }),
+        _ => Err(Error::InvalidArgument(
+            "collection.method: expected patient-action or verbal-attested",
+        )),
+    }
+}
+
+fn receipt_context(v: &JsValue) -> Result<ReceiptContext, Error> {
+    let controller = get(v, "controller");
+    Ok(ReceiptContext {
+        controller: core::Controller {
+            name: js::string(&controller, "name")?,
+            contact: js::string(&controller, "contact")?,
+        },
+        jurisdiction: js::string(v, "jurisdiction")?,
+        withdrawal_method: js::string(v, "withdrawalMethod")?,
+    })
 }
 
 fn bytes_arg(value: &JsValue, what: &'static str) -> Result<Vec<u8>, Error> {
@@ -376,8 +481,15 @@ impl Defaults {
         let notice = get(options, "notice");
         Ok(Self {
             patient,
-            recipient: opt_from_js(options, "recipient")?,
-            purpose: opt_from_js(options, "purpose")?.unwrap_or(Purpose::Treatment),
+            recipient: opt_recipient(options, "recipient")?,
+            purpose: {
+                let p = get(options, "purpose");
+                if present(&p) {
+                    purpose(&p)?
+                } else {
+                    Purpose::Treatment
+                }
+            },
             notice: if present(&notice) {
                 Some(notice_input(&notice)?)
             } else {
@@ -387,29 +499,27 @@ impl Defaults {
     }
 
     fn request(&self, value: JsValue, recipient: Option<&Recipient>) -> Result<Request, Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Input {
-            category: DataCategory,
-            recipient: Option<Recipient>,
-            purpose: Option<Purpose>,
-            now: Option<u64>,
-            notice_version: Option<String>,
+        if !value.is_object() {
+            return Err(Error::InvalidArgument("request: expected a ConsentRequest"));
         }
-        let input: Input = from_js(value, "request: expected a ConsentRequest")?;
+        let p = get(&value, "purpose");
+        let input_recipient = opt_recipient(&value, "recipient")?;
+        let input_purpose = if present(&p) {
+            Some(purpose(&p)?)
+        } else {
+            None
+        };
         Ok(Request {
-            category: input.category,
-            recipient: input
-                .recipient
+            category: category(&get(&value, "category"))?,
+            recipient: input_recipient
                 .or_else(|| recipient.cloned())
                 .or_else(|| self.recipient.clone())
                 .ok_or(Error::InvalidArgument(
                     "request.recipient (or the recipient option)",
                 ))?,
-            purpose: input.purpose.unwrap_or(self.purpose),
-            now: input.now.unwrap_or_else(now_ms),
-            notice_version: input
-                .notice_version
+            purpose: input_purpose.unwrap_or(self.purpose),
+            now: opt_u64(&value, "now")?.unwrap_or_else(now_ms),
+            notice_version: js::opt_string(&value, "noticeVersion")?
                 .or_else(|| self.notice.as_ref().map(|(n, _)| n.version.clone()))
                 .ok_or(Error::InvalidArgument(
                     "request.noticeVersion (or the notice option)",
@@ -974,12 +1084,9 @@ impl JsConsentManager {
         #[wasm_bindgen(unchecked_param_type = "ConsentCategory")] category: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ConsentRecipient | undefined")] recipient: JsValue,
     ) -> Result<JsValue, JsError> {
-        let category: DataCategory = from_js(category, "category: expected a ConsentCategory")?;
-        let recipient: Option<Recipient> = if present(&recipient) {
-            Some(from_js(
-                recipient,
-                "recipient: expected a ConsentRecipient",
-            )?)
+        let category = self::category(&category)?;
+        let recipient = if present(&recipient) {
+            Some(self::recipient(&recipient)?)
         } else {
             None
         };
@@ -1036,7 +1143,7 @@ impl JsConsentManager {
         seq: f64,
         #[wasm_bindgen(unchecked_param_type = "ConsentReceiptContext")] context: JsValue,
     ) -> Result<JsValue, JsError> {
-        let ctx: ReceiptContext = from_js(context, "context: expected a ConsentReceiptContext")?;
+        let ctx = receipt_context(&context)?;
         let r = self
             .inner
             .borrow()
@@ -1101,7 +1208,7 @@ impl JsConsentManager {
         #[wasm_bindgen(unchecked_param_type = "ConsentAttachOptions | undefined")] options: JsValue,
     ) -> Result<(), JsError> {
         let peer = peer_arg(participant_id)?;
-        let recipient = opt_from_js(&options, "recipient")?;
+        let recipient = opt_recipient(&options, "recipient")?;
         let local = get(&consultation, "participantId").as_string();
         let id = {
             let mut p = self.inner.borrow_mut();
@@ -1193,24 +1300,11 @@ fn checkpoint_js(cp: &Checkpoint, clinician: &[u8; 32]) -> JsValue {
 
 impl JsConsentManager {
     fn grant_input(&self, value: &JsValue) -> Result<(Grant, Vec<u8>), Error> {
-        #[derive(Deserialize)]
-        struct PeriodInput {
-            start: Option<u64>,
-            end: Option<u64>,
-        }
-        #[derive(Deserialize)]
-        struct Input {
-            patient: Option<String>,
-            recipient: Option<Recipient>,
-            purposes: Vec<Purpose>,
-            categories: Vec<DataCategory>,
-            period: Option<PeriodInput>,
-            collection: Option<Collection>,
-        }
         if !value.is_object() {
             return Err(Error::InvalidArgument("grant: expected an object"));
         }
-        let input: Input = from_js(value.clone(), "grant: expected a ConsentGrantInput")?;
+        let period = get(value, "period");
+        let coll = get(value, "collection");
         let p = self.inner.borrow();
         let d = &p.defaults;
         let notice = get(value, "notice");
@@ -1221,24 +1315,30 @@ impl JsConsentManager {
                 "grant.notice (or the notice option)",
             ))?
         };
-        let period = input.period.unwrap_or(PeriodInput {
-            start: None,
-            end: None,
-        });
         Ok((
             Grant {
-                patient: input.patient.unwrap_or_else(|| d.patient.clone()).into(),
-                recipient: input.recipient.or_else(|| d.recipient.clone()).ok_or(
-                    Error::InvalidArgument("grant.recipient (or the recipient option)"),
-                )?,
-                purposes: input.purposes,
-                categories: input.categories,
+                patient: js::opt_string(value, "patient")?
+                    .unwrap_or_else(|| d.patient.clone())
+                    .into(),
+                recipient: opt_recipient(value, "recipient")?
+                    .or_else(|| d.recipient.clone())
+                    .ok_or(Error::InvalidArgument(
+                        "grant.recipient (or the recipient option)",
+                    ))?,
+                purposes: codes(value, "purposes", purpose)?
+                    .ok_or(Error::InvalidArgument("grant.purposes"))?,
+                categories: codes(value, "categories", category)?
+                    .ok_or(Error::InvalidArgument("grant.categories"))?,
                 period: Period {
-                    start: period.start.unwrap_or_else(now_ms),
-                    end: period.end,
+                    start: opt_u64(&period, "start")?.unwrap_or_else(now_ms),
+                    end: opt_u64(&period, "end")?,
                 },
                 notice,
-                collection: input.collection.unwrap_or(Collection::PatientAction),
+                collection: if present(&coll) {
+                    collection(&coll)?
+                } else {
+                    Collection::PatientAction
+                },
             },
             text,
         ))

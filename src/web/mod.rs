@@ -18,6 +18,7 @@ mod error;
 mod idb;
 mod invite;
 mod js;
+mod json;
 mod peer;
 mod socket;
 mod timer;

@@ -46,7 +46,7 @@ test('grant, check, allows, list: default deny, with the most specific reason', 
   const m = await open();
   const changes = [];
   m.addEventListener('change', (e) => changes.push(e.detail));
-  assert.deepEqual({ ...m.allows('video') }, { allowed: false, reason: 'NoGrant', grant: undefined });
+  assert.deepEqual(m.allows('video'), { allowed: false, reason: 'NoGrant' }, 'no grant field when no grant came close');
   const rec = await m.grant({ purposes: ['TREAT'], categories: ['audio', 'video'], period: { start: Date.now() - 1000 } });
   assert.equal(rec.seq, 0);
   assert.deepEqual(rec.grant.categories, ['video', 'audio'], 'sets are stored in canonical order');
@@ -171,7 +171,9 @@ test('verifyLedger checks an export offline and names each attack', async () => 
   assert.equal(s.head, m.head);
   assert.equal(s.checkpointSize, 3);
   assert.equal(s.withdrawnGrants, 1);
-  assert.deepEqual(t.verifyLedger(replica.export(), m.publicKey), { ...s, checkpointSize: undefined });
+  const { checkpointSize, ...withoutCheckpoint } = s;
+  assert.equal(checkpointSize, 3);
+  assert.deepEqual(t.verifyLedger(replica.export(), m.publicKey), withoutCheckpoint, 'optional fields are absent, not null');
 
   const code = (fn) => { try { fn(); } catch (e) { return [e.code, e.consentCode]; } return 'accepted'; };
   const tampered = bytes.slice();
