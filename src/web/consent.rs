@@ -1082,13 +1082,14 @@ impl JsConsentManager {
     pub fn allows(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ConsentCategory")] category: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ConsentRecipient | undefined")] recipient: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ConsentRecipient")] recipient: Option<
+            JsValue,
+        >,
     ) -> Result<JsValue, JsError> {
         let category = self::category(&category)?;
-        let recipient = if present(&recipient) {
-            Some(self::recipient(&recipient)?)
-        } else {
-            None
+        let recipient = match recipient.filter(present) {
+            Some(r) => Some(self::recipient(&r)?),
+            None => None,
         };
         Ok(to_js(&allows(self, category, recipient.as_ref(), now_ms())))
     }
@@ -1205,10 +1206,12 @@ impl JsConsentManager {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
         participant_id: &str,
-        #[wasm_bindgen(unchecked_param_type = "ConsentAttachOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ConsentAttachOptions")] options: Option<
+            JsValue,
+        >,
     ) -> Result<(), JsError> {
         let peer = peer_arg(participant_id)?;
-        let recipient = opt_recipient(&options, "recipient")?;
+        let recipient = opt_recipient(&options.unwrap_or(JsValue::UNDEFINED), "recipient")?;
         let local = get(&consultation, "participantId").as_string();
         let id = {
             let mut p = self.inner.borrow_mut();
@@ -1540,10 +1543,11 @@ impl JsConsentReplica {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(
-            unchecked_param_type = "{ ledgerId?: string; patientPublicKey?: string; ledger?: Uint8Array; recipient?: ConsentRecipient; purpose?: ConsentPurpose; notice?: ConsentNoticeInput } | undefined"
+            unchecked_optional_param_type = "{ ledgerId?: string; patientPublicKey?: string; ledger?: Uint8Array; recipient?: ConsentRecipient; purpose?: ConsentPurpose; notice?: ConsentNoticeInput }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Result<JsConsentReplica, JsError> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let id = js::opt_string(&options, "ledgerId")?
             .map(|h| {
                 parse_hex::<16>(&h)
@@ -1926,10 +1930,11 @@ pub fn verify_ledger(
     bytes: Uint8Array,
     patient_public_key: &str,
     #[wasm_bindgen(
-        unchecked_param_type = "{ bytes: Uint8Array; clinicianPublicKey: string } | undefined"
+        unchecked_optional_param_type = "{ bytes: Uint8Array; clinicianPublicKey: string }"
     )]
-    checkpoint: JsValue,
+    checkpoint: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
+    let checkpoint = checkpoint.unwrap_or(JsValue::UNDEFINED);
     let pk = parse_hex::<32>(patient_public_key).ok_or(Error::InvalidArgument(
         "patientPublicKey: expected 64 hex digits",
     ))?;
