@@ -77,6 +77,10 @@ error_codes! {
     /// The consent ledger rejected an operation or failed verification; the error's
     /// message (and [`LedgerError::code`](crate::consent::LedgerError::code)) says exactly why.
     Consent,
+    /// Consent does not allow the capture or sharing that was asked for (no grant, withdrawn,
+    /// expired, notice changed, …); the error's `reason` names the obstacle. Nothing was
+    /// captured or sent.
+    ConsentDenied,
 }
 
 impl fmt::Display for ErrorCode {
@@ -107,6 +111,8 @@ pub enum Error {
     PermissionDenied(&'static str),
     /// A consent ledger error.
     Consent(crate::consent::LedgerError),
+    /// An enforcement point denied the action; the reason says why.
+    ConsentDenied(crate::consent::Reason),
 }
 
 impl From<CryptoError> for Error {
@@ -162,6 +168,7 @@ impl Error {
                 SignalingError::BadInvite => ErrorCode::InvalidArgument,
             },
             Self::Consent(_) => ErrorCode::Consent,
+            Self::ConsentDenied(_) => ErrorCode::ConsentDenied,
         }
     }
 }
@@ -178,6 +185,7 @@ impl fmt::Display for Error {
             Self::Media(what) => write!(f, "media: {what}"),
             Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
             Self::Consent(e) => e.fmt(f),
+            Self::ConsentDenied(reason) => write!(f, "consent does not allow this: {reason:?}"),
         }
     }
 }
@@ -221,6 +229,16 @@ mod tests {
             assert!(ErrorCode::TYPESCRIPT.contains(&format!("\"{}\"", code.as_str())));
         }
         assert!(ErrorCode::TYPESCRIPT.starts_with("export type ErrorCode = | \"Unsupported\" | "));
+    }
+
+    #[test]
+    fn consent_errors_have_their_own_codes() {
+        use crate::consent::{LedgerError, Reason};
+        let e = Error::from(LedgerError::BadSignature { seq: 2 });
+        assert_eq!(e.code(), ErrorCode::Consent);
+        let denied = Error::ConsentDenied(Reason::Withdrawn);
+        assert_eq!(denied.code().as_str(), "ConsentDenied");
+        assert_eq!(denied.to_string(), "consent does not allow this: Withdrawn");
     }
 
     #[test]
