@@ -758,10 +758,6 @@ fn unregister_gates(patient: &Rc<RefCell<Patient>>) {
 /// recipient or a manager without a notice denies (`NoGrant`). Meant for
 /// `Consultation.startMedia` (video, audio), screen sharing, recording and the
 /// device-reading sharing path; map a denial to [`Error::ConsentDenied`].
-#[allow(
-    dead_code,
-    reason = "the hook for Consultation's enforcement points, which the consultation driver wires in"
-)]
 pub(crate) fn allows_for_consultation(
     local_participant_id: &str,
     category: DataCategory,
@@ -1405,6 +1401,8 @@ fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64, bytes: Vec<u8>) {
         ("origin", "local".into()),
     ]);
     dispatch(&events, "change", &detail.into());
+    // Withdrawal (or any change) takes effect at once on this device's media.
+    super::consultation::consent_changed();
 }
 
 fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent) {
