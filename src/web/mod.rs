@@ -7,11 +7,13 @@
 //! | --- | --- |
 //! | `capabilities` | `capabilities()`, `requireCapabilities()` |
 //! | `consultation` | `Consultation`: the session driver (relay socket, peer connections, timers) |
+//! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
 mod capabilities;
 mod consultation;
+mod devices;
 mod error;
 mod invite;
 mod js;
@@ -21,6 +23,10 @@ mod timer;
 
 pub use capabilities::{capabilities, require_capabilities};
 pub use consultation::Consultation;
+pub use devices::{
+    DeviceBridge, DeviceSession, ReadingReceiver, ReadingShare, capture_reading,
+    measurement_to_fhir, parse_measurement, share_readings,
+};
 pub use error::{JsError, error_codes};
 pub use invite::create_invite;
 
