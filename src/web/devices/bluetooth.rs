@@ -616,10 +616,12 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
         let mut inner = shared.inner.borrow_mut();
         !inner.closed && inner.conn(id).is_some_and(|c| c.generation == generation)
     };
-    let failed = |_| {
+    // The browser's own reason (a DOMException name and message) helps; it holds no data.
+    let failed = |e: JsValue| {
+        let why = get(&e, "message").as_string().unwrap_or_default();
         coded(
             ErrorCode::NetworkError,
-            "Bluetooth: could not connect to the device",
+            &format!("Bluetooth: could not connect to the device ({why})"),
         )
     };
     let server = device
@@ -912,7 +914,13 @@ async fn reconnect(weak: Weak<Shared>, id: String) {
             _ => return,
         }
     }
-    if connect(&shared, &id, true).await.is_err() {
+    if let Err(err) = connect(&shared, &id, true).await {
+        let detail = js::object(&[
+            ("deviceId", id.as_str().into()),
+            ("code", get(&err, "code")),
+            ("message", get(&err, "message")),
+        ]);
+        shared.events.dispatch("error", &detail.into());
         let again = {
             let mut inner = shared.inner.borrow_mut();
             let closed = inner.closed;
