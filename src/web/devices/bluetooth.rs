@@ -168,26 +168,31 @@ fn requested_services(options: &JsValue) -> Result<Vec<String>, Error> {
     Ok(list)
 }
 
-/// What Web Bluetooth's `requestDevice` rejections mean to an app.
+/// What Web Bluetooth's `requestDevice` rejections mean to an app (with the browser's own
+/// message, which names no device or person, for whoever debugs it).
 fn request_error(err: &JsValue) -> JsValue {
-    match get(err, "name").as_string().as_deref() {
-        Some("NotFoundError") => coded(
+    let (code, meaning) = match get(err, "name").as_string().as_deref() {
+        Some("NotFoundError") => (
             ErrorCode::PermissionDenied,
             "no device was chosen: the user closed the chooser, or no nearby device offers the requested services",
         ),
-        Some("SecurityError") => coded(
+        Some("SecurityError") => (
             ErrorCode::InvalidState,
             "requestDevice must be called from a user gesture (a click or key handler), in a secure context, where the bluetooth permissions policy allows it",
         ),
-        Some("NotAllowedError") => coded(
+        Some("NotAllowedError") => (
             ErrorCode::PermissionDenied,
             "Bluetooth is blocked here (permissions policy, browser setting or the user)",
         ),
-        Some("TypeError") => coded(ErrorCode::InvalidArgument, "requestDevice: invalid options"),
-        _ => coded(
+        Some("TypeError") => (ErrorCode::InvalidArgument, "requestDevice: invalid options"),
+        _ => (
             ErrorCode::Unsupported,
             "Bluetooth is unavailable: the adapter is missing or turned off",
         ),
+    };
+    match get(err, "message").as_string() {
+        Some(why) if !why.is_empty() => coded(code, &format!("{meaning} ({why})")),
+        _ => coded(code, meaning),
     }
 }
 
