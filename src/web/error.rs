@@ -18,8 +18,11 @@ export interface TeleconsultError extends Error {
   relayCode?: number;
   /** For `Consent`: exactly what the ledger rejected (see docs/CONSENT.md, "Verification rules"). */
   consentCode?: ConsentErrorCode;
-  /** For `ConsentDenied`: why the enforcement point said no. */
-  reason?: ConsentReason;
+  /**
+   * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
+   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`).
+   */
+  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid";
 }
 "#;
 
