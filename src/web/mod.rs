@@ -10,6 +10,7 @@
 //! | `invite` | `createInvite()` |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
+mod bench;
 mod capabilities;
 mod consultation;
 mod error;

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// Call set-up time: from the patient's join to the first decoded remote video frame, the SDK
+// versus a plain-WebRTC baseline through the same relay. See docs/BENCHMARKS.md.
+//
+//   node bench/call-setup/run.mjs [--runs N]      (needs pkg/ built and the relay binary)
+//
+// stdout:
+//   call-setup: sdk_ms=<median> raw_ms=<median> ratio=<sdk/raw>
+//   call-setup-detail: runs=… sdk_p90_ms=… sdk_min_ms=… sdk_max_ms=… raw_… (joined, connected, getStats-polled medians)
+//
+// Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
+// when needed), starts its own relay (target/debug/teleconsult-relay or
+// TELECONSULT_RELAY_BIN) and Debian's Chromium with the e2e harness's flags.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile } from './lib.mjs';
+
+const NAME = 'call-setup';
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '20' },
+    verbose: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) fail(NAME, '--runs must be a positive integer');
+/** One call must show video within this long, or the benchmark fails. */
+const CALL_TIMEOUT_MS = 15_000;
+
+checkPrerequisites(NAME, { relay: true });
+ensureLoopbackNamespace(NAME);
+
+const { startRelay, launchChromium, sdkPage, joinIn, testPages } = await import('../../tests/e2e/harness.mjs');
+const pageSource = readFileSync(join(import.meta.dirname, 'page.js'), 'utf8');
+
+const relay = await startRelay({ www: testPages });
+const browser = await launchChromium();
+
+/** A page on the relay's origin with the SDK loaded (`window.t`) and the benchmark code. */
+async function benchPage() {
+  const page = await sdkPage(browser, relay);
+  await page.evaluate(pageSource);
+  return page;
+}
+
+/**
+ * One call in a fresh room with fresh pages: the clinician joins (and, for the SDK, admits
+ * whoever asks), then the patient's join is timed. Page loads, wasm compilation, the
+ * clinician's join and both getUserMedia calls all happen before the clock starts.
+ */
+async function runOnce(kind) {
+  const clinician = await benchPage();
+  const patient = await benchPage();
+  try {
+    let options;
+    if (kind === 'sdk') {
+      const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
+      await joinIn(clinician, {
+        link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+        token: await relay.token(invite.roomId, 'clinician'),
+      }, { autoAdmit: true, media: 'join' });
+      options = {
+        link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+        token: await relay.token(invite.roomId, 'patient'),
+      };
+    } else {
+      const room = randomBytes(16).toString('base64url');
+      await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relay.wsUrl, token: await relay.token(room, 'clinician') });
+      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient') };
+    }
+    await patient.evaluate(() => window.bench.prepareMedia());
+    await patient.bringToFront();
+    if (args.trace) for (const p of [clinician, patient]) await p.evaluate(() => window.bench.startTrace());
+    const result = await patient.evaluate((k, o, t) => window.bench.runPatient(k, o, t), kind, options, CALL_TIMEOUT_MS);
+    if (args.trace) await printTrace(kind, { clinician, patient });
+    return result;
+  } finally {
+    for (const p of [patient, clinician]) {
+      await p.evaluate(() => window.bench.hangUp()).catch(() => {});
+      await p.close().catch(() => {});
+    }
+  }
+}
+
+/** Prints both pages' timelines merged, in ms since the patient's t0 (stderr). */
+async function printTrace(kind, pages) {
+  const events = [];
+  for (const [who, page] of Object.entries(pages)) {
+    for (const [at, label] of await page.evaluate(() => window.bench.trace())) events.push({ at, who, label });
+  }
+  events.sort((a, b) => a.at - b.at);
+  const t0 = events.find((e) => e.label === 't0')?.at ?? events[0]?.at;
+  console.error(`--- ${kind} trace (ms since the patient's t0) ---`);
+  for (const e of events) console.error(`${fmt(e.at - t0).padStart(8)}  ${e.who.padEnd(9)}  ${e.label}`);
+}
+
+const results = { sdk: [], raw: [] };
+const started = performance.now();
+try {
+  // One discarded warm-up call of each kind (first codec/ICE/DTLS initialisation in the
+  // browser process), then SDK and raw interleaved so drift affects both alike.
+  for (const kind of ['sdk', 'raw']) await runOnce(kind);
+  for (let i = 0; i < RUNS; i++) {
+    for (const kind of ['sdk', 'raw']) {
+      const r = await runOnce(kind);
+      results[kind].push(r);
+      if (args.verbose) console.error(`${kind} #${i + 1}: ${JSON.stringify(r)}`);
+    }
+  }
+} catch (err) {
+  console.error(`${NAME}: a call failed: ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close().catch(() => {});
+  await relay.stop().catch(() => {});
+}
+if (process.exitCode) process.exit(process.exitCode);
+
+const pick = (kind, key) => results[kind].map((r) => r[key]).filter((v) => typeof v === 'number');
+const sdk = pick('sdk', 'firstFrameMs');
+const raw = pick('raw', 'firstFrameMs');
+console.log(`${NAME}: sdk_ms=${fmt(median(sdk))} raw_ms=${fmt(median(raw))} ratio=${fmt(median(sdk) / median(raw), 3)}`);
+const detail = [`runs=${RUNS}`];
+for (const [kind, xs] of [['sdk', sdk], ['raw', raw]]) {
+  detail.push(`${kind}_p90_ms=${fmt(quantile(xs, 0.9))}`, `${kind}_min_ms=${fmt(Math.min(...xs))}`, `${kind}_max_ms=${fmt(Math.max(...xs))}`);
+}
+for (const [key, label] of [['joinedMs', 'joined'], ['connectedMs', 'connected'], ['statsMs', 'stats']]) {
+  for (const kind of ['sdk', 'raw']) {
+    const xs = pick(kind, key);
+    detail.push(`${kind}_${label}_ms=${xs.length === RUNS ? fmt(median(xs)) : `${fmt(median(xs))}(${xs.length}/${RUNS})`}`);
+  }
+}
+const hidden = [...results.sdk, ...results.raw].filter((r) => r.visibility !== 'visible').length;
+detail.push(`hidden_runs=${hidden}`, `wall_s=${fmt((performance.now() - started) / 1000)}`);
+console.log(`${NAME}-detail: ${detail.join(' ')}`);
