@@ -716,14 +716,8 @@ fn install_host_listeners(inner: &Shared) {
             }
             if kind == "online" {
                 // The network changed: the old candidate pairs may be gone.
-                let connected: Vec<ParticipantId> = inner
-                    .borrow()
-                    .session
-                    .peers()
-                    .iter()
-                    .filter(|p| p.in_call)
-                    .map(|p| p.id)
-                    .collect();
+                let connected: Vec<ParticipantId> =
+                    inner.borrow().session.peers().iter().filter(|p| p.in_call).map(|p| p.id).collect();
                 for id in connected {
                     let _ = act(&inner, |s, now| s.restart_ice(id, now));
                 }
