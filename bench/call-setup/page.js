@@ -142,7 +142,9 @@
     let pc = null;
     const candidates = candidateSink(() => pc);
     const conn = await relayConnect(wsUrl, token, async (from, msg) => {
-      if (msg.type === 'offer') {
+      if (msg.type === 'knock') {
+        conn.send(from, { type: 'admit' });
+      } else if (msg.type === 'offer') {
         pc = rawPeer(conn, from, stream, null);
         await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
         await candidates.flush();
@@ -155,12 +157,20 @@
     window.raw = { conn, stream, get pc() { return pc; } };
   }
 
-  /** Raw patient: joins, offers to the clinician the welcome lists. */
-  async function rawPatient({ wsUrl, token }, stream, onTrack) {
+  /**
+   * Raw patient: joins, offers to the clinician the welcome lists. With `waitingRoom`, it
+   * first knocks and offers only once the clinician answers "admit" (one more relay round
+   * trip, as the SDK's waiting room needs; plaintext, no handshake).
+   */
+  async function rawPatient({ wsUrl, token, waitingRoom = false }, stream, onTrack) {
     let pc = null;
+    let admitted;
+    const admission = new Promise((r) => { admitted = r; });
     const candidates = candidateSink(() => pc);
     const conn = await relayConnect(wsUrl, token, async (_from, msg) => {
-      if (msg.type === 'answer') {
+      if (msg.type === 'admit') {
+        admitted();
+      } else if (msg.type === 'answer') {
         await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
         await candidates.flush();
       } else if (msg.type === 'candidate') {
@@ -171,6 +181,10 @@
     const joinedAt = performance.now();
     const clinician = conn.welcome.present.find((p) => p.role === 1);
     if (!clinician) throw new Error('raw patient: no clinician in the room');
+    if (waitingRoom) {
+      conn.send(clinician.id, { type: 'knock', name: 'Sam Patient' });
+      await admission;
+    }
     pc = rawPeer(conn, clinician.id, stream, onTrack);
     await pc.setLocalDescription(await pc.createOffer());
     conn.send(clinician.id, { type: 'offer', sdp: pc.localDescription.sdp });

@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '20' },
     verbose: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    'raw-waiting-room': { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -69,12 +70,12 @@ async function runOnce(kind) {
     } else {
       const room = randomBytes(16).toString('base64url');
       await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relay.wsUrl, token: await relay.token(room, 'clinician') });
-      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient') };
+      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient'), waitingRoom: kind === 'raw_wr' };
     }
     await patient.evaluate(() => window.bench.prepareMedia());
     await patient.bringToFront();
     if (args.trace) for (const p of [clinician, patient]) await p.evaluate(() => window.bench.startTrace());
-    const result = await patient.evaluate((k, o, t) => window.bench.runPatient(k, o, t), kind, options, CALL_TIMEOUT_MS);
+    const result = await patient.evaluate((k, o, t) => window.bench.runPatient(k, o, t), kind === 'sdk' ? 'sdk' : 'raw', options, CALL_TIMEOUT_MS);
     if (args.trace) await printTrace(kind, { clinician, patient });
     return result;
   } finally {
@@ -84,6 +85,18 @@ async function runOnce(kind) {
     }
   }
 }
+
+/** Milestones read from a merged trace: [name, predicate over {who, label}]. */
+const MILESTONES = [
+  ['ws_open', (e) => e.who === 'patient' && e.label === 'ws open'],
+  ['welcome', (e) => e.who === 'patient' && e.label.startsWith('ws< welcome')],
+  ['patient_pc', (e) => e.who === 'patient' && e.label === 'pc new'],
+  ['offer_sent', (e) => /^ws> send\((\d{4,})\)/.test(e.label)],
+  ['answer_sent', (e, seen) => /^ws> send\((\d{4,})\)/.test(e.label) && seen.offer_sent !== undefined && e.who !== seen.offer_sent_who],
+  ['patient_connected', (e) => e.who === 'patient' && e.label === 'pc connected'],
+  ['frame_presented', (e) => e.who === 'patient' && e.label === 'frame presented'],
+];
+const phases = {};
 
 /** Prints both pages' timelines merged, in ms since the patient's t0 (stderr). */
 async function printTrace(kind, pages) {
@@ -95,16 +108,35 @@ async function printTrace(kind, pages) {
   const t0 = events.find((e) => e.label === 't0')?.at ?? events[0]?.at;
   console.error(`--- ${kind} trace (ms since the patient's t0) ---`);
   for (const e of events) console.error(`${fmt(e.at - t0).padStart(8)}  ${e.who.padEnd(9)}  ${e.label}`);
+  const seen = {};
+  for (const e of events) {
+    for (const [name, test] of MILESTONES) {
+      if (seen[name] === undefined && test(e, seen)) { seen[name] = e.at - t0; seen[`${name}_who`] = e.who; }
+    }
+  }
+  phases[kind] ??= [];
+  phases[kind].push(seen);
 }
 
-const results = { sdk: [], raw: [] };
+/** Median time of each milestone per kind, when tracing (stderr). */
+function printPhases() {
+  if (!args.trace) return;
+  console.error(`--- milestone medians, ms since t0 (traced runs incl. warm-up) ---`);
+  console.error(`${''.padEnd(18)}${Object.keys(phases).map((k) => k.padStart(9)).join('')}`);
+  for (const [name] of MILESTONES) {
+    console.error(`${name.padEnd(18)}${Object.keys(phases).map((k) => fmt(median(phases[k].map((p) => p[name]).filter((v) => v !== undefined))).padStart(9)).join('')}`);
+  }
+}
+
+const KINDS = args['raw-waiting-room'] ? ['sdk', 'raw', 'raw_wr'] : ['sdk', 'raw'];
+const results = Object.fromEntries(KINDS.map((k) => [k, []]));
 const started = performance.now();
 try {
   // One discarded warm-up call of each kind (first codec/ICE/DTLS initialisation in the
   // browser process), then SDK and raw interleaved so drift affects both alike.
-  for (const kind of ['sdk', 'raw']) await runOnce(kind);
+  for (const kind of KINDS) await runOnce(kind);
   for (let i = 0; i < RUNS; i++) {
-    for (const kind of ['sdk', 'raw']) {
+    for (const kind of KINDS) {
       const r = await runOnce(kind);
       results[kind].push(r);
       if (args.verbose) console.error(`${kind} #${i + 1}: ${JSON.stringify(r)}`);
@@ -118,21 +150,24 @@ try {
   await relay.stop().catch(() => {});
 }
 if (process.exitCode) process.exit(process.exitCode);
+printPhases();
 
 const pick = (kind, key) => results[kind].map((r) => r[key]).filter((v) => typeof v === 'number');
 const sdk = pick('sdk', 'firstFrameMs');
 const raw = pick('raw', 'firstFrameMs');
 console.log(`${NAME}: sdk_ms=${fmt(median(sdk))} raw_ms=${fmt(median(raw))} ratio=${fmt(median(sdk) / median(raw), 3)}`);
 const detail = [`runs=${RUNS}`];
-for (const [kind, xs] of [['sdk', sdk], ['raw', raw]]) {
+for (const kind of KINDS) {
+  const xs = pick(kind, 'firstFrameMs');
+  if (kind === 'raw_wr') detail.push(`raw_wr_ms=${fmt(median(xs))}`);
   detail.push(`${kind}_p90_ms=${fmt(quantile(xs, 0.9))}`, `${kind}_min_ms=${fmt(Math.min(...xs))}`, `${kind}_max_ms=${fmt(Math.max(...xs))}`);
 }
 for (const [key, label] of [['joinedMs', 'joined'], ['connectedMs', 'connected'], ['statsMs', 'stats']]) {
-  for (const kind of ['sdk', 'raw']) {
+  for (const kind of KINDS) {
     const xs = pick(kind, key);
     detail.push(`${kind}_${label}_ms=${xs.length === RUNS ? fmt(median(xs)) : `${fmt(median(xs))}(${xs.length}/${RUNS})`}`);
   }
 }
-const hidden = [...results.sdk, ...results.raw].filter((r) => r.visibility !== 'visible').length;
+const hidden = Object.values(results).flat().filter((r) => r.visibility !== 'visible').length;
 detail.push(`hidden_runs=${hidden}`, `wall_s=${fmt((performance.now() - started) / 1000)}`);
 console.log(`${NAME}-detail: ${detail.join(' ')}`);
