@@ -15,12 +15,12 @@ export function fail(name, message) {
 
 /**
  * Checks what a browser benchmark needs before starting anything, so a missing piece gives
- * one clear line instead of a stack trace: the built package, the harness's npm packages,
- * Chromium, and (optionally) the relay binary.
+ * one clear line instead of a stack trace: the built package (unless `pkg: false`), the
+ * harness's npm packages, Chromium, and (with `relay: true`) the relay binary.
  */
-export function checkPrerequisites(name, { relay = false } = {}) {
+export function checkPrerequisites(name, { relay = false, pkg = true } = {}) {
   const pkgWasm = join(root, 'pkg/web/teleconsult_bg.wasm');
-  if (!existsSync(pkgWasm) || !existsSync(join(root, 'pkg/index.js'))) {
+  if (pkg && (!existsSync(pkgWasm) || !existsSync(join(root, 'pkg/index.js')))) {
     fail(name, `the npm package is not built (${pkgWasm} missing): run \`cargo xtask build --release\``);
   }
   if (!existsSync(join(root, 'node_modules/puppeteer-core'))) {

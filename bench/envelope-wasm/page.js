@@ -9,6 +9,7 @@
   /** Wasm: `iterations` seal+open pairs timed inside wasm; returns ops per second. */
   function wasmRound(iterations) {
     const ms = window.t.benchEnvelope(iterations);
+    if (!Number.isFinite(ms)) throw new Error('benchEnvelope: a frame failed to seal or open');
     return iterations / (ms / 1000);
   }
 

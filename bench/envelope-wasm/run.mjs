@@ -4,7 +4,9 @@
 // `benchEnvelope` export) against WebCrypto AES-GCM in the same Chromium page. See
 // docs/BENCHMARKS.md.
 //
-//   node bench/envelope-wasm/run.mjs [--rounds N] [--round-ms MS] [--batch K]   (needs pkg/ built)
+//   node bench/envelope-wasm/run.mjs [--rounds N] [--round-ms MS] [--batch K] [--pkg DIR]
+// (needs pkg/ built; `--pkg` points at another build of the package, e.g. one compiled with
+// a different optimisation level, laid out like pkg/: index.js and web/)
 //
 // stdout:
 //   envelope-wasm: wasm_ops_per_s=<n> webcrypto_ops_per_s=<n> ratio=<wasm/webcrypto>
@@ -13,8 +15,8 @@
 // Medians over the rounds; the three methods are interleaved round by round.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, root } from '../call-setup/lib.mjs';
 
@@ -25,23 +27,27 @@ const { values: args } = parseArgs({
     'round-ms': { type: 'string', default: '400' },
     batch: { type: 'string', default: '32' },
     verbose: { type: 'boolean', default: false },
+    pkg: { type: 'string' },
   },
 });
+const pkgDir = args.pkg ? resolve(args.pkg) : join(root, 'pkg');
 const rounds = Number(args.rounds);
 const roundMs = Number(args['round-ms']);
 const batch = Number(args.batch);
 if (![rounds, roundMs, batch].every((n) => Number.isInteger(n) && n > 0)) fail(NAME, '--rounds, --round-ms and --batch must be positive integers');
 
-checkPrerequisites(NAME);
-const glue = readFileSync(join(root, 'pkg/web/teleconsult.js'), 'utf8');
-if (!glue.includes('benchEnvelope')) {
-  fail(NAME, 'pkg/ has no benchEnvelope export (built before src/web/bench.rs existed?): run `cargo xtask build --release`');
+checkPrerequisites(NAME, { pkg: false });
+if (!existsSync(join(pkgDir, 'web/teleconsult.js')) || !existsSync(join(pkgDir, 'index.js'))) {
+  fail(NAME, `${pkgDir} is not a built package (index.js and web/teleconsult.js missing): run \`cargo xtask build --release\``);
+}
+if (!readFileSync(join(pkgDir, 'web/teleconsult.js'), 'utf8').includes('benchEnvelope')) {
+  fail(NAME, `${pkgDir} has no benchEnvelope export (built before src/web/bench.rs existed?): run \`cargo xtask build --release\``);
 }
 ensureLoopbackNamespace(NAME);
 
 const { launchChromium } = await import('../../tests/e2e/harness.mjs');
 
-/** Serves a blank page at / and the package at /pkg/ on 127.0.0.1 (a free port). */
+/** Serves a blank page at / and the package (`pkgDir`) at /pkg/ on 127.0.0.1 (a free port). */
 async function servePackage() {
   const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
   const server = createServer(async (req, res) => {
@@ -53,7 +59,7 @@ async function servePackage() {
     const rel = normalize(path).replace(/^\/+/, '');
     if (!rel.startsWith('pkg/') || rel.includes('..')) { res.writeHead(404).end(); return; }
     try {
-      const body = await readFile(join(root, rel));
+      const body = await readFile(join(pkgDir, rel.slice('pkg/'.length)));
       res.writeHead(200, { 'content-type': types[extname(rel)] ?? 'application/octet-stream' }).end(body);
     } catch {
       res.writeHead(404).end();
