@@ -84,14 +84,18 @@
 
   /**
    * Connects to the relay and joins with `token`; resolves once welcomed. Every later Deliver
-   * is handed to `onDeliver(from, message)` in arrival order, one at a time.
+   * is handed to `onMessage(from, message)`, and a Joined to `onMessage(id, { type: 'joined',
+   * role })`, in arrival order, one at a time.
    */
-  function relayConnect(wsUrl, token, onDeliver) {
+  function relayConnect(wsUrl, token, onMessage) {
     const id = crypto.getRandomValues(new Uint8Array(8));
     id[0] |= 1; // never the broadcast id
     const ws = new WebSocket(wsUrl);
     ws.binaryType = 'arraybuffer';
     let chain = Promise.resolve();
+    const handle = (from, msg) => {
+      chain = chain.then(() => onMessage(from, msg)).catch((err) => { window.benchError = String(err); });
+    };
     return new Promise((resolve, reject) => {
       ws.onopen = () => ws.send(joinFrame(id, token));
       ws.onerror = () => reject(new Error('relay socket error'));
@@ -101,9 +105,9 @@
         if (b[0] === 0x81) {
           resolve({ ws, id, welcome: parseWelcome(b), send: (to, obj) => ws.send(sendFrame(to, obj)) });
         } else if (b[0] === 0x82) {
-          const from = b.slice(1, 9);
-          const msg = JSON.parse(dec.decode(b.subarray(9)));
-          chain = chain.then(() => onDeliver(from, msg)).catch((err) => { window.benchError = String(err); });
+          handle(b.slice(1, 9), JSON.parse(dec.decode(b.subarray(9))));
+        } else if (b[0] === 0x83) {
+          handle(b.slice(1, 9), { type: 'joined', role: b[9] });
         } else if (b[0] === 0x86) {
           reject(new Error(`relay error ${(b[1] << 8) | b[2]}`));
         }
@@ -111,73 +115,92 @@
     });
   }
 
-  /** A plain peer connection with the stream's tracks, trickling candidates to `peerId`. */
-  function rawPeer(conn, peerId, stream, onTrack) {
-    const pc = new RTCPeerConnection({ iceServers: [] });
-    for (const track of stream.getTracks()) pc.addTrack(track, stream);
-    pc.onicecandidate = (e) => {
-      if (e.candidate) conn.send(peerId, { type: 'candidate', candidate: e.candidate.toJSON() });
-    };
-    if (onTrack) pc.ontrack = (e) => onTrack(e.track, e.streams[0]);
-    return pc;
-  }
-
-  /** Applies candidates in order, queued until the remote description is set. */
-  function candidateSink(getPc) {
-    const queued = [];
-    return {
-      async add(c) {
-        const pc = getPc();
-        if (pc?.remoteDescription) await pc.addIceCandidate(c); else queued.push(c);
-      },
-      async flush() {
-        for (const c of queued.splice(0)) await getPc().addIceCandidate(c);
-      },
-    };
-  }
-
-  /** Raw clinician: joins first, answers whoever offers. */
-  async function rawClinician({ wsUrl, token }) {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  /**
+   * One side of a plain call: a peer connection with the stream's tracks, trickling
+   * candidates to the other side, applying offers, answers and candidates in order
+   * (candidates queued until the remote description is set).
+   */
+  function rawSide(stream, onTrack) {
     let pc = null;
-    const candidates = candidateSink(() => pc);
-    const conn = await relayConnect(wsUrl, token, async (from, msg) => {
-      if (msg.type === 'knock') {
-        conn.send(from, { type: 'admit' });
-      } else if (msg.type === 'offer') {
-        pc = rawPeer(conn, from, stream, null);
-        await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-        await candidates.flush();
-        await pc.setLocalDescription(await pc.createAnswer());
-        conn.send(from, { type: 'answer', sdp: pc.localDescription.sdp });
-      } else if (msg.type === 'candidate') {
-        await candidates.add(msg.candidate);
-      }
-    });
-    window.raw = { conn, stream, get pc() { return pc; } };
+    let conn = null;
+    let peerId = null;
+    const queued = [];
+    const side = {
+      get pc() { return pc; },
+      attach(c) { conn = c; },
+      create(to) {
+        peerId = to;
+        pc = new RTCPeerConnection({ iceServers: [] });
+        for (const track of stream.getTracks()) pc.addTrack(track, stream);
+        pc.onicecandidate = (e) => {
+          if (e.candidate) conn.send(peerId, { type: 'candidate', candidate: e.candidate.toJSON() });
+        };
+        if (onTrack) pc.ontrack = (e) => onTrack(e.track, e.streams[0]);
+      },
+      async offer(to) {
+        side.create(to);
+        await pc.setLocalDescription(await pc.createOffer());
+        conn.send(to, { type: 'offer', sdp: pc.localDescription.sdp });
+      },
+      /** Handles offer/answer/candidate; returns false for any other message. */
+      async signal(from, msg) {
+        if (msg.type === 'offer') {
+          side.create(from);
+          await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+          for (const c of queued.splice(0)) await pc.addIceCandidate(c);
+          await pc.setLocalDescription(await pc.createAnswer());
+          conn.send(from, { type: 'answer', sdp: pc.localDescription.sdp });
+        } else if (msg.type === 'answer') {
+          await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+          for (const c of queued.splice(0)) await pc.addIceCandidate(c);
+        } else if (msg.type === 'candidate') {
+          if (pc?.remoteDescription) await pc.addIceCandidate(msg.candidate); else queued.push(msg.candidate);
+        } else {
+          return false;
+        }
+        return true;
+      },
+    };
+    return side;
   }
 
   /**
-   * Raw patient: joins, offers to the clinician the welcome lists. With `waitingRoom`, it
-   * first knocks and offers only once the clinician answers "admit" (one more relay round
-   * trip, as the SDK's waiting room needs; plaintext, no handshake).
+   * Raw clinician: joins first. `offerer: 'patient'` (the default): answers whoever offers.
+   * `offerer: 'clinician'`: offers to the patient as soon as the relay announces it (or, with
+   * a waiting room, as soon as it has admitted it).
    */
-  async function rawPatient({ wsUrl, token, waitingRoom = false }, stream, onTrack) {
-    let pc = null;
-    let admitted;
-    const admission = new Promise((r) => { admitted = r; });
-    const candidates = candidateSink(() => pc);
-    const conn = await relayConnect(wsUrl, token, async (_from, msg) => {
-      if (msg.type === 'admit') {
-        admitted();
-      } else if (msg.type === 'answer') {
-        await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
-        await candidates.flush();
-      } else if (msg.type === 'candidate') {
-        await candidates.add(msg.candidate);
+  async function rawClinician({ wsUrl, token, offerer = 'patient', waitingRoom = false }) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    const side = rawSide(stream, null);
+    const conn = await relayConnect(wsUrl, token, async (from, msg) => {
+      if (await side.signal(from, msg)) return;
+      if (msg.type === 'knock') {
+        conn.send(from, { type: 'admit' });
+        if (offerer === 'clinician') await side.offer(from);
+      } else if (msg.type === 'joined' && msg.role === 2 && offerer === 'clinician' && !waitingRoom) {
+        await side.offer(from);
       }
     });
-    window.raw = { conn, stream, get pc() { return pc; } };
+    side.attach(conn);
+    window.raw = { conn, stream, get pc() { return side.pc; } };
+  }
+
+  /**
+   * Raw patient: joins; offers to the clinician the welcome lists (`offerer: 'patient'`) or
+   * waits for its offer. With `waitingRoom`, it first knocks and the call proceeds once the
+   * clinician answers "admit" (one more relay round trip, as the SDK's waiting room needs;
+   * plaintext, no handshake).
+   */
+  async function rawPatient({ wsUrl, token, waitingRoom = false, offerer = 'patient' }, stream, onTrack) {
+    const side = rawSide(stream, onTrack);
+    let admitted;
+    const admission = new Promise((r) => { admitted = r; });
+    const conn = await relayConnect(wsUrl, token, async (from, msg) => {
+      if (await side.signal(from, msg)) return;
+      if (msg.type === 'admit') admitted();
+    });
+    side.attach(conn);
+    window.raw = { conn, stream, get pc() { return side.pc; } };
     const joinedAt = performance.now();
     const clinician = conn.welcome.present.find((p) => p.role === 1);
     if (!clinician) throw new Error('raw patient: no clinician in the room');
@@ -185,9 +208,7 @@
       conn.send(clinician.id, { type: 'knock', name: 'Sam Patient' });
       await admission;
     }
-    pc = rawPeer(conn, clinician.id, stream, onTrack);
-    await pc.setLocalDescription(await pc.createOffer());
-    conn.send(clinician.id, { type: 'offer', sdp: pc.localDescription.sdp });
+    if (offerer === 'patient') await side.offer(clinician.id);
     return joinedAt;
   }
 
@@ -208,7 +229,7 @@
    * `firstFrameMs` — the frame's `presentationTime` from requestVideoFrameCallback on the
    * <video> playing the remote stream (when the decoded frame was handed to the compositor;
    * the headline number), and `statsMs` — the first getStats poll (every POLL_MS) of a
-   * connection created since index `from` that counts `framesDecoded > 0` (a cross-check:
+   * connected connection created since index `from` that counts `framesDecoded > 0` (a cross-check:
    * Chromium caches stats for up to 50 ms, so it lags by 0–50 ms). Also the first
    * `connectionState === 'connected'` of such a connection.
    */
@@ -225,7 +246,9 @@
             if (pc.connectionState === 'connected') connectedMs ??= performance.now() - t0;
           });
         }
-        if (statsMs !== null) continue;
+        // getStats only once connected: before that it could only report zero frames, and
+        // polling it would take main-thread time from the signaling being measured.
+        if (statsMs !== null || pc.connectionState !== 'connected') continue;
         const stats = await pc.getStats();
         let frames = 0;
         stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0; });
@@ -235,7 +258,14 @@
         }
       }
       if (statsMs !== null && presented.ms !== null) {
-        return { firstFrameMs: presented.ms, statsMs, connectedMs };
+        const pc = window.__created.pcs.slice(from).find((p) => p.connectionState === 'connected');
+        const local = pc?.localDescription;
+        return {
+          firstFrameMs: presented.ms, statsMs, connectedMs,
+          // Who offered, and the patient's DTLS role (answerers take setup:active by default).
+          patientOffered: local?.type === 'offer',
+          patientDtls: local?.sdp.match(/a=setup:(\w+)/)?.[1],
+        };
       }
       await sleep(POLL_MS);
     }

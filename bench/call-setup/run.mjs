@@ -2,17 +2,26 @@
 // Call set-up time: from the patient's join to the first decoded remote video frame, the SDK
 // versus a plain-WebRTC baseline through the same relay. See docs/BENCHMARKS.md.
 //
-//   node bench/call-setup/run.mjs [--runs N]      (needs pkg/ built and the relay binary)
+//   node bench/call-setup/run.mjs [--runs N] [--fps F] [--raw-waiting-room] [--raw-clinician-offers]
+//                                 [--trace] [--verbose]     (needs pkg/ built and the relay binary)
 //
 // stdout:
 //   call-setup: sdk_ms=<median> raw_ms=<median> ratio=<sdk/raw>
-//   call-setup-detail: runs=… sdk_p90_ms=… sdk_min_ms=… sdk_max_ms=… raw_… (joined, connected, getStats-polled medians)
+//   call-setup-detail: runs=… sdk_p90_ms=… sdk_min_ms=… sdk_max_ms=… raw_… (joined, connected,
+//     getStats-polled medians; the SDK's runs split by which side offered)
+//
+// --runs N       interleaved pairs (default 20), after one discarded warm-up call of each kind
+// --fps F        the fake camera's frame rate (default 30, like a webcam; Chromium's default is 20)
+// --raw-waiting-room, --raw-clinician-offers   add the baseline variants `raw_wr` / `raw_co`
+// --trace        print both pages' merged timelines and milestone medians (stderr)
+// --verbose      print every run's numbers (stderr)
 //
 // Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
 // when needed), starts its own relay (target/debug/teleconsult-relay or
 // TELECONSULT_RELAY_BIN) and Debian's Chromium with the e2e harness's flags.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile } from './lib.mjs';
@@ -24,6 +33,8 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
     'raw-waiting-room': { type: 'boolean', default: false },
+    'raw-clinician-offers': { type: 'boolean', default: false },
+    fps: { type: 'string', default: '30' },
   },
 });
 const RUNS = Number(args.runs);
@@ -34,11 +45,23 @@ const CALL_TIMEOUT_MS = 15_000;
 checkPrerequisites(NAME, { relay: true });
 ensureLoopbackNamespace(NAME);
 
-const { startRelay, launchChromium, sdkPage, joinIn, testPages } = await import('../../tests/e2e/harness.mjs');
+const FPS = Number(args.fps);
+if (!Number.isInteger(FPS) || FPS < 1 || FPS > 60) fail(NAME, '--fps must be an integer from 1 to 60');
+const { startRelay, chromiumArgs, sdkPage, joinIn, testPages } = await import('../../tests/e2e/harness.mjs');
+const { default: puppeteer } = await import('puppeteer-core');
 const pageSource = readFileSync(join(import.meta.dirname, 'page.js'), 'utf8');
 
 const relay = await startRelay({ www: testPages });
-const browser = await launchChromium();
+const profile = mkdtempSync(join(tmpdir(), 'teleconsult-call-setup-'));
+// The harness's flags, with the fake camera's frame rate made explicit: the first remote frame
+// can only leave the sender on a capture tick, so the rate sets the measurement's granularity.
+// Chromium's fake camera defaults to 20 fps (50 ms steps); 30 fps is what webcams deliver.
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  userDataDir: profile,
+  args: chromiumArgs().map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=fps=${FPS}` : a)),
+});
 
 /** A page on the relay's origin with the SDK loaded (`window.t`) and the benchmark code. */
 async function benchPage() {
@@ -69,8 +92,9 @@ async function runOnce(kind) {
       };
     } else {
       const room = randomBytes(16).toString('base64url');
-      await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relay.wsUrl, token: await relay.token(room, 'clinician') });
-      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient'), waitingRoom: kind === 'raw_wr' };
+      const variant = RAW_VARIANTS[kind];
+      await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relay.wsUrl, token: await relay.token(room, 'clinician'), ...variant });
+      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient'), ...variant };
     }
     await patient.evaluate(() => window.bench.prepareMedia());
     await patient.bringToFront();
@@ -128,7 +152,20 @@ function printPhases() {
   }
 }
 
-const KINDS = args['raw-waiting-room'] ? ['sdk', 'raw', 'raw_wr'] : ['sdk', 'raw'];
+/**
+ * The raw baseline (`raw`: the patient offers as soon as it is welcomed) and its optional
+ * variants, which help explain where the SDK's time goes: `raw_wr` adds a plaintext
+ * knock/admit round trip before the offer, `raw_co` has the clinician offer instead (the SDK
+ * picks the offerer by participant id, so about half its calls go that way).
+ */
+const RAW_VARIANTS = {
+  raw: { offerer: 'patient', waitingRoom: false },
+  raw_wr: { offerer: 'patient', waitingRoom: true },
+  raw_co: { offerer: 'clinician', waitingRoom: false },
+};
+const KINDS = ['sdk', 'raw'];
+if (args['raw-waiting-room']) KINDS.push('raw_wr');
+if (args['raw-clinician-offers']) KINDS.push('raw_co');
 const results = Object.fromEntries(KINDS.map((k) => [k, []]));
 const started = performance.now();
 try {
@@ -147,6 +184,7 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
   await relay.stop().catch(() => {});
 }
 if (process.exitCode) process.exit(process.exitCode);
@@ -156,10 +194,10 @@ const pick = (kind, key) => results[kind].map((r) => r[key]).filter((v) => typeo
 const sdk = pick('sdk', 'firstFrameMs');
 const raw = pick('raw', 'firstFrameMs');
 console.log(`${NAME}: sdk_ms=${fmt(median(sdk))} raw_ms=${fmt(median(raw))} ratio=${fmt(median(sdk) / median(raw), 3)}`);
-const detail = [`runs=${RUNS}`];
+const detail = [`runs=${RUNS}`, `camera_fps=${FPS}`];
 for (const kind of KINDS) {
   const xs = pick(kind, 'firstFrameMs');
-  if (kind === 'raw_wr') detail.push(`raw_wr_ms=${fmt(median(xs))}`);
+  if (kind !== 'sdk' && kind !== 'raw') detail.push(`${kind}_ms=${fmt(median(xs))}`);
   detail.push(`${kind}_p90_ms=${fmt(quantile(xs, 0.9))}`, `${kind}_min_ms=${fmt(Math.min(...xs))}`, `${kind}_max_ms=${fmt(Math.max(...xs))}`);
 }
 for (const [key, label] of [['joinedMs', 'joined'], ['connectedMs', 'connected'], ['statsMs', 'stats']]) {
@@ -167,6 +205,12 @@ for (const [key, label] of [['joinedMs', 'joined'], ['connectedMs', 'connected']
     const xs = pick(kind, key);
     detail.push(`${kind}_${label}_ms=${xs.length === RUNS ? fmt(median(xs)) : `${fmt(median(xs))}(${xs.length}/${RUNS})`}`);
   }
+}
+// The SDK picks its offerer by participant id (perfect negotiation: the higher id offers), so
+// about half of its calls have the clinician offer; split the SDK's runs by who did.
+for (const [label, offered] of [['patient', true], ['clinician', false]]) {
+  const xs = results.sdk.filter((r) => r.patientOffered === offered).map((r) => r.firstFrameMs);
+  detail.push(`sdk_${label}_offers_ms=${fmt(median(xs))}(${xs.length})`);
 }
 const hidden = Object.values(results).flat().filter((r) => r.visibility !== 'visible').length;
 detail.push(`hidden_runs=${hidden}`, `wall_s=${fmt((performance.now() - started) / 1000)}`);
