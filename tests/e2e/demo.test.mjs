@@ -1,0 +1,253 @@
+// The demo app as two people use it: a clinician in one tab, a patient in another, every step
+// done with real clicks, through the real relay. Screenshots of every key screen, at desktop
+// and phone widths, go to test-artifacts/demo/ (gitignored).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { startRelay, launchChromium, openPage, root } from './harness.mjs';
+
+const ARTIFACTS = join(root, 'test-artifacts/demo');
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 375, height: 760 };
+
+let relay;
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  relay = await startRelay();
+});
+after(async () => { await relay?.stop(); });
+
+/** Polls a condition in the page (no fixed sleeps); `what` names it in the failure. */
+async function until(page, fn, arg, what, timeout = 20_000) {
+  try {
+    await page.waitForFunction(fn, { timeout, polling: 50 }, arg);
+  } catch {
+    const state = await page.evaluate(() => ({
+      screen: document.body.dataset.screen,
+      pill: document.getElementById('state-pill')?.textContent,
+      alert: document.getElementById('alert')?.textContent,
+      activity: document.getElementById('activity')?.innerText,
+    })).catch(() => ({}));
+    throw new Error(`timed out waiting for ${what}; page: ${JSON.stringify(state)}`);
+  }
+}
+
+const stepIs = (page, step) => until(page, (s) => document.body.dataset.screen === s, step, `step ${step}`);
+
+/**
+ * Screenshots the page at desktop and phone widths, and checks that the phone layout has no
+ * sideways scrolling.
+ */
+async function shoot(page, name) {
+  await page.bringToFront();
+  await page.setViewport(DESKTOP);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewport(PHONE);
+  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage: true });
+  await page.setViewport(DESKTOP);
+  assert.ok(widths.scroll <= widths.client, `${name}: ${widths.scroll}px wide at 375 px`);
+}
+
+/** A real click, in the tab brought to the front as a person would (background tabs render no frames). */
+async function click(page, selector) {
+  await page.bringToFront();
+  await page.click(selector);
+}
+
+async function typeIn(page, selector, text) {
+  await page.bringToFront();
+  await page.type(selector, text);
+}
+
+/** Video frames this page decoded from `peer`, per the SDK's getStats. */
+async function framesFrom(page, peer) {
+  return page.evaluate(async (id) => {
+    const report = await window.demo.consultation.getStats(id);
+    let frames = 0;
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0; });
+    return frames;
+  }, peer);
+}
+
+async function framesIncrease(page, peer, what) {
+  const first = await framesFrom(page, peer);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const now = await framesFrom(page, peer);
+    if (now >= first + 10) return now;
+    if (Date.now() > deadline) throw new Error(`${what}: frames decoded stuck at ${now} (from ${first})`);
+    await page.waitForFunction(() => true, { timeout: 1000, polling: 200 }).catch(() => {});
+  }
+}
+
+/** Decodes the QR code the console shows, from its rendered pixels. */
+async function readQr(page) {
+  const { width, height, pixels } = await page.evaluate(async () => {
+    const svg = document.querySelector('#qr svg');
+    const size = 400;
+    const img = new Image();
+    img.src = `data:image/svg+xml;base64,${btoa(new XMLSerializer().serializeToString(svg))}`;
+    await img.decode();
+    const canvas = new OffscreenCanvas(size, size);
+    const ctx = canvas.getContext('2d');
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, 0, 0, size, size);
+    return { width: size, height: size, pixels: Array.from(ctx.getImageData(0, 0, size, size).data) };
+  });
+  return jsQR(Uint8ClampedArray.from(pixels), width, height)?.data;
+}
+
+test('a clinician and a patient run a whole visit in two tabs with real clicks', async () => {
+  const browser = await launchChromium({ webBluetooth: true });
+  try {
+    // The landing page points both ways.
+    const landing = await openPage(browser, `${relay.url}/`);
+    await until(landing, () => document.getElementById('summary').dataset.state === 'ready', null, 'pre-call check');
+    await shoot(landing, '01-landing');
+
+    // Clinician: start a visit.
+    await click(landing, '#open-console');
+    await landing.waitForSelector('#start-visit');
+    const doc = landing;
+    doc.errors.length = 0;
+    await shoot(doc, '02-clinician-start');
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const link = await doc.$eval('#patient-link', (i) => i.value);
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+$/);
+    assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
+    await shoot(doc, '03-clinician-room-open');
+
+    // Patient: open the link in another tab, pass the check, give a name.
+    const patient = await openPage(browser, link);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    const check = await patient.evaluate(() => ({
+      state: document.getElementById('summary').dataset.state,
+      items: Object.fromEntries([...document.querySelectorAll('#checks li')].map((li) => [li.dataset.capability, li.dataset.available === 'true'])),
+      demoNote: document.querySelector('[data-step="check"] .demo-note').textContent,
+    }));
+    assert.equal(check.state, 'ready');
+    for (const id of ['camera', 'microphone', 'relay', 'rtcPeerConnection', 'webCrypto', 'webBluetooth']) assert.equal(check.items[id], true, id);
+    assert.match(check.demoNote, /Demo only/);
+    await shoot(patient, '04-patient-check');
+    await click(patient, '#continue');
+    await until(patient, () => document.getElementById('name-error').hidden === false, null, 'name required');
+    await typeIn(patient, '#name', 'Sam Patient');
+    await click(patient, '#continue');
+
+    // Waiting room on both sides.
+    await stepIs(patient, 'waiting');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'waiting', null, 'patient waiting');
+    await shoot(patient, '05-patient-waiting');
+    await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Sam Patient', null, 'patient in the waiting list');
+    await shoot(doc, '06-clinician-waiting-room');
+
+    // Admit.
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'patient connected');
+    await until(doc, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'clinician connected');
+    assert.equal(await doc.$eval('#waiting-list', (l) => l.children.length), 0, 'the waiting room is empty');
+
+    // The same SAS on both pages.
+    await until(doc, () => document.querySelector('#sas .sas-digits'), null, 'clinician SAS');
+    await until(patient, () => document.querySelector('#sas .sas-digits'), null, 'patient SAS');
+    const sasOf = (page) => page.evaluate(() => ({
+      digits: document.querySelector('#sas .sas-digits').dataset.digits,
+      emoji: [...document.querySelectorAll('#sas .sas-emoji li')].map((li) => li.textContent),
+    }));
+    const [sasDoc, sasPat] = [await sasOf(doc), await sasOf(patient)];
+    assert.match(sasDoc.digits, /^\d{6}$/);
+    assert.equal(sasDoc.emoji.length, 7);
+    assert.deepEqual(sasPat, sasDoc, 'both pages show the same code');
+    assert.match(await patient.$eval('#call-title', (e) => e.textContent), /Dr Alex Rivera/);
+    assert.match(await doc.$eval('#visit-title', (e) => e.textContent), /Sam Patient/);
+
+    // Confirm on both sides, with clicks.
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('Sam Patient confirmed'), null, 'clinician sees the patient confirmed');
+    await click(doc, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'clinician verified');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'patient verified');
+
+    // Video both ways: frames decoded keep increasing, and the page's <video> shows them.
+    const ids = await Promise.all([doc, patient].map((p) => p.evaluate(() => window.demo.consultation.participantId)));
+    await framesIncrease(doc, ids[1], 'clinician receiving patient video');
+    await framesIncrease(patient, ids[0], 'patient receiving clinician video');
+    for (const p of [doc, patient]) {
+      await until(p, () => document.getElementById('remote').videoWidth > 0 && document.getElementById('self').videoWidth > 0, null, 'videos playing');
+    }
+    await shoot(patient, '07-patient-call');
+    await shoot(doc, '08-clinician-call');
+
+    // Mute is a real toggle.
+    await click(patient, '#mute');
+    assert.equal(await patient.$eval('#mute', (b) => b.getAttribute('aria-pressed')), 'true');
+    assert.equal(await patient.evaluate(() => window.demo.consultation.localStream.getAudioTracks()[0].enabled), false);
+    await click(patient, '#mute');
+
+    // The patient leaves; the clinician is told; the clinician ends the visit.
+    await click(patient, '#hangup');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /You left the visit/);
+    await shoot(patient, '09-patient-ended');
+    await until(doc, () => document.getElementById('activity').textContent.includes('Sam Patient left the visit'), null, 'clinician sees the patient leave');
+    await click(doc, '#end-visit');
+    await stepIs(doc, 'ended');
+    await shoot(doc, '10-clinician-ended');
+
+    assert.deepEqual(doc.errors, [], 'no errors on the clinician page');
+    assert.deepEqual(patient.errors, [], 'no errors on the patient page');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the patient page without the secret in the link explains what to do', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await openPage(browser, `${relay.url}/patient.html`);
+    await stepIs(page, 'nolink');
+    assert.match(await page.$eval('[data-step="nolink"] h1', (e) => e.textContent), /not complete/);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a patient who arrives before the clinician waits, then is let in', async () => {
+  const browser = await launchChromium();
+  try {
+    // The clinician's tab creates the invite but has not joined yet: build the link by hand.
+    const helper = await openPage(browser, `${relay.url}/`);
+    const invite = await helper.evaluate(async () => {
+      const { createInvite } = await import('/pkg/index.js');
+      return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
+    });
+    const patient = await openPage(browser, invite.patientLink);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    await typeIn(patient, '#name', 'Early Patient');
+    await click(patient, '#continue');
+    await until(patient, () => /not opened the visit yet/.test(document.getElementById('waiting-text').textContent), null, 'told the clinician is not there yet');
+    // The clinician opens the room now (through the SDK on the helper page).
+    await helper.evaluate(async (link) => {
+      const { Consultation } = await import('/pkg/index.js');
+      const room = new URLSearchParams(link.split('#')[1]).get('r');
+      const { token } = await (await fetch('/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ room, role: 'clinician' }) })).json();
+      const c = await Consultation.join({ link, relayUrl: `${location.origin.replace('http', 'ws')}/ws`, token, role: 'clinician', displayName: 'Dr Late' });
+      c.addEventListener('admissionrequested', (e) => c.admit(e.detail.participant.id));
+      window.c = c;
+    }, invite.clinicianLink);
+    await stepIs(patient, 'call');
+    await until(patient, () => /Dr Late/.test(document.getElementById('call-title').textContent), null, 'clinician name shown');
+    assert.deepEqual(patient.errors, []);
+    await helper.evaluate(() => window.c.hangUp(true));
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /clinician ended/);
+  } finally {
+    await browser.close();
+  }
+});
