@@ -7,6 +7,7 @@
 use core::fmt;
 
 use crate::crypto::CryptoError;
+use crate::devices::{CaptureError, ParseError};
 use crate::signaling::SignalingError;
 
 /// Declares [`ErrorCode`] once: the enum, its stable names, the list of all codes, and the
@@ -77,6 +78,15 @@ error_codes! {
     /// The consent ledger rejected an operation or failed verification; the error's
     /// message (and [`LedgerError::code`](crate::consent::LedgerError::code)) says exactly why.
     Consent,
+    /// Consent does not allow the capture or sharing that was asked for (no grant, withdrawn,
+    /// expired, notice changed, …); the error's `reason` names the obstacle. Nothing was
+    /// captured or sent.
+    ConsentDenied,
+    /// A device sent a characteristic value that does not follow its Bluetooth SIG
+    /// definition (too short, reserved flags, impossible date, bytes left over…). The
+    /// message names the characteristic and the field, never the bytes; the error's
+    /// `reason` is the parser's code (`truncated`, `trailingBytes`, `reserved`, `invalid`).
+    MalformedMeasurement,
 }
 
 impl fmt::Display for ErrorCode {
@@ -107,6 +117,12 @@ pub enum Error {
     PermissionDenied(&'static str),
     /// A consent ledger error.
     Consent(crate::consent::LedgerError),
+    /// An enforcement point denied the action; the reason says why.
+    ConsentDenied(crate::consent::Reason),
+    /// A device value was rejected or is not a measurement (see [`CaptureError`]): bad bytes
+    /// are `MalformedMeasurement`; an unknown or non-measurement characteristic, or a glucose
+    /// context for another record, is `InvalidArgument`.
+    Device(CaptureError),
 }
 
 impl From<CryptoError> for Error {
@@ -162,6 +178,15 @@ impl Error {
                 SignalingError::BadInvite => ErrorCode::InvalidArgument,
             },
             Self::Consent(_) => ErrorCode::Consent,
+            Self::ConsentDenied(_) => ErrorCode::ConsentDenied,
+            Self::Device(e) => match e {
+                CaptureError::Parse {
+                    error: ParseError::InvalidUuid | ParseError::UnsupportedCharacteristic { .. },
+                }
+                | CaptureError::NotAMeasurement { .. }
+                | CaptureError::ContextMismatch => ErrorCode::InvalidArgument,
+                _ => ErrorCode::MalformedMeasurement,
+            },
         }
     }
 }
@@ -178,11 +203,25 @@ impl fmt::Display for Error {
             Self::Media(what) => write!(f, "media: {what}"),
             Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
             Self::Consent(e) => e.fmt(f),
+            Self::ConsentDenied(reason) => write!(f, "consent does not allow this: {reason:?}"),
+            Self::Device(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<CaptureError> for Error {
+    fn from(e: CaptureError) -> Self {
+        Self::Device(e)
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        Self::Device(CaptureError::Parse { error: e })
+    }
+}
 
 impl From<crate::consent::LedgerError> for Error {
     fn from(e: crate::consent::LedgerError) -> Self {
@@ -221,6 +260,39 @@ mod tests {
             assert!(ErrorCode::TYPESCRIPT.contains(&format!("\"{}\"", code.as_str())));
         }
         assert!(ErrorCode::TYPESCRIPT.starts_with("export type ErrorCode = | \"Unsupported\" | "));
+    }
+
+    #[test]
+    fn consent_errors_have_their_own_codes() {
+        use crate::consent::{LedgerError, Reason};
+        let e = Error::from(LedgerError::BadSignature { seq: 2 });
+        assert_eq!(e.code(), ErrorCode::Consent);
+        let denied = Error::ConsentDenied(Reason::Withdrawn);
+        assert_eq!(denied.code().as_str(), "ConsentDenied");
+        assert_eq!(denied.to_string(), "consent does not allow this: Withdrawn");
+    }
+
+    #[test]
+    fn bad_device_bytes_are_malformed_measurements_and_bad_names_invalid_arguments() {
+        use crate::devices::{Characteristic, parse};
+        let short = parse(&0x2A37u16, &[0x10, 72]).unwrap_err();
+        let e = Error::from(short);
+        assert_eq!(e.code(), ErrorCode::MalformedMeasurement);
+        assert_eq!(
+            e.to_string(),
+            "Heart Rate Measurement (0x2A37): payload ends before field `rrInterval`"
+        );
+        assert_eq!(
+            Error::from(ParseError::InvalidUuid).code(),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            Error::from(CaptureError::NotAMeasurement {
+                characteristic: Characteristic::BatteryLevel
+            })
+            .code(),
+            ErrorCode::InvalidArgument
+        );
     }
 
     #[test]

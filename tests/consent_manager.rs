@@ -205,3 +205,22 @@ fn debug_output_shows_no_keys_or_personal_data() {
     let top: teleconsult::Error = err.into();
     assert_eq!(top.code().as_str(), "Consent");
 }
+
+#[test]
+fn an_asynchronous_write_failure_rolls_the_entry_back() {
+    // An IndexedDB-backed manager learns of a failed write only after `append` returned.
+    let mut m = open(MemoryStore::default()).unwrap();
+    m.grant(grant(&[DataCategory::Video]), NOTICE_TEXT, T0)
+        .unwrap();
+    let head = m.ledger().head();
+    m.withdraw(0, T0 + 1).unwrap();
+    assert!(m.rollback_last(), "the unpersisted withdrawal is undone");
+    assert_eq!(m.ledger().size(), 1);
+    assert_eq!(m.ledger().head(), head);
+    assert!(m.check(&request(DataCategory::Video, T0 + 2)).allowed);
+    // The ledger goes on from the restored head: the withdrawal can be recorded again.
+    m.withdraw(0, T0 + 3).unwrap();
+    assert_eq!(m.verify().unwrap().entries, 2);
+    assert!(m.rollback_last() && m.rollback_last());
+    assert!(!m.rollback_last(), "nothing left to undo");
+}

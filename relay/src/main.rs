@@ -21,8 +21,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // TELECONSULT_RELAY_LOG=error|warn|info|debug (default info); colours only on a terminal.
+    let level = match std::env::var("TELECONSULT_RELAY_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("debug") => tracing::Level::DEBUG,
+        _ => tracing::Level::INFO,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

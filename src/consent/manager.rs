@@ -91,6 +91,18 @@ impl<S: LedgerStore> ConsentManager<S> {
         self.record_entry(now, event)
     }
 
+    /// Undoes the newest entry, for a store that persists asynchronously (IndexedDB): its
+    /// `append` accepted the entry, but the write it queued failed later, and the ledger
+    /// must not hold (or send) an entry that a reload would not find. Returns whether an
+    /// entry was removed. Only call it for an entry that was never sent to anyone.
+    pub fn rollback_last(&mut self) -> bool {
+        if self.ledger.size() == 0 {
+            return false;
+        }
+        self.ledger.rollback_last();
+        true
+    }
+
     /// The enforcement decision for `request` (default deny).
     pub fn check(&self, request: &Request) -> Decision {
         policy::check(self.ledger.state(), request)

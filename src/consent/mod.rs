@@ -52,6 +52,7 @@ mod manager;
 mod model;
 mod policy;
 mod store;
+mod sync;
 
 pub use encoding::{
     CHECKPOINT_LEN, CHECKPOINT_MAGIC, Checkpoint, ENTRY_FORMAT, Entry, LEDGER_MAGIC, MAX_ENTRIES,
@@ -77,3 +78,4 @@ pub use policy::{
     ConsentState, Decision, GrantRecord, GrantStatus, MAX_TIME, Reason, Request, check, check_every,
 };
 pub use store::{LedgerStore, MemoryStore, StoredLedger};
+pub use sync::{SyncMessage, TAG_ANNOUNCE, TAG_CHECKPOINT, TAG_ENTRY, TAG_HELLO, TAG_STATUS};

@@ -25,6 +25,7 @@ use super::peer::{self, MediaOutcome, Peer, PeerEvent};
 use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
 use crate::Error;
+use crate::consent::{DataCategory, Decision};
 use crate::crypto::{RoomId, RoomSecret};
 use crate::reconnect::Backoff;
 use crate::signaling::relay_wire::{ParticipantId, Role};
@@ -125,6 +126,8 @@ export interface ConsultationEventMap {
   security: { kind: SecurityEventKind; participantId?: string; total: number };
   quality: { participantId: string; level: "good" | "fair" | "poor"; rttMs?: number; packetLossPercent?: number; framesDecoded?: number };
   error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string };
+  /** Consent no longer covers this local media (withdrawn, expired, new notice): it stopped. */
+  localmediastopped: { kind: "audio" | "video"; reason: string };
 }
 
 /** What a security event reports; the offending frame was dropped and changed nothing. */
@@ -137,6 +140,74 @@ export interface Consultation {
   removeEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
 }
 "#;
+
+thread_local! {
+    /// Every live consultation, so that a consent change can be enforced at once.
+    static LIVE: RefCell<Vec<Weak<RefCell<Inner>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Called by the consent manager after every change (grant, withdrawal, expiry, notice):
+/// each consultation stops sending what consent no longer covers.
+pub(crate) fn consent_changed() {
+    let live: Vec<Shared> = LIVE.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|w| w.strong_count() > 0);
+        l.iter().filter_map(Weak::upgrade).collect()
+    });
+    for inner in live {
+        enforce_consent(&inner);
+    }
+}
+
+/// The consent decision for `category` in this consultation: `None` when no consent
+/// manager is attached to it (the app manages consent itself), else the attached managers'
+/// combined decision.
+fn consent_decision(inner: &Shared, category: DataCategory) -> Option<Decision> {
+    let local = js::hex(&inner.borrow().session.id().0);
+    super::consent::allows_for_consultation(&local, category, now_ms())
+}
+
+fn media_category(kind: &str) -> Option<DataCategory> {
+    match kind {
+        "video" => Some(DataCategory::Video),
+        "audio" => Some(DataCategory::Audio),
+        _ => None,
+    }
+}
+
+/// Stops every local track whose category consent does not allow (default deny once a
+/// consent manager is attached), stops sending it, and tells the app.
+fn enforce_consent(inner: &Shared) {
+    let Some(stream) = inner.borrow().local_stream.clone() else {
+        return;
+    };
+    let mut stopped = Vec::new();
+    for track in stream.get_tracks().iter() {
+        let track: MediaStreamTrack = track.unchecked_into();
+        let kind = track.kind();
+        let Some(category) = media_category(&kind) else {
+            continue;
+        };
+        if let Some(decision) = consent_decision(inner, category)
+            && !decision.allowed
+        {
+            track.stop();
+            stream.remove_track(&track);
+            stopped.push((kind, decision.reason));
+        }
+    }
+    if stopped.is_empty() {
+        return;
+    }
+    renegotiate_all(inner);
+    for (kind, reason) in stopped {
+        let detail = object(&[
+            ("kind", kind.into()),
+            ("reason", format!("{reason:?}").into()),
+        ]);
+        dispatch(inner, "localmediastopped", detail);
+    }
+}
 
 /// Interval of the network-quality probe.
 const QUALITY_INTERVAL_MS: f64 = 2_000.0;
@@ -314,6 +385,7 @@ impl Consultation {
             inner.borrow_mut().join_waiter = Some((resolve, reject));
         });
         install_host_listeners(&inner);
+        LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
         connect(&inner);
         match JsFuture::from(waiter).await {
             Ok(_) => Ok(Consultation { inner }),
@@ -450,8 +522,11 @@ impl Consultation {
 
     /// Opens the camera and/or microphone and sends them to everyone in the call.
     ///
-    /// Resolves to the local `MediaStream`. Rejects with `PermissionDenied` when the user or
-    /// host app refuses, `MediaFailed` when no device works, `InvalidState` after the end.
+    /// When a `ConsentManager` is attached to this consultation, each kind needs a grant
+    /// covering it (default deny). Resolves to the local `MediaStream`. Rejects with
+    /// `ConsentDenied` (with `reason`) before the camera opens, `PermissionDenied` when the
+    /// user or host app refuses, `MediaFailed` when no device works, `InvalidState` after
+    /// the end.
     #[wasm_bindgen(js_name = startMedia)]
     pub async fn start_media(
         &self,
@@ -462,6 +537,14 @@ impl Consultation {
     ) -> Result<MediaStream, JsError> {
         if self.inner.borrow().ended.is_some() {
             return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
+        }
+        for kind in ["audio", "video"] {
+            let wanted = get(&constraints, kind);
+            let wanted = wanted.is_object() || wanted.as_bool() == Some(true);
+            let decision = media_category(kind).and_then(|c| consent_decision(&self.inner, c));
+            if let Some(d) = decision.filter(|d| wanted && !d.allowed) {
+                return Err(Error::ConsentDenied(d.reason).into());
+            }
         }
         let stream = get_user_media(&constraints).await?;
         if let Some(old) = self
@@ -812,6 +895,9 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
         guard.peers.remove(&id);
         guard.remote_streams.remove(&id);
         return;
+    }
+    if !inner.borrow().peers.contains_key(&id) {
+        enforce_consent(inner);
     }
     let start = {
         let mut guard = inner.borrow_mut();

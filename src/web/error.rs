@@ -16,6 +16,13 @@ export interface TeleconsultError extends Error {
   code: ErrorCode;
   /** For `RelayRefused`: the relay's close code (4001 bad token, 4002 expired, 4005 room full, …). */
   relayCode?: number;
+  /** For `Consent`: exactly what the ledger rejected (see docs/CONSENT.md, "Verification rules"). */
+  consentCode?: ConsentErrorCode;
+  /**
+   * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
+   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`).
+   */
+  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid";
 }
 "#;
 
@@ -35,8 +42,21 @@ impl From<JsError> for JsValue {
         err.set_name("TeleconsultError");
         // Setting plain data properties on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
-        if let Error::Relay(code) = e {
-            let _ = js_sys::Reflect::set(&err, &"relayCode".into(), &code.into());
+        match e {
+            Error::Relay(code) => {
+                let _ = js_sys::Reflect::set(&err, &"relayCode".into(), &code.into());
+            }
+            Error::Consent(ledger) => {
+                let _ = js_sys::Reflect::set(&err, &"consentCode".into(), &ledger.code().into());
+            }
+            Error::ConsentDenied(reason) => {
+                let _ = js_sys::Reflect::set(
+                    &err,
+                    &"reason".into(),
+                    &super::consent::reason_name(reason).into(),
+                );
+            }
+            _ => {}
         }
         err.into()
     }

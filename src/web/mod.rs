@@ -6,21 +6,32 @@
 //! | module | job |
 //! | --- | --- |
 //! | `capabilities` | `capabilities()`, `requireCapabilities()` |
+//! | `consent`, `idb` | `ConsentManager`, `ConsentReplica`, `verifyLedger`; IndexedDB persistence; sync over a consultation |
 //! | `consultation` | `Consultation`: the session driver (relay socket, peer connections, timers) |
+//! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
 mod capabilities;
+mod consent;
 mod consultation;
+mod devices;
 mod error;
+mod idb;
 mod invite;
 mod js;
+mod json;
 mod peer;
 mod socket;
 mod timer;
 
 pub use capabilities::{capabilities, require_capabilities};
+pub use consent::{JsConsentManager, JsConsentReplica, verify_ledger};
 pub use consultation::Consultation;
+pub use devices::{
+    DeviceBridge, DeviceSession, ReadingReceiver, ReadingShare, capture_reading,
+    measurement_to_fhir, parse_measurement, share_readings,
+};
 pub use error::{JsError, error_codes};
 pub use invite::create_invite;
 

@@ -114,7 +114,7 @@ export async function sdkPage(browser, relay) {
 
 const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'participantadmitted',
   'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
-  'data', 'dataundelivered', 'security', 'quality', 'error'];
+  'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped'];
 
 /**
  * Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`.

@@ -143,6 +143,10 @@ pub fn run() -> Result<(), String> {
             "end to end in Chromium",
             relay.and_then(|()| node_tests("tests/e2e", true)),
         );
+        level(
+            "examples and benchmark harnesses",
+            node_tests_in(&["examples/vite-app/test", "bench/bundle-race/test"], true),
+        );
     } else {
         problems.push(
             "package in Node.js and end-to-end tests: skipped, the package did not build".into(),

@@ -49,11 +49,9 @@ function check(names: CapabilityName[]): Check {
           advice: 'The app asked for a capability the SDK does not know (a bug in the app).',
           message: err.message,
         };
-      default: {
-        // A new code in a later SDK version fails the type-check here, on purpose.
-        const unknownCode: never = err.code;
-        throw new Error(`unhandled teleconsult error code ${String(unknownCode)}`);
-      }
+      default:
+        // requireCapabilities throws only the two codes above; anything else is a bug.
+        throw err;
     }
   }
 }

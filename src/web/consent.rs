@@ -1,0 +1,1959 @@
+//! Consent in JavaScript: `ConsentManager` (the patient's signed ledger, persisted in
+//! IndexedDB), `ConsentReplica` (the clinician's countersigning copy), `verifyLedger` (offline
+//! verification, also in Node.js), and the sync of both over a `Consultation`'s end-to-end
+//! encrypted app-data channel.
+//!
+//! Enforcement points elsewhere in the SDK call [`allows_for_consultation`] (or
+//! [`allows`]) before capturing or sharing anything.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Promise, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CustomEvent, CustomEventInit, EventTarget};
+
+use super::JsError;
+use super::idb::{self, Idb, Write};
+use super::js::{self, get, object, present};
+use super::timer::now_ms;
+use crate::Error;
+use crate::consent::{
+    self as core, Checkpoint, Collection, ConsentKey, DataCategory, Decision, Grant, LedgerError,
+    LedgerReplica, LedgerStore, Notice, Period, Purpose, Reason, ReceiptContext, Recipient,
+    Request, StoreError, SyncMessage,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const CONSENT_TS: &'static str = r#"
+/** A data category a grant covers; each is a separate enforcement point. */
+export type ConsentCategory =
+  | "video" | "audio" | "recording" | "screen-share" | "heart-rate" | "blood-pressure"
+  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2";
+
+/** HL7 v3 PurposeOfUse: TREAT treatment, ETREAT emergency treatment, CAREMGT care management,
+ *  HPAYMT payment, HOPERAT operations, HRESCH research, PATRQT patient request, PUBHLTH public
+ *  health, HQUALIMP quality improvement. */
+export type ConsentPurpose =
+  | "TREAT" | "ETREAT" | "CAREMGT" | "HPAYMT" | "HOPERAT" | "HRESCH" | "PATRQT" | "PUBHLTH" | "HQUALIMP";
+
+/** Who receives the data: a FHIR Practitioner or Organization logical id. */
+export interface ConsentRecipient { kind: "Practitioner" | "Organization"; id: string }
+
+/** The notice shown to the patient. The SDK hashes `text` (the exact words shown, UTF-8). */
+export interface ConsentNoticeInput { uri: string; version: string; language: string; text: string | Uint8Array }
+
+/** A notice as recorded: `sha256` is the lowercase hex SHA-256 of the text shown. */
+export interface ConsentNotice { uri: string; version: string; language: string; sha256: string }
+
+/** How consent was collected. */
+export type ConsentCollection =
+  | { method: "patient-action" }
+  | { method: "verbal-attested"; clinician: string };
+
+/** What `grant()` takes. Omitted fields come from `ConsentManager.open` options. */
+export interface ConsentGrantInput {
+  /** FHIR Patient id; default: the `patient` option. */
+  patient?: string;
+  /** Default: the `recipient` option. */
+  recipient?: ConsentRecipient;
+  purposes: ConsentPurpose[];
+  categories: ConsentCategory[];
+  /** Milliseconds since the Unix epoch; `start` defaults to now, no `end` = until withdrawn. */
+  period?: { start?: number; end?: number };
+  /** Default: the `notice` option. */
+  notice?: ConsentNoticeInput;
+  /** Default: `{ method: "patient-action" }`. */
+  collection?: ConsentCollection;
+}
+
+/** A grant as recorded in the ledger. */
+export interface ConsentGrant {
+  patient: string;
+  recipient: ConsentRecipient;
+  purposes: ConsentPurpose[];
+  categories: ConsentCategory[];
+  period: { start: number; end?: number };
+  notice: ConsentNotice;
+  collection: ConsentCollection;
+}
+
+/** A grant, its sequence number (its id) and its status. */
+export interface ConsentGrantRecord {
+  seq: number;
+  grantedAt: number;
+  grant: ConsentGrant;
+  status: { state: "active" } | { state: "withdrawn"; at: number } | { state: "expired"; at: number };
+}
+
+/** A question at an enforcement point. Omitted fields come from the `open` options. */
+export interface ConsentRequest {
+  category: ConsentCategory;
+  recipient?: ConsentRecipient;
+  /** Default: the `purpose` option (itself `"TREAT"` by default). */
+  purpose?: ConsentPurpose;
+  /** Default: `Date.now()`. */
+  now?: number;
+  /** The notice version the app presents; default: the `notice` option's version. */
+  noticeVersion?: string;
+}
+
+/** Why a decision came out as it did (see docs/CONSENT.md, "Enforcement decisions"). */
+export type ConsentReason =
+  | "Granted" | "NoGrant" | "OtherRecipient" | "PurposeNotCovered" | "Withdrawn" | "Expired"
+  | "NotYetValid" | "NoticeChanged" | "ClockBehindLedger";
+
+/** The answer at an enforcement point: default deny. `grant` is the deciding grant's seq. */
+export interface ConsentDecision { allowed: boolean; reason: ConsentReason; grant?: number }
+
+/** Exactly what a ledger check rejected (the `consentCode` of a `Consent` error). */
+export type ConsentErrorCode =
+  | "Malformed" | "BadPublicKey" | "WrongSigner" | "BadSignature" | "BrokenChain" | "MissingEntry"
+  | "Reordered" | "Replayed" | "Fork" | "ClockWentBackwards" | "InvalidEvent" | "GrantExpired"
+  | "UnknownGrant" | "GrantNotActive" | "PrematureExpiry" | "NoticeHashMismatch" | "WrongLedger"
+  | "BadCheckpointSignature" | "Truncated" | "CheckpointMismatch" | "Full" | "Store";
+
+/** What a verification established. Hashes and ids are lowercase hex. */
+export interface ConsentSummary {
+  ledgerId: string;
+  entries: number;
+  head: string;
+  headTime: number;
+  activeGrants: number;
+  withdrawnGrants: number;
+  expiredGrants: number;
+  /** Entries vouched for by the checkpoint that was checked, if one was. */
+  checkpointSize?: number;
+}
+
+/** A recorded event. */
+export type ConsentEvent =
+  | ({ type: "grant" } & ConsentGrant)
+  | { type: "withdraw"; grant: number }
+  | { type: "expire"; grant: number }
+  | ({ type: "notice-updated" } & ConsentNotice)
+  | { type: "sas-confirmed"; transcript: string }
+  | { type: "participant-admitted"; participant: string };
+
+/** One signed ledger entry (hex for hashes, key id and signature). */
+export interface ConsentEntry { seq: number; prev: string; time: number; signer: string; event: ConsentEvent; signature: string }
+
+/** A countersigned checkpoint: the clinician's signature that the ledger had `size` entries ending in `head`. */
+export interface ConsentCheckpoint {
+  /** The 125-byte encoding (docs/CONSENT.md). */
+  bytes: Uint8Array;
+  ledgerId: string;
+  size: number;
+  head: string;
+  clinicianPublicKey: string;
+}
+
+/** What `receipt()` needs from the integrator. */
+export interface ConsentReceiptContext {
+  controller: { name: string; contact: string };
+  jurisdiction: string;
+  withdrawalMethod: string;
+}
+
+/** An ISO/IEC TS 27560 style consent receipt. */
+export interface ConsentReceipt {
+  schemaVersion: string;
+  recordId: string;
+  piiPrincipalId: string;
+  controllers: { name: string; contact: string }[];
+  recipients: ConsentRecipient[];
+  purposes: ConsentPurpose[];
+  piiCategories: { category: ConsentCategory; sensitive: boolean }[];
+  validFrom: string;
+  validUntil?: string;
+  notice: ConsentNotice;
+  collectionMethod: ConsentCollection;
+  jurisdiction: string;
+  withdrawalMethod: string;
+  state: "active" | "withdrawn" | "expired" | "superseded";
+  events: { time: string; type: "given" | "withdrawn" | "expired"; actor: "pii-principal" | "system" }[];
+  proof: { algorithm: "Ed25519"; ledgerId: string; seq: number; entryHash: string; signature: string; publicKey: string };
+}
+
+/** A FHIR Coding / CodeableConcept / Reference, as used in `FhirConsent`. */
+export interface FhirCoding { system: string; code: string }
+export interface FhirCodeableConcept { coding: FhirCoding[] }
+export interface FhirReference { reference: string }
+export interface FhirExtension {
+  url: string; valueCode?: string; valueString?: string; valueReference?: FhirReference; extension?: FhirExtension[];
+}
+
+/** A FHIR R4 Consent resource (one per grant; see docs/CONSENT.md, "Exports"). */
+export interface FhirConsent {
+  resourceType: "Consent";
+  id: string;
+  extension: FhirExtension[];
+  identifier: { system: string; value: string }[];
+  status: "active" | "inactive";
+  scope: FhirCodeableConcept;
+  category: FhirCodeableConcept[];
+  patient: FhirReference;
+  dateTime: string;
+  performer: FhirReference[];
+  policy: { uri: string }[];
+  provision: {
+    type: "permit";
+    period: { start: string; end?: string };
+    actor: { role: FhirCodeableConcept; reference: FhirReference }[];
+    action: FhirCodeableConcept[];
+    purpose: FhirCoding[];
+    class: FhirCoding[];
+    code: FhirCodeableConcept[];
+  };
+}
+
+/** Options of `ConsentManager.open`. */
+export interface ConsentManagerOptions {
+  /** The patient's FHIR Patient id (pseudonymous; never a name). */
+  patient: string;
+  /** `"indexeddb"` (the default where `indexedDB` exists) keeps the ledger and the device key
+   *  across reloads; `"memory"` (the default in Node.js) keeps nothing. */
+  storage?: "indexeddb" | "memory";
+  /** 32 hex digits: the ledger to open. Default: the newest ledger of `patient`, or a new one. */
+  ledgerId?: string;
+  /** IndexedDB database name; default `"teleconsult-consent"`. */
+  databaseName?: string;
+  /** The default recipient of grants and checks (the clinician or clinic). */
+  recipient?: ConsentRecipient;
+  /** The default purpose of checks; default `"TREAT"`. */
+  purpose?: ConsentPurpose;
+  /** The notice the app presents now: the default for grants, and its version for checks. */
+  notice?: ConsentNoticeInput;
+}
+
+/** Options of `attachConsultation`. */
+export interface ConsentAttachOptions {
+  /** (Patient side) who the other participant is, for the enforcement points of this
+   *  consultation; default: the `recipient` option. */
+  recipient?: ConsentRecipient;
+}
+
+/** The `detail` of each event a `ConsentManager` or `ConsentReplica` dispatches. */
+export interface ConsentEventMap {
+  /** A new entry: recorded here (`origin: "local"`) or received from the patient (`"remote"`). */
+  change: { seq: number; entry: ConsentEntry; origin: "local" | "remote"; participantId?: string };
+  /** (Patient side) the clinician countersigned; `matchesHead` when it vouches for every entry held. */
+  checkpoint: { size: number; head: string; clinicianPublicKey: string; matchesHead: boolean; participantId?: string };
+  /** Something arriving over a consultation was rejected, or a write failed. */
+  error: { code: ErrorCode; consentCode?: ConsentErrorCode; message: string; participantId?: string };
+}
+
+export interface ConsentManager {
+  addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+}
+export interface ConsentReplica {
+  addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+}
+"#;
+
+// ----- small helpers ---------------------------------------------------------------------
+
+/// The stable name of a decision reason (the same string serde gives `ConsentDecision`).
+pub(crate) fn reason_name(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Granted => "Granted",
+        Reason::NoGrant => "NoGrant",
+        Reason::OtherRecipient => "OtherRecipient",
+        Reason::PurposeNotCovered => "PurposeNotCovered",
+        Reason::Withdrawn => "Withdrawn",
+        Reason::Expired => "Expired",
+        Reason::NotYetValid => "NotYetValid",
+        Reason::NoticeChanged => "NoticeChanged",
+        Reason::ClockBehindLedger => "ClockBehindLedger",
+    }
+}
+
+/// Parses exactly `2 * N` hex digits.
+pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A core value (serde) as a plain JavaScript object.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    // Consent types hold strings, integers, booleans, lists and structs only, all of which
+    // the writer handles, and its output is valid JSON.
+    super::json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Reads a value of a closed code list (categories, purposes, recipient kinds) from its code
+/// string, without serde: hand-written readers keep the wasm small.
+fn code<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    v: &JsValue,
+    what: &'static str,
+) -> Result<T, Error> {
+    let s = v.as_string().ok_or(Error::InvalidArgument(what))?;
+    all.iter()
+        .copied()
+        .find(|c| name(*c) == s)
+        .ok_or(Error::InvalidArgument(what))
+}
+
+fn category(v: &JsValue) -> Result<DataCategory, Error> {
+    code(
+        DataCategory::ALL,
+        DataCategory::code,
+        v,
+        "category: expected a ConsentCategory",
+    )
+}
+
+fn purpose(v: &JsValue) -> Result<Purpose, Error> {
+    code(
+        Purpose::ALL,
+        Purpose::code,
+        v,
+        "purpose: expected a ConsentPurpose",
+    )
+}
+
+/// `obj[key]` as a list of codes; an absent key is an empty list.
+fn codes<T>(
+    obj: &JsValue,
+    key: &'static str,
+    read: fn(&JsValue) -> Result<T, Error>,
+) -> Result<Option<Vec<T>>, Error> {
+    let v = get(obj, key);
+    if !present(&v) {
+        return Ok(None);
+    }
+    if !js_sys::Array::is_array(&v) {
+        return Err(Error::InvalidArgument(key));
+    }
+    js_sys::Array::from(&v)
+        .iter()
+        .map(|item| read(&item))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// An optional integer field (milliseconds, sequence numbers): a safe non-negative integer.
+fn opt_u64(obj: &JsValue, key: &'static str) -> Result<Option<u64>, Error> {
+    let v = get(obj, key);
+    if !present(&v) {
+        return Ok(None);
+    }
+    v.as_f64()
+        .and_then(|n| seq_arg(n).ok())
+        .map(Some)
+        .ok_or(Error::InvalidArgument(key))
+}
+
+fn recipient(v: &JsValue) -> Result<Recipient, Error> {
+    const WHAT: &str = "recipient: expected { kind: \"Practitioner\" | \"Organization\", id }";
+    if !v.is_object() {
+        return Err(Error::InvalidArgument(WHAT));
+    }
+    Ok(Recipient {
+        kind: code(
+            core::RecipientKind::ALL,
+            core::RecipientKind::code,
+            &get(v, "kind"),
+            WHAT,
+        )?,
+        id: get(v, "id")
+            .as_string()
+            .ok_or(Error::InvalidArgument(WHAT))?
+            .into(),
+    })
+}
+
+fn opt_recipient(obj: &JsValue, key: &'static str) -> Result<Option<Recipient>, Error> {
+    let v = get(obj, key);
+    if present(&v) {
+        recipient(&v).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn collection(v: &JsValue) -> Result<Collection, Error> {
+    match js::string(v, "method")?.as_str() {
+        "patient-action" => Ok(Collection::PatientAction),
+        "verbal-attested" => Ok(Collection::VerbalAttested {
+            clinician: js::string(v, "clinician")?.into(),
+        }),
+        _ => Err(Error::InvalidArgument(
+            "collection.method: expected patient-action or verbal-attested",
+        )),
+    }
+}
+
+fn receipt_context(v: &JsValue) -> Result<ReceiptContext, Error> {
+    let controller = get(v, "controller");
+    Ok(ReceiptContext {
+        controller: core::Controller {
+            name: js::string(&controller, "name")?,
+            contact: js::string(&controller, "contact")?,
+        },
+        jurisdiction: js::string(v, "jurisdiction")?,
+        withdrawal_method: js::string(v, "withdrawalMethod")?,
+    })
+}
+
+fn bytes_arg(value: &JsValue, what: &'static str) -> Result<Vec<u8>, Error> {
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or(Error::InvalidArgument(what))
+}
+
+fn store_failed() -> Error {
+    Error::Consent(LedgerError::Store(StoreError("IndexedDB write failed")))
+}
+
+fn new_events() -> Result<EventTarget, Error> {
+    EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))
+}
+
+fn dispatch(events: &EventTarget, kind: &str, detail: &JsValue) {
+    let init = CustomEventInit::new();
+    init.set_detail(detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
+        let _ = events.dispatch_event(&event);
+    }
+}
+
+fn error_detail(e: &Error, peer: Option<&str>) -> JsValue {
+    let detail = object(&[
+        ("code", e.code().as_str().into()),
+        ("message", e.to_string().into()),
+    ]);
+    if let Error::Consent(ledger) = e {
+        js::set(&detail, "consentCode", ledger.code());
+    }
+    if let Some(p) = peer {
+        js::set(&detail, "participantId", p);
+    }
+    detail.into()
+}
+
+fn notice_input(value: &JsValue) -> Result<(Notice, Vec<u8>), Error> {
+    if !value.is_object() {
+        return Err(Error::InvalidArgument("notice: expected an object"));
+    }
+    let text = get(value, "text");
+    let text = match text.as_string() {
+        Some(s) => s.into_bytes(),
+        None => bytes_arg(&text, "notice.text: expected a string or a Uint8Array")?,
+    };
+    let notice = Notice::for_text(
+        &js::string(value, "uri")?,
+        &js::string(value, "version")?,
+        &js::string(value, "language")?,
+        &text,
+    );
+    Ok((notice, text))
+}
+
+// ----- defaults from the options ---------------------------------------------------------
+
+/// What the `open` options fill in when a grant or request leaves it out.
+struct Defaults {
+    patient: String,
+    recipient: Option<Recipient>,
+    purpose: Purpose,
+    notice: Option<(Notice, Vec<u8>)>,
+}
+
+impl Defaults {
+    fn from_options(options: &JsValue, patient: String) -> Result<Self, Error> {
+        let notice = get(options, "notice");
+        Ok(Self {
+            patient,
+            recipient: opt_recipient(options, "recipient")?,
+            purpose: {
+                let p = get(options, "purpose");
+                if present(&p) {
+                    purpose(&p)?
+                } else {
+                    Purpose::Treatment
+                }
+            },
+            notice: if present(&notice) {
+                Some(notice_input(&notice)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    fn request(&self, value: JsValue, recipient: Option<&Recipient>) -> Result<Request, Error> {
+        if !value.is_object() {
+            return Err(Error::InvalidArgument("request: expected a ConsentRequest"));
+        }
+        let p = get(&value, "purpose");
+        let input_recipient = opt_recipient(&value, "recipient")?;
+        let input_purpose = if present(&p) {
+            Some(purpose(&p)?)
+        } else {
+            None
+        };
+        Ok(Request {
+            category: category(&get(&value, "category"))?,
+            recipient: input_recipient
+                .or_else(|| recipient.cloned())
+                .or_else(|| self.recipient.clone())
+                .ok_or(Error::InvalidArgument(
+                    "request.recipient (or the recipient option)",
+                ))?,
+            purpose: input_purpose.unwrap_or(self.purpose),
+            now: opt_u64(&value, "now")?.unwrap_or_else(now_ms),
+            notice_version: js::opt_string(&value, "noticeVersion")?
+                .or_else(|| self.notice.as_ref().map(|(n, _)| n.version.clone()))
+                .ok_or(Error::InvalidArgument(
+                    "request.noticeVersion (or the notice option)",
+                ))?,
+        })
+    }
+
+    /// The decision for `category` to `recipient` now, with every other field defaulted;
+    /// denies (`NoGrant`) when there is no recipient or notice to check against.
+    fn decide(
+        &self,
+        state: &core::ConsentState,
+        category: DataCategory,
+        recipient: Option<&Recipient>,
+        now: u64,
+    ) -> Decision {
+        let (Some(recipient), Some((notice, _))) =
+            (recipient.or(self.recipient.as_ref()), &self.notice)
+        else {
+            return Decision {
+                allowed: false,
+                reason: Reason::NoGrant,
+                grant: None,
+            };
+        };
+        core::check(
+            state,
+            &Request {
+                category,
+                recipient: recipient.clone(),
+                purpose: self.purpose,
+                now,
+                notice_version: notice.version.clone(),
+            },
+        )
+    }
+}
+
+// ----- the write-through store -----------------------------------------------------------
+
+/// The [`LedgerStore`] under a JS `ConsentManager`: everything was loaded before the manager
+/// opened; each change is queued here and persisted (IndexedDB) by the async method that
+/// made it, which rolls the change back if the write fails.
+struct WebStore {
+    loaded: Vec<Vec<u8>>,
+    checkpoint: Option<Vec<u8>>,
+    pending: Rc<RefCell<Vec<Write>>>,
+}
+
+impl LedgerStore for WebStore {
+    fn load(&self, _: &[u8; 16]) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.loaded.clone())
+    }
+
+    fn append(&mut self, _: &[u8; 16], entry: &[u8]) -> Result<(), StoreError> {
+        let seq = entry
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or(StoreError("entry too short to store"))?;
+        self.pending
+            .borrow_mut()
+            .push(Write::Entry(seq, entry.to_vec()));
+        Ok(())
+    }
+
+    fn load_checkpoint(&self, _: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.checkpoint.clone())
+    }
+
+    fn save_checkpoint(&mut self, _: &[u8; 16], record: &[u8]) -> Result<(), StoreError> {
+        self.pending
+            .borrow_mut()
+            .push(Write::Checkpoint(record.to_vec()));
+        Ok(())
+    }
+}
+
+// ----- consultation links ----------------------------------------------------------------
+
+/// One consultation event listener.
+type Listener = Closure<dyn FnMut(JsValue)>;
+
+/// Event listeners on a consultation, removed when dropped (never leaked with `forget`).
+struct Listeners {
+    target: JsValue,
+    list: Vec<(&'static str, Listener)>,
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        if let Ok(remove) = get(&self.target, "removeEventListener").dyn_into::<Function>() {
+            for (kind, closure) in &self.list {
+                let _ = remove.call2(&self.target, &(*kind).into(), closure.as_ref());
+            }
+        }
+    }
+}
+
+/// Events after which a link retries its sync hello: the peer may only now be reachable.
+const KICK_EVENTS: &[&str] = &[
+    "participantadmitted",
+    "participantconnected",
+    "sas",
+    "statechange",
+];
+
+/// One consultation a manager or replica syncs over, with one remote participant.
+struct Link {
+    id: u32,
+    consultation: JsValue,
+    /// The other side's participant id.
+    peer: String,
+    /// (Patient side) who the peer is, for enforcement.
+    recipient: Option<Recipient>,
+    /// (Patient side) the next entry to send, once the replica said what it holds.
+    next: Option<u64>,
+    /// (Replica side) whether the patient announced its ledger on this link.
+    announced: bool,
+    _listeners: Option<Listeners>,
+}
+
+fn send(consultation: &JsValue, peer: &str, msg: &SyncMessage) -> bool {
+    let Ok(f) = get(consultation, "sendData").dyn_into::<Function>() else {
+        return false;
+    };
+    let bytes = Uint8Array::from(msg.encode().as_slice());
+    f.call2(consultation, &peer.into(), &bytes).is_ok()
+}
+
+/// A message to send once no borrow is held (sending may run JavaScript).
+type Outgoing = (JsValue, String, SyncMessage);
+
+fn flush(out: Vec<Outgoing>) {
+    for (consultation, peer, msg) in out {
+        let _ = send(&consultation, &peer, &msg);
+    }
+}
+
+/// What a consultation event means to a link.
+enum LinkEvent {
+    Data(Vec<u8>),
+    Kick,
+    PeerLeft,
+}
+
+fn link_event(kind: &str, event: &JsValue, peer: &str) -> Option<LinkEvent> {
+    let detail = get(event, "detail");
+    let from = get(&detail, "participantId").as_string();
+    let ours = from.as_deref() == Some(peer);
+    match kind {
+        "data" if ours => {
+            let data = get(&detail, "data").dyn_into::<Uint8Array>().ok()?;
+            // Only consent messages; other app data (device readings) is someone else's.
+            let first = (data.length() > 0).then(|| data.get_index(0))?;
+            SyncMessage::is_consent(&[first]).then(|| LinkEvent::Data(data.to_vec()))
+        }
+        "participantleft" if ours => Some(LinkEvent::PeerLeft),
+        "statechange" => Some(LinkEvent::Kick),
+        k if KICK_EVENTS.contains(&k) && ours => Some(LinkEvent::Kick),
+        _ => None,
+    }
+}
+
+/// Registers `handler` for the consultation events a link needs.
+fn listen(
+    consultation: &JsValue,
+    handler: impl Fn(LinkEvent) + 'static,
+    peer: &str,
+) -> Result<Listeners, Error> {
+    let add = get(consultation, "addEventListener")
+        .dyn_into::<Function>()
+        .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
+    let handler = Rc::new(handler);
+    let mut list = Vec::new();
+    for kind in ["data", "participantleft"].iter().chain(KICK_EVENTS) {
+        let (h, peer, kind) = (handler.clone(), peer.to_owned(), *kind);
+        let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(ev) = link_event(kind, &event, &peer) {
+                h(ev);
+            }
+        });
+        add.call2(consultation, &kind.into(), closure.as_ref())
+            .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
+        list.push((kind, closure));
+    }
+    Ok(Listeners {
+        target: consultation.clone(),
+        list,
+    })
+}
+
+fn peer_arg(participant_id: &str) -> Result<String, Error> {
+    js::parse_hex8(participant_id)
+        .map(|b| js::hex(&b))
+        .ok_or(Error::InvalidArgument(
+            "participantId: expected 16 hex digits",
+        ))
+}
+
+// ----- enforcement hook for the rest of the SDK ------------------------------------------
+
+/// A manager attached to a consultation: (local participant id, link id, manager).
+type Gate = (String, u32, Weak<RefCell<Patient>>);
+
+thread_local! {
+    /// Managers attached to consultations, by this side's participant id: what the
+    /// consultation's enforcement points consult.
+    static GATES: RefCell<Vec<Gate>> = const { RefCell::new(Vec::new()) };
+}
+
+fn register_gate(local: &str, link: u32, patient: &Rc<RefCell<Patient>>) {
+    GATES.with(|g| {
+        let mut g = g.borrow_mut();
+        g.retain(|(_, _, w)| w.strong_count() > 0);
+        g.push((local.to_owned(), link, Rc::downgrade(patient)));
+    });
+}
+
+fn unregister_gates(patient: &Rc<RefCell<Patient>>) {
+    let me = Rc::downgrade(patient);
+    GATES.with(|g| {
+        g.borrow_mut()
+            .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me))
+    });
+}
+
+/// The consent decision for capturing or sharing `category` in the consultation whose local
+/// participant id is `local_participant_id` (16 hex digits, `Consultation.participantId`),
+/// at `now` (ms since the epoch).
+///
+/// `None` when no `ConsentManager` is attached to that consultation (the caller decides
+/// whether that means "not enforced here" or "deny"). Otherwise every attached manager must
+/// allow, each for the recipient its link names (the attach option, else its `recipient`
+/// option), for its default purpose and presented notice version; a link without a
+/// recipient or a manager without a notice denies (`NoGrant`). Meant for
+/// `Consultation.startMedia` (video, audio), screen sharing, recording and the
+/// device-reading sharing path; map a denial to [`Error::ConsentDenied`].
+pub(crate) fn allows_for_consultation(
+    local_participant_id: &str,
+    category: DataCategory,
+    now: u64,
+) -> Option<Decision> {
+    let gates: Vec<(u32, Rc<RefCell<Patient>>)> = GATES.with(|g| {
+        g.borrow()
+            .iter()
+            .filter(|(local, ..)| local == local_participant_id)
+            .filter_map(|(_, link, w)| Some((*link, w.upgrade()?)))
+            .collect()
+    });
+    let mut last = None;
+    for (link, patient) in gates {
+        let p = patient.borrow();
+        let recipient = p
+            .links
+            .iter()
+            .find(|l| l.id == link)
+            .and_then(|l| l.recipient.as_ref());
+        let d = p
+            .defaults
+            .decide(p.manager.ledger().state(), category, recipient, now);
+        if !d.allowed {
+            return Some(d);
+        }
+        last = Some(d);
+    }
+    last
+}
+
+/// The decision of one manager for `category` to `recipient` (default: its `recipient`
+/// option) at `now`, with its default purpose and presented notice version.
+pub(crate) fn allows(
+    manager: &JsConsentManager,
+    category: DataCategory,
+    recipient: Option<&Recipient>,
+    now: u64,
+) -> Decision {
+    let p = manager.inner.borrow();
+    p.defaults
+        .decide(p.manager.ledger().state(), category, recipient, now)
+}
+
+// ----- ConsentManager --------------------------------------------------------------------
+
+enum Storage {
+    Memory,
+    IndexedDb(Idb),
+}
+
+struct Patient {
+    manager: core::ConsentManager<WebStore>,
+    pending: Rc<RefCell<Vec<Write>>>,
+    storage: Rc<Storage>,
+    defaults: Defaults,
+    events: EventTarget,
+    /// The newest mutation in flight: each mutation waits for the one before, so writes
+    /// complete in ledger order and a failed one is always the newest to roll back.
+    tail: Option<Promise>,
+    links: Vec<Link>,
+    next_link: u32,
+    closed: bool,
+}
+
+/// Persists queued writes (no-op in memory).
+async fn persist(storage: &Storage, writes: Vec<Write>) -> Result<(), Error> {
+    match storage {
+        Storage::Memory => Ok(()),
+        Storage::IndexedDb(db) => db.write(&writes).await,
+    }
+}
+
+/// Holds the manager's mutation turn; the next mutation starts when it drops.
+struct Turn(Option<Function>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+async fn turn(inner: &Rc<RefCell<Patient>>) -> Turn {
+    let mut release = None;
+    let mine = Promise::new(&mut |resolve, _| release = Some(resolve));
+    let before = inner.borrow_mut().tail.replace(mine);
+    if let Some(before) = before {
+        let _ = JsFuture::from(before).await;
+    }
+    Turn(release)
+}
+
+/// The patient's consent: grants, withdrawals, checks and exports, persisted on the device
+/// and synced to the clinician. Open it with `ConsentManager.open(options)`.
+#[wasm_bindgen(js_name = ConsentManager)]
+pub struct JsConsentManager {
+    inner: Rc<RefCell<Patient>>,
+}
+
+#[wasm_bindgen(js_class = ConsentManager)]
+impl JsConsentManager {
+    /// Opens the patient's ledger: loads every entry and the device key from IndexedDB (or
+    /// starts empty in memory), creating a ledger and a device key on first use, and
+    /// verifies everything it loaded.
+    ///
+    /// Resolves to the `ConsentManager`. Rejects with `InvalidArgument` (bad options),
+    /// `Unsupported` (no IndexedDB or WebCrypto for `storage: "indexeddb"`), or `Consent`
+    /// (the stored ledger fails verification; `consentCode` says how, e.g. `BadSignature`
+    /// for an edited entry, `Truncated` for entries lost after a checkpoint, `Store` when
+    /// IndexedDB fails).
+    pub async fn open(
+        #[wasm_bindgen(unchecked_param_type = "ConsentManagerOptions")] options: JsValue,
+    ) -> Result<JsConsentManager, JsError> {
+        if !options.is_object() {
+            return Err(Error::InvalidArgument("options: expected an object").into());
+        }
+        let patient = js::string(&options, "patient")?;
+        if patient.is_empty() {
+            return Err(Error::InvalidArgument("patient: expected a non-empty id").into());
+        }
+        let defaults = Defaults::from_options(&options, patient.clone())?;
+        let ledger_id = match js::opt_string(&options, "ledgerId")? {
+            Some(h) => Some(
+                parse_hex::<16>(&h)
+                    .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))?,
+            ),
+            None => None,
+        };
+        let storage = match js::opt_string(&options, "storage")?.as_deref() {
+            Some("indexeddb") => true,
+            Some("memory") => false,
+            None => present(&get(&js_sys::global(), "indexedDB")),
+            Some(_) => {
+                return Err(Error::InvalidArgument(
+                    "storage: expected \"indexeddb\" or \"memory\"",
+                )
+                .into());
+            }
+        };
+        let (storage, loaded) = if storage {
+            let name = js::opt_string(&options, "databaseName")?
+                .unwrap_or_else(|| "teleconsult-consent".to_owned());
+            let (db, loaded) = idb::open(&name, ledger_id, &patient).await?;
+            (Storage::IndexedDb(db), loaded)
+        } else {
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            js::random_bytes(seed.as_mut())?;
+            let ledger_id = match ledger_id {
+                Some(id) => id,
+                None => {
+                    let mut id = [0u8; 16];
+                    js::random_bytes(&mut id)?;
+                    id
+                }
+            };
+            (
+                Storage::Memory,
+                idb::Loaded {
+                    ledger_id,
+                    seed,
+                    entries: Vec::new(),
+                    checkpoint: None,
+                },
+            )
+        };
+        let pending = Rc::new(RefCell::new(Vec::new()));
+        let store = WebStore {
+            loaded: loaded.entries,
+            checkpoint: loaded.checkpoint,
+            pending: pending.clone(),
+        };
+        let manager = match core::ConsentManager::open(&loaded.seed, loaded.ledger_id, store) {
+            Ok(m) => m,
+            Err(e) => {
+                if let Storage::IndexedDb(db) = &storage {
+                    db.close();
+                }
+                return Err(Error::Consent(e).into());
+            }
+        };
+        pending.borrow_mut().clear();
+        Ok(JsConsentManager {
+            inner: Rc::new(RefCell::new(Patient {
+                manager,
+                pending,
+                storage: Rc::new(storage),
+                defaults,
+                events: new_events()?,
+                tail: None,
+                links: Vec::new(),
+                next_link: 0,
+                closed: false,
+            })),
+        })
+    }
+
+    /// The ledger id (32 hex digits): pass it as `ledgerId` to reopen this ledger.
+    #[wasm_bindgen(getter, js_name = ledgerId)]
+    pub fn ledger_id(&self) -> String {
+        js::hex(&self.inner.borrow().manager.ledger().id())
+    }
+
+    /// The device's Ed25519 public key (64 hex digits): give it to verifiers and the clinician.
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    pub fn public_key(&self) -> String {
+        js::hex(&self.inner.borrow().manager.public_key())
+    }
+
+    /// Number of entries in the ledger.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.inner.borrow().manager.ledger().size() as f64
+    }
+
+    /// Hash of the newest entry (64 hex digits; the genesis hash when empty).
+    #[wasm_bindgen(getter)]
+    pub fn head(&self) -> String {
+        js::hex(&self.inner.borrow().manager.ledger().head())
+    }
+
+    /// Where the ledger is kept: `"indexeddb"` or `"memory"`.
+    #[wasm_bindgen(getter, unchecked_return_type = "\"indexeddb\" | \"memory\"")]
+    pub fn storage(&self) -> String {
+        match *self.inner.borrow().storage {
+            Storage::Memory => "memory",
+            Storage::IndexedDb(_) => "indexeddb",
+        }
+        .to_owned()
+    }
+
+    /// Records a grant, signed by the device key, persisted, then sent to every attached
+    /// clinician. Resolves to the new `ConsentGrantRecord` (its `seq` names the grant).
+    /// Rejects with `InvalidArgument` (a missing or malformed field), or `Consent`
+    /// (`InvalidEvent` for empty sets or a bad period, `GrantExpired`, `NoticeHashMismatch`
+    /// when the same notice version was recorded with another text, `Store` when the write
+    /// failed — the grant is then not recorded).
+    pub async fn grant(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentGrantInput")] grant: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let (g, text) = self.grant_input(&grant)?;
+        let seq = self.mutate(move |m, now| m.grant(g, &text, now)).await?;
+        let p = self.inner.borrow();
+        Ok(p.manager
+            .ledger()
+            .state()
+            .grant(seq)
+            .map(to_js)
+            .unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// Withdraws grant `grantSeq`: effective at once for every check on this device, and on
+    /// the clinician's side as soon as the entry arrives. Resolves to the withdrawal's `seq`.
+    /// Rejects with `Consent` (`UnknownGrant`, `GrantNotActive`, `Store`).
+    pub async fn withdraw(&self, grant_seq: f64) -> Result<f64, JsError> {
+        let grant = seq_arg(grant_seq)?;
+        let seq = self.mutate(move |m, now| m.withdraw(grant, now)).await?;
+        Ok(seq as f64)
+    }
+
+    /// Records that grant `grantSeq` reached the end of its period (the checks honour the
+    /// period without it; this puts the expiry on the record). Resolves to the entry's `seq`.
+    pub async fn expire(&self, grant_seq: f64) -> Result<f64, JsError> {
+        let grant = seq_arg(grant_seq)?;
+        let seq = self
+            .mutate(move |m, now| m.record(core::Event::Expire { grant }, now))
+            .await?;
+        Ok(seq as f64)
+    }
+
+    /// Records that a new version of a notice was published: grants under older versions of
+    /// the same URI stop allowing anything, and `notice` becomes the default for grants and
+    /// checks. Resolves to the entry's `seq`.
+    #[wasm_bindgen(js_name = updateNotice)]
+    pub async fn update_notice(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentNoticeInput")] notice: JsValue,
+    ) -> Result<f64, JsError> {
+        let (n, text) = notice_input(&notice)?;
+        let record = n.clone();
+        let seq = self
+            .mutate(move |m, now| m.record(core::Event::NoticeUpdated(record), now))
+            .await?;
+        self.inner.borrow_mut().defaults.notice = Some((n, text));
+        Ok(seq as f64)
+    }
+
+    /// Records that the SAS of a consultation was compared and confirmed (`transcript`:
+    /// 64 hex digits). Resolves to the entry's `seq`.
+    #[wasm_bindgen(js_name = recordSasConfirmed)]
+    pub async fn record_sas_confirmed(&self, transcript: &str) -> Result<f64, JsError> {
+        let transcript = parse_hex::<32>(transcript)
+            .ok_or(Error::InvalidArgument("transcript: expected 64 hex digits"))?;
+        let seq = self
+            .mutate(move |m, now| m.record(core::Event::SasConfirmed { transcript }, now))
+            .await?;
+        Ok(seq as f64)
+    }
+
+    /// The enforcement decision for `request` (default deny). Throws `InvalidArgument` when
+    /// the request names no recipient or notice version and the options give none.
+    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    pub fn check(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let p = self.inner.borrow();
+        let req = p.defaults.request(request, None)?;
+        Ok(to_js(&p.manager.check(&req)))
+    }
+
+    /// The decision for sharing `category` now with `recipient` (default: the `recipient`
+    /// option), for the default purpose and the presented notice — what the SDK's own
+    /// enforcement points ask. Never throws for lack of a recipient: it denies (`NoGrant`).
+    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    pub fn allows(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentCategory")] category: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ConsentRecipient")] recipient: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsError> {
+        let category = self::category(&category)?;
+        let recipient = match recipient.filter(present) {
+            Some(r) => Some(self::recipient(&r)?),
+            None => None,
+        };
+        Ok(to_js(&allows(self, category, recipient.as_ref(), now_ms())))
+    }
+
+    /// Every grant with its status, in ledger order.
+    #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
+    pub fn list(&self) -> JsValue {
+        to_js(self.inner.borrow().manager.list())
+    }
+
+    /// Every entry, decoded, in order.
+    #[wasm_bindgen(unchecked_return_type = "ConsentEntry[]")]
+    pub fn entries(&self) -> JsValue {
+        let p = self.inner.borrow();
+        to_js(&p.manager.ledger().entries().collect::<Vec<_>>())
+    }
+
+    /// The encoding of entry `seq` (what travels to the clinician), if it exists.
+    #[wasm_bindgen(js_name = entryBytes)]
+    pub fn entry_bytes(&self, seq: f64) -> Option<Uint8Array> {
+        let seq = seq_arg(seq).ok()?;
+        let p = self.inner.borrow();
+        p.manager.ledger().entry_bytes(seq).map(Uint8Array::from)
+    }
+
+    /// Re-verifies every entry and the newest countersigned checkpoint. Throws `Consent`
+    /// (with `consentCode`) if anything fails.
+    #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
+    pub fn verify(&self) -> Result<JsValue, JsError> {
+        let s = self
+            .inner
+            .borrow()
+            .manager
+            .verify()
+            .map_err(Error::Consent)?;
+        Ok(to_js(&s))
+    }
+
+    /// FHIR R4 Consent resources, one per grant (`inactive` once withdrawn, expired or
+    /// superseded).
+    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
+    pub fn to_fhir(&self) -> JsValue {
+        to_js(&self.inner.borrow().manager.to_fhir())
+    }
+
+    /// The ISO/IEC TS 27560 style receipt of grant `seq`; `context` names the controller,
+    /// jurisdiction and withdrawal method. Throws `Consent` (`UnknownGrant`) or
+    /// `InvalidArgument`.
+    #[wasm_bindgen(unchecked_return_type = "ConsentReceipt")]
+    pub fn receipt(
+        &self,
+        seq: f64,
+        #[wasm_bindgen(unchecked_param_type = "ConsentReceiptContext")] context: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let ctx = receipt_context(&context)?;
+        let r = self
+            .inner
+            .borrow()
+            .manager
+            .receipt(seq_arg(seq)?, &ctx)
+            .map_err(Error::Consent)?;
+        Ok(to_js(&r))
+    }
+
+    /// The whole ledger, encoded (docs/CONSENT.md "Encoding"): archive it, or check it
+    /// anywhere with `verifyLedger(bytes, publicKey, checkpoint)`.
+    pub fn export(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.borrow().manager.export().as_slice())
+    }
+
+    /// The newest countersigned checkpoint accepted from a clinician, if any.
+    #[wasm_bindgen(getter, unchecked_return_type = "ConsentCheckpoint | undefined")]
+    pub fn checkpoint(&self) -> JsValue {
+        let p = self.inner.borrow();
+        match p.manager.ledger().checkpoint() {
+            Some((cp, key)) => checkpoint_js(cp, key),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// Checks a checkpoint the clinician returned (when not syncing through
+    /// `attachConsultation`) against this ledger and keeps it. Resolves once stored.
+    /// Rejects with `Consent` (`WrongLedger`, `BadCheckpointSignature`, `Truncated`: the
+    /// clinician saw entries this device lost, `CheckpointMismatch`: history differs).
+    #[wasm_bindgen(js_name = acceptCheckpoint)]
+    pub async fn accept_checkpoint(
+        &self,
+        checkpoint: Uint8Array,
+        clinician_public_key: &str,
+    ) -> Result<(), JsError> {
+        let key = parse_hex::<32>(clinician_public_key).ok_or(Error::InvalidArgument(
+            "clinicianPublicKey: expected 64 hex digits",
+        ))?;
+        let cp = checkpoint.to_vec();
+        let (storage, writes) = {
+            let mut p = self.inner.borrow_mut();
+            p.manager
+                .accept_checkpoint(&cp, &key)
+                .map_err(Error::Consent)?;
+            (p.storage.clone(), p.pending.take())
+        };
+        persist(&storage, writes).await?;
+        Ok(())
+    }
+
+    /// Syncs this ledger with the clinician `participantId` of `consultation`, over its
+    /// end-to-end encrypted app-data channel: announces the ledger, sends every entry the
+    /// clinician's `ConsentReplica` lacks and then each new one, and checks each
+    /// countersigned checkpoint that comes back (`checkpoint` event). Also makes this
+    /// manager the consent the consultation's enforcement points ask. Other app data on the
+    /// channel is left alone (consent messages start with a byte in 0xC0..0xC4).
+    #[wasm_bindgen(js_name = attachConsultation)]
+    pub fn attach_consultation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+        participant_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "ConsentAttachOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<(), JsError> {
+        let peer = peer_arg(participant_id)?;
+        let recipient = opt_recipient(&options.unwrap_or(JsValue::UNDEFINED), "recipient")?;
+        let local = get(&consultation, "participantId").as_string();
+        let id = {
+            let mut p = self.inner.borrow_mut();
+            if p.closed {
+                return Err(Error::InvalidArgument("the ConsentManager is closed").into());
+            }
+            p.next_link += 1;
+            p.next_link
+        };
+        let weak = Rc::downgrade(&self.inner);
+        let listeners = listen(
+            &consultation,
+            move |ev| {
+                if let Some(inner) = weak.upgrade() {
+                    patient_link_event(&inner, id, ev);
+                }
+            },
+            &peer,
+        )?;
+        self.inner.borrow_mut().links.push(Link {
+            id,
+            consultation,
+            peer,
+            recipient,
+            next: None,
+            announced: false,
+            _listeners: Some(listeners),
+        });
+        if let Some(local) = local {
+            register_gate(&local, id, &self.inner);
+        }
+        patient_link_event(&self.inner, id, LinkEvent::Kick);
+        Ok(())
+    }
+
+    /// Stops syncing with every consultation (the ledger stays open).
+    #[wasm_bindgen(js_name = detachConsultations)]
+    pub fn detach_consultations(&self) {
+        unregister_gates(&self.inner);
+        let links = std::mem::take(&mut self.inner.borrow_mut().links);
+        drop(links);
+    }
+
+    /// Detaches every consultation and closes the database. Later changes are refused.
+    pub fn close(&self) {
+        self.detach_consultations();
+        let mut p = self.inner.borrow_mut();
+        p.closed = true;
+        if let Storage::IndexedDb(db) = &*p.storage {
+            db.close();
+        }
+    }
+
+    /// Adds an event listener; see `ConsentEventMap`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// Removes an event listener.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.remove_event_listener_with_callback(kind, listener)
+    }
+}
+
+fn seq_arg(seq: f64) -> Result<u64, Error> {
+    if seq.is_finite() && seq >= 0.0 && seq.fract() == 0.0 && seq < 9_007_199_254_740_992.0 {
+        Ok(seq as u64)
+    } else {
+        Err(Error::InvalidArgument(
+            "seq: expected a non-negative integer",
+        ))
+    }
+}
+
+fn checkpoint_js(cp: &Checkpoint, clinician: &[u8; 32]) -> JsValue {
+    object(&[
+        ("bytes", Uint8Array::from(cp.encode().as_slice()).into()),
+        ("ledgerId", js::hex(&cp.ledger_id).into()),
+        ("size", (cp.size as f64).into()),
+        ("head", js::hex(&cp.head).into()),
+        ("clinicianPublicKey", js::hex(clinician).into()),
+    ])
+    .into()
+}
+
+impl JsConsentManager {
+    fn grant_input(&self, value: &JsValue) -> Result<(Grant, Vec<u8>), Error> {
+        if !value.is_object() {
+            return Err(Error::InvalidArgument("grant: expected an object"));
+        }
+        let period = get(value, "period");
+        let coll = get(value, "collection");
+        let p = self.inner.borrow();
+        let d = &p.defaults;
+        let notice = get(value, "notice");
+        let (notice, text) = if present(&notice) {
+            notice_input(&notice)?
+        } else {
+            d.notice.clone().ok_or(Error::InvalidArgument(
+                "grant.notice (or the notice option)",
+            ))?
+        };
+        Ok((
+            Grant {
+                patient: js::opt_string(value, "patient")?
+                    .unwrap_or_else(|| d.patient.clone())
+                    .into(),
+                recipient: opt_recipient(value, "recipient")?
+                    .or_else(|| d.recipient.clone())
+                    .ok_or(Error::InvalidArgument(
+                        "grant.recipient (or the recipient option)",
+                    ))?,
+                purposes: codes(value, "purposes", purpose)?
+                    .ok_or(Error::InvalidArgument("grant.purposes"))?,
+                categories: codes(value, "categories", category)?
+                    .ok_or(Error::InvalidArgument("grant.categories"))?,
+                period: Period {
+                    start: opt_u64(&period, "start")?.unwrap_or_else(now_ms),
+                    end: opt_u64(&period, "end")?,
+                },
+                notice,
+                collection: if present(&coll) {
+                    collection(&coll)?
+                } else {
+                    Collection::PatientAction
+                },
+            },
+            text,
+        ))
+    }
+
+    /// Runs one ledger change in turn: appends in memory, persists, rolls back if the write
+    /// fails, then sends the entry to attached clinicians and dispatches `change`. Resolves
+    /// to the new entry's sequence number.
+    async fn mutate(
+        &self,
+        change: impl FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>,
+    ) -> Result<u64, Error> {
+        let _turn = turn(&self.inner).await;
+        let (storage, writes, bytes) = {
+            let mut p = self.inner.borrow_mut();
+            if p.closed {
+                return Err(Error::InvalidArgument("the ConsentManager is closed"));
+            }
+            let bytes = change(&mut p.manager, now_ms());
+            let writes = p.pending.take();
+            (p.storage.clone(), writes, bytes.map_err(Error::Consent)?)
+        };
+        if persist(&storage, writes).await.is_err() {
+            self.inner.borrow_mut().manager.rollback_last();
+            return Err(store_failed());
+        }
+        let seq = self
+            .inner
+            .borrow()
+            .manager
+            .ledger()
+            .size()
+            .saturating_sub(1);
+        local_change(&self.inner, seq, bytes);
+        Ok(seq)
+    }
+}
+
+/// After a local change is stored: send it on links that are in step, then tell the app.
+fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64, bytes: Vec<u8>) {
+    let (out, events, entry) = {
+        let mut p = inner.borrow_mut();
+        let mut out = Vec::new();
+        for link in &mut p.links {
+            if link.next == Some(seq) {
+                link.next = Some(seq.saturating_add(1));
+                out.push((
+                    link.consultation.clone(),
+                    link.peer.clone(),
+                    SyncMessage::Entry(bytes.clone()),
+                ));
+            }
+        }
+        let entry = p.manager.ledger().entries().last().map(to_js);
+        (out, p.events.clone(), entry)
+    };
+    flush(out);
+    let detail = object(&[
+        ("seq", (seq as f64).into()),
+        ("entry", entry.unwrap_or(JsValue::UNDEFINED)),
+        ("origin", "local".into()),
+    ]);
+    dispatch(&events, "change", &detail.into());
+    // Withdrawal (or any change) takes effect at once on this device's media.
+    super::consultation::consent_changed();
+}
+
+fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent) {
+    let mut out = Vec::new();
+    let mut notes: Vec<(&'static str, JsValue)> = Vec::new();
+    let mut writes = Vec::new();
+    let (events, storage) = {
+        let mut guard = inner.borrow_mut();
+        let p = &mut *guard;
+        let Some(link) = p.links.iter_mut().find(|l| l.id == link_id) else {
+            return;
+        };
+        let announce = SyncMessage::Announce {
+            ledger_id: p.manager.ledger().id(),
+            patient: p.manager.public_key(),
+            size: p.manager.ledger().size(),
+        };
+        match ev {
+            LinkEvent::PeerLeft => link.next = None,
+            LinkEvent::Kick => {
+                if link.next.is_none() {
+                    out.push((link.consultation.clone(), link.peer.clone(), announce));
+                }
+            }
+            LinkEvent::Data(bytes) => match SyncMessage::decode(&bytes) {
+                Ok(SyncMessage::Hello) => {
+                    out.push((link.consultation.clone(), link.peer.clone(), announce));
+                }
+                Ok(
+                    SyncMessage::Checkpoint {
+                        checkpoint,
+                        clinician,
+                    }
+                    | SyncMessage::Status {
+                        checkpoint,
+                        clinician,
+                    },
+                ) => {
+                    let status = bytes.first() == Some(&core::TAG_STATUS);
+                    match p
+                        .manager
+                        .accept_checkpoint(&checkpoint.encode(), &clinician)
+                    {
+                        Ok(()) => {
+                            let ledger = p.manager.ledger();
+                            let matches = checkpoint.size == ledger.size()
+                                && checkpoint.head == ledger.head();
+                            if status {
+                                for seq in checkpoint.size..ledger.size() {
+                                    if let Some(e) = ledger.entry_bytes(seq) {
+                                        out.push((
+                                            link.consultation.clone(),
+                                            link.peer.clone(),
+                                            SyncMessage::Entry(e.to_vec()),
+                                        ));
+                                    }
+                                }
+                                link.next = Some(ledger.size());
+                            }
+                            let detail = object(&[
+                                ("size", (checkpoint.size as f64).into()),
+                                ("head", js::hex(&checkpoint.head).into()),
+                                ("clinicianPublicKey", js::hex(&clinician).into()),
+                                ("matchesHead", matches.into()),
+                                ("participantId", link.peer.as_str().into()),
+                            ]);
+                            notes.push(("checkpoint", detail.into()));
+                        }
+                        Err(e) => notes
+                            .push(("error", error_detail(&Error::Consent(e), Some(&link.peer)))),
+                    }
+                    writes = p.pending.take();
+                }
+                Ok(SyncMessage::Entry(_) | SyncMessage::Announce { .. }) => {
+                    // Replica-bound messages: this side is the patient's.
+                    notes.push((
+                        "error",
+                        error_detail(
+                            &Error::InvalidArgument(
+                                "a patient-side message arrived from the clinician",
+                            ),
+                            Some(&link.peer),
+                        ),
+                    ));
+                }
+                Err(e) => notes.push((
+                    "error",
+                    error_detail(&Error::Consent(LedgerError::Malformed(e)), Some(&link.peer)),
+                )),
+            },
+        }
+        (p.events.clone(), p.storage.clone())
+    };
+    flush(out);
+    for (kind, detail) in notes {
+        dispatch(&events, kind, &detail);
+    }
+    if !writes.is_empty() {
+        wasm_bindgen_futures::spawn_local(async move {
+            if persist(&storage, writes).await.is_err() {
+                dispatch(&events, "error", &error_detail(&store_failed(), None));
+            }
+        });
+    }
+}
+
+// ----- ConsentReplica --------------------------------------------------------------------
+
+struct Clinician {
+    replica: Option<LedgerReplica>,
+    pinned: Option<([u8; 16], [u8; 32])>,
+    key: ConsentKey,
+    defaults: Defaults,
+    events: EventTarget,
+    links: Vec<Link>,
+    next_link: u32,
+}
+
+/// The clinician's copy of one patient's ledger: verifies each entry the patient sends and
+/// countersigns a checkpoint of its head. Create it with `new ConsentReplica(options)`; it
+/// learns the ledger from the patient's announcement over `attachConsultation`, or from
+/// `ledgerId` and `patientPublicKey` given up front (then only that ledger is accepted).
+/// Its countersigning key is generated fresh for each replica and kept in memory.
+#[wasm_bindgen(js_name = ConsentReplica)]
+pub struct JsConsentReplica {
+    inner: Rc<RefCell<Clinician>>,
+}
+
+#[wasm_bindgen(js_class = ConsentReplica)]
+impl JsConsentReplica {
+    /// A new replica. Options (all optional): `ledgerId` and `patientPublicKey` (hex) pin the
+    /// ledger; `ledger` (an exported ledger, `Uint8Array`) resumes from a copy kept earlier,
+    /// verified against `patientPublicKey`; `recipient`, `purpose`, `notice` are the
+    /// defaults of `check` as for `ConsentManager.open`. Throws `InvalidArgument`, or
+    /// `Consent` if the resumed ledger fails verification.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "{ ledgerId?: string; patientPublicKey?: string; ledger?: Uint8Array; recipient?: ConsentRecipient; purpose?: ConsentPurpose; notice?: ConsentNoticeInput }"
+        )]
+        options: Option<JsValue>,
+    ) -> Result<JsConsentReplica, JsError> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let id = js::opt_string(&options, "ledgerId")?
+            .map(|h| {
+                parse_hex::<16>(&h)
+                    .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))
+            })
+            .transpose()?;
+        let pk = js::opt_string(&options, "patientPublicKey")?
+            .map(|h| {
+                parse_hex::<32>(&h).ok_or(Error::InvalidArgument(
+                    "patientPublicKey: expected 64 hex digits",
+                ))
+            })
+            .transpose()?;
+        let exported = get(&options, "ledger");
+        let replica = if present(&exported) {
+            let bytes = bytes_arg(&exported, "ledger: expected a Uint8Array")?;
+            let pk = pk.ok_or(Error::InvalidArgument(
+                "patientPublicKey (needed to verify ledger)",
+            ))?;
+            let ledger = core::Ledger::decode(&bytes, &pk).map_err(Error::Consent)?;
+            if id.is_some_and(|id| id != ledger.id()) {
+                return Err(Error::Consent(LedgerError::WrongLedger).into());
+            }
+            Some(LedgerReplica::from_ledger(ledger))
+        } else {
+            match (id, pk) {
+                (Some(id), Some(pk)) => Some(LedgerReplica::new(id, &pk).map_err(Error::Consent)?),
+                _ => None,
+            }
+        };
+        let pinned = match (&replica, id, pk) {
+            (Some(r), ..) => Some((r.ledger().id(), r.ledger().patient_public_key())),
+            (None, Some(id), Some(pk)) => Some((id, pk)),
+            _ => None,
+        };
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        js::random_bytes(seed.as_mut())?;
+        let defaults = Defaults::from_options(&options, String::new())?;
+        Ok(JsConsentReplica {
+            inner: Rc::new(RefCell::new(Clinician {
+                replica,
+                pinned,
+                key: ConsentKey::from_seed(&seed),
+                defaults,
+                events: new_events()?,
+                links: Vec::new(),
+                next_link: 0,
+            })),
+        })
+    }
+
+    /// The clinician key that signs checkpoints (64 hex digits).
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    pub fn public_key(&self) -> String {
+        js::hex(&self.inner.borrow().key.public_key())
+    }
+
+    /// The replicated ledger's id, once known.
+    #[wasm_bindgen(getter, js_name = ledgerId)]
+    pub fn ledger_id(&self) -> Option<String> {
+        let c = self.inner.borrow();
+        c.replica.as_ref().map(|r| js::hex(&r.ledger().id()))
+    }
+
+    /// The patient's device key, once known.
+    #[wasm_bindgen(getter, js_name = patientPublicKey)]
+    pub fn patient_public_key(&self) -> Option<String> {
+        let c = self.inner.borrow();
+        c.replica
+            .as_ref()
+            .map(|r| js::hex(&r.ledger().patient_public_key()))
+    }
+
+    /// Entries held.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        let c = self.inner.borrow();
+        c.replica.as_ref().map_or(0.0, |r| r.ledger().size() as f64)
+    }
+
+    /// Hash of the newest entry held (64 hex digits), once the ledger is known.
+    #[wasm_bindgen(getter)]
+    pub fn head(&self) -> Option<String> {
+        let c = self.inner.borrow();
+        c.replica.as_ref().map(|r| js::hex(&r.ledger().head()))
+    }
+
+    /// Verifies one encoded entry from the patient and appends it; returns the countersigned
+    /// checkpoint of the new head. Throws `InvalidState` before the ledger is known, and
+    /// `Consent` for anything the ledger rejects (`Replayed`, `Fork`, `MissingEntry`,
+    /// `BadSignature`, …).
+    #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint")]
+    pub fn receive(&self, entry: Uint8Array) -> Result<JsValue, JsError> {
+        let bytes = entry.to_vec();
+        let (cp, key, events, detail) = {
+            let mut c = self.inner.borrow_mut();
+            let c = &mut *c;
+            let replica = c.replica.as_mut().ok_or(Error::Signaling(
+                crate::signaling::SignalingError::InvalidState,
+            ))?;
+            let cp = replica.receive(&bytes, &c.key).map_err(Error::Consent)?;
+            let detail = remote_change(replica, None);
+            (cp, c.key.public_key(), c.events.clone(), detail)
+        };
+        dispatch(&events, "change", &detail);
+        Ok(checkpoint_js(&cp, &key))
+    }
+
+    /// A countersigned checkpoint of the current head, once the ledger is known.
+    #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint | undefined")]
+    pub fn checkpoint(&self) -> JsValue {
+        let c = self.inner.borrow();
+        match &c.replica {
+            Some(r) => checkpoint_js(&r.checkpoint(&c.key), &c.key.public_key()),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// The decision for `request` against the replicated ledger (default deny; an unknown
+    /// ledger denies everything). Defaults come from the constructor options.
+    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    pub fn check(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let c = self.inner.borrow();
+        let req = c.defaults.request(request, None)?;
+        let empty = core::ConsentState::default();
+        let state = c.replica.as_ref().map_or(&empty, |r| r.ledger().state());
+        Ok(to_js(&core::check(state, &req)))
+    }
+
+    /// Every grant with its status.
+    #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
+    pub fn list(&self) -> JsValue {
+        let c = self.inner.borrow();
+        match &c.replica {
+            Some(r) => to_js(&r.ledger().state().grants),
+            None => to_js::<[u8]>(&[]),
+        }
+    }
+
+    /// Re-verifies the replicated ledger and its current checkpoint.
+    #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
+    pub fn verify(&self) -> Result<JsValue, JsError> {
+        let c = self.inner.borrow();
+        let r = c.replica.as_ref().ok_or(Error::Signaling(
+            crate::signaling::SignalingError::InvalidState,
+        ))?;
+        let cp = r.checkpoint(&c.key);
+        let s = r
+            .ledger()
+            .verify(Some((&cp, &c.key.public_key())))
+            .map_err(Error::Consent)?;
+        Ok(to_js(&s))
+    }
+
+    /// FHIR R4 Consent resources of the replicated ledger.
+    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
+    pub fn to_fhir(&self) -> JsValue {
+        let c = self.inner.borrow();
+        match &c.replica {
+            Some(r) => to_js(&core::fhir_consents(r.ledger())),
+            None => to_js::<[u8]>(&[]),
+        }
+    }
+
+    /// The replicated ledger, encoded (empty until the ledger is known).
+    pub fn export(&self) -> Uint8Array {
+        let c = self.inner.borrow();
+        let bytes = c
+            .replica
+            .as_ref()
+            .map(|r| r.ledger().encode())
+            .unwrap_or_default();
+        Uint8Array::from(bytes.as_slice())
+    }
+
+    /// Syncs with the patient `participantId` of `consultation`: asks the patient's
+    /// `ConsentManager` to announce its ledger, verifies each entry it sends, answers with a
+    /// countersigned checkpoint, and dispatches `change` for each new entry.
+    #[wasm_bindgen(js_name = attachConsultation)]
+    pub fn attach_consultation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+        participant_id: &str,
+    ) -> Result<(), JsError> {
+        let peer = peer_arg(participant_id)?;
+        let id = {
+            let mut c = self.inner.borrow_mut();
+            c.next_link += 1;
+            c.next_link
+        };
+        let weak = Rc::downgrade(&self.inner);
+        let listeners = listen(
+            &consultation,
+            move |ev| {
+                if let Some(inner) = weak.upgrade() {
+                    replica_link_event(&inner, id, ev);
+                }
+            },
+            &peer,
+        )?;
+        self.inner.borrow_mut().links.push(Link {
+            id,
+            consultation,
+            peer,
+            recipient: None,
+            next: None,
+            announced: false,
+            _listeners: Some(listeners),
+        });
+        replica_link_event(&self.inner, id, LinkEvent::Kick);
+        Ok(())
+    }
+
+    /// Stops syncing with every consultation.
+    #[wasm_bindgen(js_name = detachConsultations)]
+    pub fn detach_consultations(&self) {
+        let links = std::mem::take(&mut self.inner.borrow_mut().links);
+        drop(links);
+    }
+
+    /// Adds an event listener; see `ConsentEventMap`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// Removes an event listener.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.remove_event_listener_with_callback(kind, listener)
+    }
+}
+
+fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
+    let ledger = replica.ledger();
+    let detail = object(&[
+        ("seq", (ledger.size().saturating_sub(1) as f64).into()),
+        (
+            "entry",
+            ledger
+                .entries()
+                .last()
+                .map(to_js)
+                .unwrap_or(JsValue::UNDEFINED),
+        ),
+        ("origin", "remote".into()),
+    ]);
+    if let Some(p) = peer {
+        js::set(&detail, "participantId", p);
+    }
+    detail.into()
+}
+
+fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEvent) {
+    let mut out = Vec::new();
+    let mut notes: Vec<(&'static str, JsValue)> = Vec::new();
+    let events = {
+        let mut guard = inner.borrow_mut();
+        let c = &mut *guard;
+        let Some(link) = c.links.iter_mut().find(|l| l.id == link_id) else {
+            return;
+        };
+        let reply = |out: &mut Vec<Outgoing>, msg| {
+            out.push((link.consultation.clone(), link.peer.clone(), msg))
+        };
+        match ev {
+            LinkEvent::PeerLeft => link.announced = false,
+            LinkEvent::Kick => {
+                if !link.announced {
+                    reply(&mut out, SyncMessage::Hello);
+                }
+            }
+            LinkEvent::Data(bytes) => match SyncMessage::decode(&bytes) {
+                Ok(SyncMessage::Announce {
+                    ledger_id, patient, ..
+                }) => {
+                    let known = c
+                        .replica
+                        .as_ref()
+                        .map(|r| (r.ledger().id(), r.ledger().patient_public_key()))
+                        .or(c.pinned);
+                    if known.is_some_and(|k| k != (ledger_id, patient)) {
+                        notes.push((
+                            "error",
+                            error_detail(
+                                &Error::Consent(LedgerError::WrongLedger),
+                                Some(&link.peer),
+                            ),
+                        ));
+                    } else {
+                        if c.replica.is_none() {
+                            match LedgerReplica::new(ledger_id, &patient) {
+                                Ok(r) => c.replica = Some(r),
+                                Err(e) => notes.push((
+                                    "error",
+                                    error_detail(&Error::Consent(e), Some(&link.peer)),
+                                )),
+                            }
+                        }
+                        if let Some(r) = &c.replica {
+                            link.announced = true;
+                            reply(
+                                &mut out,
+                                SyncMessage::Status {
+                                    checkpoint: r.checkpoint(&c.key),
+                                    clinician: c.key.public_key(),
+                                },
+                            );
+                        }
+                    }
+                }
+                Ok(SyncMessage::Entry(entry)) => match c.replica.as_mut() {
+                    None => reply(&mut out, SyncMessage::Hello),
+                    Some(r) => match r.receive(&entry, &c.key) {
+                        Ok(cp) => {
+                            reply(
+                                &mut out,
+                                SyncMessage::Checkpoint {
+                                    checkpoint: cp,
+                                    clinician: c.key.public_key(),
+                                },
+                            );
+                            notes.push(("change", remote_change(r, Some(&link.peer))));
+                        }
+                        // At-least-once delivery after a resync: harmless.
+                        Err(LedgerError::Replayed { .. }) => {}
+                        Err(LedgerError::MissingEntry { .. }) => reply(
+                            &mut out,
+                            SyncMessage::Status {
+                                checkpoint: r.checkpoint(&c.key),
+                                clinician: c.key.public_key(),
+                            },
+                        ),
+                        Err(e) => notes
+                            .push(("error", error_detail(&Error::Consent(e), Some(&link.peer)))),
+                    },
+                },
+                Ok(_) => notes.push((
+                    "error",
+                    error_detail(
+                        &Error::InvalidArgument(
+                            "a clinician-side message arrived from the patient",
+                        ),
+                        Some(&link.peer),
+                    ),
+                )),
+                Err(e) => notes.push((
+                    "error",
+                    error_detail(&Error::Consent(LedgerError::Malformed(e)), Some(&link.peer)),
+                )),
+            },
+        }
+        c.events.clone()
+    };
+    flush(out);
+    for (kind, detail) in notes {
+        dispatch(&events, kind, &detail);
+    }
+}
+
+// ----- offline verification --------------------------------------------------------------
+
+/// Verifies an exported ledger (`ConsentManager.export()`, `ConsentReplica.export()`)
+/// offline — in a browser or in Node.js — against the patient's public key (64 hex digits)
+/// and, if given, a countersigned checkpoint (`{ bytes, clinicianPublicKey }`, as
+/// `checkpoint` returns).
+///
+/// Returns a `ConsentSummary`. Throws `InvalidArgument` for malformed arguments and
+/// `Consent` when verification fails; its `consentCode` names the attack: `BadSignature` (an
+/// edited entry), `BrokenChain`, `MissingEntry`, `Reordered`, `Replayed`, `WrongSigner`,
+/// `Malformed`, `Truncated` (entries cut off after the checkpoint), `CheckpointMismatch`
+/// (history rewritten), `BadCheckpointSignature`, `WrongLedger`.
+#[wasm_bindgen(js_name = verifyLedger, unchecked_return_type = "ConsentSummary")]
+pub fn verify_ledger(
+    bytes: Uint8Array,
+    patient_public_key: &str,
+    #[wasm_bindgen(
+        unchecked_optional_param_type = "{ bytes: Uint8Array; clinicianPublicKey: string }"
+    )]
+    checkpoint: Option<JsValue>,
+) -> Result<JsValue, JsError> {
+    let checkpoint = checkpoint.unwrap_or(JsValue::UNDEFINED);
+    let pk = parse_hex::<32>(patient_public_key).ok_or(Error::InvalidArgument(
+        "patientPublicKey: expected 64 hex digits",
+    ))?;
+    let cp = if present(&checkpoint) {
+        let cp = bytes_arg(
+            &get(&checkpoint, "bytes"),
+            "checkpoint.bytes: expected a Uint8Array",
+        )?;
+        let key = js::string(&checkpoint, "clinicianPublicKey")?;
+        let key = parse_hex::<32>(&key).ok_or(Error::InvalidArgument(
+            "checkpoint.clinicianPublicKey: expected 64 hex digits",
+        ))?;
+        Some((
+            Checkpoint::decode(&cp).map_err(|e| Error::Consent(e.into()))?,
+            key,
+        ))
+    } else {
+        None
+    };
+    let summary =
+        core::verify_exported(&bytes.to_vec(), &pk, cp.as_ref().map(|(cp, key)| (cp, key)))
+            .map_err(Error::Consent)?;
+    Ok(to_js(&summary))
+}

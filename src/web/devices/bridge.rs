@@ -1,0 +1,182 @@
+//! `DeviceBridge`: where Web Bluetooth is missing (iOS, Android WebView, Firefox, Safari), the
+//! host app talks BLE natively and pushes the raw values in; the same parsers, validation,
+//! provenance and ids apply, and the same `reading` events come out.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use super::state::{DeviceState, events_of};
+use super::{
+    Events, FhirOptions, OffsetChoice, bytes_of, js_error, opt_time, utc_offset_option, uuid16_of,
+};
+use crate::Error;
+use crate::devices::{CaptureError, ParseError};
+use crate::web::js::{self, get, present};
+use crate::web::timer::now_ms;
+
+/// Receives raw characteristic values from a native host app.
+///
+/// ```js
+/// const bridge = new DeviceBridge({ fhir: { subject: 'Patient/123' } });
+/// bridge.addEventListener('reading', (e) => show(e.detail.reading));
+/// // for every notification, indication or read the native plugin reports:
+/// bridge.push({ deviceId, characteristic: '2a37', value: base64OrBytes });
+/// ```
+#[wasm_bindgen]
+pub struct DeviceBridge {
+    state: RefCell<BridgeState>,
+    events: Events,
+}
+
+struct BridgeState {
+    devices: BTreeMap<String, DeviceState>,
+    fhir: Option<FhirOptions>,
+    offset: OffsetChoice,
+    closed: bool,
+}
+
+#[wasm_bindgen]
+impl DeviceBridge {
+    /// A bridge; `options.fhir` attaches FHIR Observations to each `reading` event, and
+    /// `options.utcOffsetMinutes` overrides the host's UTC offset for device clocks.
+    /// Throws `InvalidArgument` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "DeviceSourceOptions")] options: Option<JsValue>,
+    ) -> Result<DeviceBridge, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let build = || -> Result<DeviceBridge, Error> {
+            Ok(DeviceBridge {
+                state: RefCell::new(BridgeState {
+                    devices: BTreeMap::new(),
+                    fhir: FhirOptions::from_js(&get(&options, "fhir"))?,
+                    offset: utc_offset_option(&options)?,
+                    closed: false,
+                }),
+                events: Events::new()?,
+            })
+        };
+        build().map_err(js_error)
+    }
+
+    /// Pushes one characteristic value: a measurement notification or indication, a Device
+    /// Information, System ID, PnP ID, Battery Level or Weight Scale Feature read, or a
+    /// Record Access Control Point indication. Push information values first: later
+    /// readings carry them as provenance.
+    ///
+    /// Dispatches `reading` (a glucose record that announces a context waits for it),
+    /// `deviceinfo` or `racp` synchronously. Throws `MalformedMeasurement` for bad bytes,
+    /// `InvalidArgument` for a bad object or an unsupported characteristic, `InvalidState`
+    /// after `close()`.
+    pub fn push(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "BridgedValue")] value: JsValue,
+    ) -> Result<(), JsValue> {
+        let events = self.ingest(&value).map_err(js_error)?;
+        for (kind, detail) in events {
+            self.events.dispatch(kind, &detail);
+        }
+        Ok(())
+    }
+
+    /// Tells the bridge the device disconnected: a glucose record still waiting for its
+    /// context is released as a `reading`.
+    pub fn disconnected(&self, #[wasm_bindgen(js_name = deviceId)] device_id: &str) {
+        let events = {
+            let mut st = self.state.borrow_mut();
+            let fhir = st.fhir.clone();
+            match st.devices.get_mut(device_id) {
+                Some(dev) => dev.flush().map(|r| {
+                    (
+                        "reading",
+                        super::reading_detail(&r.0, &r.1, fhir.as_ref()).into(),
+                    )
+                }),
+                None => None,
+            }
+        };
+        if let Some((kind, detail)) = events {
+            self.events.dispatch(kind, &detail);
+        }
+    }
+
+    /// What the bridge knows about a device (from pushed information values).
+    #[wasm_bindgen(unchecked_return_type = "DeviceInfo | undefined")]
+    pub fn device(&self, #[wasm_bindgen(js_name = deviceId)] device_id: &str) -> JsValue {
+        self.state
+            .borrow()
+            .devices
+            .get(device_id)
+            .map_or(JsValue::UNDEFINED, DeviceState::info_js)
+    }
+
+    /// Forgets every device; later `push` calls throw `InvalidState`.
+    pub fn close(&self) {
+        let mut st = self.state.borrow_mut();
+        st.closed = true;
+        st.devices.clear();
+    }
+
+    /// Adds an event listener; see `DeviceBridgeEventMap`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        self.events.add(kind, listener)
+    }
+
+    /// Removes an event listener.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        self.events.remove(kind, listener)
+    }
+}
+
+impl DeviceBridge {
+    fn ingest(&self, value: &JsValue) -> Result<Vec<(&'static str, JsValue)>, Error> {
+        if !value.is_object() {
+            return Err(Error::InvalidArgument(
+                "value: expected { deviceId, characteristic, value }",
+            ));
+        }
+        let device_id = js::string(value, "deviceId")?;
+        if device_id.is_empty() || device_id.len() > 256 {
+            return Err(Error::InvalidArgument(
+                "deviceId: expected 1 to 256 characters",
+            ));
+        }
+        let service = get(value, "service");
+        if present(&service) {
+            // A vendor service (128-bit, off the Bluetooth base) is still a UUID.
+            match uuid16_of(&service, "service: expected a Bluetooth UUID") {
+                Ok(_)
+                | Err(Error::Device(CaptureError::Parse {
+                    error: ParseError::UnsupportedCharacteristic { .. },
+                })) => {}
+                Err(Error::Device(_)) => {
+                    return Err(Error::InvalidArgument("service: expected a Bluetooth UUID"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let uuid = uuid16_of(
+            &get(value, "characteristic"),
+            "characteristic: expected a Bluetooth UUID",
+        )?;
+        let bytes = bytes_of(&get(value, "value"), "value: expected BytesLike")?;
+        let now = opt_time(value, "receivedAt")?.unwrap_or_else(now_ms);
+        let mut st = self.state.borrow_mut();
+        if st.closed {
+            return Err(Error::Signaling(crate::signaling::SignalingError::Closed));
+        }
+        let offset = st.offset;
+        let fhir = st.fhir.clone();
+        let dev = st
+            .devices
+            .entry(device_id.clone())
+            .or_insert_with(|| DeviceState::new(device_id, None));
+        let outputs = dev.ingest(uuid, &bytes, now, offset)?;
+        Ok(events_of(dev, &outputs, fhir.as_ref()))
+    }
+}

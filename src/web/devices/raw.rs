@@ -1,0 +1,288 @@
+//! `ReadingRaw`: the exact inputs of a capture, so a reading can be rebuilt (and re-checked)
+//! anywhere with the same parsers; and the small base64 codec it is written with.
+
+use wasm_bindgen::prelude::*;
+
+use super::{MAX_VALUE_LEN, bytes_of, opt_time, uuid16_of};
+use crate::Error;
+use crate::devices::gatt::{pnp_id, system_id, weight_scale_feature};
+use crate::devices::{CaptureContext, CaptureError, DeviceIdentity, Measurement, Reading};
+use crate::web::js::{self, get, present};
+
+/// The most characters a device id may have: plugin ids are UUIDs or MAC addresses, Web
+/// Bluetooth's are 24 base64 characters.
+const MAX_DEVICE_ID_LEN: usize = 256;
+
+/// Everything `capture` needs, in a form that survives JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct RawRecord {
+    pub uuid: u16,
+    pub value: Vec<u8>,
+    pub device_id: String,
+    pub system_id: Option<[u8; 8]>,
+    pub pnp_id: Option<Vec<u8>>,
+    pub received_at: u64,
+    pub utc_offset: Option<i16>,
+    pub weight_feature: Option<u32>,
+    pub glucose_context: Option<Vec<u8>>,
+}
+
+impl RawRecord {
+    /// From `captureReading`'s arguments.
+    pub fn from_capture_options(
+        uuid: u16,
+        value: Vec<u8>,
+        options: &JsValue,
+    ) -> Result<Self, Error> {
+        let device_id = device_id(&js::string(options, "deviceId")?)?;
+        let system_id = match get(options, "systemId") {
+            v if !present(&v) => None,
+            v => Some(system_id_of(&v)?),
+        };
+        let pnp_id = opt_bytes(options, "pnpId", "pnpId: expected BytesLike")?;
+        let weight_feature = match get(options, "weightScaleFeature") {
+            v if !present(&v) => None,
+            v => Some(weight_feature_of(&v)?),
+        };
+        let glucose_context = opt_bytes(
+            options,
+            "glucoseContext",
+            "glucoseContext: expected BytesLike",
+        )?;
+        let received_at = opt_time(options, "now")?.unwrap_or_else(crate::web::timer::now_ms);
+        let utc_offset = super::utc_offset_option(options)?.now();
+        Ok(Self {
+            uuid,
+            value,
+            device_id,
+            system_id,
+            pnp_id,
+            received_at,
+            utc_offset,
+            weight_feature,
+            glucose_context,
+        })
+    }
+
+    /// Runs the core `capture` (and attaches the glucose context) on these inputs.
+    pub fn capture(&self) -> Result<Reading, Error> {
+        let device = DeviceIdentity {
+            id: self.device_id.clone(),
+            system_id: match self.system_id {
+                Some(b) => Some(system_id::parse(&b)?),
+                None => None,
+            },
+            pnp_id: match &self.pnp_id {
+                Some(b) => Some(pnp_id::parse(b)?),
+                None => None,
+            },
+        };
+        let ctx = CaptureContext {
+            device,
+            now: self.received_at,
+            device_utc_offset_minutes: self.utc_offset,
+            weight_scale_feature: match self.weight_feature {
+                Some(f) => Some(weight_scale_feature::parse(&f.to_le_bytes())?),
+                None => None,
+            },
+        };
+        let mut reading = crate::devices::capture(&self.uuid, &self.value, &ctx)?;
+        if let Some(bytes) = &self.glucose_context {
+            match crate::devices::parse(&0x2A34u16, bytes)? {
+                Measurement::GlucoseContext(c) => reading.attach_glucose_context(c)?,
+                _ => return Err(CaptureError::ContextMismatch.into()),
+            }
+        }
+        Ok(reading)
+    }
+
+    /// A reading object from JavaScript (or the wire), rebuilt from its `raw` record; its
+    /// `id`, when present, must be the rebuilt one.
+    pub fn rebuild(reading: &JsValue) -> Result<(Reading, Self), Error> {
+        let raw = Self::from_js(&get(reading, "raw"))?;
+        let rebuilt = raw.capture()?;
+        match get(reading, "id").as_string() {
+            Some(id) if id != rebuilt.id => Err(Error::InvalidArgument(
+                "reading: its raw value does not match its id",
+            )),
+            _ => Ok((rebuilt, raw)),
+        }
+    }
+
+    /// The `ReadingRaw` object.
+    pub fn to_js(&self) -> JsValue {
+        let o = js::object(&[
+            ("uuid", self.uuid.into()),
+            ("value", base64_encode(&self.value).into()),
+            ("deviceId", self.device_id.as_str().into()),
+            ("receivedAt", (self.received_at as f64).into()),
+        ]);
+        if let Some(s) = self.system_id {
+            let id = system_id::SystemId { bytes: s };
+            js::set(&o, "systemId", id.eui64());
+        }
+        if let Some(p) = &self.pnp_id {
+            js::set(&o, "pnpId", base64_encode(p));
+        }
+        if let Some(off) = self.utc_offset {
+            js::set(&o, "utcOffsetMinutes", off);
+        }
+        if let Some(f) = self.weight_feature {
+            js::set(&o, "weightScaleFeature", f);
+        }
+        if let Some(c) = &self.glucose_context {
+            js::set(&o, "glucoseContext", base64_encode(c));
+        }
+        o.into()
+    }
+
+    /// Reads a `ReadingRaw` object; everything in it is treated as hostile.
+    pub fn from_js(v: &JsValue) -> Result<Self, Error> {
+        const BAD: &str = "reading.raw: missing or malformed";
+        if !v.is_object() {
+            return Err(Error::InvalidArgument(BAD));
+        }
+        let uuid = uuid16_of(&get(v, "uuid"), BAD)?;
+        let value = match get(v, "value").as_string() {
+            Some(s) => bytes_of(&s.into(), BAD)?,
+            None => return Err(Error::InvalidArgument(BAD)),
+        };
+        let utc_offset = match get(v, "utcOffsetMinutes") {
+            o if !present(&o) => None,
+            o => match o.as_f64() {
+                Some(n) if n.fract() == 0.0 && (-1_080.0..=1_080.0).contains(&n) => Some(n as i16),
+                _ => return Err(Error::InvalidArgument(BAD)),
+            },
+        };
+        let weight_feature = match get(v, "weightScaleFeature") {
+            f if !present(&f) => None,
+            f => Some(weight_feature_of(&f)?),
+        };
+        let system_id = match get(v, "systemId") {
+            s if !present(&s) => None,
+            s => Some(system_id_of(&s)?),
+        };
+        Ok(Self {
+            uuid,
+            value,
+            device_id: device_id(
+                &js::string(v, "deviceId").map_err(|_| Error::InvalidArgument(BAD))?,
+            )?,
+            system_id,
+            pnp_id: opt_bytes(v, "pnpId", BAD)?,
+            received_at: opt_time(v, "receivedAt")?.ok_or(Error::InvalidArgument(BAD))?,
+            utc_offset,
+            weight_feature,
+            glucose_context: opt_bytes(v, "glucoseContext", BAD)?,
+        })
+    }
+}
+
+fn device_id(s: &str) -> Result<String, Error> {
+    if s.is_empty() || s.len() > MAX_DEVICE_ID_LEN {
+        return Err(Error::InvalidArgument(
+            "deviceId: expected 1 to 256 characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn opt_bytes(obj: &JsValue, key: &str, what: &'static str) -> Result<Option<Vec<u8>>, Error> {
+    match get(obj, key) {
+        v if !present(&v) => Ok(None),
+        v => bytes_of(&v, what).map(Some),
+    }
+}
+
+/// A System ID: the EUI-64 string (`"FE-ED-…"`, most significant byte first) or the 8-byte
+/// characteristic value (least significant first).
+fn system_id_of(v: &JsValue) -> Result<[u8; 8], Error> {
+    if let Some(s) = v.as_string() {
+        if s.len() == 23 && s.as_bytes().get(2) == Some(&b'-') {
+            let hex: String = s.split('-').collect();
+            let mut b = js::parse_hex8(&hex)
+                .filter(|_| s.split('-').all(|p| p.len() == 2))
+                .ok_or(Error::InvalidArgument("systemId: malformed EUI-64"))?;
+            b.reverse();
+            return Ok(b);
+        }
+    }
+    let bytes = bytes_of(v, "systemId: expected BytesLike or an EUI-64 string")?;
+    Ok(system_id::parse(&bytes)?.bytes)
+}
+
+/// A Weight Scale Feature: the u32 field or the 4-byte value (checked by the parser).
+fn weight_feature_of(v: &JsValue) -> Result<u32, Error> {
+    let field = match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => n as u32,
+        Some(_) => return Err(Error::InvalidArgument("weightScaleFeature: expected a u32")),
+        None => {
+            let b = bytes_of(v, "weightScaleFeature: expected BytesLike or a u32")?;
+            weight_scale_feature::parse(&b)?;
+            match <[u8; 4]>::try_from(b.as_slice()) {
+                Ok(a) => u32::from_le_bytes(a),
+                Err(_) => return Err(Error::InvalidArgument("weightScaleFeature")),
+            }
+        }
+    };
+    weight_scale_feature::parse(&field.to_le_bytes())?;
+    Ok(field)
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub(super) fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Base64 in the standard or URL-safe alphabet, padding optional; `None` for anything else
+/// (whitespace, stray characters, impossible lengths, non-zero trailing bits) or for more
+/// than [`MAX_VALUE_LEN`] bytes.
+pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let trimmed = s.trim_end_matches('=');
+    if s.len() - trimmed.len() > 2 || (s.len() != trimmed.len() && s.len() % 4 != 0) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in trimmed.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // A lone 6-bit group is impossible; leftover bits must be zero (canonical encoding).
+    if bits >= 6 || acc != 0 || out.len() > MAX_VALUE_LEN {
+        return None;
+    }
+    Some(out)
+}

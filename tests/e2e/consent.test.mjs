@@ -1,0 +1,207 @@
+// Consent in real Chromium pages: the ledger and the wrapped device key in IndexedDB across
+// reloads, tampering caught on reopen, and the patient's ledger synced to the clinician's
+// ConsentReplica through the real relay (two pages, E2E app-data channel).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRelay, launchChromium, sdkPage, joinIn, until, testPages } from './harness.mjs';
+
+let relay, browser;
+before(async () => {
+  relay = await startRelay({ www: testPages });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await relay?.stop();
+});
+
+const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
+const dr = { kind: 'Practitioner', id: 'dr-1' };
+
+/** Opens the patient's manager in `page` as `window.m` (IndexedDB by default in a browser). */
+async function openManager(page, patient, extra = {}) {
+  return page.evaluate(async (patient, notice, dr, extra) => {
+    window.m = await window.t.ConsentManager.open({ patient, recipient: dr, notice, ...extra });
+    window.consentLog = [];
+    for (const type of ['change', 'checkpoint', 'error']) {
+      window.m.addEventListener(type, (e) => window.consentLog.push({ type, at: Date.now(), ...e.detail }));
+    }
+    return { storage: window.m.storage, ledgerId: window.m.ledgerId, publicKey: window.m.publicKey, size: window.m.size, head: window.m.head };
+  }, patient, notice, dr, extra);
+}
+
+/** Runs `fn` in the page and returns the TeleconsultError's code and consentCode. */
+const failureIn = (page, fn, ...args) => page.evaluate(async (src, args) => {
+  try { await (0, eval)(src)(...args); return 'resolved'; } catch (e) { return { name: e.name, code: e.code, consentCode: e.consentCode }; }
+}, fn.toString(), args);
+
+test('grant, check and withdraw in a page; a reload keeps the ledger and the wrapped key', async () => {
+  const page = await sdkPage(browser, relay);
+  try {
+    const first = await openManager(page, 'pat-reload');
+    assert.equal(first.storage, 'indexeddb');
+    assert.equal(first.size, 0);
+    const result = await page.evaluate(async () => {
+      const g = await window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] });
+      const before = window.m.allows('video');
+      const withdrawn = await window.m.withdraw(g.seq);
+      const again = await window.m.grant({ purposes: ['TREAT'], categories: ['heart-rate'] });
+      return { seq: g.seq, before, withdrawn, after: window.m.allows('video'), hr: window.m.allows('heart-rate'), again: again.seq, head: window.m.head };
+    });
+    assert.deepEqual({ ...result.before }, { allowed: true, reason: 'Granted', grant: 0 });
+    assert.equal(result.withdrawn, 1);
+    assert.equal(result.after.reason, 'Withdrawn');
+    assert.equal(result.hr.allowed, true);
+
+    // What page script finds in IndexedDB: a wrapped blob and a key it cannot export.
+    const stored = await page.evaluate(async (ledgerId) => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('teleconsult-consent'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      const get = (store, key) => new Promise((res, rej) => { const r = db.transaction(store).objectStore(store).get(key); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      const rec = await get('ledgers', ledgerId);
+      let exported = 'exported';
+      try { await crypto.subtle.exportKey('raw', rec.wrappingKey); } catch (e) { exported = e.name; }
+      db.close();
+      return {
+        keys: Object.keys(rec).sort(), extractable: rec.wrappingKey.extractable, algorithm: rec.wrappingKey.algorithm.name,
+        wrappedLength: rec.wrappedSeed.length, exported,
+      };
+    }, first.ledgerId);
+    assert.deepEqual(stored.keys, ['created', 'iv', 'ledgerId', 'patient', 'wrappedSeed', 'wrappingKey']);
+    assert.equal(stored.extractable, false);
+    assert.equal(stored.algorithm, 'AES-GCM');
+    assert.equal(stored.wrappedLength, 32 + 16, 'the 32-byte seed plus the GCM tag, never the bare seed');
+    assert.equal(stored.exported, 'InvalidAccessError');
+
+    await page.reload({ waitUntil: 'load' });
+    await page.evaluate(async () => { window.t = await import('/pkg/index.js'); });
+    const reopened = await openManager(page, 'pat-reload');
+    assert.equal(reopened.ledgerId, first.ledgerId, 'the same ledger is found by patient id');
+    assert.equal(reopened.publicKey, first.publicKey, 'the same device key was unwrapped');
+    assert.equal(reopened.size, 3);
+    assert.equal(reopened.head, result.head);
+    const after = await page.evaluate(async () => {
+      const s = window.m.verify();
+      const video = window.m.allows('video');
+      // The reopened key still signs entries that verify with the same public key.
+      await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
+      return { s, video, allowed: window.m.allows('video').allowed, verified: window.t.verifyLedger(window.m.export(), window.m.publicKey).entries };
+    });
+    assert.equal(after.s.entries, 3);
+    assert.equal(after.s.withdrawnGrants, 1);
+    assert.equal(after.video.reason, 'Withdrawn');
+    assert.equal(after.allowed, true);
+    assert.equal(after.verified, 4);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('an entry edited in IndexedDB, or entries lost after a checkpoint, are caught on reopen', async () => {
+  const page = await sdkPage(browser, relay);
+  try {
+    const { ledgerId } = await openManager(page, 'pat-tamper', { databaseName: 'tamper-test' });
+    await page.evaluate(async () => {
+      await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
+      await window.m.withdraw(0);
+      // A clinician's checkpoint over both entries (exchanged by hand here).
+      const r = new window.t.ConsentReplica({ ledgerId: window.m.ledgerId, patientPublicKey: window.m.publicKey });
+      r.receive(window.m.entryBytes(0));
+      const cp = r.receive(window.m.entryBytes(1));
+      await window.m.acceptCheckpoint(cp.bytes, cp.clinicianPublicKey);
+      window.m.close();
+    });
+    const edit = async (ledgerId, how) => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('tamper-test'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      const tx = db.transaction('entries', 'readwrite');
+      const store = tx.objectStore('entries');
+      if (how === 'delete') store.delete([ledgerId, 1]);
+      else {
+        const r = store.get([ledgerId, 0]);
+        r.onsuccess = () => { const b = r.result.slice(); b[60] ^= 1; /* first letter of the patient id */ store.put(b, [ledgerId, 0]); };
+      }
+      await new Promise((res) => { tx.oncomplete = res; });
+      db.close();
+    };
+    await page.evaluate(edit, ledgerId, 'delete');
+    const truncated = await failureIn(page, (ledgerId) => window.t.ConsentManager.open({ patient: 'pat-tamper', databaseName: 'tamper-test', ledgerId }), ledgerId);
+    assert.deepEqual(truncated, { name: 'TeleconsultError', code: 'Consent', consentCode: 'Truncated' });
+    await page.evaluate(edit, ledgerId, 'flip');
+    const edited = await failureIn(page, (ledgerId) => window.t.ConsentManager.open({ patient: 'pat-tamper', databaseName: 'tamper-test', ledgerId }), ledgerId);
+    assert.deepEqual(edited, { name: 'TeleconsultError', code: 'Consent', consentCode: 'BadSignature' });
+  } finally {
+    await page.close();
+  }
+});
+
+test('through the relay: the clinician countersigns the patient\'s head, and sees a withdrawal within a second', async () => {
+  const clinician = await sdkPage(browser, relay);
+  const patient = await sdkPage(browser, relay);
+  try {
+    const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
+    const doc = await joinIn(clinician, {
+      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+      token: await relay.token(invite.roomId, 'clinician'),
+    }, { media: false });
+    // The patient consents before the call (stored in IndexedDB), then joins.
+    await openManager(patient, 'pat-sync');
+    await patient.evaluate(() => window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] }));
+    const pat = await joinIn(patient, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+      token: await relay.token(invite.roomId, 'patient'),
+    }, { media: false });
+    await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
+    await clinician.evaluate((id) => window.c.admit(id), pat.id);
+    await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'patient secured with the clinician' });
+
+    await clinician.evaluate((patientId, notice, dr) => {
+      window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+      window.consentLog = [];
+      for (const type of ['change', 'error']) {
+        window.r.addEventListener(type, (e) => window.consentLog.push({ type, at: Date.now(), ...e.detail }));
+      }
+      window.r.attachConsultation(window.c, patientId);
+    }, pat.id, notice, dr);
+    await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+
+    const cp = await until(patient, () => window.consentLog.find((e) => e.type === 'checkpoint' && e.size === 1), null, { what: 'countersigned checkpoint' });
+    const patientState = await patient.evaluate(() => ({ head: window.m.head, size: window.m.size, publicKey: window.m.publicKey, ledgerId: window.m.ledgerId }));
+    const replicaState = await clinician.evaluate(() => ({ head: window.r.head, size: window.r.size, publicKey: window.r.publicKey, patientKey: window.r.patientPublicKey, ledgerId: window.r.ledgerId, video: window.r.check({ category: 'video' }) }));
+    assert.equal(cp.matchesHead, true);
+    assert.equal(cp.head, patientState.head);
+    assert.equal(cp.clinicianPublicKey, replicaState.publicKey);
+    assert.equal(replicaState.head, patientState.head, 'both sides hold the same record');
+    assert.equal(replicaState.ledgerId, patientState.ledgerId);
+    assert.equal(replicaState.patientKey, patientState.publicKey);
+    assert.equal(replicaState.video.allowed, true);
+    const verified = await patient.evaluate(() => window.m.verify());
+    assert.equal(verified.checkpointSize, 1);
+
+    // Withdrawal on the patient page reaches the clinician page within one second.
+    const t0 = await patient.evaluate(async () => { const t0 = Date.now(); await window.m.withdraw(0); return t0; });
+    const seen = await until(clinician, () => window.consentLog.find((e) => e.type === 'change' && e.entry.event.type === 'withdraw'), null, { timeout: 5_000, what: 'withdrawal on the clinician side' });
+    const latency = seen.at - t0;
+    console.log(`consent withdrawal patient -> clinician: ${latency} ms`);
+    assert.ok(latency < 1000, `withdrawal took ${latency} ms`);
+    assert.equal(await clinician.evaluate(() => window.r.check({ category: 'video' }).reason), 'Withdrawn');
+    const cp2 = await until(patient, () => window.consentLog.find((e) => e.type === 'checkpoint' && e.size === 2), null, { what: 'second checkpoint' });
+    assert.equal(cp2.matchesHead, true);
+    // The clinician's export verifies offline against the patient's key and the checkpoint.
+    const offline = await clinician.evaluate((pk) => {
+      const cp = window.r.checkpoint();
+      return window.t.verifyLedger(window.r.export(), pk, cp);
+    }, patientState.publicKey);
+    assert.equal(offline.entries, 2);
+    assert.equal(offline.withdrawnGrants, 1);
+    const errors = [
+      ...await patient.evaluate(() => window.consentLog.filter((e) => e.type === 'error')),
+      ...await clinician.evaluate(() => window.consentLog.filter((e) => e.type === 'error')),
+    ];
+    assert.deepEqual(errors, []);
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    await patient.evaluate(() => window.c?.hangUp());
+    await clinician.close();
+    await patient.close();
+  }
+});

@@ -1,0 +1,90 @@
+// Consent enforced in the call: without a grant the camera does not open; after the grant
+// video flows; a withdrawal mid-call stops the camera on the patient's page and the video
+// on the clinician's page within a second, and the clinician's record shows it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRelay, launchChromium, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
+
+let relay, browser;
+before(async () => {
+  relay = await startRelay({ www: testPages });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await relay?.stop();
+});
+
+const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
+const dr = { kind: 'Practitioner', id: 'dr-1' };
+
+test('no grant, no camera; grant, video flows; withdrawal stops it on both pages within a second', async () => {
+  const clinician = await sdkPage(browser, relay);
+  const patient = await sdkPage(browser, relay);
+  try {
+    const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
+    const doc = await joinIn(clinician, {
+      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+      token: await relay.token(invite.roomId, 'clinician'),
+    }, { media: false });
+    await patient.evaluate(async (notice, dr) => {
+      window.m = await window.t.ConsentManager.open({ patient: 'pat-enforce', recipient: dr, notice, storage: 'memory' });
+    }, notice, dr);
+    const pat = await joinIn(patient, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+      token: await relay.token(invite.roomId, 'patient'),
+    }, { media: false });
+    await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
+    await clinician.evaluate((id) => window.c.admit(id), pat.id);
+    await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
+    await clinician.evaluate((patientId, notice, dr) => {
+      window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+      window.consentLog = [];
+      window.r.addEventListener('change', (e) => window.consentLog.push({ at: Date.now(), ...e.detail }));
+      window.r.attachConsultation(window.c, patientId);
+    }, pat.id, notice, dr);
+    await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+
+    // 1. No grant: startMedia is refused before any camera or microphone opens.
+    const refused = await patient.evaluate(async () => {
+      try { await window.c.startMedia({ audio: true, video: true }); return 'started'; }
+      catch (e) { return { code: e.code, tracks: window.__created.tracks.length }; }
+    });
+    assert.deepEqual(refused, { code: 'ConsentDenied', tracks: 0 });
+
+    // 2. After the grant, video flows to the clinician.
+    await patient.evaluate(async () => {
+      await window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] });
+      await window.c.startMedia({ audio: true, video: true });
+    });
+    await until(clinician, (id) => window.c.remoteStream(id)?.getVideoTracks().length === 1, pat.id, { what: 'patient video track' });
+    await videoKeepsFlowing(clinician, pat.id);
+
+    // 3. Withdrawal mid-call: the patient's camera stops, the clinician's copy of the record
+    // shows it, and the video stops arriving — each within a second.
+    const t0 = await patient.evaluate(async () => { const t0 = Date.now(); await window.m.withdraw(0); return t0; });
+    const stopped = await until(patient, () => {
+      const local = window.__created.tracks;
+      return local.length > 0 && local.every((t) => t.readyState === 'ended') && Date.now();
+    }, null, { what: 'patient camera stopped', timeout: 5_000 });
+    const seen = await until(clinician, () => window.consentLog.find((e) => e.entry?.event?.type === 'withdraw'), null, { what: 'withdrawal on the clinician side', timeout: 5_000 });
+    const muted = await until(clinician, (id) => {
+      const t = window.c.remoteStream(id)?.getVideoTracks()[0];
+      return (!t || t.muted || t.readyState === 'ended') && Date.now();
+    }, pat.id, { what: 'clinician video stopped', timeout: 5_000 });
+    for (const [what, at] of [['patient camera', stopped], ['clinician record', seen.at], ['clinician video', muted]]) {
+      assert.ok(at - t0 < 1000, `${what} took ${at - t0} ms`);
+    }
+    const events = await patient.evaluate(() => window.log.filter((e) => e.type === 'localmediastopped').map((e) => e.kind).sort());
+    assert.deepEqual(events, ['audio', 'video']);
+    // And the camera cannot be reopened until consent is given again.
+    const again = await patient.evaluate(async () => {
+      try { await window.c.startMedia({ video: true }); return 'started'; } catch (e) { return e.code; }
+    });
+    assert.equal(again, 'ConsentDenied');
+  } finally {
+    for (const p of [patient, clinician]) await p.evaluate(() => window.c?.hangUp()).catch(() => {});
+    await patient.close();
+    await clinician.close();
+  }
+});
