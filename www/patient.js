@@ -218,9 +218,7 @@ function onState(state, endReason) {
   } else if ((state === 'admitted' || state === 'connected') && !app.inCall) {
     app.inCall = true;
     showStep('call');
-    const own = app.consultation?.localStream;
-    if (own) attachVideo($('self'), own);
-    $('self').hidden = !own;
+    refreshSelfView();
     for (const t of app.localStream?.getTracks() ?? []) t.stop(); // the call has its own copies
     announce('Your clinician let you in. The visit has started.');
   } else if (state === 'reconnecting') {
@@ -230,6 +228,20 @@ function onState(state, endReason) {
   } else if (state === 'ended') {
     onEnded(endReason ?? app.consultation?.endReason);
   }
+}
+
+/** Shows what this side sends: the self view and the mute/camera buttons follow the tracks. */
+function refreshSelfView() {
+  const own = app.consultation?.localStream;
+  const video = own?.getVideoTracks().some((t) => t.readyState === 'live');
+  const audio = own?.getAudioTracks().some((t) => t.readyState === 'live');
+  if (video) attachVideo($('self'), own);
+  $('self').hidden = !video;
+  $('camera').disabled = !video;
+  $('switch-camera').disabled = !video;
+  $('mute').disabled = !audio;
+  $('sending').textContent = video && audio ? ''
+    : `You are not sending your ${!video && !audio ? 'video or voice' : !video ? 'video' : 'voice'}${app.extras.consentAvailable ? ' (no consent given). You can give it under "Your consent".' : '.'}`;
 }
 
 function onEnded(reason) {
@@ -319,7 +331,7 @@ function showAlert(text) {
 
 // ----- start ------------------------------------------------------------------------------
 
-app.extras = new PatientExtras(sdk, { app, announce, showAlert });
+app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView });
 if (!room) {
   showStep('nolink');
 } else {

@@ -3,7 +3,7 @@
 // and phone widths, go to test-artifacts/demo/ (gitignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { startRelay, launchChromium, openPage, root } from './harness.mjs';
@@ -14,6 +14,7 @@ const PHONE = { width: 375, height: 760 };
 
 let relay;
 before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   relay = await startRelay();
 });
@@ -83,6 +84,18 @@ async function framesIncrease(page, peer, what) {
   }
 }
 
+/** The first file that appears in `dir` (a finished download). */
+async function waitForFile(dir) {
+  const { readdirSync } = await import('node:fs');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const done = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    if (done.length) return join(dir, done[0]);
+    if (Date.now() > deadline) throw new Error('no download');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Decodes the QR code the console shows, from its rendered pixels. */
 async function readQr(page) {
   const { width, height, pixels } = await page.evaluate(async () => {
@@ -138,12 +151,24 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await typeIn(patient, '#name', 'Sam Patient');
     await click(patient, '#continue');
 
+    // Consent: the notice, nothing ticked in advance; the patient ticks each box.
+    await stepIs(patient, 'consent');
+    const consentForm = await patient.evaluate(() => ({
+      notice: document.getElementById('notice').textContent,
+      ticked: [...document.querySelectorAll('#consent-form input:checked')].length,
+    }));
+    assert.match(consentForm.notice, /withdraw any consent at any time/);
+    assert.equal(consentForm.ticked, 0, 'no pre-ticked boxes');
+    await shoot(patient, '05-patient-consent');
+    for (const box of ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp']) await click(patient, box);
+    await click(patient, '#consent-give');
+
     // Waiting room on both sides.
     await stepIs(patient, 'waiting');
     await until(patient, () => document.getElementById('state-pill').dataset.state === 'waiting', null, 'patient waiting');
-    await shoot(patient, '05-patient-waiting');
+    await shoot(patient, '06-patient-waiting');
     await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Sam Patient', null, 'patient in the waiting list');
-    await shoot(doc, '06-clinician-waiting-room');
+    await shoot(doc, '07-clinician-waiting-room');
 
     // Admit.
     await click(doc, '#waiting-list li button.admit');
@@ -180,8 +205,54 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     for (const p of [doc, patient]) {
       await until(p, () => document.getElementById('remote').videoWidth > 0 && document.getElementById('self').videoWidth > 0, null, 'videos playing');
     }
-    await shoot(patient, '07-patient-call');
-    await shoot(doc, '08-clinician-call');
+    // Consent reached the clinician: every category given, the signed record verified.
+    await until(doc, () => document.querySelectorAll('#consent-list li[data-state="active"]').length === 5, null, 'clinician sees five consents');
+    await until(doc, () => document.getElementById('consent-status').dataset.verified === 'true', null, 'consent record verified');
+    await until(patient, () => document.getElementById('consent-card-status').dataset.countersigned === 'true', null, 'patient record countersigned');
+
+    // Vitals: the patient turns on the simulated device; the clinician's charts fill.
+    await click(patient, '#simulate-device');
+    const count = (page, vital) => page.evaluate((v) => Number(document.querySelector(`.vital[data-vital="${v}"]`)?.dataset.count ?? 0), vital);
+    await until(doc, () => ['heart-rate', 'spo2', 'blood-pressure'].every((v) => Number(document.querySelector(`.vital[data-vital="${v}"]`).dataset.count ?? 0) >= 1)
+      && Number(document.querySelector('.vital[data-vital="heart-rate"]').dataset.count) >= 3, null, 'charts filling');
+    await until(patient, () => document.querySelectorAll('#readings li[data-status="shared"]').length === 3, null, 'patient sees readings shared');
+    await shoot(patient, '08-patient-call');
+    await shoot(doc, '09-clinician-call');
+
+    // Withdrawal is one click and takes effect at once on both sides.
+    await click(patient, '#consent-list li[data-category="heart-rate"] button.withdraw');
+    await until(doc, () => document.querySelector('#consent-list li[data-category="heart-rate"]').dataset.state === 'withdrawn', null, 'clinician sees the withdrawal');
+    await until(patient, () => document.querySelector('#readings li[data-category="heart-rate"]')?.dataset.status === 'withheld', null, 'heart rate withheld');
+    const hrAfter = await count(doc, 'heart-rate');
+    const spo2After = await count(doc, 'spo2');
+    await until(doc, (n) => Number(document.querySelector('.vital[data-vital="spo2"]').dataset.count) >= n + 2, spo2After, 'SpO2 keeps coming');
+    assert.ok(await count(doc, 'heart-rate') <= hrAfter + 1, 'no heart rate after the withdrawal (one may have been in flight)');
+    assert.equal(await patient.$eval('#consent-list li[data-category="heart-rate"] button', (b) => b.textContent), 'Give consent');
+    await shoot(patient, '10-patient-withdrawn');
+
+    // The clinician exports the visit record: Observations, Consents and the signed ledger.
+    const downloads = join(ARTIFACTS, 'downloads');
+    mkdirSync(downloads, { recursive: true });
+    const cdp = await doc.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await click(doc, '#export');
+    await until(doc, () => /^Exported/.test(document.getElementById('export-status').textContent), null, 'export done');
+    const file = await waitForFile(downloads);
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(bundle.resourceType, 'Bundle');
+    const types = bundle.entry.map((e) => e.resource.resourceType);
+    assert.ok(types.filter((t) => t === 'Observation').length >= 5, 'observations exported');
+    assert.equal(types.filter((t) => t === 'Consent').length, 5);
+    const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
+    assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
+    const binary = bundle.entry.find((e) => e.resource.resourceType === 'Binary').resource;
+    const ledger = JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8'));
+    const { verifyLedger } = await import(join(root, 'pkg/node.mjs'));
+    const summary = verifyLedger(Buffer.from(ledger.ledger, 'base64'), ledger.patientPublicKey,
+      { bytes: Buffer.from(ledger.checkpoint.bytes, 'base64'), clinicianPublicKey: ledger.checkpoint.clinicianPublicKey });
+    assert.equal(summary.entries, 6, 'five grants and one withdrawal, verified offline');
+    assert.equal(summary.withdrawnGrants, 1);
+    await shoot(doc, '11-clinician-exported');
 
     // Mute is a real toggle.
     await click(patient, '#mute');
@@ -193,11 +264,11 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await click(patient, '#hangup');
     await stepIs(patient, 'ended');
     assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /You left the visit/);
-    await shoot(patient, '09-patient-ended');
+    await shoot(patient, '12-patient-ended');
     await until(doc, () => document.getElementById('activity').textContent.includes('Sam Patient left the visit'), null, 'clinician sees the patient leave');
     await click(doc, '#end-visit');
     await stepIs(doc, 'ended');
-    await shoot(doc, '10-clinician-ended');
+    await shoot(doc, '13-clinician-ended');
 
     assert.deepEqual(doc.errors, [], 'no errors on the clinician page');
     assert.deepEqual(patient.errors, [], 'no errors on the patient page');
@@ -231,6 +302,8 @@ test('a patient who arrives before the clinician waits, then is let in', async (
     await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
     await typeIn(patient, '#name', 'Early Patient');
     await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
     await until(patient, () => /not opened the visit yet/.test(document.getElementById('waiting-text').textContent), null, 'told the clinician is not there yet');
     // The clinician opens the room now (through the SDK on the helper page).
     await helper.evaluate(async (link) => {
