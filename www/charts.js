@@ -57,7 +57,7 @@ export class VitalChart {
     let [lo, hi] = this.range;
     if (nums.length) { lo = Math.min(lo, ...nums); hi = Math.max(hi, ...nums); }
     const t0 = this.points[0]?.time ?? 0;
-    const t1 = Math.max(this.points.at(-1)?.time ?? 1, t0 + 60_000); // at least a minute wide
+    const t1 = Math.max(this.points.at(-1)?.time ?? 1, t0 + 20_000); // at least 20 s wide
     const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
     const y = (v) => PAD.top + (1 - (v - lo) / (hi - lo || 1)) * (H - PAD.top - PAD.bottom);
     const nodes = [];

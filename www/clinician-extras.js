@@ -1,9 +1,9 @@
 // The clinician's vitals, consent and export panels: a ReadingReceiver turns the patient's
 // shared readings into charts and FHIR Observations; a ConsentReplica keeps the clinician's
 // countersigned copy of the patient's consent ledger; Export writes both as one FHIR R4 Bundle.
-import { $, h, clock, errorWords } from '/common.js';
+import { $, h, shortTime, errorWords } from '/common.js';
 import { vitalCharts } from '/charts.js';
-import { NOTICE, CLINIC, CATEGORIES } from '/notice.js';
+import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL } from '/notice.js';
 import { SIMULATOR_ID } from '/simulator.js';
 
 const READING_CATEGORY = {
@@ -96,8 +96,9 @@ export class ClinicianExtras {
 
   onConsentChange({ entry }) {
     const ev = entry.event;
-    const cats = (seq) => this.replica.list().find((r) => r.seq === seq)?.grant.categories.join(', ') ?? '';
-    if (ev.type === 'grant') this.ctx.log(`Consent given: ${ev.categories.join(', ')}.`);
+    const names = (list) => list.map((c) => (CATEGORY_LABEL[c] ?? c).toLowerCase()).join(', ');
+    const cats = (seq) => names(this.replica.list().find((r) => r.seq === seq)?.grant.categories ?? []);
+    if (ev.type === 'grant') this.ctx.log(`Consent given: ${names(ev.categories)}.`);
     if (ev.type === 'withdraw') {
       this.ctx.log(`Consent withdrawn: ${cats(ev.grant)}.`);
       this.ctx.announce(`The patient withdrew consent for ${cats(ev.grant)}.`);
@@ -125,8 +126,8 @@ export class ClinicianExtras {
       const last = covering.at(-1);
       const state = active ? 'active' : last?.status.state === 'withdrawn' ? 'withdrawn' : last ? 'inactive' : 'none';
       const words = {
-        active: `Given${active?.grant.period.end ? ` until ${clock(active.grant.period.end)}` : ''}`,
-        withdrawn: `Withdrawn at ${last ? clock(last.status.at) : ''}`,
+        active: `Given${active?.grant.period.end ? `, until ${shortTime(active.grant.period.end)}` : ''}`,
+        withdrawn: `Withdrawn ${last ? shortTime(last.status.at) : ''}`,
         inactive: 'Ended',
         none: 'Not given',
       }[state];
@@ -159,7 +160,7 @@ export class ClinicianExtras {
     const notes = [];
     if (reading.device.id === SIMULATOR_ID) notes.push('simulated device');
     if (!reading.patientData) notes.push('demonstration data');
-    if (reading.effectiveTimeSource === 'received') notes.push('time of arrival');
+    if (reading.effectiveTimeSource === 'received') notes.push('timed on arrival');
     const opts = { flagged: reading.warnings.length > 0 || reading.flags.length > 0, note: notes.join(', ') };
     const t = reading.effectiveTime;
     switch (reading.measurement.kind) {

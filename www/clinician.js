@@ -151,6 +151,7 @@ function wire(c) {
     p.peerConfirmed = true;
     if (p.id === app.focus) renderSasCard();
     log(`${nameOf(p.id)} confirmed the security code.`);
+    if (!p.confirmed) announce(`${nameOf(p.id)} confirmed the security code. Confirm too if it matches yours.`);
   });
   c.addEventListener('participantleft', (e) => {
     const { participantId: id, reason } = e.detail;
@@ -207,8 +208,8 @@ function renderWaiting() {
       h('strong', {}, p.name ?? 'Name not known yet'),
       h('span', { class: 'hint' }, ` ${p.role === 'guest' ? 'guest' : 'patient'}`)),
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'primary admit', onclick: () => admit(p.id), 'aria-label': `Let ${p.name ?? 'this person'} in` }, 'Let in'),
-      h('button', { type: 'button', class: 'secondary deny', onclick: () => deny(p.id), 'aria-label': `Turn ${p.name ?? 'this person'} away` }, 'Turn away')))));
+      h('button', { type: 'button', class: 'primary admit', onclick: () => admit(p.id), 'aria-label': `Let in ${p.name ?? 'this person'}` }, 'Let in'),
+      h('button', { type: 'button', class: 'secondary deny', onclick: () => deny(p.id), 'aria-label': `Turn away ${p.name ?? 'this person'}` }, 'Turn away')))));
   if (focusedId) list.querySelector(`li[data-participant="${focusedId}"] button`)?.focus();
 }
 
@@ -232,6 +233,7 @@ function deny(id) {
 function renderSasCard() {
   const p = app.focus ? app.people.get(app.focus) : null;
   const card = $('sas-card');
+  card.hidden = !p?.sas;
   if (!p?.sas) {
     $('sas').replaceChildren();
     $('sas').dataset.state = 'pending';
@@ -246,8 +248,9 @@ function renderSasCard() {
     $('sas').dataset.state = 'shown';
   }
   $('sas-intro').textContent = `Ask ${nameOf(p.id)} to read their code aloud. If it matches this one, nobody is in between.`;
-  $('sas-confirm').disabled = p.confirmed;
-  $('sas-differs').disabled = p.confirmed;
+  $('sas-confirm').disabled = false;
+  $('sas-differs').disabled = false;
+  $('sas-actions').hidden = p.confirmed;
   const both = p.confirmed && p.peerConfirmed;
   card.dataset.verified = String(both);
   $('sas-status').textContent = both
@@ -276,16 +279,16 @@ $('sas-differs').addEventListener('click', () => {
 // ----- controls and the end -------------------------------------------------------------
 
 $('mute').addEventListener('click', () => {
-  const on = $('mute').getAttribute('aria-pressed') !== 'true';
+  const on = $('mute').dataset.on !== 'true';
   app.consultation?.setMuted('audio', on);
-  $('mute').setAttribute('aria-pressed', String(on));
+  $('mute').dataset.on = String(on);
   $('mute').textContent = on ? 'Unmute microphone' : 'Mute microphone';
   announce(on ? 'Microphone muted.' : 'Microphone on.');
 });
 $('camera').addEventListener('click', () => {
-  const off = $('camera').getAttribute('aria-pressed') !== 'true';
+  const off = $('camera').dataset.on !== 'true';
   app.consultation?.setMuted('video', off);
-  $('camera').setAttribute('aria-pressed', String(off));
+  $('camera').dataset.on = String(off);
   $('camera').textContent = off ? 'Turn camera on' : 'Turn camera off';
   announce(off ? 'Camera off.' : 'Camera on.');
 });

@@ -147,6 +147,11 @@ export function clock(ms = Date.now()) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** `hh:mm` of a time in ms, for times a person reads at a glance. */
+export function shortTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
 /** Adds a line to an activity log list (newest first, at most 50). */
 export function logLine(list, text) {
   if (!list) return;

@@ -2,7 +2,7 @@
 // this device, synced to the clinician and enforced by the SDK: media and readings stop at once
 // on withdrawal) and its device API (Web Bluetooth DeviceSession, DeviceBridge for the
 // simulated device, ReadingShare to send readings to the clinician).
-import { $, h, errorWords, clock } from '/common.js';
+import { $, h, errorWords, shortTime } from '/common.js';
 import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL, GRANT_HOURS, renderNotice } from '/notice.js';
 import { Simulator } from '/simulator.js';
 
@@ -137,7 +137,7 @@ export class PatientExtras {
       const active = covering.some((r) => r.status.state === 'active');
       const last = covering.at(-1);
       const state = active ? 'active' : last?.status.state === 'withdrawn' ? 'withdrawn' : last ? 'inactive' : 'none';
-      const words = { active: 'Given', withdrawn: `Withdrawn at ${last ? clock(last.status.at) : ''}`, inactive: 'Ended', none: 'Not given' }[state];
+      const words = { active: 'Given', withdrawn: `Withdrawn ${last ? shortTime(last.status.at) : ''}`, inactive: 'Ended', none: 'Not given' }[state];
       return h('li', { dataset: { category: id, state } },
         h('span', { class: 'what' }, label),
         h('span', { class: 'state' }, words),
@@ -262,12 +262,10 @@ export class PatientExtras {
     if (this.simulator.running) {
       this.simulator.stop();
       $('simulate-device').textContent = 'Use a simulated device (demo)';
-      $('simulate-device').setAttribute('aria-pressed', 'false');
       $('devices-status').textContent = 'The simulated device is off.';
     } else {
       this.simulator.start();
       $('simulate-device').textContent = 'Stop the simulated device';
-      $('simulate-device').setAttribute('aria-pressed', 'true');
       $('devices-status').textContent = 'A simulated heart-rate monitor, pulse oximeter and cuff are sending readings (demo data).';
     }
     this.ctx.announce($('devices-status').textContent);

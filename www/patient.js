@@ -96,6 +96,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function join() {
   app.leaving = false;
   showStep('waiting');
+  const preview = app.localStream?.getVideoTracks().length ? app.localStream : null;
+  $('waiting-preview').hidden = !preview;
+  if (preview) attachVideo($('waiting-preview'), preview);
   setPill('connecting');
   const name = $('name').value.trim() || sessionStorage.getItem('teleconsult:name') || 'Patient';
   const media = app.extras.allowedMedia();
@@ -261,6 +264,9 @@ $('rejoin').addEventListener('click', async () => {
   app.inCall = false;
   $('sas').replaceChildren(h('p', { class: 'hint' }, 'The code appears when the connection is set up…'));
   $('sas-card').dataset.peerConfirmed = 'false';
+  $('sas-actions').hidden = false;
+  $('sas-confirm').disabled = true;
+  $('sas-differs').disabled = true;
   app.sasConfirmed = false;
   updateSasStatus();
   await runCheck();
@@ -272,8 +278,7 @@ $('sas-confirm').addEventListener('click', () => {
   try {
     app.consultation.confirmSas(app.clinicianId);
     app.sasConfirmed = true;
-    $('sas-confirm').disabled = true;
-    $('sas-differs').disabled = true;
+    $('sas-actions').hidden = true;
     updateSasStatus();
     announce('You confirmed the code.');
   } catch (err) {
@@ -297,16 +302,16 @@ function updateSasStatus() {
 }
 
 $('mute').addEventListener('click', () => {
-  const on = $('mute').getAttribute('aria-pressed') !== 'true';
+  const on = $('mute').dataset.on !== 'true';
   app.consultation?.setMuted('audio', on);
-  $('mute').setAttribute('aria-pressed', String(on));
+  $('mute').dataset.on = String(on);
   $('mute').textContent = on ? 'Unmute microphone' : 'Mute microphone';
   announce(on ? 'Microphone muted.' : 'Microphone on.');
 });
 $('camera').addEventListener('click', () => {
-  const off = $('camera').getAttribute('aria-pressed') !== 'true';
+  const off = $('camera').dataset.on !== 'true';
   app.consultation?.setMuted('video', off);
-  $('camera').setAttribute('aria-pressed', String(off));
+  $('camera').dataset.on = String(off);
   $('camera').textContent = off ? 'Turn camera on' : 'Turn camera off';
   announce(off ? 'Camera off.' : 'Camera on.');
 });

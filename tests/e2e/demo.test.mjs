@@ -3,10 +3,12 @@
 // and phone widths, go to test-artifacts/demo/ (gitignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
-import { startRelay, launchChromium, openPage, root } from './harness.mjs';
+import { startRelay, launchChromium, root } from './harness.mjs';
+
+const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 const ARTIFACTS = join(root, 'test-artifacts/demo');
 const DESKTOP = { width: 1280, height: 860 };
@@ -18,7 +20,42 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   relay = await startRelay();
 });
-after(async () => { await relay?.stop(); });
+after(async () => {
+  await relay?.stop();
+  writeFileSync(join(ARTIFACTS, 'accessibility.json'), JSON.stringify(accessibility, null, 2));
+});
+
+/**
+ * Opens `url` in a new tab; page errors, failed requests and Content-Security-Policy
+ * violations (the pages carry a strict CSP: no inline script or style) are collected.
+ */
+async function openPage(browser, url, { width = 1280, height = 860 } = {}) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('requestfailed', (req) => { if (!req.url().startsWith('blob:')) errors.push(`request failed: ${req.url()}`); });
+  page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) errors.push(`CSP: ${msg.text()}`); });
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener('securitypolicyviolation', (e) => { console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`); });
+  });
+  await page.setViewport({ width, height });
+  await page.goto(url, { waitUntil: 'load' });
+  page.errors = errors;
+  return page;
+}
+
+/** axe-core's serious and critical findings on the page as it is now. */
+const accessibility = [];
+async function axeScan(page, name) {
+  // Evaluated through DevTools, so the page's CSP does not apply to the scanner itself.
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  accessibility.push({ screen: name, violations });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
 
 /** Polls a condition in the page (no fixed sleeps); `what` names it in the failure. */
 async function until(page, fn, arg, what, timeout = 20_000) {
@@ -48,8 +85,11 @@ async function shoot(page, name) {
   await page.setViewport(PHONE);
   const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
   await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage: true });
+  const phoneFindings = await axeScan(page, `${name} (375 px)`);
   await page.setViewport(DESKTOP);
   assert.ok(widths.scroll <= widths.client, `${name}: ${widths.scroll}px wide at 375 px`);
+  const desktopFindings = await axeScan(page, name);
+  assert.deepEqual([...phoneFindings, ...desktopFindings], [], `${name}: serious or critical accessibility findings`);
 }
 
 /** A real click, in the tab brought to the front as a person would (background tabs render no frames). */
@@ -256,7 +296,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
 
     // Mute is a real toggle.
     await click(patient, '#mute');
-    assert.equal(await patient.$eval('#mute', (b) => b.getAttribute('aria-pressed')), 'true');
+    assert.equal(await patient.$eval('#mute', (b) => b.textContent), 'Unmute microphone');
     assert.equal(await patient.evaluate(() => window.demo.consultation.localStream.getAudioTracks()[0].enabled), false);
     await click(patient, '#mute');
 
