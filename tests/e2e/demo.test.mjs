@@ -364,3 +364,109 @@ test('a patient who arrives before the clinician waits, then is let in', async (
     await browser.close();
   }
 });
+
+/** A clinician console and a patient page in one visit, admitted and connected, by clicks. */
+async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'] } = {}) {
+  const doc = await openPage(browser, `${relay.url}/clinician.html`);
+  await click(doc, '#start-visit');
+  await stepIs(doc, 'visit');
+  const link = await doc.$eval('#patient-link', (i) => i.value);
+  const patient = await openPage(browser, link);
+  await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+  await typeIn(patient, '#name', 'Sam Patient');
+  await click(patient, '#continue');
+  await stepIs(patient, 'consent');
+  for (const box of consent) await click(patient, box);
+  await click(patient, consent.length ? '#consent-give' : '#consent-skip');
+  await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting');
+  await click(doc, '#waiting-list li button.admit');
+  await stepIs(patient, 'call');
+  await until(doc, () => document.getElementById('consent-status').dataset.verified === 'true' || !document.querySelector('#consent-list li'), null, 'consent synced');
+  return { doc, patient };
+}
+
+const uuid = (short) => `0000${short}-0000-1000-8000-00805f9b34fb`;
+const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+
+/**
+ * An emulated Bluetooth heart-rate monitor (CDP BluetoothEmulation on a browser-level
+ * session). `send(page, deviceId, bytes)` makes it "notify": Chromium has no command to push
+ * a notification, so the page reads the characteristic and the read is answered with `bytes`.
+ */
+async function emulatedHeartRateMonitor(browser) {
+  const bt = await browser.target().createCDPSession();
+  const values = new Map();
+  await bt.send('BluetoothEmulation.enable', { state: 'powered-on', leSupported: true });
+  bt.on('BluetoothEmulation.gattOperationReceived', ({ address, type }) => {
+    bt.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code: 0 }).catch(() => {});
+  });
+  bt.on('BluetoothEmulation.characteristicOperationReceived', ({ characteristicId, type }) => {
+    const answer = { characteristicId, type, code: 0 };
+    if (type === 'read') answer.data = b64(values.get(characteristicId) ?? []);
+    bt.send('BluetoothEmulation.simulateCharacteristicOperationResponse', answer).catch(() => {});
+  });
+  bt.on('BluetoothEmulation.descriptorOperationReceived', ({ descriptorId, type }) => {
+    const answer = { descriptorId, type, code: 0 };
+    if (type === 'read') answer.data = b64([0, 0]);
+    bt.send('BluetoothEmulation.simulateDescriptorOperationResponse', answer).catch(() => {});
+  });
+  const address = '09:09:09:09:09:0D';
+  await bt.send('BluetoothEmulation.simulatePreconnectedPeripheral', { address, name: 'Chest strap', manufacturerData: [], knownServiceUuids: [uuid('180d')] });
+  const { serviceId } = await bt.send('BluetoothEmulation.addService', { address, serviceUuid: uuid('180d') });
+  const { characteristicId: measurement } = await bt.send('BluetoothEmulation.addCharacteristic', { serviceId, characteristicUuid: uuid('2a37'), properties: { read: true, notify: true } });
+  await bt.send('BluetoothEmulation.addDescriptor', { characteristicId: measurement, descriptorUuid: uuid('2902') });
+  const { serviceId: dis } = await bt.send('BluetoothEmulation.addService', { address, serviceUuid: uuid('180a') });
+  const { characteristicId: maker } = await bt.send('BluetoothEmulation.addCharacteristic', { serviceId: dis, characteristicUuid: uuid('2a29'), properties: { read: true } });
+  values.set(maker, [...Buffer.from('Acme Medical')]);
+  return {
+    address,
+    /** Answers the page's device chooser with this monitor (each prompt once). */
+    async chooseIn(page) {
+      const s = await page.createCDPSession();
+      await s.send('DeviceAccess.enable');
+      const answered = new Set();
+      s.on('DeviceAccess.deviceRequestPrompted', ({ id, devices }) => {
+        if (answered.has(id) || !devices.some((d) => d.id === address)) return;
+        answered.add(id);
+        s.send('DeviceAccess.selectPrompt', { id, deviceId: address }).catch(() => {});
+      });
+    },
+    async send(page, bytes) {
+      values.set(measurement, bytes);
+      await page.evaluate(async (service, characteristic) => {
+        const [dev] = await navigator.bluetooth.getDevices();
+        const c = await (await dev.gatt.getPrimaryService(service)).getCharacteristic(characteristic);
+        await c.readValue();
+      }, uuid('180d'), uuid('2a37'));
+    },
+    detach: () => bt.detach().catch(() => {}),
+  };
+}
+
+test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', async () => {
+  const browser = await launchChromium({ webBluetooth: true });
+  const monitor = await emulatedHeartRateMonitor(browser);
+  try {
+    const { doc, patient } = await startVisit(browser);
+    await monitor.chooseIn(patient);
+    await click(patient, '#connect-device');
+    await until(patient, () => /Connected: Chest strap/.test(document.getElementById('devices-status').textContent), null, 'monitor connected');
+    for (const bpm of [64, 66, 71]) {
+      await monitor.send(patient, [0x00, bpm]);
+      await until(doc, (n) => document.querySelector('.vital[data-vital="heart-rate"] .latest')?.textContent.startsWith(String(n)), bpm, `clinician sees ${bpm}/min`);
+    }
+    await until(patient, () => document.querySelector('#readings li[data-category="heart-rate"]')?.dataset.status === 'shared', null, 'shared on the patient page');
+    const meta = await doc.$eval('.vital[data-vital="heart-rate"] .meta', (e) => e.textContent);
+    assert.match(meta, /^3 readings/);
+    assert.doesNotMatch(meta, /simulated/, 'a real device is not labelled simulated');
+    // The FHIR Observation the clinician would export names the device and the code.
+    const obs = await doc.evaluate(() => [...window.demo.extras.readings.values()].map((r) => r.observations[0]));
+    assert.deepEqual(obs.map((o) => o.valueQuantity.value), [64, 66, 71]);
+    assert.equal(obs[0].code.coding[0].code, '8867-4');
+    assert.match(obs[0].device.reference, /^Device\/phd-[0-9a-f]{16}$/);
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await monitor.detach();
+    await browser.close();
+  }
+});
