@@ -132,6 +132,8 @@ export class PatientExtras {
     }
     if (!this.manager) return;
     const records = this.manager.list();
+    // A re-render (a countersignature arriving, say) must not take focus away from the list.
+    const focused = list.contains(document.activeElement) ? document.activeElement.closest('li')?.dataset.category : null;
     list.replaceChildren(...CATEGORIES.map(({ id, label }) => {
       const covering = records.filter((r) => r.grant.categories.includes(id));
       const active = covering.some((r) => r.status.state === 'active');
@@ -145,6 +147,7 @@ export class PatientExtras {
           ? h('button', { type: 'button', class: 'secondary withdraw', 'aria-label': `Withdraw consent for ${label.toLowerCase()}`, onclick: (e) => this.act(e, () => this.withdraw(id)) }, 'Withdraw')
           : h('button', { type: 'button', class: 'give', 'aria-label': `Give consent for ${label.toLowerCase()}`, onclick: (e) => this.act(e, () => this.give(id)) }, 'Give consent'));
     }));
+    if (focused) list.querySelector(`li[data-category="${focused}"] button`)?.focus();
     const size = this.manager.size;
     status.textContent = size === 0
       ? 'Nothing recorded yet. Nothing is shared without your consent.'

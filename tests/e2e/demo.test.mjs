@@ -470,3 +470,69 @@ test('a patient connects a Bluetooth heart-rate monitor with a click; the clinic
     await browser.close();
   }
 });
+
+/** Presses Tab until `selector` has focus (fails after `max` presses): reachable by keyboard. */
+async function tabTo(page, selector, max = 60) {
+  await page.bringToFront();
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return i;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${selector} not reached with ${max} Tab presses`);
+}
+
+test('the whole visit works with the keyboard alone, and focus follows each step', async () => {
+  const browser = await launchChromium();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await until(doc, () => document.body.dataset.screen === 'start', null, 'start screen');
+    await tabTo(doc, '#start-visit');
+    await doc.keyboard.press('Enter');
+    await stepIs(doc, 'visit');
+    assert.equal(await doc.evaluate(() => document.activeElement.id), 'visit-title', 'focus moves to the new step\'s heading');
+    const link = await doc.$eval('#patient-link', (i) => i.value);
+
+    const patient = await openPage(browser, link);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await tabTo(patient, '#name');
+    await patient.keyboard.type('Kim Keyboard');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'consent');
+    assert.equal(await patient.evaluate(() => document.activeElement.id), 'consent-title');
+    for (const box of ['#c-video', '#c-audio', '#c-spo2']) {
+      await tabTo(patient, box);
+      await patient.keyboard.press('Space');
+    }
+    await tabTo(patient, '#consent-give');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'waiting');
+
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'waiting');
+    await tabTo(doc, '#waiting-list li button.admit');
+    await doc.keyboard.press('Enter');
+    await stepIs(patient, 'call');
+    assert.equal(await patient.evaluate(() => document.activeElement.id), 'call-title');
+
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'code shown');
+    await tabTo(patient, '#sas-confirm');
+    await patient.keyboard.press('Enter');
+    await until(doc, () => !document.getElementById('sas-card').hidden && !document.getElementById('sas-confirm').disabled, null, 'clinician code');
+    await tabTo(doc, '#sas-confirm');
+    await doc.keyboard.press('Enter');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified');
+
+    // Withdrawing is as reachable as granting: a few Tab presses, one key; focus stays on the row.
+    const presses = await tabTo(patient, '#consent-list li[data-category="spo2"] button.withdraw');
+    assert.ok(presses < 30, `withdraw reached in ${presses} Tab presses`);
+    await patient.keyboard.press('Enter');
+    await until(patient, () => document.activeElement?.matches('#consent-list li[data-category="spo2"] button.give'), null, 'focus on the same row');
+    await until(doc, () => document.querySelector('#consent-list li[data-category="spo2"]').dataset.state === 'withdrawn', null, 'clinician sees it');
+
+    await tabTo(patient, '#hangup');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'ended');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
