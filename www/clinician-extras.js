@@ -181,6 +181,16 @@ export class ClinicianExtras {
     $('vitals-status').textContent = `Live from the patient's devices · ${this.readings.size} reading${this.readings.size === 1 ? '' : 's'} received, each checked against its raw device bytes.`;
   }
 
+  /** One sentence about the visit's record, for the end screen. */
+  summary() {
+    const n = this.readings.size;
+    const records = this.replica?.list() ?? [];
+    const given = records.length;
+    const withdrawn = records.filter((r) => r.status.state === 'withdrawn').length;
+    return `${n} device reading${n === 1 ? '' : 's'} received; ${given} consent${given === 1 ? '' : 's'} given`
+      + `${withdrawn ? `, ${withdrawn} withdrawn` : ''}.`;
+  }
+
   // ----- export -------------------------------------------------------------------------
 
   /** The visit as a FHIR R4 Bundle: Observations, Consents, and the signed ledger as a Binary. */

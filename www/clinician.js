@@ -297,6 +297,7 @@ $('end-visit').addEventListener('click', () => app.consultation?.hangUp(true));
 function onEnded(reason) {
   setPill('ended');
   app.extras.ended();
+  $('end-summary').textContent = app.extras.summary();
   $('end-reason').textContent = reason === 'hung-up' || reason === 'ended-by-clinician'
     ? 'You ended the visit. The record stays here until you close this page: export it if you need it.'
     : 'The visit ended unexpectedly. You can start another one.';

@@ -306,9 +306,33 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /You left the visit/);
     await shoot(patient, '12-patient-ended');
     await until(doc, () => document.getElementById('activity').textContent.includes('Sam Patient left the visit'), null, 'clinician sees the patient leave');
+
+    // The patient comes back with "Join again": the waiting room again, let in again, a new code.
+    await click(patient, '#rejoin');
+    await stepIs(patient, 'waiting');
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting again');
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'connected again');
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
+    const again = await sasOf(patient);
+    await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, again.digits, 'the clinician shows the new code');
+
+    // The clinician ends the visit for everyone.
     await click(doc, '#end-visit');
     await stepIs(doc, 'ended');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /clinician ended/);
+    assert.match(await doc.$eval('#end-summary', (e) => e.textContent), /readings/);
     await shoot(doc, '13-clinician-ended');
+
+    // And can start another visit, with a new room.
+    await click(doc, '#new-visit');
+    await stepIs(doc, 'start');
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    assert.notEqual(await doc.$eval('#patient-link', (i) => i.value), link, 'a new room');
+    assert.equal(await doc.$eval('.vital[data-vital="heart-rate"]', (e) => e.dataset.count ?? '0'), '0', 'a clean vitals panel');
 
     assert.deepEqual(doc.errors, [], 'no errors on the clinician page');
     assert.deepEqual(patient.errors, [], 'no errors on the patient page');
