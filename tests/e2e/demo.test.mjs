@@ -560,3 +560,28 @@ test('the whole visit works with the keyboard alone, and focus follows each step
     await browser.close();
   }
 });
+
+test('a patient the clinician turns away is told so plainly, without a way to rejoin', async () => {
+  const browser = await launchChromium();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value));
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await typeIn(patient, '#name', 'Unexpected Person');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
+    await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Unexpected Person', null, 'in the waiting room');
+    await click(doc, '#waiting-list li button.deny');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /could not admit you/);
+    assert.equal(await patient.$eval('#rejoin', (b) => b.hidden), true);
+    await until(doc, () => document.getElementById('waiting-list').children.length === 0, null, 'the waiting room is empty');
+    assert.equal(await doc.evaluate(() => document.body.dataset.screen), 'visit', 'the room stays open');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
