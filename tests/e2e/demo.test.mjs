@@ -1,0 +1,587 @@
+// The demo app as two people use it: a clinician in one tab, a patient in another, every step
+// done with real clicks, through the real relay. Screenshots of every key screen, at desktop
+// and phone widths, go to test-artifacts/demo/ (gitignored).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { startRelay, launchChromium, root } from './harness.mjs';
+
+const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+const ARTIFACTS = join(root, 'test-artifacts/demo');
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 375, height: 760 };
+
+let relay;
+before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  relay = await startRelay();
+});
+after(async () => {
+  await relay?.stop();
+  writeFileSync(join(ARTIFACTS, 'accessibility.json'), JSON.stringify(accessibility, null, 2));
+});
+
+/**
+ * Opens `url` in a new tab; page errors, failed requests and Content-Security-Policy
+ * violations (the pages carry a strict CSP: no inline script or style) are collected.
+ */
+async function openPage(browser, url, { width = 1280, height = 860 } = {}) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('requestfailed', (req) => { if (!req.url().startsWith('blob:')) errors.push(`request failed: ${req.url()}`); });
+  page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) errors.push(`CSP: ${msg.text()}`); });
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener('securitypolicyviolation', (e) => { console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`); });
+  });
+  await page.setViewport({ width, height });
+  await page.goto(url, { waitUntil: 'load' });
+  page.errors = errors;
+  return page;
+}
+
+/** axe-core's serious and critical findings on the page as it is now. */
+const accessibility = [];
+async function axeScan(page, name) {
+  // Evaluated through DevTools, so the page's CSP does not apply to the scanner itself.
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  accessibility.push({ screen: name, violations });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Polls a condition in the page (no fixed sleeps); `what` names it in the failure. */
+async function until(page, fn, arg, what, timeout = 20_000) {
+  try {
+    await page.waitForFunction(fn, { timeout, polling: 50 }, arg);
+  } catch {
+    const state = await page.evaluate(() => ({
+      screen: document.body.dataset.screen,
+      pill: document.getElementById('state-pill')?.textContent,
+      alert: document.getElementById('alert')?.textContent,
+      activity: document.getElementById('activity')?.innerText,
+    })).catch(() => ({}));
+    throw new Error(`timed out waiting for ${what}; page: ${JSON.stringify(state)}`);
+  }
+}
+
+const stepIs = (page, step) => until(page, (s) => document.body.dataset.screen === s, step, `step ${step}`);
+
+/**
+ * Screenshots the page at desktop and phone widths, and checks that the phone layout has no
+ * sideways scrolling.
+ */
+async function shoot(page, name) {
+  await page.bringToFront();
+  await page.setViewport(DESKTOP);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewport(PHONE);
+  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage: true });
+  const phoneFindings = await axeScan(page, `${name} (375 px)`);
+  await page.setViewport(DESKTOP);
+  assert.ok(widths.scroll <= widths.client, `${name}: ${widths.scroll}px wide at 375 px`);
+  const desktopFindings = await axeScan(page, name);
+  assert.deepEqual([...phoneFindings, ...desktopFindings], [], `${name}: serious or critical accessibility findings`);
+}
+
+/** A real click, in the tab brought to the front as a person would (background tabs render no frames). */
+async function click(page, selector) {
+  await page.bringToFront();
+  await page.click(selector);
+}
+
+async function typeIn(page, selector, text) {
+  await page.bringToFront();
+  await page.type(selector, text);
+}
+
+/** Video frames this page decoded from `peer`, per the SDK's getStats. */
+async function framesFrom(page, peer) {
+  return page.evaluate(async (id) => {
+    const report = await window.demo.consultation.getStats(id);
+    let frames = 0;
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0; });
+    return frames;
+  }, peer);
+}
+
+async function framesIncrease(page, peer, what) {
+  const first = await framesFrom(page, peer);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const now = await framesFrom(page, peer);
+    if (now >= first + 10) return now;
+    if (Date.now() > deadline) throw new Error(`${what}: frames decoded stuck at ${now} (from ${first})`);
+    await page.waitForFunction(() => true, { timeout: 1000, polling: 200 }).catch(() => {});
+  }
+}
+
+/** The first file that appears in `dir` (a finished download). */
+async function waitForFile(dir) {
+  const { readdirSync } = await import('node:fs');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const done = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    if (done.length) return join(dir, done[0]);
+    if (Date.now() > deadline) throw new Error('no download');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Decodes the QR code the console shows, from its rendered pixels. */
+async function readQr(page) {
+  const { width, height, pixels } = await page.evaluate(async () => {
+    const svg = document.querySelector('#qr svg');
+    const size = 400;
+    const img = new Image();
+    img.src = `data:image/svg+xml;base64,${btoa(new XMLSerializer().serializeToString(svg))}`;
+    await img.decode();
+    const canvas = new OffscreenCanvas(size, size);
+    const ctx = canvas.getContext('2d');
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, 0, 0, size, size);
+    return { width: size, height: size, pixels: Array.from(ctx.getImageData(0, 0, size, size).data) };
+  });
+  return jsQR(Uint8ClampedArray.from(pixels), width, height)?.data;
+}
+
+test('a clinician and a patient run a whole visit in two tabs with real clicks', async () => {
+  const browser = await launchChromium({ webBluetooth: true });
+  try {
+    // The landing page points both ways.
+    const landing = await openPage(browser, `${relay.url}/`);
+    await until(landing, () => document.getElementById('summary').dataset.state === 'ready', null, 'pre-call check');
+    await shoot(landing, '01-landing');
+
+    // Clinician: start a visit.
+    await click(landing, '#open-console');
+    await landing.waitForSelector('#start-visit');
+    const doc = landing;
+    doc.errors.length = 0;
+    await shoot(doc, '02-clinician-start');
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const link = await doc.$eval('#patient-link', (i) => i.value);
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+$/);
+    assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
+    await shoot(doc, '03-clinician-room-open');
+
+    // Patient: open the link in another tab, pass the check, give a name.
+    const patient = await openPage(browser, link);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    const check = await patient.evaluate(() => ({
+      state: document.getElementById('summary').dataset.state,
+      items: Object.fromEntries([...document.querySelectorAll('#checks li')].map((li) => [li.dataset.capability, li.dataset.available === 'true'])),
+      demoNote: document.querySelector('[data-step="check"] .demo-note').textContent,
+    }));
+    assert.equal(check.state, 'ready');
+    for (const id of ['camera', 'microphone', 'relay', 'rtcPeerConnection', 'webCrypto', 'webBluetooth']) assert.equal(check.items[id], true, id);
+    assert.match(check.demoNote, /Demo only/);
+    await shoot(patient, '04-patient-check');
+    await click(patient, '#continue');
+    await until(patient, () => document.getElementById('name-error').hidden === false, null, 'name required');
+    await typeIn(patient, '#name', 'Sam Patient');
+    await click(patient, '#continue');
+
+    // Consent: the notice, nothing ticked in advance; the patient ticks each box.
+    await stepIs(patient, 'consent');
+    const consentForm = await patient.evaluate(() => ({
+      notice: document.getElementById('notice').textContent,
+      ticked: [...document.querySelectorAll('#consent-form input:checked')].length,
+    }));
+    assert.match(consentForm.notice, /withdraw any consent at any time/);
+    assert.equal(consentForm.ticked, 0, 'no pre-ticked boxes');
+    await shoot(patient, '05-patient-consent');
+    for (const box of ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp']) await click(patient, box);
+    await click(patient, '#consent-give');
+
+    // Waiting room on both sides.
+    await stepIs(patient, 'waiting');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'waiting', null, 'patient waiting');
+    await shoot(patient, '06-patient-waiting');
+    await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Sam Patient', null, 'patient in the waiting list');
+    await shoot(doc, '07-clinician-waiting-room');
+
+    // Admit.
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'patient connected');
+    await until(doc, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'clinician connected');
+    assert.equal(await doc.$eval('#waiting-list', (l) => l.children.length), 0, 'the waiting room is empty');
+
+    // The same SAS on both pages.
+    await until(doc, () => document.querySelector('#sas .sas-digits'), null, 'clinician SAS');
+    await until(patient, () => document.querySelector('#sas .sas-digits'), null, 'patient SAS');
+    const sasOf = (page) => page.evaluate(() => ({
+      digits: document.querySelector('#sas .sas-digits').dataset.digits,
+      emoji: [...document.querySelectorAll('#sas .sas-emoji li')].map((li) => li.textContent),
+    }));
+    const [sasDoc, sasPat] = [await sasOf(doc), await sasOf(patient)];
+    assert.match(sasDoc.digits, /^\d{6}$/);
+    assert.equal(sasDoc.emoji.length, 7);
+    assert.deepEqual(sasPat, sasDoc, 'both pages show the same code');
+    assert.match(await patient.$eval('#call-title', (e) => e.textContent), /Dr Alex Rivera/);
+    assert.match(await doc.$eval('#visit-title', (e) => e.textContent), /Sam Patient/);
+
+    // Confirm on both sides, with clicks.
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('Sam Patient confirmed'), null, 'clinician sees the patient confirmed');
+    await click(doc, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'clinician verified');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'patient verified');
+
+    // Video both ways: frames decoded keep increasing, and the page's <video> shows them.
+    const ids = await Promise.all([doc, patient].map((p) => p.evaluate(() => window.demo.consultation.participantId)));
+    await framesIncrease(doc, ids[1], 'clinician receiving patient video');
+    await framesIncrease(patient, ids[0], 'patient receiving clinician video');
+    for (const p of [doc, patient]) {
+      await until(p, () => document.getElementById('remote').videoWidth > 0 && document.getElementById('self').videoWidth > 0, null, 'videos playing');
+    }
+    // Consent reached the clinician: every category given, the signed record verified.
+    await until(doc, () => document.querySelectorAll('#consent-list li[data-state="active"]').length === 5, null, 'clinician sees five consents');
+    await until(doc, () => document.getElementById('consent-status').dataset.verified === 'true', null, 'consent record verified');
+    await until(patient, () => document.getElementById('consent-card-status').dataset.countersigned === 'true', null, 'patient record countersigned');
+
+    // Vitals: the patient turns on the simulated device; the clinician's charts fill.
+    await click(patient, '#simulate-device');
+    const count = (page, vital) => page.evaluate((v) => Number(document.querySelector(`.vital[data-vital="${v}"]`)?.dataset.count ?? 0), vital);
+    await until(doc, () => ['heart-rate', 'spo2', 'blood-pressure'].every((v) => Number(document.querySelector(`.vital[data-vital="${v}"]`).dataset.count ?? 0) >= 1)
+      && Number(document.querySelector('.vital[data-vital="heart-rate"]').dataset.count) >= 3, null, 'charts filling');
+    await until(patient, () => document.querySelectorAll('#readings li[data-status="shared"]').length === 3, null, 'patient sees readings shared');
+    await shoot(patient, '08-patient-call');
+    await shoot(doc, '09-clinician-call');
+
+    // Withdrawal is one click and takes effect at once on both sides.
+    await click(patient, '#consent-list li[data-category="heart-rate"] button.withdraw');
+    await until(doc, () => document.querySelector('#consent-list li[data-category="heart-rate"]').dataset.state === 'withdrawn', null, 'clinician sees the withdrawal');
+    await until(patient, () => document.querySelector('#readings li[data-category="heart-rate"]')?.dataset.status === 'withheld', null, 'heart rate withheld');
+    const hrAfter = await count(doc, 'heart-rate');
+    const spo2After = await count(doc, 'spo2');
+    await until(doc, (n) => Number(document.querySelector('.vital[data-vital="spo2"]').dataset.count) >= n + 2, spo2After, 'SpO2 keeps coming');
+    assert.ok(await count(doc, 'heart-rate') <= hrAfter + 1, 'no heart rate after the withdrawal (one may have been in flight)');
+    assert.equal(await patient.$eval('#consent-list li[data-category="heart-rate"] button', (b) => b.textContent), 'Give consent');
+    await shoot(patient, '10-patient-withdrawn');
+
+    // The clinician exports the visit record: Observations, Consents and the signed ledger.
+    const downloads = join(ARTIFACTS, 'downloads');
+    mkdirSync(downloads, { recursive: true });
+    const cdp = await doc.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await click(doc, '#export');
+    await until(doc, () => /^Exported/.test(document.getElementById('export-status').textContent), null, 'export done');
+    const file = await waitForFile(downloads);
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(bundle.resourceType, 'Bundle');
+    const types = bundle.entry.map((e) => e.resource.resourceType);
+    assert.ok(types.filter((t) => t === 'Observation').length >= 5, 'observations exported');
+    assert.equal(types.filter((t) => t === 'Consent').length, 5);
+    const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
+    assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
+    const binary = bundle.entry.find((e) => e.resource.resourceType === 'Binary').resource;
+    const ledger = JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8'));
+    const { verifyLedger } = await import(join(root, 'pkg/node.mjs'));
+    const summary = verifyLedger(Buffer.from(ledger.ledger, 'base64'), ledger.patientPublicKey,
+      { bytes: Buffer.from(ledger.checkpoint.bytes, 'base64'), clinicianPublicKey: ledger.checkpoint.clinicianPublicKey });
+    assert.equal(summary.entries, 6, 'five grants and one withdrawal, verified offline');
+    assert.equal(summary.withdrawnGrants, 1);
+    await shoot(doc, '11-clinician-exported');
+
+    // Mute is a real toggle.
+    await click(patient, '#mute');
+    assert.equal(await patient.$eval('#mute', (b) => b.textContent), 'Unmute microphone');
+    assert.equal(await patient.evaluate(() => window.demo.consultation.localStream.getAudioTracks()[0].enabled), false);
+    await click(patient, '#mute');
+
+    // The patient leaves; the clinician is told; the clinician ends the visit.
+    await click(patient, '#hangup');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /You left the visit/);
+    await shoot(patient, '12-patient-ended');
+    await until(doc, () => document.getElementById('activity').textContent.includes('Sam Patient left the visit'), null, 'clinician sees the patient leave');
+
+    // The patient comes back with "Join again": the waiting room again, let in again, a new code.
+    await click(patient, '#rejoin');
+    await stepIs(patient, 'waiting');
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting again');
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'connected again');
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
+    const again = await sasOf(patient);
+    await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, again.digits, 'the clinician shows the new code');
+
+    // The clinician ends the visit for everyone.
+    await click(doc, '#end-visit');
+    await stepIs(doc, 'ended');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /clinician ended/);
+    assert.match(await doc.$eval('#end-summary', (e) => e.textContent), /readings/);
+    await shoot(doc, '13-clinician-ended');
+
+    // And can start another visit, with a new room.
+    await click(doc, '#new-visit');
+    await stepIs(doc, 'start');
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    assert.notEqual(await doc.$eval('#patient-link', (i) => i.value), link, 'a new room');
+    assert.equal(await doc.$eval('.vital[data-vital="heart-rate"]', (e) => e.dataset.count ?? '0'), '0', 'a clean vitals panel');
+
+    assert.deepEqual(doc.errors, [], 'no errors on the clinician page');
+    assert.deepEqual(patient.errors, [], 'no errors on the patient page');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the patient page without the secret in the link explains what to do', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await openPage(browser, `${relay.url}/patient.html`);
+    await stepIs(page, 'nolink');
+    assert.match(await page.$eval('[data-step="nolink"] h1', (e) => e.textContent), /not complete/);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a patient who arrives before the clinician waits, then is let in', async () => {
+  const browser = await launchChromium();
+  try {
+    // The clinician's tab creates the invite but has not joined yet: build the link by hand.
+    const helper = await openPage(browser, `${relay.url}/`);
+    const invite = await helper.evaluate(async () => {
+      const { createInvite } = await import('/pkg/index.js');
+      return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
+    });
+    const patient = await openPage(browser, invite.patientLink);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    await typeIn(patient, '#name', 'Early Patient');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
+    await until(patient, () => /not opened the visit yet/.test(document.getElementById('waiting-text').textContent), null, 'told the clinician is not there yet');
+    // The clinician opens the room now (through the SDK on the helper page).
+    await helper.evaluate(async (link) => {
+      const { Consultation } = await import('/pkg/index.js');
+      const room = new URLSearchParams(link.split('#')[1]).get('r');
+      const { token } = await (await fetch('/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ room, role: 'clinician' }) })).json();
+      const c = await Consultation.join({ link, relayUrl: `${location.origin.replace('http', 'ws')}/ws`, token, role: 'clinician', displayName: 'Dr Late' });
+      c.addEventListener('admissionrequested', (e) => c.admit(e.detail.participant.id));
+      window.c = c;
+    }, invite.clinicianLink);
+    await stepIs(patient, 'call');
+    await until(patient, () => /Dr Late/.test(document.getElementById('call-title').textContent), null, 'clinician name shown');
+    assert.deepEqual(patient.errors, []);
+    await helper.evaluate(() => window.c.hangUp(true));
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /clinician ended/);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** A clinician console and a patient page in one visit, admitted and connected, by clicks. */
+async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'] } = {}) {
+  const doc = await openPage(browser, `${relay.url}/clinician.html`);
+  await click(doc, '#start-visit');
+  await stepIs(doc, 'visit');
+  const link = await doc.$eval('#patient-link', (i) => i.value);
+  const patient = await openPage(browser, link);
+  await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+  await typeIn(patient, '#name', 'Sam Patient');
+  await click(patient, '#continue');
+  await stepIs(patient, 'consent');
+  for (const box of consent) await click(patient, box);
+  await click(patient, consent.length ? '#consent-give' : '#consent-skip');
+  await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting');
+  await click(doc, '#waiting-list li button.admit');
+  await stepIs(patient, 'call');
+  await until(doc, () => document.getElementById('consent-status').dataset.verified === 'true' || !document.querySelector('#consent-list li'), null, 'consent synced');
+  return { doc, patient };
+}
+
+const uuid = (short) => `0000${short}-0000-1000-8000-00805f9b34fb`;
+const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+
+/**
+ * An emulated Bluetooth heart-rate monitor (CDP BluetoothEmulation on a browser-level
+ * session). `send(page, deviceId, bytes)` makes it "notify": Chromium has no command to push
+ * a notification, so the page reads the characteristic and the read is answered with `bytes`.
+ */
+async function emulatedHeartRateMonitor(browser) {
+  const bt = await browser.target().createCDPSession();
+  const values = new Map();
+  await bt.send('BluetoothEmulation.enable', { state: 'powered-on', leSupported: true });
+  bt.on('BluetoothEmulation.gattOperationReceived', ({ address, type }) => {
+    bt.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code: 0 }).catch(() => {});
+  });
+  bt.on('BluetoothEmulation.characteristicOperationReceived', ({ characteristicId, type }) => {
+    const answer = { characteristicId, type, code: 0 };
+    if (type === 'read') answer.data = b64(values.get(characteristicId) ?? []);
+    bt.send('BluetoothEmulation.simulateCharacteristicOperationResponse', answer).catch(() => {});
+  });
+  bt.on('BluetoothEmulation.descriptorOperationReceived', ({ descriptorId, type }) => {
+    const answer = { descriptorId, type, code: 0 };
+    if (type === 'read') answer.data = b64([0, 0]);
+    bt.send('BluetoothEmulation.simulateDescriptorOperationResponse', answer).catch(() => {});
+  });
+  const address = '09:09:09:09:09:0D';
+  await bt.send('BluetoothEmulation.simulatePreconnectedPeripheral', { address, name: 'Chest strap', manufacturerData: [], knownServiceUuids: [uuid('180d')] });
+  const { serviceId } = await bt.send('BluetoothEmulation.addService', { address, serviceUuid: uuid('180d') });
+  const { characteristicId: measurement } = await bt.send('BluetoothEmulation.addCharacteristic', { serviceId, characteristicUuid: uuid('2a37'), properties: { read: true, notify: true } });
+  await bt.send('BluetoothEmulation.addDescriptor', { characteristicId: measurement, descriptorUuid: uuid('2902') });
+  const { serviceId: dis } = await bt.send('BluetoothEmulation.addService', { address, serviceUuid: uuid('180a') });
+  const { characteristicId: maker } = await bt.send('BluetoothEmulation.addCharacteristic', { serviceId: dis, characteristicUuid: uuid('2a29'), properties: { read: true } });
+  values.set(maker, [...Buffer.from('Acme Medical')]);
+  return {
+    address,
+    /** Answers the page's device chooser with this monitor (each prompt once). */
+    async chooseIn(page) {
+      const s = await page.createCDPSession();
+      await s.send('DeviceAccess.enable');
+      const answered = new Set();
+      s.on('DeviceAccess.deviceRequestPrompted', ({ id, devices }) => {
+        if (answered.has(id) || !devices.some((d) => d.id === address)) return;
+        answered.add(id);
+        s.send('DeviceAccess.selectPrompt', { id, deviceId: address }).catch(() => {});
+      });
+    },
+    async send(page, bytes) {
+      values.set(measurement, bytes);
+      await page.evaluate(async (service, characteristic) => {
+        const [dev] = await navigator.bluetooth.getDevices();
+        const c = await (await dev.gatt.getPrimaryService(service)).getCharacteristic(characteristic);
+        await c.readValue();
+      }, uuid('180d'), uuid('2a37'));
+    },
+    detach: () => bt.detach().catch(() => {}),
+  };
+}
+
+test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', async () => {
+  const browser = await launchChromium({ webBluetooth: true });
+  const monitor = await emulatedHeartRateMonitor(browser);
+  try {
+    const { doc, patient } = await startVisit(browser);
+    await monitor.chooseIn(patient);
+    await click(patient, '#connect-device');
+    await until(patient, () => /Connected: Chest strap/.test(document.getElementById('devices-status').textContent), null, 'monitor connected');
+    for (const bpm of [64, 66, 71]) {
+      await monitor.send(patient, [0x00, bpm]);
+      await until(doc, (n) => document.querySelector('.vital[data-vital="heart-rate"] .latest')?.textContent.startsWith(String(n)), bpm, `clinician sees ${bpm}/min`);
+    }
+    await until(patient, () => document.querySelector('#readings li[data-category="heart-rate"]')?.dataset.status === 'shared', null, 'shared on the patient page');
+    const meta = await doc.$eval('.vital[data-vital="heart-rate"] .meta', (e) => e.textContent);
+    assert.match(meta, /^3 readings/);
+    assert.doesNotMatch(meta, /simulated/, 'a real device is not labelled simulated');
+    // The FHIR Observation the clinician would export names the device and the code.
+    const obs = await doc.evaluate(() => [...window.demo.extras.readings.values()].map((r) => r.observations[0]));
+    assert.deepEqual(obs.map((o) => o.valueQuantity.value), [64, 66, 71]);
+    assert.equal(obs[0].code.coding[0].code, '8867-4');
+    assert.match(obs[0].device.reference, /^Device\/phd-[0-9a-f]{16}$/);
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await monitor.detach();
+    await browser.close();
+  }
+});
+
+/** Presses Tab until `selector` has focus (fails after `max` presses): reachable by keyboard. */
+async function tabTo(page, selector, max = 60) {
+  await page.bringToFront();
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return i;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${selector} not reached with ${max} Tab presses`);
+}
+
+test('the whole visit works with the keyboard alone, and focus follows each step', async () => {
+  const browser = await launchChromium();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await until(doc, () => document.body.dataset.screen === 'start', null, 'start screen');
+    await tabTo(doc, '#start-visit');
+    await doc.keyboard.press('Enter');
+    await stepIs(doc, 'visit');
+    assert.equal(await doc.evaluate(() => document.activeElement.id), 'visit-title', 'focus moves to the new step\'s heading');
+    const link = await doc.$eval('#patient-link', (i) => i.value);
+
+    const patient = await openPage(browser, link);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await tabTo(patient, '#name');
+    await patient.keyboard.type('Kim Keyboard');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'consent');
+    assert.equal(await patient.evaluate(() => document.activeElement.id), 'consent-title');
+    for (const box of ['#c-video', '#c-audio', '#c-spo2']) {
+      await tabTo(patient, box);
+      await patient.keyboard.press('Space');
+    }
+    await tabTo(patient, '#consent-give');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'waiting');
+
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'waiting');
+    await tabTo(doc, '#waiting-list li button.admit');
+    await doc.keyboard.press('Enter');
+    await stepIs(patient, 'call');
+    assert.equal(await patient.evaluate(() => document.activeElement.id), 'call-title');
+
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'code shown');
+    await tabTo(patient, '#sas-confirm');
+    await patient.keyboard.press('Enter');
+    await until(doc, () => !document.getElementById('sas-card').hidden && !document.getElementById('sas-confirm').disabled, null, 'clinician code');
+    await tabTo(doc, '#sas-confirm');
+    await doc.keyboard.press('Enter');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified');
+
+    // Withdrawing is as reachable as granting: a few Tab presses, one key; focus stays on the row.
+    const presses = await tabTo(patient, '#consent-list li[data-category="spo2"] button.withdraw');
+    assert.ok(presses < 30, `withdraw reached in ${presses} Tab presses`);
+    await patient.keyboard.press('Enter');
+    await until(patient, () => document.activeElement?.matches('#consent-list li[data-category="spo2"] button.give'), null, 'focus on the same row');
+    await until(doc, () => document.querySelector('#consent-list li[data-category="spo2"]').dataset.state === 'withdrawn', null, 'clinician sees it');
+
+    await tabTo(patient, '#hangup');
+    await patient.keyboard.press('Enter');
+    await stepIs(patient, 'ended');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a patient the clinician turns away is told so plainly, without a way to rejoin', async () => {
+  const browser = await launchChromium();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value));
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await typeIn(patient, '#name', 'Unexpected Person');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
+    await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Unexpected Person', null, 'in the waiting room');
+    await click(doc, '#waiting-list li button.deny');
+    await stepIs(patient, 'ended');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /could not admit you/);
+    assert.equal(await patient.$eval('#rejoin', (b) => b.hidden), true);
+    await until(doc, () => document.getElementById('waiting-list').children.length === 0, null, 'the waiting room is empty');
+    assert.equal(await doc.evaluate(() => document.body.dataset.screen), 'visit', 'the room stays open');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});

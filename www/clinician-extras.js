@@ -1,0 +1,248 @@
+// The clinician's vitals, consent and export panels: a ReadingReceiver turns the patient's
+// shared readings into charts and FHIR Observations; a ConsentReplica keeps the clinician's
+// countersigned copy of the patient's consent ledger; Export writes both as one FHIR R4 Bundle.
+import { $, h, shortTime, errorWords } from '/common.js';
+import { vitalCharts } from '/charts.js';
+import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL } from '/notice.js';
+import { SIMULATOR_ID } from '/simulator.js';
+
+const READING_CATEGORY = {
+  heartRateMeasurement: 'heart-rate',
+  plxContinuousMeasurement: 'spo2',
+  plxSpotCheckMeasurement: 'spo2',
+  bloodPressureMeasurement: 'blood-pressure',
+};
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+const KPA_TO_MMHG = 7.500_62;
+
+function base64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export class ClinicianExtras {
+  constructor(sdk, ctx) {
+    this.sdk = sdk;
+    this.ctx = ctx;
+    this.reset();
+  }
+
+  get devicesAvailable() { return typeof this.sdk.ReadingReceiver === 'function'; }
+  get consentAvailable() { return typeof this.sdk.ConsentReplica === 'function'; }
+
+  /** A fresh panel state (a new visit). */
+  reset() {
+    this.receiver?.close();
+    this.replica?.detachConsultations();
+    this.receiver = null;
+    this.replica = null;
+    this.consultation = null;
+    this.patientId = null;
+    /** reading id → { reading, observations, participantId } */
+    this.readings = new Map();
+    this.charts = vitalCharts();
+    $('vitals').replaceChildren(...Object.values(this.charts).map((c) => c.element));
+    $('vitals').hidden = true;
+    $('vitals-status').textContent = this.devicesAvailable
+      ? 'No readings yet. They appear here, live, when the patient connects a device and agrees to share it.'
+      : 'Device readings are not available in this version.';
+    $('export-status').textContent = 'Download the readings and consent of this visit as a FHIR R4 Bundle, with the signed consent ledger.';
+    this.renderConsent();
+  }
+
+  attach(c) {
+    this.consultation = c;
+    if (this.devicesAvailable) {
+      this.receiver = new this.sdk.ReadingReceiver(c, { allow: (reading) => this.allowReading(reading) });
+      this.receiver.addEventListener('reading', (e) => this.onReading(e.detail));
+      this.receiver.addEventListener('error', (e) => this.ctx.log(`A reading was rejected: ${e.detail.message}`));
+    }
+    // Attach the consent replica as soon as a patient appears, so their record syncs early.
+    const seen = (p) => { if (p?.role === 'patient') this.setPatient(p.id); };
+    c.addEventListener('participantjoined', (e) => seen(e.detail.participant));
+    c.addEventListener('admissionrequested', (e) => seen(e.detail.participant));
+  }
+
+  /** The patient this panel follows (a new participant id means a new ledger to follow). */
+  setPatient(id) {
+    if (!id || id === this.patientId || !this.consultation) return;
+    this.patientId = id;
+    if (!this.consentAvailable) return;
+    this.replica?.detachConsultations();
+    this.replica = new this.sdk.ConsentReplica({ recipient: CLINIC, notice: NOTICE });
+    this.replica.addEventListener('change', (e) => this.onConsentChange(e.detail));
+    this.replica.addEventListener('error', (e) => this.ctx.log(`Consent record problem: ${e.detail.message}`));
+    this.replica.attachConsultation(this.consultation, id);
+    this.renderConsent();
+  }
+
+  sasConfirmed() {}
+
+  ended() {
+    this.receiver?.close();
+    this.replica?.detachConsultations();
+  }
+
+  // ----- consent ------------------------------------------------------------------------
+
+  /** The receiving side's consent check: a withdrawal also takes effect here. */
+  allowReading(reading) {
+    if (!this.replica) return true;
+    const category = READING_CATEGORY[reading.characteristic];
+    return Boolean(category && this.replica.check({ category }).allowed);
+  }
+
+  onConsentChange({ entry }) {
+    const ev = entry.event;
+    const names = (list) => list.map((c) => (CATEGORY_LABEL[c] ?? c).toLowerCase()).join(', ');
+    const cats = (seq) => names(this.replica.list().find((r) => r.seq === seq)?.grant.categories ?? []);
+    if (ev.type === 'grant') this.ctx.log(`Consent given: ${names(ev.categories)}.`);
+    if (ev.type === 'withdraw') {
+      this.ctx.log(`Consent withdrawn: ${cats(ev.grant)}.`);
+      this.ctx.announce(`The patient withdrew consent for ${cats(ev.grant)}.`);
+    }
+    this.renderConsent();
+  }
+
+  renderConsent() {
+    const list = $('consent-list');
+    const status = $('consent-status');
+    if (!this.consentAvailable) {
+      list.replaceChildren();
+      status.textContent = 'Consent records are not available in this version.';
+      return;
+    }
+    if (!this.replica) {
+      list.replaceChildren();
+      status.textContent = 'The patient\'s consent choices appear here when they join.';
+      return;
+    }
+    const records = this.replica.list();
+    list.replaceChildren(...CATEGORIES.map(({ id, label }) => {
+      const covering = records.filter((r) => r.grant.categories.includes(id));
+      const active = covering.find((r) => r.status.state === 'active');
+      const last = covering.at(-1);
+      const state = active ? 'active' : last?.status.state === 'withdrawn' ? 'withdrawn' : last ? 'inactive' : 'none';
+      const words = {
+        active: `Given${active?.grant.period.end ? `, until ${shortTime(active.grant.period.end)}` : ''}`,
+        withdrawn: `Withdrawn ${last ? shortTime(last.status.at) : ''}`,
+        inactive: 'Ended',
+        none: 'Not given',
+      }[state];
+      return h('li', { dataset: { category: id, state } }, h('span', { class: 'what' }, label), h('span', { class: 'state' }, words));
+    }));
+    try {
+      const summary = this.replica.size > 0 ? this.replica.verify() : null;
+      status.textContent = summary
+        ? `✓ Signed record verified: ${summary.entries} ${summary.entries === 1 ? 'entry' : 'entries'}, countersigned by you.`
+        : 'Waiting for the patient\'s consent record…';
+      status.dataset.verified = String(Boolean(summary));
+    } catch (err) {
+      status.textContent = `The consent record did not verify: ${err.message}`;
+      status.dataset.verified = 'false';
+    }
+  }
+
+  // ----- vitals -------------------------------------------------------------------------
+
+  onReading({ reading, participantId }) {
+    if (this.readings.has(reading.id)) return;
+    let observations = [];
+    try {
+      observations = this.sdk.measurementToFhir(reading, { subject: `Patient/demo-${participantId}` });
+    } catch (err) {
+      this.ctx.log(`A reading could not be converted to FHIR: ${errorWords(err)}`);
+    }
+    this.readings.set(reading.id, { reading, observations, participantId });
+    const v = reading.measurement.value;
+    const notes = [];
+    if (reading.device.id === SIMULATOR_ID) notes.push('simulated device');
+    if (!reading.patientData) notes.push('demonstration data');
+    if (reading.effectiveTimeSource === 'received') notes.push('timed on arrival');
+    const opts = { flagged: reading.warnings.length > 0 || reading.flags.length > 0, note: notes.join(', ') };
+    const t = reading.effectiveTime;
+    switch (reading.measurement.kind) {
+      case 'heartRate': this.charts.heartRate.add(t, { hr: num(v.heartRate) }, opts); break;
+      case 'plxContinuous': this.charts.spo2.add(t, { spo2: num(v.normal.spo2) }, opts); break;
+      case 'plxSpotCheck': this.charts.spo2.add(t, { spo2: num(v.spo2) }, opts); break;
+      case 'bloodPressure': {
+        const k = v.unit === 'kPa' ? KPA_TO_MMHG : 1;
+        this.charts.bloodPressure.add(t, { sys: num(v.systolic) * k, dia: num(v.diastolic) * k }, opts);
+        break;
+      }
+      default: return;
+    }
+    if ($('vitals').hidden) {
+      $('vitals').hidden = false;
+      this.ctx.log('Readings are arriving from the patient\'s devices.');
+    }
+    $('vitals-status').textContent = `Live from the patient's devices · ${this.readings.size} reading${this.readings.size === 1 ? '' : 's'} received, each checked against its raw device bytes.`;
+  }
+
+  /** One sentence about the visit's record, for the end screen. */
+  summary() {
+    const n = this.readings.size;
+    const records = this.replica?.list() ?? [];
+    const given = records.length;
+    const withdrawn = records.filter((r) => r.status.state === 'withdrawn').length;
+    return `${n} device reading${n === 1 ? '' : 's'} received; ${given} consent${given === 1 ? '' : 's'} given`
+      + `${withdrawn ? `, ${withdrawn} withdrawn` : ''}.`;
+  }
+
+  // ----- export -------------------------------------------------------------------------
+
+  /** The visit as a FHIR R4 Bundle: Observations, Consents, and the signed ledger as a Binary. */
+  bundle() {
+    const entry = (resource) => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource });
+    const observations = [...this.readings.values()].flatMap((r) => r.observations);
+    const consents = this.replica && this.replica.size > 0 ? this.replica.toFhir() : [];
+    const entries = [...observations, ...consents].map(entry);
+    let ledger = null;
+    if (this.replica && this.replica.size > 0) {
+      const bytes = this.replica.export();
+      const checkpoint = this.replica.checkpoint();
+      // Checked before it leaves: the same check a records system can run offline.
+      const summary = this.sdk.verifyLedger(bytes, this.replica.patientPublicKey, checkpoint);
+      ledger = {
+        format: 'teleconsult consent ledger (docs/CONSENT.md)',
+        ledgerId: this.replica.ledgerId,
+        patientPublicKey: this.replica.patientPublicKey,
+        ledger: base64(bytes),
+        checkpoint: checkpoint ? { bytes: base64(checkpoint.bytes), size: checkpoint.size, head: checkpoint.head, clinicianPublicKey: checkpoint.clinicianPublicKey } : null,
+        summary,
+      };
+      entries.push(entry({
+        resourceType: 'Binary',
+        meta: { tag: [{ system: 'urn:teleconsult', code: 'consent-ledger' }] },
+        contentType: 'application/vnd.teleconsult.consent-ledger+json',
+        data: base64(new TextEncoder().encode(JSON.stringify(ledger))),
+      }));
+    }
+    return {
+      bundle: { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry: entries },
+      counts: { observations: observations.length, consents: consents.length, ledgerEntries: ledger?.summary.entries ?? 0 },
+    };
+  }
+
+  export() {
+    try {
+      const { bundle, counts } = this.bundle();
+      const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `teleconsult-visit-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      const text = `Exported: ${counts.observations} observation${counts.observations === 1 ? '' : 's'}, ${counts.consents} consent${counts.consents === 1 ? '' : 's'}`
+        + (counts.ledgerEntries ? `, and the signed consent ledger (${counts.ledgerEntries} entries, verified).` : '.');
+      $('export-status').textContent = text;
+      this.ctx.announce(text);
+      this.ctx.log(text);
+    } catch (err) {
+      $('export-status').textContent = `The export failed: ${errorWords(err)}`;
+    }
+  }
+}

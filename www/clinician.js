@@ -1,0 +1,341 @@
+// The clinician console: start a visit (invite + token + join), invite the patient (link and
+// QR code), admit or deny from the waiting room, verify the SAS, see video and vitals, see
+// consent, export the visit record.
+import * as sdk from '/pkg/index.js';
+import {
+  $, h, announce, showStep, relayUrl, mintDevToken, renderSas, STATE_WORDS, errorWords,
+  attachVideo, logLine,
+} from '/common.js';
+import { qrSvg } from '/qr.js';
+import { ClinicianExtras } from '/clinician-extras.js';
+
+const { Consultation, createInvite, version } = sdk;
+$('version').textContent = version();
+
+/** Everything this page knows; `window.demo` for the end-to-end tests and the curious. */
+const app = {
+  consultation: null,
+  invite: null,
+  /** id → { id, role, name, status: 'waiting' | 'in-call' | 'connected' | 'left', sas?, confirmed, peerConfirmed } */
+  people: new Map(),
+  /** The patient shown on the stage and in the SAS card. */
+  focus: null,
+  extras: null,
+};
+window.demo = app;
+
+const log = (text) => logLine($('activity'), text);
+const nameOf = (id) => app.people.get(id)?.name ?? 'The patient';
+
+// ----- starting a visit -----------------------------------------------------------------------
+
+$('start-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('doctor-name').value.trim();
+  $('doctor-name-error').hidden = Boolean(name);
+  $('doctor-name').setAttribute('aria-invalid', String(!name));
+  if (!name) { $('doctor-name').focus(); return; }
+  $('start-visit').disabled = true;
+  $('start-status').textContent = 'Starting the visit…';
+  let localStream = null;
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  } catch (err) {
+    showAlert('Your camera or microphone could not be opened; the visit starts without them. ' + errorWords({ code: err?.name === 'NotAllowedError' ? 'PermissionDenied' : 'MediaFailed' }));
+  }
+  try {
+    const origin = location.origin;
+    const invite = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
+    const token = await mintDevToken(invite.roomId, 'clinician');
+    const c = await Consultation.join({
+      link: invite.clinicianLink, relayUrl: relayUrl(), token, role: 'clinician', displayName: name,
+      ...(localStream ? { localStream } : {}),
+    });
+    app.invite = invite;
+    app.consultation = c;
+    wire(c);
+    showInvite(invite);
+    if (c.localStream) attachVideo($('self'), c.localStream);
+    $('self').hidden = !c.localStream;
+    setPill(c.state);
+    $('start-status').textContent = '';
+    showStep('visit');
+    log('Visit room opened.');
+    announce('The visit room is open. Send the patient link; they will appear in the waiting room.');
+  } catch (err) {
+    for (const t of localStream?.getTracks() ?? []) t.stop();
+    $('start-status').textContent = errorWords(err);
+    showAlert(errorWords(err));
+  } finally {
+    $('start-visit').disabled = false;
+  }
+});
+
+function showInvite(invite) {
+  $('patient-link').value = invite.patientLink;
+  $('open-patient').href = invite.patientLink;
+  $('qr').replaceChildren(qrSvg(invite.patientLink, { label: 'QR code of the patient link' }));
+}
+
+$('copy-link').addEventListener('click', async () => {
+  const input = $('patient-link');
+  try {
+    await navigator.clipboard.writeText(input.value);
+    $('copy-status').textContent = 'Link copied. Paste it into a message to your patient.';
+  } catch {
+    input.focus();
+    input.select();
+    $('copy-status').textContent = 'Press Ctrl+C (or ⌘C) to copy the selected link.';
+  }
+});
+
+// ----- the consultation's events ------------------------------------------------------------
+
+function person(p) {
+  const known = app.people.get(p.id) ?? { id: p.id, status: 'waiting', confirmed: false, peerConfirmed: false };
+  Object.assign(known, { role: p.role ?? known.role, name: p.name ?? known.name });
+  app.people.set(p.id, known);
+  return known;
+}
+
+function wire(c) {
+  c.addEventListener('statechange', (e) => {
+    setPill(e.detail.state);
+    if (e.detail.state === 'reconnecting') announce('The connection to the visit service dropped. Reconnecting…');
+    if (e.detail.state === 'ended') onEnded(e.detail.endReason);
+  });
+  c.addEventListener('participantjoined', (e) => { person(e.detail.participant); renderWaiting(); });
+  c.addEventListener('admissionrequested', (e) => {
+    const p = person(e.detail.participant);
+    p.status = 'waiting';
+    renderWaiting();
+    log(`${p.name ?? 'Someone'} is in the waiting room.`);
+    announce(`${p.name ?? 'Someone'} is waiting to be let in.`);
+  });
+  c.addEventListener('participantadmitted', (e) => {
+    const p = app.people.get(e.detail.participantId);
+    if (p) p.status = 'in-call';
+    renderWaiting();
+    log(`${nameOf(e.detail.participantId)} was let in.`);
+  });
+  c.addEventListener('participantdenied', (e) => {
+    app.people.delete(e.detail.participantId);
+    renderWaiting();
+    log('A waiting participant was turned away.');
+  });
+  c.addEventListener('participantconnected', (e) => {
+    const p = app.people.get(e.detail.participantId) ?? person({ id: e.detail.participantId });
+    const fresh = c.participants().find((x) => x.id === p.id);
+    if (fresh) person(fresh);
+    p.status = 'connected';
+    if (!app.focus || app.focus === p.id || p.role === 'patient') setFocus(p.id);
+    renderWaiting();
+    log(`Connected to ${nameOf(p.id)}.`);
+    announce(`Connected to ${nameOf(p.id)}. Ask them to read their security code.`);
+  });
+  c.addEventListener('track', (e) => {
+    if (!app.focus) setFocus(e.detail.participantId);
+    if (e.detail.participantId === app.focus) {
+      attachVideo($('remote'), e.detail.stream);
+      $('remote-empty').hidden = true;
+    }
+  });
+  c.addEventListener('sas', (e) => {
+    const p = app.people.get(e.detail.participantId) ?? person({ id: e.detail.participantId });
+    p.sas = e.detail.sas;
+    if (!app.focus) setFocus(p.id); else if (p.id === app.focus) renderSasCard();
+  });
+  c.addEventListener('sasconfirmed', (e) => {
+    const p = app.people.get(e.detail.participantId);
+    if (!p) return;
+    p.peerConfirmed = true;
+    if (p.id === app.focus) renderSasCard();
+    log(`${nameOf(p.id)} confirmed the security code.`);
+    if (!p.confirmed) announce(`${nameOf(p.id)} confirmed the security code. Confirm too if it matches yours.`);
+  });
+  c.addEventListener('participantleft', (e) => {
+    const { participantId: id, reason } = e.detail;
+    const p = app.people.get(id);
+    if (!p) return;
+    if (reason === 'restarted') return; // the same person, back with fresh keys
+    p.status = 'left';
+    log(`${nameOf(id)} left the visit${reason === 'lost' ? ' (connection lost)' : ''}.`);
+    announce(`${nameOf(id)} left the visit.`);
+    app.people.delete(id);
+    if (app.focus === id) {
+      app.focus = null;
+      $('remote').srcObject = null;
+      $('remote-empty').hidden = false;
+      $('remote-empty').textContent = 'The patient left. They can rejoin with the same link.';
+      renderSasCard();
+    }
+    renderWaiting();
+  });
+  c.addEventListener('quality', (e) => {
+    if (e.detail.participantId !== app.focus) return;
+    $('quality').dataset.level = e.detail.level;
+    $('quality').textContent = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' }[e.detail.level] ?? '';
+  });
+  c.addEventListener('security', (e) => {
+    log(`Security: a message was rejected (${e.detail.kind}).`);
+    if (e.detail.kind === 'sas-mismatch') showAlert('The security codes did not match: someone may be in between. End the visit.');
+  });
+  c.addEventListener('error', (e) => log(`Problem: ${e.detail.message}`));
+  app.extras.attach(c);
+}
+
+function setFocus(id) {
+  app.focus = id;
+  const stream = app.consultation.remoteStream(id);
+  if (stream) { attachVideo($('remote'), stream); $('remote-empty').hidden = true; }
+  $('visit-title').textContent = `Visit with ${nameOf(id)}`;
+  app.extras.setPatient(id);
+  renderSasCard();
+}
+
+// ----- waiting room ------------------------------------------------------------------------
+
+function renderWaiting() {
+  const waiting = [...app.people.values()].filter((p) => p.status === 'waiting' && p.role !== 'clinician');
+  $('waiting-empty').hidden = waiting.length > 0;
+  $('waiting-empty').textContent = 'Nobody is waiting yet.';
+  $('waiting-card').dataset.count = String(waiting.length);
+  const list = $('waiting-list');
+  // Keep focus on a button that survives the re-render.
+  const focusedId = document.activeElement?.closest?.('#waiting-list li')?.dataset.participant;
+  list.replaceChildren(...waiting.map((p) => h('li', { dataset: { participant: p.id } },
+    h('div', { class: 'who' },
+      h('strong', {}, p.name ?? 'Name not known yet'),
+      h('span', { class: 'hint' }, ` ${p.role === 'guest' ? 'guest' : 'patient'}`)),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'primary admit', onclick: () => admit(p.id), 'aria-label': `Let in ${p.name ?? 'this person'}` }, 'Let in'),
+      h('button', { type: 'button', class: 'secondary deny', onclick: () => deny(p.id), 'aria-label': `Turn away ${p.name ?? 'this person'}` }, 'Turn away')))));
+  if (focusedId) list.querySelector(`li[data-participant="${focusedId}"] button`)?.focus();
+}
+
+function admit(id) {
+  try {
+    app.consultation.admit(id);
+    announce(`${nameOf(id)} is joining the visit.`);
+    $('remote').focus?.();
+  } catch (err) { showAlert(errorWords(err)); }
+}
+
+function deny(id) {
+  try {
+    app.consultation.deny(id);
+    announce(`${nameOf(id)} was turned away.`);
+  } catch (err) { showAlert(errorWords(err)); }
+}
+
+// ----- SAS ----------------------------------------------------------------------------------
+
+function renderSasCard() {
+  const p = app.focus ? app.people.get(app.focus) : null;
+  const card = $('sas-card');
+  card.hidden = !p?.sas;
+  if (!p?.sas) {
+    $('sas').replaceChildren();
+    $('sas').dataset.state = 'pending';
+    $('sas-confirm').disabled = true;
+    $('sas-differs').disabled = true;
+    $('sas-status').textContent = '';
+    card.dataset.verified = 'false';
+    return;
+  }
+  if ($('sas').dataset.state !== 'shown') {
+    renderSas($('sas'), p.sas);
+    $('sas').dataset.state = 'shown';
+  }
+  $('sas-intro').textContent = `Ask ${nameOf(p.id)} to read their code aloud. If it matches this one, nobody is in between.`;
+  $('sas-confirm').disabled = false;
+  $('sas-differs').disabled = false;
+  $('sas-actions').hidden = p.confirmed;
+  const both = p.confirmed && p.peerConfirmed;
+  card.dataset.verified = String(both);
+  $('sas-status').textContent = both
+    ? `✓ Verified: you and ${nameOf(p.id)} confirmed the same code.`
+    : p.confirmed ? `You confirmed. Waiting for ${nameOf(p.id)} to confirm.`
+      : p.peerConfirmed ? `${nameOf(p.id)} confirmed. Confirm too if the codes match.` : '';
+}
+
+$('sas-confirm').addEventListener('click', () => {
+  const p = app.people.get(app.focus);
+  if (!p) return;
+  try {
+    app.consultation.confirmSas(p.id);
+    p.confirmed = true;
+    renderSasCard();
+    log('You confirmed the security code.');
+    announce('You confirmed the security code.');
+    app.extras.sasConfirmed(p);
+  } catch (err) { showAlert(errorWords(err)); }
+});
+$('sas-differs').addEventListener('click', () => {
+  showAlert('The codes differ: someone may be between you and the patient. The visit was ended; contact the patient another way.');
+  app.consultation?.hangUp(true);
+});
+
+// ----- controls and the end -------------------------------------------------------------
+
+$('mute').addEventListener('click', () => {
+  const on = $('mute').dataset.on !== 'true';
+  app.consultation?.setMuted('audio', on);
+  $('mute').dataset.on = String(on);
+  $('mute').textContent = on ? 'Unmute microphone' : 'Mute microphone';
+  announce(on ? 'Microphone muted.' : 'Microphone on.');
+});
+$('camera').addEventListener('click', () => {
+  const off = $('camera').dataset.on !== 'true';
+  app.consultation?.setMuted('video', off);
+  $('camera').dataset.on = String(off);
+  $('camera').textContent = off ? 'Turn camera on' : 'Turn camera off';
+  announce(off ? 'Camera off.' : 'Camera on.');
+});
+$('end-visit').addEventListener('click', () => app.consultation?.hangUp(true));
+
+function onEnded(reason) {
+  setPill('ended');
+  app.extras.ended();
+  $('end-summary').textContent = app.extras.summary();
+  $('end-reason').textContent = reason === 'hung-up' || reason === 'ended-by-clinician'
+    ? 'You ended the visit. The record stays here until you close this page: export it if you need it.'
+    : 'The visit ended unexpectedly. You can start another one.';
+  showStep('ended');
+  announce('The visit has ended.');
+}
+
+$('new-visit').addEventListener('click', () => {
+  app.people.clear();
+  app.focus = null;
+  app.consultation = null;
+  $('activity').replaceChildren();
+  $('remote').srcObject = null;
+  $('remote-empty').hidden = false;
+  $('remote-empty').textContent = 'Your patient\'s video appears here once you let them in.';
+  $('sas').dataset.state = 'pending';
+  app.extras.reset();
+  renderWaiting();
+  renderSasCard();
+  showStep('start');
+});
+
+$('export').addEventListener('click', () => app.extras.export());
+$('export-after').addEventListener('click', () => app.extras.export());
+
+// ----- page chrome ------------------------------------------------------------------------
+
+function setPill(state) {
+  const pill = $('state-pill');
+  pill.dataset.state = state;
+  pill.textContent = STATE_WORDS[state] === 'In the visit' ? 'Room open' : (STATE_WORDS[state] ?? '');
+}
+
+function showAlert(text) {
+  $('alert').textContent = text;
+  $('alert').hidden = false;
+}
+
+app.extras = new ClinicianExtras(sdk, { app, log, announce, showAlert });
+renderWaiting();
+showStep('start', { focus: false });

@@ -1,0 +1,346 @@
+// The patient's page, opened from the invite link: device check → consent → waiting room →
+// the call (with the code to read aloud, device readings and consent controls) → the end.
+import * as sdk from '/pkg/index.js';
+import {
+  $, h, announce, showStep, relayUrl, mintDevToken, roomFromFragment, newParticipantId,
+  renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo,
+} from '/common.js';
+import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
+import { PatientExtras } from '/patient-extras.js';
+
+const { Consultation, version } = sdk;
+$('version').textContent = version();
+
+const room = roomFromFragment();
+/** Everything this page knows; `window.demo` for the end-to-end tests and the curious. */
+const app = {
+  consultation: null,
+  localStream: null,
+  clinicianId: null,
+  clinicianName: null,
+  sasConfirmed: false,
+  leaving: false,
+  inCall: false,
+  participantId: sessionStorage.getItem(`teleconsult:pid:${room}`) ?? newParticipantId(),
+  extras: null,
+};
+window.demo = app;
+if (room) sessionStorage.setItem(`teleconsult:pid:${room}`, app.participantId);
+
+// ----- step 1: the device check ---------------------------------------------------------
+
+async function runCheck() {
+  $('summary').dataset.state = 'checking';
+  $('summary').textContent = 'Checking your camera, microphone and connection…';
+  for (const t of app.localStream?.getTracks() ?? []) t.stop();
+  const [{ checks: media, stream }, relay] = await Promise.all([mediaChecks(), relayCheck()]);
+  app.localStream = stream;
+  $('preview-empty').hidden = Boolean(stream?.getVideoTracks().length);
+  if (stream) attachVideo($('preview'), stream);
+  const caps = capabilityChecks().filter((c) => c.id !== 'getUserMedia' && c.id !== 'webSocket');
+  const webBluetooth = caps.find((c) => c.id === 'webBluetooth');
+  webBluetooth.label = 'Bluetooth health devices (optional)';
+  const blocking = renderChecks($('checks'), $('summary'), [...media, relay, ...caps]);
+  announce(blocking === 0
+    ? 'Check complete: your device is ready for the video visit.'
+    : `Check complete: ${blocking} required ${blocking === 1 ? 'item does' : 'items do'} not work yet.`);
+  $('summary').dataset.checked = 'true';
+}
+
+$('recheck').addEventListener('click', () => runCheck());
+
+$('name-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $('name').value.trim();
+  $('name-error').hidden = Boolean(name);
+  $('name').setAttribute('aria-invalid', String(!name));
+  if (!name) { $('name').focus(); return; }
+  sessionStorage.setItem('teleconsult:name', name);
+  if (app.extras.consentAvailable) {
+    app.extras.showNotice($('notice'));
+    showStep('consent');
+  } else {
+    join();
+  }
+});
+
+// ----- step 2: consent (see patient-extras.js) --------------------------------------------
+
+$('consent-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const categories = [...document.querySelectorAll('#consent-form input[data-category]:checked')].map((i) => i.dataset.category);
+  if (categories.length === 0) {
+    $('consent-error').textContent = 'Tick what you agree to share, or choose "Continue without consent".';
+    $('consent-error').hidden = false;
+    return;
+  }
+  $('consent-error').hidden = true;
+  $('consent-give').disabled = true;
+  try {
+    await app.extras.grant(categories);
+    announce('Your consent was recorded on this device.');
+    join();
+  } catch (err) {
+    $('consent-error').textContent = errorWords(err);
+    $('consent-error').hidden = false;
+  } finally {
+    $('consent-give').disabled = false;
+  }
+});
+$('consent-skip').addEventListener('click', () => join());
+
+// ----- step 3: joining and the waiting room -----------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function join() {
+  app.leaving = false;
+  showStep('waiting');
+  const preview = app.localStream?.getVideoTracks().length ? app.localStream : null;
+  $('waiting-preview').hidden = !preview;
+  if (preview) attachVideo($('waiting-preview'), preview);
+  setPill('connecting');
+  const name = $('name').value.trim() || sessionStorage.getItem('teleconsult:name') || 'Patient';
+  const media = app.extras.allowedMedia();
+  let attempt = 0;
+  for (;;) {
+    if (app.leaving) return;
+    $('waiting-text').textContent = attempt === 0
+      ? 'Connecting to the visit service…'
+      : 'Your clinician has not opened the visit yet. We keep trying every few seconds.';
+    try {
+      const token = await mintDevToken(room, 'patient');
+      // The consultation stops the tracks it is given; give it copies so that a refused
+      // attempt leaves the camera preview running.
+      const localStream = sendableStream(media);
+      const c = await Consultation.join({
+        link: location.href, relayUrl: relayUrl(), token, role: 'patient', displayName: name,
+        participantId: app.participantId, ...(localStream ? { localStream } : {}),
+      });
+      if (app.leaving) { c.hangUp(); return; }
+      app.consultation = c;
+      wire(c);
+      onState(c.state);
+      return;
+    } catch (err) {
+      if (err?.code === 'RelayRefused' && err.relayCode === 4007) {
+        if (attempt === 0) announce('Your clinician has not opened the visit yet. Please wait.');
+        attempt += 1;
+        await sleep(3000);
+        continue;
+      }
+      showAlert(errorWords(err));
+      $('waiting-text').textContent = errorWords(err);
+      setPill('ended');
+      return;
+    }
+  }
+}
+
+/** A copy of the checked camera/microphone with only what consent allows, or null. */
+function sendableStream({ audio, video }) {
+  const tracks = (app.localStream?.getTracks() ?? [])
+    .filter((t) => (t.kind === 'audio' ? audio : video))
+    .map((t) => t.clone());
+  return tracks.length ? new MediaStream(tracks) : null;
+}
+
+$('leave-waiting').addEventListener('click', () => {
+  app.leaving = true;
+  app.consultation?.hangUp();
+  if (!app.consultation) onEnded('hung-up');
+});
+
+// ----- the call -------------------------------------------------------------------------
+
+function wire(c) {
+  c.addEventListener('statechange', (e) => onState(e.detail.state, e.detail.endReason));
+  c.addEventListener('participantjoined', (e) => {
+    const p = e.detail.participant;
+    if (p.role === 'clinician') { app.clinicianId = p.id; if (p.name) setClinicianName(p.name); }
+  });
+  c.addEventListener('participantconnected', (e) => {
+    const p = c.participants().find((x) => x.id === e.detail.participantId);
+    if (p?.role === 'clinician') {
+      app.clinicianId = p.id;
+      if (p.name) setClinicianName(p.name);
+      announce(`You are connected to ${app.clinicianName ?? 'your clinician'}.`);
+    }
+  });
+  c.addEventListener('track', (e) => {
+    app.clinicianId = app.clinicianId ?? e.detail.participantId;
+    attachVideo($('remote'), e.detail.stream);
+    $('remote-empty').hidden = true;
+  });
+  c.addEventListener('sas', (e) => {
+    app.clinicianId = e.detail.participantId;
+    renderSas($('sas'), e.detail.sas);
+    $('sas').dataset.state = 'shown';
+    $('sas-confirm').disabled = false;
+    $('sas-differs').disabled = false;
+    announce('A security code is shown. Read it aloud to your clinician.');
+  });
+  c.addEventListener('sasconfirmed', () => {
+    $('sas-card').dataset.peerConfirmed = 'true';
+    updateSasStatus();
+    announce(`${app.clinicianName ?? 'Your clinician'} confirmed the code.`);
+  });
+  c.addEventListener('participantleft', (e) => {
+    if (e.detail.participantId !== app.clinicianId) return;
+    $('remote').srcObject = null;
+    $('remote-empty').hidden = false;
+    $('remote-empty').textContent = 'Your clinician left the visit. Please wait here; they may come back.';
+    announce('Your clinician left the visit.');
+  });
+  c.addEventListener('quality', (e) => {
+    $('quality').dataset.level = e.detail.level;
+    $('quality').textContent = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' }[e.detail.level] ?? '';
+  });
+  c.addEventListener('security', (e) => {
+    if (e.detail.kind === 'sas-mismatch') showAlert('The security codes did not match. Leave the visit and contact your clinic.');
+  });
+  c.addEventListener('error', (e) => {
+    if (e.detail.code === 'PermissionDenied') showAlert(errorWords(e.detail));
+  });
+  app.extras.attach(c);
+}
+
+function setClinicianName(name) {
+  app.clinicianName = name;
+  $('call-title').textContent = `Your video visit with ${name}`;
+  $('sas-intro').textContent = `Read this code aloud to ${name}. They should see the same code.`;
+  $('sas-confirm').textContent = `${name} sees the same code`;
+  $('waiting-text').textContent = `Waiting for ${name} to let you in.`;
+}
+
+function onState(state, endReason) {
+  setPill(state);
+  if (state === 'waiting') {
+    $('waiting-text').textContent = `You are in the waiting room. ${app.clinicianName ?? 'Your clinician'} will let you in shortly.`;
+    announce('You are in the waiting room. Your clinician will let you in shortly.');
+  } else if ((state === 'admitted' || state === 'connected') && !app.inCall) {
+    app.inCall = true;
+    showStep('call');
+    refreshSelfView();
+    for (const t of app.localStream?.getTracks() ?? []) t.stop(); // the call has its own copies
+    announce('Your clinician let you in. The visit has started.');
+  } else if (state === 'reconnecting') {
+    announce('The connection dropped. Reconnecting…');
+  } else if (state === 'connected' && app.inCall) {
+    announce('Connected again.');
+  } else if (state === 'ended') {
+    onEnded(endReason ?? app.consultation?.endReason);
+  }
+}
+
+/** Shows what this side sends: the self view and the mute/camera buttons follow the tracks. */
+function refreshSelfView() {
+  const own = app.consultation?.localStream;
+  const video = own?.getVideoTracks().some((t) => t.readyState === 'live');
+  const audio = own?.getAudioTracks().some((t) => t.readyState === 'live');
+  if (video) attachVideo($('self'), own);
+  $('self').hidden = !video;
+  $('camera').disabled = !video;
+  $('switch-camera').disabled = !video;
+  $('mute').disabled = !audio;
+  $('sending').textContent = video && audio ? ''
+    : `You are not sending your ${!video && !audio ? 'video or voice' : !video ? 'video' : 'voice'}${app.extras.consentAvailable ? ' (no consent given). You can give it under "Your consent".' : '.'}`;
+}
+
+function onEnded(reason) {
+  app.inCall = false;
+  app.extras?.detach();
+  for (const t of app.localStream?.getTracks() ?? []) t.stop();
+  setPill('ended');
+  $('end-reason').textContent = END_WORDS[reason] ?? 'The visit has ended.';
+  $('end-reason').dataset.reason = reason ?? '';
+  $('rejoin').hidden = reason === 'denied';
+  showStep('ended');
+  announce(`The visit has ended. ${END_WORDS[reason] ?? ''}`);
+}
+
+$('rejoin').addEventListener('click', async () => {
+  app.consultation = null;
+  app.inCall = false;
+  $('sas').replaceChildren(h('p', { class: 'hint' }, 'The code appears when the connection is set up…'));
+  $('sas-card').dataset.peerConfirmed = 'false';
+  $('sas-actions').hidden = false;
+  $('sas-confirm').disabled = true;
+  $('sas-differs').disabled = true;
+  app.sasConfirmed = false;
+  updateSasStatus();
+  await runCheck();
+  join();
+});
+
+$('sas-confirm').addEventListener('click', () => {
+  if (!app.clinicianId) return;
+  try {
+    app.consultation.confirmSas(app.clinicianId);
+    app.sasConfirmed = true;
+    $('sas-actions').hidden = true;
+    updateSasStatus();
+    announce('You confirmed the code.');
+  } catch (err) {
+    showAlert(errorWords(err));
+  }
+});
+$('sas-differs').addEventListener('click', () => {
+  showAlert('The codes were different, so someone may be listening in. You left the visit; please call your clinic.');
+  app.consultation?.hangUp();
+});
+
+function updateSasStatus() {
+  const peer = $('sas-card').dataset.peerConfirmed === 'true';
+  const who = app.clinicianName ?? 'Your clinician';
+  const both = app.sasConfirmed && peer;
+  $('sas-card').dataset.verified = String(both);
+  $('sas-status').textContent = both
+    ? '✓ You both confirmed the code: this visit is private.'
+    : app.sasConfirmed ? `You confirmed. Waiting for ${who} to confirm.`
+      : peer ? `${who} confirmed the code. Please confirm too if it matches.` : '';
+}
+
+$('mute').addEventListener('click', () => {
+  const on = $('mute').dataset.on !== 'true';
+  app.consultation?.setMuted('audio', on);
+  $('mute').dataset.on = String(on);
+  $('mute').textContent = on ? 'Unmute microphone' : 'Mute microphone';
+  announce(on ? 'Microphone muted.' : 'Microphone on.');
+});
+$('camera').addEventListener('click', () => {
+  const off = $('camera').dataset.on !== 'true';
+  app.consultation?.setMuted('video', off);
+  $('camera').dataset.on = String(off);
+  $('camera').textContent = off ? 'Turn camera on' : 'Turn camera off';
+  announce(off ? 'Camera off.' : 'Camera on.');
+});
+$('switch-camera').addEventListener('click', async () => {
+  try { await app.consultation?.switchCamera(); announce('Camera switched.'); } catch (err) { showAlert(errorWords(err)); }
+});
+$('hangup').addEventListener('click', () => app.consultation?.hangUp());
+
+// ----- page chrome ------------------------------------------------------------------------
+
+function setPill(state) {
+  const pill = $('state-pill');
+  pill.dataset.state = state;
+  pill.textContent = STATE_WORDS[state] ?? '';
+}
+
+function showAlert(text) {
+  const banner = $('alert');
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+// ----- start ------------------------------------------------------------------------------
+
+app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView });
+if (!room) {
+  showStep('nolink');
+} else {
+  showStep('check', { focus: false });
+  $('name').value = sessionStorage.getItem('teleconsult:name') ?? '';
+  runCheck();
+}
