@@ -21,7 +21,9 @@ pub fn run() -> Result<(), String> {
     ]))?;
     let root = root();
     println!(
-        "\nTeleconsult demo: open http://{LISTEN}/ in Chromium, Chrome or Edge (Ctrl-C stops it)\n"
+        "\nTeleconsult demo (Chromium, Chrome or Edge; Ctrl-C stops it):\n  \
+         clinician: http://{LISTEN}/clinician.html, then \"Start a visit\"\n  \
+         patient:   open the patient link it shows in a second tab, or scan its QR code\n"
     );
     util::run(
         Command::new(util::target_dir().join("relay/teleconsult-relay"))
