@@ -281,7 +281,9 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     const bundle = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(bundle.resourceType, 'Bundle');
     const types = bundle.entry.map((e) => e.resource.resourceType);
-    assert.ok(types.filter((t) => t === 'Observation').length >= 5, 'observations exported');
+    const observations = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Observation');
+    assert.ok(observations.length >= 5, 'observations exported');
+    assert.ok(observations.every((o) => o.meta?.tag?.some((t) => t.code === 'simulated-device')), 'simulated readings are tagged as such');
     assert.equal(types.filter((t) => t === 'Consent').length, 5);
     const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
     assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
