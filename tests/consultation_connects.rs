@@ -170,3 +170,21 @@ fn a_guest_admitted_later_learns_who_is_in_the_call() {
     assert!(!net.nodes[g].pcs.values().any(|pc| pc.rollbacks > 0));
     let _ = MediaRequest::CreateAnswer;
 }
+
+#[test]
+fn the_admitted_patient_makes_the_first_offer_whatever_the_ids() {
+    // The clinician has the higher id (it would be the impolite side), yet the patient, who
+    // learns of the admission last, offers: media starts as soon as the admission arrives.
+    let mut net = Net::new();
+    let c = net.add(9, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.run_for(100);
+    net.connect(p);
+    net.run_for(1_000);
+    net.admit_all();
+    net.run_for(2_000);
+    assert!(net.all_connected(&[c, p]));
+    assert_eq!(net.nodes[p].pc(pid(9)).offers_created, 1);
+    assert_eq!(net.nodes[c].pc(pid(2)).offers_created, 0);
+}

@@ -1908,14 +1908,23 @@ impl Session {
         if !self.media_allowed(pid) {
             return;
         }
-        let polite = self.id < pid;
         let t = self.t.negotiation;
+        let me = self.role;
+        let id = self.id;
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
+        // Who makes the first offer: the participant joining a clinician (the one who was
+        // admitted) offers, so media starts as soon as the admission arrives; between equals
+        // the impolite (higher id) side offers. Glare is still resolved by politeness.
+        let offers_first = match (me, p.relay_role) {
+            (Role::Clinician, Role::Patient | Role::Guest) => false,
+            (Role::Patient | Role::Guest, Role::Clinician) => true,
+            _ => id > pid,
+        };
         if !p.neg.started {
             p.neg.started = true;
-            if polite {
+            if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
             } else {
                 self.request_offer(pid, false, now);

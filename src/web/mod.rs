@@ -12,6 +12,7 @@
 //! | `invite` | `createInvite()` |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
+mod bench;
 mod capabilities;
 mod consent;
 mod consultation;

@@ -22,15 +22,25 @@ pub fn run() -> Result<(), String> {
         sizes.wasm_gz + sizes.js_gz
     )];
     println!("{}", results[0]);
-    let race = util::root().join("bench/bundle-race/race.mjs");
-    let runs: [(&str, Command); 3] = [
-        ("bundle-size race", {
-            let mut c = Command::new("node");
-            c.arg(race)
-                .arg("--teleconsult")
-                .arg(util::root().join("pkg"));
-            c
-        }),
+    // The browser benchmarks start the relay binary themselves.
+    util::run(util::cargo().args(["build", "--package", "teleconsult-relay"]))?;
+    let relay_bin = util::target_dir().join("debug/teleconsult-relay");
+    let node = |script: &str, args: &[&str]| {
+        let mut c = Command::new("node");
+        c.arg(util::root().join(script))
+            .args(args)
+            .env("TELECONSULT_RELAY_BIN", &relay_bin);
+        c
+    };
+    let pkg = util::root().join("pkg");
+    let pkg = pkg.to_string_lossy();
+    let runs: [(&str, Command); 5] = [
+        (
+            "bundle-size race",
+            node("bench/bundle-race/race.mjs", &["--teleconsult", &pkg]),
+        ),
+        ("call set-up", node("bench/call-setup/run.mjs", &[])),
+        ("envelope in wasm", node("bench/envelope-wasm/run.mjs", &[])),
         ("signaling and consent", {
             let mut c = util::cargo();
             c.args(["bench", "--package", "teleconsult"]);
