@@ -13,6 +13,9 @@ const READING_CATEGORY = {
   bloodPressureMeasurement: 'blood-pressure',
 };
 
+/** The tag on Observations that came from the demo's simulated device. */
+const SIMULATED_TAG = { system: 'urn:teleconsult', code: 'simulated-device', display: 'Demo data from a simulated device, not a measurement of the patient' };
+
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
 const KPA_TO_MMHG = 7.500_62;
 
@@ -152,6 +155,10 @@ export class ClinicianExtras {
     let observations = [];
     try {
       observations = this.sdk.measurementToFhir(reading, { subject: `Patient/demo-${participantId}` });
+      if (reading.device.id === SIMULATOR_ID) {
+        // Demo data must never pass for the patient's own: say so in the exported record.
+        for (const o of observations) o.meta = { ...o.meta, tag: [...(o.meta?.tag ?? []), SIMULATED_TAG] };
+      }
     } catch (err) {
       this.ctx.log(`A reading could not be converted to FHIR: ${errorWords(err)}`);
     }

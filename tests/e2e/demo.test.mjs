@@ -153,7 +153,7 @@ async function readQr(page) {
   return jsQR(Uint8ClampedArray.from(pixels), width, height)?.data;
 }
 
-test('a clinician and a patient run a whole visit in two tabs with real clicks', async () => {
+test('a clinician and a patient run a whole visit in two tabs with real clicks', async (t) => {
   const browser = await launchChromium({ webBluetooth: true });
   try {
     // The landing page points both ways.
@@ -211,10 +211,12 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await shoot(doc, '07-clinician-waiting-room');
 
     // Admit.
+    const admitAt = Date.now();
     await click(doc, '#waiting-list li button.admit');
     await stepIs(patient, 'call');
     await until(patient, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'patient connected');
     await until(doc, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'clinician connected');
+    t.diagnostic(`let in → both pages connected: ${Date.now() - admitAt} ms (includes CDP polling)`);
     assert.equal(await doc.$eval('#waiting-list', (l) => l.children.length), 0, 'the waiting room is empty');
 
     // The same SAS on both pages.
@@ -260,8 +262,10 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await shoot(doc, '09-clinician-call');
 
     // Withdrawal is one click and takes effect at once on both sides.
+    const withdrawAt = Date.now();
     await click(patient, '#consent-list li[data-category="heart-rate"] button.withdraw');
     await until(doc, () => document.querySelector('#consent-list li[data-category="heart-rate"]').dataset.state === 'withdrawn', null, 'clinician sees the withdrawal');
+    t.diagnostic(`withdraw click → clinician panel shows it: ${Date.now() - withdrawAt} ms (includes CDP polling)`);
     await until(patient, () => document.querySelector('#readings li[data-category="heart-rate"]')?.dataset.status === 'withheld', null, 'heart rate withheld');
     const hrAfter = await count(doc, 'heart-rate');
     const spo2After = await count(doc, 'spo2');
@@ -281,7 +285,9 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     const bundle = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(bundle.resourceType, 'Bundle');
     const types = bundle.entry.map((e) => e.resource.resourceType);
-    assert.ok(types.filter((t) => t === 'Observation').length >= 5, 'observations exported');
+    const observations = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Observation');
+    assert.ok(observations.length >= 5, 'observations exported');
+    assert.ok(observations.every((o) => o.meta?.tag?.some((t) => t.code === 'simulated-device')), 'simulated readings are tagged as such');
     assert.equal(types.filter((t) => t === 'Consent').length, 5);
     const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
     assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
