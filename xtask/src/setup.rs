@@ -23,6 +23,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "iproute2",
         "loopback-only network namespaces for browser tests",
     ),
+    (
+        "fonts-noto-color-emoji",
+        "the SAS emoji in the demo and its screenshots",
+    ),
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
