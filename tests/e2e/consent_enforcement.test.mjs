@@ -88,3 +88,45 @@ test('no grant, no camera; grant, video flows; withdrawal stops it on both pages
     await clinician.close();
   }
 });
+
+test('a new notice version stops the camera until the patient consents again', async () => {
+  const clinician = await sdkPage(browser, relay);
+  const patient = await sdkPage(browser, relay);
+  try {
+    const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
+    const doc = await joinIn(clinician, {
+      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+      token: await relay.token(invite.roomId, 'clinician'),
+    }, { media: false, autoAdmit: true });
+    await patient.evaluate(async (notice, dr) => {
+      window.m = await window.t.ConsentManager.open({ patient: 'pat-notice', recipient: dr, notice, storage: 'memory' });
+      await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
+    }, notice, dr);
+    await joinIn(patient, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+      token: await relay.token(invite.roomId, 'patient'),
+    }, { media: false });
+    await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+    await patient.evaluate(() => window.c.startMedia({ video: true }));
+    assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks().length), 1);
+
+    // The clinic publishes notice version 4: video stops at once, and needs a new grant.
+    await patient.evaluate((notice) => window.m.updateNotice({ ...notice, version: '4', text: `${notice.text} (revised)` }), notice);
+    const stopped = await until(patient, () => window.log.find((e) => e.type === 'localmediastopped'), null, { what: 'video stopped' });
+    assert.equal(stopped.kind, 'video');
+    assert.equal(stopped.reason, 'NoticeChanged');
+    const refused = await patient.evaluate(async () => {
+      try { await window.c.startMedia({ video: true }); return 'started'; } catch (e) { return [e.code, e.reason]; }
+    });
+    assert.deepEqual(refused, ['ConsentDenied', 'NoticeChanged']);
+    await patient.evaluate(async () => {
+      await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
+      await window.c.startMedia({ video: true });
+    });
+    assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks()[0].readyState), 'live');
+  } finally {
+    for (const p of [patient, clinician]) await p.evaluate(() => window.c?.hangUp()).catch(() => {});
+    await patient.close();
+    await clinician.close();
+  }
+});
