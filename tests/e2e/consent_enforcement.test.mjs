@@ -3,7 +3,7 @@
 // on the clinician's page within a second, and the clinician's record shows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -18,33 +18,32 @@ after(async () => {
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
 const dr = { kind: 'Practitioner', id: 'dr-1' };
 
-test('no grant, no camera; grant, video flows; withdrawal stops it on both pages within a second', async () => {
-  const clinician = await sdkPage(browser, relay);
-  const patient = await sdkPage(browser, relay);
-  try {
-    const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
-    const doc = await joinIn(clinician, {
-      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
-      token: await relay.token(invite.roomId, 'clinician'),
-    }, { media: false });
-    await patient.evaluate(async (notice, dr) => {
-      window.m = await window.t.ConsentManager.open({ patient: 'pat-enforce', recipient: dr, notice, storage: 'memory' });
-    }, notice, dr);
-    const pat = await joinIn(patient, {
-      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
-      token: await relay.token(invite.roomId, 'patient'),
-    }, { media: false });
-    await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
-    await clinician.evaluate((id) => window.c.admit(id), pat.id);
-    await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
-    await clinician.evaluate((patientId, notice, dr) => {
-      window.r = new window.t.ConsentReplica({ notice, recipient: dr });
-      window.consentLog = [];
-      window.r.addEventListener('change', (e) => window.consentLog.push({ at: Date.now(), ...e.detail }));
-      window.r.attachConsultation(window.c, patientId);
-    }, pat.id, notice, dr);
-    await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+/**
+ * A clinician and an admitted patient (no media yet), with the patient's ConsentManager
+ * (`window.m`, no grants) and the clinician's ConsentReplica (`window.r`, its changes in
+ * `window.consentLog`) attached to the call.
+ */
+async function callWithConsent() {
+  const call = await startCall(browser, relay, { media: false });
+  const { clinician, patient, doc, pat } = call;
+  await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
+  await patient.evaluate(async (notice, dr) => {
+    window.m = await window.t.ConsentManager.open({ patient: 'pat-enforce', recipient: dr, notice, storage: 'memory' });
+  }, notice, dr);
+  await clinician.evaluate((patientId, notice, dr) => {
+    window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+    window.consentLog = [];
+    window.r.addEventListener('change', (e) => window.consentLog.push({ at: Date.now(), ...e.detail }));
+    window.r.attachConsultation(window.c, patientId);
+  }, pat.id, notice, dr);
+  await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+  return call;
+}
 
+test('no grant, no camera; grant, video flows; withdrawal stops it on both pages within a second', async () => {
+  const call = await callWithConsent();
+  const { clinician, patient, pat } = call;
+  try {
     // 1. No grant: startMedia is refused before any camera or microphone opens.
     const refused = await patient.evaluate(async () => {
       try { await window.c.startMedia({ audio: true, video: true }); return 'started'; }
@@ -83,30 +82,15 @@ test('no grant, no camera; grant, video flows; withdrawal stops it on both pages
     });
     assert.equal(again, 'ConsentDenied');
   } finally {
-    for (const p of [patient, clinician]) await p.evaluate(() => window.c?.hangUp()).catch(() => {});
-    await patient.close();
-    await clinician.close();
+    await call.close();
   }
 });
 
 test('a new notice version stops the camera until the patient consents again', async () => {
-  const clinician = await sdkPage(browser, relay);
-  const patient = await sdkPage(browser, relay);
+  const call = await callWithConsent();
+  const { patient } = call;
   try {
-    const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
-    const doc = await joinIn(clinician, {
-      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
-      token: await relay.token(invite.roomId, 'clinician'),
-    }, { media: false, autoAdmit: true });
-    await patient.evaluate(async (notice, dr) => {
-      window.m = await window.t.ConsentManager.open({ patient: 'pat-notice', recipient: dr, notice, storage: 'memory' });
-      await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
-    }, notice, dr);
-    await joinIn(patient, {
-      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
-      token: await relay.token(invite.roomId, 'patient'),
-    }, { media: false });
-    await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+    await patient.evaluate(() => window.m.grant({ purposes: ['TREAT'], categories: ['video'] }));
     await patient.evaluate(() => window.c.startMedia({ video: true }));
     assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks().length), 1);
 
@@ -125,8 +109,6 @@ test('a new notice version stops the camera until the patient consents again', a
     });
     assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks()[0].readyState), 'live');
   } finally {
-    for (const p of [patient, clinician]) await p.evaluate(() => window.c?.hangUp()).catch(() => {});
-    await patient.close();
-    await clinician.close();
+    await call.close();
   }
 });

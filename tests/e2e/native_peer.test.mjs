@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startRelay, launchChromium, sdkPage, joinIn, until, root, testPages } from './harness.mjs';
+import { startRelay, launchChromium, sdkPage, joinIn, until, videoKeepsFlowing, root, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -73,12 +73,7 @@ test('browser patient and native clinician: handshake, same SAS, video both ways
     await native.next((e) => e.event === 'stats' && e.video_rtp_packets > 20, 'video RTP from the browser');
     // ...and the browser decodes the native peer's VP8 frames.
     const nativeId = await patient.evaluate(() => window.c.participants()[0].id);
-    await until(patient, async (id) => {
-      const r = await window.c.getStats(id);
-      let f = 0;
-      r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') f += s.framesDecoded ?? 0; });
-      return f > 5;
-    }, nativeId, { what: 'frames decoded from the native peer' });
+    await videoKeepsFlowing(patient, nativeId, 5);
   } finally {
     await patient.evaluate(() => window.c?.hangUp()).catch(() => {});
     await native.stop();
