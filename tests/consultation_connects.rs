@@ -17,14 +17,19 @@ fn clinician_and_patient_reach_connected_with_matching_sas() {
     assert_eq!(net.phase(c), Phase::InCall);
     net.connect(p);
     net.run_for(1_000);
-    // The patient waits; the clinician was asked; no media yet.
+    // The patient waits; the clinician was asked; no media yet (the patient has only
+    // prepared the connection it will offer on: no description, nothing sent).
     assert_eq!(net.phase(p), Phase::Waiting);
     assert_eq!(
         net.nodes[c]
             .count(|e| matches!(e, Event::AdmissionRequested { peer, .. } if *peer == pid(2))),
         1
     );
-    assert!(net.nodes[c].pcs.is_empty() && net.nodes[p].pcs.is_empty());
+    assert!(net.nodes[c].pcs.is_empty());
+    assert!(net.nodes[p].pcs.values().all(|pc| pc.prepared == 1
+        && pc.local.is_none()
+        && !pc.remote
+        && pc.remote_candidates == 0));
     let name = net.nodes[c].session.peer(pid(2)).unwrap().name.unwrap();
     assert_eq!(name.expose(), "participant 2");
     assert_eq!(format!("{name:?}"), "<redacted>");

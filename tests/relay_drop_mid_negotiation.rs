@@ -33,7 +33,10 @@ fn lost_offer_is_retransmitted_under_new_keys_after_resume() {
         "the patient offered"
     );
     assert!(
-        !net.nodes[c].pcs.contains_key(&pid(2)),
+        net.nodes[c]
+            .pcs
+            .get(&pid(2))
+            .is_none_or(|pc| pc.remote_descriptions.is_empty()),
         "…but the offer never arrived"
     );
     net.disconnect(p);

@@ -24,7 +24,16 @@ fn a_denied_patient_is_closed_without_media() {
             .events
             .contains(&Event::Closed(CloseReason::Denied))
     );
-    assert!(net.nodes[p].pcs.is_empty() && net.nodes[c].pcs.is_empty());
+    // The patient prepared a connection for the clinician while it waited; the denial
+    // closed it before it ever held a description, and the clinician never made one.
+    let patient_pcs = &net.nodes[p].pcs;
+    assert_eq!(patient_pcs.len(), 1);
+    assert!(patient_pcs.values().all(|pc| pc.prepared == 1
+        && pc.closed == 1
+        && pc.offers_created == 0
+        && pc.answers_created == 0
+        && pc.remote_descriptions.is_empty()));
+    assert!(net.nodes[c].pcs.is_empty());
     assert!(
         net.nodes[c]
             .events
@@ -135,4 +144,42 @@ fn the_room_holds_at_most_six() {
     );
     assert_eq!(r, Err(Error::Signaling(SignalingError::RoomFull)));
     assert_eq!(net.nodes[c].session.peers().len(), 5);
+}
+
+#[test]
+fn connections_are_prepared_before_negotiation_and_nothing_is_described_while_waiting() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.connect(p);
+    net.run_for(500);
+    assert_eq!(net.phase(p), Phase::Waiting);
+    // Waiting: the patient holds a prepared connection with no description; the clinician,
+    // which has not admitted anyone, holds none.
+    let waiting = net.nodes[p].pc(pid(1));
+    assert_eq!(waiting.prepared, 1);
+    assert!(waiting.local.is_none() && !waiting.remote && waiting.offers_created == 0);
+    assert!(net.nodes[c].pcs.is_empty());
+
+    let now = net.now;
+    net.nodes[c].session.admit(pid(2), now).unwrap();
+    net.run_for(2_000);
+    // Admitted: the patient offers on the connection it prepared (prepared once, never
+    // closed), and the clinician prepared its own before the offer arrived.
+    let patient_pc = net.nodes[p].pc(pid(1));
+    assert_eq!(
+        (
+            patient_pc.prepared,
+            patient_pc.closed,
+            patient_pc.offers_created
+        ),
+        (1, 0, 1)
+    );
+    let clinician_pc = net.nodes[c].pc(pid(2));
+    assert_eq!(
+        (clinician_pc.prepared, clinician_pc.answers_created),
+        (1, 1)
+    );
+    assert!(patient_pc.connected && clinician_pc.connected);
 }

@@ -75,3 +75,13 @@ fn require_capabilities_passes_when_everything_named_is_present() {
             .is_ok()
     );
 }
+
+#[wasm_bindgen_test]
+fn the_call_rehearsal_connects_inside_the_browser() {
+    // What the module runs after it loads (src/signaling/rehearsal.rs): the whole signaling
+    // and crypto path, compiled to wasm and run in Chromium, reaches a call with one SAS.
+    assert!(teleconsult::signaling::rehearsal::rehearse(
+        [3; 32],
+        1_700_000_000_000
+    ));
+}

@@ -7,6 +7,18 @@ import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../..');
 
+/**
+ * The relay the benchmarks run against: TELECONSULT_RELAY_BIN, else the optimised `relay`
+ * profile build that deployments run (`cargo xtask bench` builds it), else the debug build
+ * (which adds per-message latency of its own).
+ */
+export function relayBinary() {
+  if (process.env.TELECONSULT_RELAY_BIN) return process.env.TELECONSULT_RELAY_BIN;
+  const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+  const optimised = join(target, 'relay/teleconsult-relay');
+  return existsSync(optimised) ? optimised : join(target, 'debug/teleconsult-relay');
+}
+
 /** Prints `message` on stderr and exits with status 2 (a missing prerequisite, not a slow result). */
 export function fail(name, message) {
   console.error(`${name}: ${message}`);
@@ -33,10 +45,12 @@ export function checkPrerequisites(name, { relay = false, pkg = true } = {}) {
     fail(name, `Chromium not found at ${chromium}: install Debian's \`chromium\` package or set CHROMIUM`);
   }
   if (relay) {
-    const bin = process.env.TELECONSULT_RELAY_BIN ?? join(root, 'target/debug/teleconsult-relay');
+    const bin = relayBinary();
     if (!existsSync(bin)) {
-      fail(name, `relay binary missing at ${bin}: run \`cargo build -p teleconsult-relay\` or set TELECONSULT_RELAY_BIN`);
+      fail(name, `relay binary missing at ${bin}: run \`cargo build --profile relay -p teleconsult-relay\` or set TELECONSULT_RELAY_BIN`);
     }
+    // The e2e harness, which starts the relay, reads the same variable.
+    process.env.TELECONSULT_RELAY_BIN = bin;
   }
 }
 

@@ -17,8 +17,9 @@
 // --verbose      print every run's numbers (stderr)
 //
 // Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
-// when needed), starts its own relay (target/debug/teleconsult-relay or
-// TELECONSULT_RELAY_BIN) and Debian's Chromium with the e2e harness's flags.
+// when needed), starts its own relay (TELECONSULT_RELAY_BIN, else target/relay/ — the
+// optimised build `cargo xtask bench` makes — else target/debug/teleconsult-relay) and
+// Debian's Chromium with the e2e harness's flags.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

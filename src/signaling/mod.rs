@@ -6,6 +6,7 @@
 //! | [`Session`] | one participant's end-to-end encrypted signaling session |
 //! | [`Invite`] | parse and format invite links (room id and secret in the URL fragment) |
 //! | [`message`] | the binary encodings of sealed message bodies |
+//! | [`rehearsal`] | a whole call in memory: warms the wasm code path and self-tests it |
 //!
 //! docs/PROTOCOL.md is the normative specification; this module implements it.
 //!
@@ -51,6 +52,7 @@
 
 pub mod invite;
 pub mod message;
+pub mod rehearsal;
 pub mod relay_wire;
 mod sdp;
 mod session;

@@ -346,6 +346,12 @@ pub enum MediaRequest {
     AddIceCandidate(Candidate),
     /// Roll the local offer back (`setLocalDescription({type: "rollback"})`).
     Rollback,
+    /// Create the peer connection now, with the local tracks, so that the offer or answer
+    /// that follows does not wait for it (creating one and adding tracks costs several
+    /// milliseconds of main-thread time in a browser, time that overlaps a network round trip
+    /// this way). Nothing leaves the device: no description is set, so no ICE gathering
+    /// starts. A prepared connection is closed with [`MediaRequest::ClosePeer`] like any other.
+    Prepare,
     /// Close and forget the peer connection.
     ClosePeer,
 }
@@ -496,6 +502,9 @@ struct Peer {
     denied: bool,
     joined_announced: bool,
     neg: Neg,
+    /// A [`MediaRequest::Prepare`] was emitted (the driver holds a connection for this peer
+    /// even if negotiation has not started).
+    prepared: bool,
     local_fp: Option<Vec<u8>>,
     remote_fp: Option<Vec<u8>>,
     sas: Option<Sas>,
@@ -529,6 +538,7 @@ impl Peer {
             denied: false,
             joined_announced: false,
             neg: Neg::new(),
+            prepared: false,
             local_fp: None,
             remote_fp: None,
             sas: None,
@@ -542,6 +552,11 @@ impl Peer {
         self.remote.is_some()
             && !self.denied
             && (self.relay_role == Role::Clinician || self.admitted)
+    }
+
+    /// The driver holds a peer connection for this peer (prepared or negotiating).
+    fn has_connection(&self) -> bool {
+        self.neg.started || self.prepared
     }
 
     fn undelivered_app_data(&self) -> usize {
@@ -1037,8 +1052,9 @@ impl Session {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.denied = true;
             p.admitted = false;
-            if p.neg.started {
+            if p.has_connection() {
                 p.neg = Neg::new();
+                p.prepared = false;
                 self.out.push_back(Output::Media {
                     peer,
                     request: MediaRequest::ClosePeer,
@@ -1242,6 +1258,9 @@ impl Session {
         }
         self.send_hello(ParticipantId::BROADCAST, 0);
         self.event(Event::RelayConnected);
+        for id in listed {
+            self.prepare_for_clinician(id);
+        }
         Ok(())
     }
 
@@ -1249,7 +1268,23 @@ impl Session {
         if self.relay != Relay::Joined || id == self.id || id.is_broadcast() {
             return err(SignalingError::ProtocolViolation);
         }
-        self.add_or_refresh_peer(id, role, now)
+        self.add_or_refresh_peer(id, role, now)?;
+        self.prepare_for_clinician(id);
+        Ok(())
+    }
+
+    /// A patient or guest will make the first offer to a clinician as soon as it is admitted
+    /// (see [`Session::maybe_start`]): its connection is prepared while the handshake and the
+    /// admission are in flight. Nothing is sent until then.
+    fn prepare_for_clinician(&mut self, id: ParticipantId) {
+        if self.role != Role::Clinician
+            && self
+                .peers
+                .get(&id)
+                .is_some_and(|p| p.relay_role == Role::Clinician)
+        {
+            self.prepare(id);
+        }
     }
 
     fn add_or_refresh_peer(&mut self, id: ParticipantId, role: Role, now: u64) -> R {
@@ -1926,6 +1961,7 @@ impl Session {
             p.neg.started = true;
             if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
+                self.prepare(pid);
             } else {
                 self.request_offer(pid, false, now);
             }
@@ -1936,6 +1972,19 @@ impl Session {
         let deferred: Vec<Signal> = p.deferred.drain(..).collect();
         for sig in deferred {
             self.apply_media(pid, sig, now);
+        }
+    }
+
+    /// Asks the driver to create the connection for `pid` ahead of negotiation (once).
+    fn prepare(&mut self, pid: ParticipantId) {
+        if let Some(p) = self.peers.get_mut(&pid)
+            && !p.prepared
+        {
+            p.prepared = true;
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::Prepare,
+            });
         }
     }
 
@@ -2148,7 +2197,7 @@ impl Session {
         let Some(old) = self.peers.remove(&pid) else {
             return;
         };
-        if old.neg.started {
+        if old.has_connection() {
             self.out.push_back(Output::Media {
                 peer: pid,
                 request: MediaRequest::ClosePeer,
@@ -2177,7 +2226,7 @@ impl Session {
         let Some(old) = self.peers.remove(&pid) else {
             return;
         };
-        if old.neg.started {
+        if old.has_connection() {
             self.out.push_back(Output::Media {
                 peer: pid,
                 request: MediaRequest::ClosePeer,
@@ -2200,7 +2249,7 @@ impl Session {
         let started: Vec<ParticipantId> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.neg.started)
+            .filter(|(_, p)| p.has_connection())
             .map(|(id, _)| *id)
             .collect();
         for peer in started {

@@ -226,6 +226,8 @@ struct Inner {
     peers: BTreeMap<ParticipantId, Peer>,
     remote_streams: BTreeMap<ParticipantId, MediaStream>,
     timer: Option<Timer>,
+    /// The deadline `timer` is armed for; `None` once it fired.
+    timer_at: Option<u64>,
     reconnect_timer: Option<Timer>,
     quality_timer: Option<Timer>,
     backoff: Backoff,
@@ -346,6 +348,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
         peers: BTreeMap::new(),
         remote_streams: BTreeMap::new(),
         timer: None,
+        timer_at: None,
         reconnect_timer: None,
         quality_timer: None,
         backoff: Backoff::default(),
@@ -880,13 +883,24 @@ fn pump(inner: &Shared) {
     update_state(inner);
 }
 
+/// Arms the session's timer for `at`. The next deadline is usually the one already armed
+/// (the keep-alive, a handshake timeout), so that timer is kept rather than cleared and
+/// re-created after every message.
 fn arm_timer(inner: &Shared, at: u64) {
+    if inner.borrow().timer_at == Some(at) {
+        return;
+    }
     let weak = Rc::downgrade(inner);
     let delay = at.saturating_sub(now_ms()) as f64;
     let timer = Timer::once(delay, move || {
-        input(&weak, |i, now| i.session.handle_timeout(now));
+        input(&weak, |i, now| {
+            i.timer_at = None;
+            i.session.handle_timeout(now)
+        });
     });
-    inner.borrow_mut().timer = timer.ok();
+    let mut guard = inner.borrow_mut();
+    guard.timer_at = timer.is_ok().then_some(at);
+    guard.timer = timer.ok();
 }
 
 fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
@@ -926,6 +940,9 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
         let Some(p) = guard.peers.get_mut(&id) else {
             return;
         };
+        if request == MediaRequest::Prepare {
+            return; // Creating the connection above was the whole request.
+        }
         p.queue.push_back(request);
         !std::mem::replace(&mut p.busy, true)
     };
@@ -984,8 +1001,14 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             let Some(inner) = weak.upgrade() else { return };
             let stream = {
                 let mut guard = inner.borrow_mut();
+                // The sender's own stream when the event carries one (no new object on the
+                // path to the first frame), else a stream of our own.
                 let entry = guard.remote_streams.entry(id).or_insert_with(|| {
-                    MediaStream::new().unwrap_or_else(|_| JsValue::NULL.unchecked_into())
+                    e.streams()
+                        .get(0)
+                        .dyn_into::<MediaStream>()
+                        .or_else(|_| MediaStream::new())
+                        .unwrap_or_else(|_| JsValue::NULL.unchecked_into())
                 });
                 // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
                 // would copy the stream instead of sharing it.
@@ -1241,6 +1264,7 @@ fn teardown(inner: &Shared, reason: &'static str) {
         }
         guard.socket = None;
         guard.timer = None;
+        guard.timer_at = None;
         guard.reconnect_timer = None;
         guard.quality_timer = None;
         for (target, kind, closure) in guard.host_listeners.drain(..) {

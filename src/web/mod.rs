@@ -38,6 +38,23 @@ pub use invite::create_invite;
 
 use wasm_bindgen::prelude::*;
 
+/// Runs when the module is instantiated: schedules one in-memory rehearsal of a call
+/// ([`crate::signaling::rehearsal`]) for the next free moment of the event loop. Browsers
+/// compile WebAssembly functions on their first call; rehearsing compiles the signaling and
+/// crypto path while the app shows its pre-call screen instead of after the patient presses
+/// "join" (docs/BENCHMARKS.md, call set-up). Nothing leaves memory.
+#[doc(hidden)]
+#[wasm_bindgen(start, skip_typescript)]
+fn rehearse_when_idle() {
+    let rehearse = Closure::once_into_js(|| {
+        let mut entropy = zeroize::Zeroizing::new([0u8; 32]);
+        if js::random_bytes(entropy.as_mut()).is_ok() {
+            let _ = crate::signaling::rehearsal::rehearse(*entropy, timer::now_ms());
+        }
+    });
+    let _ = timer::set_timeout(rehearse.unchecked_ref(), 0);
+}
+
 /// The SDK version (`"0.1.0"`), the same as the npm package's.
 #[wasm_bindgen(js_name = version)]
 pub fn version() -> String {

@@ -231,8 +231,9 @@ pub async fn execute(
             JsFuture::from(pc.set_local_description(&init)).await?;
             Ok(MediaOutcome::Done)
         }
-        // The driver handles closing (it owns the Peer); nothing to do on the connection here.
-        MediaRequest::ClosePeer => Ok(MediaOutcome::Done),
+        // The driver handles creating and closing (it owns the Peer); nothing to do on the
+        // connection here.
+        MediaRequest::Prepare | MediaRequest::ClosePeer => Ok(MediaOutcome::Done),
     }
 }
 

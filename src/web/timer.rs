@@ -46,7 +46,7 @@ pub fn now_ms() -> u64 {
 extern "C" {
     // Global functions, so that the same code runs in windows, workers and Node.js.
     #[wasm_bindgen(catch, js_name = setTimeout)]
-    fn set_timeout(callback: &js_sys::Function, delay: i32) -> Result<i32, JsValue>;
+    pub(crate) fn set_timeout(callback: &js_sys::Function, delay: i32) -> Result<i32, JsValue>;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: i32);
 }

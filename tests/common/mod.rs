@@ -56,6 +56,8 @@ pub struct FakePc {
     pub rollbacks: u32,
     pub closed: u32,
     pub generation: u32,
+    /// `MediaRequest::Prepare` requests seen.
+    pub prepared: u32,
 }
 
 pub struct Node {
@@ -362,6 +364,7 @@ impl Net {
                 pc.rollbacks += 1;
                 pc.local = None;
             }
+            MediaRequest::Prepare => pc.prepared += 1,
             MediaRequest::ClosePeer => {
                 pc.closed += 1;
                 pc.local = None;

@@ -18,7 +18,8 @@ export const testPages = join(root, 'tests/e2e/pages');
  * default) and the built package; resolves to `{ url, wsUrl, token(room, role), stop }`.
  */
 export async function startRelay({ www = join(root, 'www'), args = [], listen = '127.0.0.1:0', env = {} } = {}) {
-  const bin = process.env.TELECONSULT_RELAY_BIN ?? join(root, 'target/debug/teleconsult-relay');
+  const bin = process.env.TELECONSULT_RELAY_BIN
+    ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug/teleconsult-relay');
   if (!existsSync(bin)) throw new Error(`relay binary missing at ${bin}: run cargo build -p teleconsult-relay`);
   const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', join(root, 'pkg'),
     '--exit-on-stdin-close', ...args], {

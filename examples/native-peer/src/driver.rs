@@ -538,6 +538,10 @@ impl Driver {
                     self.media_error(peer, &e);
                 }
             }
+            MediaRequest::Prepare => {
+                // Creating the connection early is all a prepare asks for.
+                let _ = self.media(peer).await;
+            }
             MediaRequest::ClosePeer => {
                 if let Some(media) = self.retire(peer) {
                     media.close().await;
