@@ -1559,27 +1559,17 @@ impl Session {
         let first = !p.joined_announced;
         p.joined_announced = true;
         let admitted = p.admitted;
-        if first {
-            self.event(Event::PeerJoined {
-                peer: from,
-                role: hello.role,
-                name: name.clone(),
-            });
-            if self.role == Role::Clinician && hello.role != Role::Clinician && !admitted {
-                self.event(Event::AdmissionRequested {
-                    peer: from,
-                    role: hello.role,
-                    name,
-                });
-            }
-        }
+        let announce = first.then_some((hello.role, name, admitted));
         if hello.reply_to == my_epoch {
+            self.announce(from, announce);
             if let Some(p) = self.peers.get_mut(&from) {
                 p.confirmed = true;
             }
             self.send_ack(from);
             self.on_confirmed(from, now);
         } else {
+            // The reply goes out before the app hears of the newcomer: the peer is waiting
+            // for it, and the app's handlers (an admission dialog, say) may take a while.
             self.send_hello(from, hello.epoch);
             let t = self.t.hello_retry;
             if let Some(p) = self.peers.get_mut(&from) {
@@ -1587,9 +1577,30 @@ impl Session {
                 p.hello_retry_at = Some(now.saturating_add(t));
                 p.hello_backoff = t;
             }
+            self.announce(from, announce);
         }
         self.update_sas(from);
         Ok(())
+    }
+
+    /// Tells the app about a peer's first hello: it joined, and (to a clinician) that it
+    /// asks to be admitted.
+    fn announce(&mut self, from: ParticipantId, first: Option<(Role, Redacted<String>, bool)>) {
+        let Some((role, name, admitted)) = first else {
+            return;
+        };
+        self.event(Event::PeerJoined {
+            peer: from,
+            role,
+            name: name.clone(),
+        });
+        if self.role == Role::Clinician && role != Role::Clinician && !admitted {
+            self.event(Event::AdmissionRequested {
+                peer: from,
+                role,
+                name,
+            });
+        }
     }
 
     fn commit_hello_window(&mut self, from: ParticipantId, salt: [u8; 8], w: ReplayWindow) {
@@ -1957,14 +1968,20 @@ impl Session {
             (Role::Patient | Role::Guest, Role::Clinician) => true,
             _ => id > pid,
         };
+        // The answerer prepares its connection once the pair is confirmed — after the
+        // admission went out (on_confirmed sends it first), while the other side is busy
+        // making its offer.
+        let prepare = !offers_first && p.confirmed;
         if !p.neg.started {
             p.neg.started = true;
             if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
-                self.prepare(pid);
             } else {
                 self.request_offer(pid, false, now);
             }
+        }
+        if prepare {
+            self.prepare(pid);
         }
         let Some(p) = self.peers.get_mut(&pid) else {
             return;

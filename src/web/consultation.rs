@@ -6,7 +6,7 @@
 //! `Inner` is ever held while JavaScript runs app code (event listeners), so listeners may
 //! call back into the consultation freely.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
@@ -224,6 +224,9 @@ struct Inner {
     socket_generation: u32,
     socket: Option<Socket>,
     peers: BTreeMap<ParticipantId, Peer>,
+    /// A connection made ahead of need, for the next participant to negotiate with.
+    spare: Option<Spare>,
+    spare_timer: Option<Timer>,
     remote_streams: BTreeMap<ParticipantId, MediaStream>,
     timer: Option<Timer>,
     /// The deadline `timer` is armed for; `None` once it fired.
@@ -242,6 +245,21 @@ struct Inner {
     join_error: Option<Error>,
     host_listeners: Vec<HostListener>,
     events: EventTarget,
+}
+
+/// A peer connection made before anyone needs it, in time the main thread would otherwise
+/// spend waiting (while the relay socket opens, or a quiet moment after a participant
+/// connected), and handed to the next participant this one negotiates with. Creating an
+/// `RTCPeerConnection` and adding tracks takes 5–10 ms of main-thread time in Chromium; made
+/// on demand, that time sits on the call set-up's critical path (docs/BENCHMARKS.md).
+struct Spare {
+    peer: Peer,
+    /// Made with local tracks (else with receive-only transceivers, which a remote offer
+    /// does not reuse: such a spare only serves while there is still no local media).
+    with_media: bool,
+    /// Whose connection it is: set when it is handed out; events before that are dropped
+    /// (there are none: nothing happens before a description is set).
+    owner: Rc<Cell<Option<ParticipantId>>>,
 }
 
 /// A video consultation: join it with `Consultation.join(options)`.
@@ -329,44 +347,53 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
     };
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
-    let session = Session::new(Config {
-        room,
-        secret,
-        id: ParticipantId(id),
-        role,
-        display_name: Redacted::new(display_name),
-        token,
-        entropy: *entropy,
-        capabilities: 0,
-        timeouts: Timeouts::default(),
-    });
-    Ok(Rc::new(RefCell::new(Inner {
-        session,
-        relay_url,
-        socket_generation: 0,
-        socket: None,
-        peers: BTreeMap::new(),
-        remote_streams: BTreeMap::new(),
-        timer: None,
-        timer_at: None,
-        reconnect_timer: None,
-        quality_timer: None,
-        backoff: Backoff::default(),
-        ice_servers: if present(&ice_servers) {
-            ice_servers
-        } else {
-            JsValue::UNDEFINED
-        },
-        relay_only,
-        local_stream,
-        joined_once: false,
-        ended: None,
-        state: "connecting",
-        join_waiter: None,
-        join_error: None,
-        host_listeners: Vec::new(),
-        events: EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?,
-    })))
+    let events = EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?;
+    Ok(Rc::new_cyclic(|weak| {
+        // The relay socket first: its handshake runs while the session derives its keys
+        // (X25519, HKDF: a few ms of wasm). Nothing arrives from it before this returns.
+        // Should it fail, `join` tries again through `connect`, which reports the error.
+        let socket = open_socket(weak, &relay_url, 1).ok();
+        let session = Session::new(Config {
+            room,
+            secret,
+            id: ParticipantId(id),
+            role,
+            display_name: Redacted::new(display_name),
+            token,
+            entropy: *entropy,
+            capabilities: 0,
+            timeouts: Timeouts::default(),
+        });
+        RefCell::new(Inner {
+            session,
+            relay_url,
+            socket_generation: 1,
+            socket,
+            peers: BTreeMap::new(),
+            spare: None,
+            spare_timer: None,
+            remote_streams: BTreeMap::new(),
+            timer: None,
+            timer_at: None,
+            reconnect_timer: None,
+            quality_timer: None,
+            backoff: Backoff::default(),
+            ice_servers: if present(&ice_servers) {
+                ice_servers
+            } else {
+                JsValue::UNDEFINED
+            },
+            relay_only,
+            local_stream,
+            joined_once: false,
+            ended: None,
+            state: "connecting",
+            join_waiter: None,
+            join_error: None,
+            host_listeners: Vec::new(),
+            events,
+        })
+    }))
 }
 
 #[wasm_bindgen]
@@ -389,7 +416,15 @@ impl Consultation {
         });
         install_host_listeners(&inner);
         LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
-        connect(&inner);
+        if inner.borrow().socket.is_none() {
+            connect(&inner);
+        }
+        // A clinician hosts: others join later, so its connection for the first of them is
+        // made now, off the set-up's critical path. A patient or guest makes its own once it
+        // has said hello (the session's `Prepare`), while the reply is on its way.
+        if inner.borrow().session.role() == Role::Clinician {
+            make_spare(&inner);
+        }
         match JsFuture::from(waiter).await {
             Ok(_) => Ok(Consultation { inner }),
             Err(_) => {
@@ -713,6 +748,20 @@ fn input(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, u64)) {
     pump(&inner);
 }
 
+/// Opens socket number `generation` to the relay; events of any other socket are ignored.
+fn open_socket(weak: &Weak<RefCell<Inner>>, url: &str, generation: u32) -> Result<Socket, JsValue> {
+    let weak = weak.clone();
+    let sink = move |event: SocketEvent| {
+        let current = weak
+            .upgrade()
+            .is_some_and(|i| i.borrow().socket_generation == generation);
+        if current {
+            on_socket(&weak, event);
+        }
+    };
+    Socket::connect(url, sink)
+}
+
 fn connect(inner: &Shared) {
     let weak = Rc::downgrade(inner);
     let mut guard = inner.borrow_mut();
@@ -722,16 +771,7 @@ fn connect(inner: &Shared) {
     guard.reconnect_timer = None;
     guard.socket_generation = guard.socket_generation.wrapping_add(1);
     let generation = guard.socket_generation;
-    let url = guard.relay_url.clone();
-    let sink = move |event: SocketEvent| {
-        let current = weak
-            .upgrade()
-            .is_some_and(|i| i.borrow().socket_generation == generation);
-        if current {
-            on_socket(&weak, event);
-        }
-    };
-    match Socket::connect(&url, sink) {
+    match open_socket(&weak, &guard.relay_url, generation) {
         Ok(socket) => guard.socket = Some(socket),
         Err(_) => {
             drop(guard);
@@ -916,14 +956,24 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     let start = {
         let mut guard = inner.borrow_mut();
         if !guard.peers.contains_key(&id) {
-            let weak = Rc::downgrade(inner);
-            let sink = move |e: PeerEvent| on_peer(&weak, id, e);
-            match Peer::new(&guard.ice_servers, guard.relay_only, sink) {
-                Ok(p) => {
-                    match &guard.local_stream {
-                        Some(stream) => p.add_stream(stream),
-                        None => p.receive_audio_and_video(),
+            let spare = guard
+                .spare
+                .take()
+                .filter(|s| s.with_media == guard.local_stream.is_some());
+            let peer = match spare {
+                Some(spare) => {
+                    spare.owner.set(Some(id));
+                    // The local media may have changed since the spare was made.
+                    spare.peer.remove_tracks_not_in(guard.local_stream.as_ref());
+                    if let Some(stream) = &guard.local_stream {
+                        spare.peer.add_stream(stream);
                     }
+                    Ok(spare.peer)
+                }
+                None => new_peer(inner, &guard, move || Some(id)),
+            };
+            match peer {
+                Ok(p) => {
                     guard.peers.insert(id, p);
                 }
                 Err(_) => {
@@ -949,6 +999,57 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     if start {
         wasm_bindgen_futures::spawn_local(drain_media(Rc::downgrade(inner), id));
     }
+}
+
+/// A connection with the app's ICE configuration and the local tracks (or, without local
+/// media, receive-only audio and video), whose events go to the participant `owner` names.
+fn new_peer(
+    inner: &Shared,
+    guard: &Inner,
+    owner: impl Fn() -> Option<ParticipantId> + Clone + 'static,
+) -> Result<Peer, JsValue> {
+    let weak = Rc::downgrade(inner);
+    let sink = move |e: PeerEvent| {
+        if let Some(id) = owner() {
+            on_peer(&weak, id, e);
+        }
+    };
+    let p = Peer::new(&guard.ice_servers, guard.relay_only, sink)?;
+    match &guard.local_stream {
+        Some(stream) => p.add_stream(stream),
+        None => p.receive_audio_and_video(),
+    }
+    Ok(p)
+}
+
+/// Makes a spare connection unless there is one (see [`Spare`]).
+fn make_spare(inner: &Shared) {
+    let mut guard = inner.borrow_mut();
+    if guard.spare.is_some() || guard.ended.is_some() {
+        return;
+    }
+    let owner = Rc::new(Cell::new(None));
+    let reads = Rc::clone(&owner);
+    if let Ok(peer) = new_peer(inner, &guard, move || reads.get()) {
+        let with_media = guard.local_stream.is_some();
+        guard.spare = Some(Spare {
+            peer,
+            with_media,
+            owner,
+        });
+    }
+}
+
+/// Replaces a used spare in a quiet moment: a second after a participant connected, when the
+/// call set-up that used it is over.
+fn replenish_spare_later(inner: &Shared) {
+    let weak = Rc::downgrade(inner);
+    let timer = Timer::once(1_000.0, move || {
+        if let Some(inner) = weak.upgrade() {
+            make_spare(&inner);
+        }
+    });
+    inner.borrow_mut().spare_timer = timer.ok();
 }
 
 /// Executes a peer's media requests one after another.
@@ -1106,11 +1207,14 @@ fn on_event(inner: &Shared, event: Event) {
             "participantdenied",
             object(&[("participantId", hex(peer))]),
         ),
-        Event::PeerConnected { peer } => dispatch(
-            inner,
-            "participantconnected",
-            object(&[("participantId", hex(peer))]),
-        ),
+        Event::PeerConnected { peer } => {
+            replenish_spare_later(inner);
+            dispatch(
+                inner,
+                "participantconnected",
+                object(&[("participantId", hex(peer))]),
+            );
+        }
         Event::PeerMediaFailed { peer } => {
             dispatch(
                 inner,
@@ -1258,6 +1362,8 @@ fn teardown(inner: &Shared, reason: &'static str) {
         }
         guard.ended = Some(reason);
         guard.peers.clear();
+        guard.spare = None;
+        guard.spare_timer = None;
         guard.remote_streams.clear();
         if let Some(stream) = guard.local_stream.take() {
             stop_tracks(&stream);
