@@ -585,6 +585,9 @@ pub struct Session {
     last_rx: u64,
     next_ping: u64,
     hello: Option<OwnHello>,
+    /// The first epoch's ephemeral key, made with the session so that the key generation
+    /// happens while the relay socket opens rather than when the relay's welcome arrives.
+    first_ephemeral: Option<Ephemeral>,
     epoch: u64,
     self_admitted: bool,
     waiting_since: Option<u64>,
@@ -629,6 +632,7 @@ impl Session {
         } = config;
         let mut rng = Drbg::new(entropy);
         let static_key = Ephemeral::from_random(rng.array());
+        let first_ephemeral = Some(Ephemeral::from_random(rng.array()));
         let mut name = display_name.expose().clone();
         if name.len() > MAX_NAME_LEN {
             let mut cut = MAX_NAME_LEN;
@@ -653,6 +657,7 @@ impl Session {
             last_rx: 0,
             next_ping: 0,
             hello: None,
+            first_ephemeral,
             epoch: 0,
             self_admitted: role == Role::Clinician,
             waiting_since: None,
@@ -1320,7 +1325,10 @@ impl Session {
 
     fn start_epoch(&mut self, now: u64) {
         self.epoch = self.epoch.saturating_add(1).max(now);
-        let ephemeral = Ephemeral::from_random(self.rng.array());
+        let ephemeral = match self.first_ephemeral.take() {
+            Some(e) => e,
+            None => Ephemeral::from_random(self.rng.array()),
+        };
         let salt: [u8; 8] = self.rng.array();
         let key = self.room_keys.hello_key(&self.id.0, &salt);
         let hello = Hello {
