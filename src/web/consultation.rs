@@ -247,16 +247,14 @@ struct Inner {
     events: EventTarget,
 }
 
-/// A peer connection made before anyone needs it, in time the main thread would otherwise
-/// spend waiting (while the relay socket opens, or a quiet moment after a participant
-/// connected), and handed to the next participant this one negotiates with. Creating an
-/// `RTCPeerConnection` and adding tracks takes 5–10 ms of main-thread time in Chromium; made
-/// on demand, that time sits on the call set-up's critical path (docs/BENCHMARKS.md).
+/// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
+/// thread would otherwise spend waiting (while the relay socket opens, or a quiet moment
+/// after a participant connected), and handed to the next participant this one negotiates
+/// with, which then adds the tracks. In Chromium the first connection of a page costs ~3 ms
+/// to construct (WebRTC starts up) and adding two tracks ~3 ms more; made on demand, all of it
+/// sits on the call set-up's critical path (docs/BENCHMARKS.md).
 struct Spare {
     peer: Peer,
-    /// Made with local tracks (else with receive-only transceivers, which a remote offer
-    /// does not reuse: such a spare only serves while there is still no local media).
-    with_media: bool,
     /// Whose connection it is: set when it is handed out; events before that are dropped
     /// (there are none: nothing happens before a description is set).
     owner: Rc<Cell<Option<ParticipantId>>>,
@@ -419,12 +417,9 @@ impl Consultation {
         if inner.borrow().socket.is_none() {
             connect(&inner);
         }
-        // A clinician hosts: others join later, so its connection for the first of them is
-        // made now, off the set-up's critical path. A patient or guest makes its own once it
-        // has said hello (the session's `Prepare`), while the reply is on its way.
-        if inner.borrow().session.role() == Role::Clinician {
-            make_spare(&inner);
-        }
+        // While the socket opens; the tracks go in when the session asks for the connection
+        // (a patient: after its hello, while the reply is on its way).
+        make_spare(&inner);
         match JsFuture::from(waiter).await {
             Ok(_) => Ok(Consultation { inner }),
             Err(_) => {
@@ -956,24 +951,19 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     let start = {
         let mut guard = inner.borrow_mut();
         if !guard.peers.contains_key(&id) {
-            let spare = guard
-                .spare
-                .take()
-                .filter(|s| s.with_media == guard.local_stream.is_some());
-            let peer = match spare {
+            let peer = match guard.spare.take() {
                 Some(spare) => {
                     spare.owner.set(Some(id));
-                    // The local media may have changed since the spare was made.
-                    spare.peer.remove_tracks_not_in(guard.local_stream.as_ref());
-                    if let Some(stream) = &guard.local_stream {
-                        spare.peer.add_stream(stream);
-                    }
                     Ok(spare.peer)
                 }
-                None => new_peer(inner, &guard, move || Some(id)),
+                None => bare_peer(inner, &guard, move || Some(id)),
             };
             match peer {
                 Ok(p) => {
+                    match &guard.local_stream {
+                        Some(stream) => p.add_stream(stream),
+                        None => p.receive_audio_and_video(),
+                    }
                     guard.peers.insert(id, p);
                 }
                 Err(_) => {
@@ -1001,9 +991,9 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     }
 }
 
-/// A connection with the app's ICE configuration and the local tracks (or, without local
-/// media, receive-only audio and video), whose events go to the participant `owner` names.
-fn new_peer(
+/// A connection with the app's ICE configuration and no tracks yet, whose events go to the
+/// participant `owner` names.
+fn bare_peer(
     inner: &Shared,
     guard: &Inner,
     owner: impl Fn() -> Option<ParticipantId> + Clone + 'static,
@@ -1014,12 +1004,7 @@ fn new_peer(
             on_peer(&weak, id, e);
         }
     };
-    let p = Peer::new(&guard.ice_servers, guard.relay_only, sink)?;
-    match &guard.local_stream {
-        Some(stream) => p.add_stream(stream),
-        None => p.receive_audio_and_video(),
-    }
-    Ok(p)
+    Peer::new(&guard.ice_servers, guard.relay_only, sink)
 }
 
 /// Makes a spare connection unless there is one (see [`Spare`]).
@@ -1030,13 +1015,8 @@ fn make_spare(inner: &Shared) {
     }
     let owner = Rc::new(Cell::new(None));
     let reads = Rc::clone(&owner);
-    if let Ok(peer) = new_peer(inner, &guard, move || reads.get()) {
-        let with_media = guard.local_stream.is_some();
-        guard.spare = Some(Spare {
-            peer,
-            with_media,
-            owner,
-        });
+    if let Ok(peer) = bare_peer(inner, &guard, move || reads.get()) {
+        guard.spare = Some(Spare { peer, owner });
     }
 }
 
