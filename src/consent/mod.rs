@@ -51,6 +51,7 @@ mod ledger;
 mod manager;
 mod model;
 mod policy;
+mod recording;
 mod store;
 mod sync;
 
@@ -76,6 +77,10 @@ pub use model::{
 };
 pub use policy::{
     ConsentState, Decision, GrantRecord, GrantStatus, MAX_TIME, Reason, Request, check, check_every,
+};
+pub use recording::{
+    Party, PartyConsent, RecordingDecision, RecordingSignal, StopReason, TAG_RECORDING,
+    check_recording,
 };
 pub use store::{LedgerStore, MemoryStore, StoredLedger};
 pub use sync::{SyncMessage, TAG_ANNOUNCE, TAG_CHECKPOINT, TAG_ENTRY, TAG_HELLO, TAG_STATUS};
