@@ -215,12 +215,9 @@ fn the_decision_agrees_with_check_every_for_a_single_recipient() {
 proptest! {
     #[test]
     fn recording_signals_decode_canonically_or_fail_typed(bytes in proptest::collection::vec(any::<u8>(), 0..8)) {
-        match RecordingSignal::decode(&bytes) {
-            Ok(s) => {
-                prop_assert!(RecordingSignal::is_recording(&bytes));
-                prop_assert_eq!(s.encode(), bytes);
-            }
-            Err(_) => {}
+        if let Ok(s) = RecordingSignal::decode(&bytes) {
+            prop_assert!(RecordingSignal::is_recording(&bytes));
+            prop_assert_eq!(s.encode(), bytes);
         }
     }
 
