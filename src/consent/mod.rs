@@ -4,7 +4,8 @@
 //! period, after a notice — and may withdraw it. Each event is an entry in an append-only
 //! ledger, hash-chained and signed by the patient device's Ed25519 key; the clinician
 //! keeps a [`LedgerReplica`] and countersigns [`Checkpoint`]s so both hold the same record.
-//! [`check`] answers at every enforcement point, denying by default. docs/CONSENT.md
+//! [`check`] answers at every enforcement point, denying by default; [`check_recording`]
+//! asks it of every participant before a call may be recorded. docs/CONSENT.md
 //! specifies the model, the encoding (with known-answer vectors) and the verification
 //! rules.
 //!

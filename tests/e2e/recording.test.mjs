@@ -69,7 +69,7 @@ function startRecording(page) {
   });
 }
 
-test('recording needs the patient\'s grant, runs with it, and stops on both pages within a second of a withdrawal', async () => {
+test('recording needs the patient\'s grant, runs with it, and stops on both pages within a second of a withdrawal', async (t) => {
   const call = await callWithConsent();
   const { clinician, patient, doc, pat } = call;
   try {
@@ -116,6 +116,7 @@ test('recording needs the patient\'s grant, runs with it, and stops on both page
     assert.equal(ownEvent.reason, 'consent-withdrawn');
     for (const [what, at] of [['clinician recorder', stop.at], ['clinician indicator', ownEvent.at], ['patient indicator', seen.at]]) {
       assert.ok(at - t0 < 1000, `${what} took ${at - t0} ms`);
+      t.diagnostic(`withdrawal → ${what} stopped: ${at - t0} ms`);
     }
     assert.deepEqual(await patient.evaluate(() => window.c.recording), { active: false });
     assert.deepEqual(await clinician.evaluate(() => window.c.recording), { active: false });
