@@ -4,7 +4,8 @@
 //! period, after a notice — and may withdraw it. Each event is an entry in an append-only
 //! ledger, hash-chained and signed by the patient device's Ed25519 key; the clinician
 //! keeps a [`LedgerReplica`] and countersigns [`Checkpoint`]s so both hold the same record.
-//! [`check`] answers at every enforcement point, denying by default. docs/CONSENT.md
+//! [`check`] answers at every enforcement point, denying by default; [`check_recording`]
+//! asks it of every participant before a call may be recorded. docs/CONSENT.md
 //! specifies the model, the encoding (with known-answer vectors) and the verification
 //! rules.
 //!
@@ -51,6 +52,7 @@ mod ledger;
 mod manager;
 mod model;
 mod policy;
+mod recording;
 mod store;
 mod sync;
 
@@ -76,6 +78,10 @@ pub use model::{
 };
 pub use policy::{
     ConsentState, Decision, GrantRecord, GrantStatus, MAX_TIME, Reason, Request, check, check_every,
+};
+pub use recording::{
+    Party, PartyConsent, RecordingDecision, RecordingSignal, StopReason, TAG_RECORDING,
+    check_recording,
 };
 pub use store::{LedgerStore, MemoryStore, StoredLedger};
 pub use sync::{SyncMessage, TAG_ANNOUNCE, TAG_CHECKPOINT, TAG_ENTRY, TAG_HELLO, TAG_STATUS};

@@ -802,6 +802,99 @@ pub(crate) fn allows(
         .decide(p.manager.ledger().state(), category, recipient, now)
 }
 
+/// A replica attached to a consultation: (local participant id, link id, replica). The
+/// link names the patient (or guest) whose ledger the replica holds: that is how a
+/// participant of the call is bound to a consent record.
+type ReplicaGate = (String, u32, Weak<RefCell<Clinician>>);
+
+thread_local! {
+    /// Replicas attached to consultations, by this side's participant id: what the
+    /// recording enforcement point consults.
+    static REPLICAS: RefCell<Vec<ReplicaGate>> = const { RefCell::new(Vec::new()) };
+}
+
+fn register_replica(local: &str, link: u32, clinician: &Rc<RefCell<Clinician>>) {
+    REPLICAS.with(|g| {
+        let mut g = g.borrow_mut();
+        g.retain(|(_, _, w)| w.strong_count() > 0);
+        g.push((local.to_owned(), link, Rc::downgrade(clinician)));
+    });
+}
+
+fn unregister_replicas(clinician: &Rc<RefCell<Clinician>>) {
+    let me = Rc::downgrade(clinician);
+    REPLICAS.with(|g| {
+        g.borrow_mut()
+            .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me))
+    });
+}
+
+/// Whether the consultation whose local participant id is `local_participant_id` may be
+/// recorded at `now`, given the other participants `peers` (16 hex digits each) whose
+/// consent it needs: each must be bound to a `ConsentReplica` attached to this consultation
+/// (`replica.attachConsultation(consultation, peerId)`) whose ledger grants `recording` to
+/// the replica's `recipient` option, for its `purpose`, under its `notice` version. A peer
+/// with no replica, or with a replica lacking those options, is not covered. Several
+/// replicas bound to one peer must all allow. The decision itself is
+/// [`core::check_recording`].
+pub(crate) fn recording_decision(
+    local_participant_id: &str,
+    peers: &[String],
+    now: u64,
+) -> core::RecordingDecision<String> {
+    let bound: Vec<(String, Rc<RefCell<Clinician>>)> = REPLICAS.with(|g| {
+        g.borrow()
+            .iter()
+            .filter(|(local, ..)| local == local_participant_id)
+            .filter_map(|(_, link, w)| {
+                let c = w.upgrade()?;
+                let peer = c
+                    .try_borrow()
+                    .ok()?
+                    .links
+                    .iter()
+                    .find(|l| l.id == *link)?
+                    .peer
+                    .clone();
+                Some((peer, c))
+            })
+            .collect()
+    });
+    // A replica busy elsewhere (never expected: no borrow spans app code) counts as absent.
+    let held: Vec<(&String, std::cell::Ref<'_, Clinician>)> = bound
+        .iter()
+        .filter_map(|(peer, c)| Some((peer, c.try_borrow().ok()?)))
+        .collect();
+    let empty = core::ConsentState::default();
+    let mut parties = Vec::new();
+    for peer in peers {
+        let mine: Vec<_> = held.iter().filter(|(p, _)| *p == peer).collect();
+        if mine.is_empty() {
+            parties.push(core::Party {
+                id: peer.clone(),
+                consent: None,
+            });
+        }
+        for (_, c) in mine {
+            let d = &c.defaults;
+            let consent = match (&d.recipient, &d.notice) {
+                (Some(recipient), Some((notice, _))) => Some(core::PartyConsent {
+                    state: c.replica.as_ref().map_or(&empty, |r| r.ledger().state()),
+                    recipient,
+                    purpose: d.purpose,
+                    notice_version: &notice.version,
+                }),
+                _ => None,
+            };
+            parties.push(core::Party {
+                id: peer.clone(),
+                consent,
+            });
+        }
+    }
+    core::check_recording(&parties, now)
+}
+
 // ----- ConsentManager --------------------------------------------------------------------
 
 enum Storage {
@@ -1651,6 +1744,8 @@ impl JsConsentReplica {
             (cp, c.key.public_key(), c.events.clone(), detail)
         };
         dispatch(&events, "change", &detail);
+        // A withdrawal stops a recording at once.
+        super::consultation::consent_changed();
         Ok(checkpoint_js(&cp, &key))
     }
 
@@ -1749,6 +1844,7 @@ impl JsConsentReplica {
             },
             &peer,
         )?;
+        let local = get(&consultation, "participantId").as_string();
         self.inner.borrow_mut().links.push(Link {
             id,
             consultation,
@@ -1758,15 +1854,20 @@ impl JsConsentReplica {
             announced: false,
             _listeners: Some(listeners),
         });
+        if let Some(local) = local {
+            register_replica(&local, id, &self.inner);
+        }
         replica_link_event(&self.inner, id, LinkEvent::Kick);
         Ok(())
     }
 
-    /// Stops syncing with every consultation.
+    /// Stops syncing with every consultation; a recording that needed this record stops.
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
+        unregister_replicas(&self.inner);
         let links = std::mem::take(&mut self.inner.borrow_mut().links);
         drop(links);
+        super::consultation::consent_changed();
     }
 
     /// Adds an event listener; see `ConsentEventMap`.
@@ -1906,8 +2007,13 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
         c.events.clone()
     };
     flush(out);
+    let changed = notes.iter().any(|(kind, _)| *kind == "change");
     for (kind, detail) in notes {
         dispatch(&events, kind, &detail);
+    }
+    if changed {
+        // A withdrawal (or expiry, or new notice) stops a recording at once.
+        super::consultation::consent_changed();
     }
 }
 

@@ -25,7 +25,7 @@ use super::peer::{self, MediaOutcome, Peer, PeerEvent};
 use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
 use crate::Error;
-use crate::consent::{DataCategory, Decision};
+use crate::consent::{DataCategory, Decision, RecordingSignal};
 use crate::crypto::{RoomId, RoomSecret};
 use crate::reconnect::Backoff;
 use crate::signaling::relay_wire::{ParticipantId, Role};
@@ -156,6 +156,7 @@ pub(crate) fn consent_changed() {
     });
     for inner in live {
         enforce_consent(&inner);
+        super::recording::enforce(&inner);
     }
 }
 
@@ -212,12 +213,13 @@ fn enforce_consent(inner: &Shared) {
 /// Interval of the network-quality probe.
 const QUALITY_INTERVAL_MS: f64 = 2_000.0;
 
-type Shared = Rc<RefCell<Inner>>;
+pub(super) type Shared = Rc<RefCell<Inner>>;
 
 /// A listener on `window` or `document`, removed at teardown.
 type HostListener = (EventTarget, &'static str, Closure<dyn FnMut()>);
 
-struct Inner {
+/// The driver's state (private to this module but for the hooks at the end).
+pub(super) struct Inner {
     session: Session,
     relay_url: String,
     /// Bumped for every new socket, so late events of an old one are ignored.
@@ -245,6 +247,8 @@ struct Inner {
     join_error: Option<Error>,
     host_listeners: Vec<HostListener>,
     events: EventTarget,
+    /// This side's recording and the others' (src/web/recording.rs).
+    recording: super::recording::CallRecording,
 }
 
 /// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
@@ -390,6 +394,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             join_error: None,
             host_listeners: Vec::new(),
             events,
+            recording: Default::default(),
         })
     }))
 }
@@ -1169,6 +1174,7 @@ fn on_event(inner: &Shared, event: Event) {
                 let detail = object(&[("participant", participant_js(&p))]);
                 dispatch(inner, "participantjoined", detail);
             }
+            super::recording::enforce(inner);
         }
         Event::AdmissionRequested { peer, .. } => {
             let info = inner.borrow().session.peer(peer);
@@ -1177,11 +1183,14 @@ fn on_event(inner: &Shared, event: Event) {
                 dispatch(inner, "admissionrequested", detail);
             }
         }
-        Event::PeerAdmitted { peer } => dispatch(
-            inner,
-            "participantadmitted",
-            object(&[("participantId", hex(peer))]),
-        ),
+        Event::PeerAdmitted { peer } => {
+            dispatch(
+                inner,
+                "participantadmitted",
+                object(&[("participantId", hex(peer))]),
+            );
+            super::recording::enforce(inner);
+        }
         Event::PeerDenied { peer } => dispatch(
             inner,
             "participantdenied",
@@ -1194,6 +1203,7 @@ fn on_event(inner: &Shared, event: Event) {
                 "participantconnected",
                 object(&[("participantId", hex(peer))]),
             );
+            super::recording::enforce(inner);
         }
         Event::PeerMediaFailed { peer } => {
             dispatch(
@@ -1217,6 +1227,7 @@ fn on_event(inner: &Shared, event: Event) {
                 "participantleft",
                 object(&[("participantId", hex(peer)), ("reason", reason.into())]),
             );
+            super::recording::peer_left(inner, peer);
         }
         Event::HandshakeTimeout { peer } => {
             let detail = object(&[
@@ -1235,6 +1246,10 @@ fn on_event(inner: &Shared, event: Event) {
             "sasconfirmed",
             object(&[("participantId", hex(peer))]),
         ),
+        Event::AppData { peer, data } if RecordingSignal::is_recording(&data) => {
+            // The recording indicator's reserved tag: the SDK's own, not app data.
+            super::recording::on_signal(inner, peer, &data);
+        }
         Event::AppData { peer, data } => {
             let detail = object(&[
                 ("participantId", hex(peer)),
@@ -1335,6 +1350,9 @@ fn public_state(i: &Inner) -> &'static str {
 
 /// Releases everything: peer connections, local tracks, the socket, timers, listeners.
 fn teardown(inner: &Shared, reason: &'static str) {
+    if inner.borrow().ended.is_none() {
+        super::recording::hung_up(inner);
+    }
     {
         let mut guard = inner.borrow_mut();
         if guard.ended.is_some() {
@@ -1562,4 +1580,70 @@ fn participant_js(p: &PeerInfo) -> JsValue {
         set(&obj, "sas", sas_js(sas));
     }
     obj.into()
+}
+
+// ----- hooks for the recording module (src/web/recording.rs) -------------------------------
+
+impl Consultation {
+    /// The driver, for the `impl Consultation` block in src/web/recording.rs.
+    pub(super) fn shared(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+/// A snapshot of the call for the recording module.
+pub(super) struct CallView {
+    pub local: ParticipantId,
+    pub role: Role,
+    pub ended: bool,
+    pub peers: Vec<PeerInfo>,
+    pub remote_streams: Vec<(ParticipantId, MediaStream)>,
+    pub local_stream: Option<MediaStream>,
+}
+
+/// The call as it stands; `None` while the driver is busy (never expected: no borrow spans
+/// app code).
+pub(super) fn call_view(inner: &Shared) -> Option<CallView> {
+    let i = inner.try_borrow().ok()?;
+    Some(CallView {
+        local: i.session.id(),
+        role: i.session.role(),
+        ended: i.ended.is_some(),
+        peers: i.session.peers(),
+        remote_streams: i
+            .remote_streams
+            .iter()
+            .map(|(id, s)| (*id, Clone::clone(s)))
+            .collect(),
+        // `Option::clone` uses `Clone::clone`: the same stream, not a JS copy.
+        local_stream: i.local_stream.clone(),
+    })
+}
+
+/// This side's participant id.
+pub(super) fn local_id(inner: &Shared) -> ParticipantId {
+    inner.borrow().session.id()
+}
+
+/// Runs `f` on the consultation's recording state (`None` while the driver is busy).
+pub(super) fn with_recording<R>(
+    inner: &Shared,
+    f: impl FnOnce(&mut super::recording::CallRecording) -> R,
+) -> Option<R> {
+    let mut i = inner.try_borrow_mut().ok()?;
+    Some(f(&mut i.recording))
+}
+
+/// `sendData` for the SDK's own messages.
+pub(super) fn send_app_data(
+    inner: &Shared,
+    peer: ParticipantId,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    act(inner, |s, now| s.send_app_data(peer, bytes, now)).map_err(|e| e.0)
+}
+
+/// Dispatches a consultation event.
+pub(super) fn dispatch_event(inner: &Shared, kind: &str, detail: Object) {
+    dispatch(inner, kind, detail);
 }

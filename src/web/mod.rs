@@ -10,6 +10,7 @@
 //! | `consultation` | `Consultation`: the session driver (relay socket, peer connections, timers) |
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
+//! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 
 mod bench;
@@ -23,6 +24,7 @@ mod invite;
 mod js;
 mod json;
 mod peer;
+mod recording;
 mod socket;
 mod timer;
 
@@ -35,6 +37,7 @@ pub use devices::{
 };
 pub use error::{JsError, error_codes};
 pub use invite::create_invite;
+pub use recording::Recording;
 
 use wasm_bindgen::prelude::*;
 

@@ -20,7 +20,8 @@ after(async () => {
 
 /** Starts the native peer; `events` collects its JSON lines, `next(pred)` awaits one. */
 function startNativePeer(args) {
-  const bin = process.env.TELECONSULT_NATIVE_PEER_BIN ?? join(root, 'target/debug/teleconsult-native-peer');
+  const bin = process.env.TELECONSULT_NATIVE_PEER_BIN
+    ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug/teleconsult-native-peer');
   if (!existsSync(bin)) throw new Error(`native peer missing at ${bin}: run cargo build -p teleconsult-native-peer`);
   const child = spawn(bin, [...args, '--exit-on-stdin-close', '--stats-interval-ms', '250'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const events = [];

@@ -1,0 +1,900 @@
+//! Recording a consultation: `Consultation.startRecording()`, the `Recording` it resolves
+//! to, and the recording indicator on the other participants' pages.
+//!
+//! The enforcement point: a clinician may record only while every other participant in
+//! the call (each patient and guest) is covered by a `recording` grant in a
+//! `ConsentReplica` bound to them on this consultation
+//! ([`super::consent::recording_decision`], deciding with
+//! [`crate::consent::check_recording`]). The decision is taken again on every consent
+//! change, when a participant enters the call, and when the earliest covering grant's
+//! period ends; a denial stops the recorder at once.
+//!
+//! What is recorded: one `MediaRecorder` over a stream holding one video track (the first
+//! patient's or guest's camera, else any other participant's, else this side's) and one
+//! audio track mixing every participant's microphone and this side's (WebAudio; where that
+//! is unavailable, the first participant's audio only).
+//!
+//! The others learn of it through a [`RecordingSignal`] on the end-to-end encrypted
+//! app-data channel; only a clinician's signal is believed.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamTrack};
+
+use super::consultation::{self, Consultation, Shared};
+use super::js::{self, get, object, present, set};
+use super::timer::{Timer, now_ms};
+use crate::Error;
+use crate::consent::{Reason, RecordingDecision, RecordingSignal, StopReason};
+use crate::signaling::SignalingError;
+use crate::signaling::relay_wire::{ParticipantId, Role};
+
+#[wasm_bindgen(typescript_custom_section)]
+const RECORDING_TS: &'static str = r#"
+/** Options of `Consultation.startRecording`. */
+export interface RecordingOptions {
+  /** A type `MediaRecorder.isTypeSupported` accepts; default WebM (VP8 + Opus) where supported. */
+  mimeType?: string;
+  /** Milliseconds between `dataavailable` chunks; default 1000. */
+  timeslice?: number;
+  videoBitsPerSecond?: number;
+  audioBitsPerSecond?: number;
+}
+
+/** Why a recording stopped. */
+export type RecordingStopReason =
+  | "stopped"            // `recording.stop()` was called
+  | "consent-withdrawn"  // a participant's recording consent was withdrawn, expired or needs a new notice
+  | "participant-joined" // someone without a recording grant entered the call
+  | "hung-up"            // the recording side left the call
+  | "error";             // the browser's recorder failed
+
+/** Whether someone is recording the call (`Consultation.recording`). */
+export interface RecordingState {
+  active: boolean;
+  /** The participant id of whoever records (this side's own id for its own recording). */
+  startedBy?: string;
+}
+
+/** The `detail` of each event a `Recording` dispatches. */
+export interface RecordingEventMap {
+  /** A chunk of the recording (every `timeslice` ms, and the last one on stop). */
+  dataavailable: { data: Blob; size: number };
+  /** The recorder stopped; `blob` is the whole recording. For consent stops,
+   *  `participantId` and `consentReason` say whose consent and why. */
+  stop: { reason: RecordingStopReason; blob: Blob; participantId?: string; consentReason?: ConsentReason };
+}
+
+export interface Recording {
+  addEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+}
+
+export interface ConsultationEventMap {
+  /** Someone started or stopped recording the call (this side, or a clinician elsewhere). */
+  recording: RecordingState & { reason?: RecordingStopReason };
+}
+
+/** The `ConsentDenied` error `startRecording` rejects with when a participant's consent is
+ *  missing: `participantId` names them (never their name or any patient data). */
+export interface RecordingConsentError extends TeleconsultError {
+  code: "ConsentDenied";
+  participantId: string;
+}
+"#;
+
+/// The recording state of one consultation (held in its driver).
+#[derive(Default)]
+pub(super) struct CallRecording {
+    /// This side's recording, while it runs.
+    own: Option<Rc<RefCell<Rec>>>,
+    /// Clinicians who told us they are recording.
+    remote: Vec<ParticipantId>,
+}
+
+impl CallRecording {
+    fn state(&self, local: ParticipantId) -> (bool, Option<ParticipantId>) {
+        if self.own.is_some() {
+            (true, Some(local))
+        } else {
+            (!self.remote.is_empty(), self.remote.first().copied())
+        }
+    }
+}
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+/// A running or finished recording.
+struct Rec {
+    recorder: JsValue,
+    mime: String,
+    started_at: f64,
+    chunks: Array,
+    bytes: f64,
+    events: EventTarget,
+    /// "recording", "stopping" or "stopped".
+    state: &'static str,
+    stop: Option<(StopReason, Option<String>, Option<Reason>)>,
+    blob: Option<JsValue>,
+    waiters: Vec<Function>,
+    /// The consultation's recording slot: cleared on stop.
+    call: std::rc::Weak<RefCell<consultation::Inner>>,
+    /// Participants told that we record (they are told when it stops).
+    told: Vec<ParticipantId>,
+    /// Participants covered at the last decision: a denial naming one of them is a
+    /// withdrawal, naming anyone else is a newcomer.
+    covered: Vec<String>,
+    /// Takes the decision again when the earliest covering grant ends.
+    expiry: Option<Timer>,
+    /// The mixing `AudioContext`, closed on stop.
+    audio: Option<JsValue>,
+    /// Tracks this module created (the mixed audio), stopped on stop.
+    own_tracks: Vec<MediaStreamTrack>,
+    _handlers: Vec<Handler>,
+}
+
+thread_local! {
+    /// Recordings stopping: kept alive until their recorder's `stop` event, even if the app
+    /// and the consultation let go of them.
+    static STOPPING: RefCell<Vec<Rc<RefCell<Rec>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A recording of the call, from `Consultation.startRecording()`.
+#[wasm_bindgen]
+pub struct Recording {
+    inner: Rc<RefCell<Rec>>,
+}
+
+#[wasm_bindgen]
+impl Recording {
+    /// `"recording"`, `"stopping"` (the last chunk is on its way) or `"stopped"`.
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "\"recording\" | \"stopping\" | \"stopped\""
+    )]
+    pub fn state(&self) -> String {
+        self.inner.borrow().state.to_owned()
+    }
+
+    /// The recording's MIME type, e.g. `"video/webm;codecs=vp8,opus"`.
+    #[wasm_bindgen(getter, js_name = mimeType)]
+    pub fn mime_type(&self) -> String {
+        self.inner.borrow().mime.clone()
+    }
+
+    /// When it started (ms since the epoch).
+    #[wasm_bindgen(getter, js_name = startedAt)]
+    pub fn started_at(&self) -> f64 {
+        self.inner.borrow().started_at
+    }
+
+    /// Bytes recorded so far (the sum of the chunks).
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.inner.borrow().bytes
+    }
+
+    /// Why it stopped, once it did.
+    #[wasm_bindgen(getter, js_name = stopReason, unchecked_return_type = "RecordingStopReason | undefined")]
+    pub fn stop_reason(&self) -> Option<String> {
+        self.inner
+            .borrow()
+            .stop
+            .as_ref()
+            .map(|(r, ..)| r.name().to_owned())
+    }
+
+    /// Stops recording (if it still runs) and tells the other participants. Resolves to the
+    /// whole recording as one `Blob` once the recorder delivered its last chunk — also after
+    /// a stop for consent or hang-up, with what was recorded until then.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
+    pub fn stop(&self) -> Promise {
+        let mut resolve = None;
+        let promise = Promise::new(&mut |r, _| resolve = Some(r));
+        let done = self.inner.borrow().blob.clone();
+        match (done, resolve) {
+            (Some(blob), Some(r)) => {
+                let _ = r.call1(&JsValue::UNDEFINED, &blob);
+            }
+            (None, Some(r)) => {
+                self.inner.borrow_mut().waiters.push(r);
+                stop(&self.inner, StopReason::Stopped, None, None);
+            }
+            _ => {}
+        }
+        promise
+    }
+
+    /// Adds an event listener; see `RecordingEventMap`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// Removes an event listener.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        let events = self.inner.borrow().events.clone();
+        events.remove_event_listener_with_callback(kind, listener)
+    }
+}
+
+#[wasm_bindgen]
+impl Consultation {
+    /// (Clinicians) records the call with the browser's `MediaRecorder`: one video track
+    /// (the patient's camera) and every participant's audio mixed into one track.
+    ///
+    /// Consent: it starts only if every other participant in the call (each patient and
+    /// guest) is covered, for this clinician and this moment, by a `recording` grant in a
+    /// `ConsentReplica` attached to this consultation for them
+    /// (`replica.attachConsultation(consultation, participantId)`, with the replica's
+    /// `recipient` and `notice` options set). It stops by itself as soon as that is no
+    /// longer true: a withdrawal, an expiry, a new notice version, or someone without a
+    /// grant entering the call. The other participants are told (their `recording` event).
+    ///
+    /// Resolves to the `Recording`. Rejects with `ConsentDenied` (a
+    /// `RecordingConsentError`: `participantId` names whose consent is missing, `reason`
+    /// why), `InvalidState` (not a clinician, nobody else in the call, already recording,
+    /// or the call ended), `Unsupported` (no `MediaRecorder`), `InvalidArgument` (bad
+    /// options, an unsupported `mimeType`) or `MediaFailed` (no track to record yet).
+    #[wasm_bindgen(js_name = startRecording)]
+    pub async fn start_recording(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RecordingOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<Recording, JsValue> {
+        start(self.shared(), options.unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// Whether someone records the call: this side (`startedBy` is this side's id) or a
+    /// clinician elsewhere, as their signal said.
+    #[wasm_bindgen(getter, unchecked_return_type = "RecordingState")]
+    pub fn recording(&self) -> JsValue {
+        let inner = self.shared();
+        let local = consultation::local_id(inner);
+        let (active, by) =
+            consultation::with_recording(inner, |r| r.state(local)).unwrap_or((false, None));
+        state_js(active, by, None).into()
+    }
+}
+
+fn state_js(active: bool, by: Option<ParticipantId>, reason: Option<StopReason>) -> Object {
+    let o = object(&[("active", active.into())]);
+    if let Some(by) = by {
+        set(&o, "startedBy", js::hex(&by.0));
+    }
+    if let Some(r) = reason {
+        set(&o, "reason", r.name());
+    }
+    o
+}
+
+fn error(e: Error, message: Option<String>, participant: Option<&str>) -> JsValue {
+    let err: JsValue = super::JsError(e).into();
+    if let Some(m) = message {
+        let _ = Reflect::set(&err, &"message".into(), &m.into());
+    }
+    if let Some(p) = participant {
+        let _ = Reflect::set(&err, &"participantId".into(), &p.into());
+    }
+    err
+}
+
+fn invalid_state(message: &str) -> JsValue {
+    error(
+        Error::Signaling(SignalingError::InvalidState),
+        Some(format!("recording: {message}")),
+        None,
+    )
+}
+
+/// The participants whose consent a recording needs: everyone in the call but clinicians.
+fn consenting_peers(view: &consultation::CallView) -> Vec<String> {
+    view.peers
+        .iter()
+        .filter(|p| p.in_call && p.role != Role::Clinician)
+        .map(|p| js::hex(&p.id.0))
+        .collect()
+}
+
+fn decide(inner: &Shared) -> Option<(consultation::CallView, RecordingDecision<String>)> {
+    let view = consultation::call_view(inner)?;
+    let peers = consenting_peers(&view);
+    let d = super::consent::recording_decision(&js::hex(&view.local.0), &peers, now_ms());
+    Some((view, d))
+}
+
+fn role_name(view: &consultation::CallView, id: &str) -> &'static str {
+    view.peers
+        .iter()
+        .find(|p| js::hex(&p.id.0) == id)
+        .map_or("participant", |p| p.role.as_str())
+}
+
+fn denial_message(who: &str, role: &str, reason: Reason, no_record: bool) -> String {
+    let why = if no_record {
+        "no consent record (ConsentReplica) is attached for them".to_owned()
+    } else {
+        format!("their record says {}", super::consent::reason_name(reason))
+    };
+    format!(
+        "recording needs every participant's consent: {role} {who} has not granted recording ({why})"
+    )
+}
+
+fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
+    if present(&options) && !options.is_object() {
+        return Err(error(
+            Error::InvalidArgument("options: expected an object"),
+            None,
+            None,
+        ));
+    }
+    let Some((view, decision)) = decide(inner) else {
+        return Err(invalid_state("the consultation is busy"));
+    };
+    if view.ended {
+        return Err(error(Error::Signaling(SignalingError::Closed), None, None));
+    }
+    if view.role != Role::Clinician {
+        return Err(invalid_state("only a clinician may record the call"));
+    }
+    if consultation::with_recording(inner, |r| r.own.is_some()).unwrap_or(true) {
+        return Err(invalid_state("already recording"));
+    }
+    let until = match decision {
+        RecordingDecision::Allowed { until } => until,
+        RecordingDecision::NoParticipants => {
+            return Err(invalid_state("nobody else is in the call"));
+        }
+        RecordingDecision::Denied {
+            participant,
+            reason,
+            no_record,
+            ..
+        } => {
+            let msg = denial_message(
+                &participant,
+                role_name(&view, &participant),
+                reason,
+                no_record,
+            );
+            return Err(error(
+                Error::ConsentDenied(reason),
+                Some(msg),
+                Some(&participant),
+            ));
+        }
+    };
+    let recorder_class = get(&js_sys::global(), "MediaRecorder");
+    let Ok(recorder_class) = recorder_class.dyn_into::<Function>() else {
+        return Err(error(
+            Error::Unsupported("MediaRecorder is missing"),
+            None,
+            None,
+        ));
+    };
+    let timeslice = get(&options, "timeslice");
+    let timeslice = if present(&timeslice) {
+        timeslice
+            .as_f64()
+            .filter(|t| t.is_finite() && *t >= 1.0 && *t <= 3_600_000.0)
+            .ok_or_else(|| {
+                error(
+                    Error::InvalidArgument("timeslice: expected milliseconds (1 to 3600000)"),
+                    None,
+                    None,
+                )
+            })?
+    } else {
+        1000.0
+    };
+    let mime = match js::opt_string(&options, "mimeType") {
+        Ok(Some(m)) if supported(&recorder_class, &m) => m,
+        Ok(Some(_)) => {
+            return Err(error(
+                Error::InvalidArgument("mimeType: not supported by this browser's MediaRecorder"),
+                None,
+                None,
+            ));
+        }
+        Ok(None) => ["video/webm;codecs=vp8,opus", "video/webm", "video/mp4"]
+            .into_iter()
+            .find(|m| supported(&recorder_class, m))
+            .unwrap_or_default()
+            .to_owned(),
+        Err(e) => return Err(error(e, None, None)),
+    };
+    let (stream, audio, own_tracks) = compose(&view)?;
+    let init = Object::new();
+    if !mime.is_empty() {
+        set(&init, "mimeType", mime.as_str());
+    }
+    for key in ["videoBitsPerSecond", "audioBitsPerSecond"] {
+        let v = get(&options, key);
+        if present(&v) {
+            let n = v
+                .as_f64()
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .ok_or_else(|| {
+                    error(
+                        Error::InvalidArgument("bitsPerSecond: expected a positive number"),
+                        None,
+                        None,
+                    )
+                })?;
+            set(&init, key, n);
+        }
+    }
+    let args = Array::of2(&stream, &init);
+    let recorder = Reflect::construct(&recorder_class, &args).map_err(|_| {
+        error(
+            Error::Media("MediaRecorder refused the stream or options"),
+            None,
+            None,
+        )
+    })?;
+    let events = EventTarget::new()
+        .map_err(|_| error(Error::Unsupported("EventTarget is missing"), None, None))?;
+    let rec = Rc::new(RefCell::new(Rec {
+        recorder: recorder.clone(),
+        mime: mime.clone(),
+        started_at: js_sys::Date::now(),
+        chunks: Array::new(),
+        bytes: 0.0,
+        events,
+        state: "recording",
+        stop: None,
+        blob: None,
+        waiters: Vec::new(),
+        call: Rc::downgrade(inner),
+        told: Vec::new(),
+        covered: consenting_peers(&view),
+        expiry: None,
+        audio,
+        own_tracks,
+        _handlers: Vec::new(),
+    }));
+    let handlers = handlers(&rec, &recorder);
+    rec.borrow_mut()._handlers = handlers;
+    let started = Reflect::get(&recorder, &"start".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .map(|f| f.call1(&recorder, &timeslice.into()));
+    if !matches!(started, Some(Ok(_))) {
+        release(&rec);
+        return Err(error(
+            Error::Media("MediaRecorder failed to start"),
+            None,
+            None,
+        ));
+    }
+    if rec.borrow().mime.is_empty() {
+        let m = get(&recorder, "mimeType").as_string().unwrap_or_default();
+        rec.borrow_mut().mime = m;
+    }
+    consultation::with_recording(inner, |r| r.own = Some(rec.clone()));
+    arm_expiry(&rec, until);
+    tell_newcomers(inner, &rec);
+    consultation::dispatch_event(inner, "recording", state_js(true, Some(view.local), None));
+    Ok(Recording { inner: rec })
+}
+
+fn supported(class: &Function, mime: &str) -> bool {
+    Reflect::get(class, &"isTypeSupported".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call1(class, &mime.into()).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+fn live(track: &JsValue) -> bool {
+    get(track, "readyState").as_string().as_deref() == Some("live")
+}
+
+fn tracks(stream: &MediaStream, kind: &str) -> Vec<MediaStreamTrack> {
+    let list = if kind == "video" {
+        stream.get_video_tracks()
+    } else {
+        stream.get_audio_tracks()
+    };
+    list.iter()
+        .filter(live)
+        .map(JsCast::unchecked_into)
+        .collect()
+}
+
+/// The stream to record: one video track and one (mixed) audio track.
+fn compose(
+    view: &consultation::CallView,
+) -> Result<(MediaStream, Option<JsValue>, Vec<MediaStreamTrack>), JsValue> {
+    // Patients and guests first, then other clinicians, then this side.
+    let mut sources: Vec<&MediaStream> = Vec::new();
+    for clinicians in [false, true] {
+        for p in view.peers.iter().filter(|p| p.in_call) {
+            if (p.role == Role::Clinician) == clinicians
+                && let Some((_, s)) = view.remote_streams.iter().find(|(id, _)| *id == p.id)
+            {
+                sources.push(s);
+            }
+        }
+    }
+    sources.extend(view.local_stream.as_ref());
+    let video = sources
+        .iter()
+        .find_map(|s| tracks(s, "video").into_iter().next());
+    let audio: Vec<MediaStreamTrack> = sources.iter().flat_map(|s| tracks(s, "audio")).collect();
+    let stream = MediaStream::new()
+        .map_err(|_| error(Error::Unsupported("MediaStream is missing"), None, None))?;
+    if let Some(v) = &video {
+        stream.add_track(v);
+    }
+    let (mut ctx, mut own) = (None, Vec::new());
+    if audio.len() > 1
+        && let Some((c, track)) = mix(&audio)
+    {
+        stream.add_track(&track);
+        ctx = Some(c);
+        own.push(track);
+    } else if let Some(a) = audio.first() {
+        stream.add_track(a);
+    }
+    if stream.get_tracks().length() == 0 {
+        return Err(error(
+            Error::Media("nothing to record yet: no participant sends audio or video"),
+            None,
+            None,
+        ));
+    }
+    Ok((stream, ctx, own))
+}
+
+/// Mixes audio tracks into one with WebAudio; `None` where WebAudio is missing or fails.
+fn mix(audio: &[MediaStreamTrack]) -> Option<(JsValue, MediaStreamTrack)> {
+    let class = get(&js_sys::global(), "AudioContext")
+        .dyn_into::<Function>()
+        .ok()?;
+    let ctx = Reflect::construct(&class, &Array::new()).ok()?;
+    let call = |target: &JsValue, name: &str, args: &Array| -> Option<JsValue> {
+        let f = get(target, name).dyn_into::<Function>().ok()?;
+        f.apply(target, args).ok()
+    };
+    let result = (|| {
+        let dest = call(&ctx, "createMediaStreamDestination", &Array::new())?;
+        for track in audio {
+            let one = MediaStream::new().ok()?;
+            one.add_track(track);
+            let source = call(&ctx, "createMediaStreamSource", &Array::of1(&one))?;
+            call(&source, "connect", &Array::of1(&dest))?;
+        }
+        let stream: MediaStream = get(&dest, "stream").dyn_into().ok()?;
+        let track = stream
+            .get_audio_tracks()
+            .get(0)
+            .dyn_into::<MediaStreamTrack>()
+            .ok()?;
+        // A context created without a user gesture may start suspended: ask it to run.
+        let _ = call(&ctx, "resume", &Array::new());
+        Some(track)
+    })();
+    match result {
+        Some(track) => Some((ctx, track)),
+        None => {
+            let _ = call(&ctx, "close", &Array::new());
+            None
+        }
+    }
+}
+
+fn handlers(rec: &Rc<RefCell<Rec>>, recorder: &JsValue) -> Vec<Handler> {
+    let weak = Rc::downgrade(rec);
+    let on_data = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let Some(rec) = weak.upgrade() else { return };
+        let data = get(&event, "data");
+        let size = get(&data, "size").as_f64().unwrap_or(0.0);
+        if size <= 0.0 {
+            return;
+        }
+        let events = {
+            let mut r = rec.borrow_mut();
+            r.chunks.push(&data);
+            r.bytes += size;
+            r.events.clone()
+        };
+        let detail = object(&[("data", data), ("size", size.into())]);
+        fire(&events, "dataavailable", &detail.into());
+    });
+    let weak = Rc::downgrade(rec);
+    let on_stop = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        if let Some(rec) = weak.upgrade() {
+            finish(&rec);
+        }
+    });
+    let weak = Rc::downgrade(rec);
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        if let Some(rec) = weak.upgrade() {
+            stop(&rec, StopReason::Failed, None, None);
+        }
+    });
+    let _ = Reflect::set(recorder, &"ondataavailable".into(), on_data.as_ref());
+    let _ = Reflect::set(recorder, &"onstop".into(), on_stop.as_ref());
+    let _ = Reflect::set(recorder, &"onerror".into(), on_error.as_ref());
+    vec![on_data, on_stop, on_error]
+}
+
+fn fire(events: &EventTarget, kind: &str, detail: &JsValue) {
+    let init = CustomEventInit::new();
+    init.set_detail(detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
+        let _ = events.dispatch_event(&event);
+    }
+}
+
+fn arm_expiry(rec: &Rc<RefCell<Rec>>, until: Option<u64>) {
+    let weak = Rc::downgrade(rec);
+    let timer = until.and_then(|at| {
+        // Past the end: `check` denies from `end` on (exclusive), so wake just after it.
+        let delay = at.saturating_sub(now_ms()).saturating_add(1) as f64;
+        Timer::once(delay, move || {
+            let call = weak.upgrade().and_then(|r| r.borrow().call.upgrade());
+            if let Some(call) = call {
+                enforce(&call);
+            }
+        })
+        .ok()
+    });
+    rec.borrow_mut().expiry = timer;
+}
+
+/// Sends `Started` to every participant in the call not yet told.
+fn tell_newcomers(inner: &Shared, rec: &Rc<RefCell<Rec>>) {
+    let Some(view) = consultation::call_view(inner) else {
+        return;
+    };
+    let told = rec.borrow().told.clone();
+    for p in view
+        .peers
+        .iter()
+        .filter(|p| p.in_call && !told.contains(&p.id))
+    {
+        if consultation::send_app_data(inner, p.id, &RecordingSignal::Started.encode()).is_ok() {
+            rec.borrow_mut().told.push(p.id);
+        }
+    }
+}
+
+/// Stops the recorder (if it runs) for `reason`, tells the others and the app.
+fn stop(rec: &Rc<RefCell<Rec>>, reason: StopReason, who: Option<String>, why: Option<Reason>) {
+    // After a hang-up the session is closed: nothing can be sent (the others see us leave).
+    let tell = reason != StopReason::HungUp;
+    let (recorder, call, told) = {
+        let mut r = rec.borrow_mut();
+        if r.state != "recording" {
+            return;
+        }
+        r.state = "stopping";
+        r.stop = Some((reason, who, why));
+        r.expiry = None;
+        (
+            r.recorder.clone(),
+            r.call.upgrade(),
+            std::mem::take(&mut r.told),
+        )
+    };
+    STOPPING.with(|s| s.borrow_mut().push(rec.clone()));
+    if let Some(call) = &call {
+        consultation::with_recording(call, |c| {
+            if c.own.as_ref().is_some_and(|o| Rc::ptr_eq(o, rec)) {
+                c.own = None;
+            }
+        });
+        let signal = RecordingSignal::Stopped(reason).encode();
+        for peer in told.into_iter().filter(|_| tell) {
+            let _ = consultation::send_app_data(call, peer, &signal);
+        }
+    }
+    let stopped = get(&recorder, "stop")
+        .dyn_into::<Function>()
+        .ok()
+        .map(|f| f.call0(&recorder));
+    if !matches!(stopped, Some(Ok(_))) {
+        // Already inactive (it failed): no `stop` event will come.
+        finish(rec);
+    }
+    if let Some(call) = &call {
+        let local = consultation::local_id(call);
+        consultation::dispatch_event(
+            call,
+            "recording",
+            state_js(false, Some(local), Some(reason)),
+        );
+    }
+}
+
+/// After the recorder's last chunk: the final Blob, the `stop` event, release everything.
+fn finish(rec: &Rc<RefCell<Rec>>) {
+    let (blob, waiters, events, stop) = {
+        let mut r = rec.borrow_mut();
+        if r.blob.is_some() {
+            return;
+        }
+        if r.stop.is_none() {
+            // The browser stopped it by itself (every track ended).
+            r.stop = Some((StopReason::Failed, None, None));
+        }
+        let init = object(&[("type", r.mime.as_str().into())]);
+        let blob = get(&js_sys::global(), "Blob")
+            .dyn_into::<Function>()
+            .ok()
+            .and_then(|b| Reflect::construct(&b, &Array::of2(&r.chunks, &init)).ok())
+            .unwrap_or(JsValue::NULL);
+        r.blob = Some(blob.clone());
+        r.state = "stopped";
+        (
+            blob,
+            std::mem::take(&mut r.waiters),
+            r.events.clone(),
+            r.stop.clone(),
+        )
+    };
+    release(rec);
+    let call = rec.borrow().call.upgrade();
+    if let Some(call) = call {
+        // A recorder that stopped by itself still leaves the consultation's slot.
+        consultation::with_recording(&call, |c| {
+            if c.own.as_ref().is_some_and(|o| Rc::ptr_eq(o, rec)) {
+                c.own = None;
+            }
+        });
+    }
+    for w in waiters {
+        let _ = w.call1(&JsValue::UNDEFINED, &blob);
+    }
+    let detail = object(&[("blob", blob)]);
+    if let Some((reason, who, why)) = stop {
+        set(&detail, "reason", reason.name());
+        if let Some(w) = who {
+            set(&detail, "participantId", w);
+        }
+        if let Some(r) = why {
+            set(&detail, "consentReason", super::consent::reason_name(r));
+        }
+    }
+    fire(&events, "stop", &detail.into());
+    // Let go of the keep-alive after this event handler returns.
+    let me = rec.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        STOPPING.with(|s| s.borrow_mut().retain(|r| !Rc::ptr_eq(r, &me)));
+    });
+}
+
+/// Closes the mixer and stops the tracks this module made.
+fn release(rec: &Rc<RefCell<Rec>>) {
+    let (audio, own) = {
+        let mut r = rec.borrow_mut();
+        r.expiry = None;
+        (r.audio.take(), std::mem::take(&mut r.own_tracks))
+    };
+    for t in own {
+        t.stop();
+    }
+    if let Some(ctx) = audio
+        && let Ok(close) = get(&ctx, "close").dyn_into::<Function>()
+    {
+        let _ = close.call0(&ctx);
+    }
+}
+
+// ----- hooks called by the consultation driver ------------------------------------------
+
+/// Takes the consent decision again (after a consent change, a participant entering the
+/// call, or a grant's end) and stops this side's recording if it no longer holds.
+pub(super) fn enforce(inner: &Shared) {
+    let Some(rec) = consultation::with_recording(inner, |r| r.own.clone()).flatten() else {
+        return;
+    };
+    let Some((_, decision)) = decide(inner) else {
+        return;
+    };
+    match decision {
+        RecordingDecision::Allowed { until } => {
+            if let Some(view) = consultation::call_view(inner) {
+                rec.borrow_mut().covered = consenting_peers(&view);
+            }
+            arm_expiry(&rec, until);
+            tell_newcomers(inner, &rec);
+        }
+        // The last patient or guest left: nobody's consent is at stake.
+        RecordingDecision::NoParticipants => tell_newcomers(inner, &rec),
+        RecordingDecision::Denied {
+            participant,
+            reason,
+            ..
+        } => {
+            let known = rec.borrow().covered.contains(&participant);
+            let why = if known {
+                StopReason::ConsentWithdrawn
+            } else {
+                StopReason::ParticipantJoined
+            };
+            stop(&rec, why, Some(participant), Some(reason));
+        }
+    }
+}
+
+/// A recording signal arrived from `peer`: believed from clinicians only (only they may
+/// record); anything malformed or from anyone else is dropped.
+pub(super) fn on_signal(inner: &Shared, peer: ParticipantId, data: &[u8]) {
+    let Ok(signal) = RecordingSignal::decode(data) else {
+        return;
+    };
+    let Some(view) = consultation::call_view(inner) else {
+        return;
+    };
+    let clinician = view
+        .peers
+        .iter()
+        .any(|p| p.id == peer && p.role == Role::Clinician);
+    if !clinician {
+        return;
+    }
+    let changed = consultation::with_recording(inner, |r| {
+        let had = r.remote.contains(&peer);
+        match signal {
+            RecordingSignal::Started => {
+                if !had {
+                    r.remote.push(peer);
+                }
+                !had
+            }
+            RecordingSignal::Stopped(_) => {
+                r.remote.retain(|p| *p != peer);
+                had
+            }
+        }
+    })
+    .unwrap_or(false);
+    if changed {
+        let detail = match signal {
+            RecordingSignal::Started => state_js(true, Some(peer), None),
+            RecordingSignal::Stopped(reason) => state_js(false, Some(peer), Some(reason)),
+        };
+        consultation::dispatch_event(inner, "recording", detail);
+    }
+}
+
+/// `peer` left: a recording they announced is over as far as this side can tell.
+pub(super) fn peer_left(inner: &Shared, peer: ParticipantId) {
+    let had = consultation::with_recording(inner, |r| {
+        let had = r.remote.contains(&peer);
+        r.remote.retain(|p| *p != peer);
+        had
+    })
+    .unwrap_or(false);
+    if had {
+        consultation::dispatch_event(
+            inner,
+            "recording",
+            state_js(false, Some(peer), Some(StopReason::HungUp)),
+        );
+    }
+}
+
+/// The consultation ends: stop this side's recording (its last chunk still arrives and
+/// `stop()` resolves) and forget the others'.
+pub(super) fn hung_up(inner: &Shared) {
+    let own = consultation::with_recording(inner, |r| {
+        r.remote.clear();
+        r.own.clone()
+    })
+    .flatten();
+    if let Some(rec) = own {
+        stop(&rec, StopReason::HungUp, None, None);
+    }
+}

@@ -1,0 +1,194 @@
+// Recording needs every participant's consent: without the patient's recording grant the
+// clinician's startRecording is refused; with it the call is recorded (non-empty chunks, a
+// video Blob) and the patient's page shows it; a withdrawal on the patient's page stops it
+// on both pages within a second; a guest without a grant blocks it, and stops a running
+// recording by entering the call; hanging up stops it too.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRelay, launchChromium, startCall, sdkPage, joinIn, until, testPages } from './harness.mjs';
+
+let relay, browser;
+before(async () => {
+  relay = await startRelay({ www: testPages });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await relay?.stop();
+});
+
+const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician and may record the call.' };
+const dr = { kind: 'Practitioner', id: 'dr-1' };
+
+/** Records every `recording` event of `window.c` in `window.recLog`. */
+function watchRecording(page) {
+  return page.evaluate(() => {
+    window.recLog = [];
+    window.c.addEventListener('recording', (e) => window.recLog.push({ at: Date.now(), ...e.detail }));
+  });
+}
+
+/**
+ * A clinician and an admitted patient, both sending camera and microphone; the patient's
+ * ConsentManager (`window.m`) grants video and audio (grant 0) and is attached, the
+ * clinician's ConsentReplica (`window.r`) is attached for the patient.
+ */
+async function callWithConsent() {
+  const call = await startCall(browser, relay);
+  const { clinician, patient, doc, pat } = call;
+  await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
+  await patient.evaluate(async (notice, dr) => {
+    window.m = await window.t.ConsentManager.open({ patient: 'pat-rec', recipient: dr, notice, storage: 'memory' });
+    await window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] });
+  }, notice, dr);
+  await clinician.evaluate((patientId, notice, dr) => {
+    window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+    window.r.attachConsultation(window.c, patientId);
+  }, pat.id, notice, dr);
+  await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
+  await until(clinician, () => window.r.list().length === 1, null, { what: 'the video grant replicated' });
+  await until(clinician, (id) => window.c.remoteStream(id)?.getVideoTracks().length === 1, pat.id, { what: 'patient video track' });
+  await watchRecording(clinician);
+  await watchRecording(patient);
+  return call;
+}
+
+/** Starts recording on the clinician page as `window.rec`; chunks and stop events logged. */
+function startRecording(page) {
+  return page.evaluate(async () => {
+    try {
+      window.rec = await window.c.startRecording({ timeslice: 200 });
+    } catch (e) {
+      return { code: e.code, reason: e.reason, participantId: e.participantId, message: e.message };
+    }
+    window.chunks = [];
+    window.stops = [];
+    window.rec.addEventListener('dataavailable', (e) => window.chunks.push(e.detail.size));
+    window.rec.addEventListener('stop', (e) => window.stops.push({ at: Date.now(), ...e.detail, blob: undefined, blobSize: e.detail.blob.size }));
+    return { state: window.rec.state, mimeType: window.rec.mimeType };
+  });
+}
+
+test('recording needs the patient\'s grant, runs with it, and stops on both pages within a second of a withdrawal', async (t) => {
+  const call = await callWithConsent();
+  const { clinician, patient, doc, pat } = call;
+  try {
+    // 1. No recording grant: refused, naming the patient by participant id only.
+    const refused = await startRecording(clinician);
+    assert.equal(refused.code, 'ConsentDenied');
+    assert.equal(refused.reason, 'NoGrant');
+    assert.equal(refused.participantId, pat.id);
+    assert.match(refused.message, new RegExp(pat.id));
+    assert.doesNotMatch(refused.message, /Sam Patient|pat-rec/);
+    assert.deepEqual(await clinician.evaluate(() => window.c.recording), { active: false });
+
+    // A patient may not record at all.
+    const byPatient = await patient.evaluate(async () => {
+      try { await window.c.startRecording(); return 'started'; } catch (e) { return e.code; }
+    });
+    assert.equal(byPatient, 'InvalidState');
+
+    // 2. The patient grants recording (grant 1): the clinician records.
+    await patient.evaluate(() => window.m.grant({ purposes: ['TREAT'], categories: ['recording'] }));
+    await until(clinician, () => window.r.check({ category: 'recording' }).allowed, null, { what: 'recording grant replicated' });
+    const started = await startRecording(clinician);
+    assert.equal(started.state, 'recording', JSON.stringify(started));
+    assert.match(started.mimeType, /^video\//);
+    assert.deepEqual(await clinician.evaluate(() => window.c.recording), { active: true, startedBy: doc.id });
+    await until(clinician, () => window.chunks.length >= 2, null, { what: 'recorded chunks' });
+    assert.ok(await clinician.evaluate(() => window.chunks.every((n) => n > 0)));
+
+    // 3. The patient's page sees the recording, and who records.
+    await until(patient, () => window.c.recording.active, null, { what: 'recording indicator on the patient page' });
+    assert.deepEqual(await patient.evaluate(() => window.c.recording), { active: true, startedBy: doc.id });
+    assert.deepEqual(await patient.evaluate(() => window.recLog.map(({ active, startedBy }) => ({ active, startedBy }))), [{ active: true, startedBy: doc.id }]);
+
+    // 4. Withdrawal on the patient's page: the recorder stops within a second, both pages say why.
+    const t0 = await patient.evaluate(async () => { const t0 = Date.now(); await window.m.withdraw(1); return t0; });
+    const stop = await until(clinician, () => window.stops[0], null, { what: 'recording stopped', timeout: 5_000 });
+    assert.equal(stop.reason, 'consent-withdrawn');
+    assert.equal(stop.participantId, pat.id);
+    assert.equal(stop.consentReason, 'Withdrawn');
+    const seen = await until(patient, () => window.recLog.find((e) => !e.active), null, { what: 'recording stopped on the patient page', timeout: 5_000 });
+    assert.equal(seen.reason, 'consent-withdrawn');
+    assert.equal(seen.startedBy, doc.id);
+    const ownEvent = await clinician.evaluate(() => window.recLog.find((e) => !e.active));
+    assert.equal(ownEvent.reason, 'consent-withdrawn');
+    for (const [what, at] of [['clinician recorder', stop.at], ['clinician indicator', ownEvent.at], ['patient indicator', seen.at]]) {
+      assert.ok(at - t0 < 1000, `${what} took ${at - t0} ms`);
+      t.diagnostic(`withdrawal → ${what} stopped: ${at - t0} ms`);
+    }
+    assert.deepEqual(await patient.evaluate(() => window.c.recording), { active: false });
+    assert.deepEqual(await clinician.evaluate(() => window.c.recording), { active: false });
+
+    // What was recorded before the withdrawal is one non-empty video Blob.
+    const blob = await clinician.evaluate(async () => {
+      const b = await window.rec.stop();
+      return { size: b.size, type: b.type, state: window.rec.state, reason: window.rec.stopReason };
+    });
+    assert.ok(blob.size > 0, `blob of ${blob.size} bytes`);
+    assert.match(blob.type, /^video\//);
+    assert.equal(blob.state, 'stopped');
+    assert.equal(blob.reason, 'consent-withdrawn');
+    assert.equal(stop.blobSize, blob.size);
+
+    // And it cannot start again until consent is given again.
+    const again = await startRecording(clinician);
+    assert.deepEqual([again.code, again.reason, again.participantId], ['ConsentDenied', 'Withdrawn', pat.id]);
+    // The camera was never affected: video consent is separate.
+    assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks()[0].readyState), 'live');
+  } finally {
+    await call.close();
+  }
+});
+
+test('a guest without a grant stops a running recording by entering the call, and blocks a new one; hang-up stops it', async () => {
+  const call = await callWithConsent();
+  const { clinician, patient, doc, invite } = call;
+  const guest = await sdkPage(browser, relay);
+  try {
+    await patient.evaluate(() => window.m.grant({ purposes: ['TREAT'], categories: ['recording'] }));
+    await until(clinician, () => window.r.check({ category: 'recording' }).allowed, null, { what: 'recording grant replicated' });
+    assert.equal((await startRecording(clinician)).state, 'recording');
+    await until(clinician, () => window.chunks.length >= 1, null, { what: 'recorded chunks' });
+
+    // An interpreter joins and is admitted, without any consent record: recording stops.
+    const g = await joinIn(guest, {
+      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
+      token: await relay.token(invite.roomId, 'guest'),
+    }, { media: false });
+    const stop = await until(clinician, () => window.stops[0], null, { what: 'recording stopped by the newcomer' });
+    assert.equal(stop.reason, 'participant-joined');
+    assert.equal(stop.participantId, g.id);
+    assert.ok(stop.blobSize > 0);
+    const seen = await until(patient, () => window.recLog.find((e) => !e.active), null, { what: 'patient indicator off' });
+    assert.equal(seen.reason, 'participant-joined');
+
+    // With the guest in the call and no grant of theirs, recording is refused, naming them.
+    const refused = await startRecording(clinician);
+    assert.deepEqual([refused.code, refused.reason, refused.participantId], ['ConsentDenied', 'NoGrant', g.id]);
+    assert.match(refused.message, /guest/);
+    assert.doesNotMatch(refused.message, /Interpreter/);
+
+    // Once the guest left, the patient's grant suffices again; hanging up stops the recorder.
+    await guest.evaluate(() => window.c.hangUp());
+    await until(clinician, (id) => !window.c.participants().some((p) => p.id === id && p.inCall), g.id, { what: 'guest out of the call' });
+    const restarted = await startRecording(clinician);
+    assert.equal(restarted.state, 'recording', JSON.stringify(restarted));
+    await until(patient, () => window.c.recording.active, null, { what: 'patient indicator on again' });
+    await until(clinician, () => window.chunks.length >= 1, null, { what: 'chunks again' });
+    await clinician.evaluate(() => window.c.hangUp());
+    const end = await until(clinician, () => window.stops[0], null, { what: 'stopped by hang-up' });
+    assert.equal(end.reason, 'hung-up');
+    assert.deepEqual(await clinician.evaluate(() => [window.rec.state, window.c.recording.active]), ['stopped', false]);
+    const blob = await clinician.evaluate(async () => (await window.rec.stop()).size);
+    assert.ok(blob > 0);
+    const off = await until(patient, () => window.recLog.findLast((e) => !e.active && e.reason === 'hung-up'), null, { what: 'patient indicator off after hang-up' });
+    assert.equal(off.startedBy, doc.id);
+    assert.deepEqual(await patient.evaluate(() => window.c.recording), { active: false });
+  } finally {
+    await guest.evaluate(() => window.c?.hangUp()).catch(() => {});
+    await guest.close().catch(() => {});
+    await call.close();
+  }
+});
