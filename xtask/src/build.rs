@@ -63,8 +63,8 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
     } else {
         "debug"
     };
-    let mut wasm = root
-        .join("target/wasm32-unknown-unknown")
+    let mut wasm = util::target_dir()
+        .join("wasm32-unknown-unknown")
         .join(dir)
         .join("teleconsult.wasm");
     if profile == Profile::Release {
