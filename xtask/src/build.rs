@@ -142,9 +142,8 @@ fn strip_doc_comments(path: &Path) -> Result<(), String> {
     let mut in_block = false;
     for line in text.lines() {
         let t = line.trim();
-        if in_block {
-            in_block = !t.ends_with("*/");
-        } else if t.starts_with("/**") || (t.starts_with("/*") && !t.contains("*/")) {
+        let opens = t.starts_with("/**") || (t.starts_with("/*") && !t.contains("*/"));
+        if in_block || opens {
             in_block = !t.ends_with("*/");
         } else if !t.starts_with("//") {
             out.push_str(line);
