@@ -11,6 +11,7 @@
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
+//! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
 
 mod bench;
 mod capabilities;
@@ -25,6 +26,7 @@ mod json;
 mod peer;
 mod socket;
 mod timer;
+mod to_js;
 
 pub use capabilities::{capabilities, require_capabilities};
 pub use consent::{JsConsentManager, JsConsentReplica, verify_ledger};
