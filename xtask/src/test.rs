@@ -214,6 +214,14 @@ fn node_tests_in(dirs: &[&str], in_namespace: bool) -> Result<Counts, String> {
     } else {
         cmd
     };
+    // The harnesses look for the relay under `<root>/target` unless told otherwise; with
+    // `CARGO_TARGET_DIR` set, the binary `cargo build -p teleconsult-relay` made is elsewhere.
+    if std::env::var_os("TELECONSULT_RELAY_BIN").is_none() {
+        cmd.env(
+            "TELECONSULT_RELAY_BIN",
+            util::target_dir().join("debug/teleconsult-relay"),
+        );
+    }
     let (ok, out) = util::run_capture(&mut cmd)?;
     let tap = |key: &str| {
         out.lines()
