@@ -29,6 +29,7 @@ pub mod devices;
 mod error;
 pub mod reconnect;
 pub mod signaling;
+mod sorted_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -133,8 +133,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 
 fn put_set<T: Copy + Ord>(out: &mut Vec<u8>, items: &[T], byte: fn(T) -> u8) {
     let mut codes: Vec<u8> = items.iter().map(|&t| byte(t)).collect();
-    codes.sort_unstable();
-    codes.dedup();
+    crate::sorted_map::sort_dedup_few(&mut codes);
     out.push(codes.len() as u8); // at most 10 distinct codes
     out.extend_from_slice(&codes);
 }

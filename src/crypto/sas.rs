@@ -149,14 +149,22 @@ fn len16(b: &[u8]) -> [u8; 2] {
 /// Canonical encoding of a set of DTLS fingerprints `(hash name, digest)`: names
 /// lower-cased, sorted, deduplicated, at most 8 entries, names and digests at most 64 bytes.
 pub fn encode_fingerprints(fps: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut list: Vec<(String, Vec<u8>)> = fps
-        .iter()
-        .filter(|(n, d)| !n.is_empty() && n.len() <= 64 && !d.is_empty() && d.len() <= 64)
-        .map(|(n, d)| (n.to_ascii_lowercase(), d.clone()))
-        .collect();
-    list.sort();
-    list.dedup();
-    list.truncate(8);
+    // The 8 smallest distinct entries, in order: the same as collecting, sorting,
+    // de-duplicating and truncating to 8, but each entry is binary-searched into a list of at
+    // most 8 (O(n) for a hostile SDP's many lines), and the wasm needs no sort code (~3 KB).
+    let mut list: Vec<(String, Vec<u8>)> = Vec::new();
+    for (n, d) in fps {
+        if n.is_empty() || n.len() > 64 || d.is_empty() || d.len() > 64 {
+            continue;
+        }
+        let entry = (n.to_ascii_lowercase(), d.clone());
+        if let Err(i) = list.binary_search(&entry) {
+            if i < 8 {
+                list.insert(i, entry);
+                list.truncate(8);
+            }
+        }
+    }
     let mut out = vec![list.len() as u8];
     for (n, d) in list {
         out.push(n.len() as u8);
@@ -201,5 +209,41 @@ mod tests {
         ]);
         assert_eq!(a, b);
         assert_eq!(a[0], 2);
+    }
+
+    /// The bounded insertion keeps exactly what sort + dedup + truncate(8) kept.
+    #[test]
+    fn fingerprint_encoding_matches_sort_dedup_truncate() {
+        let reference = |fps: &[(String, Vec<u8>)]| {
+            let mut list: Vec<(String, Vec<u8>)> = fps
+                .iter()
+                .filter(|(n, d)| !n.is_empty() && n.len() <= 64 && !d.is_empty() && d.len() <= 64)
+                .map(|(n, d)| (n.to_ascii_lowercase(), d.clone()))
+                .collect();
+            list.sort();
+            list.dedup();
+            list.truncate(8);
+            let mut out = vec![list.len() as u8];
+            for (n, d) in list {
+                out.push(n.len() as u8);
+                out.extend_from_slice(n.as_bytes());
+                out.push(d.len() as u8);
+                out.extend_from_slice(&d);
+            }
+            out
+        };
+        let names = ["sha-256", "SHA-256", "sha-1", "sha-512", "", "x"];
+        let mut x: u32 = 3;
+        for len in 0..60 {
+            let fps: Vec<(String, Vec<u8>)> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    let name = names[(x >> 16) as usize % names.len()].to_owned();
+                    let digest = vec![((x >> 8) % 7) as u8; ((x >> 4) % 3) as usize];
+                    (name, digest)
+                })
+                .collect();
+            assert_eq!(encode_fingerprints(&fps), reference(&fps));
+        }
     }
 }

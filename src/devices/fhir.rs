@@ -128,7 +128,7 @@ pub struct Component {
     pub data_absent_reason: Option<CodeableConcept>,
 }
 
-/// A FHIR R4 Observation, ready for `serde_json` or `serde-wasm-bindgen`.
+/// A FHIR R4 Observation, ready for `serde_json` (the JavaScript layer converts it with its own small serde serializer).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation {

@@ -15,7 +15,7 @@
 //!    Device IG.
 //!
 //! Every public type is plain data that derives `serde::Serialize` with camelCase names, so
-//! the JavaScript layer converts it with `serde-wasm-bindgen`. Nothing here reads a clock:
+//! the JavaScript layer converts it with a small serde serializer of its own (`src/web/to_js.rs`). Nothing here reads a clock:
 //! the time a value was received is passed in. See `docs/DEVICES.md`.
 //!
 //! ```

@@ -305,8 +305,8 @@ pub fn capture<C: CharacteristicId + ?Sized>(
         mut flags,
         warnings,
     } = facts;
-    flags.sort_unstable();
-    flags.dedup();
+    // `sort_unstable` + `dedup`, with less wasm (see `sort_dedup_few`).
+    crate::sorted_map::sort_dedup_few(&mut flags);
 
     let now = i64::try_from(ctx.now).unwrap_or(i64::MAX);
     let device_timestamp = timestamp.map(|date_time| {

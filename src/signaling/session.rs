@@ -5,7 +5,9 @@
 //! Unix epoch); outputs are pulled with [`Session::poll_output`]. Nothing here reads a clock
 //! or a random source, touches a socket or spawns anything.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::sorted_map::SortedMap;
 
 use core::fmt;
 use zeroize::Zeroizing;
@@ -496,7 +498,7 @@ struct Peer {
     next_out: u64,
     outbox: VecDeque<OutMsg>,
     next_in: u64,
-    reorder: BTreeMap<u64, (u8, Vec<u8>)>,
+    reorder: SortedMap<u64, (u8, Vec<u8>)>,
     deferred: VecDeque<Signal>,
     admitted: bool,
     denied: bool,
@@ -532,7 +534,7 @@ impl Peer {
             next_out: 1,
             outbox: VecDeque::new(),
             next_in: 1,
-            reorder: BTreeMap::new(),
+            reorder: SortedMap::new(),
             deferred: VecDeque::new(),
             admitted: false,
             denied: false,
@@ -592,7 +594,7 @@ pub struct Session {
     self_admitted: bool,
     waiting_since: Option<u64>,
     pre_admitted: Vec<ParticipantId>,
-    peers: BTreeMap<ParticipantId, Peer>,
+    peers: SortedMap<ParticipantId, Peer>,
     out: VecDeque<Output>,
     timeout_reported: bool,
     security_total: [u64; SECURITY_KINDS],
@@ -662,7 +664,7 @@ impl Session {
             self_admitted: role == Role::Clinician,
             waiting_since: None,
             pre_admitted: Vec::new(),
-            peers: BTreeMap::new(),
+            peers: SortedMap::new(),
             out: VecDeque::new(),
             timeout_reported: false,
             security_total: [0; SECURITY_KINDS],
@@ -1736,10 +1738,8 @@ impl Session {
             // Too far ahead to buffer; not acknowledged, so the sender retransmits it.
             return Ok(());
         }
-        if id >= p.next_in {
-            p.reorder
-                .entry(id)
-                .or_insert_with(|| (kind, payload.to_vec()));
+        if id >= p.next_in && !p.reorder.contains_key(&id) {
+            p.reorder.insert(id, (kind, payload.to_vec()));
         }
         let mut ready = Vec::new();
         while let Some(m) = p.reorder.remove(&p.next_in) {

@@ -12,6 +12,7 @@
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
+//! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
 
 mod bench;
 mod capabilities;
@@ -27,6 +28,7 @@ mod peer;
 mod recording;
 mod socket;
 mod timer;
+mod to_js;
 
 pub use capabilities::{capabilities, require_capabilities};
 pub use consent::{JsConsentManager, JsConsentReplica, verify_ledger};

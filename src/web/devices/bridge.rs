@@ -3,7 +3,6 @@
 //! provenance and ids apply, and the same `reading` events come out.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -32,7 +31,10 @@ pub struct DeviceBridge {
 }
 
 struct BridgeState {
-    devices: BTreeMap<String, DeviceState>,
+    /// Devices by the host's id, in first-push order. A `Vec` with a linear search rather
+    /// than a `BTreeMap`: a host bridges a handful of devices, and the B-tree's code for
+    /// one more key/value pair costs several KB of wasm.
+    devices: Vec<(String, DeviceState)>,
     fhir: Option<FhirOptions>,
     offset: OffsetChoice,
     closed: bool,
@@ -51,7 +53,7 @@ impl DeviceBridge {
         let build = || -> Result<DeviceBridge, Error> {
             Ok(DeviceBridge {
                 state: RefCell::new(BridgeState {
-                    devices: BTreeMap::new(),
+                    devices: Vec::new(),
                     fhir: FhirOptions::from_js(&get(&options, "fhir"))?,
                     offset: utc_offset_option(&options)?,
                     closed: false,
@@ -88,7 +90,7 @@ impl DeviceBridge {
         let events = {
             let mut st = self.state.borrow_mut();
             let fhir = st.fhir.clone();
-            match st.devices.get_mut(device_id) {
+            match st.device_mut(device_id) {
                 Some(dev) => dev.flush().map(|r| {
                     (
                         "reading",
@@ -109,8 +111,9 @@ impl DeviceBridge {
         self.state
             .borrow()
             .devices
-            .get(device_id)
-            .map_or(JsValue::UNDEFINED, DeviceState::info_js)
+            .iter()
+            .find(|(id, _)| id == device_id)
+            .map_or(JsValue::UNDEFINED, |(_, dev)| dev.info_js())
     }
 
     /// Forgets every device; later `push` calls throw `InvalidState`.
@@ -130,6 +133,15 @@ impl DeviceBridge {
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
         self.events.remove(kind, listener)
+    }
+}
+
+impl BridgeState {
+    fn device_mut(&mut self, device_id: &str) -> Option<&mut DeviceState> {
+        self.devices
+            .iter_mut()
+            .find(|(id, _)| id == device_id)
+            .map(|(_, dev)| dev)
     }
 }
 
@@ -172,10 +184,16 @@ impl DeviceBridge {
         }
         let offset = st.offset;
         let fhir = st.fhir.clone();
-        let dev = st
-            .devices
-            .entry(device_id.clone())
-            .or_insert_with(|| DeviceState::new(device_id, None));
+        let i = match st.devices.iter().position(|(id, _)| *id == device_id) {
+            Some(i) => i,
+            None => {
+                let dev = DeviceState::new(device_id.clone(), None);
+                st.devices.push((device_id, dev));
+                st.devices.len() - 1
+            }
+        };
+        // In bounds: `position` found it, or it was just pushed.
+        let (_, dev) = &mut st.devices[i];
         let outputs = dev.ingest(uuid, &bytes, now, offset)?;
         Ok(events_of(dev, &outputs, fhir.as_ref()))
     }

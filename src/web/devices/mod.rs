@@ -45,10 +45,9 @@ const MAX_VALUE_LEN: usize = 512;
 /// A JavaScript value as plain data: objects for structs, strings for unit variants, numbers
 /// for integers and decimals.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
     // Our types hold only strings, bools, small integers and finite decimals; u64 times are
     // checked to be safe integers where they enter, so serialization cannot fail.
-    value.serialize(&ser).unwrap_or(JsValue::UNDEFINED)
+    super::to_js::to_js(value)
 }
 
 /// The error JavaScript receives. Device errors also carry `reason`, and `characteristic`
