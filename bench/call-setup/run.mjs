@@ -156,8 +156,8 @@ function printPhases() {
 /**
  * The raw baseline (`raw`: the patient offers as soon as it is welcomed) and its optional
  * variants, which help explain where the SDK's time goes: `raw_wr` adds a plaintext
- * knock/admit round trip before the offer, `raw_co` has the clinician offer instead (the SDK
- * picks the offerer by participant id, so about half its calls go that way).
+ * knock/admit round trip before the offer, `raw_co` has the clinician offer instead (how about
+ * half the SDK's calls went before an admitted patient was made the offerer).
  */
 const RAW_VARIANTS = {
   raw: { offerer: 'patient', waitingRoom: false },
@@ -207,8 +207,8 @@ for (const [key, label] of [['joinedMs', 'joined'], ['connectedMs', 'connected']
     detail.push(`${kind}_${label}_ms=${xs.length === RUNS ? fmt(median(xs)) : `${fmt(median(xs))}(${xs.length}/${RUNS})`}`);
   }
 }
-// The SDK picks its offerer by participant id (perfect negotiation: the higher id offers), so
-// about half of its calls have the clinician offer; split the SDK's runs by who did.
+// Split the SDK's runs by who offered (an admitted patient always should: PROTOCOL.md §12;
+// a clinician-offered call here would show a regression).
 for (const [label, offered] of [['patient', true], ['clinician', false]]) {
   const xs = results.sdk.filter((r) => r.patientOffered === offered).map((r) => r.firstFrameMs);
   detail.push(`sdk_${label}_offers_ms=${fmt(median(xs))}(${xs.length})`);
