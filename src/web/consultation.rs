@@ -7,7 +7,6 @@
 //! call back into the consultation freely.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
@@ -33,6 +32,7 @@ use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
     Redacted, SecurityKind, Session, Timeouts,
 };
+use crate::sorted_map::SortedMap;
 
 #[wasm_bindgen(typescript_custom_section)]
 const CONSULTATION_TS: &'static str = r#"
@@ -225,11 +225,11 @@ pub(super) struct Inner {
     /// Bumped for every new socket, so late events of an old one are ignored.
     socket_generation: u32,
     socket: Option<Socket>,
-    peers: BTreeMap<ParticipantId, Peer>,
+    peers: SortedMap<ParticipantId, Peer>,
     /// A connection made ahead of need, for the next participant to negotiate with.
     spare: Option<Spare>,
     spare_timer: Option<Timer>,
-    remote_streams: BTreeMap<ParticipantId, MediaStream>,
+    remote_streams: SortedMap<ParticipantId, MediaStream>,
     timer: Option<Timer>,
     /// The deadline `timer` is armed for; `None` once it fired.
     timer_at: Option<u64>,
@@ -371,10 +371,10 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             relay_url,
             socket_generation: 1,
             socket,
-            peers: BTreeMap::new(),
+            peers: SortedMap::new(),
             spare: None,
             spare_timer: None,
-            remote_streams: BTreeMap::new(),
+            remote_streams: SortedMap::new(),
             timer: None,
             timer_at: None,
             reconnect_timer: None,
@@ -1099,7 +1099,7 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
                 let mut guard = inner.borrow_mut();
                 // The sender's own stream when the event carries one (no new object on the
                 // path to the first frame), else a stream of our own.
-                let entry = guard.remote_streams.entry(id).or_insert_with(|| {
+                let entry = guard.remote_streams.get_or_insert_with(id, || {
                     e.streams()
                         .get(0)
                         .dyn_into::<MediaStream>()
