@@ -924,6 +924,9 @@ async fn persist(storage: &Storage, writes: Vec<Write>) -> Result<(), Error> {
     }
 }
 
+/// One ledger change, run by `JsConsentManager::mutate` when its turn comes.
+type Change = dyn FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>;
+
 /// Holds the manager's mutation turn; the next mutation starts when it drops.
 struct Turn(Option<Function>);
 
@@ -1473,10 +1476,17 @@ impl JsConsentManager {
     /// Runs one ledger change in turn: appends in memory, persists, rolls back if the write
     /// fails, then sends the entry to attached clinicians and dispatches `change`. Resolves
     /// to the new entry's sequence number.
-    async fn mutate(
+    fn mutate(
         &self,
-        change: impl FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>,
-    ) -> Result<u64, Error> {
+        change: impl FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>
+        + 'static,
+    ) -> impl std::future::Future<Output = Result<u64, Error>> + '_ {
+        self.mutate_boxed(Box::new(change))
+    }
+
+    /// [`mutate`](Self::mutate) with the change boxed: one copy of this async body in the
+    /// wasm instead of one per kind of change.
+    async fn mutate_boxed(&self, change: Box<Change>) -> Result<u64, Error> {
         let _turn = turn(&self.inner).await;
         let (storage, writes, bytes) = {
             let mut p = self.inner.borrow_mut();
