@@ -68,7 +68,8 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
 
 /// Lowercase hex, for participant ids.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // The consent JSON's encoder: one copy of the code in the wasm.
+    crate::consent::model::hex::encode(bytes)
 }
 
 /// Parses exactly 16 hex digits into 8 bytes.
