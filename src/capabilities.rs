@@ -34,20 +34,28 @@ impl Platform {
     /// iPadOS 13+ reports a desktop Safari user agent; `touch` (maxTouchPoints > 1) tells it
     /// apart from a Mac.
     pub fn detect(user_agent: &str, is_node: bool, touch: bool) -> Self {
+        let has = |needle: &str| contains(user_agent, needle);
         if is_node {
             Self::Node
-        } else if ["iPhone", "iPad", "iPod"]
-            .iter()
-            .any(|d| user_agent.contains(d))
-            || (user_agent.contains("Macintosh") && touch)
-        {
+        } else if ["iPhone", "iPad", "iPod"].iter().any(|d| has(d)) || (has("Macintosh") && touch) {
             Self::Ios
-        } else if user_agent.contains("Android") && user_agent.contains("; wv)") {
+        } else if has("Android") && has("; wv)") {
             Self::AndroidWebView
         } else {
             Self::Browser
         }
     }
+}
+
+/// `haystack.contains(needle)`, by comparing at each position. Why not `str::contains`: its
+/// Two-Way searcher is ~3 KB of wasm, and user agents are a few hundred bytes.
+fn contains(haystack: &str, needle: &str) -> bool {
+    // `windows(0)` would panic; the empty string is in every string.
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
 }
 
 /// The raw facts a host reports: does each global exist?
@@ -201,6 +209,18 @@ pub fn assess(probe: &Probe) -> [Capability; 7] {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn contains_matches_str_contains() {
+        let hay = "Mozilla/5.0 (Linux; Android 14; Pixel 8; wv) AppleWebKit/537.36";
+        for needle in [
+            "", "M", "Android", "; wv)", "wv)", "537.36", "537.37", "Pixel 9", hay,
+        ] {
+            assert_eq!(contains(hay, needle), hay.contains(needle), "{needle}");
+        }
+        assert!(!contains("", "a"));
+        assert!(contains("", ""));
+    }
     use super::*;
 
     fn full(platform: Platform) -> Probe {

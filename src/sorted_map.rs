@@ -80,6 +80,33 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
     }
 
+    /// The value of `key`, inserting `make()` first if it has none (`BTreeMap`'s
+    /// `entry(key).or_insert_with(make)`).
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        allow(dead_code, reason = "used by the browser driver only")
+    )]
+    pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.find(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key, make()));
+                i
+            }
+        };
+        // `i` is in bounds: `find` found it, or it was just inserted there.
+        &mut self.0[i].1
+    }
+
+    /// Removes every entry, dropping them in key order (as `BTreeMap::clear` does).
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        allow(dead_code, reason = "used by the browser driver only")
+    )]
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
     /// Removes `key`, returning its value.
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.find(key).ok()?;
@@ -176,5 +203,14 @@ mod tests {
             *w *= 2;
         }
         assert!(a.values().eq(b.values()));
+        for key in [5, 41, 0, 41, 17] {
+            let made = 1000 + key;
+            *a.get_or_insert_with(key, || made) += 1;
+            *b.entry(key).or_insert_with(|| made) += 1;
+        }
+        assert!(a.iter().eq(b.iter()));
+        a.clear();
+        b.clear();
+        assert_eq!(a.len(), b.len());
     }
 }

@@ -187,6 +187,16 @@ impl Ledger {
         patient_public_key: &[u8; 32],
         entries: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, LedgerError> {
+        Self::from_entry_list(id, patient_public_key, entries.into_iter().collect())
+    }
+
+    /// [`from_entries`](Self::from_entries) on a list. Not generic, so the wasm holds one
+    /// copy of this body however many iterator types call `from_entries`.
+    fn from_entry_list(
+        id: [u8; 16],
+        patient_public_key: &[u8; 32],
+        entries: Vec<&[u8]>,
+    ) -> Result<Self, LedgerError> {
         let mut ledger = Self::new(id, patient_public_key)?;
         let decoded = entries
             .into_iter()

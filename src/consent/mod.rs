@@ -50,7 +50,7 @@ mod error;
 mod export;
 mod ledger;
 mod manager;
-mod model;
+pub(crate) mod model;
 mod policy;
 mod recording;
 mod store;

@@ -261,9 +261,17 @@ pub enum Event {
 pub(crate) mod hex {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    /// Lowercase hex of `bytes`.
+    /// Lowercase hex of `bytes`. A nibble table rather than `format!("{b:02x}")`: no
+    /// formatting machinery or per-byte `String` (the browser driver's ids use it too).
     pub(crate) fn encode(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(bytes.len().saturating_mul(2));
+        for &b in bytes {
+            // Both indexes are below 16.
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        }
+        out
     }
 
     pub(crate) fn serialize<S: Serializer, const N: usize>(
@@ -292,6 +300,14 @@ pub(crate) mod hex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_encode_matches_format() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex::encode(&bytes), want);
+        assert_eq!(hex::encode(&[]), "");
+    }
 
     #[test]
     fn codes_round_trip_through_their_bytes() {

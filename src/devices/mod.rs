@@ -444,9 +444,15 @@ pub fn parse<C: CharacteristicId + ?Sized>(
     characteristic: &C,
     bytes: &[u8],
 ) -> Result<Measurement, ParseError> {
+    parse_known(characteristic.characteristic()?, bytes)
+}
+
+/// [`parse`] once the characteristic is known. Not generic, so the wasm holds one copy of
+/// this dispatch (≈3 KB) however many identifier types call [`parse`].
+fn parse_known(characteristic: Characteristic, bytes: &[u8]) -> Result<Measurement, ParseError> {
     use Characteristic as C;
     use Measurement as M;
-    Ok(match characteristic.characteristic()? {
+    Ok(match characteristic {
         C::HeartRateMeasurement => M::HeartRate(heart_rate::parse(bytes)?),
         C::BloodPressureMeasurement => M::BloodPressure(blood_pressure::parse(bytes)?),
         C::IntermediateCuffPressure => {

@@ -924,6 +924,9 @@ async fn persist(storage: &Storage, writes: Vec<Write>) -> Result<(), Error> {
     }
 }
 
+/// One ledger change, run by `JsConsentManager::mutate` when its turn comes.
+type Change = dyn FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>;
+
 /// Holds the manager's mutation turn; the next mutation starts when it drops.
 struct Turn(Option<Function>);
 
@@ -963,89 +966,92 @@ impl JsConsentManager {
     /// (the stored ledger fails verification; `consentCode` says how, e.g. `BadSignature`
     /// for an edited entry, `Truncated` for entries lost after a checkpoint, `Store` when
     /// IndexedDB fails).
-    pub async fn open(
+    #[wasm_bindgen(unchecked_return_type = "Promise<ConsentManager>")]
+    pub fn open(
         #[wasm_bindgen(unchecked_param_type = "ConsentManagerOptions")] options: JsValue,
-    ) -> Result<JsConsentManager, JsError> {
-        if !options.is_object() {
-            return Err(Error::InvalidArgument("options: expected an object").into());
-        }
-        let patient = js::string(&options, "patient")?;
-        if patient.is_empty() {
-            return Err(Error::InvalidArgument("patient: expected a non-empty id").into());
-        }
-        let defaults = Defaults::from_options(&options, patient.clone())?;
-        let ledger_id = match js::opt_string(&options, "ledgerId")? {
-            Some(h) => Some(
-                parse_hex::<16>(&h)
-                    .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))?,
-            ),
-            None => None,
-        };
-        let storage = match js::opt_string(&options, "storage")?.as_deref() {
-            Some("indexeddb") => true,
-            Some("memory") => false,
-            None => present(&get(&js_sys::global(), "indexedDB")),
-            Some(_) => {
-                return Err(Error::InvalidArgument(
-                    "storage: expected \"indexeddb\" or \"memory\"",
-                )
-                .into());
+    ) -> Promise {
+        js::promise(async move {
+            if !options.is_object() {
+                return Err(Error::InvalidArgument("options: expected an object").into());
             }
-        };
-        let (storage, loaded) = if storage {
-            let name = js::opt_string(&options, "databaseName")?
-                .unwrap_or_else(|| "teleconsult-consent".to_owned());
-            let (db, loaded) = idb::open(&name, ledger_id, &patient).await?;
-            (Storage::IndexedDb(db), loaded)
-        } else {
-            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-            js::random_bytes(seed.as_mut())?;
-            let ledger_id = match ledger_id {
-                Some(id) => id,
-                None => {
-                    let mut id = [0u8; 16];
-                    js::random_bytes(&mut id)?;
-                    id
+            let patient = js::string(&options, "patient")?;
+            if patient.is_empty() {
+                return Err(Error::InvalidArgument("patient: expected a non-empty id").into());
+            }
+            let defaults = Defaults::from_options(&options, patient.clone())?;
+            let ledger_id = match js::opt_string(&options, "ledgerId")? {
+                Some(h) => Some(
+                    parse_hex::<16>(&h)
+                        .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))?,
+                ),
+                None => None,
+            };
+            let storage = match js::opt_string(&options, "storage")?.as_deref() {
+                Some("indexeddb") => true,
+                Some("memory") => false,
+                None => present(&get(&js_sys::global(), "indexedDB")),
+                Some(_) => {
+                    return Err(Error::InvalidArgument(
+                        "storage: expected \"indexeddb\" or \"memory\"",
+                    )
+                    .into());
                 }
             };
-            (
-                Storage::Memory,
-                idb::Loaded {
-                    ledger_id,
-                    seed,
-                    entries: Vec::new(),
-                    checkpoint: None,
-                },
-            )
-        };
-        let pending = Rc::new(RefCell::new(Vec::new()));
-        let store = WebStore {
-            loaded: loaded.entries,
-            checkpoint: loaded.checkpoint,
-            pending: pending.clone(),
-        };
-        let manager = match core::ConsentManager::open(&loaded.seed, loaded.ledger_id, store) {
-            Ok(m) => m,
-            Err(e) => {
-                if let Storage::IndexedDb(db) = &storage {
-                    db.close();
+            let (storage, loaded) = if storage {
+                let name = js::opt_string(&options, "databaseName")?
+                    .unwrap_or_else(|| "teleconsult-consent".to_owned());
+                let (db, loaded) = idb::open(&name, ledger_id, &patient).await?;
+                (Storage::IndexedDb(db), loaded)
+            } else {
+                let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+                js::random_bytes(seed.as_mut())?;
+                let ledger_id = match ledger_id {
+                    Some(id) => id,
+                    None => {
+                        let mut id = [0u8; 16];
+                        js::random_bytes(&mut id)?;
+                        id
+                    }
+                };
+                (
+                    Storage::Memory,
+                    idb::Loaded {
+                        ledger_id,
+                        seed,
+                        entries: Vec::new(),
+                        checkpoint: None,
+                    },
+                )
+            };
+            let pending = Rc::new(RefCell::new(Vec::new()));
+            let store = WebStore {
+                loaded: loaded.entries,
+                checkpoint: loaded.checkpoint,
+                pending: pending.clone(),
+            };
+            let manager = match core::ConsentManager::open(&loaded.seed, loaded.ledger_id, store) {
+                Ok(m) => m,
+                Err(e) => {
+                    if let Storage::IndexedDb(db) = &storage {
+                        db.close();
+                    }
+                    return Err(Error::Consent(e).into());
                 }
-                return Err(Error::Consent(e).into());
-            }
-        };
-        pending.borrow_mut().clear();
-        Ok(JsConsentManager {
-            inner: Rc::new(RefCell::new(Patient {
-                manager,
-                pending,
-                storage: Rc::new(storage),
-                defaults,
-                events: new_events()?,
-                tail: None,
-                links: Vec::new(),
-                next_link: 0,
-                closed: false,
-            })),
+            };
+            pending.borrow_mut().clear();
+            Ok(JsConsentManager {
+                inner: Rc::new(RefCell::new(Patient {
+                    manager,
+                    pending,
+                    storage: Rc::new(storage),
+                    defaults,
+                    events: new_events()?,
+                    tail: None,
+                    links: Vec::new(),
+                    next_link: 0,
+                    closed: false,
+                })),
+            })
         })
     }
 
@@ -1089,67 +1095,96 @@ impl JsConsentManager {
     /// (`InvalidEvent` for empty sets or a bad period, `GrantExpired`, `NoticeHashMismatch`
     /// when the same notice version was recorded with another text, `Store` when the write
     /// failed — the grant is then not recorded).
-    pub async fn grant(
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn grant(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ConsentGrantInput")] grant: JsValue,
-    ) -> Result<JsValue, JsError> {
-        let (g, text) = self.grant_input(&grant)?;
-        let seq = self.mutate(move |m, now| m.grant(g, &text, now)).await?;
-        let p = self.inner.borrow();
-        Ok(p.manager
-            .ledger()
-            .state()
-            .grant(seq)
-            .map(to_js)
-            .unwrap_or(JsValue::UNDEFINED))
+    ) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
+        };
+        js::promise(async move {
+            let (g, text) = this.grant_input(&grant)?;
+            let seq = this.mutate(move |m, now| m.grant(g, &text, now)).await?;
+            let p = this.inner.borrow();
+            Ok(p.manager
+                .ledger()
+                .state()
+                .grant(seq)
+                .map(to_js)
+                .unwrap_or(JsValue::UNDEFINED))
+        })
     }
 
     /// Withdraws grant `grantSeq`: effective at once for every check on this device, and on
     /// the clinician's side as soon as the entry arrives. Resolves to the withdrawal's `seq`.
     /// Rejects with `Consent` (`UnknownGrant`, `GrantNotActive`, `Store`).
-    pub async fn withdraw(&self, grant_seq: f64) -> Result<f64, JsError> {
-        let grant = seq_arg(grant_seq)?;
-        let seq = self.mutate(move |m, now| m.withdraw(grant, now)).await?;
-        Ok(seq as f64)
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn withdraw(&self, grant_seq: f64) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
+        };
+        js::promise(async move {
+            let grant = seq_arg(grant_seq)?;
+            let seq = this.mutate(move |m, now| m.withdraw(grant, now)).await?;
+            Ok(seq as f64)
+        })
     }
 
     /// Records that grant `grantSeq` reached the end of its period (the checks honour the
     /// period without it; this puts the expiry on the record). Resolves to the entry's `seq`.
-    pub async fn expire(&self, grant_seq: f64) -> Result<f64, JsError> {
-        let grant = seq_arg(grant_seq)?;
-        let seq = self
-            .mutate(move |m, now| m.record(core::Event::Expire { grant }, now))
-            .await?;
-        Ok(seq as f64)
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn expire(&self, grant_seq: f64) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
+        };
+        js::promise(async move {
+            let grant = seq_arg(grant_seq)?;
+            let seq = this
+                .mutate(move |m, now| m.record(core::Event::Expire { grant }, now))
+                .await?;
+            Ok(seq as f64)
+        })
     }
 
     /// Records that a new version of a notice was published: grants under older versions of
     /// the same URI stop allowing anything, and `notice` becomes the default for grants and
     /// checks. Resolves to the entry's `seq`.
-    #[wasm_bindgen(js_name = updateNotice)]
-    pub async fn update_notice(
+    #[wasm_bindgen(js_name = updateNotice, unchecked_return_type = "Promise<number>")]
+    pub fn update_notice(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ConsentNoticeInput")] notice: JsValue,
-    ) -> Result<f64, JsError> {
-        let (n, text) = notice_input(&notice)?;
-        let record = n.clone();
-        let seq = self
-            .mutate(move |m, now| m.record(core::Event::NoticeUpdated(record), now))
-            .await?;
-        self.inner.borrow_mut().defaults.notice = Some((n, text));
-        Ok(seq as f64)
+    ) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
+        };
+        js::promise(async move {
+            let (n, text) = notice_input(&notice)?;
+            let record = n.clone();
+            let seq = this
+                .mutate(move |m, now| m.record(core::Event::NoticeUpdated(record), now))
+                .await?;
+            this.inner.borrow_mut().defaults.notice = Some((n, text));
+            Ok(seq as f64)
+        })
     }
 
     /// Records that the SAS of a consultation was compared and confirmed (`transcript`:
     /// 64 hex digits). Resolves to the entry's `seq`.
-    #[wasm_bindgen(js_name = recordSasConfirmed)]
-    pub async fn record_sas_confirmed(&self, transcript: &str) -> Result<f64, JsError> {
-        let transcript = parse_hex::<32>(transcript)
-            .ok_or(Error::InvalidArgument("transcript: expected 64 hex digits"))?;
-        let seq = self
-            .mutate(move |m, now| m.record(core::Event::SasConfirmed { transcript }, now))
-            .await?;
-        Ok(seq as f64)
+    #[wasm_bindgen(js_name = recordSasConfirmed, unchecked_return_type = "Promise<number>")]
+    pub fn record_sas_confirmed(&self, transcript: &str) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
+        };
+        let transcript = transcript.to_owned();
+        js::promise(async move {
+            let transcript = parse_hex::<32>(&transcript)
+                .ok_or(Error::InvalidArgument("transcript: expected 64 hex digits"))?;
+            let seq = this
+                .mutate(move |m, now| m.record(core::Event::SasConfirmed { transcript }, now))
+                .await?;
+            Ok(seq as f64)
+        })
     }
 
     /// The enforcement decision for `request` (default deny). Throws `InvalidArgument` when
@@ -1263,25 +1298,27 @@ impl JsConsentManager {
     /// `attachConsultation`) against this ledger and keeps it. Resolves once stored.
     /// Rejects with `Consent` (`WrongLedger`, `BadCheckpointSignature`, `Truncated`: the
     /// clinician saw entries this device lost, `CheckpointMismatch`: history differs).
-    #[wasm_bindgen(js_name = acceptCheckpoint)]
-    pub async fn accept_checkpoint(
-        &self,
-        checkpoint: Uint8Array,
-        clinician_public_key: &str,
-    ) -> Result<(), JsError> {
-        let key = parse_hex::<32>(clinician_public_key).ok_or(Error::InvalidArgument(
-            "clinicianPublicKey: expected 64 hex digits",
-        ))?;
-        let cp = checkpoint.to_vec();
-        let (storage, writes) = {
-            let mut p = self.inner.borrow_mut();
-            p.manager
-                .accept_checkpoint(&cp, &key)
-                .map_err(Error::Consent)?;
-            (p.storage.clone(), p.pending.take())
+    #[wasm_bindgen(js_name = acceptCheckpoint, unchecked_return_type = "Promise<void>")]
+    pub fn accept_checkpoint(&self, checkpoint: Uint8Array, clinician_public_key: &str) -> Promise {
+        let this = JsConsentManager {
+            inner: Rc::clone(&self.inner),
         };
-        persist(&storage, writes).await?;
-        Ok(())
+        let clinician_public_key = clinician_public_key.to_owned();
+        js::promise(async move {
+            let key = parse_hex::<32>(&clinician_public_key).ok_or(Error::InvalidArgument(
+                "clinicianPublicKey: expected 64 hex digits",
+            ))?;
+            let cp = checkpoint.to_vec();
+            let (storage, writes) = {
+                let mut p = this.inner.borrow_mut();
+                p.manager
+                    .accept_checkpoint(&cp, &key)
+                    .map_err(Error::Consent)?;
+                (p.storage.clone(), p.pending.take())
+            };
+            persist(&storage, writes).await?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Syncs this ledger with the clinician `participantId` of `consultation`, over its
@@ -1439,10 +1476,17 @@ impl JsConsentManager {
     /// Runs one ledger change in turn: appends in memory, persists, rolls back if the write
     /// fails, then sends the entry to attached clinicians and dispatches `change`. Resolves
     /// to the new entry's sequence number.
-    async fn mutate(
+    fn mutate(
         &self,
-        change: impl FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>,
-    ) -> Result<u64, Error> {
+        change: impl FnOnce(&mut core::ConsentManager<WebStore>, u64) -> Result<Vec<u8>, LedgerError>
+        + 'static,
+    ) -> impl std::future::Future<Output = Result<u64, Error>> + '_ {
+        self.mutate_boxed(Box::new(change))
+    }
+
+    /// [`mutate`](Self::mutate) with the change boxed: one copy of this async body in the
+    /// wasm instead of one per kind of change.
+    async fn mutate_boxed(&self, change: Box<Change>) -> Result<u64, Error> {
         let _turn = turn(&self.inner).await;
         let (storage, writes, bytes) = {
             let mut p = self.inner.borrow_mut();
@@ -1594,11 +1638,11 @@ fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent)
         dispatch(&events, kind, &detail);
     }
     if !writes.is_empty() {
-        wasm_bindgen_futures::spawn_local(async move {
+        js::spawn(Box::pin(async move {
             if persist(&storage, writes).await.is_err() {
                 dispatch(&events, "error", &error_detail(&store_failed(), None));
             }
-        });
+        }));
     }
 }
 

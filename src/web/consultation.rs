@@ -7,7 +7,6 @@
 //! call back into the consultation freely.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
@@ -33,6 +32,7 @@ use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
     Redacted, SecurityKind, Session, Timeouts,
 };
+use crate::sorted_map::SortedMap;
 
 #[wasm_bindgen(typescript_custom_section)]
 const CONSULTATION_TS: &'static str = r#"
@@ -225,11 +225,11 @@ pub(super) struct Inner {
     /// Bumped for every new socket, so late events of an old one are ignored.
     socket_generation: u32,
     socket: Option<Socket>,
-    peers: BTreeMap<ParticipantId, Peer>,
+    peers: SortedMap<ParticipantId, Peer>,
     /// A connection made ahead of need, for the next participant to negotiate with.
     spare: Option<Spare>,
     spare_timer: Option<Timer>,
-    remote_streams: BTreeMap<ParticipantId, MediaStream>,
+    remote_streams: SortedMap<ParticipantId, MediaStream>,
     timer: Option<Timer>,
     /// The deadline `timer` is armed for; `None` once it fired.
     timer_at: Option<u64>,
@@ -371,10 +371,10 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             relay_url,
             socket_generation: 1,
             socket,
-            peers: BTreeMap::new(),
+            peers: SortedMap::new(),
             spare: None,
             spare_timer: None,
-            remote_streams: BTreeMap::new(),
+            remote_streams: SortedMap::new(),
             timer: None,
             timer_at: None,
             reconnect_timer: None,
@@ -409,32 +409,32 @@ impl Consultation {
     /// `TeleconsultError`: `InvalidArgument` (bad options or link), `RelayRefused` (the relay
     /// refused the token or the room; see `relayCode`), `NetworkError` (the relay could not
     /// be reached), `Unsupported` (no WebSocket or secure random source).
-    #[wasm_bindgen(js_name = join)]
-    pub async fn join(
-        #[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue,
-    ) -> Result<Consultation, JsError> {
-        let inner = build(&options)?;
-        let waiter = Promise::new(&mut |resolve, reject| {
-            inner.borrow_mut().join_waiter = Some((resolve, reject));
-        });
-        install_host_listeners(&inner);
-        LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
-        if inner.borrow().socket.is_none() {
-            connect(&inner);
-        }
-        // While the socket opens; the tracks go in when the session asks for the connection
-        // (a patient: after its hello, while the reply is on its way).
-        make_spare(&inner);
-        match JsFuture::from(waiter).await {
-            Ok(_) => Ok(Consultation { inner }),
-            Err(_) => {
-                let error = inner.borrow_mut().join_error.take();
-                teardown(&inner, "relay-refused");
-                Err(JsError(error.unwrap_or(Error::Network(
-                    "the relay could not be reached",
-                ))))
+    #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
+    pub fn join(#[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue) -> Promise {
+        js::promise(async move {
+            let inner = build(&options)?;
+            let waiter = Promise::new(&mut |resolve, reject| {
+                inner.borrow_mut().join_waiter = Some((resolve, reject));
+            });
+            install_host_listeners(&inner);
+            LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
+            if inner.borrow().socket.is_none() {
+                connect(&inner);
             }
-        }
+            // While the socket opens; the tracks go in when the session asks for the connection
+            // (a patient: after its hello, while the reply is on its way).
+            make_spare(&inner);
+            match JsFuture::from(waiter).await {
+                Ok(_) => Ok(Consultation { inner }),
+                Err(_) => {
+                    let error = inner.borrow_mut().join_error.take();
+                    teardown(&inner, "relay-refused");
+                    Err(JsError(error.unwrap_or(Error::Network(
+                        "the relay could not be reached",
+                    ))))
+                }
+            }
+        })
     }
 
     /// This participant's id (16 hex digits); pass it as `participantId` to resume after a
@@ -565,36 +565,38 @@ impl Consultation {
     /// `ConsentDenied` (with `reason`) before the camera opens, `PermissionDenied` when the
     /// user or host app refuses, `MediaFailed` when no device works, `InvalidState` after
     /// the end.
-    #[wasm_bindgen(js_name = startMedia)]
-    pub async fn start_media(
+    #[wasm_bindgen(js_name = startMedia, unchecked_return_type = "Promise<MediaStream>")]
+    pub fn start_media(
         &self,
         #[wasm_bindgen(
             unchecked_param_type = "{ audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }"
         )]
         constraints: JsValue,
-    ) -> Result<MediaStream, JsError> {
-        if self.inner.borrow().ended.is_some() {
-            return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
-        }
-        for kind in ["audio", "video"] {
-            let wanted = get(&constraints, kind);
-            let wanted = wanted.is_object() || wanted.as_bool() == Some(true);
-            let decision = media_category(kind).and_then(|c| consent_decision(&self.inner, c));
-            if let Some(d) = decision.filter(|d| wanted && !d.allowed) {
-                return Err(Error::ConsentDenied(d.reason).into());
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        js::promise(async move {
+            if inner.borrow().ended.is_some() {
+                return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
             }
-        }
-        let stream = get_user_media(&constraints).await?;
-        if let Some(old) = self
-            .inner
-            .borrow_mut()
-            .local_stream
-            .replace(Clone::clone(&stream))
-        {
-            stop_tracks(&old);
-        }
-        renegotiate_all(&self.inner);
-        Ok(stream)
+            for kind in ["audio", "video"] {
+                let wanted = get(&constraints, kind);
+                let wanted = wanted.is_object() || wanted.as_bool() == Some(true);
+                let decision = media_category(kind).and_then(|c| consent_decision(&inner, c));
+                if let Some(d) = decision.filter(|d| wanted && !d.allowed) {
+                    return Err(Error::ConsentDenied(d.reason).into());
+                }
+            }
+            let stream = get_user_media(&constraints).await?;
+            if let Some(old) = inner
+                .borrow_mut()
+                .local_stream
+                .replace(Clone::clone(&stream))
+            {
+                stop_tracks(&old);
+            }
+            renegotiate_all(&inner);
+            Ok(stream)
+        })
     }
 
     /// Stops the camera and microphone and stops sending them.
@@ -626,62 +628,70 @@ impl Consultation {
 
     /// Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
     /// the sent video track in place. Resolves when the new camera is live.
-    #[wasm_bindgen(js_name = switchCamera)]
-    pub async fn switch_camera(
+    #[wasm_bindgen(js_name = switchCamera, unchecked_return_type = "Promise<void>")]
+    pub fn switch_camera(
         &self,
         #[wasm_bindgen(js_name = deviceId)] device_id: Option<String>,
-    ) -> Result<(), JsError> {
-        let Some(stream) = self.inner.borrow().local_stream.clone() else {
-            return Err(Error::Signaling(crate::signaling::SignalingError::InvalidState).into());
-        };
-        let video = match device_id {
-            Some(id) => JsValue::from(object(&[(
-                "deviceId",
-                object(&[("exact", id.into())]).into(),
-            )])),
-            None => JsValue::from(object(&[("facingMode", "environment".into())])),
-        };
-        let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
-        let Some(new_track) = fresh.get_video_tracks().iter().next() else {
-            return Err(Error::Media("the camera gave no video track").into());
-        };
-        let new_track: MediaStreamTrack = new_track.unchecked_into();
-        let pcs: Vec<_> = self
-            .inner
-            .borrow()
-            .peers
-            .values()
-            .map(Peer::connection)
-            .collect();
-        for pc in pcs {
-            for sender in pc.get_senders().iter() {
-                let sender: web_sys::RtcRtpSender = sender.unchecked_into();
-                if sender.track().is_some_and(|t| t.kind() == "video") {
-                    let _ = JsFuture::from(sender.replace_track(Some(&new_track))).await;
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        js::promise(async move {
+            let Some(stream) = inner.borrow().local_stream.clone() else {
+                return Err(
+                    Error::Signaling(crate::signaling::SignalingError::InvalidState).into(),
+                );
+            };
+            let video = match device_id {
+                Some(id) => JsValue::from(object(&[(
+                    "deviceId",
+                    object(&[("exact", id.into())]).into(),
+                )])),
+                None => JsValue::from(object(&[("facingMode", "environment".into())])),
+            };
+            let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
+            let Some(new_track) = fresh.get_video_tracks().iter().next() else {
+                return Err(Error::Media("the camera gave no video track").into());
+            };
+            let new_track: MediaStreamTrack = new_track.unchecked_into();
+            let pcs: Vec<_> = inner
+                .borrow()
+                .peers
+                .values()
+                .map(Peer::connection)
+                .collect();
+            for pc in pcs {
+                for sender in pc.get_senders().iter() {
+                    let sender: web_sys::RtcRtpSender = sender.unchecked_into();
+                    if sender.track().is_some_and(|t| t.kind() == "video") {
+                        let _ = JsFuture::from(sender.replace_track(Some(&new_track))).await;
+                    }
                 }
             }
-        }
-        for old in stream.get_video_tracks().iter() {
-            let old: MediaStreamTrack = old.unchecked_into();
-            old.stop();
-            stream.remove_track(&old);
-        }
-        stream.add_track(&new_track);
-        Ok(())
+            for old in stream.get_video_tracks().iter() {
+                let old: MediaStreamTrack = old.unchecked_into();
+                old.stop();
+                stream.remove_track(&old);
+            }
+            stream.add_track(&new_track);
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// The raw `RTCStatsReport` of the connection to a participant.
-    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "RTCStatsReport")]
-    pub async fn get_stats(
+    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "Promise<RTCStatsReport>")]
+    pub fn get_stats(
         &self,
         #[wasm_bindgen(js_name = participantId)] participant_id: &str,
-    ) -> Result<JsValue, JsError> {
-        let id = parse_id(participant_id)?;
-        let pc = self.inner.borrow().peers.get(&id).map(Peer::connection);
-        let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
-        JsFuture::from(pc.get_stats())
-            .await
-            .map_err(|_| Error::Media("getStats failed").into())
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        let participant_id = participant_id.to_owned();
+        js::promise(async move {
+            let id = parse_id(&participant_id)?;
+            let pc = inner.borrow().peers.get(&id).map(Peer::connection);
+            let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
+            JsFuture::from(pc.get_stats())
+                .await
+                .map_err(|_| Error::Media("getStats failed").into())
+        })
     }
 
     /// Leaves the consultation: tells the others (sealed), then closes every peer connection,
@@ -992,7 +1002,7 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
         !std::mem::replace(&mut p.busy, true)
     };
     if start {
-        wasm_bindgen_futures::spawn_local(drain_media(Rc::downgrade(inner), id));
+        js::spawn(Box::pin(drain_media(Rc::downgrade(inner), id)));
     }
 }
 
@@ -1089,7 +1099,7 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
                 let mut guard = inner.borrow_mut();
                 // The sender's own stream when the event carries one (no new object on the
                 // path to the first frame), else a stream of our own.
-                let entry = guard.remote_streams.entry(id).or_insert_with(|| {
+                let entry = guard.remote_streams.get_or_insert_with(id, || {
                     e.streams()
                         .get(0)
                         .dyn_into::<MediaStream>()
@@ -1460,7 +1470,7 @@ fn start_quality_probe(inner: &Shared) {
                 .collect()
         };
         let weak = Rc::downgrade(&inner);
-        wasm_bindgen_futures::spawn_local(async move {
+        js::spawn(Box::pin(async move {
             for (id, pc) in connected {
                 if let Ok(report) = JsFuture::from(pc.get_stats()).await
                     && let Some(inner) = weak.upgrade()
@@ -1468,7 +1478,7 @@ fn start_quality_probe(inner: &Shared) {
                     dispatch(&inner, "quality", quality(id, &report));
                 }
             }
-        });
+        }));
         start_quality_probe(&inner);
     });
     inner.borrow_mut().quality_timer = timer.ok();

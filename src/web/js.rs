@@ -68,7 +68,8 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
 
 /// Lowercase hex, for participant ids.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // The consent JSON's encoder: one copy of the code in the wasm.
+    crate::consent::model::hex::encode(bytes)
 }
 
 /// Parses exactly 16 hex digits into 8 bytes.
@@ -81,4 +82,38 @@ pub fn parse_hex8(s: &str) -> Option<[u8; 8]> {
         *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// A boxed future the SDK runs on the event loop.
+pub type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// A boxed future that settles a Promise.
+pub type PromiseTask =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
+
+/// Runs `task` on the microtask queue, like `wasm_bindgen_futures::spawn_local`.
+///
+/// A size trick: `spawn_local` and `future_to_promise` are generic, so every future type
+/// passed to them gets its own copy of wasm-bindgen's task machinery (scheduling, waker,
+/// Promise executor). Every spawn in the SDK goes through these two non-generic functions
+/// instead, with the future boxed, so the machinery exists once.
+pub fn spawn(task: Task) {
+    wasm_bindgen_futures::spawn_local(task);
+}
+
+/// A Promise that `task` settles: see [`spawn`] for why this is not generic. The task starts
+/// in a microtask, exactly as the body of a `#[wasm_bindgen] async fn` does.
+pub fn spawn_promise(task: PromiseTask) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(task)
+}
+
+/// What an exported async method does, written as `pub fn f(..) -> Promise { promise(async
+/// move { .. }) }` with `unchecked_return_type = "Promise<..>"` so the TypeScript stays that
+/// of an `async fn`. Only the small result conversion is generic; see [`spawn`].
+pub fn promise<T: Into<JsValue>>(
+    f: impl std::future::Future<Output = Result<T, super::JsError>> + 'static,
+) -> js_sys::Promise {
+    spawn_promise(Box::pin(async move {
+        f.await.map(Into::into).map_err(Into::into)
+    }))
 }

@@ -78,18 +78,31 @@ impl Compound<'_> {
     }
 
     /// Writes `"key":value`, or nothing when the value is `null`.
+    ///
+    /// Only the `serialize` call is generic; the rest is in two plain functions so that the
+    /// many field types share one copy of it.
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Unsupported> {
+        let undo = self.key(key);
+        value.serialize(&mut *self.w)?;
+        self.drop_if_null(undo);
+        Ok(())
+    }
+
+    /// Writes `"key":`; returns what [`drop_if_null`](Self::drop_if_null) needs.
+    fn key(&mut self, key: &str) -> (usize, bool, usize) {
         let (mark, first) = (self.w.0.len(), self.first);
         self.comma();
         self.w.string(key);
         self.w.0.push(':');
-        let at = self.w.0.len();
-        value.serialize(&mut *self.w)?;
+        (mark, first, self.w.0.len())
+    }
+
+    /// Takes the field back out when its value was written as `null`.
+    fn drop_if_null(&mut self, (mark, first, at): (usize, bool, usize)) {
         if self.w.0.get(at..) == Some("null") {
             self.w.0.truncate(mark);
             self.first = first;
         }
-        Ok(())
     }
 
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {

@@ -241,14 +241,18 @@ impl Consultation {
     /// why), `InvalidState` (not a clinician, nobody else in the call, already recording,
     /// or the call ended), `Unsupported` (no `MediaRecorder`), `InvalidArgument` (bad
     /// options, an unsupported `mimeType`) or `MediaFailed` (no track to record yet).
-    #[wasm_bindgen(js_name = startRecording)]
-    pub async fn start_recording(
+    #[wasm_bindgen(js_name = startRecording, unchecked_return_type = "Promise<Recording>")]
+    pub fn start_recording(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RecordingOptions")] options: Option<
             JsValue,
         >,
-    ) -> Result<Recording, JsValue> {
-        start(self.shared(), options.unwrap_or(JsValue::UNDEFINED))
+    ) -> Promise {
+        let inner = Rc::clone(self.shared());
+        // In a microtask, as when this was an `async fn` (see `js::spawn_promise`).
+        js::spawn_promise(Box::pin(async move {
+            start(&inner, options.unwrap_or(JsValue::UNDEFINED)).map(Into::into)
+        }))
     }
 
     /// Whether someone records the call: this side (`startedBy` is this side's id) or a
@@ -769,9 +773,9 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
     fire(&events, "stop", &detail.into());
     // Let go of the keep-alive after this event handler returns.
     let me = rec.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    js::spawn(Box::pin(async move {
         STOPPING.with(|s| s.borrow_mut().retain(|r| !Rc::ptr_eq(r, &me)));
-    });
+    }));
 }
 
 /// Closes the mixer and stops the tracks this module made.

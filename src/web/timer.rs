@@ -11,6 +11,12 @@ pub struct Timer {
 impl Timer {
     /// Calls `callback` once after `delay_ms` (clamped to 0..=2^31-1 as browsers require).
     pub fn once(delay_ms: f64, callback: impl FnOnce() + 'static) -> Result<Self, JsValue> {
+        Self::once_boxed(delay_ms, Box::new(callback))
+    }
+
+    /// [`once`](Self::once) with the callback boxed: one wasm-bindgen closure type (and one
+    /// copy of its JS-to-Rust glue) for every timer instead of one per callback.
+    fn once_boxed(delay_ms: f64, callback: Box<dyn FnOnce()>) -> Result<Self, JsValue> {
         let mut callback = Some(callback);
         let closure = Closure::<dyn FnMut()>::new(move || {
             if let Some(f) = callback.take() {

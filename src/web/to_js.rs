@@ -105,9 +105,14 @@ impl Obj {
         let _ = Reflect::set(&self.object, key, &value);
     }
 
+    /// [`set`](Self::set) with a string key, also shared by every field type.
+    fn set_named(&self, key: &str, value: JsValue) {
+        self.set(&JsValue::from_str(key), value);
+    }
+
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
         let value = value.serialize(Ser)?;
-        self.set(&JsValue::from_str(key), value);
+        self.set_named(key, value);
         Ok(())
     }
 

@@ -21,7 +21,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, DataView, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, EventTarget};
 
 use super::state::{DeviceState, Output, events_of};
@@ -373,13 +373,13 @@ impl DeviceSession {
             .and_then(|p| p.dyn_into::<Promise>())
             .map_err(|e| request_error(&e))?;
         let shared = Rc::clone(&self.shared);
-        Ok(future_to_promise(async move {
+        Ok(js::spawn_promise(Box::pin(async move {
             let device: BtDevice = JsFuture::from(promise)
                 .await
                 .map_err(|e| request_error(&e))?
                 .unchecked_into();
             attach(&shared, device).await
-        }))
+        })))
     }
 
     /// The devices of this session.
@@ -462,7 +462,7 @@ impl DeviceSession {
             });
         }
         let shared = Rc::clone(&self.shared);
-        Ok(future_to_promise(async move {
+        Ok(js::spawn_promise(Box::pin(async move {
             let result = download(&shared, &device_id, filter).await;
             // Whatever happened, the download is over; a record waiting for its context
             // goes out now.
@@ -480,7 +480,7 @@ impl DeviceSession {
             };
             shared.dispatch_all(events);
             result
-        }))
+        })))
     }
 
     /// Disconnects one device and stops reconnecting to it.
@@ -895,7 +895,7 @@ fn schedule_reconnect(shared: &Rc<Shared>, id: &str) {
         let (weak, key) = (Rc::downgrade(shared), id.to_owned());
         // The timer's own callback must not drop the timer: the attempt runs as a task.
         conn.reconnect_timer = Timer::once(delay as f64, move || {
-            spawn_local(reconnect(weak, key));
+            js::spawn(Box::pin(reconnect(weak, key)));
         })
         .ok();
         js::object(&[
@@ -943,7 +943,7 @@ async fn reconnect(weak: Weak<Shared>, id: String) {
 fn racp_timer(weak: &Weak<Shared>, id: &str, ms: f64) -> Option<Timer> {
     let (weak, key) = (weak.clone(), id.to_owned());
     Timer::once(ms, move || {
-        spawn_local(async move {
+        js::spawn(Box::pin(async move {
             let Some(shared) = weak.upgrade() else {
                 return;
             };
@@ -966,7 +966,7 @@ fn racp_timer(weak: &Weak<Shared>, id: &str, ms: f64) -> Option<Timer> {
                     ),
                 );
             }
-        });
+        }));
     })
     .ok()
 }
