@@ -44,10 +44,11 @@ pub use recording::Recording;
 use wasm_bindgen::prelude::*;
 
 /// Runs when the module is instantiated: schedules one in-memory rehearsal of a call
-/// ([`crate::signaling::rehearsal`]) for the next free moment of the event loop. Browsers
-/// compile WebAssembly functions on their first call; rehearsing compiles the signaling and
-/// crypto path while the app shows its pre-call screen instead of after the patient presses
-/// "join" (docs/BENCHMARKS.md, call set-up). Nothing leaves memory.
+/// ([`crate::signaling::rehearsal`]) and one throwaway `RTCPeerConnection` for the next free
+/// moment of the event loop. Browsers compile WebAssembly functions on their first call and
+/// start WebRTC with the first connection; doing both now moves that work to while the app
+/// shows its pre-call screen instead of after the patient presses "join"
+/// (docs/BENCHMARKS.md, call set-up). Nothing leaves memory.
 #[doc(hidden)]
 #[wasm_bindgen(start, skip_typescript)]
 fn rehearse_when_idle() {
@@ -55,6 +56,13 @@ fn rehearse_when_idle() {
         let mut entropy = zeroize::Zeroizing::new([0u8; 32]);
         if js::random_bytes(entropy.as_mut()).is_ok() {
             let _ = crate::signaling::rehearsal::rehearse(*entropy, timer::now_ms());
+        }
+        // The first RTCPeerConnection of a page also starts WebRTC itself up (≈ 2–6 ms more
+        // than later ones): do that now too, so the connection a join makes is a cheap one.
+        // Nothing is configured or gathered; where there is no WebRTC (Node.js, a restricted
+        // webview) the constructor throws and this does nothing.
+        if let Ok(pc) = web_sys::RtcPeerConnection::new() {
+            pc.close();
         }
     });
     let _ = timer::set_timeout(rehearse.unchecked_ref(), 0);
