@@ -975,9 +975,12 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
             };
             match peer {
                 Ok(p) => {
+                    // A spare may hold tracks the local media no longer has, or lack some.
+                    p.remove_tracks_not_in(guard.local_stream.as_ref());
                     match &guard.local_stream {
                         Some(stream) => p.add_stream(stream),
-                        None => p.receive_audio_and_video(),
+                        None if !p.has_senders() => p.receive_audio_and_video(),
+                        None => {}
                     }
                     guard.peers.insert(id, p);
                 }
@@ -1031,6 +1034,11 @@ fn make_spare(inner: &Shared) {
     let owner = Rc::new(Cell::new(None));
     let reads = Rc::clone(&owner);
     if let Ok(peer) = bare_peer(inner, &guard, move || reads.get()) {
+        // Local tracks go in now too (receive-only transceivers never do: a remote offer
+        // would not reuse them, see `on_media`).
+        if let Some(stream) = &guard.local_stream {
+            peer.add_stream(stream);
+        }
         guard.spare = Some(Spare { peer, owner });
     }
 }

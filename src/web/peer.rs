@@ -149,6 +149,12 @@ impl Peer {
         }
     }
 
+    /// Whether anything was ever added to send (an `addTrack` sender stays after
+    /// `removeTrack`, and its transceiver is reused by the next one).
+    pub fn has_senders(&self) -> bool {
+        self.pc.get_senders().length() > 0
+    }
+
     /// Adds every track of `stream` that is not sent yet.
     pub fn add_stream(&self, stream: &MediaStream) {
         let sent: Vec<JsValue> = self
