@@ -489,6 +489,11 @@ struct Peer {
     sas_prk: Option<Zeroizing<[u8; 32]>>,
     keys: Option<Keys>,
     confirmed: bool,
+    /// We answered the peer's current hello: it derives the keys from that reply before
+    /// anything we send after it arrives (the relay keeps a sender's frames in order), so
+    /// sealed messages may follow the reply at once, before key confirmation (0.5-RTT, as
+    /// TLS 1.3 servers do; PROTOCOL.md §10).
+    replied: bool,
     hello_window: Option<([u8; 8], ReplayWindow)>,
     hello_rate: (u64, u32),
     last_reply_at: Option<u64>,
@@ -515,6 +520,15 @@ struct Peer {
     pending_confirm: Option<[u8; 16]>,
 }
 
+/// Makes every queued message due now with a fresh backoff: the keys changed, so whatever
+/// was sent before must be sent again under the new ones.
+fn restart_outbox(p: &mut Peer, backoff: u64) {
+    for m in p.outbox.iter_mut() {
+        m.next_retx = None;
+        m.backoff = backoff;
+    }
+}
+
 impl Peer {
     fn new(relay_role: Role, now: u64, t: &Timeouts) -> Self {
         Self {
@@ -525,6 +539,7 @@ impl Peer {
             sas_prk: None,
             keys: None,
             confirmed: false,
+            replied: false,
             hello_window: None,
             hello_rate: (now, 0),
             last_reply_at: None,
@@ -1216,6 +1231,7 @@ impl Session {
         for p in self.peers.values_mut() {
             p.keys = None;
             p.confirmed = false;
+            p.replied = false;
         }
     }
 
@@ -1352,6 +1368,7 @@ impl Session {
         for p in self.peers.values_mut() {
             p.keys = None;
             p.confirmed = false;
+            p.replied = false;
         }
     }
 
@@ -1581,12 +1598,16 @@ impl Session {
             // The reply goes out before the app hears of the newcomer: the peer is waiting
             // for it, and the app's handlers (an admission dialog, say) may take a while.
             self.send_hello(from, hello.epoch);
-            let t = self.t.hello_retry;
+            let (t, t_retx) = (self.t.hello_retry, self.t.retransmit);
             if let Some(p) = self.peers.get_mut(&from) {
                 p.last_reply_at = Some(now);
                 p.hello_retry_at = Some(now.saturating_add(t));
                 p.hello_backoff = t;
+                p.replied = true;
+                restart_outbox(p, t_retx);
             }
+            // Anything queued for this peer follows the reply under the new keys.
+            self.pump(from, now);
             self.announce(from, announce);
         }
         self.update_sas(from);
@@ -1655,9 +1676,10 @@ impl Session {
         if let Some(p) = self.peers.get_mut(&from) {
             p.hello_retry_at = None;
             p.handshake_deadline = None;
-            for m in p.outbox.iter_mut() {
-                m.next_retx = None;
-                m.backoff = t;
+            // What went out after our reply was sealed with these keys already: it keeps its
+            // retransmission timer. Anything else is (re)sent now under them.
+            if !p.replied {
+                restart_outbox(p, t);
             }
         }
         self.pump(from, now);
@@ -1890,7 +1912,7 @@ impl Session {
         let Some(p) = self.peers.get_mut(&to) else {
             return;
         };
-        if !p.confirmed || p.keys.is_none() {
+        if !(p.confirmed || p.replied) || p.keys.is_none() {
             return;
         }
         let mut due = Vec::new();
