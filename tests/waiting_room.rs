@@ -183,3 +183,32 @@ fn connections_are_prepared_before_negotiation_and_nothing_is_described_while_wa
     );
     assert!(patient_pc.connected && clinician_pc.connected);
 }
+
+#[test]
+fn the_admission_follows_the_reply_hello_without_waiting_for_key_confirmation() {
+    const SIGNAL: u8 = 0x02;
+    const ACK: u8 = 0x04;
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.run_for(100);
+    net.connect(p);
+    // Step until the clinician is asked to admit: it has just answered the patient's hello.
+    for _ in 0..100 {
+        if net.nodes[c].count(|e| matches!(e, Event::AdmissionRequested { .. })) > 0 {
+            break;
+        }
+        net.run_for(1);
+    }
+    // The patient's key confirmation has not reached the clinician yet…
+    assert!(frames(&net, pid(2), pid(1), ACK).is_empty());
+    let now = net.now;
+    net.nodes[c].session.admit(pid(2), now).unwrap();
+    net.flush(c);
+    // …yet the sealed admission is already on its way, right behind the reply hello.
+    assert_eq!(frames(&net, pid(1), pid(2), SIGNAL).len(), 1);
+    net.run_for(2_000);
+    assert_eq!(net.phase(p), Phase::InCall);
+    assert!(net.all_connected(&[c, p]));
+}
