@@ -110,7 +110,8 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
         Side::new(Role::Clinician, 0x11, clinician_secret, seed(entropy, 2)),
         Side::new(Role::Patient, 0x22, patient_secret, seed(entropy, 3)),
     ];
-    // Messages in flight to side 0 or 1, in order.
+    // Messages in flight to side 0 or 1, in order. Only this module pushes to it, always
+    // with index 0 or 1, so indexing `sides` and `joined` by it (and by `1 - from`) is in bounds.
     let mut wire: Vec<(usize, Vec<u8>)> = Vec::new();
     let mut joined = [false, false];
     let mut app_data_received = false;

@@ -722,29 +722,28 @@ fn peer_arg(participant_id: &str) -> Result<String, Error> {
 
 // ----- enforcement hook for the rest of the SDK ------------------------------------------
 
-/// A manager attached to a consultation: (local participant id, link id, manager).
-type Gate = (String, u32, Weak<RefCell<Patient>>);
+/// Ledgers attached to consultations: (local participant id, link id, ledger side).
+type Registry<T> = RefCell<Vec<(String, u32, Weak<RefCell<T>>)>>;
 
 thread_local! {
     /// Managers attached to consultations, by this side's participant id: what the
     /// consultation's enforcement points consult.
-    static GATES: RefCell<Vec<Gate>> = const { RefCell::new(Vec::new()) };
+    static GATES: Registry<Patient> = const { RefCell::new(Vec::new()) };
 }
 
-fn register_gate(local: &str, link: u32, patient: &Rc<RefCell<Patient>>) {
-    GATES.with(|g| {
-        let mut g = g.borrow_mut();
-        g.retain(|(_, _, w)| w.strong_count() > 0);
-        g.push((local.to_owned(), link, Rc::downgrade(patient)));
-    });
+/// Adds `side`'s link to consultation `local` to `registry` (dropping entries of freed sides).
+fn register<T>(registry: &Registry<T>, local: &str, link: u32, side: &Rc<RefCell<T>>) {
+    let mut r = registry.borrow_mut();
+    r.retain(|(_, _, w)| w.strong_count() > 0);
+    r.push((local.to_owned(), link, Rc::downgrade(side)));
 }
 
-fn unregister_gates(patient: &Rc<RefCell<Patient>>) {
-    let me = Rc::downgrade(patient);
-    GATES.with(|g| {
-        g.borrow_mut()
-            .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me))
-    });
+/// Removes every link of `side` from `registry`.
+fn unregister<T>(registry: &Registry<T>, side: &Rc<RefCell<T>>) {
+    let me = Rc::downgrade(side);
+    registry
+        .borrow_mut()
+        .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me));
 }
 
 /// The consent decision for capturing or sharing `category` in the consultation whose local
@@ -802,31 +801,12 @@ pub(crate) fn allows(
         .decide(p.manager.ledger().state(), category, recipient, now)
 }
 
-/// A replica attached to a consultation: (local participant id, link id, replica). The
-/// link names the patient (or guest) whose ledger the replica holds: that is how a
-/// participant of the call is bound to a consent record.
-type ReplicaGate = (String, u32, Weak<RefCell<Clinician>>);
-
 thread_local! {
     /// Replicas attached to consultations, by this side's participant id: what the
-    /// recording enforcement point consults.
-    static REPLICAS: RefCell<Vec<ReplicaGate>> = const { RefCell::new(Vec::new()) };
-}
-
-fn register_replica(local: &str, link: u32, clinician: &Rc<RefCell<Clinician>>) {
-    REPLICAS.with(|g| {
-        let mut g = g.borrow_mut();
-        g.retain(|(_, _, w)| w.strong_count() > 0);
-        g.push((local.to_owned(), link, Rc::downgrade(clinician)));
-    });
-}
-
-fn unregister_replicas(clinician: &Rc<RefCell<Clinician>>) {
-    let me = Rc::downgrade(clinician);
-    REPLICAS.with(|g| {
-        g.borrow_mut()
-            .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me))
-    });
+    /// recording enforcement point consults. The link names the patient (or guest) whose
+    /// ledger the replica holds: that is how a participant of the call is bound to a
+    /// consent record.
+    static REPLICAS: Registry<Clinician> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the consultation whose local participant id is `local_participant_id` may be
@@ -1367,7 +1347,7 @@ impl JsConsentManager {
             _listeners: Some(listeners),
         });
         if let Some(local) = local {
-            register_gate(&local, id, &self.inner);
+            GATES.with(|g| register(g, &local, id, &self.inner));
         }
         patient_link_event(&self.inner, id, LinkEvent::Kick);
         Ok(())
@@ -1376,7 +1356,7 @@ impl JsConsentManager {
     /// Stops syncing with every consultation (the ledger stays open).
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
-        unregister_gates(&self.inner);
+        GATES.with(|g| unregister(g, &self.inner));
         let links = std::mem::take(&mut self.inner.borrow_mut().links);
         drop(links);
     }
@@ -1899,7 +1879,7 @@ impl JsConsentReplica {
             _listeners: Some(listeners),
         });
         if let Some(local) = local {
-            register_replica(&local, id, &self.inner);
+            REPLICAS.with(|g| register(g, &local, id, &self.inner));
         }
         replica_link_event(&self.inner, id, LinkEvent::Kick);
         Ok(())
@@ -1908,7 +1888,7 @@ impl JsConsentReplica {
     /// Stops syncing with every consultation; a recording that needed this record stops.
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
-        unregister_replicas(&self.inner);
+        REPLICAS.with(|g| unregister(g, &self.inner));
         let links = std::mem::take(&mut self.inner.borrow_mut().links);
         drop(links);
         super::consultation::consent_changed();

@@ -14,6 +14,9 @@
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
 //! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
 
+#[macro_use]
+mod serde_compound;
+
 mod bench;
 mod capabilities;
 mod consent;

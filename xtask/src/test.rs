@@ -214,16 +214,6 @@ fn node_tests_in(dirs: &[&str], in_namespace: bool) -> Result<Counts, String> {
     } else {
         cmd
     };
-    // The harnesses look for the relay and the native peer under `<root>/target` unless told
-    // otherwise; with `CARGO_TARGET_DIR` set, the binaries cargo built are elsewhere.
-    for (var, bin) in [
-        ("TELECONSULT_RELAY_BIN", "teleconsult-relay"),
-        ("TELECONSULT_NATIVE_PEER_BIN", "teleconsult-native-peer"),
-    ] {
-        if std::env::var_os(var).is_none() {
-            cmd.env(var, util::target_dir().join("debug").join(bin));
-        }
-    }
     let (ok, out) = util::run_capture(&mut cmd)?;
     let tap = |key: &str| {
         out.lines()
