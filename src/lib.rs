@@ -20,7 +20,12 @@
 //!
 //! ## Features
 //!
-//! The crate has no optional features yet; everything listed above is always compiled.
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `web` | yes | the JS API and the browser drivers (`web`, wasm32 only) |
+//!
+//! Without `web` the crate is the sans-IO core alone; `bench/bundle-floor` builds it that
+//! way to measure what the core weighs in wasm.
 
 pub mod capabilities;
 pub mod consent;
@@ -31,7 +36,7 @@ pub mod reconnect;
 pub mod signaling;
 mod sorted_map;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod web;
 
 pub use error::{Error, ErrorCode};

@@ -83,7 +83,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     /// The value of `key`, inserting `make()` first if it has none (`BTreeMap`'s
     /// `entry(key).or_insert_with(make)`).
     #[cfg_attr(
-        not(target_arch = "wasm32"),
+        not(all(target_arch = "wasm32", feature = "web")),
         allow(dead_code, reason = "used by the browser driver only")
     )]
     pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
@@ -100,7 +100,7 @@ impl<K: Ord, V> SortedMap<K, V> {
 
     /// Removes every entry, dropping them in key order (as `BTreeMap::clear` does).
     #[cfg_attr(
-        not(target_arch = "wasm32"),
+        not(all(target_arch = "wasm32", feature = "web")),
         allow(dead_code, reason = "used by the browser driver only")
     )]
     pub(crate) fn clear(&mut self) {

@@ -22,6 +22,12 @@ pub fn run() -> Result<(), String> {
         sizes.wasm_gz + sizes.js_gz
     )];
     println!("{}", results[0]);
+    let (floor_raw, floor_gz) = build::floor()?;
+    results.push(format!(
+        "bundle-floor: core_gz_kb={:.1} core_raw={floor_raw} core_gz={floor_gz} pkg_over_core={:.2}",
+        floor_gz as f64 / 1024.0,
+        (sizes.wasm_gz + sizes.js_gz) as f64 / floor_gz as f64
+    ));
     // The browser benchmarks start the relay binary themselves: the optimised build a
     // deployment runs (a debug relay adds per-message latency that is not the SDK's).
     util::run(util::cargo().args([

@@ -108,6 +108,26 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
     Ok(sizes)
 }
 
+/// Builds `bench/bundle-floor` — the sans-IO core alone behind a plain byte boundary, no
+/// wasm-bindgen and no JS layer — exactly as the SDK's wasm is built (`wasm-release`
+/// profile, then `wasm-opt`), and returns its raw and gzip -9 sizes: the least any design
+/// of the JS layer could ship.
+pub fn floor() -> Result<(u64, u64), String> {
+    util::run(util::cargo().args([
+        "build",
+        "--package",
+        "teleconsult-bundle-floor",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let wasm = util::target_dir()
+        .join("wasm32-unknown-unknown/wasm-release/teleconsult_bundle_floor.wasm");
+    let bytes = read(&optimise(&wasm)?)?;
+    Ok((len(&bytes), gzip_len(&bytes)?))
+}
+
 /// Runs `wasm-opt -Oz` on rustc's output and returns the optimised file.
 ///
 /// It runs before wasm-bindgen, not after: Debian's binaryen 108 rewrites the externref table
