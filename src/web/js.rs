@@ -48,22 +48,22 @@ pub fn object(pairs: &[(&str, JsValue)]) -> Object {
     obj
 }
 
+#[wasm_bindgen(module = "/src/web/snippets/platform.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = fillRandom, catch)]
+    fn fill_random(bytes: &mut [u8]) -> Result<bool, JsValue>;
+}
+
 /// Fills `out` from `crypto.getRandomValues`, available in every browser, worker and
 /// Node.js 20.
 pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
-    let crypto = get(&js_sys::global(), "crypto");
-    let fill = get(&crypto, "getRandomValues")
-        .dyn_into::<js_sys::Function>()
-        .map_err(|_| {
-            Error::Unsupported(
-                "crypto.getRandomValues is missing; a secure random source is required",
-            )
-        })?;
-    let buf = js_sys::Uint8Array::new_with_length(out.len() as u32);
-    fill.call1(&crypto, &buf)
-        .map_err(|_| Error::Unsupported("crypto.getRandomValues failed"))?;
-    buf.copy_to(out);
-    Ok(())
+    match fill_random(out) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::Unsupported(
+            "crypto.getRandomValues is missing; a secure random source is required",
+        )),
+        Err(_) => Err(Error::Unsupported("crypto.getRandomValues failed")),
+    }
 }
 
 /// Lowercase hex, for participant ids.

@@ -89,13 +89,23 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
         util::run(bindgen.arg(&wasm))?;
         if profile == Profile::Release {
             strip_doc_comments(&out_dir.join("teleconsult.js"))?;
+            for snippet in files_under(&out_dir.join("snippets"))? {
+                strip_doc_comments(&snippet)?;
+            }
         }
     }
-    // The package is `"type": "module"`; the Node.js glue is CommonJS.
+    // The package is `"type": "module"`; the Node.js glue is CommonJS, and it `require`s
+    // the JS snippets, which are ES modules (Node.js ≥ 20.19 loads those with `require`).
     write(
         &pkg.join("node/package.json"),
         b"{ \"type\": \"commonjs\" }\n",
     )?;
+    if pkg.join("node/snippets").is_dir() {
+        write(
+            &pkg.join("node/snippets/package.json"),
+            b"{ \"type\": \"module\" }\n",
+        )?;
+    }
     let sizes = measure(&pkg)?;
     println!(
         "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped",
@@ -184,12 +194,33 @@ fn measure(pkg: &Path) -> Result<Sizes, String> {
     let wasm = read(&pkg.join("web/teleconsult_bg.wasm"))?;
     let mut js = read(&pkg.join("web/teleconsult.js"))?;
     js.extend(read(&pkg.join("index.js"))?);
+    for snippet in files_under(&pkg.join("web/snippets"))? {
+        js.extend(read(&snippet)?);
+    }
     Ok(Sizes {
         wasm_raw: len(&wasm),
         wasm_gz: gzip_len(&wasm)?,
         js_raw: len(&js),
         js_gz: gzip_len(&js)?,
     })
+}
+
+/// Every file below `dir` (none if it does not exist), in a stable order.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            out.extend(files_under(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
