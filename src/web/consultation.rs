@@ -12,10 +12,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamConstraints,
-    MediaStreamTrack,
-};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamTrack};
 use zeroize::Zeroizing;
 
 use super::JsError;
@@ -1101,28 +1098,26 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
         PeerEvent::Ice(state) => input(weak, |i, now| {
             let _ = i.session.handle_ice_state(id, state, now);
         }),
-        PeerEvent::Track(e) => {
+        PeerEvent::Track(track, sender_stream) => {
             let Some(inner) = weak.upgrade() else { return };
             let stream = {
                 let mut guard = inner.borrow_mut();
                 // The sender's own stream when the event carries one (no new object on the
                 // path to the first frame), else a stream of our own.
                 let entry = guard.remote_streams.get_or_insert_with(id, || {
-                    e.streams()
-                        .get(0)
-                        .dyn_into::<MediaStream>()
-                        .or_else(|_| MediaStream::new())
-                        .unwrap_or_else(|_| JsValue::NULL.unchecked_into())
+                    sender_stream
+                        .or_else(|| MediaStream::new().ok())
+                        .unwrap_or_else(|| JsValue::NULL.unchecked_into())
                 });
                 // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
                 // would copy the stream instead of sharing it.
                 let stream = Clone::clone(&*entry);
-                stream.add_track(&e.track());
+                stream.add_track(&track);
                 stream
             };
             let detail = object(&[
                 ("participantId", js::hex(&id.0).into()),
-                ("track", e.track().into()),
+                ("track", track.into()),
                 ("stream", stream.into()),
             ]);
             dispatch(&inner, "track", detail);
@@ -1400,17 +1395,14 @@ fn teardown(inner: &Shared, reason: &'static str) {
 // ----- media helpers -----------------------------------------------------------------------
 
 async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
-    let media = get(&get(&js_sys::global(), "navigator"), "mediaDevices");
-    let media: web_sys::MediaDevices = media.dyn_into().map_err(|_| {
-        Error::Unsupported("camera and microphone access (navigator.mediaDevices) is missing")
-    })?;
-    let c: &MediaStreamConstraints = constraints.unchecked_ref();
-    let promise = media
-        .get_user_media_with_constraints(c)
-        .map_err(|_| Error::InvalidArgument("constraints"))?;
-    match JsFuture::from(promise).await {
-        Ok(stream) => Ok(stream.unchecked_into()),
+    match JsFuture::from(peer::open_media(constraints)).await {
+        Ok(stream) => stream
+            .dyn_into()
+            .map_err(|_| Error::Media("the camera or microphone could not be opened")),
         Err(e) => Err(match get(&e, "name").as_string().as_deref() {
+            Some("Unsupported") => Error::Unsupported(
+                "camera and microphone access (navigator.mediaDevices) is missing",
+            ),
             Some("NotAllowedError") | Some("SecurityError") => {
                 Error::PermissionDenied("camera or microphone access was refused")
             }
@@ -1480,70 +1472,16 @@ fn start_quality_probe(inner: &Shared) {
         let weak = Rc::downgrade(&inner);
         js::spawn(Box::pin(async move {
             for (id, pc) in connected {
-                if let Ok(report) = JsFuture::from(pc.get_stats()).await
+                if let Some(detail) = peer::quality(&pc, &js::hex(&id.0)).await
                     && let Some(inner) = weak.upgrade()
                 {
-                    dispatch(&inner, "quality", quality(id, &report));
+                    dispatch(&inner, "quality", detail.unchecked_into());
                 }
             }
         }));
         start_quality_probe(&inner);
     });
     inner.borrow_mut().quality_timer = timer.ok();
-}
-
-/// Summarises a stats report: round-trip time of the selected candidate pair and loss of
-/// inbound RTP, graded so an app can show a simple signal-strength icon.
-fn quality(id: ParticipantId, report: &JsValue) -> Object {
-    let (mut rtt, mut lost, mut received, mut frames) = (None::<f64>, 0.0, 0.0, None::<f64>);
-    let values = js_sys::Reflect::get(report, &"values".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|f| f.call0(report).ok());
-    if let Some(iter) = values.and_then(|v| js_sys::try_iter(&v).ok().flatten()) {
-        for stat in iter.flatten() {
-            match get(&stat, "type").as_string().as_deref() {
-                Some("candidate-pair") if get(&stat, "nominated").as_bool() == Some(true) => {
-                    rtt = get(&stat, "currentRoundTripTime")
-                        .as_f64()
-                        .map(|s| s * 1000.0)
-                        .or(rtt);
-                }
-                Some("inbound-rtp") => {
-                    lost += get(&stat, "packetsLost").as_f64().unwrap_or(0.0);
-                    received += get(&stat, "packetsReceived").as_f64().unwrap_or(0.0);
-                    if let Some(f) = get(&stat, "framesDecoded").as_f64() {
-                        frames = Some(frames.unwrap_or(0.0) + f);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let loss = if lost + received > 0.0 {
-        Some(100.0 * lost / (lost + received))
-    } else {
-        None
-    };
-    let level = match (rtt.unwrap_or(0.0), loss.unwrap_or(0.0)) {
-        (r, l) if r < 300.0 && l < 2.0 => "good",
-        (r, l) if r < 800.0 && l < 8.0 => "fair",
-        _ => "poor",
-    };
-    let detail = object(&[
-        ("participantId", js::hex(&id.0).into()),
-        ("level", level.into()),
-    ]);
-    for (key, value) in [
-        ("rttMs", rtt),
-        ("packetLossPercent", loss),
-        ("framesDecoded", frames),
-    ] {
-        if let Some(v) = value {
-            set(&detail, key, v);
-        }
-    }
-    detail
 }
 
 // ----- JS values ---------------------------------------------------------------------------

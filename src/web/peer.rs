@@ -4,26 +4,40 @@
 
 use std::collections::VecDeque;
 
-use js_sys::{Array, Promise, Reflect};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceConnectionState,
-    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceErrorEvent,
-    RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
-};
+use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection};
 
 use crate::signaling::{Candidate, IceState, MediaRequest, SdpKind};
 
-/// Calls a method web-sys lacks by name (the argument-less `setLocalDescription()` that
-/// perfect negotiation relies on, and `restartIce()`).
-fn call0(pc: &RtcPeerConnection, method: &str) -> Result<JsValue, JsValue> {
-    let f: js_sys::Function = Reflect::get(pc, &method.into())?.dyn_into()?;
-    f.call0(pc)
-}
-
-async fn set_local_description_implicit(pc: &RtcPeerConnection) -> Result<JsValue, JsValue> {
-    JsFuture::from(Promise::from(call0(pc, "setLocalDescription")?)).await
+#[wasm_bindgen(module = "/src/web/snippets/peer.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = createPeer, catch)]
+    fn create_peer(
+        ice_servers: &JsValue,
+        relay_only: bool,
+        on_event: &Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
+    ) -> Result<RtcPeerConnection, JsValue>;
+    #[wasm_bindgen(js_name = closePeer, catch)]
+    fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]
+    fn receive_audio_and_video(pc: &RtcPeerConnection) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = hasSenders)]
+    fn has_senders(pc: &RtcPeerConnection) -> bool;
+    #[wasm_bindgen(js_name = addStream, catch)]
+    fn add_stream(pc: &RtcPeerConnection, stream: &MediaStream) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = removeTracksNotIn, catch)]
+    fn remove_tracks_not_in(
+        pc: &RtcPeerConnection,
+        stream: Option<MediaStream>,
+    ) -> Result<(), JsValue>;
+    fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
+    #[wasm_bindgen(js_name = quality)]
+    fn quality_of(pc: &RtcPeerConnection, participant_id: &str) -> Promise;
+    /// `getUserMedia`; see the snippet for how it rejects.
+    #[wasm_bindgen(js_name = openMedia)]
+    pub fn open_media(constraints: &JsValue) -> Promise;
 }
 
 /// What a peer connection reports.
@@ -32,8 +46,8 @@ pub enum PeerEvent {
     Candidate(Candidate),
     /// The ICE connection state changed.
     Ice(IceState),
-    /// A remote track arrived.
-    Track(RtcTrackEvent),
+    /// A remote track arrived, with the sender's stream when the browser named one.
+    Track(MediaStreamTrack, Option<MediaStream>),
     /// A STUN/TURN server refused us (for example a wrong TURN credential: 401).
     IceError {
         /// The STUN error code (401 unauthorized, 403 forbidden, 701 unreachable, …).
@@ -60,10 +74,7 @@ pub struct Peer {
     pub queue: VecDeque<MediaRequest>,
     /// A request is executing (the queue is being drained by a task).
     pub busy: bool,
-    _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
-    _on_ice_state: Closure<dyn FnMut()>,
-    _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
-    _on_ice_error: Closure<dyn FnMut(RtcPeerConnectionIceErrorEvent)>,
+    _on_event: Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
 }
 
 impl Peer {
@@ -72,60 +83,21 @@ impl Peer {
     pub fn new(
         ice_servers: &JsValue,
         relay_only: bool,
-        sink: impl Fn(PeerEvent) + Clone + 'static,
+        sink: impl Fn(PeerEvent) + 'static,
     ) -> Result<Self, JsValue> {
-        let config = RtcConfiguration::new();
-        if !ice_servers.is_undefined() {
-            config.set_ice_servers(ice_servers);
-        }
-        if relay_only {
-            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
-        }
-        let pc = RtcPeerConnection::new_with_configuration(&config)?;
-
-        let s = sink.clone();
-        let on_candidate = Closure::<dyn FnMut(_)>::new(move |e: RtcPeerConnectionIceEvent| {
-            let candidate = match e.candidate() {
-                Some(c) => Candidate {
-                    candidate: c.candidate(),
-                    sdp_mid: c.sdp_mid(),
-                    sdp_mline_index: c.sdp_m_line_index(),
-                },
-                None => Candidate {
-                    candidate: String::new(),
-                    sdp_mid: None,
-                    sdp_mline_index: None,
-                },
-            };
-            s(PeerEvent::Candidate(candidate));
-        });
-        let s = sink.clone();
-        let pc2 = pc.clone();
-        let on_ice_state = Closure::<dyn FnMut()>::new(move || {
-            s(PeerEvent::Ice(ice_state(pc2.ice_connection_state())));
-        });
-        let s = sink.clone();
-        let on_track = Closure::<dyn FnMut(_)>::new(move |e: RtcTrackEvent| s(PeerEvent::Track(e)));
-        let on_ice_error =
-            Closure::<dyn FnMut(_)>::new(move |e: RtcPeerConnectionIceErrorEvent| {
-                sink(PeerEvent::IceError {
-                    code: e.error_code(),
-                    text: e.error_text(),
-                    url: e.url(),
-                });
-            });
-        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
-        pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
-        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        let _ = Reflect::set(&pc, &"onicecandidateerror".into(), on_ice_error.as_ref());
+        let on_event = Closure::<dyn FnMut(u32, JsValue, JsValue, JsValue)>::new(
+            move |kind: u32, a: JsValue, b: JsValue, c: JsValue| {
+                if let Some(event) = peer_event(kind, a, b, c) {
+                    sink(event);
+                }
+            },
+        );
+        let pc = create_peer(ice_servers, relay_only, &on_event)?;
         Ok(Self {
             pc,
             queue: VecDeque::new(),
             busy: false,
-            _on_candidate: on_candidate,
-            _on_ice_state: on_ice_state,
-            _on_track: on_track,
-            _on_ice_error: on_ice_error,
+            _on_event: on_event,
         })
     }
 
@@ -138,62 +110,54 @@ impl Peer {
     /// always carries both media sections (a patient without a camera still sees the
     /// clinician). `addTrack` later reuses these transceivers.
     pub fn receive_audio_and_video(&self) {
-        if let Ok(add) = Reflect::get(&self.pc, &"addTransceiver".into())
-            .and_then(|f| f.dyn_into::<js_sys::Function>())
-        {
-            let init = js_sys::Object::new();
-            let _ = Reflect::set(&init, &"direction".into(), &"recvonly".into());
-            for kind in ["audio", "video"] {
-                let _ = add.call2(&self.pc, &kind.into(), &init);
-            }
-        }
+        let _ = receive_audio_and_video(&self.pc);
     }
 
     /// Whether anything was ever added to send (an `addTrack` sender stays after
     /// `removeTrack`, and its transceiver is reused by the next one).
     pub fn has_senders(&self) -> bool {
-        self.pc.get_senders().length() > 0
+        has_senders(&self.pc)
     }
 
     /// Adds every track of `stream` that is not sent yet.
     pub fn add_stream(&self, stream: &MediaStream) {
-        let sent: Vec<JsValue> = self
-            .pc
-            .get_senders()
-            .iter()
-            .filter_map(|s| Reflect::get(&s, &"track".into()).ok())
-            .collect();
-        for track in stream.get_tracks().iter() {
-            if !sent.iter().any(|t| t == &track) {
-                let _ = self
-                    .pc
-                    .add_track(track.unchecked_ref(), stream, &Array::new());
-            }
-        }
+        let _ = add_stream(&self.pc, stream);
     }
 
     /// Stops sending tracks that are no longer in `stream` (or all, when `None`).
     pub fn remove_tracks_not_in(&self, stream: Option<&MediaStream>) {
-        let keep: Vec<JsValue> = stream
-            .map(|s| s.get_tracks().iter().collect())
-            .unwrap_or_default();
-        for sender in self.pc.get_senders().iter() {
-            let track = Reflect::get(&sender, &"track".into()).unwrap_or(JsValue::NULL);
-            if !track.is_null() && !keep.iter().any(|t| t == &track) {
-                self.pc.remove_track(sender.unchecked_ref());
-            }
-        }
+        let _ = remove_tracks_not_in(&self.pc, stream.cloned());
     }
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        self.pc.set_onicecandidate(None);
-        self.pc.set_oniceconnectionstatechange(None);
-        self.pc.set_ontrack(None);
-        let _ = Reflect::set(&self.pc, &"onicecandidateerror".into(), &JsValue::NULL);
-        self.pc.close();
+        let _ = close_peer(&self.pc);
     }
+}
+
+/// Reads one event from the connection's handlers; anything malformed is dropped.
+fn peer_event(kind: u32, a: JsValue, b: JsValue, c: JsValue) -> Option<PeerEvent> {
+    Some(match kind {
+        0 => PeerEvent::Candidate(Candidate {
+            candidate: a.as_string().unwrap_or_default(),
+            sdp_mid: b.as_string(),
+            sdp_mline_index: c.as_f64().and_then(u16_of),
+        }),
+        1 => PeerEvent::Ice(ice_state(&a.as_string()?)),
+        2 => PeerEvent::Track(a.dyn_into().ok()?, b.dyn_into().ok()),
+        3 => PeerEvent::IceError {
+            code: a.as_f64().and_then(u16_of)?,
+            text: b.as_string().unwrap_or_default(),
+            url: c.as_string().unwrap_or_default(),
+        },
+        _ => return None,
+    })
+}
+
+/// `x` when it is an integer that fits a `u16`.
+fn u16_of(x: f64) -> Option<u16> {
+    (x.fract() == 0.0 && (0.0..=65535.0).contains(&x)).then_some(x as u16)
 }
 
 /// Executes one media request on `pc`.
@@ -201,70 +165,65 @@ pub async fn execute(
     pc: &RtcPeerConnection,
     request: MediaRequest,
 ) -> Result<MediaOutcome, JsValue> {
-    match request {
+    let none = JsValue::UNDEFINED;
+    let step = match request {
         MediaRequest::CreateOffer { ice_restart } => {
-            if ice_restart {
-                call0(pc, "restartIce")?;
-            }
-            set_local_description_implicit(pc).await?;
-            Ok(local_description(pc))
+            negotiate(pc, 0, ice_restart.into(), none.clone(), none)
         }
-        MediaRequest::CreateAnswer => {
-            set_local_description_implicit(pc).await?;
-            Ok(local_description(pc))
-        }
+        MediaRequest::CreateAnswer => negotiate(pc, 1, none.clone(), none.clone(), none),
         MediaRequest::SetRemoteDescription { kind, sdp } => {
-            let ty = if kind == SdpKind::Offer {
-                RtcSdpType::Offer
+            let kind = if kind == SdpKind::Offer {
+                "offer"
             } else {
-                RtcSdpType::Answer
+                "answer"
             };
-            let init = RtcSessionDescriptionInit::new(ty);
-            init.set_sdp(&sdp);
-            JsFuture::from(pc.set_remote_description(&init)).await?;
-            Ok(MediaOutcome::Done)
+            negotiate(pc, 2, kind.into(), sdp.into(), none)
         }
-        MediaRequest::AddIceCandidate(c) => {
-            let init = RtcIceCandidateInit::new(&c.candidate);
-            init.set_sdp_mid(c.sdp_mid.as_deref());
-            init.set_sdp_m_line_index(c.sdp_mline_index);
-            JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
-                .await?;
-            Ok(MediaOutcome::Done)
-        }
-        MediaRequest::Rollback => {
-            let init = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
-            JsFuture::from(pc.set_local_description(&init)).await?;
-            Ok(MediaOutcome::Done)
-        }
+        MediaRequest::AddIceCandidate(c) => negotiate(
+            pc,
+            3,
+            c.candidate.into(),
+            c.sdp_mid.map_or(JsValue::NULL, JsValue::from),
+            c.sdp_mline_index.map_or(JsValue::NULL, JsValue::from),
+        ),
+        MediaRequest::Rollback => negotiate(pc, 4, none.clone(), none.clone(), none),
         // The driver handles creating and closing (it owns the Peer); nothing to do on the
         // connection here.
-        MediaRequest::Prepare | MediaRequest::ClosePeer => Ok(MediaOutcome::Done),
+        MediaRequest::Prepare | MediaRequest::ClosePeer => return Ok(MediaOutcome::Done),
+    };
+    Ok(local_description(&JsFuture::from(step).await?))
+}
+
+/// The `quality` event detail of `participant_id`'s connection (see the snippet).
+pub async fn quality(pc: &RtcPeerConnection, participant_id: &str) -> Option<JsValue> {
+    JsFuture::from(quality_of(pc, participant_id)).await.ok()
+}
+
+/// The `[type, sdp]` an offer or answer step resolved to (the type read back from the
+/// browser, which picks offer or answer from its signaling state), or nothing to report.
+fn local_description(step: &JsValue) -> MediaOutcome {
+    let Some(pair) = step.dyn_ref::<js_sys::Array>() else {
+        return MediaOutcome::Done;
+    };
+    let kind = match pair.get(0).as_string().as_deref() {
+        Some("offer") => SdpKind::Offer,
+        Some("answer") => SdpKind::Answer,
+        _ => return MediaOutcome::Done,
+    };
+    match pair.get(1).as_string() {
+        Some(sdp) => MediaOutcome::LocalDescription(kind, sdp),
+        None => MediaOutcome::Done,
     }
 }
 
-/// The description the implicit `setLocalDescription()` produced; its type is read back
-/// rather than assumed, since the browser picks offer or answer from the signaling state.
-fn local_description(pc: &RtcPeerConnection) -> MediaOutcome {
-    match pc.local_description() {
-        Some(d) if d.type_() == RtcSdpType::Offer => {
-            MediaOutcome::LocalDescription(SdpKind::Offer, d.sdp())
-        }
-        Some(d) if d.type_() == RtcSdpType::Answer => {
-            MediaOutcome::LocalDescription(SdpKind::Answer, d.sdp())
-        }
-        _ => MediaOutcome::Done,
-    }
-}
-
-fn ice_state(s: RtcIceConnectionState) -> IceState {
+fn ice_state(s: &str) -> IceState {
     match s {
-        RtcIceConnectionState::Checking => IceState::Checking,
-        RtcIceConnectionState::Connected => IceState::Connected,
-        RtcIceConnectionState::Completed => IceState::Completed,
-        RtcIceConnectionState::Disconnected => IceState::Disconnected,
-        RtcIceConnectionState::Failed => IceState::Failed,
-        RtcIceConnectionState::Closed => IceState::Closed,
+        "checking" => IceState::Checking,
+        "connected" => IceState::Connected,
+        "completed" => IceState::Completed,
+        "disconnected" => IceState::Disconnected,
+        "failed" => IceState::Failed,
+        "closed" => IceState::Closed,
         _ => IceState::New,
     }
 }

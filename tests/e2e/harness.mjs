@@ -93,6 +93,7 @@ export async function openPage(browser, url, { width = 1280, height = 800 } = {}
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  if (process.env.E2E_CONSOLE) page.on('console', (m) => console.error('[page]', m.type(), m.text()));
   page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()}`));
   await page.setViewport({ width, height });
   await page.goto(url, { waitUntil: 'load' });

@@ -1,0 +1,131 @@
+// The browser side of one WebRTC peer connection, as the consultation driver
+// (src/web/peer.rs) uses it. The session in Rust decides what happens and when; these
+// functions only touch RTCPeerConnection. They are JavaScript, not web-sys calls from Rust,
+// because each awaited browser call and each event handler compiled from Rust costs several
+// hundred bytes of wasm, and the same steps here cost a few dozen (docs/BENCHMARKS.md).
+
+/**
+ * A connection with the app's ICE configuration. Its events reach `onEvent(kind, a, b, c)`:
+ * 0 a local candidate (`a` the candidate line, '' when gathering completed, `b` its mid,
+ * `c` its m-line index), 1 the ICE connection state (`a`), 2 a remote track (`a` the track,
+ * `b` the sender's stream, if any), 3 a STUN/TURN error (`a` code, `b` reason, `c` URL).
+ */
+export function createPeer(iceServers, relayOnly, onEvent) {
+  const config = {};
+  if (iceServers !== undefined) config.iceServers = iceServers;
+  if (relayOnly) config.iceTransportPolicy = 'relay';
+  const pc = new RTCPeerConnection(config);
+  pc.onicecandidate = (e) => {
+    const c = e.candidate;
+    onEvent(0, c ? c.candidate : '', c ? c.sdpMid : null, c ? c.sdpMLineIndex : null);
+  };
+  pc.oniceconnectionstatechange = () => onEvent(1, pc.iceConnectionState);
+  pc.ontrack = (e) => onEvent(2, e.track, e.streams[0]);
+  pc.onicecandidateerror = (e) => onEvent(3, e.errorCode, e.errorText, e.url);
+  return pc;
+}
+
+/** Detaches the handlers `createPeer` set and closes the connection. */
+export function closePeer(pc) {
+  pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
+  pc.onicecandidateerror = null;
+  pc.close();
+}
+
+/**
+ * Receives audio and video even while sending nothing, so that the first offer always
+ * carries both media sections; `addTrack` later reuses these transceivers.
+ */
+export function receiveAudioAndVideo(pc) {
+  for (const kind of ['audio', 'video']) pc.addTransceiver(kind, { direction: 'recvonly' });
+}
+
+/** Whether anything was ever added to send (a sender stays after `removeTrack`). */
+export function hasSenders(pc) {
+  return pc.getSenders().length > 0;
+}
+
+/** Adds every track of `stream` not sent yet. */
+export function addStream(pc, stream) {
+  const sent = pc.getSenders().map((s) => s.track);
+  for (const track of stream.getTracks()) {
+    if (!sent.includes(track)) pc.addTrack(track, stream);
+  }
+}
+
+/** Stops sending the tracks that are not in `stream` (all of them when it is null). */
+export function removeTracksNotIn(pc, stream) {
+  const keep = stream ? stream.getTracks() : [];
+  for (const sender of pc.getSenders()) {
+    if (sender.track && !keep.includes(sender.track)) pc.removeTrack(sender);
+  }
+}
+
+/**
+ * One negotiation step: `op` 0 offer (`a`: restart ICE first), 1 answer, 2 apply the remote
+ * description (`a` its type, `b` its SDP), 3 add a remote candidate (`a` line, `b` mid,
+ * `c` m-line index), 4 roll back. Resolves to `[type, sdp]` of the local description an
+ * offer or answer produced (read back: the browser picks the type from its state), else
+ * null.
+ */
+export async function negotiate(pc, op, a, b, c) {
+  switch (op) {
+    case 0:
+    case 1: {
+      if (op === 0 && a) pc.restartIce();
+      await pc.setLocalDescription();
+      const d = pc.localDescription;
+      return d && (d.type === 'offer' || d.type === 'answer') ? [d.type, d.sdp] : null;
+    }
+    case 2:
+      await pc.setRemoteDescription({ type: a, sdp: b });
+      return null;
+    case 3:
+      await pc.addIceCandidate({ candidate: a, sdpMid: b, sdpMLineIndex: c });
+      return null;
+    default:
+      await pc.setLocalDescription({ type: 'rollback' });
+      return null;
+  }
+}
+
+/**
+ * The `quality` event detail for participant `participantId` from its connection's stats:
+ * round-trip time of the nominated candidate pair, loss and decoded frames of inbound RTP,
+ * and a grade an app can show as a signal-strength icon.
+ */
+export async function quality(pc, participantId) {
+  const report = await pc.getStats();
+  let rttMs;
+  let lost = 0;
+  let received = 0;
+  let framesDecoded;
+  for (const s of report.values()) {
+    if (s.type === 'candidate-pair' && s.nominated === true) {
+      if (typeof s.currentRoundTripTime === 'number') rttMs = s.currentRoundTripTime * 1000;
+    } else if (s.type === 'inbound-rtp') {
+      lost += s.packetsLost || 0;
+      received += s.packetsReceived || 0;
+      if (typeof s.framesDecoded === 'number') framesDecoded = (framesDecoded || 0) + s.framesDecoded;
+    }
+  }
+  const packetLossPercent = lost + received > 0 ? (100 * lost) / (lost + received) : undefined;
+  const r = rttMs || 0;
+  const l = packetLossPercent || 0;
+  const level = r < 300 && l < 2 ? 'good' : r < 800 && l < 8 ? 'fair' : 'poor';
+  const out = { participantId, level };
+  if (rttMs !== undefined) out.rttMs = rttMs;
+  if (packetLossPercent !== undefined) out.packetLossPercent = packetLossPercent;
+  if (framesDecoded !== undefined) out.framesDecoded = framesDecoded;
+  return out;
+}
+
+/**
+ * `getUserMedia(constraints)`. Rejects with the browser's error (its `name` says why), or
+ * with `{ name: 'Unsupported' }` when the platform has no `navigator.mediaDevices`.
+ */
+export async function openMedia(constraints) {
+  const media = globalThis.navigator && navigator.mediaDevices;
+  if (!media) throw { name: 'Unsupported' };
+  return media.getUserMedia(constraints);
+}
