@@ -203,7 +203,9 @@ impl fmt::Display for Error {
             Self::Media(what) => write!(f, "media: {what}"),
             Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
             Self::Consent(e) => e.fmt(f),
-            Self::ConsentDenied(reason) => write!(f, "consent does not allow this: {reason:?}"),
+            Self::ConsentDenied(reason) => {
+                write!(f, "consent does not allow this: {}", reason.name())
+            }
             Self::Device(e) => e.fmt(f),
         }
     }

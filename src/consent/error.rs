@@ -162,18 +162,126 @@ impl From<StoreError> for LedgerError {
     }
 }
 
+impl DecodeError {
+    /// The variant's name (`"Truncated"`), for messages; see [`LedgerError`]'s `Display`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Truncated => "Truncated",
+            Self::TrailingBytes => "TrailingBytes",
+            Self::UnknownTag => "UnknownTag",
+            Self::BadField => "BadField",
+            Self::NotCanonical => "NotCanonical",
+        }
+    }
+}
+
+/// Written out field by field, in the form `Debug` would print, rather than through
+/// `Debug`: the message reaches JavaScript, and `Debug` formatting would pull its machinery
+/// into the wasm.
 impl fmt::Display for LedgerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed(e) => write!(f, "consent ledger malformed: {e:?}"),
+        match *self {
+            Self::Malformed(e) => write!(f, "consent ledger malformed: {}", e.name()),
             Self::Truncated { size, checkpoint } => write!(
                 f,
                 "consent ledger truncated: {size} entries, checkpoint vouches for {checkpoint}"
             ),
             Self::Store(StoreError(what)) => write!(f, "consent ledger storage failed: {what}"),
-            other => write!(f, "consent ledger rejected: {other:?}"),
+            Self::WrongSigner { seq }
+            | Self::BadSignature { seq }
+            | Self::BrokenChain { seq }
+            | Self::MissingEntry { seq }
+            | Self::Reordered { seq }
+            | Self::Replayed { seq }
+            | Self::Fork { seq }
+            | Self::ClockWentBackwards { seq }
+            | Self::InvalidEvent { seq }
+            | Self::GrantExpired { seq } => {
+                write!(
+                    f,
+                    "consent ledger rejected: {} {{ seq: {seq} }}",
+                    self.code()
+                )
+            }
+            Self::UnknownGrant { grant }
+            | Self::GrantNotActive { grant }
+            | Self::PrematureExpiry { grant } => {
+                write!(
+                    f,
+                    "consent ledger rejected: {} {{ grant: {grant} }}",
+                    self.code()
+                )
+            }
+            _ => write!(f, "consent ledger rejected: {}", self.code()),
         }
     }
 }
 
 impl std::error::Error for LedgerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::Reason;
+
+    const DECODE: [DecodeError; 5] = [
+        DecodeError::Truncated,
+        DecodeError::TrailingBytes,
+        DecodeError::UnknownTag,
+        DecodeError::BadField,
+        DecodeError::NotCanonical,
+    ];
+
+    #[test]
+    fn names_are_what_debug_prints() {
+        for e in DECODE {
+            assert_eq!(e.name(), format!("{e:?}"));
+        }
+        for r in [
+            Reason::Granted,
+            Reason::NoGrant,
+            Reason::OtherRecipient,
+            Reason::PurposeNotCovered,
+            Reason::Withdrawn,
+            Reason::Expired,
+            Reason::NotYetValid,
+            Reason::NoticeChanged,
+            Reason::ClockBehindLedger,
+        ] {
+            assert_eq!(r.name(), format!("{r:?}"));
+        }
+    }
+
+    #[test]
+    fn rejections_read_as_debug_would_print_them() {
+        let seq = 7;
+        let grant = 3;
+        for e in [
+            LedgerError::BadPublicKey,
+            LedgerError::WrongSigner { seq },
+            LedgerError::BadSignature { seq },
+            LedgerError::BrokenChain { seq },
+            LedgerError::MissingEntry { seq },
+            LedgerError::Reordered { seq },
+            LedgerError::Replayed { seq },
+            LedgerError::Fork { seq },
+            LedgerError::ClockWentBackwards { seq },
+            LedgerError::InvalidEvent { seq },
+            LedgerError::GrantExpired { seq },
+            LedgerError::UnknownGrant { grant },
+            LedgerError::GrantNotActive { grant },
+            LedgerError::PrematureExpiry { grant },
+            LedgerError::NoticeHashMismatch,
+            LedgerError::WrongLedger,
+            LedgerError::BadCheckpointSignature,
+            LedgerError::CheckpointMismatch,
+            LedgerError::Full,
+        ] {
+            assert_eq!(e.to_string(), format!("consent ledger rejected: {e:?}"));
+        }
+        for d in DECODE {
+            let e = LedgerError::Malformed(d);
+            assert_eq!(e.to_string(), format!("consent ledger malformed: {d:?}"));
+        }
+    }
+}

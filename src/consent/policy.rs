@@ -208,6 +208,24 @@ pub enum Reason {
     ClockBehindLedger,
 }
 
+impl Reason {
+    /// The variant's name, as JavaScript sees it (`"NoGrant"`): written out rather than
+    /// formatted with `Debug`, which would pull the formatting machinery into the wasm.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Granted => "Granted",
+            Self::NoGrant => "NoGrant",
+            Self::OtherRecipient => "OtherRecipient",
+            Self::PurposeNotCovered => "PurposeNotCovered",
+            Self::Withdrawn => "Withdrawn",
+            Self::Expired => "Expired",
+            Self::NotYetValid => "NotYetValid",
+            Self::NoticeChanged => "NoticeChanged",
+            Self::ClockBehindLedger => "ClockBehindLedger",
+        }
+    }
+}
+
 /// The answer at an enforcement point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Decision {

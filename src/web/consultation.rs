@@ -199,10 +199,7 @@ fn enforce_consent(inner: &Shared) {
     }
     renegotiate_all(inner);
     for (kind, reason) in stopped {
-        let detail = object(&[
-            ("kind", kind.into()),
-            ("reason", format!("{reason:?}").into()),
-        ]);
+        let detail = object(&[("kind", kind.into()), ("reason", reason.name().into())]);
         dispatch(inner, "localmediastopped", detail);
     }
 }

@@ -53,7 +53,7 @@ fn reading_category(m: &Measurement) -> Option<DataCategory> {
 fn consent_refusal(consultation: &JsValue, category: Option<DataCategory>) -> Option<String> {
     let local = get(consultation, "participantId").as_string()?;
     let decision = crate::web::consent::allows_for_consultation(&local, category?, now_ms())?;
-    (!decision.allowed).then(|| format!("{:?}", decision.reason))
+    (!decision.allowed).then(|| decision.reason.name().to_owned())
 }
 
 const READING: &str = "teleconsult/reading";
