@@ -84,13 +84,11 @@ async function unwrapSeed(subtle, record, idHex) {
   return new Uint8Array(plain);
 }
 
-/** Opens (creating or upgrading) the database with its three stores. */
+/** Opens the database (version 1), creating its three stores when it is new. */
 function openDatabase(name) {
   const open = indexedDB.open(name, 1);
   open.onupgradeneeded = () => {
-    for (const store of ['ledgers', 'entries', 'checkpoints']) {
-      if (!open.result.objectStoreNames.contains(store)) open.result.createObjectStore(store);
-    }
+    for (const store of ['ledgers', 'entries', 'checkpoints']) open.result.createObjectStore(store);
   };
   return request(open);
 }
@@ -142,11 +140,7 @@ export async function idbWrite(db, idHex, writes) {
   await committed(tx);
 }
 
-/** Closes the database connection. */
+/** Closes the database connection (never throws, even when already closed). */
 export function idbClose(db) {
-  try {
-    db.close();
-  } catch {
-    // Already closed: nothing to do.
-  }
+  db.close();
 }
