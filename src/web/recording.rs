@@ -16,13 +16,16 @@
 //!
 //! The others learn of it through a [`RecordingSignal`] on the end-to-end encrypted
 //! app-data channel; only a clinician's signal is believed.
+//!
+//! The browser IO (tracks, mixing, the `MediaRecorder`, its chunks, the final `Blob`) is
+//! `snippets/recording.js`: far smaller as JavaScript than as web-sys calls and closures.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamTrack};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, get, object, present, set};
@@ -31,6 +34,27 @@ use crate::Error;
 use crate::consent::{Reason, RecordingDecision, RecordingSignal, StopReason};
 use crate::signaling::SignalingError;
 use crate::signaling::relay_wire::{ParticipantId, Role};
+
+#[wasm_bindgen(module = "/src/web/snippets/recording.js")]
+extern "C" {
+    /// Starts a `MediaRecorder` (see the snippet); resolves to its handle or a failure code.
+    #[wasm_bindgen(js_name = startRecorder, catch)]
+    fn start_recorder(
+        streams: &Array,
+        mime: &str,
+        timeslice: f64,
+        video_bps: Option<f64>,
+        audio_bps: Option<f64>,
+        events: &EventTarget,
+        on_end: &Function,
+    ) -> Result<JsValue, JsValue>;
+    /// Asks the recorder to stop; false when no `stop` event will come.
+    #[wasm_bindgen(js_name = stopRecorder)]
+    fn stop_recorder(handle: &JsValue) -> bool;
+    /// Detaches the callbacks, releases the mixer, returns the whole recording's Blob.
+    #[wasm_bindgen(js_name = finishRecorder)]
+    fn finish_recorder(handle: &JsValue) -> JsValue;
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const RECORDING_TS: &'static str = r#"
@@ -109,11 +133,10 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 
 /// A running or finished recording.
 struct Rec {
+    /// The snippet's handle (recorder, chunks, byte count, mixer).
     recorder: JsValue,
     mime: String,
     started_at: f64,
-    chunks: Array,
-    bytes: f64,
     events: EventTarget,
     /// "recording", "stopping" or "stopped".
     state: &'static str,
@@ -129,11 +152,9 @@ struct Rec {
     covered: Vec<String>,
     /// Takes the decision again when the earliest covering grant ends.
     expiry: Option<Timer>,
-    /// The mixing `AudioContext`, closed on stop.
-    audio: Option<JsValue>,
-    /// Tracks this module created (the mixed audio), stopped on stop.
-    own_tracks: Vec<MediaStreamTrack>,
-    _handlers: Vec<Handler>,
+    /// Called by the recorder's `stop` and `error` events; the snippet detaches it in
+    /// `finishRecorder`, before this struct (and so the closure) can be dropped.
+    _on_end: Option<Handler>,
 }
 
 thread_local! {
@@ -174,7 +195,9 @@ impl Recording {
     /// Bytes recorded so far (the sum of the chunks).
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> f64 {
-        self.inner.borrow().bytes
+        get(&self.inner.borrow().recorder, "bytes")
+            .as_f64()
+            .unwrap_or(0.0)
     }
 
     /// Why it stopped, once it did.
@@ -375,83 +398,21 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
             ));
         }
     };
-    let recorder_class = get(&js_sys::global(), "MediaRecorder");
-    let Ok(recorder_class) = recorder_class.dyn_into::<Function>() else {
+    if !get(&js_sys::global(), "MediaRecorder").is_function() {
         return Err(error(
             Error::Unsupported("MediaRecorder is missing"),
             None,
             None,
         ));
-    };
-    let timeslice = get(&options, "timeslice");
-    let timeslice = if present(&timeslice) {
-        timeslice
-            .as_f64()
-            .filter(|t| t.is_finite() && *t >= 1.0 && *t <= 3_600_000.0)
-            .ok_or_else(|| {
-                error(
-                    Error::InvalidArgument("timeslice: expected milliseconds (1 to 3600000)"),
-                    None,
-                    None,
-                )
-            })?
-    } else {
-        1000.0
-    };
-    let mime = match js::opt_string(&options, "mimeType") {
-        Ok(Some(m)) if supported(&recorder_class, &m) => m,
-        Ok(Some(_)) => {
-            return Err(error(
-                Error::InvalidArgument("mimeType: not supported by this browser's MediaRecorder"),
-                None,
-                None,
-            ));
-        }
-        Ok(None) => ["video/webm;codecs=vp8,opus", "video/webm", "video/mp4"]
-            .into_iter()
-            .find(|m| supported(&recorder_class, m))
-            .unwrap_or_default()
-            .to_owned(),
-        Err(e) => return Err(error(e, None, None)),
-    };
-    let (stream, audio, own_tracks) = compose(&view)?;
-    let init = Object::new();
-    if !mime.is_empty() {
-        set(&init, "mimeType", mime.as_str());
     }
-    for key in ["videoBitsPerSecond", "audioBitsPerSecond"] {
-        let v = get(&options, key);
-        if present(&v) {
-            let n = v
-                .as_f64()
-                .filter(|n| n.is_finite() && *n > 0.0)
-                .ok_or_else(|| {
-                    error(
-                        Error::InvalidArgument("bitsPerSecond: expected a positive number"),
-                        None,
-                        None,
-                    )
-                })?;
-            set(&init, key, n);
-        }
-    }
-    let args = Array::of2(&stream, &init);
-    let recorder = Reflect::construct(&recorder_class, &args).map_err(|_| {
-        error(
-            Error::Media("MediaRecorder refused the stream or options"),
-            None,
-            None,
-        )
-    })?;
+    let opts = recorder_options(&options).map_err(|e| error(e, None, None))?;
     let events = EventTarget::new()
         .map_err(|_| error(Error::Unsupported("EventTarget is missing"), None, None))?;
     let rec = Rc::new(RefCell::new(Rec {
-        recorder: recorder.clone(),
-        mime: mime.clone(),
+        recorder: JsValue::UNDEFINED,
+        mime: String::new(),
         started_at: js_sys::Date::now(),
-        chunks: Array::new(),
-        bytes: 0.0,
-        events,
+        events: events.clone(),
         state: "recording",
         stop: None,
         blob: None,
@@ -460,27 +421,28 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
         told: Vec::new(),
         covered: consenting_peers(&view),
         expiry: None,
-        audio,
-        own_tracks,
-        _handlers: Vec::new(),
+        _on_end: None,
     }));
-    let handlers = handlers(&rec, &recorder);
-    rec.borrow_mut()._handlers = handlers;
-    let started = Reflect::get(&recorder, &"start".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .map(|f| f.call1(&recorder, &timeslice.into()));
-    if !matches!(started, Some(Ok(_))) {
-        release(&rec);
-        return Err(error(
-            Error::Media("MediaRecorder failed to start"),
-            None,
-            None,
-        ));
-    }
-    if rec.borrow().mime.is_empty() {
-        let m = get(&recorder, "mimeType").as_string().unwrap_or_default();
-        rec.borrow_mut().mime = m;
+    let on_end = on_end(&rec);
+    let started = start_recorder(
+        &sources(&view),
+        &opts.mime,
+        opts.timeslice,
+        opts.video_bps,
+        opts.audio_bps,
+        &events,
+        on_end.as_ref().unchecked_ref(),
+    );
+    let handle = match started {
+        Ok(h) if h.is_object() => h,
+        Ok(code) => return Err(start_failed(code.as_string().as_deref())),
+        Err(_) => return Err(start_failed(None)),
+    };
+    {
+        let mut r = rec.borrow_mut();
+        r.mime = get(&handle, "mime").as_string().unwrap_or_default();
+        r.recorder = handle;
+        r._on_end = Some(on_end);
     }
     consultation::with_recording(inner, |r| r.own = Some(rec.clone()));
     arm_expiry(&rec, until);
@@ -489,147 +451,94 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
     Ok(Recording { inner: rec })
 }
 
-fn supported(class: &Function, mime: &str) -> bool {
-    Reflect::get(class, &"isTypeSupported".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|f| f.call1(class, &mime.into()).ok())
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
+/// `RecordingOptions`, checked.
+struct RecorderOptions {
+    /// Empty for the snippet's default (WebM, else MP4).
+    mime: String,
+    timeslice: f64,
+    video_bps: Option<f64>,
+    audio_bps: Option<f64>,
 }
 
-fn live(track: &JsValue) -> bool {
-    get(track, "readyState").as_string().as_deref() == Some("live")
-}
-
-fn tracks(stream: &MediaStream, kind: &str) -> Vec<MediaStreamTrack> {
-    let list = if kind == "video" {
-        stream.get_video_tracks()
+/// Reads and checks `RecordingOptions` (whether the browser supports `mimeType` is for the
+/// recorder to say).
+fn recorder_options(options: &JsValue) -> Result<RecorderOptions, Error> {
+    let timeslice = get(options, "timeslice");
+    let timeslice = if present(&timeslice) {
+        timeslice
+            .as_f64()
+            .filter(|t| t.is_finite() && *t >= 1.0 && *t <= 3_600_000.0)
+            .ok_or(Error::InvalidArgument(
+                "timeslice: expected milliseconds (1 to 3600000)",
+            ))?
     } else {
-        stream.get_audio_tracks()
+        1000.0
     };
-    list.iter()
-        .filter(live)
-        .map(JsCast::unchecked_into)
-        .collect()
+    let bits = |key: &str| -> Result<Option<f64>, Error> {
+        let v = get(options, key);
+        if !present(&v) {
+            return Ok(None);
+        }
+        v.as_f64()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(Some)
+            .ok_or(Error::InvalidArgument(
+                "bitsPerSecond: expected a positive number",
+            ))
+    };
+    Ok(RecorderOptions {
+        mime: js::opt_string(options, "mimeType")?.unwrap_or_default(),
+        timeslice,
+        video_bps: bits("videoBitsPerSecond")?,
+        audio_bps: bits("audioBitsPerSecond")?,
+    })
 }
 
-/// The stream to record: one video track and one (mixed) audio track.
-fn compose(
-    view: &consultation::CallView,
-) -> Result<(MediaStream, Option<JsValue>, Vec<MediaStreamTrack>), JsValue> {
-    // Patients and guests first, then other clinicians, then this side.
-    let mut sources: Vec<&MediaStream> = Vec::new();
+/// The error for a recorder that did not start, from the snippet's code.
+fn start_failed(code: Option<&str>) -> JsValue {
+    let e = match code {
+        Some("mime") => {
+            Error::InvalidArgument("mimeType: not supported by this browser's MediaRecorder")
+        }
+        Some("nothing") => {
+            Error::Media("nothing to record yet: no participant sends audio or video")
+        }
+        Some("start") => Error::Media("MediaRecorder failed to start"),
+        _ => Error::Media("MediaRecorder refused the stream or options"),
+    };
+    error(e, None, None)
+}
+
+/// The streams to take tracks from, in order: patients and guests first, then other
+/// clinicians, then this side. The first live video track among them is recorded.
+fn sources(view: &consultation::CallView) -> Array {
+    let out = Array::new();
     for clinicians in [false, true] {
         for p in view.peers.iter().filter(|p| p.in_call) {
             if (p.role == Role::Clinician) == clinicians
                 && let Some((_, s)) = view.remote_streams.iter().find(|(id, _)| *id == p.id)
             {
-                sources.push(s);
+                out.push(s);
             }
         }
     }
-    sources.extend(view.local_stream.as_ref());
-    let video = sources
-        .iter()
-        .find_map(|s| tracks(s, "video").into_iter().next());
-    let audio: Vec<MediaStreamTrack> = sources.iter().flat_map(|s| tracks(s, "audio")).collect();
-    let stream = MediaStream::new()
-        .map_err(|_| error(Error::Unsupported("MediaStream is missing"), None, None))?;
-    if let Some(v) = &video {
-        stream.add_track(v);
+    if let Some(s) = &view.local_stream {
+        out.push(s);
     }
-    let (mut ctx, mut own) = (None, Vec::new());
-    if audio.len() > 1
-        && let Some((c, track)) = mix(&audio)
-    {
-        stream.add_track(&track);
-        ctx = Some(c);
-        own.push(track);
-    } else if let Some(a) = audio.first() {
-        stream.add_track(a);
-    }
-    if stream.get_tracks().length() == 0 {
-        return Err(error(
-            Error::Media("nothing to record yet: no participant sends audio or video"),
-            None,
-            None,
-        ));
-    }
-    Ok((stream, ctx, own))
+    out
 }
 
-/// Mixes audio tracks into one with WebAudio; `None` where WebAudio is missing or fails.
-fn mix(audio: &[MediaStreamTrack]) -> Option<(JsValue, MediaStreamTrack)> {
-    let class = get(&js_sys::global(), "AudioContext")
-        .dyn_into::<Function>()
-        .ok()?;
-    let ctx = Reflect::construct(&class, &Array::new()).ok()?;
-    let call = |target: &JsValue, name: &str, args: &Array| -> Option<JsValue> {
-        let f = get(target, name).dyn_into::<Function>().ok()?;
-        f.apply(target, args).ok()
-    };
-    let result = (|| {
-        let dest = call(&ctx, "createMediaStreamDestination", &Array::new())?;
-        for track in audio {
-            let one = MediaStream::new().ok()?;
-            one.add_track(track);
-            let source = call(&ctx, "createMediaStreamSource", &Array::of1(&one))?;
-            call(&source, "connect", &Array::of1(&dest))?;
-        }
-        let stream: MediaStream = get(&dest, "stream").dyn_into().ok()?;
-        let track = stream
-            .get_audio_tracks()
-            .get(0)
-            .dyn_into::<MediaStreamTrack>()
-            .ok()?;
-        // A context created without a user gesture may start suspended: ask it to run.
-        let _ = call(&ctx, "resume", &Array::new());
-        Some(track)
-    })();
-    match result {
-        Some(track) => Some((ctx, track)),
-        None => {
-            let _ = call(&ctx, "close", &Array::new());
-            None
-        }
-    }
-}
-
-fn handlers(rec: &Rc<RefCell<Rec>>, recorder: &JsValue) -> Vec<Handler> {
+/// The recorder's `stop` (argument false: its last chunk arrived) and `error` (true).
+fn on_end(rec: &Rc<RefCell<Rec>>) -> Handler {
     let weak = Rc::downgrade(rec);
-    let on_data = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+    Closure::new(move |failed: JsValue| {
         let Some(rec) = weak.upgrade() else { return };
-        let data = get(&event, "data");
-        let size = get(&data, "size").as_f64().unwrap_or(0.0);
-        if size <= 0.0 {
-            return;
-        }
-        let events = {
-            let mut r = rec.borrow_mut();
-            r.chunks.push(&data);
-            r.bytes += size;
-            r.events.clone()
-        };
-        let detail = object(&[("data", data), ("size", size.into())]);
-        fire(&events, "dataavailable", &detail.into());
-    });
-    let weak = Rc::downgrade(rec);
-    let on_stop = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-        if let Some(rec) = weak.upgrade() {
+        if failed.as_bool() == Some(true) {
+            stop(&rec, StopReason::Failed, None, None);
+        } else {
             finish(&rec);
         }
-    });
-    let weak = Rc::downgrade(rec);
-    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-        if let Some(rec) = weak.upgrade() {
-            stop(&rec, StopReason::Failed, None, None);
-        }
-    });
-    let _ = Reflect::set(recorder, &"ondataavailable".into(), on_data.as_ref());
-    let _ = Reflect::set(recorder, &"onstop".into(), on_stop.as_ref());
-    let _ = Reflect::set(recorder, &"onerror".into(), on_error.as_ref());
-    vec![on_data, on_stop, on_error]
+    })
 }
 
 fn fire(events: &EventTarget, kind: &str, detail: &JsValue) {
@@ -703,11 +612,7 @@ fn stop(rec: &Rc<RefCell<Rec>>, reason: StopReason, who: Option<String>, why: Op
             let _ = consultation::send_app_data(call, peer, &signal);
         }
     }
-    let stopped = get(&recorder, "stop")
-        .dyn_into::<Function>()
-        .ok()
-        .map(|f| f.call0(&recorder));
-    if !matches!(stopped, Some(Ok(_))) {
+    if !stop_recorder(&recorder) {
         // Already inactive (it failed): no `stop` event will come.
         finish(rec);
     }
@@ -732,12 +637,8 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
             // The browser stopped it by itself (every track ended).
             r.stop = Some((StopReason::Failed, None, None));
         }
-        let init = object(&[("type", r.mime.as_str().into())]);
-        let blob = get(&js_sys::global(), "Blob")
-            .dyn_into::<Function>()
-            .ok()
-            .and_then(|b| Reflect::construct(&b, &Array::of2(&r.chunks, &init)).ok())
-            .unwrap_or(JsValue::NULL);
+        r.expiry = None;
+        let blob = finish_recorder(&r.recorder);
         r.blob = Some(blob.clone());
         r.state = "stopped";
         (
@@ -747,7 +648,6 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
             r.stop.clone(),
         )
     };
-    release(rec);
     let call = rec.borrow().call.upgrade();
     if let Some(call) = call {
         // A recorder that stopped by itself still leaves the consultation's slot.
@@ -776,23 +676,6 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
     js::spawn(Box::pin(async move {
         STOPPING.with(|s| s.borrow_mut().retain(|r| !Rc::ptr_eq(r, &me)));
     }));
-}
-
-/// Closes the mixer and stops the tracks this module made.
-fn release(rec: &Rc<RefCell<Rec>>) {
-    let (audio, own) = {
-        let mut r = rec.borrow_mut();
-        r.expiry = None;
-        (r.audio.take(), std::mem::take(&mut r.own_tracks))
-    };
-    for t in own {
-        t.stop();
-    }
-    if let Some(ctx) = audio
-        && let Ok(close) = get(&ctx, "close").dyn_into::<Function>()
-    {
-        let _ = close.call0(&ctx);
-    }
 }
 
 // ----- hooks called by the consultation driver ------------------------------------------

@@ -134,6 +134,62 @@ test('an entry edited in IndexedDB, or entries lost after a checkpoint, are caug
   }
 });
 
+test('a ledger record in the stored layout opens by patient and by id; stored records of the wrong shape are Store errors', async () => {
+  const page = await sdkPage(browser, relay);
+  try {
+    const r = await page.evaluate(async (notice, dr) => {
+      const open = (o) => window.t.ConsentManager.open({ patient: 'pat-layout', recipient: dr, notice, databaseName: 'layout-test', ...o });
+      const fail = (o) => open(o).then(() => 'resolved', (e) => `${e.code}/${e.consentCode}`);
+      const db = () => new Promise((res, rej) => {
+        const r = indexedDB.open('layout-test', 1);
+        r.onupgradeneeded = () => { for (const s of ['ledgers', 'entries', 'checkpoints']) r.result.createObjectStore(s); };
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const edit = async (store, key, f) => {
+        const d = await db();
+        const tx = d.transaction(store, 'readwrite');
+        const s = tx.objectStore(store);
+        const g = s.get(key);
+        g.onsuccess = () => s.put(f(g.result), key);
+        await new Promise((res) => { tx.oncomplete = res; });
+        d.close();
+      };
+      // A record written by hand in the layout src/web/idb.rs documents (AAD: prefix, NUL, ledger id).
+      const id = '00112233445566778899aabbccddeeff';
+      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const additionalData = new Uint8Array([...new TextEncoder().encode('teleconsult-consent-v1 device-key'), 0, ...id.match(/../g).map((h) => parseInt(h, 16))]);
+      const wrappedSeed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, new Uint8Array(32).fill(7)));
+      await edit('ledgers', id, () => ({ ledgerId: id, patient: 'pat-layout', created: 1, wrappingKey: key, iv, wrappedSeed }));
+      const m = await open();
+      const out = { found: m.ledgerId, publicKey: m.publicKey };
+      await m.grant({ purposes: ['TREAT'], categories: ['video'] });
+      m.close();
+      const again = await open({ ledgerId: id });
+      out.reopened = [again.publicKey === m.publicKey, again.size];
+      again.close();
+      await edit('entries', [id, 0], () => 'not bytes');
+      out.entry = await fail({ ledgerId: id });
+      await edit('ledgers', id, (rec) => ({ ...rec, wrappedSeed: rec.wrappedSeed.map((b, i) => (i ? b : b ^ 1)) }));
+      out.flipped = await fail({ ledgerId: id });
+      await edit('ledgers', id, (rec) => ({ ...rec, wrappingKey: 'not a key' }));
+      out.key = await fail({ ledgerId: id });
+      return out;
+    }, notice, dr);
+    assert.equal(r.found, '00112233445566778899aabbccddeeff', 'found by patient id');
+    // The Ed25519 public key of the seed 07…07 (openssl agrees): the seed was unwrapped intact.
+    assert.equal(r.publicKey, 'ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c');
+    assert.deepEqual(r.reopened, [true, 1]);
+    assert.equal(r.entry, 'Consent/Store');
+    assert.equal(r.flipped, 'Consent/Store');
+    assert.equal(r.key, 'Consent/Store');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test('through the relay: the clinician countersigns the patient\'s head, and sees a withdrawal within a second', async () => {
   const clinician = await sdkPage(browser, relay);
   const patient = await sdkPage(browser, relay);

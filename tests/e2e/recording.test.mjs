@@ -124,13 +124,14 @@ test('recording needs the patient\'s grant, runs with it, and stops on both page
     // What was recorded before the withdrawal is one non-empty video Blob.
     const blob = await clinician.evaluate(async () => {
       const b = await window.rec.stop();
-      return { size: b.size, type: b.type, state: window.rec.state, reason: window.rec.stopReason };
+      return { size: b.size, type: b.type, state: window.rec.state, reason: window.rec.stopReason, counted: window.rec.size };
     });
     assert.ok(blob.size > 0, `blob of ${blob.size} bytes`);
     assert.match(blob.type, /^video\//);
     assert.equal(blob.state, 'stopped');
     assert.equal(blob.reason, 'consent-withdrawn');
     assert.equal(stop.blobSize, blob.size);
+    assert.equal(blob.counted, blob.size, 'recording.size is the sum of the chunks');
 
     // And it cannot start again until consent is given again.
     const again = await startRecording(clinician);
