@@ -66,6 +66,11 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
     }
 }
 
+/// `x` when it is an integer that fits a `u16` (a port, a close code, an m-line index).
+pub fn u16_of(x: f64) -> Option<u16> {
+    (x.fract() == 0.0 && (0.0..=65535.0).contains(&x)).then_some(x as u16)
+}
+
 /// Lowercase hex, for participant ids.
 pub fn hex(bytes: &[u8]) -> String {
     // The consent JSON's encoder: one copy of the code in the wasm.

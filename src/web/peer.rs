@@ -142,22 +142,17 @@ fn peer_event(kind: u32, a: JsValue, b: JsValue, c: JsValue) -> Option<PeerEvent
         0 => PeerEvent::Candidate(Candidate {
             candidate: a.as_string().unwrap_or_default(),
             sdp_mid: b.as_string(),
-            sdp_mline_index: c.as_f64().and_then(u16_of),
+            sdp_mline_index: c.as_f64().and_then(super::js::u16_of),
         }),
         1 => PeerEvent::Ice(ice_state(&a.as_string()?)),
         2 => PeerEvent::Track(a.dyn_into().ok()?, b.dyn_into().ok()),
         3 => PeerEvent::IceError {
-            code: a.as_f64().and_then(u16_of)?,
+            code: a.as_f64().and_then(super::js::u16_of)?,
             text: b.as_string().unwrap_or_default(),
             url: c.as_string().unwrap_or_default(),
         },
         _ => return None,
     })
-}
-
-/// `x` when it is an integer that fits a `u16`.
-fn u16_of(x: f64) -> Option<u16> {
-    (x.fract() == 0.0 && (0.0..=65535.0).contains(&x)).then_some(x as u16)
 }
 
 /// Executes one media request on `pc`.

@@ -2,7 +2,18 @@
 //! detached on drop, so a closed consultation leaves no live socket or closure behind.
 
 use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+use web_sys::WebSocket;
+
+#[wasm_bindgen(module = "/src/web/snippets/platform.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = openSocket, catch)]
+    fn open_socket(
+        url: &str,
+        on_event: &Closure<dyn FnMut(u32, JsValue)>,
+    ) -> Result<WebSocket, JsValue>;
+    #[wasm_bindgen(js_name = closeSocket, catch)]
+    fn close_socket(ws: &WebSocket) -> Result<(), JsValue>;
+}
 
 /// What the socket reports to its owner.
 pub enum SocketEvent {
@@ -18,43 +29,34 @@ pub enum SocketEvent {
     },
 }
 
-/// An open or opening WebSocket and the closures it calls.
+/// An open or opening WebSocket and the one closure its handlers call.
 pub struct Socket {
     ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_event: Closure<dyn FnMut(u32, JsValue)>,
 }
 
 impl Socket {
     /// Connects to `url`; every event goes to `sink`, which must not call back into this
     /// socket synchronously (the driver defers its work).
-    pub fn connect(
-        url: &str,
-        sink: impl Fn(SocketEvent) + Clone + 'static,
-    ) -> Result<Self, JsValue> {
-        let ws = WebSocket::new(url)?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
-        let s = sink.clone();
-        let on_open = Closure::<dyn FnMut()>::new(move || s(SocketEvent::Open));
-        let s = sink.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            // Text frames are not part of the protocol; they are ignored like any junk.
-            if let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() {
-                s(SocketEvent::Message(js_sys::Uint8Array::new(&buf).to_vec()));
-            }
+    pub fn connect(url: &str, sink: impl Fn(SocketEvent) + 'static) -> Result<Self, JsValue> {
+        let on_event = Closure::<dyn FnMut(u32, JsValue)>::new(move |kind: u32, value: JsValue| {
+            let event = match kind {
+                0 => SocketEvent::Open,
+                1 => match value.dyn_into::<js_sys::Uint8Array>() {
+                    Ok(bytes) => SocketEvent::Message(bytes.to_vec()),
+                    Err(_) => return,
+                },
+                _ => SocketEvent::Closed {
+                    // A code outside u16 is no code the protocol knows: read it as a drop.
+                    code: value.as_f64().and_then(super::js::u16_of).unwrap_or(1006),
+                },
+            };
+            sink(event);
         });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            sink(SocketEvent::Closed { code: e.code() });
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let ws = open_socket(url, &on_event)?;
         Ok(Self {
             ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
+            _on_event: on_event,
         })
     }
 
@@ -66,11 +68,6 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let _ = self
-            .ws
-            .close_with_code_and_reason(1000, "closed by the application");
+        let _ = close_socket(&self.ws);
     }
 }

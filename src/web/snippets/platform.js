@@ -13,3 +13,25 @@ export function fillRandom(bytes) {
   crypto.getRandomValues(bytes);
   return true;
 }
+
+/**
+ * Opens a WebSocket for binary frames. Its events reach `onEvent(kind, value)`: 0 open,
+ * 1 a binary message (`value` a Uint8Array; text frames are not part of the protocol and are
+ * dropped), 2 closed (`value` the close code, 1006 when it dropped without a close frame).
+ */
+export function openSocket(url, onEvent) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = () => onEvent(0);
+  ws.onmessage = (e) => {
+    if (e.data instanceof ArrayBuffer) onEvent(1, new Uint8Array(e.data));
+  };
+  ws.onclose = (e) => onEvent(2, e.code);
+  return ws;
+}
+
+/** Detaches `openSocket`'s handlers and closes the socket normally. */
+export function closeSocket(ws) {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.close(1000, 'closed by the application');
+}
