@@ -1,7 +1,10 @@
 //! The JavaScript API and the browser drivers (wasm32 only).
 //!
 //! Each exported function or class is a thin wrapper over a core module; this is the only
-//! place that names `wasm_bindgen`, `web_sys` or `js_sys`.
+//! place that names `wasm_bindgen`, `web_sys` or `js_sys`. The browser IO itself (WebSocket,
+//! peer connection steps, Web Bluetooth, IndexedDB, MediaRecorder) is written in JavaScript
+//! in `snippets/`, because the same steps compiled from Rust weigh several times more in
+//! the wasm; the Rust side decides what to do and validates everything a snippet returns.
 //!
 //! | module | job |
 //! | --- | --- |
@@ -11,7 +14,7 @@
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
-//! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` |
+//! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
 //! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
 
 #[macro_use]
