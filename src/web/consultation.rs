@@ -12,7 +12,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream, MediaStreamTrack};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream};
 use zeroize::Zeroizing;
 
 use super::JsError;
@@ -180,17 +180,14 @@ fn enforce_consent(inner: &Shared) {
         return;
     };
     let mut stopped = Vec::new();
-    for track in stream.get_tracks().iter() {
-        let track: MediaStreamTrack = track.unchecked_into();
-        let kind = track.kind();
-        let Some(category) = media_category(&kind) else {
+    for kind in ["audio", "video"] {
+        let Some(category) = media_category(kind) else {
             continue;
         };
         if let Some(decision) = consent_decision(inner, category)
             && !decision.allowed
+            && peer::drop_tracks(&stream, kind) > 0
         {
-            track.stop();
-            stream.remove_track(&track);
             stopped.push((kind, decision.reason));
         }
     }
@@ -586,7 +583,7 @@ impl Consultation {
                 .local_stream
                 .replace(Clone::clone(&stream))
             {
-                stop_tracks(&old);
+                peer::stop_tracks(&old);
             }
             renegotiate_all(&inner);
             Ok(stream)
@@ -597,7 +594,7 @@ impl Consultation {
     #[wasm_bindgen(js_name = stopMedia)]
     pub fn stop_media(&self) {
         if let Some(old) = self.inner.borrow_mut().local_stream.take() {
-            stop_tracks(&old);
+            peer::stop_tracks(&old);
         }
         renegotiate_all(&self.inner);
     }
@@ -611,12 +608,7 @@ impl Consultation {
         muted: bool,
     ) {
         if let Some(stream) = &self.inner.borrow().local_stream {
-            for track in stream.get_tracks().iter() {
-                let track: MediaStreamTrack = track.unchecked_into();
-                if track.kind() == kind {
-                    track.set_enabled(!muted);
-                }
-            }
+            peer::set_enabled(stream, kind, !muted);
         }
     }
 
@@ -642,30 +634,17 @@ impl Consultation {
                 None => JsValue::from(object(&[("facingMode", "environment".into())])),
             };
             let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
-            let Some(new_track) = fresh.get_video_tracks().iter().next() else {
-                return Err(Error::Media("the camera gave no video track").into());
-            };
-            let new_track: MediaStreamTrack = new_track.unchecked_into();
             let pcs: Vec<_> = inner
                 .borrow()
                 .peers
                 .values()
                 .map(Peer::connection)
                 .collect();
-            for pc in pcs {
-                for sender in pc.get_senders().iter() {
-                    let sender: web_sys::RtcRtpSender = sender.unchecked_into();
-                    if sender.track().is_some_and(|t| t.kind() == "video") {
-                        let _ = JsFuture::from(sender.replace_track(Some(&new_track))).await;
-                    }
-                }
+            let swapped = JsFuture::from(peer::swap_camera(&stream, &fresh, pcs)).await;
+            if swapped.ok().and_then(|v| v.as_bool()) != Some(true) {
+                peer::stop_tracks(&fresh);
+                return Err(Error::Media("the camera gave no video track").into());
             }
-            for old in stream.get_video_tracks().iter() {
-                let old: MediaStreamTrack = old.unchecked_into();
-                old.stop();
-                stream.remove_track(&old);
-            }
-            stream.add_track(&new_track);
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -1374,7 +1353,7 @@ fn teardown(inner: &Shared, reason: &'static str) {
         guard.spare_timer = None;
         guard.remote_streams.clear();
         if let Some(stream) = guard.local_stream.take() {
-            stop_tracks(&stream);
+            peer::stop_tracks(&stream);
         }
         guard.socket = None;
         guard.timer = None;
@@ -1411,12 +1390,6 @@ async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
             }
             _ => Error::Media("the camera or microphone could not be opened"),
         }),
-    }
-}
-
-fn stop_tracks(stream: &MediaStream) {
-    for t in stream.get_tracks().iter() {
-        t.unchecked_into::<MediaStreamTrack>().stop();
     }
 }
 

@@ -35,6 +35,23 @@ extern "C" {
     fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
     #[wasm_bindgen(js_name = quality)]
     fn quality_of(pc: &RtcPeerConnection, participant_id: &str) -> Promise;
+    /// Stops every track of `stream`.
+    #[wasm_bindgen(js_name = stopTracks)]
+    pub fn stop_tracks(stream: &MediaStream);
+    /// Stops the tracks of `kind` and removes them from `stream`; returns how many.
+    #[wasm_bindgen(js_name = dropTracks)]
+    pub fn drop_tracks(stream: &MediaStream, kind: &str) -> u32;
+    /// Enables or disables the tracks of `kind`.
+    #[wasm_bindgen(js_name = setEnabled)]
+    pub fn set_enabled(stream: &MediaStream, kind: &str, enabled: bool);
+    /// Sends `fresh`'s video track instead of the current camera; resolves to false when
+    /// `fresh` has none.
+    #[wasm_bindgen(js_name = swapCamera)]
+    pub fn swap_camera(
+        stream: &MediaStream,
+        fresh: &MediaStream,
+        pcs: Vec<RtcPeerConnection>,
+    ) -> Promise;
     /// `getUserMedia`; see the snippet for how it rejects.
     #[wasm_bindgen(js_name = openMedia)]
     pub fn open_media(constraints: &JsValue) -> Promise;

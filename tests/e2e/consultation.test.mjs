@@ -98,6 +98,40 @@ test('a denied patient ends with reason "denied"; a second patient is refused by
   }
 });
 
+test('setMuted disables a kind of local track; switchCamera sends a new camera track and stops the old', async () => {
+  const { clinician, patient, pat } = await joinBoth();
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'patient connected' });
+    const enabled = () => window.c.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort();
+    await patient.evaluate(() => window.c.setMuted('audio', true));
+    assert.deepEqual(await patient.evaluate(enabled), ['audio:false', 'video:true']);
+    await patient.evaluate(() => window.c.setMuted('audio', false));
+    await patient.evaluate(() => window.c.setMuted('video', true));
+    assert.deepEqual(await patient.evaluate(enabled), ['audio:true', 'video:false']);
+    await patient.evaluate(() => window.c.setMuted('video', false));
+
+    const swap = await patient.evaluate(async () => {
+      const old = window.c.localStream.getVideoTracks()[0];
+      window.oldCamera = old;
+      await window.c.switchCamera();
+      const now = window.c.localStream.getVideoTracks();
+      return { oldEnded: old.readyState === 'ended', count: now.length, same: now[0] === old, live: now[0].readyState };
+    });
+    assert.deepEqual(swap, { oldEnded: true, count: 1, same: false, live: 'live' });
+    // The clinician keeps receiving video: the new track replaced the old one in the sender.
+    await videoKeepsFlowing(clinician, pat.id);
+    const bad = await patient.evaluate(() => window.c.switchCamera('no-such-camera').then(() => null, (e) => e.code));
+    assert.equal(bad, 'MediaFailed');
+    assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks()[0].readyState), 'live',
+      'a failed switch leaves the current camera running');
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    await patient.evaluate(() => window.c?.hangUp());
+    await clinician.close();
+    await patient.close();
+  }
+});
+
 test('an interpreter (guest) joins an ongoing call and connects with both', async () => {
   const { clinician, patient, invite, doc, pat } = await joinBoth();
   const guest = await sdkPage(browser, relay);

@@ -129,3 +129,43 @@ export async function openMedia(constraints) {
   if (!media) throw { name: 'Unsupported' };
   return media.getUserMedia(constraints);
 }
+
+/** Stops every track of `stream` (the camera light goes off). */
+export function stopTracks(stream) {
+  for (const t of stream.getTracks()) t.stop();
+}
+
+/** Stops the tracks of `kind` ('audio' or 'video') and removes them from `stream`; returns how many. */
+export function dropTracks(stream, kind) {
+  const tracks = stream.getTracks().filter((t) => t.kind === kind);
+  for (const t of tracks) {
+    t.stop();
+    stream.removeTrack(t);
+  }
+  return tracks.length;
+}
+
+/** Enables or disables (sends silence or black frames) the tracks of `kind`. */
+export function setEnabled(stream, kind, enabled) {
+  for (const t of stream.getTracks()) if (t.kind === kind) t.enabled = enabled;
+}
+
+/**
+ * Puts the video track of `fresh` in place of the sent video on every connection in `pcs`
+ * and in `stream` (the old camera is stopped). Resolves to false, changing nothing, when
+ * `fresh` has no video track.
+ */
+export async function swapCamera(stream, fresh, pcs) {
+  const track = fresh.getVideoTracks()[0];
+  if (!track) return false;
+  for (const pc of pcs) {
+    for (const sender of pc.getSenders()) {
+      if (sender.track && sender.track.kind === 'video') {
+        await sender.replaceTrack(track).catch(() => {});
+      }
+    }
+  }
+  dropTracks(stream, 'video');
+  stream.addTrack(track);
+  return true;
+}
