@@ -21,14 +21,14 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::EventTarget;
 
 use super::state::{DeviceState, Output, events_of};
 use super::{
-    Events, FhirOptions, MAX_VALUE_LEN, OffsetChoice, error_detail, js_error, reading_detail,
+    Events, FhirOptions, OffsetChoice, bytes_of, error_detail, js_error, reading_detail,
     utc_offset_option,
 };
 use crate::devices::gatt::racp::{RacpRequest, RacpResponse, RecordFilter, ResponseCode};
@@ -587,13 +587,13 @@ async fn attach(shared: &Rc<Shared>, device: JsValue) -> Result<JsValue, JsValue
     connect(shared, &id, false).await
 }
 
-/// A `{ uuid, value }` from the snippet, checked: `uuid` one of `allowed`, `value` a
-/// `Uint8Array` no longer than a GATT attribute can be. Anything else is dropped.
+/// A `{ uuid, value }` from the snippet, checked: `uuid` one of `allowed`, `value` the
+/// browser's `DataView`, read like any `BytesLike` (so no longer than a GATT attribute can
+/// be). Anything else is dropped.
 fn uuid_value(v: &JsValue, allowed: &[u16]) -> Option<(u16, Vec<u8>)> {
     let n = get(v, "uuid").as_f64()?;
     let uuid = allowed.iter().copied().find(|u| f64::from(*u) == n)?;
-    let value = get(v, "value").dyn_into::<Uint8Array>().ok()?;
-    (value.length() as usize <= MAX_VALUE_LEN).then(|| (uuid, value.to_vec()))
+    Some((uuid, bytes_of(&get(v, "value"), "value").ok()?))
 }
 
 /// The entries of a JavaScript array (none when `v` is not one).

@@ -17,11 +17,6 @@ function uuid16(characteristic) {
   return u.length === 36 && u.startsWith('0000') && u.endsWith(BASE) ? parseInt(u.slice(4, 8), 16) : -1;
 }
 
-/** A copy of a value's bytes: the browser may hand the same buffer out again. */
-function copy(view) {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
-}
-
 /**
  * Opens the browser's device chooser. The app calls `requestDevice` from a user gesture and
  * the chooser needs that gesture's activation, so nothing is awaited before the request.
@@ -37,9 +32,10 @@ export async function btRequest(services, optional) {
 /**
  * Connects the GATT server, discovers every characteristic and reads those whose UUID is in
  * `read` (a Uint16Array). Resolves to `{ reads: [{ uuid, value }], subs: [{ uuid,
- * characteristic }] }`: the values read, and the characteristics in `subscribe` that can
- * notify or indicate (for `btSubscribe`). A service or a read the browser refuses is skipped,
- * as a device with one blocklisted or failing characteristic is still worth using.
+ * characteristic }] }`: the values read (each a DataView of its own buffer), and the
+ * characteristics in `subscribe` that can notify or indicate (for `btSubscribe`). A service
+ * or a read the browser refuses is skipped, as a device with one blocklisted or failing
+ * characteristic is still worth using.
  */
 export async function btConnect(device, read, subscribe) {
   // Borrowed views of wasm memory: copied before the first await.
@@ -57,7 +53,7 @@ export async function btConnect(device, read, subscribe) {
     const uuid = uuid16(characteristic);
     if (read.includes(uuid)) {
       const value = await characteristic.readValue().catch(() => null);
-      if (value) reads.push({ uuid, value: copy(value) });
+      if (value) reads.push({ uuid, value });
     }
     const { notify, indicate } = characteristic.properties;
     if (subscribe.includes(uuid) && (notify || indicate)) subs.push({ uuid, characteristic });
@@ -67,8 +63,9 @@ export async function btConnect(device, read, subscribe) {
 
 /**
  * Starts notifications on every characteristic of `subs` (from `btConnect`), calling
- * `onValue({ uuid, value })` for each value that arrives. Resolves to a function that
- * removes every listener; the caller owns it and calls it when the link or session ends.
+ * `onValue({ uuid, value })` for each value that arrives (`value` is the DataView the
+ * browser makes for that notification). Resolves to a function that removes every
+ * listener; the caller owns it and calls it when the link or session ends.
  * A characteristic that refuses leaves the others listening; a dropped link (NetworkError)
  * removes every listener added so far and rejects.
  */
@@ -80,7 +77,7 @@ export async function btSubscribe(subs, onValue) {
     }
   };
   for (const { uuid, characteristic: c } of subs) {
-    const listener = () => c.value && onValue({ uuid, value: copy(c.value) });
+    const listener = () => onValue({ uuid, value: c.value });
     c.addEventListener('characteristicvaluechanged', listener);
     listening.push([c, listener]);
     try {
