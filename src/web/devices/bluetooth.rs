@@ -21,7 +21,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::EventTarget;
@@ -38,21 +38,25 @@ use crate::web::js::{self, get, present, set};
 use crate::web::timer::{Timer, now_ms};
 use crate::{Error, ErrorCode};
 
+// Every argument is a JavaScript value (strings and numbers converted beforehand): such
+// functions are imported as they are, with no conversion shim in the glue. None throws (the
+// async ones reject instead), so none needs `catch`.
 #[wasm_bindgen(module = "/src/web/snippets/bluetooth.js")]
 extern "C" {
-    /// `navigator.bluetooth.requestDevice` for space-separated service UUIDs; resolves to
-    /// the chosen `BluetoothDevice`.
+    /// `navigator.bluetooth.requestDevice` for service UUIDs (each list one space-separated
+    /// string); resolves to the chosen `BluetoothDevice`.
     #[wasm_bindgen(js_name = btRequest)]
-    fn bt_request(services: &str, optional: &str) -> Promise;
-    /// Connects, discovers, reads `read`; resolves to `{ reads, subs }` (see the snippet).
+    fn bt_request(services: &JsValue, optional: &JsValue) -> Promise;
+    /// Connects, discovers, reads `read` (arrays of 16-bit UUIDs); resolves to
+    /// `{ reads, subs }` (see the snippet).
     #[wasm_bindgen(js_name = btConnect)]
-    fn bt_connect(device: &JsValue, read: &[u16], subscribe: &[u16]) -> Promise;
+    fn bt_connect(device: &JsValue, read: &Array, subscribe: &Array) -> Promise;
     /// Starts notifications on `subs`; resolves to the function that removes the listeners.
     #[wasm_bindgen(js_name = btSubscribe)]
     fn bt_subscribe(subs: &JsValue, on_value: &Function) -> Promise;
     /// `writeValueWithResponse` on a characteristic.
     #[wasm_bindgen(js_name = btWrite)]
-    fn bt_write(characteristic: &JsValue, bytes: &[u8]) -> Promise;
+    fn bt_write(characteristic: &JsValue, bytes: &Uint8Array) -> Promise;
     /// Drops a device's GATT link.
     #[wasm_bindgen(js_name = btDisconnect)]
     fn bt_disconnect(device: &JsValue);
@@ -356,7 +360,7 @@ impl DeviceSession {
             .chain(services.iter().cloned())
             .collect();
         // Well-formed UUIDs hold no spaces: the lists go to the snippet as one string each.
-        let promise = bt_request(&services.join(" "), &optional.join(" "));
+        let promise = bt_request(&services.join(" ").into(), &optional.join(" ").into());
         let shared = Rc::clone(&self.shared);
         Ok(js::spawn_promise(Box::pin(async move {
             let device = JsFuture::from(promise)
@@ -587,6 +591,12 @@ async fn attach(shared: &Rc<Shared>, device: JsValue) -> Result<JsValue, JsValue
     connect(shared, &id, false).await
 }
 
+/// UUIDs as a JavaScript array of numbers: with only JavaScript values to convert, the
+/// snippet's functions are imported without a glue shim.
+fn numbers(uuids: &[u16]) -> Array {
+    uuids.iter().map(|u| JsValue::from(*u)).collect()
+}
+
 /// A `{ uuid, value }` from the snippet, checked: `uuid` one of `allowed`, `value` the
 /// browser's `DataView`, read like any `BytesLike` (so no longer than a GATT attribute can
 /// be). Anything else is dropped.
@@ -633,7 +643,7 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
             &format!("Bluetooth: could not connect to the device ({why})"),
         )
     };
-    let link = JsFuture::from(bt_connect(&device, &READ, &SUBSCRIBE))
+    let link = JsFuture::from(bt_connect(&device, &numbers(&READ), &numbers(&SUBSCRIBE)))
         .await
         .map_err(failed)?;
     // Provenance first: System ID and PnP ID go into every reading's id and identity.
@@ -935,9 +945,17 @@ async fn exchange(
         op.timer = racp_timer(&weak, id, op.timeout_ms);
         racp
     };
-    JsFuture::from(bt_write(&characteristic, &bytes))
-        .await
-        .map_err(|_| coded(ErrorCode::NetworkError, "writing the Record Access Control Point failed (the meter may require a bonded link)"))?;
+    JsFuture::from(bt_write(
+        &characteristic,
+        &Uint8Array::from(bytes.as_slice()),
+    ))
+    .await
+    .map_err(|_| {
+        coded(
+            ErrorCode::NetworkError,
+            "writing the Record Access Control Point failed (the meter may require a bonded link)",
+        )
+    })?;
     JsFuture::from(waiter).await?;
     let mut inner = shared.inner.borrow_mut();
     inner

@@ -31,16 +31,13 @@ export async function btRequest(services, optional) {
 
 /**
  * Connects the GATT server, discovers every characteristic and reads those whose UUID is in
- * `read` (a Uint16Array). Resolves to `{ reads: [{ uuid, value }], subs: [{ uuid,
+ * `read` (an array of numbers). Resolves to `{ reads: [{ uuid, value }], subs: [{ uuid,
  * characteristic }] }`: the values read (each a DataView of its own buffer), and the
  * characteristics in `subscribe` that can notify or indicate (for `btSubscribe`). A service
  * or a read the browser refuses is skipped, as a device with one blocklisted or failing
  * characteristic is still worth using.
  */
 export async function btConnect(device, read, subscribe) {
-  // Borrowed views of wasm memory: copied before the first await.
-  read = Array.from(read);
-  subscribe = Array.from(subscribe);
   const server = device.gatt;
   await server.connect();
   const found = [];
@@ -92,9 +89,9 @@ export async function btSubscribe(subs, onValue) {
   return stop;
 }
 
-/** Writes `bytes` (a borrowed view of wasm memory, copied at once) with a response. */
+/** Writes `bytes` (a Uint8Array) to a characteristic and waits for the device's response. */
 export async function btWrite(characteristic, bytes) {
-  return characteristic.writeValueWithResponse(bytes.slice());
+  return characteristic.writeValueWithResponse(bytes);
 }
 
 /** Drops the GATT link (a no-op when it is down). */
