@@ -1,7 +1,8 @@
 // Web Bluetooth capture in real Chromium against emulated devices (CDP BluetoothEmulation):
 // a heart-rate monitor and a blood-pressure cuff connected from real clicks, readings with
-// the right values and FHIR, reconnection after the link drops with no reading lost, and
-// readings shared from a patient page to a clinician page during a consultation.
+// the right values and FHIR, reconnection after the link drops with no reading lost,
+// readings shared from a patient page to a clinician page during a consultation, and a
+// glucose meter's stored records downloaded through the Record Access Control Point.
 //
 // Chromium 156 has no command to push a notification: a value is "notified" by reading the
 // characteristic from the page (through navigator.bluetooth.getDevices()) and answering the
@@ -15,6 +16,7 @@ const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 const HR = { address: '09:09:09:09:09:01', name: 'Test HR', service: uuid('180d'), measurement: uuid('2a37') };
 const BP = { address: '09:09:09:09:09:02', name: 'Test Cuff', service: uuid('1810'), measurement: uuid('2a35') };
+const GL = { address: '09:09:09:09:09:03', name: 'Test Meter', service: uuid('1808'), measurement: uuid('2a18'), racp: uuid('2a52') };
 const SYSTEM_ID = [0xC3, 0x77, 0xAD, 0xDE, 0xEE, 0xAB, 0xED, 0xFE]; // EUI-64 FE-ED-AB-EE-DE-AD-77-C3
 
 let relay, browser, bt;
@@ -22,6 +24,9 @@ let relay, browser, bt;
 const readValues = new Map();
 /** (address, measurement uuid) → characteristicId, to queue a "notification". */
 const measurementIds = new Map();
+/** The glucose meter's control point, and what answers a write to it (set by its test). */
+let racpId = null;
+let onRacpWrite = null;
 
 /**
  * The emulated peripherals: a browser-level CDP session (BluetoothEmulation works only there,
@@ -33,10 +38,11 @@ async function emulate() {
   bt.on('BluetoothEmulation.gattOperationReceived', ({ address, type }) => {
     bt.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code: 0 }).catch(() => {});
   });
-  bt.on('BluetoothEmulation.characteristicOperationReceived', ({ characteristicId, type }) => {
+  bt.on('BluetoothEmulation.characteristicOperationReceived', ({ characteristicId, type, data }) => {
     const answer = { characteristicId, type, code: 0 };
     if (type === 'read') answer.data = b64(readValues.get(characteristicId) ?? []);
     bt.send('BluetoothEmulation.simulateCharacteristicOperationResponse', answer).catch(() => {});
+    if (type === 'write' && characteristicId === racpId) onRacpWrite?.([...Buffer.from(data ?? '', 'base64')]);
   });
   bt.on('BluetoothEmulation.descriptorOperationReceived', ({ descriptorId, type }) => {
     const answer = { descriptorId, type, code: 0 };
@@ -48,6 +54,24 @@ async function emulate() {
       address: dev.address, name: dev.name, manufacturerData: [], knownServiceUuids: [dev.service],
     });
     await addServices(dev);
+  }
+  await addGlucoseMeter();
+}
+
+/**
+ * A glucose meter: Glucose Measurement (notify) and the Record Access Control Point (write,
+ * indicate). Both are readable too, only because a read is how this test "sends" a value.
+ */
+async function addGlucoseMeter() {
+  await bt.send('BluetoothEmulation.simulatePreconnectedPeripheral', {
+    address: GL.address, name: GL.name, manufacturerData: [], knownServiceUuids: [GL.service],
+  });
+  const { serviceId } = await bt.send('BluetoothEmulation.addService', { address: GL.address, serviceUuid: GL.service });
+  for (const [c, properties] of [[GL.measurement, { read: true, notify: true }], [GL.racp, { read: true, write: true, indicate: true }]]) {
+    const { characteristicId } = await bt.send('BluetoothEmulation.addCharacteristic', { serviceId, characteristicUuid: c, properties });
+    await bt.send('BluetoothEmulation.addDescriptor', { characteristicId, descriptorUuid: uuid('2902') });
+    if (c === GL.racp) racpId = characteristicId;
+    else measurementIds.set(GL.address, characteristicId);
   }
 }
 
@@ -103,11 +127,11 @@ async function devicePage(page) {
   await page.evaluate(() => {
     window.session = new window.t.DeviceSession({ fhir: { subject: 'Patient/p1' } });
     window.events = [];
-    for (const type of ['reading', 'connected', 'disconnected', 'reconnecting', 'deviceinfo', 'error']) {
+    for (const type of ['reading', 'connected', 'disconnected', 'reconnecting', 'deviceinfo', 'error', 'recordprogress']) {
       window.session.addEventListener(type, (e) => window.events.push({ type, ...JSON.parse(JSON.stringify(e.detail)) }));
     }
     window.results = {};
-    for (const kind of ['heart-rate', 'blood-pressure']) {
+    for (const kind of ['heart-rate', 'blood-pressure', 'glucose']) {
       const b = document.createElement('button');
       b.id = kind;
       b.textContent = `Connect ${kind}`;
@@ -339,5 +363,49 @@ test('consent gates sharing: no grant, no reading leaves; after the grant it flo
     await clinician.evaluate(() => window.c?.hangUp()).catch(() => {});
     await patient.close();
     await clinician.close();
+  }
+});
+
+test('a glucose meter\'s stored records download through the Record Access Control Point', async () => {
+  const page = await sdkPage(browser, relay);
+  try {
+    const pick = await chooserPicks(page);
+    await devicePage(page);
+    pick(GL.address);
+    await page.click('#glucose');
+    const gl = await until(page, () => window.results.glucose, null, { what: 'meter connected' });
+    assert.equal(gl.error, undefined, gl.message);
+    // Two stored records (95 and 140 mg/dL as kg/L SFLOATs), no context.
+    const record = (seq, minute, mgdl) => [0x02, seq, 0x00, 0xE8, 0x07, 0x03, 0x05, 0x07, minute, 0x00, mgdl, 0xB0, 0x11];
+    const indicate = async (bytes) => {
+      readValues.set(racpId, bytes);
+      await page.evaluate((id, s, c) => window.notify(id, s, c), gl.id, GL.service, GL.racp);
+    };
+    const written = [];
+    onRacpWrite = async (bytes) => {
+      written.push(bytes);
+      if (bytes[0] === 0x04) return indicate([0x05, 0x00, 0x02, 0x00]); // two records stored
+      for (const r of [record(1, 0, 95), record(2, 30, 140)]) await send(page, GL, gl.id, r);
+      await indicate([0x06, 0x00, 0x01, 0x01]); // report stored records: success
+    };
+    const result = await page.evaluate((id) => window.session.downloadRecords(id), gl.id);
+    assert.deepEqual(result, { received: 2, total: 2 });
+    assert.deepEqual(written, [[0x04, 0x01], [0x01, 0x01]], 'count all, then report all');
+    const stored = (await readings(page)).map((e) => e.reading);
+    assert.deepEqual(stored.map((r) => r.sequenceNumber), [1, 2]);
+    assert.deepEqual(stored.map((r) => r.device.id), [gl.id, gl.id]);
+    const progress = await page.evaluate(() => window.events.filter((e) => e.type === 'recordprogress'));
+    assert.deepEqual(progress.map((p) => [p.received, p.total]), [[1, 2], [2, 2]]);
+    // A second download while none runs works the same; one running at a time.
+    const twice = await page.evaluate(async (id) => {
+      const first = window.session.downloadRecords(id);
+      try { await window.session.downloadRecords(id); return 'second accepted'; } catch (e) { return e.code; } finally { await first; }
+    }, gl.id);
+    assert.equal(twice, 'InvalidState');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    onRacpWrite = null;
+    // As above: the page stays open until the browser closes.
+    await page.evaluate(() => window.session?.close()).catch(() => {});
   }
 });

@@ -6,10 +6,12 @@
 //! after `gattserverdisconnected`, and stored glucose record download through the Record
 //! Access Control Point.
 //!
-//! The bindings below are declared here rather than taken from web-sys: web-sys exposes Web
-//! Bluetooth only under `--cfg=web_sys_unstable_apis`, and a build without that flag (an
-//! integrator setting `RUSTFLAGS`) would silently lose the whole class. These few methods
-//! are stable across every browser that ships Web Bluetooth.
+//! The browser calls themselves live in a JS snippet (`src/web/snippets/bluetooth.js`): one
+//! `await` here per operation (choose, connect and read, subscribe, write) instead of a
+//! web-sys call sequence, which weighed more (1.4 KB of the gzipped package). Nor does it
+//! need web-sys Bluetooth types, which exist only under `--cfg=web_sys_unstable_apis` (a
+//! build without that flag, say an integrator setting `RUSTFLAGS`, would lose the class).
+//! Everything the snippet returns is checked here like any input from a device.
 //!
 //! Ownership: one `Shared` per session; every closure (value listeners, the disconnect
 //! listener, timers) is owned by the session's state and dropped on `close()`, and holds only
@@ -19,14 +21,15 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, DataView, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Event, EventTarget};
+use web_sys::EventTarget;
 
 use super::state::{DeviceState, Output, events_of};
 use super::{
-    Events, FhirOptions, OffsetChoice, error_detail, js_error, reading_detail, utc_offset_option,
+    Events, FhirOptions, OffsetChoice, bytes_of, error_detail, js_error, reading_detail,
+    utc_offset_option,
 };
 use crate::devices::gatt::racp::{RacpRequest, RacpResponse, RecordFilter, ResponseCode};
 use crate::devices::{ParseError, SERVICES, uuid16_from_str};
@@ -35,48 +38,28 @@ use crate::web::js::{self, get, present, set};
 use crate::web::timer::{Timer, now_ms};
 use crate::{Error, ErrorCode};
 
-#[wasm_bindgen]
+// Every argument is a JavaScript value (strings and numbers converted beforehand): such
+// functions are imported as they are, with no conversion shim in the glue. None throws (the
+// async ones reject instead), so none needs `catch`.
+#[wasm_bindgen(module = "/src/web/snippets/bluetooth.js")]
 extern "C" {
-    #[wasm_bindgen(extends = EventTarget)]
-    #[derive(Clone)]
-    type BtDevice;
-    #[wasm_bindgen(method, getter)]
-    fn id(this: &BtDevice) -> String;
-    #[wasm_bindgen(method, getter)]
-    fn name(this: &BtDevice) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn gatt(this: &BtDevice) -> Option<BtServer>;
-
-    type BtServer;
-    #[wasm_bindgen(method, catch)]
-    fn connect(this: &BtServer) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method)]
-    fn disconnect(this: &BtServer);
-    #[wasm_bindgen(method, catch, js_name = getPrimaryServices)]
-    fn get_primary_services(this: &BtServer) -> Result<Promise, JsValue>;
-
-    type BtService;
-    #[wasm_bindgen(method, catch, js_name = getCharacteristics)]
-    fn get_characteristics(this: &BtService) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(extends = EventTarget)]
-    #[derive(Clone)]
-    type BtCharacteristic;
-    #[wasm_bindgen(method, getter, js_name = uuid)]
-    fn characteristic_uuid(this: &BtCharacteristic) -> String;
-    #[wasm_bindgen(method, getter)]
-    fn value(this: &BtCharacteristic) -> Option<DataView>;
-    #[wasm_bindgen(method, getter)]
-    fn properties(this: &BtCharacteristic) -> JsValue;
-    #[wasm_bindgen(method, catch, js_name = readValue)]
-    fn read_value(this: &BtCharacteristic) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = startNotifications)]
-    fn start_notifications(this: &BtCharacteristic) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = writeValueWithResponse)]
-    fn write_value_with_response(
-        this: &BtCharacteristic,
-        value: &Uint8Array,
-    ) -> Result<Promise, JsValue>;
+    /// `navigator.bluetooth.requestDevice` for service UUIDs (each list one space-separated
+    /// string); resolves to the chosen `BluetoothDevice`.
+    #[wasm_bindgen(js_name = btRequest)]
+    fn bt_request(services: &JsValue, optional: &JsValue) -> Promise;
+    /// Connects, discovers, reads `read` (arrays of 16-bit UUIDs); resolves to
+    /// `{ reads, subs }` (see the snippet).
+    #[wasm_bindgen(js_name = btConnect)]
+    fn bt_connect(device: &JsValue, read: &Array, subscribe: &Array) -> Promise;
+    /// Starts notifications on `subs`; resolves to the function that removes the listeners.
+    #[wasm_bindgen(js_name = btSubscribe)]
+    fn bt_subscribe(subs: &JsValue, on_value: &Function) -> Promise;
+    /// `writeValueWithResponse` on a characteristic.
+    #[wasm_bindgen(js_name = btWrite)]
+    fn bt_write(characteristic: &JsValue, bytes: &Uint8Array) -> Promise;
+    /// Drops a device's GATT link.
+    #[wasm_bindgen(js_name = btDisconnect)]
+    fn bt_disconnect(device: &JsValue);
 }
 
 /// Characteristics read once per connection, for provenance (Serial Number 0x2A25 is on the
@@ -84,10 +67,13 @@ extern "C" {
 const READ: [u16; 9] = [
     0x2A29, 0x2A24, 0x2A27, 0x2A26, 0x2A28, 0x2A23, 0x2A50, 0x2A19, 0x2A9E,
 ];
-/// Characteristics subscribed to (notifications or indications).
-const SUBSCRIBE: [u16; 10] = [
-    0x2A37, 0x2A35, 0x2A36, 0x2A1C, 0x2A9D, 0x2A18, 0x2A34, 0x2A52, 0x2A5E, 0x2A5F,
+/// Characteristics subscribed to where they notify or indicate: the measurements, the Record
+/// Access Control Point, and Battery Level (read above too; some devices also notify it).
+const SUBSCRIBE: [u16; 11] = [
+    0x2A37, 0x2A35, 0x2A36, 0x2A1C, 0x2A9D, 0x2A18, 0x2A34, 0x2A52, 0x2A5E, 0x2A5F, 0x2A19,
 ];
+/// The Record Access Control Point.
+const RACP: u16 = 0x2A52;
 /// The measurement services by `DeviceKind`.
 const KINDS: [(&str, u16); 6] = [
     ("heart-rate", 0x180D),
@@ -208,19 +194,37 @@ struct RacpOp {
     timer: Option<Timer>,
 }
 
-type ValueListener = Closure<dyn FnMut(Event)>;
+/// Called by the snippet with every `{ uuid, value }` notified on one connection.
+type ValueListener = Closure<dyn FnMut(JsValue)>;
+
+/// The value listener of one connection and the snippet's function that detaches it from
+/// every characteristic. Calling `stop` before dropping the closure matters: a listener left
+/// on a characteristic object (reused after a reconnection) would fire twice, or call a
+/// dropped closure.
+struct Subscription {
+    stop: Function,
+    _listener: ValueListener,
+}
+
+impl Subscription {
+    fn stop(self) {
+        let _ = self.stop.call0(&JsValue::NULL);
+    }
+}
 
 /// One device of the session.
 struct Conn {
-    device: BtDevice,
+    /// The `BluetoothDevice`, opaque here: only the snippet calls its methods.
+    device: JsValue,
     state: DeviceState,
     generation: u32,
     connected: bool,
     /// The app asked for this device to be disconnected: no reconnection.
     released: bool,
-    subscriptions: Vec<(BtCharacteristic, ValueListener)>,
+    subscription: Option<Subscription>,
     on_disconnect: Option<Closure<dyn FnMut()>>,
-    racp: Option<BtCharacteristic>,
+    /// The Record Access Control Point characteristic, when subscribed to.
+    racp: Option<JsValue>,
     racp_op: Option<RacpOp>,
     reconnect_timer: Option<Timer>,
     backoff: Backoff,
@@ -230,11 +234,8 @@ impl Conn {
     /// Stops listening to every characteristic (their objects may be reused after a
     /// reconnection, so a listener left behind would fire twice).
     fn unsubscribe(&mut self) {
-        for (c, listener) in self.subscriptions.drain(..) {
-            let _ = c.remove_event_listener_with_callback(
-                "characteristicvaluechanged",
-                listener.as_ref().unchecked_ref(),
-            );
+        if let Some(s) = self.subscription.take() {
+            s.stop();
         }
         self.racp = None;
     }
@@ -352,32 +353,19 @@ impl DeviceSession {
                 "requestDevice must be called from a user gesture: call it directly in a click or key handler",
             ));
         }
-        let filters: Array = services
+        // Every service, so that provenance is readable whatever the chooser filtered on.
+        let optional: Vec<String> = SERVICES
             .iter()
-            .map(|s| -> JsValue {
-                js::object(&[("services", Array::of1(&s.as_str().into()).into())]).into()
-            })
+            .map(|(u, _)| uuid128(*u))
+            .chain(services.iter().cloned())
             .collect();
-        let optional: Array = SERVICES
-            .iter()
-            .map(|(u, _)| JsValue::from(uuid128(*u)))
-            .chain(services.iter().map(|s| JsValue::from(s.as_str())))
-            .collect();
-        let request = js::object(&[
-            ("filters", filters.into()),
-            ("optionalServices", optional.into()),
-        ]);
-        let promise = get(&bluetooth, "requestDevice")
-            .dyn_into::<Function>()
-            .and_then(|f| f.call1(&bluetooth, &request))
-            .and_then(|p| p.dyn_into::<Promise>())
-            .map_err(|e| request_error(&e))?;
+        // Well-formed UUIDs hold no spaces: the lists go to the snippet as one string each.
+        let promise = bt_request(&services.join(" ").into(), &optional.join(" ").into());
         let shared = Rc::clone(&self.shared);
         Ok(js::spawn_promise(Box::pin(async move {
-            let device: BtDevice = JsFuture::from(promise)
+            let device = JsFuture::from(promise)
                 .await
-                .map_err(|e| request_error(&e))?
-                .unchecked_into();
+                .map_err(|e| request_error(&e))?;
             attach(&shared, device).await
         })))
     }
@@ -493,8 +481,8 @@ impl DeviceSession {
                 c.device.clone()
             })
         };
-        if let Some(server) = device.and_then(|d| d.gatt()) {
-            server.disconnect();
+        if let Some(device) = device {
+            bt_disconnect(&device);
         }
     }
 
@@ -510,10 +498,13 @@ impl DeviceSession {
             c.generation = c.generation.wrapping_add(1);
             c.unsubscribe();
             if let Some(listener) = c.on_disconnect.take() {
-                let _ = c.device.remove_event_listener_with_callback(
-                    "gattserverdisconnected",
-                    listener.as_ref().unchecked_ref(),
-                );
+                let _ = c
+                    .device
+                    .unchecked_ref::<EventTarget>()
+                    .remove_event_listener_with_callback(
+                        "gattserverdisconnected",
+                        listener.as_ref().unchecked_ref(),
+                    );
             }
             if let Some((_, reject)) = c.racp_op.take().and_then(|op| op.waiter) {
                 let _ = reject.call1(
@@ -521,9 +512,7 @@ impl DeviceSession {
                     &coded(ErrorCode::InvalidState, "the device session was closed"),
                 );
             }
-            if let Some(server) = c.device.gatt() {
-                server.disconnect();
-            }
+            bt_disconnect(&c.device);
         }
     }
 
@@ -541,8 +530,12 @@ impl DeviceSession {
 }
 
 /// Adds a chosen device to the session (once) and connects it.
-async fn attach(shared: &Rc<Shared>, device: BtDevice) -> Result<JsValue, JsValue> {
-    let id = device.id();
+async fn attach(shared: &Rc<Shared>, device: JsValue) -> Result<JsValue, JsValue> {
+    // The browser's id for the device (random per origin); checked like any input.
+    let id = get(&device, "id")
+        .as_string()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| coded(ErrorCode::NetworkError, "Bluetooth: the device has no id"))?;
     let known = {
         let mut inner = shared.inner.borrow_mut();
         if inner.closed {
@@ -573,18 +566,20 @@ async fn attach(shared: &Rc<Shared>, device: BtDevice) -> Result<JsValue, JsValu
             let weak = Rc::downgrade(shared);
             let key = id.clone();
             let listener = Closure::<dyn FnMut()>::new(move || on_disconnected(&weak, &key));
-            let _ = device.add_event_listener_with_callback(
-                "gattserverdisconnected",
-                listener.as_ref().unchecked_ref(),
-            );
-            let state = DeviceState::new(id.clone(), device.name());
+            let _ = device
+                .unchecked_ref::<EventTarget>()
+                .add_event_listener_with_callback(
+                    "gattserverdisconnected",
+                    listener.as_ref().unchecked_ref(),
+                );
+            let state = DeviceState::new(id.clone(), get(&device, "name").as_string());
             shared.inner.borrow_mut().devices.push(Conn {
                 device,
                 state,
                 generation: 0,
                 connected: false,
                 released: false,
-                subscriptions: Vec::new(),
+                subscription: None,
                 on_disconnect: Some(listener),
                 racp: None,
                 racp_op: None,
@@ -596,14 +591,33 @@ async fn attach(shared: &Rc<Shared>, device: BtDevice) -> Result<JsValue, JsValu
     connect(shared, &id, false).await
 }
 
-/// The uuid16 of a characteristic on the Bluetooth base, if any.
-fn uuid16_of_characteristic(c: &BtCharacteristic) -> Option<u16> {
-    uuid16_from_str(&c.characteristic_uuid()).ok()
+/// UUIDs as a JavaScript array of numbers: with only JavaScript values to convert, the
+/// snippet's functions are imported without a glue shim.
+fn numbers(uuids: &[u16]) -> Array {
+    uuids.iter().map(|u| JsValue::from(*u)).collect()
 }
 
-/// Awaits a promise-returning call, folding a synchronous throw into the rejection.
-async fn call(p: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
-    JsFuture::from(p?).await
+/// A `{ uuid, value }` from the snippet, checked: `uuid` one of `allowed`, `value` the
+/// browser's `DataView`, read like any `BytesLike` (so no longer than a GATT attribute can
+/// be). Anything else is dropped.
+fn uuid_value(v: &JsValue, allowed: &[u16]) -> Option<(u16, Vec<u8>)> {
+    let n = get(v, "uuid").as_f64()?;
+    let uuid = allowed.iter().copied().find(|u| f64::from(*u) == n)?;
+    Some((uuid, bytes_of(&get(v, "value"), "value").ok()?))
+}
+
+/// The entries of a JavaScript array (none when `v` is not one).
+fn entries(v: &JsValue) -> Array {
+    v.dyn_ref::<Array>().cloned().unwrap_or_default()
+}
+
+/// The characteristic object of `uuid` among the snippet's `subs`, if any.
+fn characteristic_of(subs: &JsValue, uuid: u16) -> Option<JsValue> {
+    entries(subs)
+        .iter()
+        .find(|s| get(s, "uuid").as_f64() == Some(f64::from(uuid)))
+        .map(|s| get(&s, "characteristic"))
+        .filter(JsValue::is_object)
 }
 
 /// Connects (or reconnects) a device of the session: GATT, provenance reads, subscriptions.
@@ -629,50 +643,19 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
             &format!("Bluetooth: could not connect to the device ({why})"),
         )
     };
-    let server = device
-        .gatt()
-        .ok_or_else(|| coded(ErrorCode::Unsupported, "the device has no GATT server"))?;
-    call(server.connect()).await.map_err(failed)?;
-    let services: Array = call(server.get_primary_services())
+    let link = JsFuture::from(bt_connect(&device, &numbers(&READ), &numbers(&SUBSCRIBE)))
         .await
-        .map_err(failed)?
-        .unchecked_into();
-    let mut reads = Vec::new();
-    let mut subscribes = Vec::new();
-    for service in services.iter() {
-        let service: BtService = service.unchecked_into();
-        let Ok(list) = call(service.get_characteristics()).await else {
-            continue;
-        };
-        for c in Array::from(&list).iter() {
-            let c: BtCharacteristic = c.unchecked_into();
-            let Some(uuid) = uuid16_of_characteristic(&c) else {
-                continue;
-            };
-            if READ.contains(&uuid) {
-                let notify = get(&c.properties(), "notify").as_bool() == Some(true);
-                if uuid == 0x2A19 && notify {
-                    subscribes.push((uuid, c.clone()));
-                }
-                reads.push((uuid, c));
-            } else if SUBSCRIBE.contains(&uuid) {
-                subscribes.push((uuid, c));
-            }
-        }
-    }
+        .map_err(failed)?;
     // Provenance first: System ID and PnP ID go into every reading's id and identity.
     let mut problems = Vec::new();
-    for (uuid, c) in &reads {
-        let Ok(value) = call(c.read_value()).await else {
-            continue;
-        };
-        let Some(bytes) = view_bytes(&value) else {
+    for v in entries(&get(&link, "reads")).iter() {
+        let Some((uuid, bytes)) = uuid_value(&v, &READ) else {
             continue;
         };
         let mut inner = shared.inner.borrow_mut();
         let offset = inner.offset;
         if let Some(conn) = inner.conn(id) {
-            if let Err(e) = conn.state.ingest(*uuid, &bytes, now_ms(), offset) {
+            if let Err(e) = conn.state.ingest(uuid, &bytes, now_ms(), offset) {
                 problems.push(e);
             }
         }
@@ -680,58 +663,35 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
     if !still_current(shared) {
         return Err(gone());
     }
-    let weak = Rc::downgrade(shared);
-    let mut subscriptions = Vec::new();
-    let mut racp = None;
-    for (uuid, c) in subscribes {
-        let (w, key, uuid16) = (weak.clone(), id.to_owned(), uuid);
-        let listener = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            let value = event
-                .target()
-                .map(|t| t.unchecked_into::<BtCharacteristic>())
-                .and_then(|c| c.value());
-            if let Some(view) = value {
-                on_value(&w, &key, uuid16, &dataview_bytes(&view));
-            }
-        });
-        let _ = c.add_event_listener_with_callback(
-            "characteristicvaluechanged",
-            listener.as_ref().unchecked_ref(),
-        );
-        if let Err(e) = call(c.start_notifications()).await {
-            if get(&e, "name").as_string().as_deref() == Some("NetworkError") {
-                // The link dropped while subscribing: the disconnect handler takes over.
-                let _ = c.remove_event_listener_with_callback(
-                    "characteristicvaluechanged",
-                    listener.as_ref().unchecked_ref(),
-                );
-                return Err(failed(e));
-            }
+    let subs = get(&link, "subs");
+    let (weak, key) = (Rc::downgrade(shared), id.to_owned());
+    let listener = ValueListener::new(move |v: JsValue| {
+        if let Some((uuid, bytes)) = uuid_value(&v, &SUBSCRIBE) {
+            on_value(&weak, &key, uuid, &bytes);
         }
-        if uuid == 0x2A52 {
-            racp = Some(c.clone());
-        }
-        subscriptions.push((c, listener));
-    }
+    });
+    // On a dropped link the snippet has removed its listeners before rejecting, and the
+    // disconnect handler takes over.
+    let stop = JsFuture::from(bt_subscribe(&subs, listener.as_ref().unchecked_ref()))
+        .await
+        .map_err(failed)?;
+    let subscription = Subscription {
+        // Not a function (never, from the snippet): `call0` then fails harmlessly.
+        stop: stop.unchecked_into(),
+        _listener: listener,
+    };
     let info = {
         let mut inner = shared.inner.borrow_mut();
-        if inner.closed {
-            return Err(gone());
-        }
+        let closed = inner.closed;
         let conn = match inner.conn(id) {
-            Some(c) if c.generation == generation => c,
+            Some(c) if !closed && c.generation == generation => c,
             _ => {
-                for (c, l) in subscriptions {
-                    let _ = c.remove_event_listener_with_callback(
-                        "characteristicvaluechanged",
-                        l.as_ref().unchecked_ref(),
-                    );
-                }
+                subscription.stop();
                 return Err(gone());
             }
         };
-        conn.subscriptions = subscriptions;
-        conn.racp = racp;
+        conn.subscription = Some(subscription);
+        conn.racp = characteristic_of(&subs, RACP);
         conn.connected = true;
         conn.backoff.reset();
         conn.reconnect_timer = None;
@@ -751,20 +711,6 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
     ));
     shared.dispatch_all(events);
     Ok(info)
-}
-
-/// The bytes a `DataView` (or other view) covers.
-fn view_bytes(value: &JsValue) -> Option<Vec<u8>> {
-    value.dyn_ref::<DataView>().map(dataview_bytes)
-}
-
-fn dataview_bytes(view: &DataView) -> Vec<u8> {
-    Uint8Array::new_with_byte_offset_and_length(
-        &view.buffer(),
-        view.byte_offset() as u32,
-        view.byte_length() as u32,
-    )
-    .to_vec()
 }
 
 fn device_error_detail(e: &Error, id: &str) -> JsValue {
@@ -999,9 +945,17 @@ async fn exchange(
         op.timer = racp_timer(&weak, id, op.timeout_ms);
         racp
     };
-    call(characteristic.write_value_with_response(&Uint8Array::from(bytes.as_slice())))
-        .await
-        .map_err(|_| coded(ErrorCode::NetworkError, "writing the Record Access Control Point failed (the meter may require a bonded link)"))?;
+    JsFuture::from(bt_write(
+        &characteristic,
+        &Uint8Array::from(bytes.as_slice()),
+    ))
+    .await
+    .map_err(|_| {
+        coded(
+            ErrorCode::NetworkError,
+            "writing the Record Access Control Point failed (the meter may require a bonded link)",
+        )
+    })?;
     JsFuture::from(waiter).await?;
     let mut inner = shared.inner.borrow_mut();
     inner
