@@ -1,8 +1,10 @@
-//! A minimal serde serializer straight to JavaScript values, for the device types (readings,
-//! measurements, FHIR Observations).
+//! A minimal serde serializer to JavaScript values, for the SDK's results (readings,
+//! measurements, FHIR resources, consent records).
 //!
-//! It replaces `serde-wasm-bindgen` (configured with `serialize_maps_as_objects(true)`) and
-//! produces exactly the values that crate did, for everything our types use:
+//! The value is written once into a compact byte tape, and one JavaScript function
+//! (`decodeValue` in `snippets/values.js`) builds the objects from it: every field set from
+//! Rust would otherwise be a call through wasm-bindgen's glue, and those calls, inlined into
+//! every `Serialize` impl, were the largest part of the conversion code in the wasm.
 //!
 //! | Rust | JavaScript |
 //! | --- | --- |
@@ -17,17 +19,39 @@
 //! | newtype, tuple and struct variant | `{ Variant: … }` |
 //!
 //! `i128`/`u128` are not supported (serde's default error); no type of ours has them.
-//! Why not `serde-wasm-bindgen`: it interns every key through a cache, carries a `JsValue`
-//! error with formatted messages, BigInt and `Map` modes: ~9 KB of wasm we do not need.
+//!
+//! The tape: one tag byte per value — 0 `undefined`, 1 `false`, 2 `true`, 3 a number (f64,
+//! little-endian), 4 a string and 5 bytes (each a u32 little-endian length, then the UTF-8 or
+//! raw bytes), 6 an array and 7 an object (their items follow; an object's as key string
+//! then value), 8 the end of the innermost array or object.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::ser::{self, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/web/snippets/values.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = decodeValue)]
+    fn decode_value(tape: &[u8]) -> JsValue;
+}
+
+const UNDEFINED: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const NUMBER: u8 = 3;
+const STRING: u8 = 4;
+const BYTES: u8 = 5;
+const ARRAY: u8 = 6;
+const OBJECT: u8 = 7;
+const END: u8 = 8;
 
 /// Converts a value; `undefined` when it holds something unsupported (an unsafe integer, a
 /// non-string map key), as the device layer has always done.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value.serialize(Ser).unwrap_or(JsValue::UNDEFINED)
+    let mut tape = Tape(Vec::new());
+    match value.serialize(&mut tape) {
+        Ok(()) => decode_value(&tape.0),
+        Err(Unsupported) => JsValue::UNDEFINED,
+    }
 }
 
 /// Why a value could not be converted.
@@ -48,98 +72,108 @@ impl ser::Error for Unsupported {
     }
 }
 
-type Result<T = JsValue> = core::result::Result<T, Unsupported>;
+type Result<T = ()> = core::result::Result<T, Unsupported>;
 
-/// The serializer (stateless).
-#[derive(Clone, Copy)]
-pub struct Ser;
+/// The tape being written; also the serializer (`&mut Tape`).
+pub struct Tape(Vec<u8>);
 
-/// `{ variant: value }`, or `value` itself when there is no variant.
-fn wrap(variant: Option<&'static str>, value: JsValue) -> JsValue {
-    match variant {
-        Some(name) => {
-            let obj = Object::new();
-            let _ = Reflect::set(&obj, &JsValue::from_str(name), &value);
-            obj.into()
-        }
-        None => value,
-    }
-}
-
-/// An array being filled (sequence, tuple, tuple struct or tuple variant).
-pub struct Seq {
-    array: Array,
-    variant: Option<&'static str>,
-}
-
-impl Seq {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.array.push(&value.serialize(Ser)?);
+impl Tape {
+    fn tag(&mut self, tag: u8) -> Result {
+        self.0.push(tag);
         Ok(())
     }
 
-    fn finish(self) -> Result {
-        Ok(wrap(self.variant, self.array.into()))
-    }
-}
-
-/// An object being filled (struct, struct variant or map).
-pub struct Obj {
-    object: Object,
-    variant: Option<&'static str>,
-    /// A map key waiting for its value.
-    key: JsValue,
-}
-
-impl Obj {
-    fn new(variant: Option<&'static str>) -> Self {
-        Self {
-            object: Object::new(),
-            variant,
-            key: JsValue::UNDEFINED,
-        }
-    }
-
-    /// Not generic over the key, so one copy serves every struct.
-    fn set(&self, key: &JsValue, value: JsValue) {
-        let _ = Reflect::set(&self.object, key, &value);
-    }
-
-    /// [`set`](Self::set) with a string key, also shared by every field type.
-    fn set_named(&self, key: &str, value: JsValue) {
-        self.set(&JsValue::from_str(key), value);
-    }
-
-    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        let value = value.serialize(Ser)?;
-        self.set_named(key, value);
+    fn number(&mut self, v: f64) -> Result {
+        self.0.push(NUMBER);
+        self.0.extend_from_slice(&v.to_le_bytes());
         Ok(())
     }
 
-    fn finish(self) -> Result {
-        Ok(wrap(self.variant, self.object.into()))
+    /// A string or bytes: tag, u32 length, contents. Longer than 4 GiB cannot happen in
+    /// wasm32 (the address space is 4 GiB), but is refused rather than truncated.
+    fn run(&mut self, tag: u8, bytes: &[u8]) -> Result {
+        let len = u32::try_from(bytes.len()).map_err(|_| Unsupported)?;
+        self.0.push(tag);
+        self.0.extend_from_slice(&len.to_le_bytes());
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Opens `{ variant: … }` when there is a variant name.
+    fn open_variant(&mut self, variant: Option<&'static str>) -> Result {
+        if let Some(name) = variant {
+            self.tag(OBJECT)?;
+            self.run(STRING, name.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        self.run(STRING, key.as_bytes())?;
+        value.serialize(&mut *self)
     }
 }
 
-serialize_compounds!(seq Seq, JsValue, Unsupported, push, finish);
-serialize_compounds!(fields Obj, JsValue, Unsupported, field, finish);
+/// An array or object being written; `variant` says whether a `{ variant: … }` wrapper must
+/// be closed too.
+pub struct Compound<'a> {
+    tape: &'a mut Tape,
+    variant: bool,
+}
 
-impl ser::SerializeMap for Obj {
-    type Ok = JsValue;
+impl Compound<'_> {
+    fn open<'t>(
+        tape: &'t mut Tape,
+        variant: Option<&'static str>,
+        kind: u8,
+    ) -> Result<Compound<'t>> {
+        tape.open_variant(variant)?;
+        tape.tag(kind)?;
+        Ok(Compound {
+            tape,
+            variant: variant.is_some(),
+        })
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.tape.element(value)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        self.tape.field(key, value)
+    }
+
+    fn finish(self) -> Result {
+        self.tape.tag(END)?;
+        if self.variant {
+            self.tape.tag(END)?;
+        }
+        Ok(())
+    }
+}
+
+serialize_compounds!(seq Compound<'_>, (), Unsupported, element, finish);
+serialize_compounds!(fields Compound<'_>, (), Unsupported, field, finish);
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
-        let key = key.serialize(Ser)?;
-        if !key.is_string() {
-            return Err(Unsupported);
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
+        // Only string keys: an object key must be one.
+        let at = self.tape.0.len();
+        key.serialize(&mut *self.tape)?;
+        if self.tape.0.get(at) == Some(&STRING) {
+            Ok(())
+        } else {
+            Err(Unsupported)
         }
-        self.key = key;
-        Ok(())
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let value = value.serialize(Ser)?;
-        let key = core::mem::replace(&mut self.key, JsValue::UNDEFINED);
-        self.set(&key, value);
-        Ok(())
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.tape.element(value)
     }
     fn end(self) -> Result {
         self.finish()
@@ -149,78 +183,78 @@ impl ser::SerializeMap for Obj {
 /// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE: u64 = (1 << 53) - 1;
 
-impl ser::Serializer for Ser {
-    type Ok = JsValue;
+impl<'a> ser::Serializer for &'a mut Tape {
+    type Ok = ();
     type Error = Unsupported;
-    type SerializeSeq = Seq;
-    type SerializeTuple = Seq;
-    type SerializeTupleStruct = Seq;
-    type SerializeTupleVariant = Seq;
-    type SerializeMap = Obj;
-    type SerializeStruct = Obj;
-    type SerializeStructVariant = Obj;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
 
     fn serialize_bool(self, v: bool) -> Result {
-        Ok(JsValue::from_bool(v))
+        self.tag(if v { TRUE } else { FALSE })
     }
     fn serialize_i8(self, v: i8) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_i16(self, v: i16) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_i32(self, v: i32) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result {
         if v.unsigned_abs() <= MAX_SAFE {
-            self.serialize_f64(v as f64)
+            self.number(v as f64)
         } else {
             Err(Unsupported)
         }
     }
     fn serialize_u8(self, v: u8) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_u16(self, v: u16) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_u32(self, v: u32) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result {
         if v <= MAX_SAFE {
-            self.serialize_f64(v as f64)
+            self.number(v as f64)
         } else {
             Err(Unsupported)
         }
     }
     fn serialize_f32(self, v: f32) -> Result {
-        self.serialize_f64(v.into())
+        self.number(v.into())
     }
     fn serialize_f64(self, v: f64) -> Result {
-        Ok(JsValue::from_f64(v))
+        self.number(v)
     }
     fn serialize_char(self, v: char) -> Result {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result {
-        Ok(JsValue::from_str(v))
+        self.run(STRING, v.as_bytes())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result {
-        Ok(Uint8Array::from(v).into())
+        self.run(BYTES, v)
     }
     fn serialize_none(self) -> Result {
-        Ok(JsValue::UNDEFINED)
+        self.tag(UNDEFINED)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result {
-        Ok(JsValue::UNDEFINED)
+        self.tag(UNDEFINED)
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result {
-        Ok(JsValue::UNDEFINED)
+        self.tag(UNDEFINED)
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
         self.serialize_str(variant)
@@ -235,19 +269,18 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         value: &T,
     ) -> Result {
-        Ok(wrap(Some(variant), value.serialize(self)?))
+        self.open_variant(Some(variant))?;
+        value.serialize(&mut *self)?;
+        self.tag(END)
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Seq> {
-        Ok(Seq {
-            array: Array::new(),
-            variant: None,
-        })
+    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>> {
+        Compound::open(self, None, ARRAY)
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple(self, _: usize) -> Result<Compound<'a>> {
+        Compound::open(self, None, ARRAY)
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>> {
+        Compound::open(self, None, ARRAY)
     }
     fn serialize_tuple_variant(
         self,
@@ -255,17 +288,14 @@ impl ser::Serializer for Ser {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> Result<Seq> {
-        Ok(Seq {
-            array: Array::new(),
-            variant: Some(variant),
-        })
+    ) -> Result<Compound<'a>> {
+        Compound::open(self, Some(variant), ARRAY)
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Obj> {
-        Ok(Obj::new(None))
+    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>> {
+        Compound::open(self, None, OBJECT)
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Obj> {
-        Ok(Obj::new(None))
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>> {
+        Compound::open(self, None, OBJECT)
     }
     fn serialize_struct_variant(
         self,
@@ -273,7 +303,7 @@ impl ser::Serializer for Ser {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> Result<Obj> {
-        Ok(Obj::new(Some(variant)))
+    ) -> Result<Compound<'a>> {
+        Compound::open(self, Some(variant), OBJECT)
     }
 }
