@@ -502,7 +502,7 @@ impl Consultation {
         #[wasm_bindgen(js_name = participantId)] participant_id: &str,
     ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
-        act(&self.inner, |s, now| s.admit(id, now))
+        act(&self.inner, &mut |s, now| s.admit(id, now))
     }
 
     /// (Clinicians) turns a waiting participant away; their consultation ends as `denied`.
@@ -511,7 +511,7 @@ impl Consultation {
         #[wasm_bindgen(js_name = participantId)] participant_id: &str,
     ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
-        act(&self.inner, |s, now| s.deny(id, now))
+        act(&self.inner, &mut |s, now| s.deny(id, now))
     }
 
     /// Records that this user compared the SAS with the participant and it matched. The
@@ -522,7 +522,7 @@ impl Consultation {
         #[wasm_bindgen(js_name = participantId)] participant_id: &str,
     ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
-        act(&self.inner, |s, now| s.confirm_sas(id, now))
+        act(&self.inner, &mut |s, now| s.confirm_sas(id, now))
     }
 
     /// Sends application data to a participant over the end-to-end encrypted channel:
@@ -534,7 +534,7 @@ impl Consultation {
         data: &[u8],
     ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
-        act(&self.inner, |s, now| s.send_app_data(id, data, now))
+        act(&self.inner, &mut |s, now| s.send_app_data(id, data, now))
     }
 
     /// Restarts ICE with a participant (new candidates, same encryption keys): use it when
@@ -546,7 +546,7 @@ impl Consultation {
         #[wasm_bindgen(js_name = participantId)] participant_id: &str,
     ) -> Result<(), JsError> {
         let id = parse_id(participant_id)?;
-        act(&self.inner, |s, now| s.restart_ice(id, now))
+        act(&self.inner, &mut |s, now| s.restart_ice(id, now))
     }
 
     /// Opens the camera and/or microphone and sends them to everyone in the call.
@@ -678,7 +678,7 @@ impl Consultation {
         if self.inner.borrow().ended.is_some() {
             return;
         }
-        let _ = act(&self.inner, |s, now| {
+        let _ = act(&self.inner, &mut |s, now| {
             if end_for_everyone == Some(true) {
                 s.end_consultation(now)
             } else {
@@ -699,10 +699,11 @@ fn parse_id(s: &str) -> Result<ParticipantId, Error> {
         ))
 }
 
-/// Runs a user action on the session, then pumps.
+/// Runs a user action on the session, then pumps. The action is a `dyn` closure so that
+/// this body exists once in the wasm rather than once per action.
 fn act(
     inner: &Shared,
-    f: impl FnOnce(&mut Session, u64) -> Result<(), Error>,
+    f: &mut dyn FnMut(&mut Session, u64) -> Result<(), Error>,
 ) -> Result<(), JsError> {
     // By construction no borrow is held while app code runs; if that invariant ever broke,
     // refuse the call instead of panicking (a panic would kill the whole wasm module).
@@ -865,7 +866,7 @@ fn install_host_listeners(inner: &Shared) {
                     .map(|p| p.id)
                     .collect();
                 for id in connected {
-                    let _ = act(&inner, |s, now| s.restart_ice(id, now));
+                    let _ = act(&inner, &mut |s, now| s.restart_ice(id, now));
                 }
             }
         });
@@ -1406,7 +1407,7 @@ fn renegotiate_all(inner: &Shared) {
         guard.peers.keys().copied().collect()
     };
     for id in ids {
-        let _ = act(inner, |s, now| s.request_renegotiation(id, now));
+        let _ = act(inner, &mut |s, now| s.request_renegotiation(id, now));
     }
 }
 
@@ -1566,7 +1567,7 @@ pub(super) fn send_app_data(
     peer: ParticipantId,
     bytes: &[u8],
 ) -> Result<(), Error> {
-    act(inner, |s, now| s.send_app_data(peer, bytes, now)).map_err(|e| e.0)
+    act(inner, &mut |s, now| s.send_app_data(peer, bytes, now)).map_err(|e| e.0)
 }
 
 /// Dispatches a consultation event.
