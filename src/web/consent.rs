@@ -272,17 +272,7 @@ pub(crate) fn reason_name(reason: Reason) -> &'static str {
     }
 }
 
-/// Parses exactly `2 * N` hex digits.
-pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+pub(crate) use super::js::parse_hex;
 
 /// A core value (serde) as a plain JavaScript object.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
