@@ -1779,7 +1779,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         match &c.replica {
             Some(r) => to_js(&r.ledger().state().grants),
-            None => to_js::<[u8]>(&[]),
+            None => js_sys::Array::new().into(),
         }
     }
 
@@ -1804,7 +1804,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         match &c.replica {
             Some(r) => to_js(&core::fhir_consents(r.ledger())),
-            None => to_js::<[u8]>(&[]),
+            None => js_sys::Array::new().into(),
         }
     }
 
