@@ -272,17 +272,7 @@ pub(crate) fn reason_name(reason: Reason) -> &'static str {
     }
 }
 
-/// Parses exactly `2 * N` hex digits.
-pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+pub(crate) use super::js::parse_hex;
 
 /// A core value (serde) as a plain JavaScript object.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
@@ -600,32 +590,32 @@ impl LedgerStore for WebStore {
 
 // ----- consultation links ----------------------------------------------------------------
 
-/// One consultation event listener.
-type Listener = Closure<dyn FnMut(JsValue)>;
+#[wasm_bindgen(module = "/src/web/snippets/consent.js")]
+extern "C" {
+    /// Listens for a link's consultation events; returns the function removing the
+    /// listeners. Throws when `consultation` takes no listeners.
+    #[wasm_bindgen(js_name = linkListen, catch)]
+    fn link_listen(
+        consultation: &JsValue,
+        peer: &str,
+        on_event: &Closure<dyn Fn(u32, bool, JsValue)>,
+    ) -> Result<Function, JsValue>;
+    /// `consultation.sendData(peer, bytes)`, failures ignored.
+    #[wasm_bindgen(js_name = linkSend)]
+    fn link_send(consultation: &JsValue, peer: &str, bytes: Vec<u8>);
+}
 
 /// Event listeners on a consultation, removed when dropped (never leaked with `forget`).
 struct Listeners {
-    target: JsValue,
-    list: Vec<(&'static str, Listener)>,
+    detach: Function,
+    _handler: Closure<dyn Fn(u32, bool, JsValue)>,
 }
 
 impl Drop for Listeners {
     fn drop(&mut self) {
-        if let Ok(remove) = get(&self.target, "removeEventListener").dyn_into::<Function>() {
-            for (kind, closure) in &self.list {
-                let _ = remove.call2(&self.target, &(*kind).into(), closure.as_ref());
-            }
-        }
+        let _ = self.detach.call0(&JsValue::UNDEFINED);
     }
 }
-
-/// Events after which a link retries its sync hello: the peer may only now be reachable.
-const KICK_EVENTS: &[&str] = &[
-    "participantadmitted",
-    "participantconnected",
-    "sas",
-    "statechange",
-];
 
 /// One consultation a manager or replica syncs over, with one remote participant.
 struct Link {
@@ -642,20 +632,12 @@ struct Link {
     _listeners: Option<Listeners>,
 }
 
-fn send(consultation: &JsValue, peer: &str, msg: &SyncMessage) -> bool {
-    let Ok(f) = get(consultation, "sendData").dyn_into::<Function>() else {
-        return false;
-    };
-    let bytes = Uint8Array::from(msg.encode().as_slice());
-    f.call2(consultation, &peer.into(), &bytes).is_ok()
-}
-
 /// A message to send once no borrow is held (sending may run JavaScript).
 type Outgoing = (JsValue, String, SyncMessage);
 
 fn flush(out: Vec<Outgoing>) {
     for (consultation, peer, msg) in out {
-        let _ = send(&consultation, &peer, &msg);
+        link_send(&consultation, &peer, msg.encode());
     }
 }
 
@@ -666,49 +648,43 @@ enum LinkEvent {
     PeerLeft,
 }
 
-fn link_event(kind: &str, event: &JsValue, peer: &str) -> Option<LinkEvent> {
-    let detail = get(event, "detail");
-    let from = get(&detail, "participantId").as_string();
-    let ours = from.as_deref() == Some(peer);
+/// What event `kind` (its index in the snippet's list: data, participantleft,
+/// participantadmitted, participantconnected, sas, statechange) means to a link; `ours`
+/// when it concerns the link's peer. Every other state change may make the peer reachable
+/// again, so it retries the sync hello.
+fn link_event(kind: u32, ours: bool, data: JsValue) -> Option<LinkEvent> {
     match kind {
-        "data" if ours => {
-            let data = get(&detail, "data").dyn_into::<Uint8Array>().ok()?;
+        0 if ours => {
+            let data = data.dyn_into::<Uint8Array>().ok()?;
             // Only consent messages; other app data (device readings) is someone else's.
             let first = (data.length() > 0).then(|| data.get_index(0))?;
             SyncMessage::is_consent(&[first]).then(|| LinkEvent::Data(data.to_vec()))
         }
-        "participantleft" if ours => Some(LinkEvent::PeerLeft),
-        "statechange" => Some(LinkEvent::Kick),
-        k if KICK_EVENTS.contains(&k) && ours => Some(LinkEvent::Kick),
+        1 if ours => Some(LinkEvent::PeerLeft),
+        5 => Some(LinkEvent::Kick),
+        2..=4 if ours => Some(LinkEvent::Kick),
         _ => None,
     }
 }
 
-/// Registers `handler` for the consultation events a link needs.
+/// Registers `handler` for the consultation events a link needs (boxed: one copy for both
+/// sides).
 fn listen(
     consultation: &JsValue,
-    handler: impl Fn(LinkEvent) + 'static,
+    handler: Box<dyn Fn(LinkEvent)>,
     peer: &str,
 ) -> Result<Listeners, Error> {
-    let add = get(consultation, "addEventListener")
-        .dyn_into::<Function>()
-        .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
-    let handler = Rc::new(handler);
-    let mut list = Vec::new();
-    for kind in ["data", "participantleft"].iter().chain(KICK_EVENTS) {
-        let (h, peer, kind) = (handler.clone(), peer.to_owned(), *kind);
-        let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if let Some(ev) = link_event(kind, &event, &peer) {
-                h(ev);
+    let closure =
+        Closure::<dyn Fn(u32, bool, JsValue)>::new(move |kind: u32, ours: bool, data: JsValue| {
+            if let Some(ev) = link_event(kind, ours, data) {
+                handler(ev);
             }
         });
-        add.call2(consultation, &kind.into(), closure.as_ref())
-            .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
-        list.push((kind, closure));
-    }
+    let detach = link_listen(consultation, peer, &closure)
+        .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
     Ok(Listeners {
-        target: consultation.clone(),
-        list,
+        detach,
+        _handler: closure,
     })
 }
 
@@ -1330,11 +1306,11 @@ impl JsConsentManager {
         let weak = Rc::downgrade(&self.inner);
         let listeners = listen(
             &consultation,
-            move |ev| {
+            Box::new(move |ev| {
                 if let Some(inner) = weak.upgrade() {
                     patient_link_event(&inner, id, ev);
                 }
-            },
+            }),
             &peer,
         )?;
         self.inner.borrow_mut().links.push(Link {
@@ -1803,7 +1779,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         match &c.replica {
             Some(r) => to_js(&r.ledger().state().grants),
-            None => to_js::<[u8]>(&[]),
+            None => js_sys::Array::new().into(),
         }
     }
 
@@ -1828,7 +1804,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         match &c.replica {
             Some(r) => to_js(&core::fhir_consents(r.ledger())),
-            None => to_js::<[u8]>(&[]),
+            None => js_sys::Array::new().into(),
         }
     }
 
@@ -1861,11 +1837,11 @@ impl JsConsentReplica {
         let weak = Rc::downgrade(&self.inner);
         let listeners = listen(
             &consultation,
-            move |ev| {
+            Box::new(move |ev| {
                 if let Some(inner) = weak.upgrade() {
                     replica_link_event(&inner, id, ev);
                 }
-            },
+            }),
             &peer,
         )?;
         let local = get(&consultation, "participantId").as_string();

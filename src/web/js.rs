@@ -77,16 +77,30 @@ pub fn hex(bytes: &[u8]) -> String {
     crate::consent::model::hex::encode(bytes)
 }
 
+/// Parses exactly `2 * N` hex digits (either case) into `N` bytes.
+pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0; N];
+    hex_into(s, &mut out).then_some(out)
+}
+
 /// Parses exactly 16 hex digits into 8 bytes.
 pub fn parse_hex8(s: &str) -> Option<[u8; 8]> {
-    if s.len() != 16 || !s.is_ascii() {
-        return None;
+    parse_hex(s)
+}
+
+/// Fills `out` from exactly `2 * out.len()` hex digits; false if `s` is anything else. Not
+/// generic, so every length shares one copy of the loop.
+fn hex_into(s: &str, out: &mut [u8]) -> bool {
+    if s.len() != 2 * out.len() || !s.is_ascii() {
+        return false;
     }
-    let mut out = [0; 8];
     for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        match s.get(2 * i..2 * i + 2).map(|d| u8::from_str_radix(d, 16)) {
+            Some(Ok(b)) => *byte = b,
+            _ => return false,
+        }
     }
-    Some(out)
+    true
 }
 
 /// A boxed future the SDK runs on the event loop.

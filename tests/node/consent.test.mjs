@@ -352,3 +352,41 @@ test('a patient rejoining sends only what the replica lacks; a foreign ledger is
   assert.equal(errors[0]?.consentCode, 'WrongLedger');
   assert.equal(replica.ledgerId, m.ledgerId);
 });
+
+test('attachConsultation refuses what takes no listeners and leaves none behind; unreadable events are ignored', async () => {
+  const m = await open();
+  for (const bad of [{}, null, 5]) {
+    const e = await failure(() => m.attachConsultation(bad, '00000000000000c1'));
+    assert.equal(e.code, 'InvalidArgument');
+  }
+  // A target that refuses its third listener: the two already added are removed again.
+  let live = 0;
+  const flaky = {
+    participantId: '00000000000000a1',
+    addEventListener() { if (live === 2) throw new Error('full'); live++; },
+    removeEventListener() { live--; },
+    sendData() {},
+  };
+  const e = await failure(() => m.attachConsultation(flaky, '00000000000000c1'));
+  assert.equal(e.code, 'InvalidArgument');
+  assert.equal(live, 0);
+
+  const { patient, clinician } = pair();
+  const replica = new t.ConsentReplica();
+  const errors = [];
+  replica.addEventListener('error', (ev) => errors.push(ev.detail));
+  replica.attachConsultation(clinician, patient.participantId);
+  m.attachConsultation(patient, clinician.participantId);
+  await settle();
+  const hostile = new Proxy({}, { get() { throw new Error('boom'); } });
+  clinician.emit('data', hostile);
+  clinician.emit('data', null);
+  clinician.emit('data', { participantId: patient.participantId, data: 'not bytes' });
+  clinician.emit('statechange', hostile);
+  await settle();
+  assert.deepEqual(errors, []);
+  assert.equal(replica.ledgerId, m.ledgerId, 'the link still works');
+  m.detachConsultations();
+  replica.detachConsultations();
+  assert.equal(patient.listeners + clinician.listeners, 0);
+});
