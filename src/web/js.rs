@@ -88,19 +88,32 @@ pub fn parse_hex8(s: &str) -> Option<[u8; 8]> {
     parse_hex(s)
 }
 
-/// Fills `out` from exactly `2 * out.len()` hex digits; false if `s` is anything else. Not
-/// generic, so every length shares one copy of the loop.
+/// Fills `out` from exactly `2 * out.len()` hex digits (either case); false if `s` is
+/// anything else (a sign or a space included). Not generic, so every length shares one copy
+/// of the loop.
 fn hex_into(s: &str, out: &mut [u8]) -> bool {
-    if s.len() != 2 * out.len() || !s.is_ascii() {
+    let digits = s.as_bytes();
+    if digits.len() != 2 * out.len() {
         return false;
     }
-    for (i, byte) in out.iter_mut().enumerate() {
-        match s.get(2 * i..2 * i + 2).map(|d| u8::from_str_radix(d, 16)) {
-            Some(Ok(b)) => *byte = b,
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let &[high, low] = pair else { return false };
+        match (nibble(high), nibble(low)) {
+            (Some(h), Some(l)) => *byte = h << 4 | l,
             _ => return false,
         }
     }
     true
+}
+
+/// The value of one hex digit.
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// A boxed future the SDK runs on the event loop.

@@ -390,3 +390,19 @@ test('attachConsultation refuses what takes no listeners and leaves none behind;
   replica.detachConsultations();
   assert.equal(patient.listeners + clinician.listeners, 0);
 });
+
+test('hex ids and keys are exactly hex digits: a sign or a space is refused', async () => {
+  const m = await open();
+  const key = m.publicKey;
+  assert.equal(new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: key.toUpperCase() }).patientPublicKey, key);
+  // u8::from_str_radix would take "+f" as 15: every id here must be refused.
+  for (const bad of ['+' + key.slice(1), key.slice(0, 62) + '+1', ' ' + key.slice(1), key.slice(0, 63) + 'g', key + '00']) {
+    const e = await failure(async () => new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: bad }));
+    assert.equal(e.code, 'InvalidArgument', bad);
+  }
+  const id = m.ledgerId;
+  for (const bad of ['+' + id.slice(1), id.slice(0, 30) + '+0']) {
+    const e = await failure(async () => new t.ConsentReplica({ ledgerId: bad, patientPublicKey: key }));
+    assert.equal(e.code, 'InvalidArgument', bad);
+  }
+});
