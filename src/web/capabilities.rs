@@ -2,6 +2,8 @@
 //! the SDK can use, with reasons from [`crate::capabilities`].
 
 use js_sys::{Object, Reflect};
+
+use super::js::{get, present};
 use wasm_bindgen::prelude::*;
 
 use super::JsError;
@@ -29,25 +31,8 @@ export type Capabilities = { [K in CapabilityName]: Capability } & {
 };
 "#;
 
-fn global() -> Object {
-    js_sys::global()
-}
-
-/// Reads `obj[key]`, treating a throwing getter as absent.
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    if obj.is_object() || obj.is_function() {
-        Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
-fn present(v: &JsValue) -> bool {
-    !v.is_undefined() && !v.is_null()
-}
-
 fn probe() -> Probe {
-    let g: JsValue = global().into();
+    let g: JsValue = js_sys::global().into();
     let navigator = get(&g, "navigator");
     let is_node = present(&get(&get(&get(&g, "process"), "versions"), "node"))
         && !present(&get(&g, "document"));
