@@ -430,7 +430,7 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
 fn withheld(shared: &ShareShared, id: &str, reason: Option<String>) {
     let detail = js::object(&[("id", id.into())]);
     if let Some(r) = reason {
-        js::set(&detail, "reason", r);
+        super::set(&detail, "reason", r.into());
     }
     shared.events.dispatch("withheld", &detail.into());
 }
@@ -671,12 +671,12 @@ fn on_receive(weak: &Weak<ReceiverShared>, detail: &JsValue) {
     ) {
         return;
     }
-    js::set(&detail, "participantId", from.as_str());
+    super::set(&detail, "participantId", from.as_str().into());
     shared.events.dispatch("reading", &detail.into());
 }
 
 fn report(shared: &ReceiverShared, from: &str, e: &Error) {
     let detail = error_detail(e);
-    js::set(&detail, "participantId", from);
+    super::set(&detail, "participantId", from.into());
     shared.events.dispatch("error", &detail.into());
 }

@@ -5,6 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::raw::RawRecord;
+use super::set;
 use super::{OffsetChoice, to_js};
 use crate::Error;
 use crate::devices::gatt::pnp_id::PnpId;
@@ -12,7 +13,7 @@ use crate::devices::gatt::racp::RacpResponse;
 use crate::devices::gatt::system_id::SystemId;
 use crate::devices::gatt::weight_scale_feature::WeightScaleFeature;
 use crate::devices::{Characteristic, CharacteristicId, Measurement, Reading, parse};
-use crate::web::js::{self, set};
+use crate::web::js;
 
 /// What one value produced.
 pub(super) enum Output {
@@ -184,21 +185,21 @@ impl DeviceState {
     pub fn info_js(&self) -> JsValue {
         let o = js::object(&[("id", self.id.as_str().into())]);
         if let Some(n) = &self.name {
-            set(&o, "name", n.as_str());
+            set(&o, "name", n.as_str().into());
         }
         for ((_, key), value) in STRINGS.iter().zip(&self.strings) {
             if let Some(v) = value {
-                set(&o, key, v.as_str());
+                set(&o, key, v.as_str().into());
             }
         }
         if let Some(b) = self.system_id {
-            set(&o, "systemId", SystemId { bytes: b }.eui64());
+            set(&o, "systemId", SystemId { bytes: b }.eui64().into());
         }
         if let Some((_, p)) = &self.pnp_id {
             set(&o, "pnpId", to_js(p));
         }
         if let Some(level) = self.battery {
-            set(&o, "batteryLevel", level);
+            set(&o, "batteryLevel", level.into());
         }
         if let Some((_, f)) = &self.weight_feature {
             set(&o, "weightScaleFeature", to_js(f));
