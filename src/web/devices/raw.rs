@@ -119,19 +119,19 @@ impl RawRecord {
         ]);
         if let Some(s) = self.system_id {
             let id = system_id::SystemId { bytes: s };
-            js::set(&o, "systemId", id.eui64());
+            super::set(&o, "systemId", id.eui64().into());
         }
         if let Some(p) = &self.pnp_id {
-            js::set(&o, "pnpId", base64_encode(p));
+            super::set(&o, "pnpId", base64_encode(p).into());
         }
         if let Some(off) = self.utc_offset {
-            js::set(&o, "utcOffsetMinutes", off);
+            super::set(&o, "utcOffsetMinutes", off.into());
         }
         if let Some(f) = self.weight_feature {
-            js::set(&o, "weightScaleFeature", f);
+            super::set(&o, "weightScaleFeature", f.into());
         }
         if let Some(c) = &self.glucose_context {
-            js::set(&o, "glucoseContext", base64_encode(c));
+            super::set(&o, "glucoseContext", base64_encode(c).into());
         }
         o.into()
     }

@@ -17,12 +17,15 @@
 //! that moment (checked again at each send, so a withdrawal also drops what was buffered).
 //! The app can add its own rule through `allow(reading)`, called before a reading is queued
 //! (and, on the receiving side, before it is shown). Nothing is sent when either refuses.
+//!
+//! The listeners' plumbing and the UTF-8 JSON codec live in a JS snippet
+//! (`src/web/snippets/share.js`); every decision stays here.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Uint8Array};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::raw::RawRecord;
@@ -58,14 +61,17 @@ fn consent_refusal(consultation: &JsValue, category: Option<DataCategory>) -> Op
 
 const READING: &str = "teleconsult/reading";
 const ACK: &str = "teleconsult/reading-ack";
-/// Larger messages are not ours (a reading envelope is well under 2 KiB).
-const MAX_ENVELOPE_LEN: usize = 8 * 1024;
 /// Ids remembered for de-duplication, oldest forgotten first.
 const SEEN_LIMIT: usize = 10_000;
 const DEFAULT_MAX_PENDING: usize = 1_000;
 
-/// The consultation events after which a queued reading may now go through.
-const RETRY_ON: [&str; 6] = [
+/// The consultation events a `ReadingShare` listens to: an acknowledgement (`data`), a
+/// possible loss (`dataundelivered`, `participantleft`), and the rest, after which a queued
+/// reading may now go through.
+const SHARE_ON: [&str; 9] = [
+    "data",
+    "dataundelivered",
+    "participantleft",
     "statechange",
     "participantjoined",
     "participantadmitted",
@@ -74,40 +80,58 @@ const RETRY_ON: [&str; 6] = [
     "sasconfirmed",
 ];
 
+// The event plumbing and the UTF-8 JSON codec; see the snippet for why they are there.
+#[wasm_bindgen(module = "/src/web/snippets/share.js")]
+extern "C" {
+    /// Adds `on_detail(event.detail)` as a `kind` listener of `target`; returns the function
+    /// that removes it.
+    #[wasm_bindgen(js_name = shListen, catch)]
+    fn sh_listen(
+        target: &JsValue,
+        kind: &JsValue,
+        on_detail: &Function,
+    ) -> Result<Function, JsValue>;
+    /// `consultation.sendData(participant, UTF-8 JSON of message)`.
+    #[wasm_bindgen(js_name = shSend, catch)]
+    fn sh_send(
+        consultation: &JsValue,
+        participant: &JsValue,
+        message: &JsValue,
+    ) -> Result<(), JsValue>;
+    /// The app-data message of type `kind` in `data`, else `undefined`.
+    #[wasm_bindgen(js_name = shDecode)]
+    fn sh_decode(data: &JsValue, kind: &JsValue) -> JsValue;
+}
+
+/// Called with each event's `detail`.
 type Listener = Closure<dyn FnMut(JsValue)>;
 
-/// A listener this object added to someone else's `EventTarget`, removed on `close()`.
+/// A listener this object added to someone else's `EventTarget`, removed on `close()`. One
+/// closure per event type, as the original listeners: one event's handler may cause another
+/// synchronously (a send answered by an acknowledgement), and wasm-bindgen refuses to
+/// re-enter a closure.
 struct Subscription {
-    target: JsValue,
-    kind: &'static str,
-    listener: Listener,
+    /// Removes the listener.
+    stop: Function,
+    _listener: Listener,
 }
 
 impl Subscription {
-    fn add(target: &JsValue, kind: &'static str, listener: Listener) -> Result<Self, Error> {
-        call_method(target, "addEventListener", &kind.into(), listener.as_ref())
+    fn add(target: &JsValue, kind: &str, listener: Listener) -> Result<Self, Error> {
+        let stop = sh_listen(target, &kind.into(), listener.as_ref().unchecked_ref())
             .map_err(|_| Error::InvalidArgument("expected an object with addEventListener"))?;
         Ok(Self {
-            target: target.clone(),
-            kind,
-            listener,
+            stop,
+            _listener: listener,
         })
-    }
-
-    fn remove(&self) {
-        let _ = call_method(
-            &self.target,
-            "removeEventListener",
-            &self.kind.into(),
-            self.listener.as_ref(),
-        );
     }
 }
 
-fn call_method(target: &JsValue, name: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue> {
-    get(target, name)
-        .dyn_into::<Function>()
-        .and_then(|f| f.call2(target, a, b))
+/// Removes every listener of `subs`.
+fn stop_all(subs: Vec<Subscription>) {
+    for s in subs {
+        let _ = s.stop.call0(&JsValue::NULL);
+    }
 }
 
 fn coded(code: ErrorCode, message: &str) -> JsValue {
@@ -117,37 +141,17 @@ fn coded(code: ErrorCode, message: &str) -> JsValue {
     err.into()
 }
 
-/// UTF-8 JSON of a plain object.
-fn encode(obj: &JsValue) -> Option<Vec<u8>> {
-    js_sys::JSON::stringify(obj)
-        .ok()
-        .and_then(|s| s.as_string())
-        .map(String::into_bytes)
-}
-
-/// A reading-protocol envelope from app data, or `None` if the message is not ours.
-fn decode(data: &JsValue) -> Option<(String, JsValue)> {
-    let bytes = data.dyn_ref::<Uint8Array>()?;
-    if bytes.length() as usize > MAX_ENVELOPE_LEN {
-        return None;
-    }
-    let text = String::from_utf8(bytes.to_vec()).ok()?;
-    let value = js_sys::JSON::parse(&text).ok()?;
-    let kind = get(&value, "type").as_string()?;
-    (kind == READING || kind == ACK).then_some((kind, value))
-}
-
-/// Whether the consent hook allows a reading; a missing hook allows, a throwing one refuses.
-fn allowed(allow: Option<&Function>, args: &[JsValue]) -> Result<bool, JsValue> {
+/// Whether the consent hook allows a reading (called with `reading`, and `from` when given);
+/// a missing hook allows, a throwing one refuses.
+fn allowed(allow: Option<&Function>, reading: &JsValue, from: Option<&JsValue>) -> bool {
     let Some(f) = allow else {
-        return Ok(true);
+        return true;
     };
-    let out = match args {
-        [a] => f.call1(&JsValue::NULL, a),
-        [a, b] => f.call2(&JsValue::NULL, a, b),
-        _ => f.call0(&JsValue::NULL),
-    }?;
-    Ok(out.is_truthy())
+    match from {
+        None => f.call1(&JsValue::NULL, reading),
+        Some(from) => f.call2(&JsValue::NULL, reading, from),
+    }
+    .is_ok_and(|out| out.is_truthy())
 }
 
 fn opt_function(options: &JsValue, key: &'static str) -> Result<Option<Function>, Error> {
@@ -164,7 +168,8 @@ fn opt_function(options: &JsValue, key: &'static str) -> Result<Option<Function>
 
 struct Pending {
     id: String,
-    payload: Vec<u8>,
+    /// The envelope object, JSON-encoded at each send.
+    message: JsValue,
     /// What consent must cover at each send.
     category: Option<DataCategory>,
     /// Handed to `sendData`; waiting for the receiver's acknowledgement.
@@ -177,6 +182,7 @@ struct ShareInner {
     allow: Option<Function>,
     max_pending: usize,
     queue: VecDeque<Pending>,
+    /// This object's listeners (consultation and sources).
     subscriptions: Vec<Subscription>,
     flushing: bool,
     closed: bool,
@@ -233,24 +239,7 @@ impl ReadingShare {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadingSource")] source: JsValue,
     ) -> Result<(), JsValue> {
-        let weak = Rc::downgrade(&self.shared);
-        let listener = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            let Some(shared) = weak.upgrade() else {
-                return;
-            };
-            let reading = get(&get(&event, "detail"), "reading");
-            match enqueue(&shared, &reading) {
-                Ok(_) => flush(&shared),
-                Err(err) => {
-                    let detail = js::object(&[
-                        ("code", get(&err, "code")),
-                        ("message", get(&err, "message")),
-                    ]);
-                    shared.events.dispatch("error", &detail.into());
-                }
-            }
-        });
-        let sub = Subscription::add(&source, "reading", listener).map_err(js_error)?;
+        let sub = subscribe(&self.shared, &source, "reading").map_err(js_error)?;
         self.shared.inner.borrow_mut().subscriptions.push(sub);
         Ok(())
     }
@@ -269,15 +258,13 @@ impl ReadingShare {
 
     /// The ids of the readings not yet acknowledged, oldest first (persist them with the
     /// readings if they must survive a page reload, and `share` them again after it).
-    #[wasm_bindgen(js_name = pendingIds)]
-    pub fn pending_ids(&self) -> Vec<String> {
-        self.shared
-            .inner
-            .borrow()
-            .queue
-            .iter()
-            .map(|p| p.id.clone())
-            .collect()
+    #[wasm_bindgen(js_name = pendingIds, unchecked_return_type = "string[]")]
+    pub fn pending_ids(&self) -> Array {
+        let ids = Array::new();
+        for p in &self.shared.inner.borrow().queue {
+            ids.push(&p.id.as_str().into());
+        }
+        ids
     }
 
     /// Stops sharing: removes every listener (consultation and sources) and drops the queue.
@@ -288,9 +275,7 @@ impl ReadingShare {
             inner.queue.clear();
             std::mem::take(&mut inner.subscriptions)
         };
-        for s in &subs {
-            s.remove();
-        }
+        stop_all(subs);
     }
 
     /// Adds an event listener; see `ReadingShareEventMap`.
@@ -339,25 +324,52 @@ impl ReadingShare {
             events: Events::new()?,
         });
         let mut subs = Vec::new();
-        for kind in RETRY_ON {
-            let weak = Rc::downgrade(&shared);
-            let l = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                if let Some(s) = weak.upgrade() {
-                    flush(&s);
+        for kind in SHARE_ON {
+            match subscribe(&shared, &consultation, kind) {
+                Ok(sub) => subs.push(sub),
+                Err(e) => {
+                    stop_all(subs);
+                    return Err(e);
                 }
-            });
-            subs.push(Subscription::add(&consultation, kind, l)?);
-        }
-        let weak = Rc::downgrade(&shared);
-        let l = Closure::<dyn FnMut(JsValue)>::new(move |e| on_share_data(&weak, &e));
-        subs.push(Subscription::add(&consultation, "data", l)?);
-        for kind in ["dataundelivered", "participantleft"] {
-            let weak = Rc::downgrade(&shared);
-            let l = Closure::<dyn FnMut(JsValue)>::new(move |e| on_lost(&weak, &e));
-            subs.push(Subscription::add(&consultation, kind, l)?);
+            }
         }
         shared.inner.borrow_mut().subscriptions = subs;
         Ok(Self { shared })
+    }
+}
+
+/// Listens to `kind` events of `target` (the consultation, or a source of readings).
+fn subscribe(
+    shared: &Rc<ShareShared>,
+    target: &JsValue,
+    kind: &'static str,
+) -> Result<Subscription, Error> {
+    let weak = Rc::downgrade(shared);
+    let listener = Listener::new(move |detail: JsValue| {
+        if let Some(s) = weak.upgrade() {
+            on_share_event(&s, kind, &detail);
+        }
+    });
+    Subscription::add(target, kind, listener)
+}
+
+/// Every event a `ReadingShare` listens to: `reading` from a source, the rest from the
+/// consultation.
+fn on_share_event(shared: &ShareShared, kind: &str, detail: &JsValue) {
+    match kind {
+        "reading" => match enqueue(shared, &get(detail, "reading")) {
+            Ok(_) => flush(shared),
+            Err(err) => {
+                let detail = js::object(&[
+                    ("code", get(&err, "code")),
+                    ("message", get(&err, "message")),
+                ]);
+                shared.events.dispatch("error", &detail.into());
+            }
+        },
+        "data" => on_ack(shared, detail),
+        "dataundelivered" | "participantleft" => on_lost(shared, detail),
+        _ => flush(shared),
     }
 }
 
@@ -381,26 +393,20 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
     let id = rebuilt.id.clone();
     let category = reading_category(&rebuilt.measurement);
     if let Some(reason) = consent_refusal(&consultation, category) {
-        let detail = js::object(&[("id", id.as_str().into()), ("reason", reason.into())]);
-        shared.events.dispatch("withheld", &detail.into());
+        withheld(shared, &id, Some(reason));
         return Ok(false);
     }
     // The hook sees the rebuilt reading, never fields a caller could have edited.
     let shown = reading_js(&rebuilt, &raw);
-    if !allowed(allow.as_ref(), &[shown]).unwrap_or(false) {
-        shared.events.dispatch(
-            "withheld",
-            &js::object(&[("id", id.as_str().into())]).into(),
-        );
+    if !allowed(allow.as_ref(), &shown, None) {
+        withheld(shared, &id, None);
         return Ok(false);
     }
-    let envelope = js::object(&[
+    let message = js::object(&[
         ("type", READING.into()),
         ("id", id.as_str().into()),
         ("raw", raw.to_js()),
     ]);
-    let payload = encode(&envelope.into())
-        .ok_or_else(|| coded(ErrorCode::InvalidArgument, "the reading cannot be encoded"))?;
     let mut inner = shared.inner.borrow_mut();
     if inner.queue.iter().any(|p| p.id == id) {
         return Ok(true);
@@ -413,17 +419,26 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
     }
     inner.queue.push_back(Pending {
         id,
-        payload,
+        message: message.into(),
         category,
         sent: false,
     });
     Ok(true)
 }
 
+/// The `withheld` event: `{ id }`, and `reason` when consent refused.
+fn withheld(shared: &ShareShared, id: &str, reason: Option<String>) {
+    let detail = js::object(&[("id", id.into())]);
+    if let Some(r) = reason {
+        super::set(&detail, "reason", r.into());
+    }
+    shared.events.dispatch("withheld", &detail.into());
+}
+
 /// Hands every unsent reading to `sendData`, in order, until one is refused (the
 /// participant is not reachable yet: the next consultation event retries).
 fn flush(shared: &ShareShared) {
-    let (consultation, participant, batch, refused) = {
+    let (consultation, participant, batch, refused): (_, JsValue, _, _) = {
         let mut inner = shared.inner.borrow_mut();
         if inner.flushing || inner.closed {
             return;
@@ -442,35 +457,26 @@ fn flush(shared: &ShareShared) {
                 }
                 _ => true,
             });
-        let batch: Vec<(String, Vec<u8>)> = inner
+        let batch: Vec<(String, JsValue)> = inner
             .queue
             .iter()
             .filter(|p| !p.sent)
-            .map(|p| (p.id.clone(), p.payload.clone()))
+            .map(|p| (p.id.clone(), p.message.clone()))
             .collect();
         (
-            inner.consultation.clone(),
-            inner.participant.clone(),
+            consultation,
+            inner.participant.as_str().into(),
             batch,
             refused,
         )
     };
     for (id, reason) in refused {
-        let detail = js::object(&[("id", id.as_str().into()), ("reason", reason.into())]);
-        shared.events.dispatch("withheld", &detail.into());
+        withheld(shared, &id, Some(reason));
     }
     // No borrow is held while the consultation runs: it may dispatch events synchronously.
     let mut sent = Vec::new();
-    for (id, payload) in batch {
-        let data = Uint8Array::from(payload.as_slice());
-        if call_method(
-            &consultation,
-            "sendData",
-            &participant.as_str().into(),
-            &data,
-        )
-        .is_err()
-        {
+    for (id, message) in batch {
+        if sh_send(&consultation, &participant, &message).is_err() {
             break;
         }
         sent.push(id);
@@ -484,24 +490,13 @@ fn flush(shared: &ShareShared) {
     }
 }
 
-/// An acknowledgement from the participant.
-fn on_share_data(weak: &Weak<ShareShared>, event: &JsValue) {
-    let Some(shared) = weak.upgrade() else {
+/// App data from a participant: an acknowledgement when it is one from ours.
+fn on_ack(shared: &ShareShared, detail: &JsValue) {
+    let from = get(detail, "participantId").as_string().unwrap_or_default();
+    let ack = sh_decode(&get(detail, "data"), &ACK.into());
+    let Some(id) = get(&ack, "id").as_string() else {
         return;
     };
-    let detail = get(event, "detail");
-    let from = get(&detail, "participantId")
-        .as_string()
-        .unwrap_or_default();
-    let Some((kind, value)) = decode(&get(&detail, "data")) else {
-        return;
-    };
-    let Some(id) = get(&value, "id").as_string() else {
-        return;
-    };
-    if kind != ACK {
-        return;
-    }
     let removed = {
         let mut inner = shared.inner.borrow_mut();
         if from != inner.participant {
@@ -520,11 +515,8 @@ fn on_share_data(weak: &Weak<ShareShared>, event: &JsValue) {
 }
 
 /// Messages to the participant may be lost: send everything unacknowledged again.
-fn on_lost(weak: &Weak<ShareShared>, event: &JsValue) {
-    let Some(shared) = weak.upgrade() else {
-        return;
-    };
-    let from = get(&get(event, "detail"), "participantId").as_string();
+fn on_lost(shared: &ShareShared, detail: &JsValue) {
+    let from = get(detail, "participantId").as_string();
     {
         let mut inner = shared.inner.borrow_mut();
         if from.as_deref() != Some(inner.participant.as_str()) {
@@ -534,7 +526,7 @@ fn on_lost(weak: &Weak<ShareShared>, event: &JsValue) {
             p.sent = false;
         }
     }
-    flush(&shared);
+    flush(shared);
 }
 
 /// `new ReadingShare(consultation, participantId, options)` attached to `source`.
@@ -560,7 +552,8 @@ struct ReceiverInner {
     /// differ in their first bytes, so ~10 µs for a full window) instead of a `BTreeSet`:
     /// the B-tree's code for one more key type costs several KB of wasm.
     seen: VecDeque<String>,
-    subscriptions: Vec<Subscription>,
+    /// The `data` listener; `None` once closed.
+    subscription: Option<Subscription>,
 }
 
 struct ReceiverShared {
@@ -593,14 +586,14 @@ impl ReadingReceiver {
                     fhir: FhirOptions::from_js(&get(&options, "fhir"))?,
                     allow: opt_function(&options, "allow")?,
                     seen: VecDeque::new(),
-                    subscriptions: Vec::new(),
+                    subscription: None,
                 }),
                 events: Events::new()?,
             });
             let weak = Rc::downgrade(&shared);
-            let l = Closure::<dyn FnMut(JsValue)>::new(move |e| on_receive(&weak, &e));
-            let sub = Subscription::add(&consultation, "data", l)?;
-            shared.inner.borrow_mut().subscriptions.push(sub);
+            let listener = Listener::new(move |detail: JsValue| on_receive(&weak, &detail));
+            let sub = Subscription::add(&consultation, "data", listener)?;
+            shared.inner.borrow_mut().subscription = Some(sub);
             Ok(ReadingReceiver { shared })
         };
         build().map_err(js_error)
@@ -608,10 +601,8 @@ impl ReadingReceiver {
 
     /// Stops listening.
     pub fn close(&self) {
-        let subs = std::mem::take(&mut self.shared.inner.borrow_mut().subscriptions);
-        for s in &subs {
-            s.remove();
-        }
+        let sub = self.shared.inner.borrow_mut().subscription.take();
+        stop_all(sub.into_iter().collect());
     }
 
     /// Adds an event listener; see `ReadingReceiverEventMap`.
@@ -627,18 +618,15 @@ impl ReadingReceiver {
     }
 }
 
-fn on_receive(weak: &Weak<ReceiverShared>, event: &JsValue) {
+fn on_receive(weak: &Weak<ReceiverShared>, detail: &JsValue) {
     let Some(shared) = weak.upgrade() else {
         return;
     };
-    let detail = get(event, "detail");
-    let Some(from) = get(&detail, "participantId").as_string() else {
+    let Some(from) = get(detail, "participantId").as_string() else {
         return;
     };
-    let Some((kind, envelope)) = decode(&get(&detail, "data")) else {
-        return;
-    };
-    if kind != READING {
+    let envelope = sh_decode(&get(detail, "data"), &READING.into());
+    if envelope.is_undefined() {
         return;
     }
     let (rebuilt, raw) = match RawRecord::rebuild(&envelope) {
@@ -671,32 +659,24 @@ fn on_receive(weak: &Weak<ReceiverShared>, event: &JsValue) {
             fresh,
         )
     };
-    if let Some(bytes) = encode(&ack.into()) {
-        let _ = call_method(
-            &consultation,
-            "sendData",
-            &from.as_str().into(),
-            &Uint8Array::from(bytes.as_slice()),
-        );
-    }
+    let _ = sh_send(&consultation, &from.as_str().into(), &ack.into());
     if !fresh {
         return;
     }
     let detail = reading_detail(&rebuilt, &raw, fhir.as_ref());
     if !allowed(
         allow.as_ref(),
-        &[get(&detail, "reading"), from.as_str().into()],
-    )
-    .unwrap_or(false)
-    {
+        &get(&detail, "reading"),
+        Some(&from.as_str().into()),
+    ) {
         return;
     }
-    js::set(&detail, "participantId", from.as_str());
+    super::set(&detail, "participantId", from.as_str().into());
     shared.events.dispatch("reading", &detail.into());
 }
 
 fn report(shared: &ReceiverShared, from: &str, e: &Error) {
     let detail = error_detail(e);
-    js::set(&detail, "participantId", from);
+    super::set(&detail, "participantId", from.into());
     shared.events.dispatch("error", &detail.into());
 }

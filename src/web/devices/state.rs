@@ -5,6 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::raw::RawRecord;
+use super::set;
 use super::{OffsetChoice, to_js};
 use crate::Error;
 use crate::devices::gatt::pnp_id::PnpId;
@@ -12,7 +13,7 @@ use crate::devices::gatt::racp::RacpResponse;
 use crate::devices::gatt::system_id::SystemId;
 use crate::devices::gatt::weight_scale_feature::WeightScaleFeature;
 use crate::devices::{Characteristic, CharacteristicId, Measurement, Reading, parse};
-use crate::web::js::{self, set};
+use crate::web::js;
 
 /// What one value produced.
 pub(super) enum Output {
@@ -74,14 +75,13 @@ impl DeviceState {
         now: u64,
         offset: OffsetChoice,
     ) -> Result<Vec<Output>, Error> {
-        use Characteristic as C;
+        use Measurement as M;
         let characteristic = uuid.characteristic()?;
         let mut out = Vec::new();
-        match characteristic {
-            C::GlucoseMeasurementContext => {
-                let Measurement::GlucoseContext(ctx) = parse(&uuid, bytes)? else {
-                    return Ok(out);
-                };
+        // One parse for every kind of value (a measurement is parsed again by `capture`,
+        // with the same result): one call site and one match keep the wasm small.
+        match parse(&characteristic, bytes)? {
+            M::GlucoseContext(ctx) => {
                 // A context for another record leaves the pending one to go out alone.
                 if let Some((mut reading, mut raw)) = self.pending_glucose.take() {
                     if reading.attach_glucose_context(ctx).is_ok() {
@@ -90,58 +90,50 @@ impl DeviceState {
                     out.push(Output::Reading(Box::new((reading, raw))));
                 }
             }
-            C::RecordAccessControlPoint => {
-                if let Measurement::RacpResponse(r) = parse(&uuid, bytes)? {
-                    out.push(Output::Racp(r));
-                }
-            }
-            C::SystemId => {
-                let id = crate::devices::gatt::system_id::parse(bytes)?;
+            M::RacpResponse(r) => out.push(Output::Racp(r)),
+            M::SystemId(id) => {
                 self.system_id = Some(id.bytes);
                 out.push(Output::Info);
             }
-            C::PnpId => {
-                let p = crate::devices::gatt::pnp_id::parse(bytes)?;
+            M::PnpId(p) => {
                 let raw =
                     <[u8; 7]>::try_from(bytes).map_err(|_| Error::InvalidArgument("pnpId"))?;
                 self.pnp_id = Some((raw, p));
                 out.push(Output::Info);
             }
-            C::WeightScaleFeature => {
-                let f = crate::devices::gatt::weight_scale_feature::parse(bytes)?;
+            M::WeightScaleFeature(f) => {
                 let raw = <[u8; 4]>::try_from(bytes)
                     .map_err(|_| Error::InvalidArgument("weightScaleFeature"))?;
                 self.weight_feature = Some((u32::from_le_bytes(raw), f));
                 out.push(Output::Info);
             }
-            C::BatteryLevel => {
-                if let Measurement::BatteryLevel(level) = parse(&uuid, bytes)? {
-                    self.battery = Some(level);
-                    out.push(Output::Info);
-                }
+            M::BatteryLevel(level) => {
+                self.battery = Some(level);
+                out.push(Output::Info);
             }
-            c if STRINGS.iter().any(|(s, _)| *s == c) => {
-                let text = match parse(&uuid, bytes)? {
-                    Measurement::ManufacturerName(s)
-                    | Measurement::ModelNumber(s)
-                    | Measurement::SerialNumber(s)
-                    | Measurement::HardwareRevision(s)
-                    | Measurement::FirmwareRevision(s)
-                    | Measurement::SoftwareRevision(s) => s,
-                    _ => return Ok(out),
-                };
-                if let Some(i) = STRINGS.iter().position(|(s, _)| *s == c) {
+            M::ManufacturerName(text)
+            | M::ModelNumber(text)
+            | M::SerialNumber(text)
+            | M::HardwareRevision(text)
+            | M::FirmwareRevision(text)
+            | M::SoftwareRevision(text) => {
+                if let Some(i) = STRINGS.iter().position(|(s, _)| *s == characteristic) {
                     if let Some(slot) = self.strings.get_mut(i) {
                         *slot = Some(text);
                     }
                 }
                 out.push(Output::Info);
             }
-            C::TemperatureType | C::PlxFeatures | C::DateTime => {
-                // Validated, but nothing a reading needs.
-                parse(&uuid, bytes)?;
-            }
-            _ => {
+            // Validated, but nothing a reading needs.
+            M::TemperatureType(_) | M::PlxFeatures(_) | M::DateTime(_) => {}
+            M::HeartRate(_)
+            | M::BloodPressure(_)
+            | M::IntermediateCuffPressure(_)
+            | M::Temperature(_)
+            | M::Weight(_)
+            | M::Glucose(_)
+            | M::PlxSpotCheck(_)
+            | M::PlxContinuous(_) => {
                 let raw = RawRecord {
                     uuid,
                     value: bytes.to_vec(),
@@ -184,21 +176,21 @@ impl DeviceState {
     pub fn info_js(&self) -> JsValue {
         let o = js::object(&[("id", self.id.as_str().into())]);
         if let Some(n) = &self.name {
-            set(&o, "name", n.as_str());
+            set(&o, "name", n.as_str().into());
         }
         for ((_, key), value) in STRINGS.iter().zip(&self.strings) {
             if let Some(v) = value {
-                set(&o, key, v.as_str());
+                set(&o, key, v.as_str().into());
             }
         }
         if let Some(b) = self.system_id {
-            set(&o, "systemId", SystemId { bytes: b }.eui64());
+            set(&o, "systemId", SystemId { bytes: b }.eui64().into());
         }
         if let Some((_, p)) = &self.pnp_id {
             set(&o, "pnpId", to_js(p));
         }
         if let Some(level) = self.battery {
-            set(&o, "batteryLevel", level);
+            set(&o, "batteryLevel", level.into());
         }
         if let Some((_, f)) = &self.weight_feature {
             set(&o, "weightScaleFeature", to_js(f));
