@@ -51,7 +51,7 @@ pub mod gatt;
 pub mod reading;
 
 use core::fmt;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 pub use fhir::{FhirContext, Observation, to_fhir};
 pub use float::{Decimal, MderFloat};
@@ -384,8 +384,7 @@ pub fn uuid16_from_str(s: &str) -> Result<u16, ParseError> {
 }
 
 /// A parsed characteristic value. JavaScript sees `{ kind: "heartRate", value: {...} }`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Measurement {
     /// 0x2A37.
@@ -434,6 +433,110 @@ pub enum Measurement {
     SystemId(system_id::SystemId),
     /// 0x2A50.
     PnpId(pnp_id::PnpId),
+}
+
+/// The `kind` of each [`Measurement`] variant, in declaration order (serde's camelCase
+/// variant names).
+const KIND_NAMES: [&str; 23] = [
+    "heartRate",
+    "bloodPressure",
+    "intermediateCuffPressure",
+    "temperature",
+    "temperatureType",
+    "weight",
+    "weightScaleFeature",
+    "glucose",
+    "glucoseContext",
+    "racpResponse",
+    "plxSpotCheck",
+    "plxContinuous",
+    "plxFeatures",
+    "batteryLevel",
+    "dateTime",
+    "manufacturerName",
+    "modelNumber",
+    "serialNumber",
+    "hardwareRevision",
+    "firmwareRevision",
+    "softwareRevision",
+    "systemId",
+    "pnpId",
+];
+
+/// What `#[serde(tag = "kind", content = "value")]` writes as the tag: the variant as a unit
+/// variant of `Measurement`.
+struct KindTag(u32);
+
+impl Serialize for KindTag {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = KIND_NAMES.get(self.0 as usize).copied().unwrap_or_default();
+        s.serialize_unit_variant("Measurement", self.0, name)
+    }
+}
+
+/// Written by hand rather than derived: the output is exactly the derive's
+/// (`#[serde(tag = "kind", content = "value", rename_all = "camelCase")]`, pinned by
+/// tests/devices_spec_vectors.rs), but the derive repeats the struct start, the tag and the
+/// struct end in each of the 23 arms (~4 KB of wasm); here they are written once and only
+/// the value differs per arm.
+impl Serialize for Measurement {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use Measurement as M;
+        use serde::ser::SerializeStruct;
+        let index = match self {
+            M::HeartRate(_) => 0,
+            M::BloodPressure(_) => 1,
+            M::IntermediateCuffPressure(_) => 2,
+            M::Temperature(_) => 3,
+            M::TemperatureType(_) => 4,
+            M::Weight(_) => 5,
+            M::WeightScaleFeature(_) => 6,
+            M::Glucose(_) => 7,
+            M::GlucoseContext(_) => 8,
+            M::RacpResponse(_) => 9,
+            M::PlxSpotCheck(_) => 10,
+            M::PlxContinuous(_) => 11,
+            M::PlxFeatures(_) => 12,
+            M::BatteryLevel(_) => 13,
+            M::DateTime(_) => 14,
+            M::ManufacturerName(_) => 15,
+            M::ModelNumber(_) => 16,
+            M::SerialNumber(_) => 17,
+            M::HardwareRevision(_) => 18,
+            M::FirmwareRevision(_) => 19,
+            M::SoftwareRevision(_) => 20,
+            M::SystemId(_) => 21,
+            M::PnpId(_) => 22,
+        };
+        let mut st = s.serialize_struct("Measurement", 2)?;
+        st.serialize_field("kind", &KindTag(index))?;
+        match self {
+            M::HeartRate(x) => st.serialize_field("value", x)?,
+            M::BloodPressure(x) => st.serialize_field("value", x)?,
+            M::IntermediateCuffPressure(x) => st.serialize_field("value", x)?,
+            M::Temperature(x) => st.serialize_field("value", x)?,
+            M::TemperatureType(x) => st.serialize_field("value", x)?,
+            M::Weight(x) => st.serialize_field("value", x)?,
+            M::WeightScaleFeature(x) => st.serialize_field("value", x)?,
+            M::Glucose(x) => st.serialize_field("value", x)?,
+            M::GlucoseContext(x) => st.serialize_field("value", x)?,
+            M::RacpResponse(x) => st.serialize_field("value", x)?,
+            M::PlxSpotCheck(x) => st.serialize_field("value", x)?,
+            M::PlxContinuous(x) => st.serialize_field("value", x)?,
+            M::PlxFeatures(x) => st.serialize_field("value", x)?,
+            M::BatteryLevel(x) => st.serialize_field("value", x)?,
+            M::DateTime(x) => st.serialize_field("value", x)?,
+            M::ManufacturerName(x) => st.serialize_field("value", x)?,
+            M::ModelNumber(x) => st.serialize_field("value", x)?,
+            M::SerialNumber(x) => st.serialize_field("value", x)?,
+            M::HardwareRevision(x) => st.serialize_field("value", x)?,
+            M::FirmwareRevision(x) => st.serialize_field("value", x)?,
+            M::SoftwareRevision(x) => st.serialize_field("value", x)?,
+            M::SystemId(x) => st.serialize_field("value", x)?,
+            M::PnpId(x) => st.serialize_field("value", x)?,
+        }
+        st.end()
+    }
 }
 
 /// Parses one characteristic value.
