@@ -353,14 +353,23 @@ impl CharacteristicId for String {
 /// The 16-bit UUID named by a string: `"2a37"`, `"0x2A37"`, or the 128-bit form on the
 /// Bluetooth base. Other 128-bit UUIDs are well-formed but unsupported.
 pub fn uuid16_from_str(s: &str) -> Result<u16, ParseError> {
-    const BASE_SUFFIX: &str = "-0000-1000-8000-00805f9b34fb";
-    let hex4 = |h: &str| -> Result<u16, ParseError> {
-        if h.len() == 4 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
-            u16::from_str_radix(h, 16).map_err(|_| ParseError::InvalidUuid)
-        } else {
-            Err(ParseError::InvalidUuid)
+    // Read as bytes, never sliced as `str`: a `str` slice may panic off a char boundary, and
+    // that path alone pulls ~1.4 KB of panic formatting into the wasm.
+    const BASE_SUFFIX: &[u8] = b"-0000-1000-8000-00805f9b34fb";
+    fn hex4(h: &[u8]) -> Result<u16, ParseError> {
+        let &[a, b, c, d] = h else {
+            return Err(ParseError::InvalidUuid);
+        };
+        let mut v = 0u16;
+        for digit in [a, b, c, d] {
+            let n = char::from(digit)
+                .to_digit(16)
+                .ok_or(ParseError::InvalidUuid)?;
+            // Four nibbles fill the u16 exactly: no overflow.
+            v = v << 4 | n as u16;
         }
-    };
+        Ok(v)
+    }
     let b = s.as_bytes();
     if b.len() == 36 {
         let well_formed = b.iter().enumerate().all(|(i, c)| match i {
@@ -370,16 +379,16 @@ pub fn uuid16_from_str(s: &str) -> Result<u16, ParseError> {
         if !well_formed {
             return Err(ParseError::InvalidUuid);
         }
-        // `well_formed` proved the string is ASCII, so these slices are on char boundaries.
-        let (head, suffix) = s.split_at(8);
-        if &head[..4] == "0000" && suffix.eq_ignore_ascii_case(BASE_SUFFIX) {
-            return hex4(&head[4..]);
+        if let Some(([b'0', b'0', b'0', b'0', short @ ..], suffix)) = b.split_first_chunk::<8>()
+            && suffix.eq_ignore_ascii_case(BASE_SUFFIX)
+        {
+            return hex4(short);
         }
         return Err(ParseError::UnsupportedCharacteristic { uuid16: 0 });
     }
-    match s.get(..2) {
-        Some("0x" | "0X") => hex4(&s[2..]),
-        _ => hex4(s),
+    match b {
+        [b'0', b'x' | b'X', rest @ ..] => hex4(rest),
+        _ => hex4(b),
     }
 }
 
@@ -587,6 +596,54 @@ fn parse_known(characteristic: Characteristic, bytes: &[u8]) -> Result<Measureme
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The `str`-slicing implementation `uuid16_from_str` had before it read bytes: the
+    /// byte version must answer exactly as it did.
+    fn uuid16_reference(s: &str) -> Result<u16, ParseError> {
+        const BASE_SUFFIX: &str = "-0000-1000-8000-00805f9b34fb";
+        let hex4 = |h: &str| -> Result<u16, ParseError> {
+            if h.len() == 4 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                u16::from_str_radix(h, 16).map_err(|_| ParseError::InvalidUuid)
+            } else {
+                Err(ParseError::InvalidUuid)
+            }
+        };
+        let b = s.as_bytes();
+        if b.len() == 36 {
+            let well_formed = b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            });
+            if !well_formed {
+                return Err(ParseError::InvalidUuid);
+            }
+            let (head, suffix) = s.split_at(8);
+            if &head[..4] == "0000" && suffix.eq_ignore_ascii_case(BASE_SUFFIX) {
+                return hex4(&head[4..]);
+            }
+            return Err(ParseError::UnsupportedCharacteristic { uuid16: 0 });
+        }
+        match s.get(..2) {
+            Some("0x" | "0X") => hex4(&s[2..]),
+            _ => hex4(s),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn uuid16_from_str_answers_as_the_str_reference(
+            s in prop_oneof![
+                ".{0,40}",
+                "(0[xX])?[0-9a-fA-FgG]{0,5}",
+                "0000[0-9a-fA-F]{4}-0000-1000-8000-00805[fF]9[bB]34[fF][bB]",
+                "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "[0-9a-fé-]{34,37}",
+            ]
+        ) {
+            prop_assert_eq!(uuid16_from_str(&s), uuid16_reference(&s));
+        }
+    }
 
     #[test]
     fn uuids_resolve_in_every_accepted_form() {
