@@ -35,6 +35,7 @@ mod error;
 pub mod reconnect;
 pub mod signaling;
 mod sorted_map;
+mod text;
 
 #[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod web;

@@ -27,23 +27,14 @@ pub const ATTESTER_EXTENSION: &str = "urn:teleconsult:fhir:attested-by";
 /// milliseconds (FHIR `dateTime` / `instant`). Ledger times never exceed the year 9999.
 pub fn iso8601(ms: u64) -> String {
     let (secs, millis) = (ms / 1000, ms % 1000);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // At most u64::MAX / 86_400_000 days: well inside an i64.
+    let (days, rem) = ((secs / 86_400) as i64, (secs % 86_400) as i64);
+    let mut out = String::with_capacity(24);
+    crate::devices::time::push_date_time(&mut out, days, rem);
+    out.push('.');
+    crate::text::push_padded(&mut out, millis, 3);
+    out.push('Z');
+    out
 }
 
 /// A FHIR Coding.
@@ -538,5 +529,46 @@ mod tests {
             "9999-12-31T23:59:59.999Z"
         );
         assert!(iso8601(u64::MAX).len() > 20, "no panic on absurd times");
+    }
+
+    /// `iso8601` as it was written with `format!`: the hand-written digits must give the
+    /// same text for every time.
+    fn iso8601_reference(ms: u64) -> String {
+        let (secs, millis) = (ms / 1000, ms % 1000);
+        let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn iso8601_writes_what_format_wrote(
+            ms in proptest::prop_oneof![
+                proptest::prelude::any::<u64>(),
+                0u64..300_000_000_000_000,
+            ]
+        ) {
+            proptest::prop_assert_eq!(iso8601(ms), iso8601_reference(ms));
+        }
+    }
+
+    #[test]
+    fn extreme_iso8601_times_are_written_as_format_wrote_them() {
+        for ms in [0, 1, 999, 1000, u64::MAX, u64::MAX - 1, 253_402_300_799_999] {
+            assert_eq!(iso8601(ms), iso8601_reference(ms));
+        }
     }
 }

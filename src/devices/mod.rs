@@ -44,7 +44,7 @@
 
 mod float;
 mod reader;
-mod time;
+pub(crate) mod time;
 
 pub mod fhir;
 pub mod gatt;

@@ -4,7 +4,7 @@
 //! Gregorian calendar, exact for every `i64` day count used here). Nothing here reads a
 //! clock: every instant is passed in as milliseconds since the Unix epoch.
 
-use core::fmt::Write;
+use crate::text::{push_padded, push_padded_signed};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -61,34 +61,99 @@ pub fn format_fhir_datetime(epoch_ms: i64, utc_offset_minutes: i16) -> String {
     let local = epoch_ms.saturating_add(i64::from(utc_offset_minutes) * 60_000);
     let days = local.div_euclid(MS_PER_DAY);
     let ms_of_day = local.rem_euclid(MS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    let secs = ms_of_day / 1000;
     let millis = ms_of_day % 1000;
     let mut out = String::with_capacity(29);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    push_date_time(&mut out, days, ms_of_day / 1000);
     if millis != 0 {
-        let _ = write!(out, ".{millis:03}");
+        out.push('.');
+        push_padded(&mut out, millis.unsigned_abs(), 3);
     }
     if utc_offset_minutes == 0 {
         out.push('Z');
     } else {
-        let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
-        let abs = utc_offset_minutes.unsigned_abs();
-        let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+        out.push(if utc_offset_minutes < 0 { '-' } else { '+' });
+        let abs = u64::from(utc_offset_minutes.unsigned_abs());
+        push_padded(&mut out, abs / 60, 2);
+        out.push(':');
+        push_padded(&mut out, abs % 60, 2);
     }
     out
+}
+
+/// Appends `YYYY-MM-DDThh:mm:ss` for day `days` since 1970-01-01 and second `secs` (0 to
+/// 86 399) of that day: what `{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}` writes.
+pub(crate) fn push_date_time(out: &mut String, days: i64, secs: i64) {
+    let (year, month, day) = civil_from_days(days);
+    push_padded_signed(out, year, 4);
+    for (sep, v) in [
+        ('-', i64::from(month)),
+        ('-', i64::from(day)),
+        ('T', secs / 3600),
+        (':', secs / 60 % 60),
+        (':', secs % 60),
+    ] {
+        out.push(sep);
+        push_padded(out, v.unsigned_abs(), 2);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::fmt::Write;
+    use proptest::prelude::*;
+
+    /// `format_fhir_datetime` as it was written with `write!`: the hand-written digits must
+    /// give the same text.
+    fn format_reference(epoch_ms: i64, utc_offset_minutes: i16) -> String {
+        let local = epoch_ms.saturating_add(i64::from(utc_offset_minutes) * 60_000);
+        let days = local.div_euclid(MS_PER_DAY);
+        let ms_of_day = local.rem_euclid(MS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let secs = ms_of_day / 1000;
+        let millis = ms_of_day % 1000;
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        if millis != 0 {
+            let _ = write!(out, ".{millis:03}");
+        }
+        if utc_offset_minutes == 0 {
+            out.push('Z');
+        } else {
+            let sign = if utc_offset_minutes < 0 { '-' } else { '+' };
+            let abs = utc_offset_minutes.unsigned_abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn fhir_datetimes_are_written_as_format_wrote_them(
+            ms in prop_oneof![any::<i64>(), -100_000_000_000_000i64..300_000_000_000_000],
+            offset in any::<i16>(),
+        ) {
+            prop_assert_eq!(format_fhir_datetime(ms, offset), format_reference(ms, offset));
+        }
+    }
+
+    #[test]
+    fn extreme_fhir_datetimes_are_written_as_format_wrote_them() {
+        for ms in [i64::MIN, i64::MAX, 0, -1, 999, -62_167_219_200_001] {
+            for offset in [i16::MIN, i16::MAX, 0, -1, 60, -90] {
+                assert_eq!(
+                    format_fhir_datetime(ms, offset),
+                    format_reference(ms, offset)
+                );
+            }
+        }
+    }
 
     /// (days since epoch, year, month, day) — anchors checked against published calendars.
     const DAYS: &[(i64, i64, u8, u8)] = &[

@@ -1,0 +1,72 @@
+//! The few number-to-text conversions the core needs, without `format!`.
+//!
+//! Every `format!` call site builds a `fmt::Arguments` table (piece strings, argument
+//! pointers, per-argument format specs) and goes through `core::fmt::write` and
+//! `Formatter::pad_integral`; for zero-padded decimals and plain concatenation the code here
+//! is smaller in the wasm, and it writes exactly the same text.
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits: what `{v:0width$}`
+/// writes for an unsigned integer.
+pub(crate) fn push_padded(out: &mut String, v: u64, width: u32) {
+    // 1 to 20 digits; 10^19 is the largest power of ten in a u64.
+    let digits = v.checked_ilog10().unwrap_or(0) + 1;
+    for _ in digits..width {
+        out.push('0');
+    }
+    let mut place = 10u64.pow(digits - 1);
+    loop {
+        // `v / place % 10` is a single digit.
+        out.push(char::from(b'0' + (v / place % 10) as u8));
+        if place == 1 {
+            break;
+        }
+        place /= 10;
+    }
+}
+
+/// Appends `v` in decimal, as `{v:0width$}` writes a signed integer: a `-` counts towards
+/// the width (`-5` at width 4 is `-005`).
+pub(crate) fn push_padded_signed(out: &mut String, v: i64, width: u32) {
+    if v < 0 {
+        out.push('-');
+        push_padded(out, v.unsigned_abs(), width.saturating_sub(1));
+    } else {
+        push_padded(out, v.unsigned_abs(), width);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn edges_match_format() {
+        for v in [0, 1, 9, 10, 99, 100, 999, 1000, u64::MAX, 10u64.pow(19)] {
+            for w in [0, 1, 2, 3, 4, 6, 25] {
+                let mut s = String::new();
+                push_padded(&mut s, v, w);
+                assert_eq!(s, format!("{v:0w$}", w = w as usize));
+            }
+        }
+        for v in [0, -1, -5, -999, -1000, i64::MIN, i64::MAX] {
+            for w in [0, 1, 3, 4, 5, 22] {
+                let mut s = String::new();
+                push_padded_signed(&mut s, v, w);
+                assert_eq!(s, format!("{v:0w$}", w = w as usize));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn padded_decimals_match_format(v in any::<u64>(), s in any::<i64>(), w in 0u32..24) {
+            let mut out = String::new();
+            push_padded(&mut out, v, w);
+            prop_assert_eq!(out, format!("{v:0w$}", w = w as usize));
+            let mut out = String::new();
+            push_padded_signed(&mut out, s, w);
+            prop_assert_eq!(out, format!("{s:0w$}", w = w as usize));
+        }
+    }
+}
