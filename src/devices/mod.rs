@@ -62,8 +62,7 @@ pub use time::{civil_from_days, days_from_civil, format_fhir_datetime};
 use gatt::*;
 
 /// The characteristics this module parses, by their 16-bit Bluetooth SIG UUIDs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u16)]
 pub enum Characteristic {
@@ -160,31 +159,76 @@ impl Characteristic {
 
     /// The specification's name, for messages.
     pub const fn name(self) -> &'static str {
+        NAMES[self.index()].0
+    }
+
+    /// The position of `self` in [`Self::ALL`] (its declaration order). An exhaustive match,
+    /// so a new variant cannot be forgotten; it compiles to a small lookup table, where a
+    /// match producing names from these sparse UUID discriminants compiles to a jump table.
+    const fn index(self) -> usize {
         match self {
-            Self::HeartRateMeasurement => "Heart Rate Measurement",
-            Self::BloodPressureMeasurement => "Blood Pressure Measurement",
-            Self::IntermediateCuffPressure => "Intermediate Cuff Pressure",
-            Self::TemperatureMeasurement => "Temperature Measurement",
-            Self::TemperatureType => "Temperature Type",
-            Self::WeightMeasurement => "Weight Measurement",
-            Self::WeightScaleFeature => "Weight Scale Feature",
-            Self::GlucoseMeasurement => "Glucose Measurement",
-            Self::GlucoseMeasurementContext => "Glucose Measurement Context",
-            Self::RecordAccessControlPoint => "Record Access Control Point",
-            Self::PlxSpotCheckMeasurement => "PLX Spot-Check Measurement",
-            Self::PlxContinuousMeasurement => "PLX Continuous Measurement",
-            Self::PlxFeatures => "PLX Features",
-            Self::BatteryLevel => "Battery Level",
-            Self::DateTime => "Date Time",
-            Self::ManufacturerNameString => "Manufacturer Name String",
-            Self::ModelNumberString => "Model Number String",
-            Self::SerialNumberString => "Serial Number String",
-            Self::HardwareRevisionString => "Hardware Revision String",
-            Self::FirmwareRevisionString => "Firmware Revision String",
-            Self::SoftwareRevisionString => "Software Revision String",
-            Self::SystemId => "System ID",
-            Self::PnpId => "PnP ID",
+            Self::HeartRateMeasurement => 0,
+            Self::BloodPressureMeasurement => 1,
+            Self::IntermediateCuffPressure => 2,
+            Self::TemperatureMeasurement => 3,
+            Self::TemperatureType => 4,
+            Self::WeightMeasurement => 5,
+            Self::WeightScaleFeature => 6,
+            Self::GlucoseMeasurement => 7,
+            Self::GlucoseMeasurementContext => 8,
+            Self::RecordAccessControlPoint => 9,
+            Self::PlxSpotCheckMeasurement => 10,
+            Self::PlxContinuousMeasurement => 11,
+            Self::PlxFeatures => 12,
+            Self::BatteryLevel => 13,
+            Self::DateTime => 14,
+            Self::ManufacturerNameString => 15,
+            Self::ModelNumberString => 16,
+            Self::SerialNumberString => 17,
+            Self::HardwareRevisionString => 18,
+            Self::FirmwareRevisionString => 19,
+            Self::SoftwareRevisionString => 20,
+            Self::SystemId => 21,
+            Self::PnpId => 22,
         }
+    }
+}
+
+/// Per characteristic, in [`Characteristic::ALL`] order: the specification's name and the
+/// serde (camelCase) variant name.
+const NAMES: [(&str, &str); 23] = [
+    ("Heart Rate Measurement", "heartRateMeasurement"),
+    ("Blood Pressure Measurement", "bloodPressureMeasurement"),
+    ("Intermediate Cuff Pressure", "intermediateCuffPressure"),
+    ("Temperature Measurement", "temperatureMeasurement"),
+    ("Temperature Type", "temperatureType"),
+    ("Weight Measurement", "weightMeasurement"),
+    ("Weight Scale Feature", "weightScaleFeature"),
+    ("Glucose Measurement", "glucoseMeasurement"),
+    ("Glucose Measurement Context", "glucoseMeasurementContext"),
+    ("Record Access Control Point", "recordAccessControlPoint"),
+    ("PLX Spot-Check Measurement", "plxSpotCheckMeasurement"),
+    ("PLX Continuous Measurement", "plxContinuousMeasurement"),
+    ("PLX Features", "plxFeatures"),
+    ("Battery Level", "batteryLevel"),
+    ("Date Time", "dateTime"),
+    ("Manufacturer Name String", "manufacturerNameString"),
+    ("Model Number String", "modelNumberString"),
+    ("Serial Number String", "serialNumberString"),
+    ("Hardware Revision String", "hardwareRevisionString"),
+    ("Firmware Revision String", "firmwareRevisionString"),
+    ("Software Revision String", "softwareRevisionString"),
+    ("System ID", "systemId"),
+    ("PnP ID", "pnpId"),
+];
+
+/// Written by hand rather than derived: the same unit variant (`"heartRateMeasurement"`,
+/// serde's camelCase name and declaration index) read from [`NAMES`], instead of a jump
+/// table over the sparse UUID discriminants.
+impl Serialize for Characteristic {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let i = self.index();
+        s.serialize_unit_variant("Characteristic", i as u32, NAMES[i].1)
     }
 }
 
@@ -643,6 +687,22 @@ mod tests {
         ) {
             prop_assert_eq!(uuid16_from_str(&s), uuid16_reference(&s));
         }
+    }
+
+    #[test]
+    fn characteristics_serialize_as_the_camel_case_derive_did() {
+        for (i, c) in Characteristic::ALL.into_iter().enumerate() {
+            assert_eq!(c.index(), i, "ALL is in declaration order");
+            let variant = format!("{c:?}");
+            let mut camel = variant[..1].to_ascii_lowercase();
+            camel.push_str(&variant[1..]);
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{camel}\""));
+        }
+        assert_eq!(
+            Characteristic::PlxSpotCheckMeasurement.name(),
+            "PLX Spot-Check Measurement"
+        );
+        assert_eq!(Characteristic::PnpId.name(), "PnP ID");
     }
 
     #[test]
