@@ -16,16 +16,7 @@ pub fn fingerprints(sdp: &str) -> Vec<(String, Vec<u8>)> {
         if alg.len() > 64 || hex.len() > 64 * 3 {
             continue;
         }
-        let digest: Option<Vec<u8>> = hex
-            .split(':')
-            .map(|p| {
-                if p.len() == 2 {
-                    u8::from_str_radix(p, 16).ok()
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let digest = colon_hex(hex);
         if let Some(d) = digest.filter(|d| !d.is_empty()) {
             out.push((alg.to_ascii_lowercase(), d));
             if out.len() == 8 {
@@ -36,9 +27,60 @@ pub fn fingerprints(sdp: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// `ab:CD:01` as bytes; `None` unless every part is two hex digits. A part may also be `+`
+/// and one digit, which `u8::from_str_radix` (what this replaces: its generic parser and
+/// the `Option` collect cost more wasm) accepts too.
+fn colon_hex(hex: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::new();
+    for part in hex.split(':') {
+        let v = match *part.as_bytes() {
+            [b'+', lo] => digit(lo)?,
+            [hi, lo] => digit(hi)? << 4 | digit(lo)?,
+            _ => return None,
+        };
+        // Two hex digits: at most 0xff.
+        out.push(v as u8);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The digest parsing `fingerprints` had before `colon_hex`.
+    fn colon_hex_reference(hex: &str) -> Option<Vec<u8>> {
+        hex.split(':')
+            .map(|p| {
+                if p.len() == 2 {
+                    u8::from_str_radix(p, 16).ok()
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn colon_hex_reads_what_from_str_radix_read(
+            hex in prop_oneof![
+                "[0-9a-fA-F:+\\-gé ]{0,12}",
+                "([0-9a-fA-F+-]{1,3}:){0,4}[0-9a-fA-F+-]{0,3}",
+            ]
+        ) {
+            prop_assert_eq!(colon_hex(&hex), colon_hex_reference(&hex));
+        }
+    }
+
+    #[test]
+    fn a_plus_sign_digit_is_read_as_from_str_radix_did() {
+        for hex in ["+f:00", "++", "+", "-f", "+g", "f+", "ab:", ":ab", "AB:cd"] {
+            assert_eq!(colon_hex(hex), colon_hex_reference(hex), "{hex}");
+        }
+    }
 
     #[test]
     fn fingerprints_are_found_and_junk_is_skipped() {
