@@ -22,35 +22,30 @@ pub struct BodyError;
 struct R<'a>(&'a [u8]);
 
 impl<'a> R<'a> {
+    // `split_at_checked` and `split_first_chunk`: no panicking split or copy behind the
+    // length checks, so no panic paths in the wasm.
     fn take(&mut self, n: usize) -> Result<&'a [u8], BodyError> {
-        if self.0.len() < n {
-            return Err(BodyError);
-        }
-        let (a, b) = self.0.split_at(n);
+        let (a, b) = self.0.split_at_checked(n).ok_or(BodyError)?;
         self.0 = b;
         Ok(a)
     }
     fn u8(&mut self) -> Result<u8, BodyError> {
-        Ok(self.take(1)?[0])
+        let [b] = self.arr()?;
+        Ok(b)
     }
     fn u16(&mut self) -> Result<u16, BodyError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        Ok(u16::from_be_bytes(self.arr()?))
     }
     fn u32(&mut self) -> Result<u32, BodyError> {
-        let mut a = [0; 4];
-        a.copy_from_slice(self.take(4)?);
-        Ok(u32::from_be_bytes(a))
+        Ok(u32::from_be_bytes(self.arr()?))
     }
     fn u64(&mut self) -> Result<u64, BodyError> {
-        let mut a = [0; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_be_bytes(a))
+        Ok(u64::from_be_bytes(self.arr()?))
     }
     fn arr<const N: usize>(&mut self) -> Result<[u8; N], BodyError> {
-        let mut a = [0; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
+        let (a, b) = self.0.split_first_chunk::<N>().ok_or(BodyError)?;
+        self.0 = b;
+        Ok(*a)
     }
     fn rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.0)

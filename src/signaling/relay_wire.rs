@@ -213,25 +213,30 @@ impl std::error::Error for WireError {}
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    // `split_at_checked` and `split_first_chunk`: no panicking split or copy behind the
+    // length checks, so no panic paths in the wasm.
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.0.len() < n {
-            return Err(WireError::BadLength);
-        }
-        let (head, rest) = self.0.split_at(n);
+        let (head, rest) = self.0.split_at_checked(n).ok_or(WireError::BadLength)?;
         self.0 = rest;
         Ok(head)
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or(WireError::BadLength)?;
+        self.0 = rest;
+        Ok(*head)
+    }
     fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
+        let [b] = self.array()?;
+        Ok(b)
     }
     fn u16(&mut self) -> Result<u16, WireError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        Ok(u16::from_be_bytes(self.array()?))
     }
     fn array8(&mut self) -> Result<[u8; 8], WireError> {
-        let mut out = [0; 8];
-        out.copy_from_slice(self.take(8)?);
-        Ok(out)
+        self.array()
     }
     fn id(&mut self) -> Result<ParticipantId, WireError> {
         Ok(ParticipantId(self.array8()?))
