@@ -8,19 +8,23 @@
 /// Appends `v` in decimal, zero-padded to at least `width` digits: what `{v:0width$}`
 /// writes for an unsigned integer.
 pub(crate) fn push_padded(out: &mut String, v: u64, width: u32) {
-    // 1 to 20 digits; 10^19 is the largest power of ten in a u64.
-    let digits = v.checked_ilog10().unwrap_or(0) + 1;
-    for _ in digits..width {
-        out.push('0');
-    }
-    let mut place = 10u64.pow(digits - 1);
-    loop {
-        // `v / place % 10` is a single digit.
-        out.push(char::from(b'0' + (v / place % 10) as u8));
-        if place == 1 {
+    // Digits are made last-first into the end of a buffer (a u64 has at most 20), dividing
+    // by constants only: no indexing and no division that could panic.
+    let mut buf = [b'0'; 20];
+    let (mut v, mut used) = (v, 0u32);
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+        used += 1;
+        if v == 0 {
             break;
         }
-        place /= 10;
+    }
+    for _ in used..width {
+        out.push('0');
+    }
+    for &d in buf.iter().skip(20 - used as usize) {
+        out.push(char::from(d));
     }
 }
 
