@@ -30,11 +30,10 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64url_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        // `get`, not indexing: `chunks` never yields an empty chunk, but the compiler does
+        // not know it and would keep a panic path.
+        let byte = |i: usize| chunk.get(i).copied().unwrap_or(0);
+        let b = [byte(0), byte(1), byte(2)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3f) as usize]));
