@@ -1424,7 +1424,7 @@ fn start_quality_probe(inner: &Shared) {
         if inner.borrow().ended.is_some() {
             return;
         }
-        let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
+        let (pcs, ids) = {
             let guard = inner.borrow();
             let up: Vec<ParticipantId> = guard
                 .session
@@ -1433,23 +1433,17 @@ fn start_quality_probe(inner: &Shared) {
                 .filter(|p| p.connected)
                 .map(|p| p.id)
                 .collect();
-            guard
-                .peers
-                .iter()
-                .filter(|(id, _)| up.contains(id))
-                .map(|(id, p)| (*id, p.connection()))
-                .collect()
-        };
-        let weak = Rc::downgrade(&inner);
-        js::spawn(Box::pin(async move {
-            for (id, pc) in connected {
-                if let Some(detail) = peer::quality(&pc, &js::hex(&id.0)).await
-                    && let Some(inner) = weak.upgrade()
-                {
-                    dispatch(&inner, "quality", detail.unchecked_into());
-                }
+            let mut pcs = Vec::new();
+            let mut ids = String::new();
+            for (id, p) in guard.peers.iter().filter(|(id, _)| up.contains(id)) {
+                pcs.push(p.connection());
+                ids.push_str(&js::hex(&id.0));
             }
-        }));
+            (pcs, ids)
+        };
+        // The snippet reads each connection's stats and dispatches the events.
+        let events = inner.borrow().events.clone();
+        peer::report_quality(&events, pcs, &ids);
         start_quality_probe(&inner);
     });
     inner.borrow_mut().quality_timer = timer.ok();

@@ -94,7 +94,7 @@ export async function negotiate(pc, op, a, b, c) {
  * round-trip time of the nominated candidate pair, loss and decoded frames of inbound RTP,
  * and a grade an app can show as a signal-strength icon.
  */
-export async function quality(pc, participantId) {
+async function quality(pc, participantId) {
   const report = await pc.getStats();
   let rttMs;
   let lost = 0;
@@ -118,6 +118,22 @@ export async function quality(pc, participantId) {
   if (packetLossPercent !== undefined) out.packetLossPercent = packetLossPercent;
   if (framesDecoded !== undefined) out.framesDecoded = framesDecoded;
   return out;
+}
+
+/**
+ * Dispatches a `quality` event on `events` for each connection in `pcs`, one after another;
+ * `ids` holds their participant ids, 16 hex digits each, concatenated. A connection whose
+ * stats fail is skipped.
+ */
+export async function reportQuality(events, pcs, ids) {
+  for (const [i, pc] of pcs.entries()) {
+    try {
+      const detail = await quality(pc, ids.slice(16 * i, 16 * i + 16));
+      events.dispatchEvent(new CustomEvent('quality', { detail }));
+    } catch {
+      // No stats (the connection closed meanwhile): nothing to report.
+    }
+  }
 }
 
 /**
