@@ -19,6 +19,9 @@ extern "C" {
         relay_only: bool,
         on_event: &Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
     ) -> Result<RtcPeerConnection, JsValue>;
+    /// Constructs and closes a throwaway connection, to start WebRTC up (see the snippet).
+    #[wasm_bindgen(js_name = warmUp)]
+    pub fn warm_up();
     #[wasm_bindgen(js_name = closePeer, catch)]
     fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]

@@ -25,6 +25,18 @@ export function createPeer(iceServers, relayOnly, onEvent) {
   return pc;
 }
 
+/**
+ * Constructs and closes a bare connection: the first one of a page starts WebRTC itself up
+ * (see `rehearse_when_idle` in src/web/mod.rs). Where there is no WebRTC, nothing happens.
+ */
+export function warmUp() {
+  try {
+    new RTCPeerConnection().close();
+  } catch {
+    // No WebRTC here (Node.js, a restricted webview).
+  }
+}
+
 /** Detaches the handlers `createPeer` set and closes the connection. */
 export function closePeer(pc) {
   pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
