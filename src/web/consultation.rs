@@ -1079,17 +1079,12 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             let Some(inner) = weak.upgrade() else { return };
             let stream = {
                 let mut guard = inner.borrow_mut();
-                // The sender's own stream when the event carries one (no new object on the
-                // path to the first frame), else a stream of our own.
-                let entry = guard.remote_streams.get_or_insert_with(id, || {
-                    sender_stream
-                        .or_else(|| MediaStream::new().ok())
-                        .unwrap_or_else(|| JsValue::NULL.unchecked_into())
-                });
-                // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
-                // would copy the stream instead of sharing it.
-                let stream = Clone::clone(&*entry);
-                stream.add_track(&track);
+                // `cloned()` and `Clone::clone` share the stream; `.clone()` would call the
+                // JS `clone()` method of MediaStream, which copies it.
+                let known = guard.remote_streams.get(&id).cloned();
+                // The participant's stream, else the sender's own, else a new one (snippet).
+                let stream = peer::add_remote_track(known, sender_stream, &track);
+                guard.remote_streams.insert(id, Clone::clone(&stream));
                 stream
             };
             let detail = object(&[

@@ -19,6 +19,13 @@ extern "C" {
         relay_only: bool,
         on_event: &Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
     ) -> Result<RtcPeerConnection, JsValue>;
+    /// Adds a received track to the participant's stream (made if need be); returns it.
+    #[wasm_bindgen(js_name = addRemoteTrack)]
+    pub fn add_remote_track(
+        stream: Option<MediaStream>,
+        sender_stream: Option<MediaStream>,
+        track: &MediaStreamTrack,
+    ) -> MediaStream;
     /// Constructs and closes a throwaway connection, to start WebRTC up (see the snippet).
     #[wasm_bindgen(js_name = warmUp)]
     pub fn warm_up();

@@ -37,6 +37,21 @@ export function warmUp() {
   }
 }
 
+/**
+ * Adds a received `track` to `stream`, the participant's stream so far, else to the sender's
+ * own (`senderStream`: no new object on the path to the first frame), else to a new one.
+ * Returns that stream (null if none could be made).
+ */
+export function addRemoteTrack(stream, senderStream, track) {
+  try {
+    stream ??= senderStream ?? new MediaStream();
+    stream.addTrack(track);
+  } catch {
+    // No MediaStream constructor here: the track event still carries the track.
+  }
+  return stream ?? null;
+}
+
 /** Detaches the handlers `createPeer` set and closes the connection. */
 export function closePeer(pc) {
   pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
