@@ -1443,8 +1443,13 @@ fn start_quality_probe(inner: &Shared) {
 
 fn dispatch(inner: &Shared, kind: &str, detail: Object) {
     let events = inner.borrow().events.clone();
+    fire(&events, kind, &detail);
+}
+
+/// Dispatches a `CustomEvent` with `detail` on `events` (a consultation's or a recording's).
+pub(super) fn fire(events: &EventTarget, kind: &str, detail: &JsValue) {
     let init = CustomEventInit::new();
-    init.set_detail(&detail);
+    init.set_detail(detail);
     if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
         let _ = events.dispatch_event(&event);
     }
