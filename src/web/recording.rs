@@ -215,18 +215,15 @@ impl Recording {
     /// a stop for consent or hang-up, with what was recorded until then.
     #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
     pub fn stop(&self) -> Promise {
+        let done = self.inner.borrow().blob.clone();
+        if let Some(blob) = done {
+            return Promise::resolve(&blob);
+        }
         let mut resolve = None;
         let promise = Promise::new(&mut |r, _| resolve = Some(r));
-        let done = self.inner.borrow().blob.clone();
-        match (done, resolve) {
-            (Some(blob), Some(r)) => {
-                let _ = r.call1(&JsValue::UNDEFINED, &blob);
-            }
-            (None, Some(r)) => {
-                self.inner.borrow_mut().waiters.push(r);
-                stop(&self.inner, StopReason::Stopped, None, None);
-            }
-            _ => {}
+        if let Some(r) = resolve {
+            self.inner.borrow_mut().waiters.push(r);
+            stop(&self.inner, StopReason::Stopped, None, None);
         }
         promise
     }
