@@ -206,8 +206,8 @@ const QUALITY_INTERVAL_MS: f64 = 2_000.0;
 
 pub(super) type Shared = Rc<RefCell<Inner>>;
 
-/// A listener on `window` or `document`, removed at teardown.
-type HostListener = (EventTarget, &'static str, Closure<dyn FnMut()>);
+/// The listeners on `window` and `document` and the function removing them at teardown.
+type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
 
 /// The driver's state (private to this module but for the hooks at the end).
 pub(super) struct Inner {
@@ -236,7 +236,7 @@ pub(super) struct Inner {
     join_waiter: Option<(Function, Function)>,
     /// Why the join failed, for `join()` to reject with.
     join_error: Option<Error>,
-    host_listeners: Vec<HostListener>,
+    host_listeners: Option<HostListeners>,
     events: EventTarget,
     /// This side's recording and the others' (src/web/recording.rs).
     recording: super::recording::CallRecording,
@@ -383,7 +383,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             state: "connecting",
             join_waiter: None,
             join_error: None,
-            host_listeners: Vec::new(),
+            host_listeners: None,
             events,
             recording: Default::default(),
         })
@@ -834,20 +834,22 @@ fn schedule_reconnect(inner: &Shared) {
     .ok();
 }
 
+#[wasm_bindgen(module = "/src/web/snippets/platform.js")]
+extern "C" {
+    /// Adds the `online` and `visibilitychange` listeners; returns the function removing them.
+    #[wasm_bindgen(js_name = hostListen)]
+    fn host_listen(
+        on_online: &Closure<dyn FnMut()>,
+        on_visibility: &Closure<dyn FnMut()>,
+    ) -> Function;
+}
+
 /// Reconnect at once when the device comes back online or the page becomes visible again
 /// (mobile browsers freeze background tabs and drop their sockets).
 fn install_host_listeners(inner: &Shared) {
-    let global = js_sys::global();
-    let targets = [
-        (get(&global, "window"), "online"),
-        (get(&global, "document"), "visibilitychange"),
-    ];
-    for (target, kind) in targets {
-        let Ok(target) = target.dyn_into::<EventTarget>() else {
-            continue;
-        };
+    let listener = |online: bool| {
         let weak = Rc::downgrade(inner);
-        let closure = Closure::<dyn FnMut()>::new(move || {
+        Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = weak.upgrade() else { return };
             let hidden = get(&get(&js_sys::global(), "document"), "hidden").as_bool() == Some(true);
             let idle = inner.borrow().socket.is_none() && inner.borrow().joined_once;
@@ -855,7 +857,7 @@ fn install_host_listeners(inner: &Shared) {
                 inner.borrow_mut().backoff.reset();
                 connect(&inner);
             }
-            if kind == "online" {
+            if online {
                 // The network changed: the old candidate pairs may be gone.
                 let connected: Vec<ParticipantId> = inner
                     .borrow()
@@ -869,17 +871,11 @@ fn install_host_listeners(inner: &Shared) {
                     let _ = act(&inner, &mut |s, now| s.restart_ice(id, now));
                 }
             }
-        });
-        if target
-            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
-            .is_ok()
-        {
-            inner
-                .borrow_mut()
-                .host_listeners
-                .push((target, kind, closure));
-        }
-    }
+        })
+    };
+    let (online, visibility) = (listener(true), listener(false));
+    let detach = host_listen(&online, &visibility);
+    inner.borrow_mut().host_listeners = Some((detach, [online, visibility]));
 }
 
 // ----- outputs ---------------------------------------------------------------------------
@@ -1079,17 +1075,12 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             let Some(inner) = weak.upgrade() else { return };
             let stream = {
                 let mut guard = inner.borrow_mut();
-                // The sender's own stream when the event carries one (no new object on the
-                // path to the first frame), else a stream of our own.
-                let entry = guard.remote_streams.get_or_insert_with(id, || {
-                    sender_stream
-                        .or_else(|| MediaStream::new().ok())
-                        .unwrap_or_else(|| JsValue::NULL.unchecked_into())
-                });
-                // `Clone::clone`, not `.clone()`: MediaStream has a JS `clone()` method that
-                // would copy the stream instead of sharing it.
-                let stream = Clone::clone(&*entry);
-                stream.add_track(&track);
+                // `cloned()` and `Clone::clone` share the stream; `.clone()` would call the
+                // JS `clone()` method of MediaStream, which copies it.
+                let known = guard.remote_streams.get(&id).cloned();
+                // The participant's stream, else the sender's own, else a new one (snippet).
+                let stream = peer::add_remote_track(known, sender_stream, &track);
+                guard.remote_streams.insert(id, Clone::clone(&stream));
                 stream
             };
             let detail = object(&[
@@ -1361,9 +1352,8 @@ fn teardown(inner: &Shared, reason: &'static str) {
         guard.timer_at = None;
         guard.reconnect_timer = None;
         guard.quality_timer = None;
-        for (target, kind, closure) in guard.host_listeners.drain(..) {
-            let _ =
-                target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        if let Some((detach, _listeners)) = guard.host_listeners.take() {
+            let _ = detach.call0(&JsValue::UNDEFINED);
         }
     }
     update_state(inner);
@@ -1424,7 +1414,7 @@ fn start_quality_probe(inner: &Shared) {
         if inner.borrow().ended.is_some() {
             return;
         }
-        let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
+        let (pcs, ids) = {
             let guard = inner.borrow();
             let up: Vec<ParticipantId> = guard
                 .session
@@ -1433,23 +1423,17 @@ fn start_quality_probe(inner: &Shared) {
                 .filter(|p| p.connected)
                 .map(|p| p.id)
                 .collect();
-            guard
-                .peers
-                .iter()
-                .filter(|(id, _)| up.contains(id))
-                .map(|(id, p)| (*id, p.connection()))
-                .collect()
-        };
-        let weak = Rc::downgrade(&inner);
-        js::spawn(Box::pin(async move {
-            for (id, pc) in connected {
-                if let Some(detail) = peer::quality(&pc, &js::hex(&id.0)).await
-                    && let Some(inner) = weak.upgrade()
-                {
-                    dispatch(&inner, "quality", detail.unchecked_into());
-                }
+            let mut pcs = Vec::new();
+            let mut ids = String::new();
+            for (id, p) in guard.peers.iter().filter(|(id, _)| up.contains(id)) {
+                pcs.push(p.connection());
+                ids.push_str(&js::hex(&id.0));
             }
-        }));
+            (pcs, ids)
+        };
+        // The snippet reads each connection's stats and dispatches the events.
+        let events = inner.borrow().events.clone();
+        peer::report_quality(&events, pcs, &ids);
         start_quality_probe(&inner);
     });
     inner.borrow_mut().quality_timer = timer.ok();
@@ -1459,8 +1443,13 @@ fn start_quality_probe(inner: &Shared) {
 
 fn dispatch(inner: &Shared, kind: &str, detail: Object) {
     let events = inner.borrow().events.clone();
+    fire(&events, kind, &detail);
+}
+
+/// Dispatches a `CustomEvent` with `detail` on `events` (a consultation's or a recording's).
+pub(super) fn fire(events: &EventTarget, kind: &str, detail: &JsValue) {
     let init = CustomEventInit::new();
-    init.set_detail(&detail);
+    init.set_detail(detail);
     if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
         let _ = events.dispatch_event(&event);
     }

@@ -67,9 +67,7 @@ fn rehearse_when_idle() {
         // than later ones): do that now too, so the connection a join makes is a cheap one.
         // Nothing is configured or gathered; where there is no WebRTC (Node.js, a restricted
         // webview) the constructor throws and this does nothing.
-        if let Ok(pc) = web_sys::RtcPeerConnection::new() {
-            pc.close();
-        }
+        peer::warm_up();
     });
     let _ = timer::set_timeout(rehearse.unchecked_ref(), 0);
 }

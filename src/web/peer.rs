@@ -19,6 +19,16 @@ extern "C" {
         relay_only: bool,
         on_event: &Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
     ) -> Result<RtcPeerConnection, JsValue>;
+    /// Adds a received track to the participant's stream (made if need be); returns it.
+    #[wasm_bindgen(js_name = addRemoteTrack)]
+    pub fn add_remote_track(
+        stream: Option<MediaStream>,
+        sender_stream: Option<MediaStream>,
+        track: &MediaStreamTrack,
+    ) -> MediaStream;
+    /// Constructs and closes a throwaway connection, to start WebRTC up (see the snippet).
+    #[wasm_bindgen(js_name = warmUp)]
+    pub fn warm_up();
     #[wasm_bindgen(js_name = closePeer, catch)]
     fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]
@@ -33,8 +43,10 @@ extern "C" {
         stream: Option<MediaStream>,
     ) -> Result<(), JsValue>;
     fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
-    #[wasm_bindgen(js_name = quality)]
-    fn quality_of(pc: &RtcPeerConnection, participant_id: &str) -> Promise;
+    /// Dispatches a `quality` event on `events` for each of `pcs` in turn; `ids` holds their
+    /// participant ids, 16 hex digits each, concatenated (see the snippet).
+    #[wasm_bindgen(js_name = reportQuality)]
+    pub fn report_quality(events: &web_sys::EventTarget, pcs: Vec<RtcPeerConnection>, ids: &str);
     /// Stops every track of `stream`.
     #[wasm_bindgen(js_name = stopTracks)]
     pub fn stop_tracks(stream: &MediaStream);
@@ -204,11 +216,6 @@ pub async fn execute(
         MediaRequest::Prepare | MediaRequest::ClosePeer => return Ok(MediaOutcome::Done),
     };
     Ok(local_description(&JsFuture::from(step).await?))
-}
-
-/// The `quality` event detail of `participant_id`'s connection (see the snippet).
-pub async fn quality(pc: &RtcPeerConnection, participant_id: &str) -> Option<JsValue> {
-    JsFuture::from(quality_of(pc, participant_id)).await.ok()
 }
 
 /// The `[type, sdp]` an offer or answer step resolved to (the type read back from the

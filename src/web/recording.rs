@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget};
+use web_sys::EventTarget;
 
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, get, object, present, set};
@@ -215,18 +215,15 @@ impl Recording {
     /// a stop for consent or hang-up, with what was recorded until then.
     #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
     pub fn stop(&self) -> Promise {
+        let done = self.inner.borrow().blob.clone();
+        if let Some(blob) = done {
+            return Promise::resolve(&blob);
+        }
         let mut resolve = None;
         let promise = Promise::new(&mut |r, _| resolve = Some(r));
-        let done = self.inner.borrow().blob.clone();
-        match (done, resolve) {
-            (Some(blob), Some(r)) => {
-                let _ = r.call1(&JsValue::UNDEFINED, &blob);
-            }
-            (None, Some(r)) => {
-                self.inner.borrow_mut().waiters.push(r);
-                stop(&self.inner, StopReason::Stopped, None, None);
-            }
-            _ => {}
+        if let Some(r) = resolve {
+            self.inner.borrow_mut().waiters.push(r);
+            stop(&self.inner, StopReason::Stopped, None, None);
         }
         promise
     }
@@ -541,14 +538,6 @@ fn on_end(rec: &Rc<RefCell<Rec>>) -> Handler {
     })
 }
 
-fn fire(events: &EventTarget, kind: &str, detail: &JsValue) {
-    let init = CustomEventInit::new();
-    init.set_detail(detail);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
-        let _ = events.dispatch_event(&event);
-    }
-}
-
 fn arm_expiry(rec: &Rc<RefCell<Rec>>, until: Option<u64>) {
     let weak = Rc::downgrade(rec);
     let timer = until.and_then(|at| {
@@ -670,7 +659,7 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
             set(&detail, "consentReason", super::consent::reason_name(r));
         }
     }
-    fire(&events, "stop", &detail.into());
+    consultation::fire(&events, "stop", &detail.into());
     // Let go of the keep-alive after this event handler returns.
     let me = rec.clone();
     js::spawn(Box::pin(async move {

@@ -60,6 +60,10 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
     // Confirming the SAS on both sides is seen by the other.
     await patient.evaluate((id) => window.c.confirmSas(id), doc.id);
     await until(clinician, () => window.log.some((e) => e.type === 'sasconfirmed'), null, { what: 'sasconfirmed' });
+    // The network-quality probe reports on the connected participant every two seconds.
+    const quality = await until(patient, (id) => window.log.find((e) => e.type === 'quality' && e.participantId === id), doc.id, { what: 'quality event' });
+    assert.ok(['good', 'fair', 'poor'].includes(quality.level), `quality level ${quality.level}`);
+    assert.equal(typeof quality.framesDecoded, 'number', 'video frames were decoded');
   } finally {
     await clinician.evaluate(() => window.c?.hangUp());
     await patient.evaluate(() => window.c?.hangUp());

@@ -25,6 +25,33 @@ export function createPeer(iceServers, relayOnly, onEvent) {
   return pc;
 }
 
+/**
+ * Constructs and closes a bare connection: the first one of a page starts WebRTC itself up
+ * (see `rehearse_when_idle` in src/web/mod.rs). Where there is no WebRTC, nothing happens.
+ */
+export function warmUp() {
+  try {
+    new RTCPeerConnection().close();
+  } catch {
+    // No WebRTC here (Node.js, a restricted webview).
+  }
+}
+
+/**
+ * Adds a received `track` to `stream`, the participant's stream so far, else to the sender's
+ * own (`senderStream`: no new object on the path to the first frame), else to a new one.
+ * Returns that stream (null if none could be made).
+ */
+export function addRemoteTrack(stream, senderStream, track) {
+  try {
+    stream ??= senderStream ?? new MediaStream();
+    stream.addTrack(track);
+  } catch {
+    // No MediaStream constructor here: the track event still carries the track.
+  }
+  return stream ?? null;
+}
+
 /** Detaches the handlers `createPeer` set and closes the connection. */
 export function closePeer(pc) {
   pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
@@ -94,7 +121,7 @@ export async function negotiate(pc, op, a, b, c) {
  * round-trip time of the nominated candidate pair, loss and decoded frames of inbound RTP,
  * and a grade an app can show as a signal-strength icon.
  */
-export async function quality(pc, participantId) {
+async function quality(pc, participantId) {
   const report = await pc.getStats();
   let rttMs;
   let lost = 0;
@@ -118,6 +145,22 @@ export async function quality(pc, participantId) {
   if (packetLossPercent !== undefined) out.packetLossPercent = packetLossPercent;
   if (framesDecoded !== undefined) out.framesDecoded = framesDecoded;
   return out;
+}
+
+/**
+ * Dispatches a `quality` event on `events` for each connection in `pcs`, one after another;
+ * `ids` holds their participant ids, 16 hex digits each, concatenated. A connection whose
+ * stats fail is skipped.
+ */
+export async function reportQuality(events, pcs, ids) {
+  for (const [i, pc] of pcs.entries()) {
+    try {
+      const detail = await quality(pc, ids.slice(16 * i, 16 * i + 16));
+      events.dispatchEvent(new CustomEvent('quality', { detail }));
+    } catch {
+      // No stats (the connection closed meanwhile): nothing to report.
+    }
+  }
 }
 
 /**

@@ -30,6 +30,20 @@ export function openSocket(url, onEvent) {
   return ws;
 }
 
+/**
+ * Calls `onOnline` when the device comes back online and `onVisibility` when the page is
+ * shown or hidden, where there is a window and a document. Returns the function that removes
+ * both listeners.
+ */
+export function hostListen(onOnline, onVisibility) {
+  const on = [[globalThis.window, 'online', onOnline], [globalThis.document, 'visibilitychange', onVisibility]]
+    .filter(([target]) => typeof target?.addEventListener === 'function');
+  for (const [target, type, f] of on) target.addEventListener(type, f);
+  return () => {
+    for (const [target, type, f] of on) target.removeEventListener(type, f);
+  };
+}
+
 /** Detaches `openSocket`'s handlers and closes the socket normally. */
 export function closeSocket(ws) {
   ws.onopen = ws.onmessage = ws.onclose = null;
