@@ -172,7 +172,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.int(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<(), Unsupported> {
-        self.int(i64::from(v))
+        self.int(v)
     }
     fn serialize_u8(self, v: u8) -> Result<(), Unsupported> {
         self.uint(u64::from(v))
@@ -184,7 +184,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.uint(u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<(), Unsupported> {
-        self.uint(u64::from(v))
+        self.uint(v)
     }
     fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
         Err(Unsupported)
