@@ -191,23 +191,60 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The `Display` text, written without the formatting machinery: `to_string()` of an
+    /// `Error` is what JavaScript sees as `message`, and `write!` here kept the integer and
+    /// hex `Display` impls in the wasm for it alone.
+    fn push_message(&self, out: &mut String) {
+        match self {
+            Self::Unsupported(what) => {
+                out.push_str("not supported here: ");
+                out.push_str(what);
+            }
+            Self::InvalidArgument(what) => {
+                out.push_str("invalid argument: ");
+                out.push_str(what);
+            }
+            Self::Crypto(e) => {
+                out.push_str("crypto: ");
+                out.push_str(e.message());
+            }
+            Self::Signaling(e) => {
+                out.push_str("signaling: ");
+                e.push_message(out);
+            }
+            Self::Relay(code) => {
+                out.push_str("the relay refused the connection (code ");
+                crate::text::push_padded(out, u64::from(*code), 0);
+                out.push(')');
+            }
+            Self::Network(what) => {
+                out.push_str("network: ");
+                out.push_str(what);
+            }
+            Self::Media(what) => {
+                out.push_str("media: ");
+                out.push_str(what);
+            }
+            Self::PermissionDenied(what) => {
+                out.push_str("permission denied: ");
+                out.push_str(what);
+            }
+            Self::Consent(e) => e.push_message(out),
+            Self::ConsentDenied(reason) => {
+                out.push_str("consent does not allow this: ");
+                out.push_str(reason.name());
+            }
+            Self::Device(e) => e.push_message(out),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unsupported(what) => write!(f, "not supported here: {what}"),
-            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
-            Self::Crypto(e) => write!(f, "crypto: {e}"),
-            Self::Signaling(e) => write!(f, "signaling: {e}"),
-            Self::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
-            Self::Network(what) => write!(f, "network: {what}"),
-            Self::Media(what) => write!(f, "media: {what}"),
-            Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
-            Self::Consent(e) => e.fmt(f),
-            Self::ConsentDenied(reason) => {
-                write!(f, "consent does not allow this: {}", reason.name())
-            }
-            Self::Device(e) => e.fmt(f),
-        }
+        let mut out = String::new();
+        self.push_message(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -234,6 +271,78 @@ impl From<crate::consent::LedgerError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `Display` text as it was written with `write!`, before `push_message`.
+    fn message_reference(e: &Error, f: &mut String) -> fmt::Result {
+        use fmt::Write as _;
+        match e {
+            Error::Unsupported(what) => write!(f, "not supported here: {what}"),
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::Crypto(e) => write!(f, "crypto: {e}"),
+            Error::Signaling(e) => write!(f, "signaling: {e}"),
+            Error::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
+            Error::Network(what) => write!(f, "network: {what}"),
+            Error::Media(what) => write!(f, "media: {what}"),
+            Error::PermissionDenied(what) => write!(f, "permission denied: {what}"),
+            Error::Consent(e) => write!(f, "{e}"),
+            Error::ConsentDenied(reason) => {
+                write!(f, "consent does not allow this: {}", reason.name())
+            }
+            Error::Device(e) => write!(f, "{e}"),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn messages_are_what_write_wrote(code in proptest::prelude::any::<u16>(), seq in proptest::prelude::any::<u64>()) {
+            use crate::devices::Characteristic;
+            let c = Characteristic::ALL[usize::from(code) % Characteristic::ALL.len()];
+            let mut all = vec![
+                Error::Unsupported("WebRTC"),
+                Error::InvalidArgument("roomId"),
+                Error::Relay(code),
+                Error::Network("relay unreachable"),
+                Error::Media("getUserMedia"),
+                Error::PermissionDenied("camera"),
+                Error::Consent(crate::consent::LedgerError::Fork { seq }),
+                Error::Consent(crate::consent::LedgerError::Full),
+                Error::Device(CaptureError::NotAMeasurement { characteristic: c }),
+                Error::Device(CaptureError::ContextMismatch),
+                Error::Device(CaptureError::Parse { error: ParseError::UnsupportedCharacteristic { uuid16: code } }),
+                Error::Device(CaptureError::Parse { error: ParseError::TrailingBytes { characteristic: c, count: usize::from(code) } }),
+                Error::Signaling(SignalingError::Wire(crate::signaling::relay_wire::WireError::BadField)),
+                Error::Signaling(SignalingError::Closed),
+                Error::Crypto(CryptoError::Replayed),
+            ];
+            all.push(Error::ConsentDenied(crate::consent::Reason::NoticeChanged));
+            all.extend(
+                [
+                    SignalingError::Malformed,
+                    SignalingError::UnsupportedVersion,
+                    SignalingError::Downgrade,
+                    SignalingError::WrongRoom,
+                    SignalingError::Misaddressed,
+                    SignalingError::SenderMismatch,
+                    SignalingError::UnknownPeer,
+                    SignalingError::RoleConflict,
+                    SignalingError::RoomFull,
+                    SignalingError::RateLimited,
+                    SignalingError::ProtocolViolation,
+                    SignalingError::InvalidState,
+                    SignalingError::NotPermitted,
+                    SignalingError::TooLarge,
+                    SignalingError::QueueFull,
+                    SignalingError::BadInvite,
+                ]
+                .map(Error::Signaling),
+            );
+            for e in all {
+                let mut want = String::new();
+                message_reference(&e, &mut want).unwrap();
+                proptest::prop_assert_eq!(e.to_string(), want);
+            }
+        }
+    }
 
     #[test]
     fn every_error_has_the_code_javascript_branches_on() {

@@ -39,6 +39,14 @@ pub(crate) fn push_padded_signed(out: &mut String, v: i64, width: u32) {
     }
 }
 
+/// Appends `v` as four upper-case hex digits: what `{v:04X}` writes for a `u16`.
+pub(crate) fn push_hex4_upper(out: &mut String, v: u16) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for shift in [12u16, 8, 4, 0] {
+        out.push(char::from(HEX[usize::from((v >> shift) & 15)]));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +71,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn hex4_matches_format(v in any::<u16>()) {
+            let mut out = String::new();
+            push_hex4_upper(&mut out, v);
+            prop_assert_eq!(out, format!("{v:04X}"));
+        }
+
         #[test]
         fn padded_decimals_match_format(v in any::<u64>(), s in any::<i64>(), w in 0u32..24) {
             let mut out = String::new();

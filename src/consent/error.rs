@@ -175,18 +175,26 @@ impl DecodeError {
     }
 }
 
-/// Written out field by field, in the form `Debug` would print, rather than through
-/// `Debug`: the message reaches JavaScript, and `Debug` formatting would pull its machinery
-/// into the wasm.
-impl fmt::Display for LedgerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LedgerError {
+    /// Appends the `Display` text to `out`, without the formatting machinery (see
+    /// [`crate::Error`]'s message): decimals by [`crate::text::push_padded`].
+    pub(crate) fn push_message(&self, out: &mut String) {
+        use crate::text::push_padded;
         match *self {
-            Self::Malformed(e) => write!(f, "consent ledger malformed: {}", e.name()),
-            Self::Truncated { size, checkpoint } => write!(
-                f,
-                "consent ledger truncated: {size} entries, checkpoint vouches for {checkpoint}"
-            ),
-            Self::Store(StoreError(what)) => write!(f, "consent ledger storage failed: {what}"),
+            Self::Malformed(e) => {
+                out.push_str("consent ledger malformed: ");
+                out.push_str(e.name());
+            }
+            Self::Truncated { size, checkpoint } => {
+                out.push_str("consent ledger truncated: ");
+                push_padded(out, size, 0);
+                out.push_str(" entries, checkpoint vouches for ");
+                push_padded(out, checkpoint, 0);
+            }
+            Self::Store(StoreError(what)) => {
+                out.push_str("consent ledger storage failed: ");
+                out.push_str(what);
+            }
             Self::WrongSigner { seq }
             | Self::BadSignature { seq }
             | Self::BrokenChain { seq }
@@ -197,23 +205,37 @@ impl fmt::Display for LedgerError {
             | Self::ClockWentBackwards { seq }
             | Self::InvalidEvent { seq }
             | Self::GrantExpired { seq } => {
-                write!(
-                    f,
-                    "consent ledger rejected: {} {{ seq: {seq} }}",
-                    self.code()
-                )
+                out.push_str("consent ledger rejected: ");
+                out.push_str(self.code());
+                out.push_str(" { seq: ");
+                push_padded(out, seq, 0);
+                out.push_str(" }");
             }
             Self::UnknownGrant { grant }
             | Self::GrantNotActive { grant }
             | Self::PrematureExpiry { grant } => {
-                write!(
-                    f,
-                    "consent ledger rejected: {} {{ grant: {grant} }}",
-                    self.code()
-                )
+                out.push_str("consent ledger rejected: ");
+                out.push_str(self.code());
+                out.push_str(" { grant: ");
+                push_padded(out, grant, 0);
+                out.push_str(" }");
             }
-            _ => write!(f, "consent ledger rejected: {}", self.code()),
+            _ => {
+                out.push_str("consent ledger rejected: ");
+                out.push_str(self.code());
+            }
         }
+    }
+}
+
+/// Written out field by field, in the form `Debug` would print, rather than through
+/// `Debug`: the message reaches JavaScript, and `Debug` formatting would pull its machinery
+/// into the wasm. The text is made by [`LedgerError::push_message`].
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        self.push_message(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -231,6 +253,74 @@ mod tests {
         DecodeError::BadField,
         DecodeError::NotCanonical,
     ];
+
+    /// The `Display` text as it was written with `write!`, before `push_message`.
+    fn message_reference(e: &LedgerError) -> String {
+        use LedgerError as L;
+        match *e {
+            L::Malformed(d) => format!("consent ledger malformed: {}", d.name()),
+            L::Truncated { size, checkpoint } => format!(
+                "consent ledger truncated: {size} entries, checkpoint vouches for {checkpoint}"
+            ),
+            L::Store(StoreError(what)) => format!("consent ledger storage failed: {what}"),
+            L::WrongSigner { seq }
+            | L::BadSignature { seq }
+            | L::BrokenChain { seq }
+            | L::MissingEntry { seq }
+            | L::Reordered { seq }
+            | L::Replayed { seq }
+            | L::Fork { seq }
+            | L::ClockWentBackwards { seq }
+            | L::InvalidEvent { seq }
+            | L::GrantExpired { seq } => {
+                format!("consent ledger rejected: {} {{ seq: {seq} }}", e.code())
+            }
+            L::UnknownGrant { grant }
+            | L::GrantNotActive { grant }
+            | L::PrematureExpiry { grant } => {
+                format!("consent ledger rejected: {} {{ grant: {grant} }}", e.code())
+            }
+            _ => format!("consent ledger rejected: {}", e.code()),
+        }
+    }
+
+    const OTHERS: [LedgerError; 7] = [
+        LedgerError::BadPublicKey,
+        LedgerError::NoticeHashMismatch,
+        LedgerError::WrongLedger,
+        LedgerError::BadCheckpointSignature,
+        LedgerError::CheckpointMismatch,
+        LedgerError::Full,
+        LedgerError::Store(StoreError("")),
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn messages_are_what_write_wrote(a in proptest::prelude::any::<u64>(), b in proptest::prelude::any::<u64>()) {
+            let mut all = vec![
+                LedgerError::Truncated { size: a, checkpoint: b },
+                LedgerError::Store(StoreError("idb")),
+                LedgerError::WrongSigner { seq: a },
+                LedgerError::BadSignature { seq: a },
+                LedgerError::BrokenChain { seq: a },
+                LedgerError::MissingEntry { seq: a },
+                LedgerError::Reordered { seq: a },
+                LedgerError::Replayed { seq: a },
+                LedgerError::Fork { seq: a },
+                LedgerError::ClockWentBackwards { seq: a },
+                LedgerError::InvalidEvent { seq: a },
+                LedgerError::GrantExpired { seq: a },
+                LedgerError::UnknownGrant { grant: b },
+                LedgerError::GrantNotActive { grant: b },
+                LedgerError::PrematureExpiry { grant: b },
+            ];
+            all.extend(DECODE.map(LedgerError::Malformed));
+            all.extend(OTHERS);
+            for e in all {
+                proptest::prop_assert_eq!(e.to_string(), message_reference(&e));
+            }
+        }
+    }
 
     #[test]
     fn names_are_what_debug_prints() {

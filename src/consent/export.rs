@@ -212,6 +212,16 @@ fn notice_extension(n: &Notice) -> Extension {
     }
 }
 
+/// `<ledger id hex><sep><seq>`: what `format!("{id}{sep}{seq}")` wrote, without the
+/// `u64` `Display` impl (no other code in the wasm needs it).
+fn seq_ref(id: &str, sep: char, seq: u64) -> String {
+    let mut out = String::with_capacity(id.len().saturating_add(21));
+    out.push_str(id);
+    out.push(sep);
+    crate::text::push_padded(&mut out, seq, 0);
+    out
+}
+
 /// The FHIR R4 Consent for grant record `r` of ledger `ledger_id`.
 pub fn fhir_consent(ledger_id: &[u8; 16], state: &ConsentState, r: &GrantRecord) -> FhirConsent {
     let g = &r.grant;
@@ -252,11 +262,11 @@ pub fn fhir_consent(ledger_id: &[u8; 16], state: &ConsentState, r: &GrantRecord)
     };
     FhirConsent {
         resource_type: "Consent",
-        id: format!("{id}-{}", r.seq),
+        id: seq_ref(&id, '-', r.seq),
         extension,
         identifier: vec![Identifier {
             system: LEDGER_SYSTEM,
-            value: format!("{id}/{}", r.seq),
+            value: seq_ref(&id, '/', r.seq),
         }],
         status: if is_current(state, r) {
             "active"
@@ -468,7 +478,7 @@ pub fn receipt(ledger: &Ledger, seq: u64, ctx: &ReceiptContext) -> Result<Receip
     };
     Ok(Receipt {
         schema_version: "ISO/IEC TS 27560:2023 teleconsult-receipt-1",
-        record_id: format!("{}-{seq}", hex::encode(&ledger.id())),
+        record_id: seq_ref(&hex::encode(&ledger.id()), '-', seq),
         pii_principal_id: g.patient.0.clone(),
         controllers: vec![ctx.controller.clone()],
         recipients: vec![g.recipient.clone()],
@@ -554,6 +564,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn seq_refs_are_what_format_wrote(id in "[0-9a-f]{0,32}", seq in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(super::seq_ref(&id, '-', seq), format!("{id}-{seq}"));
+            proptest::prop_assert_eq!(super::seq_ref(&id, '/', seq), format!("{id}/{seq}"));
+        }
+
         #[test]
         fn iso8601_writes_what_format_wrote(
             ms in proptest::prop_oneof![

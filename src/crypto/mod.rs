@@ -56,9 +56,11 @@ pub enum CryptoError {
     TooLarge,
 }
 
-impl fmt::Display for CryptoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl CryptoError {
+    /// The `Display` text, as a `&'static str` so that [`crate::Error`]'s message can be
+    /// written without the formatting machinery.
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             Self::AuthenticationFailed => "frame failed authentication",
             Self::Malformed => "frame is too short or too long",
             Self::UnsupportedVersion => "unsupported protocol version",
@@ -68,7 +70,13 @@ impl fmt::Display for CryptoError {
             Self::NonceExhausted => "sequence counter exhausted; re-key required",
             Self::InvalidPublicKey => "peer public key is invalid",
             Self::TooLarge => "payload too large for one frame",
-        })
+        }
+    }
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 

@@ -310,46 +310,69 @@ impl ParseError {
     }
 }
 
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = |c: &Characteristic| (c.name(), c.uuid16());
+impl ParseError {
+    /// Appends the `Display` text to `out`, without the formatting machinery (see
+    /// [`crate::Error`]'s message).
+    pub(crate) fn push_message(&self, out: &mut String) {
+        use crate::text::{push_hex4_upper, push_padded};
+        // `<name> (0x<UUID>): ` as `{n} (0x{u:04X}): ` wrote it.
+        let head = |out: &mut String, c: &Characteristic| {
+            out.push_str(c.name());
+            out.push_str(" (0x");
+            push_hex4_upper(out, c.uuid16());
+            out.push_str("): ");
+        };
         match self {
-            Self::InvalidUuid => f.write_str("not a Bluetooth UUID"),
+            Self::InvalidUuid => out.push_str("not a Bluetooth UUID"),
             Self::UnsupportedCharacteristic { uuid16 } => {
-                write!(f, "characteristic 0x{uuid16:04X} is not supported")
+                out.push_str("characteristic 0x");
+                push_hex4_upper(out, *uuid16);
+                out.push_str(" is not supported");
             }
             Self::Truncated {
                 characteristic,
                 field,
             } => {
-                let (n, u) = c(characteristic);
-                write!(f, "{n} (0x{u:04X}): payload ends before field `{field}`")
+                head(out, characteristic);
+                out.push_str("payload ends before field `");
+                out.push_str(field);
+                out.push('`');
             }
             Self::TrailingBytes {
                 characteristic,
                 count,
             } => {
-                let (n, u) = c(characteristic);
-                write!(
-                    f,
-                    "{n} (0x{u:04X}): {count} unexpected byte(s) after the last field"
-                )
+                head(out, characteristic);
+                push_padded(out, *count as u64, 0);
+                out.push_str(" unexpected byte(s) after the last field");
             }
             Self::Reserved {
                 characteristic,
                 field,
             } => {
-                let (n, u) = c(characteristic);
-                write!(f, "{n} (0x{u:04X}): field `{field}` holds a reserved value")
+                head(out, characteristic);
+                out.push_str("field `");
+                out.push_str(field);
+                out.push_str("` holds a reserved value");
             }
             Self::Invalid {
                 characteristic,
                 field,
             } => {
-                let (n, u) = c(characteristic);
-                write!(f, "{n} (0x{u:04X}): field `{field}` holds an invalid value")
+                head(out, characteristic);
+                out.push_str("field `");
+                out.push_str(field);
+                out.push_str("` holds an invalid value");
             }
         }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        self.push_message(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -641,6 +664,73 @@ fn parse_known(characteristic: Characteristic, bytes: &[u8]) -> Result<Measureme
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The `Display` text as it was written with `write!`, before `push_message`.
+    fn message_reference(e: &ParseError, f: &mut String) -> fmt::Result {
+        use fmt::Write as _;
+        let c = |c: &Characteristic| (c.name(), c.uuid16());
+        match e {
+            ParseError::InvalidUuid => f.write_str("not a Bluetooth UUID"),
+            ParseError::UnsupportedCharacteristic { uuid16 } => {
+                write!(f, "characteristic 0x{uuid16:04X} is not supported")
+            }
+            ParseError::Truncated {
+                characteristic,
+                field,
+            } => {
+                let (n, u) = c(characteristic);
+                write!(f, "{n} (0x{u:04X}): payload ends before field `{field}`")
+            }
+            ParseError::TrailingBytes {
+                characteristic,
+                count,
+            } => {
+                let (n, u) = c(characteristic);
+                write!(
+                    f,
+                    "{n} (0x{u:04X}): {count} unexpected byte(s) after the last field"
+                )
+            }
+            ParseError::Reserved {
+                characteristic,
+                field,
+            } => {
+                let (n, u) = c(characteristic);
+                write!(f, "{n} (0x{u:04X}): field `{field}` holds a reserved value")
+            }
+            ParseError::Invalid {
+                characteristic,
+                field,
+            } => {
+                let (n, u) = c(characteristic);
+                write!(f, "{n} (0x{u:04X}): field `{field}` holds an invalid value")
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_error_messages_are_what_write_wrote(
+            uuid16 in any::<u16>(),
+            count in any::<usize>(),
+            which in 0..Characteristic::ALL.len(),
+        ) {
+            let characteristic = Characteristic::ALL[which];
+            let field = "flags";
+            for e in [
+                ParseError::InvalidUuid,
+                ParseError::UnsupportedCharacteristic { uuid16 },
+                ParseError::Truncated { characteristic, field },
+                ParseError::TrailingBytes { characteristic, count },
+                ParseError::Reserved { characteristic, field },
+                ParseError::Invalid { characteristic, field },
+            ] {
+                let mut want = String::new();
+                message_reference(&e, &mut want).unwrap();
+                prop_assert_eq!(e.to_string(), want);
+            }
+        }
+    }
 
     /// The `str`-slicing implementation `uuid16_from_str` had before it read bytes: the
     /// byte version must answer exactly as it did.

@@ -248,20 +248,28 @@ impl CaptureError {
     }
 }
 
+impl CaptureError {
+    /// Appends the `Display` text to `out`, without the formatting machinery (see
+    /// [`crate::Error`]'s message).
+    pub(crate) fn push_message(&self, out: &mut String) {
+        match self {
+            Self::Parse { error } => error.push_message(out),
+            Self::NotAMeasurement { characteristic } => {
+                out.push_str(characteristic.name());
+                out.push_str(" (0x");
+                crate::text::push_hex4_upper(out, characteristic.uuid16());
+                out.push_str(") is not a measurement");
+            }
+            Self::ContextMismatch => out.push_str("the glucose context belongs to another record"),
+        }
+    }
+}
+
 impl core::fmt::Display for CaptureError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Parse { error } => error.fmt(f),
-            Self::NotAMeasurement { characteristic } => {
-                write!(
-                    f,
-                    "{} (0x{:04X}) is not a measurement",
-                    characteristic.name(),
-                    characteristic.uuid16()
-                )
-            }
-            Self::ContextMismatch => f.write_str("the glucose context belongs to another record"),
-        }
+        let mut out = String::new();
+        self.push_message(&mut out);
+        f.write_str(&out)
     }
 }
 

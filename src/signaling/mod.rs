@@ -154,28 +154,42 @@ pub enum SignalingError {
     BadInvite,
 }
 
+impl SignalingError {
+    /// Appends the `Display` text to `out`, without the formatting machinery (see
+    /// [`crate::Error`]'s message).
+    pub(crate) fn push_message(&self, out: &mut String) {
+        let text = match self {
+            Self::Wire(e) => {
+                out.push_str("relay framing: ");
+                e.message()
+            }
+            Self::Malformed => "malformed sealed message",
+            Self::UnsupportedVersion => "unsupported protocol version",
+            Self::Downgrade => "protocol downgrade rejected",
+            Self::WrongRoom => "frame for another room",
+            Self::Misaddressed => "frame addressed to another participant",
+            Self::SenderMismatch => "frame sender does not match the relay's sender",
+            Self::UnknownPeer => "frame from an unknown participant",
+            Self::RoleConflict => "participant role conflict",
+            Self::RoomFull => "room is full",
+            Self::RateLimited => "peer is rate limited",
+            Self::ProtocolViolation => "protocol violation",
+            Self::InvalidState => "not valid in the current state",
+            Self::NotPermitted => "not permitted for this role",
+            Self::TooLarge => "payload too large",
+            Self::QueueFull => "too many unacknowledged messages",
+            Self::Closed => "session closed",
+            Self::BadInvite => "malformed invite link",
+        };
+        out.push_str(text);
+    }
+}
+
 impl fmt::Display for SignalingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Wire(e) => write!(f, "relay framing: {e}"),
-            Self::Malformed => f.write_str("malformed sealed message"),
-            Self::UnsupportedVersion => f.write_str("unsupported protocol version"),
-            Self::Downgrade => f.write_str("protocol downgrade rejected"),
-            Self::WrongRoom => f.write_str("frame for another room"),
-            Self::Misaddressed => f.write_str("frame addressed to another participant"),
-            Self::SenderMismatch => f.write_str("frame sender does not match the relay's sender"),
-            Self::UnknownPeer => f.write_str("frame from an unknown participant"),
-            Self::RoleConflict => f.write_str("participant role conflict"),
-            Self::RoomFull => f.write_str("room is full"),
-            Self::RateLimited => f.write_str("peer is rate limited"),
-            Self::ProtocolViolation => f.write_str("protocol violation"),
-            Self::InvalidState => f.write_str("not valid in the current state"),
-            Self::NotPermitted => f.write_str("not permitted for this role"),
-            Self::TooLarge => f.write_str("payload too large"),
-            Self::QueueFull => f.write_str("too many unacknowledged messages"),
-            Self::Closed => f.write_str("session closed"),
-            Self::BadInvite => f.write_str("malformed invite link"),
-        }
+        let mut out = String::new();
+        self.push_message(&mut out);
+        f.write_str(&out)
     }
 }
 

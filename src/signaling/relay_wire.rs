@@ -195,15 +195,22 @@ pub enum WireError {
     BadField,
 }
 
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl WireError {
+    /// The `Display` text, as a `&'static str` (see [`crate::Error`]'s message).
+    pub(crate) const fn message(&self) -> &'static str {
+        match self {
             Self::UnknownType => "unknown relay message type",
             Self::BadLength => "relay message length does not match its fields",
             Self::TooLarge => "relay message too large",
             Self::UnsupportedVersion => "unsupported relay framing version",
             Self::BadField => "relay message field out of range",
-        })
+        }
+    }
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 

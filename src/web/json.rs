@@ -5,7 +5,7 @@
 //! Struct fields whose value is `null` (an `Option` that is `None`) are left out, so
 //! optional fields are absent (`undefined`) in JavaScript, as the TypeScript types say.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use serde::ser::{self, Serialize};
 
@@ -48,7 +48,12 @@ impl Writer {
                 '\r' => self.0.push_str("\\r"),
                 '\t' => self.0.push_str("\\t"),
                 c if (c as u32) < 0x20 => {
-                    let _ = write!(self.0, "\\u{:04x}", c as u32);
+                    // What `\\u{:04x}` writes for a control character, without `write!`.
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let v = c as u8;
+                    self.0.push_str("\\u00");
+                    self.0.push(char::from(HEX[usize::from(v >> 4) & 15]));
+                    self.0.push(char::from(HEX[usize::from(v & 15)]));
                 }
                 c => self.0.push(c),
             }
@@ -56,8 +61,16 @@ impl Writer {
         self.0.push('"');
     }
 
-    fn int(&mut self, v: impl fmt::Display) -> Result<(), Unsupported> {
-        write!(self.0, "{v}").map_err(|_| Unsupported)
+    /// A signed integer in decimal: the text `{v}` writes, without the formatting machinery.
+    fn int(&mut self, v: i64) -> Result<(), Unsupported> {
+        crate::text::push_padded_signed(&mut self.0, v, 0);
+        Ok(())
+    }
+
+    /// An unsigned integer in decimal, as `{v}` writes it.
+    fn uint(&mut self, v: u64) -> Result<(), Unsupported> {
+        crate::text::push_padded(&mut self.0, v, 0);
+        Ok(())
     }
 }
 
@@ -150,28 +163,28 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), Unsupported> {
-        self.int(v)
+        self.int(i64::from(v))
     }
     fn serialize_i16(self, v: i16) -> Result<(), Unsupported> {
-        self.int(v)
+        self.int(i64::from(v))
     }
     fn serialize_i32(self, v: i32) -> Result<(), Unsupported> {
-        self.int(v)
+        self.int(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<(), Unsupported> {
         self.int(v)
     }
     fn serialize_u8(self, v: u8) -> Result<(), Unsupported> {
-        self.int(v)
+        self.uint(u64::from(v))
     }
     fn serialize_u16(self, v: u16) -> Result<(), Unsupported> {
-        self.int(v)
+        self.uint(u64::from(v))
     }
     fn serialize_u32(self, v: u32) -> Result<(), Unsupported> {
-        self.int(v)
+        self.uint(u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<(), Unsupported> {
-        self.int(v)
+        self.uint(v)
     }
     fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
         Err(Unsupported)
