@@ -87,6 +87,12 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
             bindgen.args(["--remove-name-section", "--remove-producers-section"]);
         }
         util::run(bindgen.arg(&wasm))?;
+        if target == "web" {
+            let glue = out_dir.join("teleconsult.js");
+            let text = std::fs::read_to_string(&glue)
+                .map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
+            write(&glue, dedupe_snippet_imports(&text).as_bytes())?;
+        }
         if profile == Profile::Release {
             strip_doc_comments(&out_dir.join("teleconsult.js"))?;
             for snippet in files_under(&out_dir.join("snippets"))? {
@@ -155,6 +161,51 @@ fn optimise(wasm: &Path) -> Result<PathBuf, String> {
             .arg(&out),
     )?;
     Ok(out)
+}
+
+/// Keeps one entry per JS snippet in the import object of wasm-bindgen's web glue.
+///
+/// wasm-bindgen 0.2.130 writes `import * as importN from "./snippets/…/x.js"` and an
+/// `"./snippets/…/x.js": importN,` entry once per imported function that needs no glue, so a
+/// snippet with several such functions appears under the same key several times. Every
+/// duplicate is the same module namespace, so the object is right, but bundlers warn about
+/// each duplicate key (esbuild: "Duplicate key … in object literal"), which integrators would
+/// see in their builds. This keeps the first entry of each key and drops the other entries
+/// with their now unused namespace imports. Only those exact line shapes are touched.
+fn dedupe_snippet_imports(glue: &str) -> String {
+    let entry = |line: &str| -> Option<(String, String)> {
+        let rest = line.trim().strip_prefix("\"./snippets/")?;
+        let (path, name) = rest.split_once("\": ")?;
+        let name = name.strip_suffix(',')?;
+        name.strip_prefix("import")?
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| (path.to_owned(), name.to_owned()))
+    };
+    let mut first = std::collections::BTreeSet::new();
+    let mut dropped = std::collections::BTreeSet::new();
+    for (path, name) in glue.lines().filter_map(entry) {
+        if !first.insert(path) {
+            dropped.insert(name);
+        }
+    }
+    let mut out = String::with_capacity(glue.len());
+    for line in glue.lines() {
+        let namespace_import = line
+            .strip_prefix("import * as ")
+            .and_then(|r| r.split_once(" from \"./snippets/"))
+            .map(|(name, _)| name);
+        let drop = match (entry(line), namespace_import) {
+            (Some((_, name)), _) => dropped.contains(&name),
+            (None, Some(name)) => dropped.contains(name),
+            (None, None) => false,
+        };
+        if !drop {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Removes the comment-only lines from wasm-bindgen's JS glue.
@@ -236,4 +287,39 @@ fn gzip_len(bytes: &[u8]) -> Result<u64, String> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(bytes).map_err(|e| e.to_string())?;
     Ok(len(&enc.finish().map_err(|e| e.to_string())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedupe_snippet_imports;
+
+    #[test]
+    fn one_import_object_entry_per_snippet() {
+        let glue = "import * as import1 from \"./snippets/p/a.js\"\n\
+                    import * as import2 from \"./snippets/p/a.js\"\n\
+                    import * as import3 from \"./snippets/p/b.js\"\n\
+                    function f() {\n\
+                    return {\n\
+                    \"./teleconsult_bg.js\": import0,\n\
+                    \"./snippets/p/a.js\": import1,\n\
+                    \"./snippets/p/a.js\": import2,\n\
+                    \"./snippets/p/b.js\": import3,\n\
+                    };\n\
+                    }\n";
+        let want = "import * as import1 from \"./snippets/p/a.js\"\n\
+                    import * as import3 from \"./snippets/p/b.js\"\n\
+                    function f() {\n\
+                    return {\n\
+                    \"./teleconsult_bg.js\": import0,\n\
+                    \"./snippets/p/a.js\": import1,\n\
+                    \"./snippets/p/b.js\": import3,\n\
+                    };\n\
+                    }\n";
+        assert_eq!(dedupe_snippet_imports(glue), want);
+        assert_eq!(
+            dedupe_snippet_imports(want),
+            want,
+            "nothing to do: unchanged"
+        );
+    }
 }
