@@ -36,7 +36,14 @@ pub fn string(obj: &JsValue, key: &'static str) -> Result<String, Error> {
 
 /// Sets `obj[key] = value` on a plain object we created (cannot fail).
 pub fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &key.into(), &value.into());
+    set_value(obj, key, value.into());
+}
+
+/// [`set`]'s body, not generic and not inlined: one copy serves every call site and value
+/// type (inlined, the glue of `Reflect::set` repeated at each).
+#[inline(never)]
+fn set_value(obj: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(obj, &key.into(), &value);
 }
 
 /// Builds a plain object from key/value pairs.

@@ -29,7 +29,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use super::JsError;
-use super::js::{self, get, present};
+use super::js::{self, get, present, set};
 use crate::Error;
 use crate::devices::{CaptureError, CharacteristicId, FhirContext, ParseError, Reading, parse};
 use raw::RawRecord;
@@ -50,13 +50,6 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     super::to_js::to_js(value)
 }
 
-/// `obj[key] = value` on an object we created: one out-of-line copy for the device layer
-/// (the generic `js::set` is inlined at each call, once per value type).
-#[inline(never)]
-fn set(obj: &Object, key: &str, value: JsValue) {
-    js::set(obj, key, value);
-}
-
 /// The error JavaScript receives. Device errors also carry `reason`, and `characteristic`
 /// and `field` when the parser named them (never the bytes).
 fn js_error(e: Error) -> JsValue {
@@ -75,7 +68,7 @@ fn js_error(e: Error) -> JsValue {
 
 /// `reason`, `characteristic` and `field` of a device error, on an error or event detail.
 fn add_device_error_fields(obj: &Object, e: &CaptureError) {
-    set(obj, "reason", e.code().into());
+    set(obj, "reason", e.code());
     if let CaptureError::Parse { error } = e {
         match error {
             ParseError::Truncated {
@@ -91,7 +84,7 @@ fn add_device_error_fields(obj: &Object, e: &CaptureError) {
                 field,
             } => {
                 set(obj, "characteristic", to_js(characteristic));
-                set(obj, "field", (*field).into());
+                set(obj, "field", *field);
             }
             ParseError::TrailingBytes { characteristic, .. } => {
                 set(obj, "characteristic", to_js(characteristic));

@@ -119,19 +119,19 @@ impl RawRecord {
         ]);
         if let Some(s) = self.system_id {
             let id = system_id::SystemId { bytes: s };
-            super::set(&o, "systemId", id.eui64().into());
+            super::set(&o, "systemId", id.eui64());
         }
         if let Some(p) = &self.pnp_id {
-            super::set(&o, "pnpId", base64_encode(p).into());
+            super::set(&o, "pnpId", base64_encode(p));
         }
         if let Some(off) = self.utc_offset {
-            super::set(&o, "utcOffsetMinutes", off.into());
+            super::set(&o, "utcOffsetMinutes", off);
         }
         if let Some(f) = self.weight_feature {
-            super::set(&o, "weightScaleFeature", f.into());
+            super::set(&o, "weightScaleFeature", f);
         }
         if let Some(c) = &self.glucose_context {
-            super::set(&o, "glucoseContext", base64_encode(c).into());
+            super::set(&o, "glucoseContext", base64_encode(c));
         }
         o.into()
     }

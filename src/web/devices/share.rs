@@ -430,7 +430,7 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
 fn withheld(shared: &ShareShared, id: &str, reason: Option<String>) {
     let detail = js::object(&[("id", id.into())]);
     if let Some(r) = reason {
-        super::set(&detail, "reason", r.into());
+        super::set(&detail, "reason", r);
     }
     shared.events.dispatch("withheld", &detail.into());
 }
@@ -671,12 +671,12 @@ fn on_receive(weak: &Weak<ReceiverShared>, detail: &JsValue) {
     ) {
         return;
     }
-    super::set(&detail, "participantId", from.as_str().into());
+    super::set(&detail, "participantId", from.as_str());
     shared.events.dispatch("reading", &detail.into());
 }
 
 fn report(shared: &ReceiverShared, from: &str, e: &Error) {
     let detail = error_detail(e);
-    super::set(&detail, "participantId", from.into());
+    super::set(&detail, "participantId", from);
     shared.events.dispatch("error", &detail.into());
 }

@@ -176,21 +176,21 @@ impl DeviceState {
     pub fn info_js(&self) -> JsValue {
         let o = js::object(&[("id", self.id.as_str().into())]);
         if let Some(n) = &self.name {
-            set(&o, "name", n.as_str().into());
+            set(&o, "name", n.as_str());
         }
         for ((_, key), value) in STRINGS.iter().zip(&self.strings) {
             if let Some(v) = value {
-                set(&o, key, v.as_str().into());
+                set(&o, key, v.as_str());
             }
         }
         if let Some(b) = self.system_id {
-            set(&o, "systemId", SystemId { bytes: b }.eui64().into());
+            set(&o, "systemId", SystemId { bytes: b }.eui64());
         }
         if let Some((_, p)) = &self.pnp_id {
             set(&o, "pnpId", to_js(p));
         }
         if let Some(level) = self.battery {
-            set(&o, "batteryLevel", level.into());
+            set(&o, "batteryLevel", level);
         }
         if let Some((_, f)) = &self.weight_feature {
             set(&o, "weightScaleFeature", to_js(f));
