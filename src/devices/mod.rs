@@ -222,6 +222,10 @@ const NAMES: [(&str, &str); 23] = [
     ("PnP ID", "pnpId"),
 ];
 
+// `NAMES[c.index()]` cannot go out of bounds: `index` maps the variants onto 0..ALL.len(), and
+// this fails to compile if the table ever has another length.
+const _: () = assert!(NAMES.len() == Characteristic::ALL.len());
+
 /// Written by hand rather than derived: the same unit variant (`"heartRateMeasurement"`,
 /// serde's camelCase name and declaration index) read from [`NAMES`], instead of a jump
 /// table over the sparse UUID discriminants.
