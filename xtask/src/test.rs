@@ -119,7 +119,7 @@ pub fn run() -> Result<(), String> {
         .env("TELECONSULT_EXPECT_WEB_BLUETOOTH", expect);
         level(
             &format!("wasm in Chromium ({file})"),
-            util::in_loopback_namespace(&cmd).and_then(|mut c| rust_tests(&mut c)),
+            util::in_loopback_namespace(&cmd).and_then(|mut c| browser_tests(&mut c)),
         );
     }
     if built_ok {
@@ -185,6 +185,27 @@ fn check(cmd: &mut Command) -> Result<Counts, String> {
 /// Runs `cargo test`-style output and sums its `test result:` lines.
 fn rust_tests(cmd: &mut Command) -> Result<Counts, String> {
     let (ok, out) = util::run_capture(cmd)?;
+    Ok(test_counts(ok, &out))
+}
+
+/// `wasm-bindgen-test` in headless Chromium. On this machine Chromium now and then never
+/// starts the test page: the runner waits at "Loading scripts…" until ChromeDriver gives up
+/// after 300 s, before any test ran (seen with both configurations, on an idle machine, in
+/// about one run in four late in session 3). That start-up failure, and only it, is run again
+/// once, saying so; a test that ran and failed is never retried.
+fn browser_tests(cmd: &mut Command) -> Result<Counts, String> {
+    let (ok, out) = util::run_capture(cmd)?;
+    if !ok && out.contains("Failed to detect test as having been run") {
+        println!("xtask: Chromium never started the test page (no test ran); running it once more");
+        let (ok, out) = util::run_capture(cmd)?;
+        return Ok(test_counts(ok, &out));
+    }
+    Ok(test_counts(ok, &out))
+}
+
+/// Sums the `test result:` lines of `cargo test` output; a failed run without any counts as
+/// one failure.
+fn test_counts(ok: bool, out: &str) -> Counts {
     let mut counts = Counts::default();
     for line in out
         .lines()
@@ -197,7 +218,7 @@ fn rust_tests(cmd: &mut Command) -> Result<Counts, String> {
     if !ok && counts.failed == 0 {
         counts.failed = 1; // It failed before or outside any test (a compile error, a crash).
     }
-    Ok(counts)
+    counts
 }
 
 /// Runs `node --test DIR` (a directory, never the whole tree) and reads its TAP summary.
