@@ -109,6 +109,8 @@ pub struct Sealer {
     iv: [u8; 12],
     key_id: [u8; 8],
     next_seq: u64,
+    #[cfg(feature = "nonce-audit")]
+    audit_key: [u8; 16],
 }
 
 impl fmt::Debug for Sealer {
@@ -133,6 +135,8 @@ impl Sealer {
             iv: key.iv,
             key_id,
             next_seq: seq,
+            #[cfg(feature = "nonce-audit")]
+            audit_key: super::nonce_audit::fingerprint(&key.key, &key.iv),
         }
     }
 
@@ -175,6 +179,8 @@ impl Sealer {
         frame.extend_from_slice(&aad);
         frame.extend_from_slice(plaintext);
         let n = nonce(&self.iv, self.next_seq);
+        #[cfg(feature = "nonce-audit")]
+        super::nonce_audit::record(self.audit_key, n);
         let tag = self
             .cipher
             .encrypt_in_place_detached(Nonce::from_slice(&n), &aad, &mut frame[HEADER_LEN..])

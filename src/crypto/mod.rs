@@ -16,6 +16,8 @@
 mod envelope;
 mod handshake;
 mod keys;
+#[cfg(feature = "nonce-audit")]
+pub mod nonce_audit;
 mod rng;
 mod sas;
 

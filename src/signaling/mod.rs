@@ -51,6 +51,7 @@
 //! ```
 
 pub mod invite;
+mod memory;
 pub mod message;
 pub mod rehearsal;
 pub mod relay_wire;

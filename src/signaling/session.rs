@@ -12,6 +12,7 @@ use crate::sorted_map::SortedMap;
 use core::fmt;
 use zeroize::Zeroizing;
 
+use super::memory::{Carried, PeerMemory, Refusal};
 use super::message::{
     self, Candidate, Hello, KIND_ACK, KIND_APP_DATA, KIND_BYE, KIND_HELLO, KIND_SIGNAL, SdpKind,
     Signal,
@@ -610,6 +611,8 @@ pub struct Session {
     waiting_since: Option<u64>,
     pre_admitted: Vec<ParticipantId>,
     peers: SortedMap<ParticipantId, Peer>,
+    /// Lifetime memory of every peer ever keyed (replays, retired keys, carried counters).
+    memory: PeerMemory,
     out: VecDeque<Output>,
     timeout_reported: bool,
     security_total: [u64; SECURITY_KINDS],
@@ -680,6 +683,7 @@ impl Session {
             waiting_since: None,
             pre_admitted: Vec::new(),
             peers: SortedMap::new(),
+            memory: PeerMemory::default(),
             out: VecDeque::new(),
             timeout_reported: false,
             security_total: [0; SECURITY_KINDS],
@@ -849,8 +853,8 @@ impl Session {
                             p.absent_since.get_or_insert(now);
                         }
                     }
-                    LeftReason::Closed => self.remove_peer(id, LeaveReason::Left),
-                    LeftReason::Removed => self.remove_peer(id, LeaveReason::Removed),
+                    LeftReason::Closed => self.remove_peer(id, LeaveReason::Left, now),
+                    LeftReason::Removed => self.remove_peer(id, LeaveReason::Removed, now),
                 }
                 Ok(())
             }
@@ -1535,10 +1539,27 @@ impl Session {
             Some(_) => true,
             None => false,
         };
-        // A new handshake epoch (first contact, resumption, or a restarted peer).
+        // A new handshake epoch (first contact, resumption, or a restarted peer). The
+        // lifetime memory refuses a retired static key or an epoch older than one keyed.
+        match self.memory.check(from, &hello.static_public, hello.epoch) {
+            Ok(()) => {}
+            Err(Refusal::Replay) => {
+                self.security(SecurityKind::Replay, Some(from), now);
+                return Err(CryptoError::Replayed.into());
+            }
+            Err(Refusal::Full) => {
+                self.security(SecurityKind::RateLimited, Some(from), now);
+                return err(SignalingError::RateLimited);
+            }
+        }
+        if restarted {
+            // Also moves us to a new epoch: our ephemeral keyed the peer's old session.
+            self.reset_peer(from, now);
+        }
         let Some(own) = self.hello.as_ref() else {
             return err(SignalingError::InvalidState);
         };
+        let my_epoch = own.epoch;
         let th = crypto::transcript_hash(&self.room.0, (&self.id.0, &own.core), (&from.0, &core));
         let peer_pub = PeerPublic {
             id: &from.0,
@@ -1557,9 +1578,15 @@ impl Session {
             Ok(s) => s,
             Err(_) => return self.violation(from, now),
         };
-        if restarted {
-            self.reset_peer(from, now);
+        if self.memory.used_session_id(from, &secrets.session_id) {
+            // These exact keys were installed before: installing them again would restart
+            // a sealer at sequence 0. Never happens unless the memory above was bypassed.
+            self.security(SecurityKind::Replay, Some(from), now);
+            return Err(CryptoError::Replayed.into());
         }
+        let carried = self
+            .memory
+            .keyed(from, hello.static_public, hello.epoch, secrets.session_id);
         self.commit_hello_window(from, h.key_id, opener.window());
         let name = Redacted::new(hello.name.clone());
         let pre_admitted = self.pre_admitted.contains(&from);
@@ -1580,6 +1607,14 @@ impl Session {
             opener: Opener::new(&secrets.recv, secrets.session_id),
         });
         p.confirmed = false;
+        if let Some(c) = carried {
+            // The same peer session is back after its record was dropped (it left, or the
+            // relay said so): continue its message ids, so nothing is delivered twice.
+            p.next_in = p.next_in.max(c.next_in);
+            p.next_out = p.next_out.max(c.next_out);
+            p.admitted |= c.admitted;
+            p.denied |= c.denied;
+        }
         if pre_admitted {
             p.admitted = true;
         }
@@ -1740,7 +1775,7 @@ impl Session {
         if reason == 1 && clinician {
             self.close(CloseReason::EndedByClinician);
         } else {
-            self.remove_peer(from, LeaveReason::Left);
+            self.remove_peer(from, LeaveReason::Left, now);
         }
         Ok(())
     }
@@ -1941,7 +1976,7 @@ impl Session {
         if p.absent_since
             .is_some_and(|a| now >= a.saturating_add(t.peer_lost_grace))
         {
-            self.remove_peer(pid, LeaveReason::Lost);
+            self.remove_peer(pid, LeaveReason::Lost, now);
             return;
         }
         if joined && !p.confirmed && p.present {
@@ -2239,11 +2274,13 @@ impl Session {
         }
     }
 
-    /// Forgets everything about a restarted peer except its relay presence.
+    /// Forgets everything about a restarted peer except its relay presence (its lifetime
+    /// memory stays), and moves to a new epoch.
     fn reset_peer(&mut self, pid: ParticipantId, now: u64) {
         let Some(old) = self.peers.remove(&pid) else {
             return;
         };
+        self.remember(pid, &old, now);
         if old.has_connection() {
             self.out.push_back(Output::Media {
                 peer: pid,
@@ -2269,10 +2306,11 @@ impl Session {
         self.peers.insert(pid, fresh);
     }
 
-    fn remove_peer(&mut self, pid: ParticipantId, reason: LeaveReason) {
+    fn remove_peer(&mut self, pid: ParticipantId, reason: LeaveReason, now: u64) {
         let Some(old) = self.peers.remove(&pid) else {
             return;
         };
+        self.remember(pid, &old, now);
         if old.has_connection() {
             self.out.push_back(Output::Media {
                 peer: pid,
@@ -2287,6 +2325,31 @@ impl Session {
             });
         }
         self.event(Event::PeerLeft { peer: pid, reason });
+    }
+
+    /// A keyed peer's record is being dropped: keep what protects against its replay, and
+    /// retire our ephemeral key, which must never key that peer again (a fresh record
+    /// would restart its sealer at sequence 0 under the same keys).
+    fn remember(&mut self, pid: ParticipantId, old: &Peer, now: u64) {
+        if old.remote.is_none() {
+            return;
+        }
+        self.memory.forget_peer(
+            pid,
+            Carried {
+                next_in: old.next_in,
+                next_out: old.next_out,
+                admitted: old.admitted,
+                denied: old.denied,
+            },
+        );
+        if self.relay == Relay::Joined && self.phase != Phase::Closed {
+            self.start_epoch(now);
+            self.send_hello(ParticipantId::BROADCAST, 0);
+        } else {
+            // The next welcome starts the new epoch.
+            self.hello = None;
+        }
     }
 
     fn close(&mut self, reason: CloseReason) {
