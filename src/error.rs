@@ -175,7 +175,8 @@ impl Error {
                 SignalingError::RoomFull | SignalingError::TooLarge | SignalingError::QueueFull => {
                     ErrorCode::LimitExceeded
                 }
-                SignalingError::BadInvite => ErrorCode::InvalidArgument,
+                SignalingError::BadInvite | SignalingError::OldInvite => ErrorCode::InvalidArgument,
+                SignalingError::CertificateMismatch => ErrorCode::InvalidState,
             },
             Self::Consent(_) => ErrorCode::Consent,
             Self::ConsentDenied(_) => ErrorCode::ConsentDenied,
@@ -333,6 +334,8 @@ mod tests {
                     SignalingError::TooLarge,
                     SignalingError::QueueFull,
                     SignalingError::BadInvite,
+                    SignalingError::OldInvite,
+                    SignalingError::CertificateMismatch,
                 ]
                 .map(Error::Signaling),
             );

@@ -66,7 +66,7 @@ fn check_outputs(s: &mut Session) -> Result<(), TestCaseError> {
             prop_assert!(m.is_ok(), "transmit is not valid relay framing");
             if let Ok(ClientMessage::Send { payload, .. }) = m {
                 prop_assert!(payload.len() >= 66, "payload shorter than an envelope");
-                prop_assert_eq!(payload[0], 1);
+                prop_assert_eq!(payload[0], teleconsult::crypto::VERSION);
                 prop_assert!(
                     !payload.windows(MARKER.len()).any(|w| w == MARKER),
                     "plaintext leaked"

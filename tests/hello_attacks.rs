@@ -30,6 +30,7 @@ fn craft_hello(
         role,
         capabilities: 0,
         name: "mallory".into(),
+        proof: None,
         reply_to: 0,
     };
     Sealer::new(&keys.hello_key(&pid(n).0, &salt), salt)
@@ -83,7 +84,7 @@ fn a_hello_claiming_a_role_the_relay_did_not_grant_is_refused() {
     .unwrap();
     let before = snapshot(&net.nodes[0].session);
     for claimed in [Role::Clinician, Role::Patient] {
-        let h = craft_hello(SECRET, 3, claimed, 1, 5, [1; 8]);
+        let h = craft_hello(SECRET, 3, claimed, 2, 5, [1; 8]);
         assert_eq!(
             net.inject_frame(0, pid(3), h),
             Err(Error::Signaling(SignalingError::RoleConflict))
@@ -98,7 +99,7 @@ fn a_hello_claiming_a_role_the_relay_did_not_grant_is_refused() {
     );
     // The honest hello is accepted.
     assert!(
-        net.inject_frame(0, pid(3), craft_hello(SECRET, 3, Role::Guest, 1, 5, [2; 8]))
+        net.inject_frame(0, pid(3), craft_hello(SECRET, 3, Role::Guest, 2, 5, [2; 8]))
             .is_ok()
     );
     assert!(net.nodes[0].session.peer(pid(3)).unwrap().name.is_some());
@@ -116,7 +117,7 @@ fn a_hello_offering_only_an_older_version_is_a_downgrade() {
     )
     .unwrap();
     let before = snapshot(&net.nodes[0].session);
-    let h = craft_hello(SECRET, 3, Role::Guest, 0, 5, [1; 8]);
+    let h = craft_hello(SECRET, 3, Role::Guest, 1, 5, [1; 8]);
     assert_eq!(
         net.inject_frame(0, pid(3), h),
         Err(Error::Signaling(SignalingError::Downgrade))
@@ -138,14 +139,15 @@ fn a_flood_of_hellos_is_rate_limited_and_the_call_goes_on() {
     let sent_before = net.relay.transmitted.len();
     let mut limited = 0;
     for k in 0..60u64 {
-        let h = craft_hello(SECRET, 3, Role::Guest, 1, 10 + k, k.to_be_bytes());
+        let h = craft_hello(SECRET, 3, Role::Guest, 2, 10 + k, k.to_be_bytes());
         if net.inject_frame(0, pid(3), h) == Err(Error::Signaling(SignalingError::RateLimited)) {
             limited += 1;
         }
     }
     assert!(limited >= 60 - 12, "{limited}");
-    // At most one answer per accepted hello went out.
-    assert!(net.relay.transmitted.len() - sent_before <= 12);
+    // At most one answer per accepted hello went out, with what was queued towards that
+    // peer (here the SAS commitment) under the new keys: bounded by the hello limit.
+    assert!(net.relay.transmitted.len() - sent_before <= 2 * 12);
     // Security events are rate-limited too, while the count goes on.
     let floods = net.nodes[0]
         .count(|e| matches!(e, Event::Security(s) if s.kind == SecurityKind::RateLimited));

@@ -140,13 +140,14 @@ fn oversized_frames_are_rejected() {
 fn unknown_versions_and_downgrades_are_rejected() {
     let (mut net, frame) = call_with_unseen_frame();
     let mut newer = frame.clone();
-    newer[0] = 2;
+    newer[0] = 3;
     assert_eq!(
         net.inject_frame(0, pid(2), newer),
         Err(Error::Signaling(SignalingError::UnsupportedVersion))
     );
+    // A version-1 frame (the protocol before this one): refused as a downgrade.
     let mut older = frame.clone();
-    older[0] = 0;
+    older[0] = 1;
     assert_eq!(
         net.inject_frame(0, pid(2), older),
         Err(Error::Signaling(SignalingError::Downgrade))

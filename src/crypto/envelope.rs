@@ -22,7 +22,7 @@ use core::fmt;
 use super::{CryptoError, DirectionKey};
 
 /// The envelope version this implementation seals and accepts.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Length of the authenticated header.
 pub const HEADER_LEN: usize = 50;
 /// Length of the GCM tag.

@@ -85,6 +85,8 @@ pub struct PairSecrets {
     pub sas_prk: [u8; 32],
     /// The transcript hash the keys are bound to.
     pub transcript: [u8; 32],
+    /// The pair's identity hash `IH` (public: both ids and static keys).
+    pub identity: [u8; 32],
 }
 
 impl fmt::Debug for PairSecrets {
@@ -179,6 +181,7 @@ pub fn derive_pair(
         session_id,
         sas_prk,
         transcript: *transcript,
+        identity,
     })
 }
 

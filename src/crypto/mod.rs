@@ -11,8 +11,10 @@
 //! | [`Sealer`], [`Opener`], [`Header`] | the envelope: seal, parse, open, replay window |
 //! | [`Ephemeral`], [`derive_pair`], [`transcript_hash`] | the X25519 handshake |
 //! | [`Sas`] | the short authentication string, bound to both DTLS fingerprints |
+//! | [`Authority`], [`RoleSigningKey`] | role proofs: the per-visit clinician and patient keys |
 //! | [`Drbg`] | expands caller-supplied entropy into the random bytes the protocol needs |
 
+mod authority;
 mod envelope;
 mod handshake;
 mod keys;
@@ -23,6 +25,7 @@ mod sas;
 
 use core::fmt;
 
+pub use authority::{Authority, RoleSigningKey};
 pub use envelope::{
     HEADER_LEN, Header, MAX_FRAME_LEN, MAX_SEQ, Opener, REPLAY_WINDOW, ReplayWindow, Sealer,
     TAG_LEN, VERSION,
@@ -30,7 +33,7 @@ pub use envelope::{
 pub use handshake::{Ephemeral, PairSecrets, PeerPublic, derive_pair, transcript_hash};
 pub use keys::{DirectionKey, ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomKeys, RoomSecret};
 pub use rng::Drbg;
-pub use sas::{EMOJI, Sas, encode_fingerprints};
+pub use sas::{EMOJI, Sas, SasInput, encode_fingerprints, sas_binding, sas_commitment};
 
 /// Why a cryptographic operation failed. Messages never contain key material or payloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

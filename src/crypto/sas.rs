@@ -1,17 +1,26 @@
-//! The short authentication string (docs/PROTOCOL.md, "SAS").
+//! The short authentication string (docs/PROTOCOL.md §9, "SAS").
 //!
 //! ```text
-//! fp(x)   = u8 count || (u8 len || hash-name || u8 len || digest)*   (sorted, deduplicated)
-//! sas     = HKDF-Expand(sas_prk, "tc1 sas" || u16 len || fp(lo) || u16 len || fp(hi), 16)
-//! digits  = u64(sas[0..8]) mod 1_000_000, shown as 6 digits
-//! emoji   = the top 42 bits of sas[8..14], as 7 indices of 6 bits into EMOJI
-//! confirm = HKDF-Expand(sas_prk, "tc1 sas confirm" || confirmer id
-//!                       || u16 len || fp(lo) || u16 len || fp(hi), 16)
+//! fp(x)    = u8 1 || u8 len || hash-name || u8 len || digest   (the one certificate)
+//! commit   = SHA-256("tc2 sas commit" || u16 len || fp || nonce[32])
+//! input    = u16 len || fp(lo) || u16 len || fp(hi) || nonce(lo) || nonce(hi)
+//! sas      = HKDF-Expand(sas_prk, "tc2 sas" || input, 16)
+//! digits   = u64(sas[0..8]) mod 1_000_000, shown as 6 digits
+//! emoji    = the top 42 bits of sas[8..14], as 7 indices of 6 bits into EMOJI
+//! confirm  = HKDF-Expand(sas_prk, "tc2 sas confirm" || confirmer id || input, 16)
+//! binding  = SHA-256("tc2 sas binding" || identity hash || input)   (public; the ledger)
 //! ```
 //!
-//! `lo`/`hi` are the fingerprints of the participant with the lower/higher id. Because the
-//! SAS covers both DTLS fingerprints, a matching verbal check also proves that the media
-//! path (DTLS-SRTP) ends at the person on the other side.
+//! `lo`/`hi` are the participant with the lower/higher id. Each side's SAS inputs (its
+//! certificate's fingerprint and a fresh 32-byte nonce) are committed before the other
+//! side's are revealed (ZRTP-style: the lower id commits, the higher id reveals, then the
+//! lower id reveals), so a man in the middle must fix its inputs without knowing the
+//! other side's nonce: each attempt matches a given 6-digit SAS with probability 10^-6.
+//! Because the SAS covers the DTLS fingerprints, and the session checks that the SDP
+//! carries exactly the committed certificate, a matching verbal check also proves that the
+//! media path (DTLS-SRTP) ends at the person on the other side.
+
+use sha2::{Digest, Sha256};
 
 /// The 64 SAS emoji with their English names (index = 6-bit value).
 pub const EMOJI: [(&str, &str); 64] = [
@@ -88,13 +97,59 @@ pub struct Sas {
     emoji: [u8; 7],
 }
 
+/// One side's SAS inputs: its encoded certificate fingerprint ([`encode_fingerprints`]) and
+/// the nonce it committed to.
+#[derive(Clone, Copy, Debug)]
+pub struct SasInput<'a> {
+    /// The encoded fingerprint of the DTLS certificate.
+    pub fingerprint: &'a [u8],
+    /// The committed nonce.
+    pub nonce: &'a [u8; 32],
+}
+
+/// The commitment to one side's SAS inputs, sent before the other side reveals its own.
+pub fn sas_commitment(input: SasInput<'_>) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"tc2 sas commit")
+        .chain_update(len16(input.fingerprint))
+        .chain_update(input.fingerprint)
+        .chain_update(input.nonce)
+        .finalize()
+        .into()
+}
+
+/// The public value that names one SAS: what a consent ledger records when the SAS is
+/// confirmed. Both sides compute the same value; it reveals nothing secret.
+pub fn sas_binding(identity: &[u8; 32], lo: SasInput<'_>, hi: SasInput<'_>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"tc2 sas binding");
+    h.update(identity);
+    for part in input_parts(&lo, &hi, &mut [[0; 2]; 2]) {
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// The SAS input as HKDF info parts: both fingerprints with their lengths, then both nonces.
+fn input_parts<'a>(
+    lo: &SasInput<'a>,
+    hi: &SasInput<'a>,
+    lens: &'a mut [[u8; 2]; 2],
+) -> [&'a [u8]; 6] {
+    lens[0] = len16(lo.fingerprint);
+    lens[1] = len16(hi.fingerprint);
+    let [l1, l2] = lens;
+    [l1, lo.fingerprint, l2, hi.fingerprint, lo.nonce, hi.nonce]
+}
+
 impl Sas {
-    /// Derives the SAS of a pair from its `sas_prk` and both participants' encoded DTLS
-    /// fingerprints ([`encode_fingerprints`]), lower participant id first.
-    pub fn derive(sas_prk: &[u8; 32], fp_lo: &[u8], fp_hi: &[u8]) -> Self {
+    /// Derives the SAS of a pair from its `sas_prk` and both participants' revealed inputs,
+    /// lower participant id first.
+    pub fn derive(sas_prk: &[u8; 32], lo: SasInput<'_>, hi: SasInput<'_>) -> Self {
         let mut out = [0u8; 16];
-        let (l1, l2) = (len16(fp_lo), len16(fp_hi));
-        super::expand(sas_prk, &[b"tc1 sas", &l1, fp_lo, &l2, fp_hi], &mut out);
+        let mut lens = [[0; 2]; 2];
+        let [a, b, c, d, e, f] = input_parts(&lo, &hi, &mut lens);
+        super::expand(sas_prk, &[b"tc2 sas", a, b, c, d, e, f], &mut out);
         let mut d = [0u8; 8];
         d.copy_from_slice(&out[..8]);
         let digits = (u64::from_be_bytes(d) % 1_000_000) as u32;
@@ -113,14 +168,15 @@ impl Sas {
     pub fn confirm_tag(
         sas_prk: &[u8; 32],
         confirmer: &[u8; 8],
-        fp_lo: &[u8],
-        fp_hi: &[u8],
+        lo: SasInput<'_>,
+        hi: SasInput<'_>,
     ) -> [u8; 16] {
         let mut out = [0u8; 16];
-        let (l1, l2) = (len16(fp_lo), len16(fp_hi));
+        let mut lens = [[0; 2]; 2];
+        let [a, b, c, d, e, f] = input_parts(&lo, &hi, &mut lens);
         super::expand(
             sas_prk,
-            &[b"tc1 sas confirm", confirmer, &l1, fp_lo, &l2, fp_hi],
+            &[b"tc2 sas confirm", confirmer, a, b, c, d, e, f],
             &mut out,
         );
         out
@@ -188,15 +244,20 @@ mod tests {
     }
 
     #[test]
-    fn a_different_fingerprint_changes_the_sas() {
+    fn every_input_changes_the_sas() {
         let fa = encode_fingerprints(&[("sha-256".into(), vec![1; 32])]);
         let fb = encode_fingerprints(&[("sha-256".into(), vec![2; 32])]);
         let fm = encode_fingerprints(&[("sha-256".into(), vec![3; 32])]);
-        let good = Sas::derive(&[7; 32], &fa, &fb);
-        assert_eq!(good, Sas::derive(&[7; 32], &fa, &fb));
-        assert_ne!(good, Sas::derive(&[7; 32], &fa, &fm));
-        assert_ne!(good, Sas::derive(&[8; 32], &fa, &fb));
+        let i = |fingerprint, nonce| SasInput { fingerprint, nonce };
+        let (na, nb, nm) = ([4; 32], [5; 32], [6; 32]);
+        let good = Sas::derive(&[7; 32], i(&fa, &na), i(&fb, &nb));
+        assert_eq!(good, Sas::derive(&[7; 32], i(&fa, &na), i(&fb, &nb)));
+        assert_ne!(good, Sas::derive(&[7; 32], i(&fa, &na), i(&fm, &nb)));
+        assert_ne!(good, Sas::derive(&[7; 32], i(&fa, &na), i(&fb, &nm)));
+        assert_ne!(good, Sas::derive(&[8; 32], i(&fa, &na), i(&fb, &nb)));
         assert_eq!(good.digits().len(), 6);
+        assert_ne!(sas_commitment(i(&fa, &na)), sas_commitment(i(&fa, &nm)));
+        assert_ne!(sas_commitment(i(&fa, &na)), sas_commitment(i(&fm, &na)));
     }
 
     #[test]

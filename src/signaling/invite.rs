@@ -1,27 +1,70 @@
-//! Invite links: `https://host/path#r=<room id>&k=<room secret>` (both base64url without
-//! padding). The secret lives only in the URL fragment, which browsers never send to a
-//! server, so neither the web server nor the relay learns it.
+//! Invite links (protocol version 2):
+//!
+//! ```text
+//! https://host/path#v=2&r=<room id>&k=<room secret>&c=<clinician key>&p=<patient key>[&s=<role key>]
+//! ```
+//!
+//! All values are base64url without padding. `c` and `p` are the visit's clinician and
+//! patient Ed25519 public keys, which every link commits to; `s` is the signing seed of the
+//! holder's own role — on the clinician's link the clinician's, on the patient's link the
+//! patient's, and absent on a guest link (docs/PROTOCOL.md §5). Everything lives in the URL
+//! fragment, which browsers never send to a server, so neither the web server nor the relay
+//! learns it. A version-1 link (`r` and `k` only) is refused with [`SignalingError::OldInvite`].
 
 use core::fmt;
 
-use super::SignalingError;
-use crate::crypto::{ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomSecret};
+use zeroize::{Zeroize, Zeroizing};
 
-/// A parsed invite: the room and its secret. `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
+use super::SignalingError;
+use super::relay_wire::Role;
+use crate::crypto::{
+    Authority, ROOM_ID_LEN, ROOM_SECRET_LEN, RoleSigningKey, RoomId, RoomSecret,
+};
+
+/// A parsed invite: the room, its secret and the role keys. `Debug` never shows a secret.
+#[derive(Clone)]
 pub struct Invite {
     /// The room id (public; also in the join token).
     pub room: RoomId,
     /// The room secret.
     pub secret: RoomSecret,
+    /// The clinician's public key.
+    pub clinician: [u8; 32],
+    /// The patient's public key.
+    pub patient: [u8; 32],
+    /// The holder's own role key (none on a guest link).
+    pub signing: Option<RoleSigningKey>,
+}
+
+impl PartialEq for Invite {
+    fn eq(&self, other: &Self) -> bool {
+        let seed = |i: &Self| i.signing.as_ref().map(RoleSigningKey::seed);
+        self.room == other.room
+            && self.secret == other.secret
+            && self.clinician == other.clinician
+            && self.patient == other.patient
+            && seed(self) == seed(other)
+    }
 }
 
 impl fmt::Debug for Invite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invite")
             .field("room", &self.room)
+            .field("role", &self.role())
             .finish_non_exhaustive()
     }
+}
+
+/// The three links of a visit.
+#[derive(Debug)]
+pub struct VisitLinks {
+    /// The clinician's link (carries the clinician's signing key).
+    pub clinician: Invite,
+    /// The patient's link (carries the patient's signing key).
+    pub patient: Invite,
+    /// A guest's link (interpreter, family member): proves no role.
+    pub guest: Invite,
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -67,54 +110,119 @@ pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decodes a base64url value of exactly `N` bytes; every intermediate copy is wiped.
+fn fixed<const N: usize>(v: &str) -> Result<Zeroizing<[u8; N]>, SignalingError> {
+    let mut bytes = base64url_decode(v).ok_or(SignalingError::BadInvite)?;
+    let out = bytes.as_slice().try_into().map(Zeroizing::new);
+    bytes.zeroize();
+    out.map_err(|_| SignalingError::BadInvite)
+}
+
 impl Invite {
-    /// An invite for a room id and secret (the clinician side draws both from a CSPRNG).
-    pub fn new(room: RoomId, secret: RoomSecret) -> Self {
-        Self { room, secret }
+    /// A visit's three links from a room id, a room secret and the two role seeds (the
+    /// clinician side draws all four from a CSPRNG).
+    pub fn create(
+        room: RoomId,
+        secret: RoomSecret,
+        clinician_seed: &[u8; 32],
+        patient_seed: &[u8; 32],
+    ) -> VisitLinks {
+        let clinician = RoleSigningKey::from_seed(clinician_seed);
+        let patient = RoleSigningKey::from_seed(patient_seed);
+        let link = |signing: Option<RoleSigningKey>| Invite {
+            room,
+            secret: secret.clone(),
+            clinician: clinician.public(),
+            patient: patient.public(),
+            signing,
+        };
+        VisitLinks {
+            clinician: link(Some(clinician.clone())),
+            patient: link(Some(patient.clone())),
+            guest: link(None),
+        }
     }
 
-    /// Formats the link: `base` (without any fragment) + `#r=…&k=…`.
+    /// The role this link lets its holder prove.
+    pub fn role(&self) -> Role {
+        self.authority().role()
+    }
+
+    /// The role keys a session joining with this link needs.
+    pub fn authority(&self) -> Authority {
+        Authority {
+            clinician: self.clinician,
+            patient: self.patient,
+            signing: self.signing.clone(),
+        }
+    }
+
+    /// Formats the link: `base` (without any fragment) + `#v=2&r=…&k=…&c=…&p=…[&s=…]`.
     pub fn to_url(&self, base: &str) -> String {
         let base = base.split('#').next().unwrap_or(base);
-        format!(
-            "{base}#r={}&k={}",
+        let mut url = format!(
+            "{base}#v=2&r={}&k={}&c={}&p={}",
             base64url_encode(&self.room.0),
-            base64url_encode(self.secret.expose())
-        )
+            base64url_encode(self.secret.expose()),
+            base64url_encode(&self.clinician),
+            base64url_encode(&self.patient),
+        );
+        if let Some(k) = &self.signing {
+            url.push_str("&s=");
+            url.push_str(&base64url_encode(k.seed().as_slice()));
+        }
+        url
     }
 
-    /// Parses a link (or just its fragment). Unknown fragment parameters are ignored;
-    /// a missing, repeated or wrong-length `r` or `k` is an error.
+    /// Parses a link (or just its fragment). Unknown fragment parameters are ignored; a
+    /// missing, repeated or wrong-length value is [`SignalingError::BadInvite`], a
+    /// version-1 link [`SignalingError::OldInvite`], and a signing key that matches neither
+    /// committed key `BadInvite`.
     pub fn parse(url: &str) -> Result<Self, SignalingError> {
         let fragment = match url.split_once('#') {
             Some((_, f)) => f,
             None => url,
         };
-        let (mut room, mut secret) = (None, None);
+        let mut values: [Option<&str>; 6] = [None; 6];
         for pair in fragment.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match k {
-                "r" => &mut room,
-                "k" => &mut secret,
+            let i = match k {
+                "v" => 0,
+                "r" => 1,
+                "k" => 2,
+                "c" => 3,
+                "p" => 4,
+                "s" => 5,
                 _ => continue,
             };
-            if slot.is_some() {
+            if values[i].replace(v).is_some() {
                 return Err(SignalingError::BadInvite);
             }
-            *slot = Some(base64url_decode(v).ok_or(SignalingError::BadInvite)?);
         }
-        let room: [u8; ROOM_ID_LEN] = room
-            .ok_or(SignalingError::BadInvite)?
-            .try_into()
-            .map_err(|_| SignalingError::BadInvite)?;
-        let mut secret_vec = secret.ok_or(SignalingError::BadInvite)?;
-        let secret_arr: Result<[u8; ROOM_SECRET_LEN], _> = secret_vec.as_slice().try_into();
-        zeroize::Zeroize::zeroize(&mut secret_vec);
-        let secret = RoomSecret::from_bytes(secret_arr.map_err(|_| SignalingError::BadInvite)?);
-        Ok(Self {
+        let [version, room, secret, clinician, patient, signing] = values;
+        match version {
+            Some("2") => {}
+            None if room.is_some() && secret.is_some() && clinician.is_none() => {
+                return Err(SignalingError::OldInvite);
+            }
+            _ => return Err(SignalingError::BadInvite),
+        }
+        let room = *fixed::<ROOM_ID_LEN>(room.ok_or(SignalingError::BadInvite)?)?;
+        let secret = RoomSecret::from_bytes(*fixed::<ROOM_SECRET_LEN>(secret.ok_or(SignalingError::BadInvite)?)?);
+        let invite = Self {
             room: RoomId(room),
             secret,
-        })
+            clinician: *fixed::<32>(clinician.ok_or(SignalingError::BadInvite)?)?,
+            patient: *fixed::<32>(patient.ok_or(SignalingError::BadInvite)?)?,
+            signing: match signing {
+                Some(s) => Some(RoleSigningKey::from_seed(&*fixed::<32>(s)?)),
+                None => None,
+            },
+        };
+        if invite.signing.is_some() && invite.role() == Role::Guest {
+            return Err(SignalingError::BadInvite);
+        }
+        Ok(invite)
     }
 }
 
@@ -123,13 +231,48 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn links() -> VisitLinks {
+        Invite::create(
+            RoomId([0xfb; 16]),
+            RoomSecret::from_bytes([0xee; 32]),
+            &[1; 32],
+            &[2; 32],
+        )
+    }
+
     #[test]
     fn invite_round_trips_and_hides_the_secret() {
-        let inv = Invite::new(RoomId([0xfb; 16]), RoomSecret::from_bytes([0xee; 32]));
-        let url = inv.to_url("https://clinic.example/join?x=1#old");
-        assert!(url.starts_with("https://clinic.example/join?x=1#r="));
-        assert_eq!(Invite::parse(&url).unwrap(), inv);
-        assert!(!format!("{inv:?}").contains("7u7u"));
+        let links = links();
+        for (inv, role) in [
+            (&links.clinician, Role::Clinician),
+            (&links.patient, Role::Patient),
+            (&links.guest, Role::Guest),
+        ] {
+            let url = inv.to_url("https://clinic.example/join?x=1#old");
+            assert!(url.starts_with("https://clinic.example/join?x=1#v=2&r="));
+            let back = Invite::parse(&url).unwrap();
+            assert_eq!(&back, inv);
+            assert_eq!(back.role(), role);
+            assert!(!format!("{inv:?}").contains("7u7u"));
+        }
+        assert!(!links.guest.to_url("https://x/").contains("&s="));
+    }
+
+    #[test]
+    fn version_one_links_are_refused_clearly() {
+        let k = base64url_encode(&[1; 32]);
+        let r = base64url_encode(&[2; 16]);
+        assert_eq!(
+            Invite::parse(&format!("https://x/#r={r}&k={k}")),
+            Err(SignalingError::OldInvite)
+        );
+    }
+
+    #[test]
+    fn a_signing_key_of_neither_role_is_refused() {
+        let url = links().guest.to_url("https://x/");
+        let forged = format!("{url}&s={}", base64url_encode(&[9; 32]));
+        assert_eq!(Invite::parse(&forged), Err(SignalingError::BadInvite));
     }
 
     #[test]
@@ -159,17 +302,21 @@ mod tests {
     fn bad_invites_are_rejected() {
         let k = base64url_encode(&[1; 32]);
         let r = base64url_encode(&[2; 16]);
+        let c = base64url_encode(&[3; 32]);
+        let ok = format!("#v=2&r={r}&k={k}&c={c}&p={c}");
+        assert!(Invite::parse(&ok).is_ok());
         for bad in [
             String::from("https://x/#"),
-            format!("#r={r}"),
-            format!("#k={k}"),
-            format!("#r={r}&k={k}&k={k}"),
-            format!("#r={r}&k={}", base64url_encode(&[1; 31])),
-            format!("#r=!!&k={k}"),
+            format!("#v=2&r={r}"),
+            format!("#v=2&k={k}&c={c}&p={c}"),
+            format!("{ok}&k={k}"),
+            format!("#v=2&r={r}&k={}&c={c}&p={c}", base64url_encode(&[1; 31])),
+            format!("#v=2&r=!!&k={k}&c={c}&p={c}"),
+            format!("#v=3&r={r}&k={k}&c={c}&p={c}"),
+            format!("#v=2&r={r}&k={k}&c={c}"),
         ] {
             assert_eq!(Invite::parse(&bad), Err(SignalingError::BadInvite), "{bad}");
         }
-        assert!(Invite::parse(&format!("#v=1&r={r}&k={k}")).is_ok());
     }
 
     proptest! {

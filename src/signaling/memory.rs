@@ -31,24 +31,10 @@ pub const MAX_RETIRED_STATICS: usize = 16;
 /// Most pair session ids remembered per participant id (one per re-key).
 pub const MAX_SESSION_IDS: usize = 512;
 
-/// The reliable-delivery state carried over when a peer's session comes back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Carried {
-    /// The next message id expected from the peer.
-    pub next_in: u64,
-    /// The next message id we send to the peer.
-    pub next_out: u64,
-    /// The peer was admitted (or denied) to the call.
-    pub admitted: bool,
-    /// The peer was turned away.
-    pub denied: bool,
-}
-
-#[derive(Debug, Default)]
-struct Remembered {
+struct Remembered<C> {
     current: Option<[u8; 32]>,
     highest_epoch: u64,
-    carried: Option<Carried>,
+    carried: Option<C>,
     retired_statics: Vec<[u8; 32]>,
     session_ids: Vec<[u8; 8]>,
 }
@@ -62,13 +48,33 @@ pub enum Refusal {
     Full,
 }
 
-/// Lifetime memory of keyed peers.
-#[derive(Debug, Default)]
-pub struct PeerMemory {
-    peers: SortedMap<ParticipantId, Remembered>,
+impl<C> Default for Remembered<C> {
+    fn default() -> Self {
+        Self {
+            current: None,
+            highest_epoch: 0,
+            carried: None,
+            retired_statics: Vec::new(),
+            session_ids: Vec::new(),
+        }
+    }
 }
 
-impl PeerMemory {
+/// Lifetime memory of keyed peers; `C` is the per-peer state carried over when the same
+/// peer session comes back (message ids, admission, the pairing's SAS).
+pub struct PeerMemory<C> {
+    peers: SortedMap<ParticipantId, Remembered<C>>,
+}
+
+impl<C> Default for PeerMemory<C> {
+    fn default() -> Self {
+        Self {
+            peers: SortedMap::new(),
+        }
+    }
+}
+
+impl<C> PeerMemory<C> {
     /// Checks a hello's static key and epoch before keying: refused if the static key
     /// was retired, or if it is the current one and the epoch is older than the highest
     /// keyed. A new static key for a known id is allowed (the peer restarted).
@@ -115,7 +121,7 @@ impl PeerMemory {
         static_public: [u8; 32],
         epoch: u64,
         sid: [u8; 8],
-    ) -> Option<Carried> {
+    ) -> Option<C> {
         let r = self.peers.get_or_insert_with(id, Remembered::default);
         if let Some(old) = r.current
             && old != static_public
@@ -136,7 +142,7 @@ impl PeerMemory {
 
     /// Records the reliable-delivery state of a peer whose record is being dropped (it
     /// left, was lost, or restarted), so that the same session coming back resumes it.
-    pub fn forget_peer(&mut self, id: ParticipantId, carried: Carried) {
+    pub fn forget_peer(&mut self, id: ParticipantId, carried: C) {
         if let Some(r) = self.peers.get_mut(&id) {
             r.carried = Some(carried);
         }
@@ -151,7 +157,7 @@ mod tests {
 
     #[test]
     fn a_replaced_static_key_never_comes_back() {
-        let mut m = PeerMemory::default();
+        let mut m = PeerMemory::<u8>::default();
         assert_eq!(m.check(ID, &[1; 32], 5), Ok(()));
         m.keyed(ID, [1; 32], 5, [1; 8]);
         assert_eq!(
@@ -174,12 +180,7 @@ mod tests {
     fn carried_state_returns_only_to_the_same_static_key() {
         let mut m = PeerMemory::default();
         m.keyed(ID, [1; 32], 5, [1; 8]);
-        let c = Carried {
-            next_in: 9,
-            next_out: 4,
-            admitted: true,
-            denied: false,
-        };
+        let c = 42u8;
         m.forget_peer(ID, c);
         assert_eq!(m.keyed(ID, [1; 32], 6, [3; 8]), Some(c));
         m.forget_peer(ID, c);
@@ -188,7 +189,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_and_fails_closed() {
-        let mut m = PeerMemory::default();
+        let mut m = PeerMemory::<u8>::default();
         for i in 0..MAX_REMEMBERED_PEERS {
             let id = ParticipantId([i as u8 + 1; 8]);
             m.keyed(id, [1; 32], 1, [1; 8]);

@@ -15,6 +15,10 @@ pub const KIND_ACK: u8 = 0x04;
 /// Header kind: the sender leaves (`reason: u8`).
 pub const KIND_BYE: u8 = 0x05;
 
+/// Longest encoded certificate fingerprint in a SAS reveal (one entry: count, name of at
+/// most 64 bytes, digest of at most 64 bytes, and their lengths).
+pub const MAX_FINGERPRINT_LEN: usize = 1 + 1 + 64 + 1 + 64;
+
 /// Why a body failed to decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyError;
@@ -65,11 +69,13 @@ fn utf8(b: &[u8]) -> Result<String, BodyError> {
         .map_err(|_| BodyError)
 }
 
-/// A hello's body. The *core* (everything but `reply_to`) enters the transcript.
+/// A hello's body. The *core* (everything before the proof) enters the transcript and is
+/// what a role proof signs ([`crate::crypto::Authority`]).
 ///
 /// ```text
 /// u8 max_version || u64 epoch || [32] static_pub || [32] ephemeral_pub || u8 role
-/// || u32 capabilities || u8 name_len || name (UTF-8, <= 64) || u64 reply_to
+/// || u32 capabilities || u8 name_len || name (UTF-8, <= 64)
+/// || u8 has_proof (0 or 1) || [64] proof (if has_proof) || u64 reply_to
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hello {
@@ -87,6 +93,9 @@ pub struct Hello {
     pub capabilities: u32,
     /// The display name (personal data; only ever shown, never logged).
     pub name: String,
+    /// The role proof: a clinician's or patient's signature over the core (none for a
+    /// guest).
+    pub proof: Option<[u8; 64]>,
     /// The recipient's epoch this hello answers, or 0 for an unsolicited hello.
     pub reply_to: u64,
 }
@@ -111,6 +120,10 @@ impl Hello {
     /// The full body.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.core();
+        out.push(u8::from(self.proof.is_some()));
+        if let Some(p) = &self.proof {
+            out.extend_from_slice(p);
+        }
         out.extend_from_slice(&self.reply_to.to_be_bytes());
         out
     }
@@ -129,6 +142,11 @@ impl Hello {
             return Err(BodyError);
         }
         let name = utf8(r.take(n)?)?;
+        let proof = match r.u8()? {
+            0 => None,
+            1 => Some(r.arr()?),
+            _ => return Err(BodyError),
+        };
         let reply_to = r.u64()?;
         r.end()?;
         if epoch == 0 {
@@ -142,6 +160,7 @@ impl Hello {
             role,
             capabilities,
             name,
+            proof,
             reply_to,
         })
     }
@@ -193,6 +212,16 @@ pub enum Signal {
     Admitted(ParticipantId),
     /// `0x06 tag:[16]` — the sender's user confirmed the SAS.
     SasConfirm([u8; 16]),
+    /// `0x07 commitment:[32]` — (the lower id of a pair) commits to its SAS inputs.
+    SasCommit([u8; 32]),
+    /// `0x08 nonce:[32] fingerprint` — reveals the sender's SAS inputs: the nonce and the
+    /// encoded fingerprint of its DTLS certificate.
+    SasReveal {
+        /// The nonce.
+        nonce: [u8; 32],
+        /// The encoded certificate fingerprint (`crypto::encode_fingerprints`, one entry).
+        fingerprint: Vec<u8>,
+    },
 }
 
 impl Signal {
@@ -233,6 +262,15 @@ impl Signal {
             Self::SasConfirm(tag) => {
                 out.push(0x06);
                 out.extend_from_slice(tag);
+            }
+            Self::SasCommit(c) => {
+                out.push(0x07);
+                out.extend_from_slice(c);
+            }
+            Self::SasReveal { nonce, fingerprint } => {
+                out.push(0x08);
+                out.extend_from_slice(nonce);
+                out.extend_from_slice(fingerprint);
             }
         }
         out
@@ -292,6 +330,18 @@ impl Signal {
             0x04 => Self::Deny,
             0x05 => Self::Admitted(ParticipantId(r.arr()?)),
             0x06 => Self::SasConfirm(r.arr()?),
+            0x07 => Self::SasCommit(r.arr()?),
+            0x08 => {
+                let nonce = r.arr()?;
+                let fingerprint = r.rest();
+                if fingerprint.len() > MAX_FINGERPRINT_LEN {
+                    return Err(BodyError);
+                }
+                Self::SasReveal {
+                    nonce,
+                    fingerprint: fingerprint.to_vec(),
+                }
+            }
             _ => return Err(BodyError),
         };
         r.end()?;
@@ -341,10 +391,17 @@ mod tests {
             role: Role::Patient,
             capabilities: 0,
             name: "Ana".into(),
+            proof: None,
             reply_to: 3,
         };
         assert_eq!(Hello::decode(&h.encode()), Ok(h.clone()));
-        assert_eq!(h.encode().len(), h.core().len() + 8);
+        assert_eq!(h.encode().len(), h.core().len() + 1 + 8);
+        let signed = Hello {
+            proof: Some([9; 64]),
+            ..h.clone()
+        };
+        assert_eq!(Hello::decode(&signed.encode()), Ok(signed.clone()));
+        assert_eq!(signed.core(), h.core(), "the proof is not part of what it signs");
         let msgs = [
             Signal::Description {
                 kind: SdpKind::Offer,
@@ -366,6 +423,11 @@ mod tests {
             Signal::Deny,
             Signal::Admitted(ParticipantId([4; 8])),
             Signal::SasConfirm([5; 16]),
+            Signal::SasCommit([6; 32]),
+            Signal::SasReveal {
+                nonce: [7; 32],
+                fingerprint: vec![1, 7, b's', b'h', b'a', b'-', b'2', b'5', b'6', 1, 8],
+            },
         ];
         for m in msgs {
             assert_eq!(Signal::decode(&m.encode()), Ok(m));

@@ -60,7 +60,7 @@ mod session;
 
 use core::fmt;
 
-pub use invite::Invite;
+pub use invite::{Invite, VisitLinks};
 pub use message::{Candidate, SdpKind};
 pub use session::{
     CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
@@ -153,6 +153,11 @@ pub enum SignalingError {
     Closed,
     /// An invite link is malformed.
     BadInvite,
+    /// An invite link made by protocol version 1 (no role keys): ask for a new link.
+    OldInvite,
+    /// A local description does not carry exactly the certificate the session committed
+    /// to (the driver must create every connection with that certificate).
+    CertificateMismatch,
 }
 
 impl SignalingError {
@@ -181,6 +186,8 @@ impl SignalingError {
             Self::QueueFull => "too many unacknowledged messages",
             Self::Closed => "session closed",
             Self::BadInvite => "malformed invite link",
+            Self::OldInvite => "invite link from an older version; ask for a new link",
+            Self::CertificateMismatch => "local description does not use the committed certificate",
         };
         out.push_str(text);
     }

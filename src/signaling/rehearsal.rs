@@ -16,7 +16,7 @@ use super::relay_wire::{ClientMessage, ParticipantId, Role, ServerMessage};
 use super::{
     Candidate, Config, Event, IceState, MediaRequest, Output, Redacted, SdpKind, Session, Timeouts,
 };
-use crate::crypto::{RoomId, RoomSecret, Sas};
+use crate::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret, Sas};
 
 /// Steps after which a rehearsal that has not finished counts as failed (a finished one
 /// takes a few dozen).
@@ -65,8 +65,13 @@ struct Side {
 }
 
 impl Side {
-    fn new(role: Role, id: u8, secret: [u8; 32], entropy: [u8; 32]) -> Self {
+    fn new(role: Role, id: u8, secret: [u8; 32], entropy: [u8; 32], roles: &[RoleSigningKey; 2]) -> Self {
         let id = ParticipantId([id; 8]);
+        let signing = match role {
+            Role::Clinician => Some(roles[0].clone()),
+            Role::Patient => Some(roles[1].clone()),
+            Role::Guest => None,
+        };
         Self {
             session: Session::new(Config {
                 room: RoomId([0x52; 16]),
@@ -78,6 +83,15 @@ impl Side {
                 entropy,
                 capabilities: 0,
                 timeouts: Timeouts::default(),
+                authority: Authority {
+                    clinician: roles[0].public(),
+                    patient: roles[1].public(),
+                    signing,
+                },
+                certificate: (
+                    String::from("sha-256"),
+                    (0..32u8).map(|i| id.0[0].wrapping_add(i)).collect(),
+                ),
             }),
             id,
             role,
@@ -106,9 +120,13 @@ fn seed(entropy: [u8; 32], label: u8) -> [u8; 32] {
 
 /// The rehearsal with each side's room secret given (they differ only in tests).
 fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], now: u64) -> bool {
+    let roles = [
+        RoleSigningKey::from_seed(&seed(entropy, 4)),
+        RoleSigningKey::from_seed(&seed(entropy, 5)),
+    ];
     let mut sides = [
-        Side::new(Role::Clinician, 0x11, clinician_secret, seed(entropy, 2)),
-        Side::new(Role::Patient, 0x22, patient_secret, seed(entropy, 3)),
+        Side::new(Role::Clinician, 0x11, clinician_secret, seed(entropy, 2), &roles),
+        Side::new(Role::Patient, 0x22, patient_secret, seed(entropy, 3), &roles),
     ];
     // Messages in flight to side 0 or 1, in order. Only this module pushes to it, always
     // with index 0 or 1, so indexing `sides` and `joined` by it (and by `1 - from`) is in bounds.

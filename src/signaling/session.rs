@@ -12,7 +12,7 @@ use crate::sorted_map::SortedMap;
 use core::fmt;
 use zeroize::Zeroizing;
 
-use super::memory::{Carried, PeerMemory, Refusal};
+use super::memory::{PeerMemory, Refusal};
 use super::message::{
     self, Candidate, Hello, KIND_ACK, KIND_APP_DATA, KIND_BYE, KIND_HELLO, KIND_SIGNAL, SdpKind,
     Signal,
@@ -24,8 +24,8 @@ use super::{
 };
 use crate::Error;
 use crate::crypto::{
-    self, CryptoError, Drbg, Ephemeral, Header, Opener, PeerPublic, ReplayWindow, RoomId, RoomKeys,
-    RoomSecret, Sas, Sealer, VERSION,
+    self, Authority, CryptoError, Drbg, Ephemeral, Header, Opener, PeerPublic, ReplayWindow,
+    RoomId, RoomKeys, RoomSecret, Sas, SasInput, Sealer, VERSION,
 };
 
 /// Hellos accepted from one peer per [`HELLO_RATE_WINDOW_MS`]; more are dropped unopened.
@@ -113,6 +113,13 @@ pub struct Config {
     pub capabilities: u32,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// The role keys from the invite link: both committed public keys, and this
+    /// participant's own role key (none for a guest).
+    pub authority: Authority,
+    /// The DTLS certificate every peer connection of this session uses, as `(hash name,
+    /// digest)` — made before the handshake (`RTCPeerConnection.generateCertificate`) so
+    /// that the SAS exchange can commit to it.
+    pub certificate: (String, Vec<u8>),
 }
 
 impl fmt::Debug for Config {
@@ -400,6 +407,9 @@ pub struct PeerInfo {
     pub sas_confirmed: bool,
     /// The peer's user confirmed the same SAS.
     pub sas_confirmed_by_peer: bool,
+    /// The public value naming this SAS (both sides compute the same): what a consent
+    /// ledger records when the SAS is confirmed.
+    pub sas_binding: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -413,7 +423,10 @@ struct OwnHello {
     epoch: u64,
     ephemeral: Ephemeral,
     sealer: Sealer,
+    /// The transcript core (what the role proof signs).
     core: Vec<u8>,
+    /// The encoded hello without `reply_to`.
+    body: Vec<u8>,
 }
 
 struct Remote {
@@ -513,12 +526,44 @@ struct Peer {
     /// A [`MediaRequest::Prepare`] was emitted (the driver holds a connection for this peer
     /// even if negotiation has not started).
     prepared: bool,
-    local_fp: Option<Vec<u8>>,
-    remote_fp: Option<Vec<u8>>,
-    sas: Option<Sas>,
-    sas_local: bool,
-    sas_remote: bool,
+    /// The pair's identity hash, for the SAS binding.
+    identity: [u8; 32],
+    /// This pairing's SAS (kept across re-keys of the same pair).
+    sas: SasState,
     pending_confirm: Option<[u8; 16]>,
+}
+
+/// One pairing's SAS: the commit/reveal exchange (docs/PROTOCOL.md §9) and what came of
+/// it. Kept across re-keys of the same pair, and carried in the lifetime memory when the
+/// peer's record is dropped, so that both sides keep agreeing on it.
+#[derive(Clone, Default)]
+struct SasState {
+    /// Our nonce for this pairing: set when the exchange starts (fresh per pairing).
+    nonce: Option<[u8; 32]>,
+    /// (The higher id of the pair) the peer's commitment.
+    commitment: Option<[u8; 32]>,
+    /// The peer's reveal, verified against its commitment: nonce and fingerprint.
+    peer: Option<([u8; 32], Vec<u8>)>,
+    /// The encoded fingerprint of the peer's last remote description.
+    remote_fp: Option<Vec<u8>>,
+    /// The exchange failed: a reveal that does not open the commitment, a second
+    /// commitment, or an SDP with another certificate. No SAS is ever shown for the pair.
+    failed: bool,
+    code: Option<Sas>,
+    binding: Option<[u8; 32]>,
+    confirmed_local: bool,
+    confirmed_remote: bool,
+}
+
+/// What a dropped peer record hands to the lifetime memory, restored if the same peer
+/// session comes back (docs/PROTOCOL.md §7).
+#[derive(Clone)]
+struct Carried {
+    next_in: u64,
+    next_out: u64,
+    admitted: bool,
+    denied: bool,
+    sas: SasState,
 }
 
 /// Makes every queued message due now with a fresh backoff: the keys changed, so whatever
@@ -557,11 +602,8 @@ impl Peer {
             joined_announced: false,
             neg: Neg::new(),
             prepared: false,
-            local_fp: None,
-            remote_fp: None,
-            sas: None,
-            sas_local: false,
-            sas_remote: false,
+            identity: [0; 32],
+            sas: SasState::default(),
             pending_confirm: None,
         }
     }
@@ -590,6 +632,10 @@ impl Peer {
 pub struct Session {
     room: RoomId,
     room_keys: RoomKeys,
+    /// Role keys from the link: who may claim clinician or patient.
+    authority: Authority,
+    /// The encoded fingerprint of this session's DTLS certificate (one entry).
+    own_fp: Vec<u8>,
     id: ParticipantId,
     role: Role,
     name: Redacted<String>,
@@ -612,7 +658,7 @@ pub struct Session {
     pre_admitted: Vec<ParticipantId>,
     peers: SortedMap<ParticipantId, Peer>,
     /// Lifetime memory of every peer ever keyed (replays, retired keys, carried counters).
-    memory: PeerMemory,
+    memory: PeerMemory<Carried>,
     out: VecDeque<Output>,
     timeout_reported: bool,
     security_total: [u64; SECURITY_KINDS],
@@ -649,6 +695,8 @@ impl Session {
             entropy,
             capabilities,
             timeouts,
+            authority,
+            certificate,
         } = config;
         let mut rng = Drbg::new(entropy);
         let static_key = Ephemeral::from_random(rng.array());
@@ -662,6 +710,8 @@ impl Session {
             name.truncate(cut);
         }
         Self {
+            own_fp: crypto::encode_fingerprints(&[certificate]),
+            authority,
             room_keys: RoomKeys::derive(&room, &secret),
             room,
             id,
@@ -729,9 +779,10 @@ impl Session {
             secured: p.keys.is_some() && p.confirmed,
             in_call: p.in_call(),
             connected: p.neg.connected,
-            sas: p.sas,
-            sas_confirmed: p.sas_local,
-            sas_confirmed_by_peer: p.sas_remote,
+            sas: p.sas.code,
+            sas_confirmed: p.sas.confirmed_local,
+            sas_confirmed_by_peer: p.sas.confirmed_remote,
+            sas_binding: p.sas.binding,
         })
     }
 
@@ -916,6 +967,9 @@ impl Session {
         if sdp.len() > MAX_SDP_LEN {
             return err(SignalingError::TooLarge);
         }
+        if crypto::encode_fingerprints(&sdp::fingerprints(sdp)) != self.own_fp {
+            return err(SignalingError::CertificateMismatch);
+        }
         let t_neg = self.t.negotiation;
         let p = self
             .peers
@@ -941,10 +995,6 @@ impl Session {
                 p.neg.deadline = None;
             }
         }
-        let fps = sdp::fingerprints(sdp);
-        if !fps.is_empty() {
-            p.local_fp = Some(crypto::encode_fingerprints(&fps));
-        }
         self.enqueue_signal(
             peer,
             &Signal::Description {
@@ -956,7 +1006,6 @@ impl Session {
         if kind == SdpKind::Answer {
             self.offer_if_needed(peer, now);
         }
-        self.update_sas(peer);
         Ok(())
     }
 
@@ -1100,13 +1149,15 @@ impl Session {
             .peers
             .get_mut(&peer)
             .ok_or(SignalingError::InvalidState)?;
-        let (Some(_), Some(prk), Some((lo, hi))) =
-            (p.sas, p.sas_prk.as_ref(), fps_lo_hi(me, peer, p))
-        else {
+        let (Some(_), Some(prk), Some((lo, hi))) = (
+            p.sas.code,
+            p.sas_prk.as_ref(),
+            sas_inputs(&self.own_fp, me, peer, &p.sas),
+        ) else {
             return err(SignalingError::InvalidState);
         };
-        let tag = Sas::confirm_tag(prk, &me.0, &lo, &hi);
-        p.sas_local = true;
+        let tag = Sas::confirm_tag(prk, &me.0, lo.input(), hi.input());
+        p.sas.confirmed_local = true;
         self.enqueue_signal(peer, &Signal::SasConfirm(tag), now)
     }
 
@@ -1353,7 +1404,7 @@ impl Session {
         };
         let salt: [u8; 8] = self.rng.array();
         let key = self.room_keys.hello_key(&self.id.0, &salt);
-        let hello = Hello {
+        let mut hello = Hello {
             max_version: VERSION,
             epoch: self.epoch,
             static_public: self.static_key.public(),
@@ -1361,13 +1412,19 @@ impl Session {
             role: self.role,
             capabilities: self.capabilities,
             name: self.name.expose().clone(),
+            proof: None,
             reply_to: 0,
         };
+        let core = hello.core();
+        hello.proof = self.authority.prove(&self.room.0, &self.id.0, &core);
+        let mut body = hello.encode();
+        body.truncate(body.len() - 8); // reply_to is appended per send
         self.hello = Some(OwnHello {
             epoch: self.epoch,
             ephemeral,
             sealer: Sealer::new(&key, salt),
-            core: hello.core(),
+            core,
+            body,
         });
         for p in self.peers.values_mut() {
             p.keys = None;
@@ -1379,7 +1436,7 @@ impl Session {
     fn send_hello(&mut self, to: ParticipantId, reply_to: u64) {
         let (room, me) = (self.room.0, self.id.0);
         let Some(h) = self.hello.as_mut() else { return };
-        let mut body = h.core.clone();
+        let mut body = h.body.clone();
         body.extend_from_slice(&reply_to.to_be_bytes());
         if let Ok(frame) = h.sealer.seal(KIND_HELLO, &room, &me, &to.0, &body) {
             self.transmit_to(to, frame);
@@ -1507,7 +1564,15 @@ impl Session {
             self.security(SecurityKind::Downgrade, Some(from), now);
             return err(SignalingError::Downgrade);
         }
-        if hello.role != p.relay_role
+        let entitled = self.authority.verify(
+            hello.role,
+            &self.room.0,
+            &from.0,
+            &hello.core(),
+            hello.proof.as_ref(),
+        );
+        if !entitled
+            || hello.role != p.relay_role
             || (hello.role == Role::Patient && self.has_other_patient(from))
         {
             self.security(SecurityKind::RoleConflict, Some(from), now);
@@ -1607,13 +1672,16 @@ impl Session {
             opener: Opener::new(&secrets.recv, secrets.session_id),
         });
         p.confirmed = false;
+        p.identity = secrets.identity;
         if let Some(c) = carried {
             // The same peer session is back after its record was dropped (it left, or the
-            // relay said so): continue its message ids, so nothing is delivered twice.
+            // relay said so): continue its message ids, so nothing is delivered twice, and
+            // its SAS, which the peer still holds.
             p.next_in = p.next_in.max(c.next_in);
             p.next_out = p.next_out.max(c.next_out);
             p.admitted |= c.admitted;
             p.denied |= c.denied;
+            p.sas = c.sas;
         }
         if pre_admitted {
             p.admitted = true;
@@ -1645,7 +1713,8 @@ impl Session {
             self.pump(from, now);
             self.announce(from, announce);
         }
-        self.update_sas(from);
+        self.start_sas(from, now);
+        self.update_sas(from, now);
         Ok(())
     }
 
@@ -1887,6 +1956,10 @@ impl Session {
                     p.pending_confirm = Some(tag);
                 }
                 self.check_sas_confirm(from, now);
+            }
+            Signal::SasCommit(c) => self.on_sas_commit(from, c, now),
+            Signal::SasReveal { nonce, fingerprint } => {
+                self.on_sas_reveal(from, nonce, fingerprint, now)
             }
         }
     }
@@ -2159,10 +2232,14 @@ impl Session {
         let mut reqs = Vec::new();
         match sig {
             Signal::Description { kind, sdp } => {
-                let fps = sdp::fingerprints(&sdp);
-                if !fps.is_empty() {
-                    p.remote_fp = Some(crypto::encode_fingerprints(&fps));
+                // Exactly one certificate, which the SAS exchange must show is the one the
+                // peer committed to (checked in update_sas): no extra, unchecked lines.
+                let fp = crypto::encode_fingerprints(&sdp::fingerprints(&sdp));
+                if fp.first() != Some(&1) {
+                    self.sas_failed(pid, now);
+                    return;
                 }
+                p.sas.remote_fp = Some(fp);
                 p.neg.started = true;
                 match kind {
                     SdpKind::Offer => {
@@ -2215,25 +2292,139 @@ impl Session {
             self.out.push_back(Output::Media { peer: pid, request });
         }
         self.offer_if_needed(pid, now);
-        self.update_sas(pid);
+        self.update_sas(pid, now);
     }
 
     // ----- internals: SAS ----------------------------------------------------------------------
 
-    fn update_sas(&mut self, pid: ParticipantId) {
+    /// Starts a new pairing's SAS exchange once its keys exist: a fresh nonce, and (the
+    /// lower id) the commitment to our inputs. A pairing that already has one keeps it.
+    fn start_sas(&mut self, pid: ParticipantId, now: u64) {
+        let nonce: [u8; 32] = self.rng.array();
         let me = self.id;
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
-        let (Some(prk), Some((lo, hi))) = (p.sas_prk.as_ref(), fps_lo_hi(me, pid, p)) else {
+        if p.sas.nonce.is_some() {
+            return;
+        }
+        p.sas.nonce = Some(nonce);
+        if me < pid {
+            let c = crypto::sas_commitment(SasInput {
+                fingerprint: &self.own_fp,
+                nonce: &nonce,
+            });
+            let _ = self.enqueue_signal(pid, &Signal::SasCommit(c), now);
+        }
+    }
+
+    /// (The higher id) the peer committed: reveal ours, now that its inputs are fixed.
+    fn on_sas_commit(&mut self, from: ParticipantId, c: [u8; 32], now: u64) {
+        if self.id < from {
+            self.security(SecurityKind::ProtocolViolation, Some(from), now);
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&from) else {
             return;
         };
-        let sas = Sas::derive(prk, &lo, &hi);
-        if p.sas != Some(sas) {
-            p.sas = Some(sas);
-            p.sas_local = false;
-            p.sas_remote = false;
+        match p.sas.commitment {
+            Some(old) if old == c => return,
+            Some(_) => return self.sas_failed(from, now),
+            None => p.sas.commitment = Some(c),
+        }
+        self.send_reveal(from, now);
+    }
+
+    /// The peer revealed its inputs: the higher id checks them against the commitment; the
+    /// lower id, which committed first, now reveals its own.
+    fn on_sas_reveal(&mut self, from: ParticipantId, nonce: [u8; 32], fp: Vec<u8>, now: u64) {
+        let me = self.id;
+        let Some(p) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if let Some((n, f)) = &p.sas.peer {
+            if *n != nonce || *f != fp {
+                self.sas_failed(from, now);
+            }
+            return;
+        }
+        let opens = match p.sas.commitment {
+            _ if !is_single_fingerprint(&fp) => false,
+            // We committed first; the peer revealed without knowing our nonce.
+            None if me < from => p.sas.nonce.is_some(),
+            None => {
+                self.security(SecurityKind::ProtocolViolation, Some(from), now);
+                return;
+            }
+            Some(c) => {
+                let fingerprint = fp.as_slice();
+                let got = crypto::sas_commitment(SasInput {
+                    fingerprint,
+                    nonce: &nonce,
+                });
+                crypto::ct_eq(&got, &c)
+            }
+        };
+        if !opens {
+            return self.sas_failed(from, now);
+        }
+        p.sas.peer = Some((nonce, fp));
+        if me < from {
+            self.send_reveal(from, now);
+        }
+        self.update_sas(from, now);
+    }
+
+    fn send_reveal(&mut self, to: ParticipantId, now: u64) {
+        let Some(nonce) = self.peers.get(&to).and_then(|p| p.sas.nonce) else {
+            return;
+        };
+        let reveal = Signal::SasReveal {
+            nonce,
+            fingerprint: self.own_fp.clone(),
+        };
+        let _ = self.enqueue_signal(to, &reveal, now);
+    }
+
+    /// A man in the middle (or a broken peer): no SAS is ever shown for this pairing.
+    fn sas_failed(&mut self, pid: ParticipantId, now: u64) {
+        if let Some(p) = self.peers.get_mut(&pid) {
+            p.sas.failed = true;
+            p.sas.code = None;
+            p.sas.binding = None;
+        }
+        self.security(SecurityKind::SasMismatch, Some(pid), now);
+    }
+
+    /// Shows the SAS once both inputs are revealed and the peer's SDP carries exactly the
+    /// certificate it committed to.
+    fn update_sas(&mut self, pid: ParticipantId, now: u64) {
+        let me = self.id;
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.sas.failed {
+            return;
+        }
+        let (Some(prk), Some((_, peer_fp)), Some(sdp_fp)) =
+            (p.sas_prk.as_ref(), &p.sas.peer, &p.sas.remote_fp)
+        else {
+            return;
+        };
+        if peer_fp != sdp_fp {
+            return self.sas_failed(pid, now);
+        }
+        let Some((lo, hi)) = sas_inputs(&self.own_fp, me, pid, &p.sas) else {
+            return;
+        };
+        let sas = Sas::derive(prk, lo.input(), hi.input());
+        if p.sas.code != Some(sas) {
+            p.sas.code = Some(sas);
+            p.sas.binding = Some(crypto::sas_binding(&p.identity, lo.input(), hi.input()));
+            p.sas.confirmed_local = false;
+            p.sas.confirmed_remote = false;
             self.event(Event::SasReady { peer: pid, sas });
+            self.check_sas_confirm(pid, now);
         }
     }
 
@@ -2244,16 +2435,16 @@ impl Session {
         };
         let (Some(tag), Some(_), Some(prk), Some((lo, hi))) = (
             p.pending_confirm,
-            p.sas,
+            p.sas.code,
             p.sas_prk.as_ref(),
-            fps_lo_hi(me, pid, p),
+            sas_inputs(&self.own_fp, me, pid, &p.sas),
         ) else {
             return;
         };
         p.pending_confirm = None;
-        let expected = Sas::confirm_tag(prk, &pid.0, &lo, &hi);
+        let expected = Sas::confirm_tag(prk, &pid.0, lo.input(), hi.input());
         if crypto::ct_eq(&expected, &tag) {
-            p.sas_remote = true;
+            p.sas.confirmed_remote = true;
             self.event(Event::SasConfirmedByPeer { peer: pid });
         } else {
             self.security(SecurityKind::SasMismatch, Some(pid), now);
@@ -2341,6 +2532,7 @@ impl Session {
                 next_out: old.next_out,
                 admitted: old.admitted,
                 denied: old.denied,
+                sas: old.sas.clone(),
             },
         );
         if self.relay == Relay::Joined && self.phase != Phase::Closed {
@@ -2377,8 +2569,54 @@ impl Session {
     }
 }
 
-/// Both encoded fingerprints, lower participant id first, when both are known.
-fn fps_lo_hi(me: ParticipantId, peer: ParticipantId, p: &Peer) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (l, r) = (p.local_fp.clone()?, p.remote_fp.clone()?);
-    Some(if me < peer { (l, r) } else { (r, l) })
+/// One side's revealed SAS inputs, owned.
+struct OwnedInput {
+    fingerprint: Vec<u8>,
+    nonce: [u8; 32],
+}
+
+impl OwnedInput {
+    fn input(&self) -> SasInput<'_> {
+        SasInput {
+            fingerprint: &self.fingerprint,
+            nonce: &self.nonce,
+        }
+    }
+}
+
+/// Both sides' SAS inputs, lower participant id first, once both are known.
+fn sas_inputs(
+    own_fp: &[u8],
+    me: ParticipantId,
+    peer: ParticipantId,
+    sas: &SasState,
+) -> Option<(OwnedInput, OwnedInput)> {
+    let mine = OwnedInput {
+        fingerprint: own_fp.to_vec(),
+        nonce: sas.nonce?,
+    };
+    let (nonce, fingerprint) = sas.peer.clone()?;
+    let theirs = OwnedInput { fingerprint, nonce };
+    Some(if me < peer { (mine, theirs) } else { (theirs, mine) })
+}
+
+/// Whether `fp` is a canonical fingerprint encoding with exactly one entry.
+fn is_single_fingerprint(fp: &[u8]) -> bool {
+    let Some((&1, rest)) = fp.split_first() else {
+        return false;
+    };
+    let Some((&n, rest)) = rest.split_first() else {
+        return false;
+    };
+    let Some((name, rest)) = rest.split_at_checked(usize::from(n)) else {
+        return false;
+    };
+    let Some((&d, digest)) = rest.split_first() else {
+        return false;
+    };
+    let canonical = crypto::encode_fingerprints(&[(
+        String::from_utf8_lossy(name).into_owned(),
+        digest.to_vec(),
+    )]);
+    usize::from(d) == digest.len() && canonical == fp
 }

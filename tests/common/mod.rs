@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use teleconsult::Error;
-use teleconsult::crypto::{RoomId, RoomSecret};
+use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret};
 use teleconsult::signaling::relay_wire::{
     ClientMessage, LeftReason, ParticipantId, Role, ServerMessage,
 };
@@ -28,8 +28,34 @@ pub fn pid(n: u8) -> ParticipantId {
     ParticipantId([n; 8])
 }
 
+/// The visit's clinician and patient role keys (what `createInvite` makes).
+pub const CLINICIAN_SEED: [u8; 32] = [0xc1; 32];
+pub const PATIENT_SEED: [u8; 32] = [0xa7; 32];
+
+/// The role keys a link for `role` carries.
+pub fn authority(role: Role) -> Authority {
+    let key = |seed: &[u8; 32]| RoleSigningKey::from_seed(seed);
+    Authority {
+        clinician: key(&CLINICIAN_SEED).public(),
+        patient: key(&PATIENT_SEED).public(),
+        signing: match role {
+            Role::Clinician => Some(key(&CLINICIAN_SEED)),
+            Role::Patient => Some(key(&PATIENT_SEED)),
+            Role::Guest => None,
+        },
+    }
+}
+
+/// The DTLS certificate fingerprint of participant `n` (what its fake SDPs carry).
+pub fn certificate(n: u8) -> (String, Vec<u8>) {
+    let fp = n.wrapping_mul(16);
+    ("sha-256".into(), (0..32).map(|i| fp.wrapping_add(i)).collect())
+}
+
 pub fn config(n: u8, role: Role, secret: [u8; 32]) -> Config {
     Config {
+        authority: authority(role),
+        certificate: certificate(n),
         room: ROOM,
         secret: RoomSecret::from_bytes(secret),
         id: pid(n),
