@@ -2,9 +2,8 @@
 //! randomness give exactly these keys, frames and SAS, byte for byte.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 use teleconsult::crypto::{
-    Authority, Ephemeral, PeerPublic, RoleSigningKey, RoomId, RoomKeys, RoomSecret, Sas,
-    SasInput, Sealer, derive_pair, encode_fingerprints, sas_binding, sas_commitment,
-    transcript_hash,
+    Authority, Ephemeral, PeerPublic, RoleSigningKey, RoomId, RoomKeys, RoomSecret, Sas, SasInput,
+    Sealer, derive_pair, encode_fingerprints, sas_binding, sas_commitment, transcript_hash,
 };
 use teleconsult::signaling::relay_wire::{ParticipantId, Role, ServerMessage};
 use teleconsult::signaling::{Config, Output, Redacted, Session, Timeouts};
@@ -117,7 +116,11 @@ fn handshake_envelope_and_sas_vectors() {
     let sas = Sas::derive(&pa.sas_prk, a, b);
     assert_eq!(sas, Sas::derive(&pb.sas_prk, a, b));
     assert_eq!(pa.identity, pb.identity);
-    check("V_SAS_BINDING", &hex(&sas_binding(&pa.identity, a, b)), V_SAS_BINDING);
+    check(
+        "V_SAS_BINDING",
+        &hex(&sas_binding(&pa.identity, a, b)),
+        V_SAS_BINDING,
+    );
     check("V_SAS_DIGITS", &sas.digits(), V_SAS_DIGITS);
     if V_SAS_EMOJI == [0; 7] {
         println!("const V_SAS_EMOJI: [u8; 7] = {:?};", sas.emoji_indices());

@@ -109,7 +109,7 @@ pub struct Sealer {
     iv: [u8; 12],
     key_id: [u8; 8],
     next_seq: u64,
-    #[cfg(feature = "nonce-audit")]
+    #[cfg(feature = "test-hooks")]
     audit_key: [u8; 16],
 }
 
@@ -135,7 +135,7 @@ impl Sealer {
             iv: key.iv,
             key_id,
             next_seq: seq,
-            #[cfg(feature = "nonce-audit")]
+            #[cfg(feature = "test-hooks")]
             audit_key: super::nonce_audit::fingerprint(&key.key, &key.iv),
         }
     }
@@ -179,7 +179,7 @@ impl Sealer {
         frame.extend_from_slice(&aad);
         frame.extend_from_slice(plaintext);
         let n = nonce(&self.iv, self.next_seq);
-        #[cfg(feature = "nonce-audit")]
+        #[cfg(feature = "test-hooks")]
         super::nonce_audit::record(self.audit_key, n);
         let tag = self
             .cipher

@@ -18,7 +18,7 @@ mod authority;
 mod envelope;
 mod handshake;
 mod keys;
-#[cfg(feature = "nonce-audit")]
+#[cfg(feature = "test-hooks")]
 pub mod nonce_audit;
 mod rng;
 mod sas;

@@ -1,4 +1,4 @@
-//! Test instrumentation (feature `nonce-audit`, never in a shipped build): every
+//! Test instrumentation (feature `test-hooks`, never in a shipped build): every
 //! [`super::Sealer`] records the (key, nonce) pair of each frame it seals, so that tests can
 //! assert that no pair is ever used twice — whatever a hostile relay does.
 //!

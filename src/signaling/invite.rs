@@ -17,9 +17,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::SignalingError;
 use super::relay_wire::Role;
-use crate::crypto::{
-    Authority, ROOM_ID_LEN, ROOM_SECRET_LEN, RoleSigningKey, RoomId, RoomSecret,
-};
+use crate::crypto::{Authority, ROOM_ID_LEN, ROOM_SECRET_LEN, RoleSigningKey, RoomId, RoomSecret};
 
 /// A parsed invite: the room, its secret and the role keys. `Debug` never shows a secret.
 #[derive(Clone)]
@@ -208,7 +206,9 @@ impl Invite {
             _ => return Err(SignalingError::BadInvite),
         }
         let room = *fixed::<ROOM_ID_LEN>(room.ok_or(SignalingError::BadInvite)?)?;
-        let secret = RoomSecret::from_bytes(*fixed::<ROOM_SECRET_LEN>(secret.ok_or(SignalingError::BadInvite)?)?);
+        let secret = RoomSecret::from_bytes(*fixed::<ROOM_SECRET_LEN>(
+            secret.ok_or(SignalingError::BadInvite)?,
+        )?);
         let invite = Self {
             room: RoomId(room),
             secret,

@@ -401,7 +401,11 @@ mod tests {
             ..h.clone()
         };
         assert_eq!(Hello::decode(&signed.encode()), Ok(signed.clone()));
-        assert_eq!(signed.core(), h.core(), "the proof is not part of what it signs");
+        assert_eq!(
+            signed.core(),
+            h.core(),
+            "the proof is not part of what it signs"
+        );
         let msgs = [
             Signal::Description {
                 kind: SdpKind::Offer,

@@ -65,7 +65,13 @@ struct Side {
 }
 
 impl Side {
-    fn new(role: Role, id: u8, secret: [u8; 32], entropy: [u8; 32], roles: &[RoleSigningKey; 2]) -> Self {
+    fn new(
+        role: Role,
+        id: u8,
+        secret: [u8; 32],
+        entropy: [u8; 32],
+        roles: &[RoleSigningKey; 2],
+    ) -> Self {
         let id = ParticipantId([id; 8]);
         let signing = match role {
             Role::Clinician => Some(roles[0].clone()),
@@ -125,8 +131,20 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
         RoleSigningKey::from_seed(&seed(entropy, 5)),
     ];
     let mut sides = [
-        Side::new(Role::Clinician, 0x11, clinician_secret, seed(entropy, 2), &roles),
-        Side::new(Role::Patient, 0x22, patient_secret, seed(entropy, 3), &roles),
+        Side::new(
+            Role::Clinician,
+            0x11,
+            clinician_secret,
+            seed(entropy, 2),
+            &roles,
+        ),
+        Side::new(
+            Role::Patient,
+            0x22,
+            patient_secret,
+            seed(entropy, 3),
+            &roles,
+        ),
     ];
     // Messages in flight to side 0 or 1, in order. Only this module pushes to it, always
     // with index 0 or 1, so indexing `sides` and `joined` by it (and by `1 - from`) is in bounds.

@@ -1226,6 +1226,13 @@ impl Session {
         Ok(())
     }
 
+    /// Test hook (feature `test-hooks`): processes `sig` as if `from` had sent it over
+    /// the pair's sealed channel — an insider peer that sends whatever it likes.
+    #[cfg(feature = "test-hooks")]
+    pub fn test_deliver_signal(&mut self, from: ParticipantId, sig: Signal, now: u64) {
+        self.on_signal(from, sig, now);
+    }
+
     // ----- output ----------------------------------------------------------------------------
 
     /// The next thing to do. Call until it returns `None`; a [`Output::Timeout`] is
@@ -1388,12 +1395,14 @@ impl Session {
         Ok(())
     }
 
+    /// Whether someone other than `id` is the patient: this session, or a present peer
+    /// whose hello proved the patient role (a relay's announcement alone does not count,
+    /// so an impostor announced as patient cannot keep the real one out).
     fn has_other_patient(&self, id: ParticipantId) -> bool {
         self.role == Role::Patient
-            || self
-                .peers
-                .iter()
-                .any(|(q, p)| *q != id && p.present && p.relay_role == Role::Patient)
+            || self.peers.iter().any(|(q, p)| {
+                *q != id && p.present && p.remote.as_ref().is_some_and(|r| r.role == Role::Patient)
+            })
     }
 
     fn start_epoch(&mut self, now: u64) {
@@ -2597,7 +2606,11 @@ fn sas_inputs(
     };
     let (nonce, fingerprint) = sas.peer.clone()?;
     let theirs = OwnedInput { fingerprint, nonce };
-    Some(if me < peer { (mine, theirs) } else { (theirs, mine) })
+    Some(if me < peer {
+        (mine, theirs)
+    } else {
+        (theirs, mine)
+    })
 }
 
 /// Whether `fp` is a canonical fingerprint encoding with exactly one entry.

@@ -49,7 +49,10 @@ pub fn authority(role: Role) -> Authority {
 /// The DTLS certificate fingerprint of participant `n` (what its fake SDPs carry).
 pub fn certificate(n: u8) -> (String, Vec<u8>) {
     let fp = n.wrapping_mul(16);
-    ("sha-256".into(), (0..32).map(|i| fp.wrapping_add(i)).collect())
+    (
+        "sha-256".into(),
+        (0..32).map(|i| fp.wrapping_add(i)).collect(),
+    )
 }
 
 pub fn config(n: u8, role: Role, secret: [u8; 32]) -> Config {
