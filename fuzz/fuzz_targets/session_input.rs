@@ -1,9 +1,12 @@
 #![no_main]
-//! Arbitrary relay messages into a joined session with one known peer: never a panic,
-//! and nothing transmitted is ever unsealed.
+//! Arbitrary relay messages into a joined session with one known peer — raw bytes, sealed
+//! payloads, and relay-injected control messages (fake joins, leaves, stale welcomes) —
+//! never a panic, and nothing transmitted is ever unsealed.
 use libfuzzer_sys::fuzz_target;
-use teleconsult::crypto::{RoomId, RoomSecret};
-use teleconsult::signaling::relay_wire::{ClientMessage, ParticipantId, Role, ServerMessage};
+use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret, VERSION};
+use teleconsult::signaling::relay_wire::{
+    ClientMessage, LeftReason, ParticipantId, Role, ServerMessage,
+};
 use teleconsult::signaling::{Config, Output, Redacted, Session, Timeouts};
 
 fn drain(s: &mut Session) {
@@ -11,7 +14,7 @@ fn drain(s: &mut Session) {
         if let Output::Transmit(bytes) = o {
             let m = ClientMessage::decode(&bytes).expect("valid relay framing");
             if let ClientMessage::Send { payload, .. } = m {
-                assert!(payload.len() >= 66 && payload[0] == 1, "unsealed payload");
+                assert!(payload.len() >= 66 && payload[0] == VERSION, "unsealed payload");
             }
         }
     }
@@ -28,6 +31,12 @@ fuzz_target!(|data: &[u8]| {
         entropy: [7; 32],
         capabilities: 0,
         timeouts: Timeouts::default(),
+        authority: Authority {
+            clinician: RoleSigningKey::from_seed(&[8; 32]).public(),
+            patient: RoleSigningKey::from_seed(&[9; 32]).public(),
+            signing: Some(RoleSigningKey::from_seed(&[8; 32])),
+        },
+        certificate: ("sha-256".into(), vec![0xab; 32]),
     });
     let mut now = 1_000u64;
     let _ = s.handle_relay_connected(now);
@@ -44,7 +53,9 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(u16::from_be_bytes([rest[1], rest[2]])).min(rest.len() - 3);
         let chunk = &rest[3..3 + len];
         rest = &rest[3 + len..];
-        match sel % 4 {
+        let role = |b: u8| [Role::Clinician, Role::Patient, Role::Guest][usize::from(b % 3)];
+        let id = |b: u8| ParticipantId([b % 4; 8]);
+        match sel % 7 {
             0 => {
                 let _ = s.handle_relay_message(chunk, now);
             }
@@ -59,8 +70,31 @@ fuzz_target!(|data: &[u8]| {
                 now = now.saturating_add(u64::from(sel) * 500);
                 s.handle_timeout(now);
             }
-            _ => {
+            3 => {
                 let _ = s.send_app_data(ParticipantId([2; 8]), chunk, now);
+            }
+            4 => {
+                let b = chunk.first().copied().unwrap_or(2);
+                let m = ServerMessage::Joined {
+                    id: id(b),
+                    role: role(b >> 2),
+                };
+                let _ = s.handle_relay_message(&m.encode(), now);
+            }
+            5 => {
+                let b = chunk.first().copied().unwrap_or(2);
+                let reason = [LeftReason::Closed, LeftReason::Lost, LeftReason::Removed]
+                    [usize::from((b >> 2) % 3)];
+                let m = ServerMessage::Left { id: id(b), reason };
+                let _ = s.handle_relay_message(&m.encode(), now);
+            }
+            _ => {
+                let b = chunk.first().copied().unwrap_or(2);
+                let m = ServerMessage::Welcome {
+                    role: role(b),
+                    present: vec![(id(b >> 2), role(b >> 4))],
+                };
+                let _ = s.handle_relay_message(&m.encode(), now);
             }
         }
         drain(&mut s);

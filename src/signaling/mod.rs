@@ -61,6 +61,14 @@ mod session;
 use core::fmt;
 
 pub use invite::{Invite, VisitLinks};
+
+/// Reads a certificate fingerprint as `RTCCertificate.getFingerprints()` or an SDP's
+/// `a=fingerprint:` line gives it (`"sha-256"`, `"AB:CD:…"`): `(hash name, digest)`.
+pub fn certificate_fingerprint(algorithm: &str, value: &str) -> Option<(String, Vec<u8>)> {
+    let line = format!("a=fingerprint:{algorithm} {value}");
+    let mut fps = sdp::fingerprints(&line);
+    if fps.len() == 1 { fps.pop() } else { None }
+}
 pub use message::{Candidate, SdpKind};
 pub use session::{
     CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,

@@ -22,7 +22,6 @@ use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
 use crate::Error;
 use crate::consent::{DataCategory, Decision, RecordingSignal};
-use crate::crypto::{RoomId, RoomSecret};
 use crate::reconnect::Backoff;
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
@@ -49,19 +48,19 @@ export type ConsultationState =
 export type EndReason =
   | "hung-up" | "ended-by-clinician" | "denied" | "waiting-room-timeout" | "relay-refused";
 
-/** Options of `Consultation.join`. Give either `link`, or `roomId` and `roomSecret`. */
+/** Options of `Consultation.join`. */
 export interface JoinOptions {
-  /** The invite link; the room id and secret are read from its fragment (`#r=…&k=…`). */
-  link?: string;
-  /** The room id (base64url), when not using a link. */
-  roomId?: string;
-  /** The 256-bit room secret (base64url), when not using a link. */
-  roomSecret?: string;
+  /**
+   * This participant's invite link from `createInvite`: the room id, the room secret and the
+   * visit's role keys are read from its fragment (`#v=2&r=…&k=…&c=…&p=…[&s=…]`). A link made
+   * by protocol version 1 is refused (`InvalidArgument`): ask for a new link.
+   */
+  link: string;
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com/ws`. */
   relayUrl: string;
   /** The join token your backend minted for this participant (see docs/RELAY.md). */
   token: string;
-  /** Must match the role in the token. */
+  /** Must match the role in the token and the link (the clinician's, patient's or a guest link). */
   role: ParticipantRole;
   /** Shown to the other participants; sent only inside the encrypted channel. */
   displayName: string;
@@ -104,6 +103,11 @@ export interface Participant {
   sas?: Sas;
   sasConfirmed: boolean;
   sasConfirmedByPeer: boolean;
+  /**
+   * With `sas`: the public value (64 hex digits) that names this SAS, the same on both sides;
+   * `ConsentManager.recordSasConfirmed` records it.
+   */
+  sasBinding?: string;
 }
 
 /** The `detail` of each event a `Consultation` dispatches. */
@@ -229,6 +233,8 @@ pub(super) struct Inner {
     backoff: Backoff,
     ice_servers: JsValue,
     relay_only: bool,
+    /// The session's DTLS certificate (`RTCCertificate`), which the SAS commits to.
+    certificate: JsValue,
     local_stream: Option<MediaStream>,
     joined_once: bool,
     ended: Option<&'static str>,
@@ -269,27 +275,60 @@ fn parse_role(s: &str) -> Result<Role, Error> {
     ))
 }
 
-/// Reads the room id and secret from `link`, or from `roomId` and `roomSecret`. Every copy
-/// of the secret made here is wiped when it is dropped.
-fn room_from_options(options: &JsValue) -> Result<(RoomId, RoomSecret), Error> {
-    let link = match js::opt_string(options, "link")? {
-        Some(link) => Zeroizing::new(link),
-        None => {
-            let room = js::string(options, "roomId")?;
-            let secret = Zeroizing::new(js::string(options, "roomSecret")?);
-            // The invite parser checks both forms the same way.
-            Zeroizing::new(format!("#r={room}&k={}", secret.as_str()))
-        }
-    };
+/// Reads the invite from `link` (room id, secret and role keys) and checks that it is a link
+/// for `role`. Every copy of a secret made here is wiped when it is dropped.
+fn invite_from_options(options: &JsValue, role: Role) -> Result<Invite, Error> {
+    let link = Zeroizing::new(js::string(options, "link")?);
     let invite = Invite::parse(&link)?;
-    Ok((invite.room, invite.secret))
+    if invite.role() != role {
+        return Err(Error::InvalidArgument(match invite.role() {
+            Role::Clinician => "link: this is the clinician's link; role must be clinician",
+            Role::Patient => "link: this is the patient's link; role must be patient",
+            Role::Guest => "link: this is a guest link; role must be guest",
+        }));
+    }
+    Ok(invite)
 }
 
-fn build(options: &JsValue) -> Result<Shared, Error> {
+/// The session's certificate, made before the handshake: `(RTCCertificate, (hash name,
+/// digest))`. Rejects with `Unsupported` where WebRTC is missing.
+async fn certificate() -> Result<(JsValue, (String, Vec<u8>)), Error> {
+    let unsupported =
+        Error::Unsupported("WebRTC certificates (RTCPeerConnection.generateCertificate)");
+    let made = JsFuture::from(peer::create_certificate())
+        .await
+        .map_err(|_| unsupported.clone())?;
+    let parts = Array::from(&made);
+    let (alg, value) = (parts.get(1).as_string(), parts.get(2).as_string());
+    let fingerprint = alg
+        .zip(value)
+        .and_then(|(alg, value)| crate::signaling::certificate_fingerprint(&alg, &value))
+        .ok_or(unsupported)?;
+    Ok((parts.get(0), fingerprint))
+}
+
+/// Checks every option; nothing is opened yet.
+fn check_options(options: &JsValue) -> Result<(), Error> {
     if !options.is_object() {
         return Err(Error::InvalidArgument("options: expected an object"));
     }
-    let (room, secret) = room_from_options(options)?;
+    let role = parse_role(&js::string(options, "role")?)?;
+    invite_from_options(options, role)?;
+    Ok(())
+}
+
+fn build(
+    options: &JsValue,
+    certificate: JsValue,
+    fingerprint: (String, Vec<u8>),
+) -> Result<Shared, Error> {
+    if !options.is_object() {
+        return Err(Error::InvalidArgument("options: expected an object"));
+    }
+    let role = parse_role(&js::string(options, "role")?)?;
+    let invite = invite_from_options(options, role)?;
+    let authority = invite.authority();
+    let (room, secret) = (invite.room, invite.secret);
     let relay_url = js::string(options, "relayUrl")?;
     if !(relay_url.starts_with("ws://") || relay_url.starts_with("wss://")) {
         return Err(Error::InvalidArgument(
@@ -297,7 +336,6 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
         ));
     }
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
-    let role = parse_role(&js::string(options, "role")?)?;
     let display_name = js::string(options, "displayName")?;
     let id = match js::opt_string(options, "participantId")? {
         Some(hex) => {
@@ -356,6 +394,8 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
             entropy: *entropy,
             capabilities: 0,
             timeouts: Timeouts::default(),
+            authority,
+            certificate: fingerprint,
         });
         RefCell::new(Inner {
             session,
@@ -377,6 +417,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
                 JsValue::UNDEFINED
             },
             relay_only,
+            certificate,
             local_stream,
             joined_once: false,
             ended: None,
@@ -403,7 +444,9 @@ impl Consultation {
     #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
     pub fn join(#[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue) -> Promise {
         js::promise(async move {
-            let inner = build(&options)?;
+            check_options(&options)?;
+            let (certificate, fingerprint) = certificate().await?;
+            let inner = build(&options, certificate, fingerprint)?;
             let waiter = Promise::new(&mut |resolve, reject| {
                 inner.borrow_mut().join_waiter = Some((resolve, reject));
             });
@@ -992,7 +1035,12 @@ fn bare_peer(
             on_peer(&weak, id, e);
         }
     };
-    Peer::new(&guard.ice_servers, guard.relay_only, sink)
+    Peer::new(
+        &guard.ice_servers,
+        guard.relay_only,
+        &guard.certificate,
+        sink,
+    )
 }
 
 /// Makes a spare connection unless there is one (see [`Spare`]).
@@ -1494,6 +1542,9 @@ fn participant_js(p: &PeerInfo) -> JsValue {
     }
     if let Some(sas) = &p.sas {
         set(&obj, "sas", sas_js(sas));
+    }
+    if let Some(binding) = &p.sas_binding {
+        set(&obj, "sasBinding", js::hex(binding));
     }
     obj.into()
 }

@@ -11,21 +11,29 @@ use crate::signaling::invite::base64url_encode;
 
 #[wasm_bindgen(typescript_custom_section)]
 const INVITE_TS: &'static str = r#"
-/** A new consultation room, as links. The room secret lives only in the links' fragments. */
+/**
+ * A new consultation room, as links. The room secret and the visit's role keys live only in
+ * the links' fragments. Each link proves exactly one role: keep the clinician's link on the
+ * clinician's side, send the patient's link only to the patient, and the guest link to an
+ * interpreter or family member (it cannot act as the patient or the clinician).
+ */
 export interface CreatedInvite {
   /** The room id (base64url); give it to your backend to mint join tokens for this room. */
   roomId: string;
   /** Send this to the patient. */
   patientLink: string;
-  /** Open this on the clinician's side. */
+  /** Open this on the clinician's side. It carries the clinician's signing key. */
   clinicianLink: string;
+  /** Send this to a guest (interpreter, family member). */
+  guestLink: string;
 }
 "#;
 
-/// Creates a room: a random 128-bit room id and 256-bit room secret from the platform's
-/// CSPRNG, formatted into a patient link and a clinician link (`<page>#r=<room>&k=<secret>`).
-/// The fragment never reaches a server. Throws `InvalidArgument` when a page URL is empty or
-/// already has a fragment, `Unsupported` without a secure random source.
+/// Creates a room: a random 128-bit room id, 256-bit room secret and the visit's clinician
+/// and patient Ed25519 keys from the platform's CSPRNG, formatted into the clinician's,
+/// the patient's and a guest link (`<page>#v=2&r=…&k=…&c=…&p=…[&s=…]`; the guest link uses
+/// the patient page). The fragment never reaches a server. Throws `InvalidArgument` when a
+/// page URL is empty or already has a fragment, `Unsupported` without a secure random source.
 #[wasm_bindgen(js_name = createInvite, unchecked_return_type = "CreatedInvite")]
 pub fn create_invite(
     #[wasm_bindgen(js_name = patientPage)] patient_page: &str,
@@ -41,13 +49,30 @@ pub fn create_invite(
     }
     let mut room = [0u8; ROOM_ID_LEN];
     let mut secret = Zeroizing::new([0u8; ROOM_SECRET_LEN]);
-    js::random_bytes(&mut room)?;
-    js::random_bytes(secret.as_mut())?;
-    let invite = Invite::new(RoomId(room), RoomSecret::from_bytes(*secret));
+    let mut clinician = Zeroizing::new([0u8; 32]);
+    let mut patient = Zeroizing::new([0u8; 32]);
+    for buf in [
+        &mut room[..],
+        secret.as_mut(),
+        clinician.as_mut(),
+        patient.as_mut(),
+    ] {
+        js::random_bytes(buf)?;
+    }
+    let links = Invite::create(
+        RoomId(room),
+        RoomSecret::from_bytes(*secret),
+        &clinician,
+        &patient,
+    );
     Ok(object(&[
         ("roomId", base64url_encode(&room).into()),
-        ("patientLink", invite.to_url(patient_page).into()),
-        ("clinicianLink", invite.to_url(clinician_page).into()),
+        ("patientLink", links.patient.to_url(patient_page).into()),
+        (
+            "clinicianLink",
+            links.clinician.to_url(clinician_page).into(),
+        ),
+        ("guestLink", links.guest.to_url(patient_page).into()),
     ])
     .into())
 }

@@ -17,8 +17,12 @@ extern "C" {
     fn create_peer(
         ice_servers: &JsValue,
         relay_only: bool,
+        certificate: &JsValue,
         on_event: &Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
     ) -> Result<RtcPeerConnection, JsValue>;
+    /// Makes the session's certificate: resolves to `[certificate, hash name, digest]`.
+    #[wasm_bindgen(js_name = createCertificate)]
+    pub fn create_certificate() -> Promise;
     /// Adds a received track to the participant's stream (made if need be); returns it.
     #[wasm_bindgen(js_name = addRemoteTrack)]
     pub fn add_remote_track(
@@ -112,6 +116,7 @@ impl Peer {
     pub fn new(
         ice_servers: &JsValue,
         relay_only: bool,
+        certificate: &JsValue,
         sink: impl Fn(PeerEvent) + 'static,
     ) -> Result<Self, JsValue> {
         let on_event = Closure::<dyn FnMut(u32, JsValue, JsValue, JsValue)>::new(
@@ -121,7 +126,7 @@ impl Peer {
                 }
             },
         );
-        let pc = create_peer(ice_servers, relay_only, &on_event)?;
+        let pc = create_peer(ice_servers, relay_only, certificate, &on_event)?;
         Ok(Self {
             pc,
             queue: VecDeque::new(),

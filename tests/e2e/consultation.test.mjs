@@ -142,7 +142,7 @@ test('an interpreter (guest) joins an ongoing call and connects with both', asyn
   try {
     await until(patient, () => window.c.state === 'connected', null, { what: 'patient connected' });
     const g = await joinIn(guest, {
-      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
+      link: invite.guestLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
       token: await relay.token(invite.roomId, 'guest'),
     });
     assert.equal(g.state, 'waiting');

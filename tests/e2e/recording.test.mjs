@@ -155,7 +155,7 @@ test('a guest without a grant stops a running recording by entering the call, an
 
     // An interpreter joins and is admitted, without any consent record: recording stops.
     const g = await joinIn(guest, {
-      link: invite.patientLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
+      link: invite.guestLink, relayUrl: relay.wsUrl, role: 'guest', displayName: 'Interpreter',
       token: await relay.token(invite.roomId, 'guest'),
     }, { media: false });
     const stop = await until(clinician, () => window.stops[0], null, { what: 'recording stopped by the newcomer' });

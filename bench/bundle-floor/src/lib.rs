@@ -19,7 +19,7 @@ use teleconsult::consent::{
     LedgerReplica, MemoryStore, Party, PartyId, Purpose, ReceiptContext, Recipient, RecipientKind,
     Request, SyncMessage, check_recording, fhir_consents,
 };
-use teleconsult::crypto::{RoomId, RoomSecret};
+use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret};
 use teleconsult::devices::{CaptureContext, DeviceIdentity, FhirContext, capture, parse, to_fhir};
 use teleconsult::signaling::relay_wire::{ParticipantId, Role};
 use teleconsult::signaling::{
@@ -106,6 +106,17 @@ pub extern "C" fn session_new() {
         token: b.get(100..).unwrap_or_default().to_vec().into(),
         capabilities: 0,
         timeouts: Timeouts::default(),
+        // The role keys and certificate come from the same input bytes: only the code path
+        // matters here, not the values.
+        authority: {
+            let signing = RoleSigningKey::from_seed(&array(&b, 16));
+            Authority {
+                clinician: signing.public(),
+                patient: array(&b, 48),
+                signing: Some(signing),
+            }
+        },
+        certificate: (String::from("sha-256"), array::<32>(&b, 0).to_vec()),
     };
     SESSION.with(|s| *s.borrow_mut() = Some(Session::new(config)));
 }

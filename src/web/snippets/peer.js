@@ -10,8 +10,8 @@
  * `c` its m-line index), 1 the ICE connection state (`a`), 2 a remote track (`a` the track,
  * `b` the sender's stream, if any), 3 a STUN/TURN error (`a` code, `b` reason, `c` URL).
  */
-export function createPeer(iceServers, relayOnly, onEvent) {
-  const config = {};
+export function createPeer(iceServers, relayOnly, certificate, onEvent) {
+  const config = { certificates: [certificate] };
   if (iceServers !== undefined) config.iceServers = iceServers;
   if (relayOnly) config.iceTransportPolicy = 'relay';
   const pc = new RTCPeerConnection(config);
@@ -23,6 +23,31 @@ export function createPeer(iceServers, relayOnly, onEvent) {
   pc.ontrack = (e) => onEvent(2, e.track, e.streams[0]);
   pc.onicecandidateerror = (e) => onEvent(3, e.errorCode, e.errorText, e.url);
   return pc;
+}
+
+/**
+ * Makes the session's DTLS certificate before the handshake, so that the SAS exchange can
+ * commit to its fingerprint (docs/PROTOCOL.md §9); every connection of the session uses it.
+ * Resolves to `[certificate, hash name, colon-hex digest]`. Where `getFingerprints` is
+ * missing, the fingerprint is read from a throwaway offer made with the certificate.
+ */
+export async function createCertificate() {
+  const cert = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+  const listed = typeof cert.getFingerprints === 'function' ? cert.getFingerprints() : [];
+  let fp = listed.find((f) => f.algorithm === 'sha-256') ?? listed[0];
+  if (!fp) {
+    const pc = new RTCPeerConnection({ certificates: [cert] });
+    try {
+      pc.createDataChannel('certificate');
+      const { sdp } = await pc.createOffer();
+      const m = /^a=fingerprint:(\S+) (\S+)/m.exec(sdp);
+      if (m) fp = { algorithm: m[1], value: m[2] };
+    } finally {
+      pc.close();
+    }
+  }
+  if (!fp) throw new Error('the certificate has no fingerprint');
+  return [cert, fp.algorithm.toLowerCase(), fp.value];
 }
 
 /**
