@@ -291,11 +291,7 @@ fn build(options: &JsValue) -> Result<Shared, Error> {
     }
     let (room, secret) = room_from_options(options)?;
     let relay_url = js::string(options, "relayUrl")?;
-    if !(relay_url.starts_with("ws://") || relay_url.starts_with("wss://")) {
-        return Err(Error::InvalidArgument(
-            "relayUrl: expected a ws:// or wss:// URL",
-        ));
-    }
+    super::relay_url::check_relay_url(&relay_url)?;
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let role = parse_role(&js::string(options, "role")?)?;
     let display_name = js::string(options, "displayName")?;
