@@ -76,6 +76,24 @@ export async function mintDevToken(room, role) {
   return (await res.json()).token;
 }
 
+/** Base64url without padding, as in the invite links. */
+export function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * The clinician's consent-countersigning public key in a patient link's fragment (`ck=`, 32
+ * bytes base64url), or null. Interim, demo only: once the invite links carry the clinician's
+ * per-visit identity key (issue 13, point 3), it comes from the SDK's invite instead.
+ */
+export function clinicianKeyFromLink(link) {
+  const hash = link.includes('#') ? link.slice(link.indexOf('#') + 1) : '';
+  const v = new URLSearchParams(hash).get('ck');
+  if (!v || !/^[A-Za-z0-9_-]{43}$/.test(v)) return null;
+  const bin = atob(v.replace(/-/g, '+').replace(/_/g, '/') + '=');
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
 /** The room id carried in an invite link's fragment (`#r=…&k=…`), or null. */
 export function roomFromFragment(hash = location.hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));

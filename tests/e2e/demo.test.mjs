@@ -170,13 +170,19 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await click(doc, '#start-visit');
     await stepIs(doc, 'visit');
     const link = await doc.$eval('#patient-link', (i) => i.value);
-    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+$/);
+    // The room secret, and the clinician's consent key (interim: until the invite carries it).
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+&ck=[A-Za-z0-9_-]{43}$/);
+    const secret = new URLSearchParams(link.split('#')[1]).get('k');
     assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
     await shoot(doc, '03-clinician-room-open');
 
     // Patient: open the link in another tab, pass the check, give a name.
     const patient = await openPage(browser, link);
     await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    // The link was read once: the fragment (the room secret) left the address bar and the history entry.
+    const address = await patient.evaluate(() => ({ href: location.href, hash: location.hash }));
+    assert.equal(address.hash, '', 'no fragment in the address bar');
+    assert.ok(!address.href.includes(secret), 'the secret is not in the address');
     const check = await patient.evaluate(() => ({
       state: document.getElementById('summary').dataset.state,
       items: Object.fromEntries([...document.querySelectorAll('#checks li')].map((li) => [li.dataset.capability, li.dataset.available === 'true'])),
@@ -218,6 +224,19 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await until(doc, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'clinician connected');
     t.diagnostic(`let in → both pages connected: ${Date.now() - admitAt} ms (includes CDP polling)`);
     assert.equal(await doc.$eval('#waiting-list', (l) => l.children.length), 0, 'the waiting room is empty');
+    // Once the patient is in, the console no longer shows the link or its QR code (screen sharing).
+    const invite = await doc.evaluate(() => ({
+      collapsed: document.getElementById('invite-card').dataset.collapsed,
+      fullHidden: document.getElementById('invite-full').hidden,
+      qr: document.querySelectorAll('#qr svg').length,
+      value: document.getElementById('patient-link').value,
+      html: document.body.innerHTML,
+    }));
+    assert.equal(invite.collapsed, 'true');
+    assert.equal(invite.fullHidden, true);
+    assert.equal(invite.qr, 0, 'the QR code is gone');
+    assert.equal(invite.value, '');
+    assert.ok(!invite.html.includes(secret), 'the room secret is nowhere on the console page');
 
     // The same SAS on both pages.
     await until(doc, () => document.querySelector('#sas .sas-digits'), null, 'clinician SAS');
@@ -323,6 +342,21 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
     const again = await sasOf(patient);
     await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, again.digits, 'the clinician shows the new code');
+    // New keys, a new code: on both pages it is shown as changed and NOT verified, per participant,
+    // until both confirm it again.
+    assert.notEqual(again.digits, sasDoc.digits, 'a new code');
+    for (const page of [doc, patient]) {
+      const card = await page.evaluate(() => ({ ...document.getElementById('sas-card').dataset, status: document.getElementById('sas-status').textContent }));
+      assert.equal(card.verified, 'false');
+      assert.equal(card.changed, 'true');
+      assert.match(card.status, /NOT verified/);
+    }
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('Sam Patient confirmed'), null, 'the patient confirmed the new code');
+    await click(doc, '#sas-confirm');
+    for (const page of [doc, patient]) {
+      await until(page, () => document.getElementById('sas-card').dataset.verified === 'true' && document.getElementById('sas-card').dataset.changed === 'false', null, 'the new code verified');
+    }
 
     // The clinician ends the visit for everyone.
     await click(doc, '#end-visit');
