@@ -201,3 +201,32 @@ fn a_replica_resumes_with_its_receive_times_and_rejects_impossible_ones() {
         LedgerError::Malformed(DecodeError::BadField)
     );
 }
+
+proptest::proptest! {
+    /// Live, an entry is accepted exactly when its signed time is within the skew of its
+    /// arrival; a refused one changes nothing; any times (up to the u64 edge) never panic.
+    #[test]
+    fn live_entries_are_accepted_exactly_within_the_skew(
+        offset in -(3 * TIME_SKEW_MS as i64)..(3 * TIME_SKEW_MS as i64),
+        now_edge in proptest::prelude::any::<u64>(),
+    ) {
+        let (mut l, mut r) = granted();
+        let signed = T0 + HOUR / 2;
+        let w = withdraw_dated(&mut l, signed);
+        let arrival = signed.checked_add_signed(offset).unwrap();
+        let got = r.receive(&w, arrival);
+        let within = offset.unsigned_abs() <= TIME_SKEW_MS;
+        proptest::prop_assert_eq!(got.is_ok(), within, "offset {}", offset);
+        if within {
+            proptest::prop_assert_eq!(r.timing(1).unwrap().received_at, Some(arrival));
+        } else {
+            proptest::prop_assert_eq!(got.unwrap_err(), LedgerError::Untimely { seq: 1 });
+            proptest::prop_assert_eq!(r.ledger().size(), 1);
+        }
+        // Hostile clock values never panic.
+        let (mut l2, mut r2) = granted();
+        let w2 = withdraw_dated(&mut l2, T0 + 1);
+        let _ = r2.receive(&w2, now_edge);
+        let _ = r2.checkpoint(now_edge);
+    }
+}
