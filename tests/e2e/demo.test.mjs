@@ -625,3 +625,48 @@ test('a patient the clinician turns away is told so plainly, without a way to re
     await browser.close();
   }
 });
+
+test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code is shown as changed and not verified on both pages', async () => {
+  const browser = await launchChromium();
+  try {
+    const { doc, patient } = await startVisit(browser);
+    const code = (page) => page.evaluate(() => document.querySelector('#sas .sas-digits')?.dataset.digits);
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'the first code');
+    const first = await code(patient);
+    await click(patient, '#sas-confirm');
+    await until(doc, () => !document.getElementById('sas-confirm').disabled, null, 'clinician code');
+    await click(doc, '#sas-confirm');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified');
+
+    // The patient's page restarts: no fragment in the address any more, the tab still has the link.
+    assert.equal(await patient.evaluate(() => location.hash), '');
+    await patient.reload({ waitUntil: 'load' });
+    await until(patient, () => document.getElementById('summary')?.dataset.checked === 'true', null, 'check after the reload');
+    assert.notEqual(await patient.evaluate(() => document.body.dataset.screen), 'nolink', 'the link survived the reload in the tab');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip'); // the grants are still in the ledger on this device
+    await stepIs(patient, 'waiting');
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'the patient is back in the waiting room');
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
+    const second = await code(patient);
+    assert.notEqual(second, first, 'new keys, a new code');
+    await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, second, 'the clinician shows the new code');
+    const card = await doc.evaluate(() => ({ ...document.getElementById('sas-card').dataset, status: document.getElementById('sas-status').textContent }));
+    assert.equal(card.verified, 'false', 'the clinician no longer shows the patient as verified');
+    assert.equal(card.changed, 'true');
+    assert.match(card.status, /NOT verified/);
+    assert.equal(await patient.evaluate(() => document.getElementById('sas-card').dataset.verified), 'false');
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('confirmed'), null, 'patient confirmed the new code');
+    await click(doc, '#sas-confirm');
+    for (const page of [doc, patient]) {
+      await until(page, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified again');
+    }
+    assert.deepEqual(patient.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
