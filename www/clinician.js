@@ -4,7 +4,7 @@
 import * as sdk from '/pkg/index.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, renderSas, STATE_WORDS, errorWords,
-  attachVideo, logLine, base64url,
+  attachVideo, logLine, base64url, clinicianSeedFromLink,
 } from '/common.js';
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
@@ -49,11 +49,13 @@ $('start-form').addEventListener('submit', async (e) => {
   try {
     const origin = location.origin;
     const created = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
-    // The clinician's per-visit identity key for consent checkpoints: the seed stays on this
-    // page (and, wrapped, in IndexedDB with the replica), the public key goes in the patient
-    // link. Interim: the invite links will carry it (issue 13, point 3).
-    const consentSeed = crypto.getRandomValues(new Uint8Array(32));
-    const consentKey = app.extras.consentAvailable ? app.extras.consentPublicKey(consentSeed) : null;
+    // The clinician's per-visit identity key countersigns consent checkpoints: its seed stays on
+    // this page (and, wrapped, in IndexedDB with the replica); patients verify its public key.
+    // A version-2 invite carries both (`s=` on the clinician link, `c=` on every link). For a
+    // version-1 invite the demo makes one and appends its public key to the patient link (`ck=`).
+    const fromLink = clinicianSeedFromLink(created.clinicianLink);
+    const consentSeed = fromLink ?? crypto.getRandomValues(new Uint8Array(32));
+    const consentKey = !fromLink && app.extras.consentAvailable ? app.extras.consentPublicKey(consentSeed) : null;
     const invite = consentKey ? { ...created, patientLink: `${created.patientLink}&ck=${base64url(consentKey)}` } : created;
     app.consentSeed = consentSeed;
     const token = await mintDevToken(invite.roomId, 'clinician');

@@ -81,17 +81,30 @@ export function base64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/**
- * The clinician's consent-countersigning public key in a patient link's fragment (`ck=`, 32
- * bytes base64url), or null. Interim, demo only: once the invite links carry the clinician's
- * per-visit identity key (issue 13, point 3), it comes from the SDK's invite instead.
- */
-export function clinicianKeyFromLink(link) {
-  const hash = link.includes('#') ? link.slice(link.indexOf('#') + 1) : '';
-  const v = new URLSearchParams(hash).get('ck');
+/** 32 bytes from base64url (43 characters), or null. */
+function key32(v) {
   if (!v || !/^[A-Za-z0-9_-]{43}$/.test(v)) return null;
   const bin = atob(v.replace(/-/g, '+').replace(/_/g, '/') + '=');
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** A link's fragment parameters. */
+const fragmentOf = (link) => new URLSearchParams(link.includes('#') ? link.slice(link.indexOf('#') + 1) : '');
+
+/**
+ * The clinician's per-visit identity public key in a patient link: `c=` of a version-2 invite
+ * link, else (interim, demo only, for version-1 links) the `ck=` the console appends; or null.
+ * Checkpoints of the patient's consent record are accepted only under this key.
+ */
+export function clinicianKeyFromLink(link) {
+  const f = fragmentOf(link);
+  return key32(f.get('c')) ?? key32(f.get('ck'));
+}
+
+/** The clinician's signing seed (`s=`) of a version-2 clinician link, or null. */
+export function clinicianSeedFromLink(link) {
+  const f = fragmentOf(link);
+  return f.get('v') === '2' && f.get('c') ? key32(f.get('s')) : null;
 }
 
 /** The room id carried in an invite link's fragment (`#r=…&k=…`), or null. */

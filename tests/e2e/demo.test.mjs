@@ -170,9 +170,13 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await click(doc, '#start-visit');
     await stepIs(doc, 'visit');
     const link = await doc.$eval('#patient-link', (i) => i.value);
-    // The room secret, and the clinician's consent key (interim: until the invite carries it).
-    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+&ck=[A-Za-z0-9_-]{43}$/);
-    const secret = new URLSearchParams(link.split('#')[1]).get('k');
+    // The room secret, and the clinician's identity key (`c=` in a version-2 invite; `ck=`,
+    // appended by the demo, for a version-1 one), all in the fragment.
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#[A-Za-z0-9_=&-]+$/);
+    const fragment = new URLSearchParams(link.split('#')[1]);
+    const secret = fragment.get('k');
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(fragment.get('c') ?? fragment.get('ck'), /^[A-Za-z0-9_-]{43}$/);
     assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
     await shoot(doc, '03-clinician-room-open');
 
