@@ -236,10 +236,10 @@ fn javascript_shapes_round_trip_through_json() {
 #[test]
 fn exported_ledger_verifies_offline_with_and_without_a_checkpoint() {
     let l = ledger();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &patient_key().public_key()).unwrap();
+    let mut replica = replica(&patient_key().public_key());
     let mut cp = None;
     for e in entries(&l) {
-        cp = Some(replica.receive(&e, &clinician_key()).unwrap());
+        cp = Some(replica.receive(&e, on_time(&e)).unwrap());
     }
     let cp = Checkpoint::decode(&cp.unwrap().encode()).unwrap();
     let bytes = l.encode();

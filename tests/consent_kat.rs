@@ -38,7 +38,9 @@ const ENTRIES: [[&str; 3]; 3] = [
         "0c2437c2a6934fa1c03696f84a7c1be75a61534326b9b53b882b0b433aac25695abb8cc204538d369bd972e0a514b837bb85121e0f7da1f52291d8cb9335e50c",
     ],
 ];
-const CHECKPOINT: &str = "544343500174656c65636f6e73756c742d6b6174310000000000000003aa9da6c662d2a5aeffdd3aa93836ab08372eb4edccee6e83c4f6fa52475f991a4edaea56be29c92bcc2d5ead4fb70244251e6e3ca00d4c5c0ffb4e54f1815b19159507c7a3d548250e527df93b0aeb5fa5adbd1ae5dda9344f44c4f05ff9fb09";
+/// The replica's receive time of entry 2 (250 ms after it was signed).
+const CHECKPOINT_TIME: u64 = 1_700_000_120_250;
+const CHECKPOINT: &str = "544343500274656c65636f6e73756c742d6b6174310000000000000003aa9da6c662d2a5aeffdd3aa93836ab08372eb4edccee6e83c4f6fa52475f991a0000018bcfe73dbaec741545523fec134b404996dadb68993bd43c4ea556294b4b71f3d16d99f65c5a9bb19281fdd65245aa26c2f31ed573b045af4ac047f1a2317e0c1fcd5cee04";
 const LEDGER: &str = "5443434c0174656c65636f6e73756c742d6b61743100000003000000e60100000000000000008a85607b32ebb2a00e05415fc5747fdce7879f558baf4f454329b866e146997e0000018bcfe568007bc325615ddb873a0100057061742d3101000464722d310101030102050000018bcfe56800010000018bd01c5680001d68747470733a2f2f636c696e69632e6578616d706c652f6e6f746963650001330002656e292f4eb95045171a44860ee2aa086081b9b86a31fcff18a1926f8e7a388fe7a901f7d3481779ae522f757cc87b68803b8802df3f95b9dbe2abc611a860bb1fbead6f85c8d459668cb73046eee75e61bd8a522264113b1366fea6290b5518bb7f080000009a0100000000000000018bd0ddcb9440aa6607cc777d9d12f3785a2e570a50ee19b6b06b3cb202f86bf20000018bcfe652607bc325615ddb873a05111111111111111111111111111111111111111111111111111111111111111163e8f61f32ec22d8a959bbf8f477e445114534b29b8d2b09e0bd8c425513058df6d66e50f5867198b4551de52817f3ecfd9c2db7f8cfc7700be3f968e43eea0600000082010000000000000002a9c035e203c50b1465abde415cc6a3e5e3841a2d1e508178e50ffbaeb7779bff0000018bcfe73cc07bc325615ddb873a0200000000000000000c2437c2a6934fa1c03696f84a7c1be75a61534326b9b53b882b0b433aac25695abb8cc204538d369bd972e0a514b837bb85121e0f7da1f52291d8cb9335e50c";
 
 fn hex(b: &[u8]) -> String {
@@ -120,9 +122,41 @@ fn entries_encode_hash_and_sign_byte_for_byte() {
     assert_eq!(hex(&l.encode()), LEDGER);
     let (_, c) = keys();
     assert_eq!(
-        hex(&Checkpoint::sign(LEDGER_ID, 3, l.head(), &c).encode()),
+        hex(&Checkpoint::sign(LEDGER_ID, 3, l.head(), CHECKPOINT_TIME, &c).encode()),
         CHECKPOINT
     );
+}
+
+/// The replica that receives the three entries 250 ms after each was signed answers the
+/// last one with exactly the published checkpoint.
+#[test]
+fn the_replica_countersigns_the_published_checkpoint() {
+    let (p, c) = keys();
+    let l = kat_ledger();
+    let mut replica = LedgerReplica::new(LEDGER_ID, &p.public_key(), c).unwrap();
+    let mut last = None;
+    for (seq, e) in (0u64..).zip(l.entries()) {
+        last = Some(
+            replica
+                .receive(l.entry_bytes(seq).unwrap(), e.time + 250)
+                .unwrap(),
+        );
+    }
+    let cp = last.unwrap();
+    assert_eq!(cp.time, CHECKPOINT_TIME);
+    assert_eq!(hex(&cp.encode()), CHECKPOINT);
+    assert_eq!(cp.encode().len(), CHECKPOINT_LEN);
+}
+
+/// A format-1 checkpoint (the 125-byte encoding without a time, signed under the v1
+/// context) is refused by the format-2 decoder.
+#[test]
+fn format_1_checkpoints_are_refused() {
+    let mut v1 = unhex(CHECKPOINT);
+    v1[4] = 1;
+    assert_eq!(Checkpoint::decode(&v1), Err(DecodeError::UnknownTag));
+    v1.drain(61..69);
+    assert_eq!(Checkpoint::decode(&v1), Err(DecodeError::UnknownTag));
 }
 
 #[test]
@@ -132,6 +166,7 @@ fn published_vectors_decode_and_verify() {
     assert_eq!(hex(&e0.prev), GENESIS);
     assert_eq!(e0.time, 1_700_000_000_000);
     let cp = Checkpoint::decode(&unhex(CHECKPOINT)).unwrap();
+    assert_eq!(cp.time, CHECKPOINT_TIME);
     let summary = verify_exported(
         &unhex(LEDGER),
         &unhex(PATIENT_PK).try_into().unwrap(),

@@ -17,10 +17,11 @@ fn open(store: MemoryStore) -> Result<ConsentManager<MemoryStore>, LedgerError> 
 #[test]
 fn the_full_flow_keeps_both_sides_in_step() {
     let mut m = open(MemoryStore::default()).unwrap();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &m.public_key()).unwrap();
+    let mut replica = replica(&m.public_key());
     let clinician = clinician_key();
+    m.expect_clinician(clinician.public_key());
     let mut sync = |entry: Vec<u8>, m: &mut ConsentManager<MemoryStore>| {
-        let cp = replica.receive(&entry, &clinician).unwrap();
+        let cp = replica.receive(&entry, on_time(&entry)).unwrap();
         m.accept_checkpoint(&cp.encode(), &clinician.public_key())
             .unwrap();
     };
@@ -73,7 +74,8 @@ fn the_ledger_survives_a_reload_from_its_store() {
     m.grant(grant(&[DataCategory::BloodGlucose]), NOTICE_TEXT, T0 + 1)
         .unwrap();
     m.withdraw(0, T0 + 2).unwrap();
-    let cp = Checkpoint::sign(LEDGER_ID, 3, m.ledger().head(), &clinician_key());
+    let cp = Checkpoint::sign(LEDGER_ID, 3, m.ledger().head(), T0, &clinician_key());
+    m.expect_clinician(clinician_key().public_key());
     m.accept_checkpoint(&cp.encode(), &clinician_key().public_key())
         .unwrap();
     let (head, list) = (m.ledger().head(), m.list().to_vec());
@@ -156,7 +158,7 @@ fn a_stored_checkpoint_that_does_not_match_is_rejected_on_open() {
     m.grant(grant(&[DataCategory::Video]), NOTICE_TEXT, T0)
         .unwrap();
     let mut store = m.into_store();
-    let bad = Checkpoint::sign(LEDGER_ID, 1, [0; 32], &clinician_key());
+    let bad = Checkpoint::sign(LEDGER_ID, 1, [0; 32], T0, &clinician_key());
     let record = [bad.encode().as_slice(), &clinician_key().public_key()].concat();
     store.ledgers.get_mut(&LEDGER_ID).unwrap().checkpoint = Some(record.clone());
     assert_eq!(

@@ -34,10 +34,10 @@ proptest! {
 fn a_replica_checkpoint_travels_in_a_status_message() {
     let patient = ConsentKey::from_seed(&[1; 32]);
     let clinician = ConsentKey::from_seed(&[2; 32]);
-    let replica = LedgerReplica::new([7; 16], &patient.public_key()).unwrap();
+    let replica = LedgerReplica::new([7; 16], &patient.public_key(), clinician).unwrap();
     let msg = SyncMessage::Status {
-        checkpoint: replica.checkpoint(&clinician),
-        clinician: clinician.public_key(),
+        checkpoint: replica.checkpoint(1_700_000_000_000),
+        clinician: replica.clinician_public_key(),
     };
     let bytes = msg.encode();
     assert_eq!(bytes[0], TAG_STATUS);
@@ -50,5 +50,5 @@ fn a_replica_checkpoint_travels_in_a_status_message() {
         panic!("a status message decodes as one");
     };
     checkpoint.verify(&key).unwrap();
-    assert_eq!(checkpoint.size, 0);
+    assert_eq!((checkpoint.size, checkpoint.time), (0, 1_700_000_000_000));
 }

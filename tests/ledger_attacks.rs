@@ -85,10 +85,10 @@ fn duplicated_entry_is_reported_replayed() {
 #[test]
 fn truncated_ledger_is_caught_by_the_countersigned_checkpoint() {
     let l = sample_ledger();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &patient_key().public_key()).unwrap();
+    let mut replica = replica(&patient_key().public_key());
     let mut cp = None;
     for e in entries(&l) {
-        cp = Some(replica.receive(&e, &clinician_key()).unwrap());
+        cp = Some(replica.receive(&e, on_time(&e)).unwrap());
     }
     let cp = cp.unwrap();
     let clinician = clinician_key().public_key();
@@ -122,13 +122,14 @@ fn truncated_ledger_is_caught_by_the_countersigned_checkpoint() {
 #[test]
 fn truncated_store_is_caught_when_the_manager_opens() {
     let mut m = ConsentManager::open(&PATIENT_SEED, LEDGER_ID, MemoryStore::default()).unwrap();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &m.public_key()).unwrap();
+    let mut replica = replica(&m.public_key());
     let e = m
         .grant(grant(&[DataCategory::Video]), NOTICE_TEXT, T0)
         .unwrap();
-    replica.receive(&e, &clinician_key()).unwrap();
+    replica.receive(&e, on_time(&e)).unwrap();
     let e = m.withdraw(0, T0 + 1).unwrap();
-    let cp = replica.receive(&e, &clinician_key()).unwrap();
+    let cp = replica.receive(&e, on_time(&e)).unwrap();
+    m.expect_clinician(clinician_key().public_key());
     m.accept_checkpoint(&cp.encode(), &clinician_key().public_key())
         .unwrap();
 
@@ -224,8 +225,8 @@ fn entries_from_another_ledger_do_not_chain() {
 fn replayed_withdrawal_is_rejected_and_cannot_cancel_a_new_grant() {
     let k = patient_key();
     let mut l = new_ledger();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &k.public_key()).unwrap();
-    let send = |bytes: &[u8], replica: &mut LedgerReplica| replica.receive(bytes, &clinician_key());
+    let mut replica = replica(&k.public_key());
+    let send = |bytes: &[u8], replica: &mut LedgerReplica| replica.receive(bytes, on_time(bytes));
     let g0 = l
         .append(&k, T0, Event::Grant(grant(&[DataCategory::Video])))
         .unwrap()
@@ -430,10 +431,10 @@ fn a_different_entry_at_a_held_sequence_number_is_a_fork() {
         .append(&k, T0, Event::Grant(grant(&[DataCategory::Recording])))
         .unwrap()
         .to_vec();
-    let mut replica = LedgerReplica::new(LEDGER_ID, &k.public_key()).unwrap();
-    replica.receive(&ea, &clinician_key()).unwrap();
+    let mut replica = replica(&k.public_key());
+    replica.receive(&ea, on_time(&ea)).unwrap();
     assert_eq!(
-        replica.receive(&eb, &clinician_key()).unwrap_err(),
+        replica.receive(&eb, on_time(&eb)).unwrap_err(),
         LedgerError::Fork { seq: 0 }
     );
     assert_denied(
@@ -447,15 +448,15 @@ fn a_different_entry_at_a_held_sequence_number_is_a_fork() {
 #[test]
 fn entry_appended_out_of_order_at_the_replica_is_missing_its_predecessor() {
     let es = entries(&sample_ledger());
-    let mut replica = LedgerReplica::new(LEDGER_ID, &patient_key().public_key()).unwrap();
-    replica.receive(&es[0], &clinician_key()).unwrap();
+    let mut replica = replica(&patient_key().public_key());
+    replica.receive(&es[0], on_time(&es[0])).unwrap();
     assert_eq!(
-        replica.receive(&es[2], &clinician_key()).unwrap_err(),
+        replica.receive(&es[2], on_time(&es[2])).unwrap_err(),
         LedgerError::MissingEntry { seq: 1 }
     );
     // Delivered in order, it catches up and the withdrawal takes effect on this side too.
     for e in &es[1..] {
-        replica.receive(e, &clinician_key()).unwrap();
+        replica.receive(e, on_time(e)).unwrap();
     }
     assert_denied(
         replica.ledger().state(),
@@ -469,28 +470,29 @@ fn entry_appended_out_of_order_at_the_replica_is_missing_its_predecessor() {
 fn bad_checkpoints_are_rejected_by_the_patient() {
     let mut l = sample_ledger();
     let clinician = clinician_key().public_key();
-    let good = Checkpoint::sign(LEDGER_ID, 5, l.head(), &clinician_key());
+    let good = Checkpoint::sign(LEDGER_ID, 5, l.head(), T0, &clinician_key());
     let mallory = Checkpoint::sign(
         LEDGER_ID,
         5,
         l.head(),
+        T0,
         &ConsentKey::from_seed(&MALLORY_SEED),
     );
     assert_eq!(
         l.accept_checkpoint(mallory, &clinician).unwrap_err(),
         LedgerError::BadCheckpointSignature
     );
-    let other = Checkpoint::sign([0; 16], 5, l.head(), &clinician_key());
+    let other = Checkpoint::sign([0; 16], 5, l.head(), T0, &clinician_key());
     assert_eq!(
         l.accept_checkpoint(other, &clinician).unwrap_err(),
         LedgerError::WrongLedger
     );
-    let rewritten = Checkpoint::sign(LEDGER_ID, 3, [9; 32], &clinician_key());
+    let rewritten = Checkpoint::sign(LEDGER_ID, 3, [9; 32], T0, &clinician_key());
     assert_eq!(
         l.accept_checkpoint(rewritten, &clinician).unwrap_err(),
         LedgerError::CheckpointMismatch
     );
-    let ahead = Checkpoint::sign(LEDGER_ID, 6, [9; 32], &clinician_key());
+    let ahead = Checkpoint::sign(LEDGER_ID, 6, [9; 32], T0, &clinician_key());
     assert_eq!(
         l.accept_checkpoint(ahead, &clinician).unwrap_err(),
         LedgerError::Truncated {

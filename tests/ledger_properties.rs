@@ -118,13 +118,13 @@ proptest! {
         let k = patient_key();
         let clinician = clinician_key();
         let mut l = new_ledger();
-        let mut replica = LedgerReplica::new(LEDGER_ID, &k.public_key()).unwrap();
+        let mut replica = replica(&k.public_key());
         let mut now = T0;
         for (op, dt) in &ops {
             now += u64::from(*dt);
             let Some(ev) = event(op, l.state(), now) else { continue };
             let bytes = l.append(&k, now, ev.clone()).map_err(|e| TestCaseError::fail(format!("{ev:?}: {e:?}")))?.to_vec();
-            let cp = replica.receive(&bytes, &clinician).unwrap();
+            let cp = replica.receive(&bytes, now + 250).unwrap();
             l.accept_checkpoint(cp, &clinician.public_key()).unwrap();
         }
         let s = l.verify(l.checkpoint()).unwrap();
@@ -154,8 +154,8 @@ proptest! {
         let _ = Ledger::decode(&bytes, &pk);
         let _ = verify_exported(&bytes, &pk, None);
         let _ = Checkpoint::decode(&bytes);
-        let mut replica = LedgerReplica::new(LEDGER_ID, &pk).unwrap();
-        prop_assert!(replica.receive(&bytes, &clinician_key()).is_err());
+        let mut replica = replica(&pk);
+        prop_assert!(replica.receive(&bytes, on_time(&bytes)).is_err());
         // Behind a valid header, the bytes reach the entry decoder.
         let mut framed = b"TCCL\x01".to_vec();
         framed.extend_from_slice(&LEDGER_ID);

@@ -74,7 +74,30 @@ export class ClinicianExtras {
     this.patientId = id;
     if (!this.consentAvailable) return;
     this.replica?.detachConsultations();
-    this.replica = new this.sdk.ConsentReplica({ recipient: CLINIC, notice: NOTICE });
+    this.replica = null;
+    this.openReplica(id);
+  }
+
+  /** The public key (32 bytes) of the clinician's consent-countersigning seed. */
+  consentPublicKey(seed) {
+    const hex = new this.sdk.ConsentReplica({ clinicianSigningKey: seed }).publicKey;
+    return Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
+  }
+
+  /** Opens this patient's replica (kept in IndexedDB with the wrapped signing key) and attaches it. */
+  async openReplica(id) {
+    const app = this.ctx.app;
+    const options = { recipient: CLINIC, notice: NOTICE, clinicianSigningKey: app.consentSeed?.slice() };
+    let replica;
+    try {
+      replica = await this.sdk.ConsentReplica.open({ ...options, name: `${app.invite?.roomId ?? 'visit'}/${id}` });
+    } catch (err) {
+      // No IndexedDB here (or it failed): keep the record in memory for this visit.
+      this.ctx.log(`The consent record is kept in memory only (${errorWords(err)}).`);
+      replica = new this.sdk.ConsentReplica(options);
+    }
+    if (this.patientId !== id || !this.consultation) return;
+    this.replica = replica;
     this.replica.addEventListener('change', (e) => this.onConsentChange(e.detail));
     this.replica.addEventListener('error', (e) => this.ctx.log(`Consent record problem: ${e.detail.message}`));
     this.replica.attachConsultation(this.consultation, id);

@@ -4,7 +4,7 @@
 import * as sdk from '/pkg/index.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, renderSas, STATE_WORDS, errorWords,
-  attachVideo, logLine,
+  attachVideo, logLine, base64url, clinicianSeedFromLink,
 } from '/common.js';
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
@@ -20,6 +20,9 @@ const app = {
   people: new Map(),
   /** The patient shown on the stage and in the SAS card. */
   focus: null,
+  /** id → the last code shown for a participant that left or restarted: a different code when
+   *  they come back is shown as changed, and is not verified until both confirm it again. */
+  lastSas: new Map(),
   extras: null,
 };
 window.demo = app;
@@ -45,7 +48,16 @@ $('start-form').addEventListener('submit', async (e) => {
   }
   try {
     const origin = location.origin;
-    const invite = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
+    const created = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
+    // The clinician's per-visit identity key countersigns consent checkpoints: its seed stays on
+    // this page (and, wrapped, in IndexedDB with the replica); patients verify its public key.
+    // A version-2 invite carries both (`s=` on the clinician link, `c=` on every link). For a
+    // version-1 invite the demo makes one and appends its public key to the patient link (`ck=`).
+    const fromLink = clinicianSeedFromLink(created.clinicianLink);
+    const consentSeed = fromLink ?? crypto.getRandomValues(new Uint8Array(32));
+    const consentKey = !fromLink && app.extras.consentAvailable ? app.extras.consentPublicKey(consentSeed) : null;
+    const invite = consentKey ? { ...created, patientLink: `${created.patientLink}&ck=${base64url(consentKey)}` } : created;
+    app.consentSeed = consentSeed;
     const token = await mintDevToken(invite.roomId, 'clinician');
     const c = await Consultation.join({
       link: invite.clinicianLink, relayUrl: relayUrl(), token, role: 'clinician', displayName: name,
@@ -72,10 +84,34 @@ $('start-form').addEventListener('submit', async (e) => {
 });
 
 function showInvite(invite) {
-  $('patient-link').value = invite.patientLink;
-  $('open-patient').href = invite.patientLink;
-  $('qr').replaceChildren(qrSvg(invite.patientLink, { label: 'QR code of the patient link' }));
+  $('invite-card').dataset.collapsed = 'false';
+  $('invite-full').hidden = !invite;
+  $('invite-collapsed').hidden = true;
+  $('patient-link').value = invite?.patientLink ?? '';
+  $('open-patient').href = invite?.patientLink ?? '#';
+  $('qr').replaceChildren(...(invite ? [qrSvg(invite.patientLink, { label: 'QR code of the patient link' })] : []));
 }
+
+/**
+ * Once the patient is let in, the full link and its QR code (the room secret) leave the screen:
+ * a shared screen or a recording of the console must not show them. They come back only on
+ * an explicit click.
+ */
+function collapseInvite() {
+  if ($('invite-card').dataset.collapsed === 'true' || !app.invite) return;
+  $('invite-card').dataset.collapsed = 'true';
+  $('invite-full').hidden = true;
+  $('patient-link').value = '';
+  $('open-patient').href = '#';
+  $('qr').replaceChildren();
+  $('copy-status').textContent = '';
+  $('invite-collapsed').hidden = false;
+}
+
+$('show-invite').addEventListener('click', () => {
+  showInvite(app.invite);
+  $('patient-link').focus();
+});
 
 $('copy-link').addEventListener('click', async () => {
   const input = $('patient-link');
@@ -115,6 +151,7 @@ function wire(c) {
   c.addEventListener('participantadmitted', (e) => {
     const p = app.people.get(e.detail.participantId);
     if (p) p.status = 'in-call';
+    if (p?.role !== 'guest') collapseInvite();
     renderWaiting();
     log(`${nameOf(e.detail.participantId)} was let in.`);
   });
@@ -142,6 +179,16 @@ function wire(c) {
   });
   c.addEventListener('sas', (e) => {
     const p = app.people.get(e.detail.participantId) ?? person({ id: e.detail.participantId });
+    const before = p.sas?.digits ?? app.lastSas.get(p.id);
+    const changed = Boolean(before) && before !== e.detail.sas.digits;
+    if (changed) {
+      // A new code is a new check: nothing verified before carries over.
+      p.confirmed = false;
+      p.peerConfirmed = false;
+      p.changed = true;
+      log(`The security code with ${nameOf(p.id)} changed (new keys after a reconnect). It is not verified until you both confirm the new code.`);
+      announce(`The security code with ${nameOf(p.id)} changed. It is not verified: compare the new code again.`);
+    }
     p.sas = e.detail.sas;
     if (!app.focus) setFocus(p.id); else if (p.id === app.focus) renderSasCard();
   });
@@ -157,7 +204,14 @@ function wire(c) {
     const { participantId: id, reason } = e.detail;
     const p = app.people.get(id);
     if (!p) return;
-    if (reason === 'restarted') return; // the same person, back with fresh keys
+    if (p.sas) app.lastSas.set(id, p.sas.digits);
+    if (reason === 'restarted') {
+      // The same person, back with fresh keys: the old code proves nothing any more.
+      Object.assign(p, { sas: null, confirmed: false, peerConfirmed: false });
+      if (p.id === app.focus) renderSasCard();
+      log(`${nameOf(id)} reconnected with new keys: the security code must be compared again.`);
+      return;
+    }
     p.status = 'left';
     log(`${nameOf(id)} left the visit${reason === 'lost' ? ' (connection lost)' : ''}.`);
     announce(`${nameOf(id)} left the visit.`);
@@ -237,26 +291,33 @@ function renderSasCard() {
   if (!p?.sas) {
     $('sas').replaceChildren();
     $('sas').dataset.state = 'pending';
+    delete $('sas').dataset.digits;
+    card.dataset.changed = 'false';
     $('sas-confirm').disabled = true;
     $('sas-differs').disabled = true;
     $('sas-status').textContent = '';
     card.dataset.verified = 'false';
     return;
   }
-  if ($('sas').dataset.state !== 'shown') {
+  if ($('sas').dataset.state !== 'shown' || $('sas').dataset.digits !== p.sas.digits) {
     renderSas($('sas'), p.sas);
     $('sas').dataset.state = 'shown';
+    $('sas').dataset.digits = p.sas.digits;
   }
   $('sas-intro').textContent = `Ask ${nameOf(p.id)} to read their code aloud. If it matches this one, nobody is in between.`;
   $('sas-confirm').disabled = false;
   $('sas-differs').disabled = false;
   $('sas-actions').hidden = p.confirmed;
   const both = p.confirmed && p.peerConfirmed;
+  if (both) p.changed = false;
   card.dataset.verified = String(both);
+  card.dataset.changed = String(Boolean(p.changed));
+  const changed = p.changed ? `⚠ New code: ${nameOf(p.id)} reconnected with new keys. NOT verified. ` : '';
   $('sas-status').textContent = both
     ? `✓ Verified: you and ${nameOf(p.id)} confirmed the same code.`
-    : p.confirmed ? `You confirmed. Waiting for ${nameOf(p.id)} to confirm.`
-      : p.peerConfirmed ? `${nameOf(p.id)} confirmed. Confirm too if the codes match.` : '';
+    : changed + (p.confirmed ? `You confirmed. Waiting for ${nameOf(p.id)} to confirm.`
+      : p.peerConfirmed ? `${nameOf(p.id)} confirmed. Confirm too if the codes match.`
+        : changed ? 'Ask them to read the new code aloud.' : '');
 }
 
 $('sas-confirm').addEventListener('click', () => {
@@ -307,7 +368,9 @@ function onEnded(reason) {
 
 $('new-visit').addEventListener('click', () => {
   app.people.clear();
+  app.lastSas.clear();
   app.focus = null;
+  showInvite(null);
   app.consultation = null;
   $('activity').replaceChildren();
   $('remote').srcObject = null;

@@ -3,7 +3,7 @@
 import * as sdk from '/pkg/index.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, roomFromFragment, newParticipantId,
-  renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo,
+  renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo, clinicianKeyFromLink,
 } from '/common.js';
 import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
 import { PatientExtras } from '/patient-extras.js';
@@ -11,7 +11,13 @@ import { PatientExtras } from '/patient-extras.js';
 const { Consultation, version } = sdk;
 $('version').textContent = version();
 
-const room = roomFromFragment();
+// The invite link is read once, then its fragment (the room secret) leaves the address bar and
+// the history entry, so a shared screen or the tab's history never shows it. The tab keeps it in
+// sessionStorage for a reload (never sent anywhere, gone when the tab closes).
+const taken = typeof sdk.takeInviteLink === 'function' ? sdk.takeInviteLink() : undefined;
+if (taken) sessionStorage.setItem('teleconsult:link', taken);
+const inviteLink = taken ?? (location.hash ? location.href : sessionStorage.getItem('teleconsult:link'));
+const room = inviteLink ? roomFromFragment(new URL(inviteLink).hash) : null;
 /** Everything this page knows; `window.demo` for the end-to-end tests and the curious. */
 const app = {
   consultation: null,
@@ -23,6 +29,9 @@ const app = {
   inCall: false,
   participantId: sessionStorage.getItem(`teleconsult:pid:${room}`) ?? newParticipantId(),
   extras: null,
+  /** participant id → { sas, confirmed, peerConfirmed, changed }: the code is verified per
+   *  participant, and a new code (they restarted, with fresh keys) is unverified again. */
+  sas: new Map(),
 };
 window.demo = app;
 if (room) sessionStorage.setItem(`teleconsult:pid:${room}`, app.participantId);
@@ -114,7 +123,7 @@ async function join() {
       // attempt leaves the camera preview running.
       const localStream = sendableStream(media);
       const c = await Consultation.join({
-        link: location.href, relayUrl: relayUrl(), token, role: 'patient', displayName: name,
+        link: inviteLink, relayUrl: relayUrl(), token, role: 'patient', displayName: name,
         participantId: app.participantId, ...(localStream ? { localStream } : {}),
       });
       if (app.leaving) { c.hangUp(); return; }
@@ -173,20 +182,37 @@ function wire(c) {
     $('remote-empty').hidden = true;
   });
   c.addEventListener('sas', (e) => {
-    app.clinicianId = e.detail.participantId;
-    renderSas($('sas'), e.detail.sas);
-    $('sas').dataset.state = 'shown';
-    $('sas-confirm').disabled = false;
-    $('sas-differs').disabled = false;
-    announce('A security code is shown. Read it aloud to your clinician.');
+    const id = e.detail.participantId;
+    app.clinicianId = id;
+    const s = sasOf(id);
+    const before = s.sas?.digits ?? s.previous;
+    if (before && before !== e.detail.sas.digits) {
+      // A new code is a new check: nothing verified before carries over.
+      Object.assign(s, { confirmed: false, peerConfirmed: false, changed: true });
+    }
+    s.sas = e.detail.sas;
+    s.restarted = false;
+    renderSasCard();
+    announce(s.changed
+      ? `The security code changed: ${app.clinicianName ?? 'your clinician'} reconnected. It is not verified. Read the new code aloud again.`
+      : 'A security code is shown. Read it aloud to your clinician.');
   });
-  c.addEventListener('sasconfirmed', () => {
-    $('sas-card').dataset.peerConfirmed = 'true';
-    updateSasStatus();
+  c.addEventListener('sasconfirmed', (e) => {
+    const s = sasOf(e.detail.participantId);
+    s.peerConfirmed = true;
+    renderSasCard();
     announce(`${app.clinicianName ?? 'Your clinician'} confirmed the code.`);
   });
   c.addEventListener('participantleft', (e) => {
     if (e.detail.participantId !== app.clinicianId) return;
+    if (e.detail.reason === 'restarted') {
+      // Back with fresh keys: the old code no longer proves anything.
+      const s = sasOf(e.detail.participantId);
+      Object.assign(s, { previous: s.sas?.digits ?? s.previous, confirmed: false, peerConfirmed: false, restarted: true, sas: null });
+      renderSasCard();
+      announce(`${app.clinicianName ?? 'Your clinician'} reconnected. The security code is no longer verified; a new one will appear.`);
+      return;
+    }
     $('remote').srcObject = null;
     $('remote-empty').hidden = false;
     $('remote-empty').textContent = 'Your clinician left the visit. Please wait here; they may come back.';
@@ -262,13 +288,12 @@ function onEnded(reason) {
 $('rejoin').addEventListener('click', async () => {
   app.consultation = null;
   app.inCall = false;
-  $('sas').replaceChildren(h('p', { class: 'hint' }, 'The code appears when the connection is set up…'));
-  $('sas-card').dataset.peerConfirmed = 'false';
-  $('sas-actions').hidden = false;
-  $('sas-confirm').disabled = true;
-  $('sas-differs').disabled = true;
-  app.sasConfirmed = false;
-  updateSasStatus();
+  // Joining again sets up new keys: every code seen before is void, and a different one will be
+  // shown as changed (not verified) until both sides confirm it.
+  for (const s of app.sas.values()) {
+    Object.assign(s, { previous: s.sas?.digits ?? s.previous, sas: null, confirmed: false, peerConfirmed: false, restarted: true });
+  }
+  renderSasCard();
   await runCheck();
   join();
 });
@@ -277,9 +302,8 @@ $('sas-confirm').addEventListener('click', () => {
   if (!app.clinicianId) return;
   try {
     app.consultation.confirmSas(app.clinicianId);
-    app.sasConfirmed = true;
-    $('sas-actions').hidden = true;
-    updateSasStatus();
+    sasOf(app.clinicianId).confirmed = true;
+    renderSasCard();
     announce('You confirmed the code.');
   } catch (err) {
     showAlert(errorWords(err));
@@ -290,15 +314,48 @@ $('sas-differs').addEventListener('click', () => {
   app.consultation?.hangUp();
 });
 
-function updateSasStatus() {
-  const peer = $('sas-card').dataset.peerConfirmed === 'true';
+/** The SAS state of participant `id` (created empty). */
+function sasOf(id) {
+  let s = app.sas.get(id);
+  if (!s) {
+    s = { sas: null, previous: null, confirmed: false, peerConfirmed: false, changed: false, restarted: false };
+    app.sas.set(id, s);
+  }
+  return s;
+}
+
+/** The SAS card for the clinician this page talks to: the code, who confirmed, and whether it
+ *  changed (a participant that restarted has fresh keys: the new code is unverified). */
+function renderSasCard() {
+  const s = app.clinicianId ? app.sas.get(app.clinicianId) : null;
+  const card = $('sas-card');
   const who = app.clinicianName ?? 'Your clinician';
-  const both = app.sasConfirmed && peer;
-  $('sas-card').dataset.verified = String(both);
+  if (!s?.sas) {
+    $('sas').replaceChildren(h('p', { class: 'hint' }, s?.restarted
+      ? `${who} reconnected: a new code appears in a moment.`
+      : 'The code appears when the connection is set up…'));
+    $('sas').dataset.state = 'pending';
+    delete $('sas').dataset.digits;
+  } else if ($('sas').dataset.digits !== s.sas.digits) {
+    renderSas($('sas'), s.sas);
+    $('sas').dataset.state = 'shown';
+    $('sas').dataset.digits = s.sas.digits;
+  }
+  const both = Boolean(s?.sas && s.confirmed && s.peerConfirmed);
+  if (both) s.changed = false;
+  card.dataset.verified = String(both);
+  card.dataset.peerConfirmed = String(Boolean(s?.peerConfirmed));
+  card.dataset.changed = String(Boolean(s?.changed) && !both);
+  $('sas-actions').hidden = Boolean(s?.confirmed);
+  $('sas-confirm').disabled = !s?.sas;
+  $('sas-differs').disabled = !s?.sas;
+  app.sasConfirmed = Boolean(s?.confirmed);
+  const changed = s?.changed && !both ? '⚠ The code changed because the connection was set up again: it is NOT verified. ' : '';
   $('sas-status').textContent = both
     ? '✓ You both confirmed the code: this visit is private.'
-    : app.sasConfirmed ? `You confirmed. Waiting for ${who} to confirm.`
-      : peer ? `${who} confirmed the code. Please confirm too if it matches.` : '';
+    : changed + (s?.confirmed ? `You confirmed. Waiting for ${who} to confirm.`
+      : s?.peerConfirmed ? `${who} confirmed the code. Please confirm too if it matches.`
+        : changed ? 'Read the new code aloud and compare it again.' : '');
 }
 
 $('mute').addEventListener('click', () => {
@@ -336,7 +393,7 @@ function showAlert(text) {
 
 // ----- start ------------------------------------------------------------------------------
 
-app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView });
+app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView, clinicianKey: inviteLink ? clinicianKeyFromLink(inviteLink) : null });
 if (!room) {
   showStep('nolink');
 } else {

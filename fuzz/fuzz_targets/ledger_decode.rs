@@ -11,13 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let patient = ConsentKey::from_seed(&core::array::from_fn(|i| i as u8)).public_key();
     if let Ok(e) = Entry::decode(data) {
         assert_eq!(e.encode(), data);
-        let mut replica = LedgerReplica::new([0; 16], &patient).expect("valid fixed key");
+        let mut replica = LedgerReplica::new([0; 16], &patient, ConsentKey::from_seed(&[2; 32]))
+            .expect("valid fixed key");
         // Accepting would need a valid patient signature, which random bytes never carry.
-        assert!(
-            replica
-                .receive(data, &ConsentKey::from_seed(&[2; 32]))
-                .is_err()
-        );
+        assert!(replica.receive(data, e.time).is_err());
     }
     if let Ok(c) = Checkpoint::decode(data) {
         assert_eq!(c.encode(), data);

@@ -16,8 +16,9 @@ use super::model::{
 pub const ENTRY_FORMAT: u8 = 1;
 /// Magic + format that start an encoded ledger.
 pub const LEDGER_MAGIC: [u8; 5] = *b"TCCL\x01";
-/// Magic + format that start an encoded checkpoint.
-pub const CHECKPOINT_MAGIC: [u8; 5] = *b"TCCP\x01";
+/// Magic + format that start an encoded checkpoint. Format 2 added the countersigner's
+/// `time`; format 1 checkpoints are refused (`UnknownTag`).
+pub const CHECKPOINT_MAGIC: [u8; 5] = *b"TCCP\x02";
 /// Longest string field, in bytes.
 pub const MAX_STR: usize = 1024;
 /// Longest encoded entry, in bytes (a grant with every string at its limit fits).
@@ -25,7 +26,7 @@ pub const MAX_ENTRY_LEN: usize = 8 * 1024;
 /// Most entries in one ledger.
 pub const MAX_ENTRIES: u32 = 1 << 20;
 /// Length of an encoded checkpoint.
-pub const CHECKPOINT_LEN: usize = 5 + 16 + 8 + 32 + 64;
+pub const CHECKPOINT_LEN: usize = 5 + 16 + 8 + 32 + 8 + 64;
 
 /// One signed ledger entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -59,6 +60,9 @@ pub struct Checkpoint {
     /// Hash of entry `size - 1` (the genesis hash when `size` is 0).
     #[serde(with = "super::model::hex")]
     pub head: [u8; 32],
+    /// The countersigner's own clock when it signed, in milliseconds since the Unix epoch:
+    /// for a checkpoint answering an entry, the time the clinician's replica received it.
+    pub time: u64,
     /// The clinician's Ed25519 signature.
     #[serde(with = "super::model::hex")]
     pub signature: [u8; 64],
@@ -299,13 +303,14 @@ impl Entry {
 }
 
 impl Checkpoint {
-    /// The 125-byte encoding.
+    /// The 133-byte encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(CHECKPOINT_LEN);
         out.extend_from_slice(&CHECKPOINT_MAGIC);
         out.extend_from_slice(&self.ledger_id);
         out.extend_from_slice(&self.size.to_be_bytes());
         out.extend_from_slice(&self.head);
+        out.extend_from_slice(&self.time.to_be_bytes());
         out.extend_from_slice(&self.signature);
         out
     }
@@ -321,6 +326,7 @@ impl Checkpoint {
             ledger_id: r.array()?,
             size: r.u64()?,
             head: r.array()?,
+            time: r.u64()?,
             signature: r.array()?,
         };
         r.end()?;

@@ -112,6 +112,17 @@ pub enum LedgerError {
     CheckpointMismatch,
     /// The ledger reached its entry limit.
     Full,
+    /// (Clinician's replica) the entry's signed time is further from the time the replica
+    /// received it than [`TIME_SKEW_MS`](super::TIME_SKEW_MS) allows: dated in the future,
+    /// backdated, or dated before the replica received the entry before it. The entry is
+    /// not accepted (docs/CONSENT.md, "Entry times").
+    Untimely {
+        /// Sequence number of the entry.
+        seq: u64,
+    },
+    /// (Patient side) a checkpoint countersigned by a key other than the clinician key this
+    /// side expects (from the invite link), or arriving before any key is expected.
+    UnknownClinicianKey,
     /// The storage backend failed.
     Store(StoreError),
 }
@@ -145,6 +156,8 @@ impl LedgerError {
             Self::Truncated { .. } => "Truncated",
             Self::CheckpointMismatch => "CheckpointMismatch",
             Self::Full => "Full",
+            Self::Untimely { .. } => "Untimely",
+            Self::UnknownClinicianKey => "UnknownClinicianKey",
             Self::Store(_) => "Store",
         }
     }
@@ -204,7 +217,8 @@ impl LedgerError {
             | Self::Fork { seq }
             | Self::ClockWentBackwards { seq }
             | Self::InvalidEvent { seq }
-            | Self::GrantExpired { seq } => {
+            | Self::GrantExpired { seq }
+            | Self::Untimely { seq } => {
                 out.push_str("consent ledger rejected: ");
                 out.push_str(self.code());
                 out.push_str(" { seq: ");
@@ -272,7 +286,8 @@ mod tests {
             | L::Fork { seq }
             | L::ClockWentBackwards { seq }
             | L::InvalidEvent { seq }
-            | L::GrantExpired { seq } => {
+            | L::GrantExpired { seq }
+            | L::Untimely { seq } => {
                 format!("consent ledger rejected: {} {{ seq: {seq} }}", e.code())
             }
             L::UnknownGrant { grant }
@@ -284,8 +299,9 @@ mod tests {
         }
     }
 
-    const OTHERS: [LedgerError; 7] = [
+    const OTHERS: [LedgerError; 8] = [
         LedgerError::BadPublicKey,
+        LedgerError::UnknownClinicianKey,
         LedgerError::NoticeHashMismatch,
         LedgerError::WrongLedger,
         LedgerError::BadCheckpointSignature,
@@ -310,6 +326,7 @@ mod tests {
                 LedgerError::ClockWentBackwards { seq: a },
                 LedgerError::InvalidEvent { seq: a },
                 LedgerError::GrantExpired { seq: a },
+                LedgerError::Untimely { seq: a },
                 LedgerError::UnknownGrant { grant: b },
                 LedgerError::GrantNotActive { grant: b },
                 LedgerError::PrematureExpiry { grant: b },
@@ -358,6 +375,8 @@ mod tests {
             LedgerError::ClockWentBackwards { seq },
             LedgerError::InvalidEvent { seq },
             LedgerError::GrantExpired { seq },
+            LedgerError::Untimely { seq },
+            LedgerError::UnknownClinicianKey,
             LedgerError::UnknownGrant { grant },
             LedgerError::GrantNotActive { grant },
             LedgerError::PrematureExpiry { grant },

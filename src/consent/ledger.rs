@@ -21,8 +21,14 @@ pub const CTX_ENTRY: &[u8] = b"teleconsult-consent-v1 entry\0";
 pub const CTX_HASH: &[u8] = b"teleconsult-consent-v1 hash\0";
 /// Prefix of the genesis hash input.
 pub const CTX_GENESIS: &[u8] = b"teleconsult-consent-v1 genesis\0";
-/// Prefix of every signed checkpoint message.
-pub const CTX_CHECKPOINT: &[u8] = b"teleconsult-consent-v1 checkpoint\0";
+/// Prefix of every signed checkpoint message (format 2, which carries a time: a format-1
+/// signature can never verify as a format-2 checkpoint).
+pub const CTX_CHECKPOINT: &[u8] = b"teleconsult-consent-v2 checkpoint\0";
+
+/// How far an entry's signed time may be from the time the clinician's replica receives
+/// it, in milliseconds (±5 minutes): see [`LedgerReplica::receive`] and docs/CONSENT.md
+/// ("Entry times").
+pub const TIME_SKEW_MS: u64 = 5 * 60 * 1000;
 /// Prefix of the key-id hash input.
 pub const CTX_KEY_ID: &[u8] = b"teleconsult-consent-v1 key-id\0";
 
@@ -85,17 +91,34 @@ impl fmt::Debug for ConsentKey {
 }
 
 impl Checkpoint {
-    fn message(ledger_id: &[u8; 16], size: u64, head: &[u8; 32]) -> Vec<u8> {
-        [&ledger_id[..], &size.to_be_bytes(), head].concat()
+    fn message(ledger_id: &[u8; 16], size: u64, head: &[u8; 32], time: u64) -> Vec<u8> {
+        [
+            &ledger_id[..],
+            &size.to_be_bytes(),
+            head,
+            &time.to_be_bytes(),
+        ]
+        .concat()
     }
 
-    /// Countersigns that ledger `ledger_id` had `size` entries ending in `head`.
-    pub fn sign(ledger_id: [u8; 16], size: u64, head: [u8; 32], key: &ConsentKey) -> Self {
-        let signature = key.sign(CTX_CHECKPOINT, &Self::message(&ledger_id, size, &head));
+    /// Countersigns that ledger `ledger_id` had `size` entries ending in `head` at `time`
+    /// (the signer's clock, ms since the Unix epoch).
+    pub fn sign(
+        ledger_id: [u8; 16],
+        size: u64,
+        head: [u8; 32],
+        time: u64,
+        key: &ConsentKey,
+    ) -> Self {
+        let signature = key.sign(
+            CTX_CHECKPOINT,
+            &Self::message(&ledger_id, size, &head, time),
+        );
         Self {
             ledger_id,
             size,
             head,
+            time,
             signature,
         }
     }
@@ -104,7 +127,7 @@ impl Checkpoint {
     pub fn verify(&self, signer: &[u8; 32]) -> Result<(), LedgerError> {
         let msg = [
             CTX_CHECKPOINT,
-            &Self::message(&self.ledger_id, self.size, &self.head),
+            &Self::message(&self.ledger_id, self.size, &self.head, self.time),
         ]
         .concat();
         verifying_key(signer)?
@@ -455,49 +478,179 @@ impl Ledger {
     }
 }
 
+/// When the clinician's replica received an entry, next to the time the patient's device
+/// signed into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryTiming {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The time the patient's device wrote into the entry (its claim).
+    pub signed_at: u64,
+    /// The replica's own clock when it accepted the entry (what the clinician vouches for
+    /// in its checkpoints); `None` when resumed from a copy that did not record it.
+    pub received_at: Option<u64>,
+    /// The signed time is more than [`TIME_SKEW_MS`] before `received_at`: an entry the
+    /// patient announced as already held when the replica (re)synced, accepted so that the
+    /// chain (and a withdrawal) is not blocked, but whose time the clinician does not vouch
+    /// for. Entries arriving live are never late: they are refused instead.
+    pub late: bool,
+}
+
 /// The clinician side's copy of a patient's ledger. It accepts each entry the patient
-/// sends only if it extends its copy, and answers with a countersigned checkpoint.
-#[derive(Debug)]
+/// sends only if it extends its copy and its signed time agrees with the replica's clock,
+/// records when it received it, and answers with a checkpoint countersigned by the
+/// clinician's per-visit identity key.
 pub struct LedgerReplica {
     ledger: Ledger,
+    key: ConsentKey,
+    /// Receive time of each entry (`None`: resumed without one).
+    received: Vec<Option<u64>>,
+    /// Entries below this sequence number were announced as held by the patient at the
+    /// latest (re)sync: their time is not checked against their arrival.
+    backlog: u64,
+    /// The entry refused for its time, until the next announcement.
+    halted: Option<u64>,
+    /// An empty state: what is enforced while halted.
+    nothing: ConsentState,
+}
+
+impl fmt::Debug for LedgerReplica {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LedgerReplica")
+            .field("ledger", &self.ledger)
+            .field("halted", &self.halted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LedgerReplica {
-    /// An empty replica of ledger `id` kept by `patient_public_key`.
-    pub fn new(id: [u8; 16], patient_public_key: &[u8; 32]) -> Result<Self, LedgerError> {
+    /// An empty replica of ledger `id` kept by `patient_public_key`, countersigned with
+    /// `clinician` (the clinician's per-visit identity key from the invite link).
+    pub fn new(
+        id: [u8; 16],
+        patient_public_key: &[u8; 32],
+        clinician: ConsentKey,
+    ) -> Result<Self, LedgerError> {
+        Self::resume(Ledger::new(id, patient_public_key)?, Vec::new(), clinician)
+    }
+
+    /// Resumes from a stored (verified) ledger and the receive times recorded for its
+    /// entries (one per entry, `None` where unknown; a missing tail counts as unknown).
+    /// More times than entries, or times that go backwards, are a record the replica did
+    /// not write: [`LedgerError::Malformed`].
+    pub fn resume(
+        ledger: Ledger,
+        mut received: Vec<Option<u64>>,
+        clinician: ConsentKey,
+    ) -> Result<Self, LedgerError> {
+        let size = usize::try_from(ledger.size()).unwrap_or(usize::MAX);
+        let known: Vec<u64> = received.iter().flatten().copied().collect();
+        if received.len() > size || known.windows(2).any(|w| w[1] < w[0]) {
+            return Err(super::error::DecodeError::BadField.into());
+        }
+        received.resize(size, None);
         Ok(Self {
-            ledger: Ledger::new(id, patient_public_key)?,
+            ledger,
+            key: clinician,
+            received,
+            backlog: 0,
+            halted: None,
+            nothing: ConsentState::default(),
         })
     }
 
-    /// Resumes from a stored (verified) ledger.
-    pub fn from_ledger(ledger: Ledger) -> Self {
-        Self { ledger }
+    /// The clinician's public key, the one the patient must expect.
+    pub fn clinician_public_key(&self) -> [u8; 32] {
+        self.key.public_key()
     }
 
-    /// Verifies and appends one encoded entry from the patient, then countersigns the new
-    /// head with the clinician's key.
-    pub fn receive(
-        &mut self,
-        entry: &[u8],
-        clinician: &ConsentKey,
-    ) -> Result<Checkpoint, LedgerError> {
+    /// The replicated ledger (its state is what the clinician side enforces, through
+    /// [`enforced_state`](Self::enforced_state)).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The state the clinician side's enforcement points ask: the ledger's, or an empty
+    /// state (everything denied) while an entry is refused for its time — the patient's
+    /// ledger has moved on (perhaps a withdrawal) and this copy cannot follow.
+    pub fn enforced_state(&self) -> &ConsentState {
+        match self.halted {
+            None => self.ledger.state(),
+            Some(_) => &self.nothing,
+        }
+    }
+
+    /// The entry refused for its time, if the replica is stopped at one.
+    pub fn halted(&self) -> Option<u64> {
+        self.halted
+    }
+
+    /// Receive times of every entry, in order.
+    pub fn received(&self) -> &[Option<u64>] {
+        &self.received
+    }
+
+    /// Signed and receive time of entry `seq`.
+    pub fn timing(&self, seq: u64) -> Option<EntryTiming> {
+        let i = usize::try_from(seq).ok()?;
+        let entry = self.ledger.records.get(i)?;
+        let received_at = self.received.get(i).copied().flatten();
+        Some(EntryTiming {
+            seq,
+            signed_at: entry.entry.time,
+            received_at,
+            late: received_at.is_some_and(|r| entry.entry.time.saturating_add(TIME_SKEW_MS) < r),
+        })
+    }
+
+    /// The patient announced its ledger holding `size` entries (a (re)sync): entries below
+    /// that number existed before and may arrive long after their signed time; they are
+    /// accepted and marked `late`. Clears a refusal, so the sync can retry.
+    pub fn handle_announce(&mut self, size: u64) {
+        self.backlog = size;
+        self.halted = None;
+    }
+
+    /// Verifies and appends one encoded entry from the patient, received at `now` (the
+    /// replica's clock), then countersigns the new head at that time.
+    ///
+    /// Besides everything [`Ledger::push`] checks, the entry's signed time must be within
+    /// [`TIME_SKEW_MS`] of its arrival: later than `now + TIME_SKEW_MS` (dated in the
+    /// future) is always refused, earlier than `now - TIME_SKEW_MS` (backdated) is refused
+    /// unless the entry was announced as already held ([`handle_announce`]
+    /// (Self::handle_announce)), in which case it is accepted and marked late. A refusal is
+    /// [`LedgerError::Untimely`]: the entry is not applied, and the replica enforces
+    /// nothing until the next announcement.
+    pub fn receive(&mut self, entry: &[u8], now: u64) -> Result<Checkpoint, LedgerError> {
+        // Arrival times never go backwards, even if the clinician's clock does.
+        let arrival = self.received.iter().flatten().fold(now, |a, &r| a.max(r));
         self.ledger.push(entry)?;
-        Ok(self.checkpoint(clinician))
+        let (seq, time) = self
+            .ledger
+            .records
+            .last()
+            .map_or((0, 0), |r| (r.entry.seq, r.entry.time));
+        let future = time > arrival.saturating_add(TIME_SKEW_MS);
+        let backdated = time.saturating_add(TIME_SKEW_MS) < arrival && seq >= self.backlog;
+        if future || backdated {
+            self.ledger.rollback_last();
+            self.halted = Some(seq);
+            return Err(LedgerError::Untimely { seq });
+        }
+        self.halted = None;
+        self.received.push(Some(arrival));
+        Ok(self.checkpoint(arrival))
     }
 
-    /// A countersigned checkpoint of the current head.
-    pub fn checkpoint(&self, clinician: &ConsentKey) -> Checkpoint {
+    /// A countersigned checkpoint of the current head, at `now` (the replica's clock).
+    pub fn checkpoint(&self, now: u64) -> Checkpoint {
         Checkpoint::sign(
             self.ledger.id,
             self.ledger.size(),
             self.ledger.head,
-            clinician,
+            now,
+            &self.key,
         )
-    }
-
-    /// The replicated ledger (its state is what the clinician side enforces).
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
     }
 }

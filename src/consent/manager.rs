@@ -20,6 +20,8 @@ pub struct ConsentManager<S: LedgerStore> {
     key: ConsentKey,
     ledger: Ledger,
     store: S,
+    /// The clinician identity key checkpoints must be signed by (from the invite link).
+    clinician: Option<[u8; 32]>,
 }
 
 impl<S: LedgerStore> core::fmt::Debug for ConsentManager<S> {
@@ -42,14 +44,24 @@ impl<S: LedgerStore> ConsentManager<S> {
             &key.public_key(),
             entries.iter().map(Vec::as_slice),
         )?;
-        if let Some(record) = store.load_checkpoint(&ledger_id)? {
+        // A checkpoint stored by an SDK that wrote format 1 (no time) is dropped: the next
+        // sync brings a format-2 one. Anything else that fails to decode is an error.
+        let record = store
+            .load_checkpoint(&ledger_id)?
+            .filter(|r| !r.starts_with(b"TCCP\x01"));
+        if let Some(record) = record {
             let (cp, signer) = record
                 .split_at_checked(CHECKPOINT_LEN)
                 .ok_or(DecodeError::Truncated)?;
             let signer: [u8; 32] = signer.try_into().map_err(|_| DecodeError::BadField)?;
             ledger.accept_checkpoint(Checkpoint::decode(cp)?, &signer)?;
         }
-        Ok(Self { key, ledger, store })
+        Ok(Self {
+            key,
+            ledger,
+            store,
+            clinician: None,
+        })
     }
 
     fn record_entry(&mut self, now: u64, event: Event) -> Result<Vec<u8>, LedgerError> {
@@ -128,13 +140,30 @@ impl<S: LedgerStore> ConsentManager<S> {
         export::receipt(&self.ledger, grant, ctx)
     }
 
+    /// Sets the clinician identity key (from the invite link) that checkpoints must be
+    /// countersigned by. Until one is set, every checkpoint is refused.
+    pub fn expect_clinician(&mut self, public_key: [u8; 32]) {
+        self.clinician = Some(public_key);
+    }
+
+    /// The clinician key checkpoints must be countersigned by, if set.
+    pub fn expected_clinician(&self) -> Option<[u8; 32]> {
+        self.clinician
+    }
+
     /// Checks a checkpoint the clinician returned (encoded) against this ledger and keeps
     /// it, with the clinician's public key, as evidence against later truncation.
+    /// `clinician` must be the key set by [`expect_clinician`](Self::expect_clinician):
+    /// any other key, or any key before one is expected, is
+    /// [`LedgerError::UnknownClinicianKey`] — never trusted on first sight.
     pub fn accept_checkpoint(
         &mut self,
         checkpoint: &[u8],
         clinician: &[u8; 32],
     ) -> Result<(), LedgerError> {
+        if self.clinician.as_ref() != Some(clinician) {
+            return Err(LedgerError::UnknownClinicianKey);
+        }
         let cp = Checkpoint::decode(checkpoint)?;
         self.ledger.accept_checkpoint(cp, clinician)?;
         if let Some((cp, key)) = self.ledger.checkpoint() {

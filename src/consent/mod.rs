@@ -14,8 +14,10 @@
 //!
 //! let notice_text = b"We share your video and readings with your clinician...";
 //! let mut patient = ConsentManager::open(&[7; 32], [1; 16], MemoryStore::default())?;
+//! // The clinician's per-visit identity key: the patient's link carries its public key.
 //! let clinician_key = ConsentKey::from_seed(&[9; 32]);
-//! let mut replica = LedgerReplica::new([1; 16], &patient.public_key())?;
+//! patient.expect_clinician(clinician_key.public_key());
+//! let mut replica = LedgerReplica::new([1; 16], &patient.public_key(), clinician_key)?;
 //!
 //! let dr = Recipient { kind: RecipientKind::Practitioner, id: "dr-1".into() };
 //! let grant = Grant {
@@ -28,8 +30,8 @@
 //!     collection: Collection::PatientAction,
 //! };
 //! let entry = patient.grant(grant, notice_text, 1_000)?;          // send over the E2E channel
-//! let checkpoint = replica.receive(&entry, &clinician_key)?;      // clinician side
-//! patient.accept_checkpoint(&checkpoint.encode(), &clinician_key.public_key())?;
+//! let checkpoint = replica.receive(&entry, 1_020)?;               // clinician side, its clock
+//! patient.accept_checkpoint(&checkpoint.encode(), &replica.clinician_public_key())?;
 //!
 //! let ask = |category| Request {
 //!     category, recipient: dr.clone(), purpose: Purpose::Treatment,
@@ -39,8 +41,8 @@
 //! assert_eq!(patient.check(&ask(DataCategory::Recording)).reason, Reason::NoGrant);
 //!
 //! let entry = patient.withdraw(0, 3_000)?;
-//! replica.receive(&entry, &clinician_key)?;
-//! assert_eq!(check(replica.ledger().state(), &Request { now: 3_001, ..ask(DataCategory::Video) }).reason,
+//! replica.receive(&entry, 3_010)?;
+//! assert_eq!(check(replica.enforced_state(), &Request { now: 3_001, ..ask(DataCategory::Video) }).reason,
 //!            Reason::Withdrawn);
 //! # Ok::<(), LedgerError>(())
 //! ```
@@ -68,8 +70,8 @@ pub use export::{
     fhir_consent, fhir_consents, iso8601, receipt, verify_exported,
 };
 pub use ledger::{
-    CTX_CHECKPOINT, CTX_ENTRY, CTX_GENESIS, CTX_HASH, CTX_KEY_ID, ConsentKey, Ledger,
-    LedgerReplica, Summary, entry_hash, genesis_hash, key_id,
+    CTX_CHECKPOINT, CTX_ENTRY, CTX_GENESIS, CTX_HASH, CTX_KEY_ID, ConsentKey, EntryTiming, Ledger,
+    LedgerReplica, Summary, TIME_SKEW_MS, entry_hash, genesis_hash, key_id,
 };
 pub use manager::ConsentManager;
 pub use model::{

@@ -10,9 +10,9 @@
 //!
 //! ```text
 //! patient  → clinician  0xC2 announce    ledger_id:[16] patient_key:[32] size:u64
-//! clinician → patient   0xC3 status      checkpoint:[125] clinician_key:[32]   ("send me what I lack")
+//! clinician → patient   0xC3 status      checkpoint:[133] clinician_key:[32]   ("send me what I lack")
 //! patient  → clinician  0xC0 entry       encoded entry                         (each new entry)
-//! clinician → patient   0xC1 checkpoint  checkpoint:[125] clinician_key:[32]   (after each entry)
+//! clinician → patient   0xC1 checkpoint  checkpoint:[133] clinician_key:[32]   (after each entry)
 //! clinician → patient   0xC4 hello       (nothing)                             ("announce yourself")
 //! ```
 
@@ -166,7 +166,13 @@ mod tests {
     use crate::consent::ConsentKey;
 
     fn checkpoint() -> Checkpoint {
-        Checkpoint::sign([3; 16], 7, [4; 32], &ConsentKey::from_seed(&[5; 32]))
+        Checkpoint::sign(
+            [3; 16],
+            7,
+            [4; 32],
+            1_700_000_000_000,
+            &ConsentKey::from_seed(&[5; 32]),
+        )
     }
 
     #[test]

@@ -113,7 +113,8 @@ export type ConsentErrorCode =
   | "Malformed" | "BadPublicKey" | "WrongSigner" | "BadSignature" | "BrokenChain" | "MissingEntry"
   | "Reordered" | "Replayed" | "Fork" | "ClockWentBackwards" | "InvalidEvent" | "GrantExpired"
   | "UnknownGrant" | "GrantNotActive" | "PrematureExpiry" | "NoticeHashMismatch" | "WrongLedger"
-  | "BadCheckpointSignature" | "Truncated" | "CheckpointMismatch" | "Full" | "Store";
+  | "BadCheckpointSignature" | "Truncated" | "CheckpointMismatch" | "Full" | "Untimely"
+  | "UnknownClinicianKey" | "Store";
 
 /** What a verification established. Hashes and ids are lowercase hex. */
 export interface ConsentSummary {
@@ -142,12 +143,46 @@ export interface ConsentEntry { seq: number; prev: string; time: number; signer:
 
 /** A countersigned checkpoint: the clinician's signature that the ledger had `size` entries ending in `head`. */
 export interface ConsentCheckpoint {
-  /** The 125-byte encoding (docs/CONSENT.md). */
+  /** The 133-byte encoding (docs/CONSENT.md). */
   bytes: Uint8Array;
   ledgerId: string;
   size: number;
   head: string;
+  /** The clinician's clock when it countersigned (ms since the Unix epoch): for a checkpoint
+   *  answering an entry, when the clinician's replica received it. */
+  time: number;
   clinicianPublicKey: string;
+}
+
+/** When the clinician's replica received an entry, next to the time the patient's device signed
+ *  into it. `late`: announced as already held at a (re)sync and received more than 5 minutes
+ *  after its signed time — the clinician vouches only for `receivedAt`. */
+export interface ConsentEntryTiming { seq: number; signedAt: number; receivedAt: number | null; late: boolean }
+
+/** Options of `new ConsentReplica` and `ConsentReplica.open`. */
+export interface ConsentReplicaOptions {
+  /** The clinician's per-visit identity key: a 32-byte Ed25519 seed (from the clinician's invite
+   *  link). Checkpoints are countersigned with it; patients verify them against its public key.
+   *  Required for `new ConsentReplica`; for `ConsentReplica.open`, only when no replica named
+   *  `name` is stored yet (a stored one keeps its own key; a different key given is refused). */
+  clinicianSigningKey?: Uint8Array;
+  /** (`open`) `"indexeddb"` (the default where `indexedDB` exists) keeps the replica, its
+   *  received entries and times and the wrapped signing key across reloads; `"memory"` keeps nothing. */
+  storage?: "indexeddb" | "memory";
+  /** (`open`, IndexedDB) the replica's record name, e.g. the visit and the patient's id. Not secret. */
+  name?: string;
+  /** (`open`) IndexedDB database name; default `"teleconsult-consent-replicas"`. */
+  databaseName?: string;
+  /** Pin the ledger (hex). */
+  ledgerId?: string;
+  patientPublicKey?: string;
+  /** (`new`) resume from an exported ledger, verified against `patientPublicKey`. */
+  ledger?: Uint8Array;
+  /** (`new`, with `ledger`) the receive time of each entry (`timing()`); null where unknown. */
+  receivedAt?: (number | null)[];
+  recipient?: ConsentRecipient;
+  purpose?: ConsentPurpose;
+  notice?: ConsentNoticeInput;
 }
 
 /** What `receipt()` needs from the integrator. */
@@ -226,6 +261,10 @@ export interface ConsentManagerOptions {
   purpose?: ConsentPurpose;
   /** The notice the app presents now: the default for grants, and its version for checks. */
   notice?: ConsentNoticeInput;
+  /** The clinician's per-visit identity public key (32 bytes, from the invite link): checkpoints
+   *  countersigned by any other key are refused (`UnknownClinicianKey`). Without it (or the
+   *  `attachConsultation` option) no checkpoint is accepted. */
+  clinicianPublicKey?: Uint8Array;
 }
 
 /** Options of `attachConsultation`. */
@@ -233,14 +272,19 @@ export interface ConsentAttachOptions {
   /** (Patient side) who the other participant is, for the enforcement points of this
    *  consultation; default: the `recipient` option. */
   recipient?: ConsentRecipient;
+  /** (Patient side) the clinician's identity public key (32 bytes, from the invite link): sets
+   *  the key checkpoints must be countersigned by, as the `open` option does. */
+  clinicianPublicKey?: Uint8Array;
 }
 
 /** The `detail` of each event a `ConsentManager` or `ConsentReplica` dispatches. */
 export interface ConsentEventMap {
   /** A new entry: recorded here (`origin: "local"`) or received from the patient (`"remote"`). */
-  change: { seq: number; entry: ConsentEntry; origin: "local" | "remote"; participantId?: string };
-  /** (Patient side) the clinician countersigned; `matchesHead` when it vouches for every entry held. */
-  checkpoint: { size: number; head: string; clinicianPublicKey: string; matchesHead: boolean; participantId?: string };
+  change: { seq: number; entry: ConsentEntry; origin: "local" | "remote"; participantId?: string;
+    /** (`"remote"`) the replica's receive time, and whether the entry arrived late (`ConsentEntryTiming`). */
+    receivedAt?: number; late?: boolean };
+  /** (Patient side) the clinician countersigned at `time`; `matchesHead` when it vouches for every entry held. */
+  checkpoint: { size: number; head: string; time: number; clinicianPublicKey: string; matchesHead: boolean; participantId?: string };
   /** Something arriving over a consultation was rejected, or a write failed. */
   error: { code: ErrorCode; consentCode?: ConsentErrorCode; message: string; participantId?: string };
 }
@@ -406,6 +450,29 @@ fn bytes_arg(value: &JsValue, what: &'static str) -> Result<Vec<u8>, Error> {
         .dyn_ref::<Uint8Array>()
         .map(Uint8Array::to_vec)
         .ok_or(Error::InvalidArgument(what))
+}
+
+/// A 32-byte key argument (a `Uint8Array`), copied into zeroized memory.
+fn key_arg(value: &JsValue, what: &'static str) -> Result<zeroize::Zeroizing<[u8; 32]>, Error> {
+    let array = value
+        .dyn_ref::<Uint8Array>()
+        .filter(|a| a.length() == 32)
+        .ok_or(Error::InvalidArgument(what))?;
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    array.copy_to(out.as_mut());
+    Ok(out)
+}
+
+/// The optional `clinicianPublicKey` option (32 bytes).
+fn clinician_public_key_opt(options: &JsValue) -> Result<Option<[u8; 32]>, Error> {
+    let v = get(options, "clinicianPublicKey");
+    if !present(&v) {
+        return Ok(None);
+    }
+    Ok(Some(*key_arg(
+        &v,
+        "clinicianPublicKey: expected a Uint8Array of 32 bytes",
+    )?))
 }
 
 fn store_failed() -> Error {
@@ -835,7 +902,7 @@ pub(crate) fn recording_decision(
             let d = &c.defaults;
             let consent = match (&d.recipient, &d.notice) {
                 (Some(recipient), Some((notice, _))) => Some(core::PartyConsent {
-                    state: c.replica.as_ref().map_or(&empty, |r| r.ledger().state()),
+                    state: c.replica.as_ref().map_or(&empty, |r| r.enforced_state()),
                     recipient,
                     purpose: d.purpose,
                     notice_version: &notice.version,
@@ -935,6 +1002,7 @@ impl JsConsentManager {
                 return Err(Error::InvalidArgument("patient: expected a non-empty id").into());
             }
             let defaults = Defaults::from_options(&options, patient.clone())?;
+            let clinician = clinician_public_key_opt(&options)?;
             let ledger_id = match js::opt_string(&options, "ledgerId")? {
                 Some(h) => Some(
                     parse_hex::<16>(&h)
@@ -985,16 +1053,20 @@ impl JsConsentManager {
                 checkpoint: loaded.checkpoint,
                 pending: pending.clone(),
             };
-            let manager = match core::ConsentManager::open(&loaded.seed, loaded.ledger_id, store) {
-                Ok(m) => m,
-                Err(e) => {
-                    if let Storage::IndexedDb(db) = &storage {
-                        db.close();
+            let mut manager =
+                match core::ConsentManager::open(&loaded.seed, loaded.ledger_id, store) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        if let Storage::IndexedDb(db) = &storage {
+                            db.close();
+                        }
+                        return Err(Error::Consent(e).into());
                     }
-                    return Err(Error::Consent(e).into());
-                }
-            };
+                };
             pending.borrow_mut().clear();
+            if let Some(key) = clinician {
+                manager.expect_clinician(key);
+            }
             Ok(JsConsentManager {
                 inner: Rc::new(RefCell::new(Patient {
                     manager,
@@ -1252,8 +1324,9 @@ impl JsConsentManager {
 
     /// Checks a checkpoint the clinician returned (when not syncing through
     /// `attachConsultation`) against this ledger and keeps it. Resolves once stored.
-    /// Rejects with `Consent` (`WrongLedger`, `BadCheckpointSignature`, `Truncated`: the
-    /// clinician saw entries this device lost, `CheckpointMismatch`: history differs).
+    /// Rejects with `Consent` (`UnknownClinicianKey`: not the key of the `clinicianPublicKey`
+    /// option, `WrongLedger`, `BadCheckpointSignature`, `Truncated`: the clinician saw
+    /// entries this device lost, `CheckpointMismatch`: history differs).
     #[wasm_bindgen(js_name = acceptCheckpoint, unchecked_return_type = "Promise<void>")]
     pub fn accept_checkpoint(&self, checkpoint: Uint8Array, clinician_public_key: &str) -> Promise {
         let this = JsConsentManager {
@@ -1293,12 +1366,17 @@ impl JsConsentManager {
         >,
     ) -> Result<(), JsError> {
         let peer = peer_arg(participant_id)?;
-        let recipient = opt_recipient(&options.unwrap_or(JsValue::UNDEFINED), "recipient")?;
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let recipient = opt_recipient(&options, "recipient")?;
+        let clinician = clinician_public_key_opt(&options)?;
         let local = get(&consultation, "participantId").as_string();
         let id = {
             let mut p = self.inner.borrow_mut();
             if p.closed {
                 return Err(Error::InvalidArgument("the ConsentManager is closed").into());
+            }
+            if let Some(key) = clinician {
+                p.manager.expect_clinician(key);
             }
             p.next_link += 1;
             p.next_link
@@ -1378,6 +1456,7 @@ fn checkpoint_js(cp: &Checkpoint, clinician: &[u8; 32]) -> JsValue {
         ("ledgerId", js::hex(&cp.ledger_id).into()),
         ("size", (cp.size as f64).into()),
         ("head", js::hex(&cp.head).into()),
+        ("time", (cp.time as f64).into()),
         ("clinicianPublicKey", js::hex(clinician).into()),
     ])
     .into()
@@ -1558,14 +1637,35 @@ fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent)
                             let detail = object(&[
                                 ("size", (checkpoint.size as f64).into()),
                                 ("head", js::hex(&checkpoint.head).into()),
+                                ("time", (checkpoint.time as f64).into()),
                                 ("clinicianPublicKey", js::hex(&clinician).into()),
                                 ("matchesHead", matches.into()),
                                 ("participantId", link.peer.as_str().into()),
                             ]);
                             notes.push(("checkpoint", detail.into()));
                         }
-                        Err(e) => notes
-                            .push(("error", error_detail(&Error::Consent(e), Some(&link.peer)))),
+                        Err(e) => {
+                            if status && e == LedgerError::UnknownClinicianKey {
+                                // Not evidence (its key is not the link's), but the peer this
+                                // ledger is attached to still gets every entry: its replica
+                                // ignores the ones it holds.
+                                let ledger = p.manager.ledger();
+                                for seq in 0..ledger.size() {
+                                    if let Some(e) = ledger.entry_bytes(seq) {
+                                        out.push((
+                                            link.consultation.clone(),
+                                            link.peer.clone(),
+                                            SyncMessage::Entry(e.to_vec()),
+                                        ));
+                                    }
+                                }
+                                link.next = Some(ledger.size());
+                            }
+                            notes.push((
+                                "error",
+                                error_detail(&Error::Consent(e), Some(&link.peer)),
+                            ));
+                        }
                     }
                     writes = p.pending.take();
                 }
@@ -1607,7 +1707,13 @@ fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent)
 struct Clinician {
     replica: Option<LedgerReplica>,
     pinned: Option<([u8; 16], [u8; 32])>,
-    key: ConsentKey,
+    /// The clinician's per-visit identity key's seed (zeroized on drop), for the replica
+    /// made when the patient announces its ledger.
+    seed: zeroize::Zeroizing<[u8; 32]>,
+    /// Its public key.
+    public_key: [u8; 32],
+    /// Where the replica is kept (IndexedDB), if anywhere.
+    store: Option<Rc<idb::ReplicaDb>>,
     defaults: Defaults,
     events: EventTarget,
     links: Vec<Link>,
@@ -1618,7 +1724,9 @@ struct Clinician {
 /// countersigns a checkpoint of its head. Create it with `new ConsentReplica(options)`; it
 /// learns the ledger from the patient's announcement over `attachConsultation`, or from
 /// `ledgerId` and `patientPublicKey` given up front (then only that ledger is accepted).
-/// Its countersigning key is generated fresh for each replica and kept in memory.
+/// It countersigns with the clinician's per-visit identity key (`clinicianSigningKey`), and
+/// records when it received each entry: an entry whose signed time is more than 5 minutes
+/// from its arrival is refused (`Untimely`; see docs/CONSENT.md, "Entry times").
 #[wasm_bindgen(js_name = ConsentReplica)]
 pub struct JsConsentReplica {
     inner: Rc<RefCell<Clinician>>,
@@ -1626,74 +1734,115 @@ pub struct JsConsentReplica {
 
 #[wasm_bindgen(js_class = ConsentReplica)]
 impl JsConsentReplica {
-    /// A new replica. Options (all optional): `ledgerId` and `patientPublicKey` (hex) pin the
-    /// ledger; `ledger` (an exported ledger, `Uint8Array`) resumes from a copy kept earlier,
-    /// verified against `patientPublicKey`; `recipient`, `purpose`, `notice` are the
-    /// defaults of `check` as for `ConsentManager.open`. Throws `InvalidArgument`, or
-    /// `Consent` if the resumed ledger fails verification.
+    /// A new replica kept in memory. Options: `clinicianSigningKey` (required: the
+    /// clinician's per-visit identity key, a 32-byte Ed25519 seed from the invite link);
+    /// `ledgerId` and `patientPublicKey` (hex) pin the ledger; `ledger` (an exported ledger,
+    /// `Uint8Array`) resumes from a copy kept earlier, verified against `patientPublicKey`,
+    /// with `receivedAt` (its entries' receive times, `timing()`); `recipient`, `purpose`,
+    /// `notice` are the defaults of `check` as for `ConsentManager.open`. Throws
+    /// `InvalidArgument`, or `Consent` if the resumed ledger fails verification. To keep the
+    /// replica across reloads, use `ConsentReplica.open`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(
-            unchecked_optional_param_type = "{ ledgerId?: string; patientPublicKey?: string; ledger?: Uint8Array; recipient?: ConsentRecipient; purpose?: ConsentPurpose; notice?: ConsentNoticeInput }"
-        )]
-        options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "ConsentReplicaOptions")] options: JsValue,
     ) -> Result<JsConsentReplica, JsError> {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let id = js::opt_string(&options, "ledgerId")?
-            .map(|h| {
-                parse_hex::<16>(&h)
-                    .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))
-            })
-            .transpose()?;
-        let pk = js::opt_string(&options, "patientPublicKey")?
-            .map(|h| {
-                parse_hex::<32>(&h).ok_or(Error::InvalidArgument(
-                    "patientPublicKey: expected 64 hex digits",
-                ))
-            })
-            .transpose()?;
+        let seed = key_arg(
+            &get(&options, "clinicianSigningKey"),
+            "clinicianSigningKey: expected a Uint8Array of 32 bytes",
+        )?;
         let exported = get(&options, "ledger");
-        let replica = if present(&exported) {
-            let bytes = bytes_arg(&exported, "ledger: expected a Uint8Array")?;
-            let pk = pk.ok_or(Error::InvalidArgument(
-                "patientPublicKey (needed to verify ledger)",
-            ))?;
-            let ledger = core::Ledger::decode(&bytes, &pk).map_err(Error::Consent)?;
-            if id.is_some_and(|id| id != ledger.id()) {
-                return Err(Error::Consent(LedgerError::WrongLedger).into());
-            }
-            Some(LedgerReplica::from_ledger(ledger))
+        let exported = if present(&exported) {
+            Some(bytes_arg(&exported, "ledger: expected a Uint8Array")?)
         } else {
-            match (id, pk) {
-                (Some(id), Some(pk)) => Some(LedgerReplica::new(id, &pk).map_err(Error::Consent)?),
-                _ => None,
+            None
+        };
+        let received = received_arg(&get(&options, "receivedAt"))?;
+        Ok(Self::build(
+            &options,
+            seed,
+            exported.map(|e| (e, None)),
+            received,
+            None,
+        )?)
+    }
+
+    /// Opens (or creates) the replica named `name` in IndexedDB: its received entries, their
+    /// receive times and the clinician's signing key, wrapped under a non-extractable
+    /// WebCrypto key as the patient's device key is. Each accepted entry is written through.
+    /// With `storage: "memory"` it is `new ConsentReplica(options)` behind a Promise.
+    ///
+    /// Resolves to the `ConsentReplica`. Rejects with `InvalidArgument` (bad options; no
+    /// `clinicianSigningKey` for a replica not stored yet; one that differs from the stored
+    /// replica's key), `Unsupported` (no IndexedDB or WebCrypto), or `Consent` (the stored
+    /// copy fails verification; `Store` when IndexedDB fails).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ConsentReplica>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "ConsentReplicaOptions")] options: JsValue,
+    ) -> Promise {
+        js::promise::<JsValue>(async move {
+            if !options.is_object() {
+                return Err(Error::InvalidArgument("options: expected an object").into());
             }
-        };
-        let pinned = match (&replica, id, pk) {
-            (Some(r), ..) => Some((r.ledger().id(), r.ledger().patient_public_key())),
-            (None, Some(id), Some(pk)) => Some((id, pk)),
-            _ => None,
-        };
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        js::random_bytes(seed.as_mut())?;
-        let defaults = Defaults::from_options(&options, String::new())?;
-        Ok(JsConsentReplica {
-            inner: Rc::new(RefCell::new(Clinician {
-                replica,
-                pinned,
-                key: ConsentKey::from_seed(&seed),
-                defaults,
-                events: new_events()?,
-                links: Vec::new(),
-                next_link: 0,
-            })),
+            let given = get(&options, "clinicianSigningKey");
+            let given = if present(&given) {
+                Some(key_arg(
+                    &given,
+                    "clinicianSigningKey: expected a Uint8Array of 32 bytes",
+                )?)
+            } else {
+                None
+            };
+            let indexeddb = match js::opt_string(&options, "storage")?.as_deref() {
+                Some("indexeddb") => true,
+                Some("memory") => false,
+                None => present(&get(&js_sys::global(), "indexedDB")),
+                Some(_) => {
+                    return Err(Error::InvalidArgument(
+                        "storage: expected \"indexeddb\" or \"memory\"",
+                    )
+                    .into());
+                }
+            };
+            if !indexeddb {
+                let seed = given.ok_or(Error::InvalidArgument(
+                    "clinicianSigningKey: expected a Uint8Array of 32 bytes",
+                ))?;
+                return Ok(Self::build(&options, seed, None, Vec::new(), None)?.into());
+            }
+            let name = js::string(&options, "name")?;
+            if name.is_empty() {
+                return Err(Error::InvalidArgument("name: expected a non-empty string").into());
+            }
+            let db_name = js::opt_string(&options, "databaseName")?
+                .unwrap_or_else(|| "teleconsult-consent-replicas".to_owned());
+            let (db, loaded) = idb::open_replica(&db_name, &name, given.as_deref()).await?;
+            let built = Self::build(
+                &options,
+                loaded.seed,
+                loaded
+                    .ledger
+                    .map(|(ledger, patient)| (ledger, Some(patient))),
+                loaded.received,
+                Some(Rc::new(db)),
+            );
+            Ok(built?.into())
         })
     }
 
     /// The clinician key that signs checkpoints (64 hex digits).
     #[wasm_bindgen(getter, js_name = publicKey)]
     pub fn public_key(&self) -> String {
-        js::hex(&self.inner.borrow().key.public_key())
+        js::hex(&self.inner.borrow().public_key)
+    }
+
+    /// Signed and receive time of every entry held (`ConsentEntryTiming[]`).
+    #[wasm_bindgen(unchecked_return_type = "ConsentEntryTiming[]")]
+    pub fn timing(&self) -> JsValue {
+        let c = self.inner.borrow();
+        let list: Vec<core::EntryTiming> = c.replica.as_ref().map_or_else(Vec::new, |r| {
+            (0..r.ledger().size()).filter_map(|s| r.timing(s)).collect()
+        });
+        to_js(&list)
     }
 
     /// The replicated ledger's id, once known.
@@ -1727,21 +1876,36 @@ impl JsConsentReplica {
     }
 
     /// Verifies one encoded entry from the patient and appends it; returns the countersigned
-    /// checkpoint of the new head. Throws `InvalidState` before the ledger is known, and
-    /// `Consent` for anything the ledger rejects (`Replayed`, `Fork`, `MissingEntry`,
-    /// `BadSignature`, …).
+    /// checkpoint of the new head, timed now. Throws `InvalidState` before the ledger is
+    /// known, and `Consent` for anything the ledger rejects (`Replayed`, `Fork`,
+    /// `MissingEntry`, `BadSignature`, `Untimely`: signed more than 5 minutes from now —
+    /// the replica then enforces nothing until the patient announces again, …).
     #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint")]
     pub fn receive(&self, entry: Uint8Array) -> Result<JsValue, JsError> {
         let bytes = entry.to_vec();
-        let (cp, key, events, detail) = {
+        let received = {
             let mut c = self.inner.borrow_mut();
             let c = &mut *c;
             let replica = c.replica.as_mut().ok_or(Error::Signaling(
                 crate::signaling::SignalingError::InvalidState,
             ))?;
-            let cp = replica.receive(&bytes, &c.key).map_err(Error::Consent)?;
-            let detail = remote_change(replica, None);
-            (cp, c.key.public_key(), c.events.clone(), detail)
+            let got = replica
+                .receive(&bytes, now_ms())
+                .map(|cp| (cp, remote_change(replica, None)));
+            if got.is_ok() {
+                save_replica(c);
+            }
+            got.map(|(cp, detail)| (cp, c.public_key, c.events.clone(), detail))
+        };
+        let (cp, key, events, detail) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                if matches!(e, LedgerError::Untimely { .. }) {
+                    // The replica now enforces nothing: a recording that relied on it stops.
+                    super::consultation::consent_changed();
+                }
+                return Err(Error::Consent(e).into());
+            }
         };
         dispatch(&events, "change", &detail);
         // A withdrawal stops a recording at once.
@@ -1754,7 +1918,7 @@ impl JsConsentReplica {
     pub fn checkpoint(&self) -> JsValue {
         let c = self.inner.borrow();
         match &c.replica {
-            Some(r) => checkpoint_js(&r.checkpoint(&c.key), &c.key.public_key()),
+            Some(r) => checkpoint_js(&r.checkpoint(now_ms()), &c.public_key),
             None => JsValue::UNDEFINED,
         }
     }
@@ -1769,7 +1933,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         let req = c.defaults.request(request, None)?;
         let empty = core::ConsentState::default();
-        let state = c.replica.as_ref().map_or(&empty, |r| r.ledger().state());
+        let state = c.replica.as_ref().map_or(&empty, |r| r.enforced_state());
         Ok(to_js(&core::check(state, &req)))
     }
 
@@ -1790,10 +1954,10 @@ impl JsConsentReplica {
         let r = c.replica.as_ref().ok_or(Error::Signaling(
             crate::signaling::SignalingError::InvalidState,
         ))?;
-        let cp = r.checkpoint(&c.key);
+        let cp = r.checkpoint(now_ms());
         let s = r
             .ledger()
-            .verify(Some((&cp, &c.key.public_key())))
+            .verify(Some((&cp, &c.public_key)))
             .map_err(Error::Consent)?;
         Ok(to_js(&s))
     }
@@ -1885,6 +2049,111 @@ impl JsConsentReplica {
     }
 }
 
+/// The `receivedAt` option: receive times (ms) or null, one per entry.
+fn received_arg(value: &JsValue) -> Result<Vec<Option<u64>>, Error> {
+    const WHAT: &str = "receivedAt: expected an array of integers (ms) or null";
+    if !present(value) {
+        return Ok(Vec::new());
+    }
+    let list = value
+        .dyn_ref::<js_sys::Array>()
+        .ok_or(Error::InvalidArgument(WHAT))?;
+    list.iter()
+        .map(|v| {
+            if v.is_null() {
+                return Ok(None);
+            }
+            let t = v.as_f64().ok_or(Error::InvalidArgument(WHAT))?;
+            seq_arg(t)
+                .map(Some)
+                .map_err(|_| Error::InvalidArgument(WHAT))
+        })
+        .collect()
+}
+
+impl JsConsentReplica {
+    /// The replica from its options, its signing key's seed, and optionally a ledger to
+    /// resume (encoded, with the patient key it was stored with; otherwise the
+    /// `patientPublicKey` option verifies it) and its receive times.
+    fn build(
+        options: &JsValue,
+        seed: zeroize::Zeroizing<[u8; 32]>,
+        resume: Option<(Vec<u8>, Option<[u8; 32]>)>,
+        received: Vec<Option<u64>>,
+        store: Option<Rc<idb::ReplicaDb>>,
+    ) -> Result<Self, Error> {
+        let id = js::opt_string(options, "ledgerId")?
+            .map(|h| {
+                parse_hex::<16>(&h)
+                    .ok_or(Error::InvalidArgument("ledgerId: expected 32 hex digits"))
+            })
+            .transpose()?;
+        let pk = js::opt_string(options, "patientPublicKey")?
+            .map(|h| {
+                parse_hex::<32>(&h).ok_or(Error::InvalidArgument(
+                    "patientPublicKey: expected 64 hex digits",
+                ))
+            })
+            .transpose()?;
+        let key = || ConsentKey::from_seed(&seed);
+        let replica = match resume {
+            Some((bytes, stored)) => {
+                let pk = stored.or(pk).ok_or(Error::InvalidArgument(
+                    "patientPublicKey (needed to verify ledger)",
+                ))?;
+                let ledger = core::Ledger::decode(&bytes, &pk).map_err(Error::Consent)?;
+                if id.is_some_and(|id| id != ledger.id()) {
+                    return Err(Error::Consent(LedgerError::WrongLedger));
+                }
+                Some(LedgerReplica::resume(ledger, received, key()).map_err(Error::Consent)?)
+            }
+            None => match (id, pk) {
+                (Some(id), Some(pk)) => {
+                    Some(LedgerReplica::new(id, &pk, key()).map_err(Error::Consent)?)
+                }
+                _ => None,
+            },
+        };
+        let pinned = match (&replica, id, pk) {
+            (Some(r), ..) => Some((r.ledger().id(), r.ledger().patient_public_key())),
+            (None, Some(id), Some(pk)) => Some((id, pk)),
+            _ => None,
+        };
+        let public_key = key().public_key();
+        let defaults = Defaults::from_options(options, String::new())?;
+        Ok(JsConsentReplica {
+            inner: Rc::new(RefCell::new(Clinician {
+                replica,
+                pinned,
+                seed,
+                public_key,
+                store,
+                defaults,
+                events: new_events()?,
+                links: Vec::new(),
+                next_link: 0,
+            })),
+        })
+    }
+}
+
+/// Writes the replica through to IndexedDB (if it is kept there), after a change; a failed
+/// write is an `error` event (the in-memory copy stays: it was verified).
+fn save_replica(c: &Clinician) {
+    let (Some(store), Some(r)) = (c.store.clone(), c.replica.as_ref()) else {
+        return;
+    };
+    let ledger = r.ledger().encode();
+    let patient = r.ledger().patient_public_key();
+    let received = r.received().to_vec();
+    let events = c.events.clone();
+    js::spawn(Box::pin(async move {
+        if store.save(&ledger, &patient, &received).await.is_err() {
+            dispatch(&events, "error", &error_detail(&store_failed(), None));
+        }
+    }));
+}
+
 fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
     let ledger = replica.ledger();
     let detail = object(&[
@@ -1899,6 +2168,12 @@ fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
         ),
         ("origin", "remote".into()),
     ]);
+    if let Some(t) = replica.timing(ledger.size().saturating_sub(1)) {
+        if let Some(at) = t.received_at {
+            js::set(&detail, "receivedAt", at as f64);
+        }
+        js::set(&detail, "late", t.late);
+    }
     if let Some(p) = peer {
         js::set(&detail, "participantId", p);
     }
@@ -1908,6 +2183,8 @@ fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
 fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEvent) {
     let mut out = Vec::new();
     let mut notes: Vec<(&'static str, JsValue)> = Vec::new();
+    let mut save = false;
+    let mut halted = false;
     let events = {
         let mut guard = inner.borrow_mut();
         let c = &mut *guard;
@@ -1926,7 +2203,9 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
             }
             LinkEvent::Data(bytes) => match SyncMessage::decode(&bytes) {
                 Ok(SyncMessage::Announce {
-                    ledger_id, patient, ..
+                    ledger_id,
+                    patient,
+                    size,
                 }) => {
                     let known = c
                         .replica
@@ -1943,7 +2222,11 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
                         ));
                     } else {
                         if c.replica.is_none() {
-                            match LedgerReplica::new(ledger_id, &patient) {
+                            match LedgerReplica::new(
+                                ledger_id,
+                                &patient,
+                                ConsentKey::from_seed(&c.seed),
+                            ) {
                                 Ok(r) => c.replica = Some(r),
                                 Err(e) => notes.push((
                                     "error",
@@ -1951,13 +2234,15 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
                                 )),
                             }
                         }
-                        if let Some(r) = &c.replica {
+                        if let Some(r) = &mut c.replica {
                             link.announced = true;
+                            // What the patient holds now may arrive late: accepted, marked.
+                            r.handle_announce(size);
                             reply(
                                 &mut out,
                                 SyncMessage::Status {
-                                    checkpoint: r.checkpoint(&c.key),
-                                    clinician: c.key.public_key(),
+                                    checkpoint: r.checkpoint(now_ms()),
+                                    clinician: c.public_key,
                                 },
                             );
                         }
@@ -1965,26 +2250,36 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
                 }
                 Ok(SyncMessage::Entry(entry)) => match c.replica.as_mut() {
                     None => reply(&mut out, SyncMessage::Hello),
-                    Some(r) => match r.receive(&entry, &c.key) {
+                    Some(r) => match r.receive(&entry, now_ms()) {
                         Ok(cp) => {
                             reply(
                                 &mut out,
                                 SyncMessage::Checkpoint {
                                     checkpoint: cp,
-                                    clinician: c.key.public_key(),
+                                    clinician: c.public_key,
                                 },
                             );
                             notes.push(("change", remote_change(r, Some(&link.peer))));
+                            save = true;
                         }
                         // At-least-once delivery after a resync: harmless.
                         Err(LedgerError::Replayed { .. }) => {}
                         Err(LedgerError::MissingEntry { .. }) => reply(
                             &mut out,
                             SyncMessage::Status {
-                                checkpoint: r.checkpoint(&c.key),
-                                clinician: c.key.public_key(),
+                                checkpoint: r.checkpoint(now_ms()),
+                                clinician: c.public_key,
                             },
                         ),
+                        Err(e @ LedgerError::Untimely { .. }) => {
+                            // Refused for its time: this copy now enforces nothing, so a
+                            // recording that relied on it stops.
+                            halted = true;
+                            notes.push((
+                                "error",
+                                error_detail(&Error::Consent(e), Some(&link.peer)),
+                            ));
+                        }
                         Err(e) => notes
                             .push(("error", error_detail(&Error::Consent(e), Some(&link.peer)))),
                     },
@@ -2004,10 +2299,13 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
                 )),
             },
         }
+        if save {
+            save_replica(c);
+        }
         c.events.clone()
     };
     flush(out);
-    let changed = notes.iter().any(|(kind, _)| *kind == "change");
+    let changed = halted || notes.iter().any(|(kind, _)| *kind == "change");
     for (kind, detail) in notes {
         dispatch(&events, kind, &detail);
     }

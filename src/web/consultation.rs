@@ -330,11 +330,7 @@ fn build(
     let authority = invite.authority();
     let (room, secret) = (invite.room, invite.secret);
     let relay_url = js::string(options, "relayUrl")?;
-    if !(relay_url.starts_with("ws://") || relay_url.starts_with("wss://")) {
-        return Err(Error::InvalidArgument(
-            "relayUrl: expected a ws:// or wss:// URL",
-        ));
-    }
+    super::relay_url::check_relay_url(&relay_url)?;
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
     let id = match js::opt_string(options, "participantId")? {

@@ -42,6 +42,18 @@ extern "C" {
     fn idb_write(db: &JsValue, ledger: &str, writes: &Array) -> Promise;
     #[wasm_bindgen(js_name = idbClose)]
     fn idb_close(db: &JsValue);
+    /// Resolves to `[db, seed, ledger, patient, received]` (see the snippet).
+    #[wasm_bindgen(js_name = idbReplicaOpen)]
+    fn idb_replica_open(db_name: &str, name: &str, seed: JsValue) -> Promise;
+    /// Resolves once the replica record was rewritten.
+    #[wasm_bindgen(js_name = idbReplicaSave)]
+    fn idb_replica_save(
+        db: &JsValue,
+        name: &str,
+        ledger: &Uint8Array,
+        patient: &Uint8Array,
+        received: &Array,
+    ) -> Promise;
 }
 
 /// A write to persist after an in-memory change.
@@ -88,6 +100,9 @@ fn failed(reason: JsValue) -> Error {
         ),
         Some("crypto") => store_error("WebCrypto could not unwrap the device key"),
         Some("record") => bad_record(),
+        Some("no-key") => Error::InvalidArgument(
+            "clinicianSigningKey: expected a Uint8Array of 32 bytes (no replica of this name is stored)",
+        ),
         _ => store_error("IndexedDB request failed"),
     }
 }
@@ -183,6 +198,136 @@ impl Idb {
 
     /// Closes the database connection.
     pub fn close(&self) {
+        idb_close(&self.db);
+    }
+}
+
+// ----- the clinician's replicas ----------------------------------------------------------
+
+/// An open replica database, bound to one replica record (database
+/// `teleconsult-consent-replicas`, store `replicas`, key: the replica's name; value
+/// `{ name, created, wrappingKey, iv, wrappedSeed, ledger?, patient?, received }`). The
+/// record is small (one visit's consent entries) and rewritten whole on each change.
+pub struct ReplicaDb {
+    db: JsValue,
+    name: String,
+}
+
+/// What [`open_replica`] found or created.
+pub struct LoadedReplica {
+    /// The clinician's signing seed, unwrapped.
+    pub seed: Zeroizing<[u8; 32]>,
+    /// The stored ledger (encoded) and the patient key it is verified with, once known.
+    pub ledger: Option<(Vec<u8>, [u8; 32])>,
+    /// Receive time of each entry.
+    pub received: Vec<Option<u64>>,
+}
+
+/// Opens replica `name` in database `db_name`, creating it around `given` (the clinician's
+/// signing seed) when it is not stored. A `given` seed that differs from the stored one is
+/// refused: one replica record, one clinician identity.
+pub async fn open_replica(
+    db_name: &str,
+    name: &str,
+    given: Option<&[u8; 32]>,
+) -> Result<(ReplicaDb, LoadedReplica), Error> {
+    // A copy for the snippet, which zeroes it once encrypted (or unused).
+    let seed = given.map_or(JsValue::UNDEFINED, |s| Uint8Array::from(&s[..]).into());
+    let opened: Array = JsFuture::from(idb_replica_open(db_name, name, seed))
+        .await
+        .map_err(failed)?
+        .unchecked_into();
+    let db = opened.get(0);
+    let loaded = validate_replica(&opened, given);
+    if loaded.is_err() {
+        idb_close(&db);
+    }
+    Ok((
+        ReplicaDb {
+            db,
+            name: name.to_owned(),
+        },
+        loaded?,
+    ))
+}
+
+fn validate_replica(opened: &Array, given: Option<&[u8; 32]>) -> Result<LoadedReplica, Error> {
+    let plain = opened
+        .get(1)
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| bad_record())?;
+    let mut seed = Zeroizing::new([0u8; 32]);
+    let fits = plain.length() == 32;
+    if fits {
+        plain.copy_to(seed.as_mut());
+    }
+    plain.fill(0, 0, plain.length());
+    if !fits {
+        return Err(bad_record());
+    }
+    if given.is_some_and(|g| g != &*seed) {
+        return Err(Error::InvalidArgument(
+            "clinicianSigningKey: differs from the key of the stored replica of this name",
+        ));
+    }
+    let (ledger, patient) = (opened.get(2), opened.get(3));
+    let ledger = if js::present(&ledger) {
+        let patient: [u8; 32] = bytes(patient)?.try_into().map_err(|_| bad_record())?;
+        Some((bytes(ledger)?, patient))
+    } else {
+        None
+    };
+    let received = opened.get(4);
+    let received = if js::present(&received) {
+        let list: Array = received.dyn_into().map_err(|_| bad_record())?;
+        list.iter()
+            .map(|v| {
+                if v.is_null() {
+                    return Ok(None);
+                }
+                v.as_f64()
+                    .filter(|t| t.is_finite() && *t >= 0.0 && t.fract() == 0.0 && *t < 9.0e15)
+                    .map(|t| Some(t as u64))
+                    .ok_or_else(bad_record)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(LoadedReplica {
+        seed,
+        ledger,
+        received,
+    })
+}
+
+impl ReplicaDb {
+    /// Rewrites the record: the ledger, its patient key and the receive times.
+    pub async fn save(
+        &self,
+        ledger: &[u8],
+        patient: &[u8; 32],
+        received: &[Option<u64>],
+    ) -> Result<(), Error> {
+        let times = Array::new();
+        for t in received {
+            times.push(&t.map_or(JsValue::NULL, |t| JsValue::from(t as f64)));
+        }
+        JsFuture::from(idb_replica_save(
+            &self.db,
+            &self.name,
+            &Uint8Array::from(ledger),
+            &Uint8Array::from(&patient[..]),
+            &times,
+        ))
+        .await
+        .map(|_| ())
+        .map_err(failed)
+    }
+}
+
+impl Drop for ReplicaDb {
+    fn drop(&mut self) {
         idb_close(&self.db);
     }
 }

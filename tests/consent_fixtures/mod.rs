@@ -127,3 +127,14 @@ pub fn rebuild(entries: &[Vec<u8>]) -> Result<Ledger, LedgerError> {
         entries.iter().map(Vec::as_slice),
     )
 }
+
+/// A replica of `LEDGER_ID` kept for `patient`, countersigned with `clinician_key()`.
+pub fn replica(patient: &[u8; 32]) -> LedgerReplica {
+    LedgerReplica::new(LEDGER_ID, patient, clinician_key()).unwrap()
+}
+
+/// A receive time 100 ms after the entry's signed time (on time); `T0` for bytes that do
+/// not decode.
+pub fn on_time(entry: &[u8]) -> u64 {
+    Entry::decode(entry).map_or(T0, |e| e.time + 100)
+}

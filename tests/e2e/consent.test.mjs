@@ -3,6 +3,7 @@
 // ConsentReplica through the real relay (two pages, E2E app-data channel).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { startRelay, launchChromium, sdkPage, joinIn, until, testPages } from './harness.mjs';
 
 let relay, browser;
@@ -18,16 +19,23 @@ after(async () => {
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
 const dr = { kind: 'Practitioner', id: 'dr-1' };
 
+/** The clinician's per-visit identity key: the seed a clinician link carries, and its public key
+ *  (what a patient link carries), derived here with Node's own Ed25519. */
+const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
+const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
+})).export({ format: 'der', type: 'spki' }).subarray(-32)];
+
 /** Opens the patient's manager in `page` as `window.m` (IndexedDB by default in a browser). */
 async function openManager(page, patient, extra = {}) {
-  return page.evaluate(async (patient, notice, dr, extra) => {
-    window.m = await window.t.ConsentManager.open({ patient, recipient: dr, notice, ...extra });
+  return page.evaluate(async (patient, notice, dr, extra, pk) => {
+    window.m = await window.t.ConsentManager.open({ patient, recipient: dr, notice, clinicianPublicKey: new Uint8Array(pk), ...extra });
     window.consentLog = [];
     for (const type of ['change', 'checkpoint', 'error']) {
       window.m.addEventListener(type, (e) => window.consentLog.push({ type, at: Date.now(), ...e.detail }));
     }
     return { storage: window.m.storage, ledgerId: window.m.ledgerId, publicKey: window.m.publicKey, size: window.m.size, head: window.m.head };
-  }, patient, notice, dr, extra);
+  }, patient, notice, dr, extra, CLINICIAN_PK);
 }
 
 /** Runs `fn` in the page and returns the TeleconsultError's code and consentCode. */
@@ -97,20 +105,81 @@ test('grant, check and withdraw in a page; a reload keeps the ledger and the wra
   }
 });
 
+test('the clinician\'s replica persists across a reload: its wrapped signing key, entries and receive times', async () => {
+  const page = await sdkPage(browser, relay);
+  try {
+    const first = await page.evaluate(async (seed, notice, dr) => {
+      const m = await window.t.ConsentManager.open({ patient: 'pat-replica', recipient: dr, notice, storage: 'memory' });
+      await m.grant({ purposes: ['TREAT'], categories: ['video', 'recording'] });
+      await m.withdraw(0);
+      const r = await window.t.ConsentReplica.open({ name: 'visit-1/pat-replica', clinicianSigningKey: new Uint8Array(seed), ledgerId: m.ledgerId, patientPublicKey: m.publicKey, notice, recipient: dr });
+      r.receive(m.entryBytes(0));
+      r.receive(m.entryBytes(1));
+      await new Promise((res) => setTimeout(res, 200)); // the write-through
+      window.entries = [m.entryBytes(0), m.entryBytes(1)];
+      return { publicKey: r.publicKey, head: r.head, size: r.size, timing: r.timing(), patientKey: m.publicKey, ledgerId: m.ledgerId };
+    }, CLINICIAN_SEED, notice, dr);
+    assert.equal(first.size, 2);
+    assert.equal(first.publicKey, Buffer.from(CLINICIAN_PK).toString('hex'), 'the replica signs with the key it was given');
+    assert.ok(first.timing.every((x) => typeof x.receivedAt === 'number' && !x.late));
+
+    // What page script finds in IndexedDB: a wrapped seed under a key it cannot export.
+    const stored = await page.evaluate(async (seed) => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('teleconsult-consent-replicas'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      const rec = await new Promise((res, rej) => { const r = db.transaction('replicas').objectStore('replicas').get('visit-1/pat-replica'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      db.close();
+      let exported = 'exported';
+      try { await crypto.subtle.exportKey('raw', rec.wrappingKey); } catch (e) { exported = e.name; }
+      const raw = Array.from(rec.wrappedSeed).join() .includes(seed.join());
+      return { keys: Object.keys(rec).sort(), extractable: rec.wrappingKey.extractable, exported, wrappedLength: rec.wrappedSeed.length, raw, received: rec.received.length };
+    }, CLINICIAN_SEED);
+    assert.deepEqual(stored.keys, ['created', 'iv', 'ledger', 'name', 'patient', 'received', 'wrappedSeed', 'wrappingKey']);
+    assert.equal(stored.extractable, false);
+    assert.equal(stored.exported, 'InvalidAccessError');
+    assert.equal(stored.wrappedLength, 32 + 16);
+    assert.equal(stored.raw, false, 'the bare seed is never stored');
+    assert.equal(stored.received, 2);
+
+    await page.reload({ waitUntil: 'load' });
+    await page.evaluate(async () => { window.t = await import('/pkg/index.js'); });
+    const reopened = await page.evaluate(async (notice, dr, pk) => {
+      // No key in hand after the reload (the link left the address bar): the stored one is used.
+      const r = await window.t.ConsentReplica.open({ name: 'visit-1/pat-replica', notice, recipient: dr });
+      const cp = r.checkpoint();
+      return { publicKey: r.publicKey, head: r.head, size: r.size, timing: r.timing(), recording: r.check({ category: 'recording' }).reason, cpKey: cp.clinicianPublicKey, verified: r.verify().entries };
+    }, notice, dr, CLINICIAN_PK);
+    assert.equal(reopened.publicKey, first.publicKey, 'the same signing key was unwrapped');
+    assert.equal(reopened.head, first.head);
+    assert.equal(reopened.size, 2);
+    assert.deepEqual(reopened.timing, first.timing, 'receive times survive the reload');
+    assert.equal(reopened.recording, 'Withdrawn');
+    assert.equal(reopened.cpKey, first.publicKey);
+    assert.equal(reopened.verified, 2);
+
+    const other = await failureIn(page, (name) => window.t.ConsentReplica.open({ name, clinicianSigningKey: new Uint8Array(32).fill(9) }), 'visit-1/pat-replica');
+    assert.deepEqual(other, { name: 'TeleconsultError', code: 'InvalidArgument' }, 'another key for a stored replica is refused');
+    const none = await failureIn(page, (name) => window.t.ConsentReplica.open({ name }), 'visit-2/nobody');
+    assert.deepEqual(none, { name: 'TeleconsultError', code: 'InvalidArgument' }, 'a new replica needs the key');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test('an entry edited in IndexedDB, or entries lost after a checkpoint, are caught on reopen', async () => {
   const page = await sdkPage(browser, relay);
   try {
     const { ledgerId } = await openManager(page, 'pat-tamper', { databaseName: 'tamper-test' });
-    await page.evaluate(async () => {
+    await page.evaluate(async (seed) => {
       await window.m.grant({ purposes: ['TREAT'], categories: ['video'] });
       await window.m.withdraw(0);
       // A clinician's checkpoint over both entries (exchanged by hand here).
-      const r = new window.t.ConsentReplica({ ledgerId: window.m.ledgerId, patientPublicKey: window.m.publicKey });
+      const r = new window.t.ConsentReplica({ ledgerId: window.m.ledgerId, patientPublicKey: window.m.publicKey, clinicianSigningKey: new Uint8Array(seed) });
       r.receive(window.m.entryBytes(0));
       const cp = r.receive(window.m.entryBytes(1));
       await window.m.acceptCheckpoint(cp.bytes, cp.clinicianPublicKey);
       window.m.close();
-    });
+    }, CLINICIAN_SEED);
     const edit = async (ledgerId, how) => {
       const db = await new Promise((res, rej) => { const r = indexedDB.open('tamper-test'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
       const tx = db.transaction('entries', 'readwrite');
@@ -210,14 +279,14 @@ test('through the relay: the clinician countersigns the patient\'s head, and see
     await clinician.evaluate((id) => window.c.admit(id), pat.id);
     await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'patient secured with the clinician' });
 
-    await clinician.evaluate((patientId, notice, dr) => {
-      window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+    await clinician.evaluate((patientId, notice, dr, seed) => {
+      window.r = new window.t.ConsentReplica({ notice, recipient: dr, clinicianSigningKey: new Uint8Array(seed) });
       window.consentLog = [];
       for (const type of ['change', 'error']) {
         window.r.addEventListener(type, (e) => window.consentLog.push({ type, at: Date.now(), ...e.detail }));
       }
       window.r.attachConsultation(window.c, patientId);
-    }, pat.id, notice, dr);
+    }, pat.id, notice, dr, CLINICIAN_SEED);
     await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
 
     const cp = await until(patient, () => window.consentLog.find((e) => e.type === 'checkpoint' && e.size === 1), null, { what: 'countersigned checkpoint' });
@@ -226,6 +295,8 @@ test('through the relay: the clinician countersigns the patient\'s head, and see
     assert.equal(cp.matchesHead, true);
     assert.equal(cp.head, patientState.head);
     assert.equal(cp.clinicianPublicKey, replicaState.publicKey);
+    assert.equal(cp.clinicianPublicKey, Buffer.from(CLINICIAN_PK).toString('hex'), 'countersigned by the link\'s clinician key');
+    assert.ok(Math.abs(cp.time - Date.now()) < 60_000, 'the checkpoint carries the replica\'s receive time');
     assert.equal(replicaState.head, patientState.head, 'both sides hold the same record');
     assert.equal(replicaState.ledgerId, patientState.ledgerId);
     assert.equal(replicaState.patientKey, patientState.publicKey);

@@ -3,6 +3,7 @@
 // on the clinician's page within a second, and the clinician's record shows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
@@ -18,6 +19,13 @@ after(async () => {
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
 const dr = { kind: 'Practitioner', id: 'dr-1' };
 
+/** The clinician's per-visit identity key: the seed a clinician link carries, and its public key
+ *  (what a patient link carries), derived here with Node's own Ed25519. */
+const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
+const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
+})).export({ format: 'der', type: 'spki' }).subarray(-32)];
+
 /**
  * A clinician and an admitted patient (no media yet), with the patient's ConsentManager
  * (`window.m`, no grants) and the clinician's ConsentReplica (`window.r`, its changes in
@@ -27,15 +35,15 @@ async function callWithConsent() {
   const call = await startCall(browser, relay, { media: false });
   const { clinician, patient, doc, pat } = call;
   await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
-  await patient.evaluate(async (notice, dr) => {
-    window.m = await window.t.ConsentManager.open({ patient: 'pat-enforce', recipient: dr, notice, storage: 'memory' });
-  }, notice, dr);
-  await clinician.evaluate((patientId, notice, dr) => {
-    window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+  await patient.evaluate(async (notice, dr, pk) => {
+    window.m = await window.t.ConsentManager.open({ patient: 'pat-enforce', recipient: dr, notice, storage: 'memory', clinicianPublicKey: new Uint8Array(pk) });
+  }, notice, dr, CLINICIAN_PK);
+  await clinician.evaluate((patientId, notice, dr, seed) => {
+    window.r = new window.t.ConsentReplica({ notice, recipient: dr, clinicianSigningKey: new Uint8Array(seed) });
     window.consentLog = [];
     window.r.addEventListener('change', (e) => window.consentLog.push({ at: Date.now(), ...e.detail }));
     window.r.attachConsultation(window.c, patientId);
-  }, pat.id, notice, dr);
+  }, pat.id, notice, dr, CLINICIAN_SEED);
   await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
   return call;
 }

@@ -170,13 +170,23 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await click(doc, '#start-visit');
     await stepIs(doc, 'visit');
     const link = await doc.$eval('#patient-link', (i) => i.value);
-    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#r=[A-Za-z0-9_-]+&k=[A-Za-z0-9_-]+$/);
+    // The room secret, and the clinician's identity key (`c=` in a version-2 invite; `ck=`,
+    // appended by the demo, for a version-1 one), all in the fragment.
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#[A-Za-z0-9_=&-]+$/);
+    const fragment = new URLSearchParams(link.split('#')[1]);
+    const secret = fragment.get('k');
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(fragment.get('c') ?? fragment.get('ck'), /^[A-Za-z0-9_-]{43}$/);
     assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
     await shoot(doc, '03-clinician-room-open');
 
     // Patient: open the link in another tab, pass the check, give a name.
     const patient = await openPage(browser, link);
     await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    // The link was read once: the fragment (the room secret) left the address bar and the history entry.
+    const address = await patient.evaluate(() => ({ href: location.href, hash: location.hash }));
+    assert.equal(address.hash, '', 'no fragment in the address bar');
+    assert.ok(!address.href.includes(secret), 'the secret is not in the address');
     const check = await patient.evaluate(() => ({
       state: document.getElementById('summary').dataset.state,
       items: Object.fromEntries([...document.querySelectorAll('#checks li')].map((li) => [li.dataset.capability, li.dataset.available === 'true'])),
@@ -218,6 +228,19 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await until(doc, () => document.getElementById('state-pill').dataset.state === 'connected', null, 'clinician connected');
     t.diagnostic(`let in → both pages connected: ${Date.now() - admitAt} ms (includes CDP polling)`);
     assert.equal(await doc.$eval('#waiting-list', (l) => l.children.length), 0, 'the waiting room is empty');
+    // Once the patient is in, the console no longer shows the link or its QR code (screen sharing).
+    const invite = await doc.evaluate(() => ({
+      collapsed: document.getElementById('invite-card').dataset.collapsed,
+      fullHidden: document.getElementById('invite-full').hidden,
+      qr: document.querySelectorAll('#qr svg').length,
+      value: document.getElementById('patient-link').value,
+      html: document.body.innerHTML,
+    }));
+    assert.equal(invite.collapsed, 'true');
+    assert.equal(invite.fullHidden, true);
+    assert.equal(invite.qr, 0, 'the QR code is gone');
+    assert.equal(invite.value, '');
+    assert.ok(!invite.html.includes(secret), 'the room secret is nowhere on the console page');
 
     // The same SAS on both pages.
     await until(doc, () => document.querySelector('#sas .sas-digits'), null, 'clinician SAS');
@@ -323,6 +346,21 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
     const again = await sasOf(patient);
     await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, again.digits, 'the clinician shows the new code');
+    // New keys, a new code: on both pages it is shown as changed and NOT verified, per participant,
+    // until both confirm it again.
+    assert.notEqual(again.digits, sasDoc.digits, 'a new code');
+    for (const page of [doc, patient]) {
+      const card = await page.evaluate(() => ({ ...document.getElementById('sas-card').dataset, status: document.getElementById('sas-status').textContent }));
+      assert.equal(card.verified, 'false');
+      assert.equal(card.changed, 'true');
+      assert.match(card.status, /NOT verified/);
+    }
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('Sam Patient confirmed'), null, 'the patient confirmed the new code');
+    await click(doc, '#sas-confirm');
+    for (const page of [doc, patient]) {
+      await until(page, () => document.getElementById('sas-card').dataset.verified === 'true' && document.getElementById('sas-card').dataset.changed === 'false', null, 'the new code verified');
+    }
 
     // The clinician ends the visit for everyone.
     await click(doc, '#end-visit');
@@ -587,6 +625,51 @@ test('a patient the clinician turns away is told so plainly, without a way to re
     await until(doc, () => document.getElementById('waiting-list').children.length === 0, null, 'the waiting room is empty');
     assert.equal(await doc.evaluate(() => document.body.dataset.screen), 'visit', 'the room stays open');
     assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code is shown as changed and not verified on both pages', async () => {
+  const browser = await launchChromium();
+  try {
+    const { doc, patient } = await startVisit(browser);
+    const code = (page) => page.evaluate(() => document.querySelector('#sas .sas-digits')?.dataset.digits);
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'the first code');
+    const first = await code(patient);
+    await click(patient, '#sas-confirm');
+    await until(doc, () => !document.getElementById('sas-confirm').disabled, null, 'clinician code');
+    await click(doc, '#sas-confirm');
+    await until(patient, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified');
+
+    // The patient's page restarts: no fragment in the address any more, the tab still has the link.
+    assert.equal(await patient.evaluate(() => location.hash), '');
+    await patient.reload({ waitUntil: 'load' });
+    await until(patient, () => document.getElementById('summary')?.dataset.checked === 'true', null, 'check after the reload');
+    assert.notEqual(await patient.evaluate(() => document.body.dataset.screen), 'nolink', 'the link survived the reload in the tab');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip'); // the grants are still in the ledger on this device
+    await stepIs(patient, 'waiting');
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'the patient is back in the waiting room');
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    await until(patient, () => !document.getElementById('sas-confirm').disabled, null, 'a new code');
+    const second = await code(patient);
+    assert.notEqual(second, first, 'new keys, a new code');
+    await until(doc, (d) => document.querySelector('#sas .sas-digits')?.dataset.digits === d, second, 'the clinician shows the new code');
+    const card = await doc.evaluate(() => ({ ...document.getElementById('sas-card').dataset, status: document.getElementById('sas-status').textContent }));
+    assert.equal(card.verified, 'false', 'the clinician no longer shows the patient as verified');
+    assert.equal(card.changed, 'true');
+    assert.match(card.status, /NOT verified/);
+    assert.equal(await patient.evaluate(() => document.getElementById('sas-card').dataset.verified), 'false');
+    await click(patient, '#sas-confirm');
+    await until(doc, () => document.getElementById('sas-status').textContent.includes('confirmed'), null, 'patient confirmed the new code');
+    await click(doc, '#sas-confirm');
+    for (const page of [doc, patient]) {
+      await until(page, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified again');
+    }
+    assert.deepEqual(patient.errors, []);
   } finally {
     await browser.close();
   }

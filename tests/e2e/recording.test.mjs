@@ -5,6 +5,7 @@
 // recording by entering the call; hanging up stops it too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { startRelay, launchChromium, startCall, sdkPage, joinIn, until, testPages } from './harness.mjs';
 
 let relay, browser;
@@ -28,6 +29,13 @@ function watchRecording(page) {
   });
 }
 
+/** The clinician's per-visit identity key: the seed a clinician link carries, and its public key
+ *  (what a patient link carries), derived here with Node's own Ed25519. */
+const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
+const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
+})).export({ format: 'der', type: 'spki' }).subarray(-32)];
+
 /**
  * A clinician and an admitted patient, both sending camera and microphone; the patient's
  * ConsentManager (`window.m`) grants video and audio (grant 0) and is attached, the
@@ -37,14 +45,14 @@ async function callWithConsent() {
   const call = await startCall(browser, relay);
   const { clinician, patient, doc, pat } = call;
   await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
-  await patient.evaluate(async (notice, dr) => {
-    window.m = await window.t.ConsentManager.open({ patient: 'pat-rec', recipient: dr, notice, storage: 'memory' });
+  await patient.evaluate(async (notice, dr, pk) => {
+    window.m = await window.t.ConsentManager.open({ patient: 'pat-rec', recipient: dr, notice, storage: 'memory', clinicianPublicKey: new Uint8Array(pk) });
     await window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] });
-  }, notice, dr);
-  await clinician.evaluate((patientId, notice, dr) => {
-    window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+  }, notice, dr, CLINICIAN_PK);
+  await clinician.evaluate((patientId, notice, dr, seed) => {
+    window.r = new window.t.ConsentReplica({ notice, recipient: dr, clinicianSigningKey: new Uint8Array(seed) });
     window.r.attachConsultation(window.c, patientId);
-  }, pat.id, notice, dr);
+  }, pat.id, notice, dr, CLINICIAN_SEED);
   await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
   await until(clinician, () => window.r.list().length === 1, null, { what: 'the video grant replicated' });
   await until(clinician, (id) => window.c.remoteStream(id)?.getVideoTracks().length === 1, pat.id, { what: 'patient video track' });

@@ -6,8 +6,14 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 let t;
+/** The clinician's per-visit identity key (the seed a clinician link carries) and its public key
+ *  (what a patient link carries). */
+const CLINICIAN_SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+let CLINICIAN_PK;
+const unhex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
 before(async () => {
   t = await import(join(root, 'pkg/node.mjs'));
+  CLINICIAN_PK = unhex(new t.ConsentReplica({ clinicianSigningKey: CLINICIAN_SEED }).publicKey);
 });
 
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
@@ -15,7 +21,9 @@ const dr = { kind: 'Practitioner', id: 'dr-1' };
 const other = { kind: 'Practitioner', id: 'dr-2' };
 const ctx = { controller: { name: 'Clinic', contact: 'privacy@clinic.example' }, jurisdiction: 'EU', withdrawalMethod: 'Settings > Consent' };
 
-const open = (extra = {}) => t.ConsentManager.open({ patient: 'pat-1', recipient: dr, notice, ...extra });
+const open = (extra = {}) => t.ConsentManager.open({ patient: 'pat-1', recipient: dr, notice, clinicianPublicKey: CLINICIAN_PK, ...extra });
+/** A replica countersigning with the clinician key the patients of `open()` expect. */
+const replicaOf = (extra = {}) => new t.ConsentReplica({ clinicianSigningKey: CLINICIAN_SEED, ...extra });
 
 /** Catches the TeleconsultError a call throws or rejects with. */
 async function failure(fn) {
@@ -159,7 +167,7 @@ test('verifyLedger checks an export offline and names each attack', async () => 
   await m.grant({ purposes: ['TREAT'], categories: ['video'] });
   await m.recordSasConfirmed('11'.repeat(32));
   await m.withdraw(0);
-  const replica = new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey });
+  const replica = replicaOf({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey });
   let cp;
   for (let seq = 0; seq < m.size; seq++) cp = replica.receive(m.entryBytes(seq));
   await m.acceptCheckpoint(cp.bytes, cp.clinicianPublicKey);
@@ -185,7 +193,7 @@ test('verifyLedger checks an export offline and names each attack', async () => 
   // Drop the newest entry: the ledger still verifies alone, but not against the checkpoint.
   const shorter = await open();
   await shorter.grant({ purposes: ['TREAT'], categories: ['video'] });
-  const cut = new t.ConsentReplica({ ledgerId: shorter.ledgerId, patientPublicKey: shorter.publicKey });
+  const cut = replicaOf({ ledgerId: shorter.ledgerId, patientPublicKey: shorter.publicKey });
   const cp1 = cut.receive(shorter.entryBytes(0));
   await shorter.withdraw(0);
   const cp2 = cut.receive(shorter.entryBytes(1));
@@ -213,12 +221,12 @@ function exportPrefix(bytes, n) {
 test('a replica refuses replays, forks and entries before it knows the ledger', async () => {
   const m = await open();
   await m.grant({ purposes: ['TREAT'], categories: ['video'] });
-  const blank = new t.ConsentReplica();
+  const blank = replicaOf();
   assert.equal(blank.ledgerId, undefined);
   assert.equal((await failure(() => blank.receive(m.entryBytes(0)))).code, 'InvalidState');
   assert.equal(blank.check({ category: 'video', recipient: dr, noticeVersion: '3' }).reason, 'NoGrant');
 
-  const r = new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey, notice, recipient: dr });
+  const r = replicaOf({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey, notice, recipient: dr });
   const changes = [];
   r.addEventListener('change', (e) => changes.push(e.detail));
   const cp = r.receive(m.entryBytes(0));
@@ -241,7 +249,7 @@ test('a replica refuses replays, forks and entries before it knows the ledger', 
   assert.equal(r.verify().entries, 2);
   assert.equal(r.toFhir()[0].status, 'inactive');
   // Resume a replica from its export.
-  const resumed = new t.ConsentReplica({ ledger: r.export(), patientPublicKey: m.publicKey });
+  const resumed = replicaOf({ ledger: r.export(), patientPublicKey: m.publicKey });
   assert.equal(resumed.size, 2);
   assert.equal(resumed.head, r.head);
 });
@@ -282,7 +290,7 @@ test('attachConsultation syncs both ways: entries out, countersigned checkpoints
   const { patient, clinician } = pair();
   const m = await open();
   await m.grant({ purposes: ['TREAT'], categories: ['video', 'audio'] }); // before the call
-  const replica = new t.ConsentReplica({ notice, recipient: dr });
+  const replica = replicaOf({ notice, recipient: dr });
   const seen = { patient: [], clinician: [], errors: [] };
   m.addEventListener('checkpoint', (e) => seen.patient.push(e.detail));
   m.addEventListener('error', (e) => seen.errors.push(e.detail));
@@ -328,7 +336,7 @@ test('attachConsultation syncs both ways: entries out, countersigned checkpoints
 test('a patient rejoining sends only what the replica lacks; a foreign ledger is refused', async () => {
   const { patient, clinician } = pair();
   const m = await open();
-  const replica = new t.ConsentReplica();
+  const replica = replicaOf();
   replica.attachConsultation(clinician, patient.participantId);
   m.attachConsultation(patient, clinician.participantId);
   await m.grant({ purposes: ['TREAT'], categories: ['video'] });
@@ -372,7 +380,7 @@ test('attachConsultation refuses what takes no listeners and leaves none behind;
   assert.equal(live, 0);
 
   const { patient, clinician } = pair();
-  const replica = new t.ConsentReplica();
+  const replica = replicaOf();
   const errors = [];
   replica.addEventListener('error', (ev) => errors.push(ev.detail));
   replica.attachConsultation(clinician, patient.participantId);
@@ -394,15 +402,94 @@ test('attachConsultation refuses what takes no listeners and leaves none behind;
 test('hex ids and keys are exactly hex digits: a sign or a space is refused', async () => {
   const m = await open();
   const key = m.publicKey;
-  assert.equal(new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: key.toUpperCase() }).patientPublicKey, key);
+  assert.equal(replicaOf({ ledgerId: m.ledgerId, patientPublicKey: key.toUpperCase() }).patientPublicKey, key);
   // u8::from_str_radix would take "+f" as 15: every id here must be refused.
   for (const bad of ['+' + key.slice(1), key.slice(0, 62) + '+1', ' ' + key.slice(1), key.slice(0, 63) + 'g', key + '00']) {
-    const e = await failure(async () => new t.ConsentReplica({ ledgerId: m.ledgerId, patientPublicKey: bad }));
+    const e = await failure(async () => replicaOf({ ledgerId: m.ledgerId, patientPublicKey: bad }));
     assert.equal(e.code, 'InvalidArgument', bad);
   }
   const id = m.ledgerId;
   for (const bad of ['+' + id.slice(1), id.slice(0, 30) + '+0']) {
-    const e = await failure(async () => new t.ConsentReplica({ ledgerId: bad, patientPublicKey: key }));
+    const e = await failure(async () => replicaOf({ ledgerId: bad, patientPublicKey: key }));
     assert.equal(e.code, 'InvalidArgument', bad);
   }
+});
+
+// ----- issue 13, points 4 and 5 ------------------------------------------------------------
+
+test('checkpoint from an unknown key is refused: the patient expects the link\'s clinician key', async () => {
+  const m = await open();
+  await m.grant({ purposes: ['TREAT'], categories: ['video'] });
+  // Mallory countersigns with a key of her own: a valid signature, the wrong identity.
+  const mallory = new t.ConsentReplica({ clinicianSigningKey: new Uint8Array(32).fill(0x66), ledgerId: m.ledgerId, patientPublicKey: m.publicKey });
+  const forged = mallory.receive(m.entryBytes(0));
+  let e = await failure(() => m.acceptCheckpoint(forged.bytes, forged.clinicianPublicKey));
+  assert.deepEqual([e.code, e.consentCode], ['Consent', 'UnknownClinicianKey']);
+  assert.equal(m.checkpoint, undefined);
+  const real = replicaOf({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey });
+  const cp = real.receive(m.entryBytes(0));
+  await m.acceptCheckpoint(cp.bytes, cp.clinicianPublicKey);
+  assert.equal(m.checkpoint.clinicianPublicKey, real.publicKey);
+
+  // Without a key from the link, no checkpoint is trusted on first sight, even over the sync.
+  const { patient, clinician } = pair();
+  const blind = await open({ clinicianPublicKey: undefined });
+  const errors = [];
+  blind.addEventListener('error', (ev) => errors.push(ev.detail.consentCode));
+  const replica = replicaOf();
+  replica.attachConsultation(clinician, patient.participantId);
+  blind.attachConsultation(patient, clinician.participantId);
+  await blind.grant({ purposes: ['TREAT'], categories: ['video'] });
+  await settle();
+  assert.equal(replica.size, 1, 'entries still flow to the clinician');
+  assert.equal(blind.checkpoint, undefined);
+  assert.ok(errors.length > 0 && errors.every((c) => c === 'UnknownClinicianKey'), errors.join());
+  // The attach option (the one-line wiring from an invite link) sets the expected key.
+  blind.detachConsultations();
+  blind.attachConsultation(patient, clinician.participantId, { clinicianPublicKey: CLINICIAN_PK });
+  await settle();
+  assert.equal(blind.checkpoint?.clinicianPublicKey, replica.publicKey);
+  blind.detachConsultations();
+  replica.detachConsultations();
+
+  for (const bad of [undefined, new Uint8Array(31), 'ab'.repeat(32)]) {
+    e = await failure(async () => new t.ConsentReplica({ clinicianSigningKey: bad }));
+    assert.equal(e.code, 'InvalidArgument');
+    assert.doesNotMatch(e.message, /abab/, 'the message names the field, never its value');
+  }
+  e = await failure(() => open({ clinicianPublicKey: new Uint8Array(8) }));
+  assert.equal(e.code, 'InvalidArgument');
+});
+
+test('withdrawal backdated by an hour is refused by the replica, which then enforces nothing', async () => {
+  const realNow = Date.now;
+  const start = realNow() - 2 * 3_600_000;
+  const m = await open();
+  const r = replicaOf({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey, notice, recipient: dr });
+  const changes = [];
+  r.addEventListener('change', (ev) => changes.push(ev.detail));
+  try {
+    // Two hours ago, both clocks agreed: the grant is on time.
+    Date.now = () => start;
+    await m.grant({ purposes: ['TREAT'], categories: ['video', 'recording'] });
+    const cp = r.receive(m.entryBytes(0));
+    assert.equal(cp.time, start, 'the checkpoint carries the replica\'s receive time');
+    assert.equal(changes[0].receivedAt, start);
+    assert.equal(changes[0].late, false);
+    // The withdrawal is signed now, but dated one second after the grant.
+    Date.now = () => start + 1_000;
+    await m.withdraw(0);
+  } finally {
+    Date.now = realNow;
+  }
+  const e = await failure(() => r.receive(m.entryBytes(1)));
+  assert.deepEqual([e.code, e.consentCode], ['Consent', 'Untimely']);
+  assert.equal(r.size, 1, 'not applied');
+  assert.equal(r.check({ category: 'recording' }).allowed, false, 'fail-safe: the replica enforces nothing');
+  const timing = r.timing();
+  assert.deepEqual(timing.map((x) => [x.seq, x.signedAt, x.receivedAt, x.late]), [[0, start, start, false]]);
+  // Exported with its receive times, a replica resumes with them.
+  const resumed = replicaOf({ ledger: r.export(), patientPublicKey: m.publicKey, receivedAt: timing.map((x) => x.receivedAt) });
+  assert.deepEqual(resumed.timing(), timing);
+  assert.equal((await failure(async () => replicaOf({ ledger: r.export(), patientPublicKey: m.publicKey, receivedAt: ['x'] }))).code, 'InvalidArgument');
 });

@@ -291,7 +291,10 @@ pub extern "C" fn consent_handle(kind: u32, now: u64) -> u32 {
                 };
                 ok(m.receipt(now, &ctx).map(black_box))
             }
-            6 => ok(m.accept_checkpoint(&b, &[0; 32])),
+            6 => {
+                m.expect_clinician(array(&b, 0));
+                ok(m.accept_checkpoint(&b, &array(&b, 0)))
+            }
             _ => ok(SyncMessage::decode(&b).map(|s| emit(&s.encode()))),
         }
     })
@@ -305,13 +308,13 @@ pub extern "C" fn replica_handle(kind: u32, now: u64) -> u32 {
     REPLICA.with(|r| {
         let mut r = r.borrow_mut();
         if kind == 0 {
-            return ok(LedgerReplica::new(array(&b, 0), &array(&b, 16)).map(|x| *r = Some(x)));
+            return ok(LedgerReplica::new(array(&b, 0), &array(&b, 16), key).map(|x| *r = Some(x)));
         }
         let Some(r) = r.as_mut() else { return 0 };
         match kind {
-            1 => ok(r.receive(&b, &key)),
+            1 => ok(r.receive(&b, now)),
             2 => {
-                emit(&r.checkpoint(&key).encode());
+                emit(&r.checkpoint(now).encode());
                 1
             }
             3 => ok(Ledger::decode(&b, &array(&b, 0)).map(|l| black_box(fhir_consents(&l)))),

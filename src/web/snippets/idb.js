@@ -144,3 +144,72 @@ export async function idbWrite(db, idHex, writes) {
 export function idbClose(db) {
   db.close();
 }
+
+// ----- the clinician's replicas ------------------------------------------------------------
+// Database `teleconsult-consent-replicas` (version 1), one store `replicas` keyed by the
+// replica's name: `{ name, created, wrappingKey, iv, wrappedSeed, ledger?, patient?, received }`.
+// The clinician's signing seed is wrapped exactly as the patient's device key is, with the AAD
+// `teleconsult-consent-v1 replica-key\0` ‖ the name (UTF-8).
+
+const REPLICA_AAD_PREFIX = 'teleconsult-consent-v1 replica-key\0';
+const replicaAad = (name) => new TextEncoder().encode(REPLICA_AAD_PREFIX + name);
+
+function openReplicaDatabase(name) {
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('replicas');
+  return request(open);
+}
+
+/**
+ * Opens database `dbName` and the replica `name`, creating it around `seed` (a 32-byte
+ * Uint8Array, zeroed here once encrypted) when none is stored; rejects with 'no-key' when none
+ * is stored and no seed was given. Resolves to `[db, seed, ledger, patient, received]` with the
+ * seed unwrapped from the stored record.
+ */
+export async function idbReplicaOpen(dbName, name, seed) {
+  if (!globalThis.indexedDB) throw 'no-idb';
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw 'no-subtle';
+  const db = await openReplicaDatabase(dbName);
+  try {
+    let record = await request(transaction(db, 'replicas', 'readonly').objectStore('replicas').get(name));
+    if (record === undefined) {
+      if (!(seed instanceof Uint8Array)) throw 'no-key';
+      const key = await subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']).catch(fail('crypto'));
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      let sealed;
+      try {
+        sealed = subtle.encrypt({ name: 'AES-GCM', iv, additionalData: replicaAad(name) }, key, seed);
+      } finally {
+        seed.fill(0);
+      }
+      const wrappedSeed = new Uint8Array(await sealed.catch(fail('crypto')));
+      record = { name, created: Date.now(), wrappingKey: key, iv, wrappedSeed, received: [] };
+      const tx = transaction(db, 'replicas', 'readwrite');
+      tx.objectStore('replicas').put(record, name);
+      await committed(tx);
+    } else if (seed instanceof Uint8Array) {
+      seed.fill(0);
+    }
+    const { wrappingKey, iv, wrappedSeed } = record ?? {};
+    if (!(wrappingKey instanceof CryptoKey) || !(iv instanceof Uint8Array) || !(wrappedSeed instanceof Uint8Array)) throw 'record';
+    const plain = await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: replicaAad(name) }, wrappingKey, wrappedSeed).catch(fail('crypto'));
+    return [db, new Uint8Array(plain), record.ledger, record.patient, record.received];
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Replaces the replica's ledger, patient key and receive times; resolves once committed. */
+export async function idbReplicaSave(db, name, ledger, patient, received) {
+  const tx = transaction(db, 'replicas', 'readwrite');
+  const store = tx.objectStore('replicas');
+  const record = await request(store.get(name));
+  if (record === undefined) {
+    tx.abort();
+    throw 'record';
+  }
+  store.put({ ...record, ledger, patient, received }, name);
+  await committed(tx);
+}
