@@ -13,21 +13,27 @@ pub enum TokenSource {
     DevMint,
 }
 
-/// Where the room id and secret come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the visit (room, secret and role keys) comes from.
+#[derive(Clone, PartialEq, Eq)]
 pub enum RoomSource {
-    /// An invite link (or just its `#r=…&k=…` fragment).
+    /// A protocol v2 invite link (or just its `#v=2&r=…` fragment).
     Invite(String),
-    /// Explicit base64url room id and secret.
-    Explicit {
-        /// Room id, base64url.
-        room: String,
-        /// Room secret, base64url.
-        secret: String,
-    },
-    /// Create a fresh room (clinician only) and print its invite link.
+    /// Create a fresh visit (clinician only) and print its patient and guest links.
     Create,
 }
+
+impl std::fmt::Debug for RoomSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The link holds the room secret and a signing key.
+        match self {
+            Self::Invite(_) => f.write_str("Invite(<redacted>)"),
+            Self::Create => f.write_str("Create"),
+        }
+    }
+}
+
+/// Why `--room`/`--secret` are refused.
+pub const ROOM_SECRET_GONE: &str = "--room/--secret no longer work: a protocol v2 visit      also needs its role keys, which only the invite link carries; pass the whole link with      --invite";
 
 /// Everything the binary was asked to do.
 #[derive(Clone, Debug)]
@@ -75,18 +81,19 @@ teleconsult-native-peer: a native (webrtc-rs) Teleconsult participant.
 
 USAGE:
   teleconsult-native-peer --relay URL (--token T | --dev-mint)
-                          (--invite LINK | --room R --secret S | <nothing: create a room>)
+                          (--invite LINK | <nothing: create a visit>)
                           [--role clinician|patient|guest] [--name NAME] [options]
 
 OPTIONS:
   --relay URL            relay base URL: http://127.0.0.1:8080, ws://…, or ws://…/ws
   --token T              join token (or env TELECONSULT_TOKEN)
   --dev-mint             mint a token from a --dev relay (POST /dev/token)
-  --invite LINK          invite link or fragment: …#r=<room>&k=<secret>
-  --room R --secret S    room id and secret (base64url), instead of --invite
-                         (with neither, a clinician creates a room and prints its invite)
-  --invite-base URL      base of the printed invite link (default: the relay's URL)
-  --role ROLE            clinician (default), patient or guest
+  --invite LINK          protocol v2 invite link or its fragment:
+                         …#v=2&r=<room>&k=<secret>&c=<key>&p=<key>[&s=<role key>];
+                         it must be a link of --role's role (without --invite, a
+                         clinician creates a visit and prints its patient and guest links)
+  --invite-base URL      base of the printed invite links (default: the relay's URL)
+  --role ROLE            clinician (default), patient or guest: the role the link proves
   --name NAME            display name (default: \"Native <role>\")
   --auto-admit           admit every waiting patient/guest (clinician)
   --auto-confirm-sas     confirm the SAS as soon as it is shown
@@ -113,8 +120,6 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
     let mut token = env("TELECONSULT_TOKEN").filter(|t| !t.is_empty());
     let mut dev_mint = false;
     let mut invite = None;
-    let mut room = None;
-    let mut secret = None;
     let mut role = Role::Clinician;
     let mut name = None;
     let (mut auto_admit, mut auto_confirm_sas) = (false, false);
@@ -144,8 +149,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             "--token" => token = Some(value()?),
             "--dev-mint" => dev_mint = true,
             "--invite" => invite = Some(value()?),
-            "--room" => room = Some(value()?),
-            "--secret" => secret = Some(value()?),
+            "--room" | "--secret" => return Err(ROOM_SECRET_GONE.into()),
             "--invite-base" => invite_base = Some(value()?),
             "--role" => {
                 let v = value()?;
@@ -188,17 +192,13 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             return Err("--token (or TELECONSULT_TOKEN) or --dev-mint is required".into());
         }
     };
-    let room = match (invite, room, secret) {
-        (Some(link), None, None) => RoomSource::Invite(link),
-        (None, Some(room), Some(secret)) => RoomSource::Explicit { room, secret },
-        (None, None, None) if role == Role::Clinician => RoomSource::Create,
-        (None, None, None) => {
-            return Err("a patient or guest needs --invite or --room/--secret".into());
-        }
-        _ => return Err("give either --invite or both --room and --secret".into()),
+    let room = match invite {
+        Some(link) => RoomSource::Invite(link),
+        None if role == Role::Clinician => RoomSource::Create,
+        None => return Err("a patient or guest needs --invite".into()),
     };
     if room == RoomSource::Create && !matches!(token, TokenSource::DevMint) {
-        return Err("creating a room needs --dev-mint (a given token names its room)".into());
+        return Err("creating a visit needs --dev-mint (a given token names its room)".into());
     }
     if bind.is_empty() {
         bind.push(SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!((c.role, c.echo, c.probe), (Role::Clinician, true, false));
         assert_eq!(c.room, RoomSource::Create);
         let p = parse(
-            &args("--relay http://x:1 --token t --role patient --invite #r=a&k=b"),
+            &args("--relay http://x:1 --token t --role patient --invite #v=2&r=a&k=b"),
             |_| None,
         )
         .unwrap();
@@ -293,11 +293,14 @@ mod tests {
             parse(&args("--relay http://x --dev-mint --role patient"), none).is_err(),
             "patient needs a room"
         );
-        assert!(parse(&args("--relay http://x --dev-mint --room r"), none).is_err());
+        for old in ["--room r", "--secret s", "--room r --secret s"] {
+            let e = parse(&args(&format!("--relay http://x --dev-mint {old}")), none).unwrap_err();
+            assert_eq!(e, ROOM_SECRET_GONE, "{old}");
+        }
         assert!(parse(&args("--relay http://x --dev-mint --bogus"), none).is_err());
         assert!(parse(&args("--relay http://x --dev-mint --role nurse"), none).is_err());
         let env = |k: &str| (k == "TELECONSULT_TOKEN").then(|| "tok".to_owned());
-        let o = parse(&args("--relay http://x --room r --secret s"), env).unwrap();
+        let o = parse(&args("--relay http://x --invite #v=2"), env).unwrap();
         assert_eq!(o.token, TokenSource::Given("tok".into()));
     }
 

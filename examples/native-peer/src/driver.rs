@@ -23,7 +23,8 @@ use webrtc::peer_connection::RTCIceConnectionState;
 
 use crate::cli::Options;
 use crate::media::{
-    DescriptionKind, IceCandidate, MediaConfig, MediaEvent, MediaPeer, StatsSnapshot,
+    DescriptionKind, IceCandidate, LocalCertificate, MediaConfig, MediaEvent, MediaPeer,
+    StatsSnapshot,
 };
 use crate::output::{Out, hex_id};
 use crate::relay::{self, Incoming, Socket};
@@ -77,6 +78,8 @@ pub struct Driver {
     out: Out,
     session: Session,
     ws_url: String,
+    /// The DTLS certificate of every connection (the one the session committed to).
+    certificate: LocalCertificate,
     socket: Option<Socket>,
     reconnect_at: Option<tokio::time::Instant>,
     reconnects: u32,
@@ -94,14 +97,22 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver for `session`, which will connect to `ws_url`.
-    pub fn new(opts: Options, out: Out, session: Session, ws_url: String) -> Self {
+    /// A driver for `session`, which will connect to `ws_url`. `certificate` must be the
+    /// one whose fingerprint is `Config::certificate`: every peer connection presents it.
+    pub fn new(
+        opts: Options,
+        out: Out,
+        session: Session,
+        ws_url: String,
+        certificate: LocalCertificate,
+    ) -> Self {
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         Self {
             opts,
             out,
             session,
             ws_url,
+            certificate,
             socket: None,
             reconnect_at: None,
             reconnects: 0,
@@ -420,6 +431,7 @@ impl Driver {
             let generation = self.generations;
             let tx = self.media_tx.clone();
             let config = MediaConfig {
+                certificate: Some(self.certificate.clone()),
                 bind: self.opts.bind.clone(),
                 send_video: self.opts.send_video,
                 echo: self.opts.echo,

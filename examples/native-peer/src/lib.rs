@@ -7,8 +7,9 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`driver`] | the drive loop: one task owning the session; relay, webrtc-rs callbacks and timers in, outputs executed in order |
-//! | [`media`] | one webrtc-rs peer connection: offers/answers, trickle ICE, echoing data channel, synthetic VP8 track, RTP counters |
+//! | [`media`] | one webrtc-rs peer connection: offers/answers, trickle ICE, echoing data channel, synthetic VP8 track, RTP counters; the session's one DTLS certificate |
 //! | [`relay`] | the relay WebSocket and the `--dev` token request |
+//! | [`visit`] | the visit joined: a v2 invite link checked against `--role`, or a new visit's links |
 //! | [`cli`] | command-line options |
 //! | [`output`] | JSON-lines events on stdout, human lines on stderr |
 //!
@@ -19,3 +20,4 @@ pub mod driver;
 pub mod media;
 pub mod output;
 pub mod relay;
+pub mod visit;

@@ -4,14 +4,14 @@
 use std::process::ExitCode;
 
 use serde_json::json;
-use teleconsult::crypto::{ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomSecret};
-use teleconsult::signaling::invite::{base64url_decode, base64url_encode};
+use teleconsult::signaling::invite::base64url_encode;
 use teleconsult::signaling::relay_wire::ParticipantId;
-use teleconsult::signaling::{Config, Invite, Redacted, Session, Timeouts};
-use teleconsult_native_peer::cli::{self, RoomSource, TokenSource};
+use teleconsult::signaling::{Config, Redacted, Session, Timeouts};
+use teleconsult_native_peer::cli::{self, TokenSource};
 use teleconsult_native_peer::driver::Driver;
+use teleconsult_native_peer::media::LocalCertificate;
 use teleconsult_native_peer::output::{Out, hex_id};
-use teleconsult_native_peer::relay;
+use teleconsult_native_peer::{relay, visit};
 use zeroize::Zeroizing;
 
 fn main() -> ExitCode {
@@ -57,46 +57,34 @@ fn random(buf: &mut [u8]) -> Result<(), String> {
     getrandom::fill(buf).map_err(|e| format!("no OS random source: {e}"))
 }
 
-/// Resolves the room, the token and the session configuration, and builds the driver.
+/// Resolves the visit, the certificate, the token and the session configuration, and
+/// builds the driver.
 async fn setup(opts: cli::Options) -> Result<(Driver, ()), String> {
     let out = Out::new();
-    let (room, secret, created) = match &opts.room {
-        RoomSource::Invite(link) => {
-            let inv = Invite::parse(link).map_err(|e| e.to_string())?;
-            (inv.room, inv.secret, false)
-        }
-        RoomSource::Explicit { room, secret } => {
-            let room: [u8; ROOM_ID_LEN] = base64url_decode(room)
-                .and_then(|b| b.try_into().ok())
-                .ok_or("--room must be a base64url room id of 16 bytes")?;
-            let secret = Zeroizing::new(base64url_decode(secret).unwrap_or_default());
-            let secret: [u8; ROOM_SECRET_LEN] = secret
-                .as_slice()
-                .try_into()
-                .map_err(|_| "--secret must be a base64url secret of 32 bytes")?;
-            (RoomId(room), RoomSecret::from_bytes(secret), false)
-        }
-        RoomSource::Create => {
-            let mut room = [0u8; ROOM_ID_LEN];
-            let mut secret = Zeroizing::new([0u8; ROOM_SECRET_LEN]);
-            random(&mut room)?;
-            random(secret.as_mut())?;
-            (RoomId(room), RoomSecret::from_bytes(*secret), true)
-        }
-    };
-    let room_str = base64url_encode(&room.0);
+    let visit = visit::resolve(&opts.room, opts.role, random)?;
+    // One DTLS certificate for every connection of the session: the session commits to its
+    // fingerprint for the SAS and refuses descriptions that name another.
+    let certificate = LocalCertificate::generate().map_err(|e| e.to_string())?;
+    let room_str = base64url_encode(&visit.room.0);
     let (ws_url, http_base) = cli::relay_urls(&opts.relay, &room_str, opts.role)?;
     let token = match &opts.token {
         TokenSource::Given(t) => t.clone(),
         TokenSource::DevMint => relay::dev_mint(&http_base, &room_str, opts.role.as_str()).await?,
     };
-    if created {
+    if let Some(links) = &visit.created {
         let base = opts
             .invite_base
             .clone()
             .unwrap_or_else(|| format!("{http_base}/"));
-        let url = Invite::new(room, secret.clone()).to_url(&base);
-        out.event("invite", json!({"url": url, "room": room_str}));
+        // `url` is the patient's link (the field predates guest links).
+        out.event(
+            "invite",
+            json!({
+                "url": links.patient.to_url(&base),
+                "guestUrl": links.guest.to_url(&base),
+                "room": room_str,
+            }),
+        );
     }
     let mut id = [0u8; 8];
     while id == [0; 8] {
@@ -112,11 +100,12 @@ async fn setup(opts: cli::Options) -> Result<(Driver, ()), String> {
             "role": opts.role.as_str(),
             "room": room_str,
             "relay": ws_url,
+            "certificate": certificate.fingerprint_line(),
         }),
     );
     let session = Session::new(Config {
-        room,
-        secret,
+        room: visit.room,
+        secret: visit.secret,
         id,
         role: opts.role,
         display_name: Redacted::new(opts.name.clone()),
@@ -124,6 +113,8 @@ async fn setup(opts: cli::Options) -> Result<(Driver, ()), String> {
         entropy,
         capabilities: 0,
         timeouts: Timeouts::default(),
+        authority: visit.authority,
+        certificate: certificate.fingerprint().clone(),
     });
-    Ok((Driver::new(opts, out, session, ws_url), ()))
+    Ok((Driver::new(opts, out, session, ws_url, certificate), ()))
 }

@@ -11,6 +11,10 @@
 //! test peer: it echoes every data-channel message it receives (when asked to), it counts the
 //! RTP packets and bytes of every remote track, and it sends a synthetic VP8 video track (a
 //! real 160×120 key frame, repeated at 15 fps, so a browser on the other side decodes frames).
+//!
+//! Every connection of one session presents the same DTLS certificate ([`LocalCertificate`],
+//! made once before the session starts): protocol v2 commits to its fingerprint in the SAS
+//! exchange, and the session refuses to send a description with any other fingerprint.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -18,8 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtc::crypto::SignatureScheme;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media::Sample;
+use rtc::peer_connection::certificate::CertificateParams;
 use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_VP8;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -32,7 +38,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCCertificate,
     RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSdpType, RTCSessionDescription,
     RTCSignalingState, Registry, SettingEngineBuilder, register_default_interceptors,
@@ -75,9 +81,82 @@ fn err(op: &'static str) -> impl FnOnce(webrtc::error::Error) -> MediaError {
     }
 }
 
+/// The one DTLS certificate every peer connection of a session presents, and its
+/// fingerprint as the session wants it (`Config::certificate`).
+///
+/// The session commits to this fingerprint for the SAS (a relay that swaps certificates
+/// changes the SAS) and refuses to send a local description whose `a=fingerprint` lines
+/// name any other certificate, so it must exist before the session does and every
+/// connection must be built with it ([`MediaConfig::certificate`]).
+#[derive(Clone)]
+pub struct LocalCertificate {
+    certificate: RTCCertificate,
+    fingerprint: (String, Vec<u8>),
+}
+
+impl std::fmt::Debug for LocalCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The certificate holds its private key: print only the public fingerprint.
+        f.debug_struct("LocalCertificate")
+            .field("fingerprint", &self.fingerprint_line())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalCertificate {
+    /// A fresh self-signed ECDSA P-256 certificate (what browsers and webrtc-rs make by
+    /// default), with a random subject name.
+    pub fn generate() -> Result<Self, MediaError> {
+        let fail = |detail: String| MediaError {
+            op: "certificate",
+            detail,
+        };
+        let provider = rtc::crypto::default_provider().map_err(|e| fail(e.to_string()))?;
+        let name = format!("{:08x}{:08x}", random_u32(), random_u32());
+        let params = CertificateParams::new(vec![name]).map_err(|e| fail(e.to_string()))?;
+        let certificate =
+            RTCCertificate::generate(provider.crypto(), SignatureScheme::EcdsaP256Sha256, params)
+                .map_err(err("certificate"))?;
+        let fingerprints = certificate
+            .get_fingerprints(provider.crypto())
+            .map_err(err("certificate"))?;
+        // A self-signed certificate is a chain of one: one fingerprint, which is exactly
+        // what webrtc-rs writes into every SDP of a connection built with it.
+        let [fp] = fingerprints.as_slice() else {
+            return Err(fail(format!("{} fingerprints", fingerprints.len())));
+        };
+        let fingerprint = teleconsult::signaling::certificate_fingerprint(&fp.algorithm, &fp.value)
+            .ok_or_else(|| fail(format!("unreadable fingerprint {fp:?}")))?;
+        Ok(Self {
+            certificate,
+            fingerprint,
+        })
+    }
+
+    /// The fingerprint as `(hash name, digest)`: what `Config::certificate` takes.
+    pub fn fingerprint(&self) -> &(String, Vec<u8>) {
+        &self.fingerprint
+    }
+
+    /// The fingerprint as an SDP attribute value: `sha-256 AB:CD:…`.
+    pub fn fingerprint_line(&self) -> String {
+        let hex: Vec<String> = self
+            .fingerprint
+            .1
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        format!("{} {}", self.fingerprint.0, hex.join(":"))
+    }
+}
+
 /// How to build a [`MediaPeer`].
 #[derive(Clone, Debug)]
 pub struct MediaConfig {
+    /// The DTLS certificate to present. A session driver must set it (the same one for every
+    /// connection of the session); `None` lets webrtc-rs make a fresh one per connection,
+    /// which only suits connections signaled without a session (tests).
+    pub certificate: Option<LocalCertificate>,
     /// Local UDP addresses to gather host candidates on. The default, `127.0.0.1:0`, keeps
     /// every candidate on loopback (tests run in a loopback-only network namespace). A
     /// wildcard (`0.0.0.0:0`) means every non-loopback interface.
@@ -91,6 +170,7 @@ pub struct MediaConfig {
 impl Default for MediaConfig {
     fn default() -> Self {
         Self {
+            certificate: None,
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             send_video: true,
             echo: true,
@@ -392,8 +472,12 @@ impl MediaPeer {
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(mdns)
             .build();
+        let mut configuration = RTCConfigurationBuilder::new();
+        if let Some(c) = &config.certificate {
+            configuration = configuration.with_certificates(vec![c.certificate.clone()]);
+        }
         let pc = PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(configuration.build())
             .with_setting_engine(settings)
             .with_media_engine(media_engine)
             .with_interceptor_registry(registry)

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use teleconsult::signaling::relay_wire::Role;
 
 const PEER: &str = env!("CARGO_BIN_EXE_teleconsult-native-peer");
 
@@ -164,6 +165,19 @@ fn start_relay() -> Option<(Proc, String)> {
     Some((relay, url))
 }
 
+/// `link` with its `k=` (room secret) replaced by `secret`.
+fn with_secret(link: &str, secret: &str) -> String {
+    let (base, fragment) = link.split_once('#').expect("a fragment");
+    let params: Vec<String> = fragment
+        .split('&')
+        .map(|p| match p.strip_prefix("k=") {
+            Some(_) => format!("k={secret}"),
+            None => p.to_owned(),
+        })
+        .collect();
+    format!("{base}#{}", params.join("&"))
+}
+
 fn text_of(v: &Value) -> &str {
     v["text"].as_str().unwrap_or("")
 }
@@ -194,8 +208,17 @@ fn clinician_bot_and_native_patient_complete_a_call_through_the_relay() {
     let invite = clinician.event("invite", deadline);
     let link = invite["url"].as_str().unwrap().to_owned();
     assert!(
-        link.contains("#r=") && link.contains("&k="),
-        "the secret rides in the fragment"
+        link.contains("#v=2&r=") && link.contains("&k="),
+        "a v2 link: the secret rides in the fragment"
+    );
+    let parsed = teleconsult::signaling::Invite::parse(&link).expect("a valid v2 link");
+    assert_eq!(parsed.role(), Role::Patient, "`url` is the patient's link");
+    let guest = teleconsult::signaling::Invite::parse(invite["guestUrl"].as_str().unwrap())
+        .expect("a valid guest link");
+    assert_eq!(guest.role(), Role::Guest);
+    assert_eq!(
+        (guest.room, guest.clinician),
+        (parsed.room, parsed.clinician)
     );
     clinician.wait_for("in_call", deadline, |v| {
         v["event"] == "phase" && v["phase"] == "in_call"
@@ -338,15 +361,17 @@ fn a_patient_with_the_wrong_room_secret_never_reaches_the_clinician() {
             "--exit-on-stdin-close",
         ],
     );
-    let room = clinician.event("invite", deadline)["room"]
+    let link = clinician.event("invite", deadline)["url"]
         .as_str()
         .unwrap()
         .to_owned();
     clinician.wait_for("in_call", deadline, |v| {
         v["event"] == "phase" && v["phase"] == "in_call"
     });
-    // Right room id (so the relay lets it in), wrong 32-byte secret.
-    let wrong_secret = "A".repeat(43);
+    // The patient's own link (right room id, so the relay lets it in; right role keys), with
+    // a wrong 32-byte secret.
+    let wrong = with_secret(&link, &"A".repeat(43));
+    assert_ne!(wrong, link);
     let mut patient = Proc::spawn(
         "patient",
         &PathBuf::from(PEER),
@@ -356,10 +381,8 @@ fn a_patient_with_the_wrong_room_secret_never_reaches_the_clinician() {
             "--dev-mint",
             "--role",
             "patient",
-            "--room",
-            &room,
-            "--secret",
-            &wrong_secret,
+            "--invite",
+            &wrong,
             "--exit-on-stdin-close",
         ],
     );
