@@ -78,16 +78,11 @@ export class ClinicianExtras {
     this.openReplica(id);
   }
 
-  /** The public key (32 bytes) of the clinician's consent-countersigning seed. */
-  consentPublicKey(seed) {
-    const hex = new this.sdk.ConsentReplica({ clinicianSigningKey: seed }).publicKey;
-    return Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
-  }
-
   /** Opens this patient's replica (kept in IndexedDB with the wrapped signing key) and attaches it. */
   async openReplica(id) {
     const app = this.ctx.app;
-    const options = { recipient: CLINIC, notice: NOTICE, clinicianSigningKey: app.consentSeed?.slice() };
+    // The replica countersigns with the clinician key of this visit's clinician link.
+    const options = { recipient: CLINIC, notice: NOTICE, link: app.invite?.clinicianLink };
     let replica;
     try {
       replica = await this.sdk.ConsentReplica.open({ ...options, name: `${app.invite?.roomId ?? 'visit'}/${id}` });

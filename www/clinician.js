@@ -4,7 +4,7 @@
 import * as sdk from '/pkg/index.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, renderSas, STATE_WORDS, errorWords,
-  attachVideo, logLine, base64url, clinicianSeedFromLink,
+  attachVideo, logLine,
 } from '/common.js';
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
@@ -48,16 +48,9 @@ $('start-form').addEventListener('submit', async (e) => {
   }
   try {
     const origin = location.origin;
-    const created = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
-    // The clinician's per-visit identity key countersigns consent checkpoints: its seed stays on
-    // this page (and, wrapped, in IndexedDB with the replica); patients verify its public key.
-    // A version-2 invite carries both (`s=` on the clinician link, `c=` on every link). For a
-    // version-1 invite the demo makes one and appends its public key to the patient link (`ck=`).
-    const fromLink = clinicianSeedFromLink(created.clinicianLink);
-    const consentSeed = fromLink ?? crypto.getRandomValues(new Uint8Array(32));
-    const consentKey = !fromLink && app.extras.consentAvailable ? app.extras.consentPublicKey(consentSeed) : null;
-    const invite = consentKey ? { ...created, patientLink: `${created.patientLink}&ck=${base64url(consentKey)}` } : created;
-    app.consentSeed = consentSeed;
+    // The clinician's link carries the visit's clinician key: it proves this page is the
+    // clinician's and countersigns the consent record; every link commits to its public half.
+    const invite = createInvite(`${origin}/patient.html`, `${origin}/clinician.html`);
     const token = await mintDevToken(invite.roomId, 'clinician');
     const c = await Consultation.join({
       link: invite.clinicianLink, relayUrl: relayUrl(), token, role: 'clinician', displayName: name,

@@ -76,37 +76,6 @@ export async function mintDevToken(room, role) {
   return (await res.json()).token;
 }
 
-/** Base64url without padding, as in the invite links. */
-export function base64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** 32 bytes from base64url (43 characters), or null. */
-function key32(v) {
-  if (!v || !/^[A-Za-z0-9_-]{43}$/.test(v)) return null;
-  const bin = atob(v.replace(/-/g, '+').replace(/_/g, '/') + '=');
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
-/** A link's fragment parameters. */
-const fragmentOf = (link) => new URLSearchParams(link.includes('#') ? link.slice(link.indexOf('#') + 1) : '');
-
-/**
- * The clinician's per-visit identity public key in a patient link: `c=` of a version-2 invite
- * link, else (interim, demo only, for version-1 links) the `ck=` the console appends; or null.
- * Checkpoints of the patient's consent record are accepted only under this key.
- */
-export function clinicianKeyFromLink(link) {
-  const f = fragmentOf(link);
-  return key32(f.get('c')) ?? key32(f.get('ck'));
-}
-
-/** The clinician's signing seed (`s=`) of a version-2 clinician link, or null. */
-export function clinicianSeedFromLink(link) {
-  const f = fragmentOf(link);
-  return f.get('v') === '2' && f.get('c') ? key32(f.get('s')) : null;
-}
-
 /** The room id carried in an invite link's fragment (`#r=…&k=…`), or null. */
 export function roomFromFragment(hash = location.hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));

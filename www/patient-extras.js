@@ -64,9 +64,9 @@ export class PatientExtras {
 
   async open() {
     try {
-      // The clinician's consent key from the link: the only key checkpoints are accepted from.
-      const clinicianPublicKey = this.ctx.clinicianKey ?? undefined;
-      this.manager = await this.sdk.ConsentManager.open({ patient: this.patientId(), recipient: CLINIC, notice: NOTICE, clinicianPublicKey });
+      // The link commits to the clinician's key: the only key checkpoints are accepted from.
+      const link = this.ctx.inviteLink ?? undefined;
+      this.manager = await this.sdk.ConsentManager.open({ patient: this.patientId(), recipient: CLINIC, notice: NOTICE, link });
       this.manager.addEventListener('change', () => this.renderConsent());
       this.manager.addEventListener('checkpoint', (e) => { this.checkpoint = e.detail; this.renderConsent(); });
       this.manager.addEventListener('error', (e) => { $('consent-card-status').textContent = `Consent record problem: ${e.detail.message}`; });

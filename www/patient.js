@@ -3,7 +3,7 @@
 import * as sdk from '/pkg/index.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, roomFromFragment, newParticipantId,
-  renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo, clinicianKeyFromLink,
+  renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo,
 } from '/common.js';
 import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
 import { PatientExtras } from '/patient-extras.js';
@@ -303,6 +303,8 @@ $('sas-confirm').addEventListener('click', () => {
   try {
     app.consultation.confirmSas(app.clinicianId);
     sasOf(app.clinicianId).confirmed = true;
+    // The consent record notes the verified code: the SDK supplies the SAS it computed.
+    app.extras.manager?.recordSasConfirmed(app.consultation, app.clinicianId).catch(() => {});
     renderSasCard();
     announce('You confirmed the code.');
   } catch (err) {
@@ -393,7 +395,7 @@ function showAlert(text) {
 
 // ----- start ------------------------------------------------------------------------------
 
-app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView, clinicianKey: inviteLink ? clinicianKeyFromLink(inviteLink) : null });
+app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView, inviteLink });
 if (!room) {
   showStep('nolink');
 } else {

@@ -161,10 +161,14 @@ export interface ConsentEntryTiming { seq: number; signedAt: number; receivedAt:
 
 /** Options of `new ConsentReplica` and `ConsentReplica.open`. */
 export interface ConsentReplicaOptions {
-  /** The clinician's per-visit identity key: a 32-byte Ed25519 seed (from the clinician's invite
-   *  link). Checkpoints are countersigned with it; patients verify them against its public key.
-   *  Required for `new ConsentReplica`; for `ConsentReplica.open`, only when no replica named
-   *  `name` is stored yet (a stored one keeps its own key; a different key given is refused). */
+  /** The clinician's invite link (from `createInvite`): the replica countersigns with the
+   *  clinician's per-visit key it carries. Give this or `clinicianSigningKey`. */
+  link?: string;
+  /** The clinician's per-visit identity key as a 32-byte Ed25519 seed, instead of `link`.
+   *  Checkpoints are countersigned with it; patients verify them against its public key.
+   *  Required (or `link`) for `new ConsentReplica`; for `ConsentReplica.open`, only when no
+   *  replica named `name` is stored yet (a stored one keeps its own key; a different key given
+   *  is refused). */
   clinicianSigningKey?: Uint8Array;
   /** (`open`) `"indexeddb"` (the default where `indexedDB` exists) keeps the replica, its
    *  received entries and times and the wrapped signing key across reloads; `"memory"` keeps nothing. */
@@ -261,9 +265,12 @@ export interface ConsentManagerOptions {
   purpose?: ConsentPurpose;
   /** The notice the app presents now: the default for grants, and its version for checks. */
   notice?: ConsentNoticeInput;
-  /** The clinician's per-visit identity public key (32 bytes, from the invite link): checkpoints
-   *  countersigned by any other key are refused (`UnknownClinicianKey`). Without it (or the
-   *  `attachConsultation` option) no checkpoint is accepted. */
+  /** The patient's invite link: checkpoints must be countersigned by the clinician key it
+   *  commits to. Give this or `clinicianPublicKey`. */
+  link?: string;
+  /** The clinician's per-visit identity public key (32 bytes), instead of `link`: checkpoints
+   *  countersigned by any other key are refused (`UnknownClinicianKey`). Without it (or `link`,
+   *  or the `attachConsultation` options) no checkpoint is accepted. */
   clinicianPublicKey?: Uint8Array;
 }
 
@@ -272,8 +279,9 @@ export interface ConsentAttachOptions {
   /** (Patient side) who the other participant is, for the enforcement points of this
    *  consultation; default: the `recipient` option. */
   recipient?: ConsentRecipient;
-  /** (Patient side) the clinician's identity public key (32 bytes, from the invite link): sets
-   *  the key checkpoints must be countersigned by, as the `open` option does. */
+  /** (Patient side) the patient's invite link, or the clinician's identity public key (32
+   *  bytes): sets the key checkpoints must be countersigned by, as the `open` options do. */
+  link?: string;
   clinicianPublicKey?: Uint8Array;
 }
 
@@ -463,16 +471,49 @@ fn key_arg(value: &JsValue, what: &'static str) -> Result<zeroize::Zeroizing<[u8
     Ok(out)
 }
 
-/// The optional `clinicianPublicKey` option (32 bytes).
+/// The optional `link` option: a version-2 invite link, parsed (it commits to the
+/// clinician's key; the clinician's link also carries its signing seed).
+fn invite_opt(options: &JsValue) -> Result<Option<crate::signaling::Invite>, Error> {
+    let Some(link) = js::opt_string(options, "link")? else {
+        return Ok(None);
+    };
+    let link = zeroize::Zeroizing::new(link);
+    Ok(Some(crate::signaling::Invite::parse(&link)?))
+}
+
+/// The clinician's public key from the `clinicianPublicKey` option (32 bytes), else from the
+/// `link` option's commitment.
 fn clinician_public_key_opt(options: &JsValue) -> Result<Option<[u8; 32]>, Error> {
     let v = get(options, "clinicianPublicKey");
-    if !present(&v) {
-        return Ok(None);
+    if present(&v) {
+        return Ok(Some(*key_arg(
+            &v,
+            "clinicianPublicKey: expected a Uint8Array of 32 bytes",
+        )?));
     }
-    Ok(Some(*key_arg(
-        &v,
-        "clinicianPublicKey: expected a Uint8Array of 32 bytes",
-    )?))
+    Ok(invite_opt(options)?.map(|i| i.clinician))
+}
+
+/// The clinician's signing seed from the `clinicianSigningKey` option, else from the
+/// clinician's `link`; `None` when neither is given.
+fn clinician_seed_opt(options: &JsValue) -> Result<Option<zeroize::Zeroizing<[u8; 32]>>, Error> {
+    let given = get(options, "clinicianSigningKey");
+    if present(&given) {
+        return key_arg(
+            &given,
+            "clinicianSigningKey: expected a Uint8Array of 32 bytes",
+        )
+        .map(Some);
+    }
+    let Some(invite) = invite_opt(options)? else {
+        return Ok(None);
+    };
+    match (&invite.signing, invite.role()) {
+        (Some(key), crate::signaling::relay_wire::Role::Clinician) => Ok(Some(key.seed())),
+        _ => Err(Error::InvalidArgument(
+            "link: a replica needs the clinician's link (it carries the signing key)",
+        )),
+    }
 }
 
 fn store_failed() -> Error {
@@ -1197,17 +1238,23 @@ impl JsConsentManager {
         })
     }
 
-    /// Records that the SAS of a consultation was compared and confirmed (`transcript`:
-    /// 64 hex digits). Resolves to the entry's `seq`.
+    /// Records that this side's user compared and confirmed the SAS with `participantId` in
+    /// `consultation` (after `consultation.confirmSas`). The entry binds the SAS the SDK
+    /// computed (the participant's `sasBinding`), never bytes the app passes in. Resolves to
+    /// the entry's `seq`; rejects with `InvalidArgument` (no such participant) or
+    /// `InvalidState` (no SAS yet, or not confirmed on this side).
     #[wasm_bindgen(js_name = recordSasConfirmed, unchecked_return_type = "Promise<number>")]
-    pub fn record_sas_confirmed(&self, transcript: &str) -> Promise {
+    pub fn record_sas_confirmed(
+        &self,
+        consultation: &super::consultation::Consultation,
+        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+    ) -> Promise {
         let this = JsConsentManager {
             inner: Rc::clone(&self.inner),
         };
-        let transcript = transcript.to_owned();
+        let binding = consultation.confirmed_sas_binding(participant_id);
         js::promise(async move {
-            let transcript = parse_hex::<32>(&transcript)
-                .ok_or(Error::InvalidArgument("transcript: expected 64 hex digits"))?;
+            let transcript = binding?;
             let seq = this
                 .mutate(move |m, now| m.record(core::Event::SasConfirmed { transcript }, now))
                 .await?;
@@ -1746,10 +1793,9 @@ impl JsConsentReplica {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "ConsentReplicaOptions")] options: JsValue,
     ) -> Result<JsConsentReplica, JsError> {
-        let seed = key_arg(
-            &get(&options, "clinicianSigningKey"),
-            "clinicianSigningKey: expected a Uint8Array of 32 bytes",
-        )?;
+        let seed = clinician_seed_opt(&options)?.ok_or(Error::InvalidArgument(
+            "clinicianSigningKey: expected a Uint8Array of 32 bytes (or the clinician's link)",
+        ))?;
         let exported = get(&options, "ledger");
         let exported = if present(&exported) {
             Some(bytes_arg(&exported, "ledger: expected a Uint8Array")?)
@@ -1783,15 +1829,7 @@ impl JsConsentReplica {
             if !options.is_object() {
                 return Err(Error::InvalidArgument("options: expected an object").into());
             }
-            let given = get(&options, "clinicianSigningKey");
-            let given = if present(&given) {
-                Some(key_arg(
-                    &given,
-                    "clinicianSigningKey: expected a Uint8Array of 32 bytes",
-                )?)
-            } else {
-                None
-            };
+            let given = clinician_seed_opt(&options)?;
             let indexeddb = match js::opt_string(&options, "storage")?.as_deref() {
                 Some("indexeddb") => true,
                 Some("memory") => false,

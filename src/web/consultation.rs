@@ -292,7 +292,7 @@ fn invite_from_options(options: &JsValue, role: Role) -> Result<Invite, Error> {
 
 /// The session's certificate, made before the handshake: `(RTCCertificate, (hash name,
 /// digest))`. Rejects with `Unsupported` where WebRTC is missing.
-async fn certificate() -> Result<(JsValue, (String, Vec<u8>)), Error> {
+async fn certificate() -> Result<Certificate, Error> {
     let unsupported =
         Error::Unsupported("WebRTC certificates (RTCPeerConnection.generateCertificate)");
     let made = JsFuture::from(peer::create_certificate())
@@ -307,21 +307,12 @@ async fn certificate() -> Result<(JsValue, (String, Vec<u8>)), Error> {
     Ok((parts.get(0), fingerprint))
 }
 
-/// Checks every option; nothing is opened yet.
-fn check_options(options: &JsValue) -> Result<(), Error> {
-    if !options.is_object() {
-        return Err(Error::InvalidArgument("options: expected an object"));
-    }
-    let role = parse_role(&js::string(options, "role")?)?;
-    invite_from_options(options, role)?;
-    Ok(())
-}
+/// The session's certificate (`RTCCertificate`) and its fingerprint `(hash name, digest)`.
+type Certificate = (JsValue, (String, Vec<u8>));
 
-fn build(
-    options: &JsValue,
-    certificate: JsValue,
-    fingerprint: (String, Vec<u8>),
-) -> Result<Shared, Error> {
+/// Checks every option and returns what opens the consultation once the session's
+/// certificate exists (nothing is opened before that).
+fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>, Error> {
     if !options.is_object() {
         return Err(Error::InvalidArgument("options: expected an object"));
     }
@@ -375,56 +366,58 @@ fn build(
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
     let events = EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?;
-    Ok(Rc::new_cyclic(|weak| {
-        // The relay socket first: its handshake runs while the session derives its keys
-        // (X25519, HKDF: a few ms of wasm). Nothing arrives from it before this returns.
-        // Should it fail, `join` tries again through `connect`, which reports the error.
-        let socket = open_socket(weak, &relay_url, 1).ok();
-        let session = Session::new(Config {
-            room,
-            secret,
-            id: ParticipantId(id),
-            role,
-            display_name: Redacted::new(display_name),
-            token,
-            entropy: *entropy,
-            capabilities: 0,
-            timeouts: Timeouts::default(),
-            authority,
-            certificate: fingerprint,
-        });
-        RefCell::new(Inner {
-            session,
-            relay_url,
-            socket_generation: 1,
-            socket,
-            peers: SortedMap::new(),
-            spare: None,
-            spare_timer: None,
-            remote_streams: SortedMap::new(),
-            timer: None,
-            timer_at: None,
-            reconnect_timer: None,
-            quality_timer: None,
-            backoff: Backoff::default(),
-            ice_servers: if present(&ice_servers) {
-                ice_servers
-            } else {
-                JsValue::UNDEFINED
-            },
-            relay_only,
-            certificate,
-            local_stream,
-            joined_once: false,
-            ended: None,
-            state: "connecting",
-            join_waiter: None,
-            join_error: None,
-            host_listeners: None,
-            events,
-            recording: Default::default(),
+    Ok(move |(certificate, fingerprint): Certificate| {
+        Rc::new_cyclic(|weak| {
+            // The relay socket first: its handshake runs while the session derives its keys
+            // (X25519, HKDF: a few ms of wasm). Nothing arrives from it before this returns.
+            // Should it fail, `join` tries again through `connect`, which reports the error.
+            let socket = open_socket(weak, &relay_url, 1).ok();
+            let session = Session::new(Config {
+                room,
+                secret,
+                id: ParticipantId(id),
+                role,
+                display_name: Redacted::new(display_name),
+                token,
+                entropy: *entropy,
+                capabilities: 0,
+                timeouts: Timeouts::default(),
+                authority,
+                certificate: fingerprint,
+            });
+            RefCell::new(Inner {
+                session,
+                relay_url,
+                socket_generation: 1,
+                socket,
+                peers: SortedMap::new(),
+                spare: None,
+                spare_timer: None,
+                remote_streams: SortedMap::new(),
+                timer: None,
+                timer_at: None,
+                reconnect_timer: None,
+                quality_timer: None,
+                backoff: Backoff::default(),
+                ice_servers: if present(&ice_servers) {
+                    ice_servers
+                } else {
+                    JsValue::UNDEFINED
+                },
+                relay_only,
+                certificate,
+                local_stream,
+                joined_once: false,
+                ended: None,
+                state: "connecting",
+                join_waiter: None,
+                join_error: None,
+                host_listeners: None,
+                events,
+                recording: Default::default(),
+            })
         })
-    }))
+    })
 }
 
 #[wasm_bindgen]
@@ -440,9 +433,8 @@ impl Consultation {
     #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
     pub fn join(#[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue) -> Promise {
         js::promise(async move {
-            check_options(&options)?;
-            let (certificate, fingerprint) = certificate().await?;
-            let inner = build(&options, certificate, fingerprint)?;
+            let open = build(&options)?;
+            let inner = open(certificate().await?);
             let waiter = Promise::new(&mut |resolve, reject| {
                 inner.borrow_mut().join_waiter = Some((resolve, reject));
             });
@@ -465,6 +457,26 @@ impl Consultation {
                 }
             }
         })
+    }
+
+    /// The SAS binding of `participant_id` (16 hex digits) once this side's user confirmed
+    /// that SAS: what a consent ledger records (`ConsentManager.recordSasConfirmed`).
+    pub(super) fn confirmed_sas_binding(&self, participant_id: &str) -> Result<[u8; 32], Error> {
+        let id = js::parse_hex8(participant_id).ok_or(Error::InvalidArgument(
+            "participantId: expected 16 hex digits",
+        ))?;
+        let info = self
+            .inner
+            .borrow()
+            .session
+            .peer(ParticipantId(id))
+            .ok_or(Error::InvalidArgument("participantId: no such participant"))?;
+        match info.sas_binding {
+            Some(binding) if info.sas_confirmed => Ok(binding),
+            _ => Err(Error::Signaling(
+                crate::signaling::SignalingError::InvalidState,
+            )),
+        }
     }
 
     /// This participant's id (16 hex digits); pass it as `participantId` to resume after a

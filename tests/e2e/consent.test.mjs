@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { startRelay, launchChromium, sdkPage, joinIn, until, testPages } from './harness.mjs';
+import { startRelay, launchChromium, sdkPage, joinIn, until, testPages, startCall } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -330,5 +330,42 @@ test('through the relay: the clinician countersigns the patient\'s head, and see
     await patient.evaluate(() => window.c?.hangUp());
     await clinician.close();
     await patient.close();
+  }
+});
+
+test('the links carry the consent keys, and a confirmed SAS is recorded as the SDK computed it', async () => {
+  const { clinician, patient, doc, invite, close } = await startCall(browser, relay);
+  try {
+    // The replica countersigns with the key of the clinician's link; the patient's manager
+    // accepts checkpoints only under the key its own link commits to.
+    await clinician.evaluate((link, notice, dr) => {
+      window.r = new window.t.ConsentReplica({ notice, recipient: dr, link });
+    }, invite.clinicianLink, notice, dr);
+    await patient.evaluate(async (link, notice, dr) => {
+      window.m = await window.t.ConsentManager.open({ patient: 'pat-sas', recipient: dr, notice, storage: 'memory', link });
+    }, invite.patientLink, notice, dr);
+    // Only the clinician's link can countersign.
+    const refused = await clinician.evaluate((link, notice) => {
+      try { new window.t.ConsentReplica({ notice, link }); return null; } catch (e) { return e.code; }
+    }, invite.patientLink, notice);
+    assert.equal(refused, 'InvalidArgument');
+
+    const sas = await until(patient, (id) => window.c.participants().find((p) => p.id === id && p.sasBinding), doc.id, { what: 'SAS on the patient side' });
+    const theirs = await until(clinician, () => window.c.participants().find((p) => p.role === 'patient' && p.sasBinding), null, { what: 'SAS on the clinician side' });
+    assert.match(sas.sasBinding, /^[0-9a-f]{64}$/);
+    assert.equal(sas.sasBinding, theirs.sasBinding, 'both sides name the same SAS');
+    assert.equal(sas.sas.digits, theirs.sas.digits);
+
+    // Not confirmed yet: nothing to record.
+    const early = await patient.evaluate((id) => window.m.recordSasConfirmed(window.c, id).then(() => null, (e) => e.code), doc.id);
+    assert.equal(early, 'InvalidState');
+    const entry = await patient.evaluate(async (id) => {
+      window.c.confirmSas(id);
+      const seq = await window.m.recordSasConfirmed(window.c, id);
+      return window.m.entries()[seq];
+    }, doc.id);
+    assert.deepEqual(entry.event, { type: 'sas-confirmed', transcript: sas.sasBinding });
+  } finally {
+    await close();
   }
 });

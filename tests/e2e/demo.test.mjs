@@ -170,13 +170,14 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await click(doc, '#start-visit');
     await stepIs(doc, 'visit');
     const link = await doc.$eval('#patient-link', (i) => i.value);
-    // The room secret, and the clinician's identity key (`c=` in a version-2 invite; `ck=`,
-    // appended by the demo, for a version-1 one), all in the fragment.
+    // A version-2 patient link: the room secret, the keys of both roles and the patient's own
+    // signing key, all in the fragment.
     assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/patient\.html#[A-Za-z0-9_=&-]+$/);
     const fragment = new URLSearchParams(link.split('#')[1]);
     const secret = fragment.get('k');
+    assert.equal(fragment.get('v'), '2');
     assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
-    assert.match(fragment.get('c') ?? fragment.get('ck'), /^[A-Za-z0-9_-]{43}$/);
+    for (const key of ['c', 'p', 's']) assert.match(fragment.get(key), /^[A-Za-z0-9_-]{43}$/);
     assert.equal(await readQr(doc), link, 'the QR code carries the patient link');
     await shoot(doc, '03-clinician-room-open');
 
@@ -319,7 +320,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     const { verifyLedger } = await import(join(root, 'pkg/node.mjs'));
     const summary = verifyLedger(Buffer.from(ledger.ledger, 'base64'), ledger.patientPublicKey,
       { bytes: Buffer.from(ledger.checkpoint.bytes, 'base64'), clinicianPublicKey: ledger.checkpoint.clinicianPublicKey });
-    assert.equal(summary.entries, 6, 'five grants and one withdrawal, verified offline');
+    assert.equal(summary.entries, 7, 'five grants, the verified code and one withdrawal, verified offline');
     assert.equal(summary.withdrawnGrants, 1);
     await shoot(doc, '11-clinician-exported');
 

@@ -17,7 +17,7 @@ after(async () => {
 test('the plain-JS example: clinician starts, patient joins from the link, both see video and the same code', async () => {
   const clinician = await openPage(browser, `${relay.url}/`);
   const link = await clinician.waitForFunction(() => document.getElementById('invite').textContent.split('Patient link: ')[1], { timeout: 15_000, polling: 100 }).then((h) => h.jsonValue());
-  assert.match(link, /#r=[\w-]+&k=[\w-]+$/);
+  assert.match(link, /#v=2&r=[\w-]+&k=[\w-]+&c=[\w-]+&p=[\w-]+&s=[\w-]+$/);
   const patient = await openPage(browser, link);
   for (const page of [clinician, patient]) {
     await page.waitForFunction(() => document.getElementById('status').textContent === 'connected', { timeout: 15_000, polling: 100 });

@@ -165,7 +165,7 @@ test('a new notice version asks for consent again', async () => {
 test('verifyLedger checks an export offline and names each attack', async () => {
   const m = await open();
   await m.grant({ purposes: ['TREAT'], categories: ['video'] });
-  await m.recordSasConfirmed('11'.repeat(32));
+  await m.grant({ purposes: ['TREAT'], categories: ['audio'] });
   await m.withdraw(0);
   const replica = replicaOf({ ledgerId: m.ledgerId, patientPublicKey: m.publicKey });
   let cp;
