@@ -11,13 +11,13 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::WebSocketStream;
-use tungstenite::Message;
 use teleconsult::signaling::relay_wire::{
     ClientMessage, LeftReason, ParticipantId, Role, ServerMessage,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::Message;
 
 use crate::codes::{self, Close};
 use crate::hub::{ConnHandle, Hub, QueueLimits, Queued, Refused, RoomEntry, unix_now};

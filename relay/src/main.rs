@@ -146,7 +146,13 @@ fn token_command(args: &[String]) -> ExitCode {
         }
         if !matches!(
             name,
-            "--room" | "--role" | "--sub" | "--subject" | "--token-secret-file" | "--ttl" | "--max-token-ttl"
+            "--room"
+                | "--role"
+                | "--sub"
+                | "--subject"
+                | "--token-secret-file"
+                | "--ttl"
+                | "--max-token-ttl"
         ) {
             eprintln!("teleconsult-relay token: unknown flag {name}\n\n{TOKEN_USAGE}");
             return ExitCode::from(2);

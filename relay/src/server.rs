@@ -237,18 +237,22 @@ async fn ws_handler(State(shared): State<Arc<Shared>>, mut req: Request) -> Resp
     let h = req.headers();
     let has_token = |name: header::HeaderName, token: &str| {
         h.get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case(token))
-            })
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
     if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
         return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade\n").into_response();
     }
-    if h.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+    if h.get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
         let mut r = (StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n").into_response();
-        r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        r.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
         return r;
     }
     let Some(key) = h.get(header::SEC_WEBSOCKET_KEY) else {
@@ -401,11 +405,13 @@ async fn accept_loop(
         let deadline = shared.config.http_timeout;
         let mut down = shutdown.clone();
         tasks.spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let mut app = app.clone();
-                tower_service::Service::call(&mut app, req)
-            });
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    let mut app = app.clone();
+                    tower_service::Service::call(&mut app, req)
+                },
+            );
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(tcp), service)
@@ -453,11 +459,17 @@ pub fn dev_token_allowed(dev: bool, peer: SocketAddr, headers: &axum::http::Head
         let host = match authority.strip_prefix('[') {
             Some(rest) => rest.split(']').next().unwrap_or(""),
             None => authority.rsplit_once(':').map_or(authority, |(h, p)| {
-                if p.bytes().all(|b| b.is_ascii_digit()) { h } else { authority }
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    authority
+                }
             }),
         };
         host.eq_ignore_ascii_case("localhost")
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     };
     let hosts: Vec<&str> = headers
         .get_all(header::HOST)
@@ -512,7 +524,15 @@ async fn dev_token_handler(
     };
     let room = req.room.unwrap_or_else(random_id);
     let max_ttl = shared.config.max_token_ttl;
-    match mint_token(&secret, &room, &req.role, ttl, max_ttl, req.sub, req.reusable) {
+    match mint_token(
+        &secret,
+        &room,
+        &req.role,
+        ttl,
+        max_ttl,
+        req.sub,
+        req.reusable,
+    ) {
         Ok((token, claims)) => {
             tracing::info!(role = %claims.role, "development token minted");
             let body = serde_json::json!({
