@@ -391,7 +391,8 @@ async fn ping_flood_is_rate_limited_and_counted() {
     assert_eq!(m.closes[9].load(Relaxed), 1);
     let counted = m.pings_in.load(Relaxed);
     assert!((90..=130).contains(&counted), "pings counted: {counted}");
-    assert!(seen.pongs <= counted as usize);
+    // Not 2000 pongs: at most one for each counted ping, plus the one that hit the limit.
+    assert!(seen.pongs <= counted as usize + 1, "{} pongs", seen.pongs);
     assert_eq!(
         doc.recv().await,
         ServerMessage::Left {
