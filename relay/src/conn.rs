@@ -153,7 +153,7 @@ async fn refuse(ws: &mut Socket, hub: &Hub, close: Close) {
         return;
     }
     let _ = tokio::time::timeout(LINGER, async {
-        let mut buf = [0u8; 4096];
+        let mut buf = vec![0u8; 16 * 1024];
         let io = ws.get_mut();
         while let Ok(n) = io.read(&mut buf).await {
             if n == 0 {

@@ -432,16 +432,20 @@ async fn rate_limit_close_reaches_client_with_data_in_flight() {
             &token(ROOM, "guest", &format!("g{trial}")),
         )
         .await;
-        // Far more than the burst, all in flight before the relay refuses the 101st.
+        // Far more than the burst, and more bytes (8 MB) than the socket buffers hold: the
+        // client is still writing when the relay refuses the 101st frame.
         let mut frames = Vec::new();
-        for _ in 0..3000 {
+        for _ in 0..70_000 {
             frames.extend_from_slice(&send_frame(pid(1), &[7u8; 100]));
         }
+        // A client library stops at the first failed write (a reset): the relay must keep
+        // reading until the client is done, so every write succeeds.
         let writer = tokio::spawn(async move {
-            let _ = flood.write_all(&frames).await;
-            flood
+            let wrote = flood.write_all(&frames).await;
+            (flood, wrote)
         });
-        let mut flood = writer.await.unwrap();
+        let (mut flood, wrote) = writer.await.unwrap();
+        assert!(wrote.is_ok(), "trial {trial}: write failed: {wrote:?}");
         let seen = read_until_close(&mut flood).await;
         assert!(
             !seen.reset,
@@ -468,13 +472,15 @@ async fn oversized_frame_close_reaches_client_with_data_in_flight() {
             &token(ROOM, "guest", &format!("g{trial}")),
         )
         .await;
-        // A 300 KB frame: the relay refuses it from its header while its bytes still arrive.
-        let len = 300_000usize;
+        // An 8 MB frame: the relay refuses it from its header while its bytes (more than the
+        // socket buffers hold) still arrive.
+        let len = 8_000_000usize;
         let mut f = vec![0x82, 0x80 | 127];
         f.extend_from_slice(&(len as u64).to_be_bytes());
         f.extend_from_slice(&[0, 0, 0, 0]);
         f.extend(std::iter::repeat_n(0u8, len));
-        let _ = big.write_all(&f).await;
+        let wrote = big.write_all(&f).await;
+        assert!(wrote.is_ok(), "trial {trial}: write failed: {wrote:?}");
         let seen = read_until_close(&mut big).await;
         assert!(
             !seen.reset,
