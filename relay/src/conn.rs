@@ -296,9 +296,11 @@ pub async fn run(
             &mut shutdown,
         )
         .await;
-    // Frames still queued are dropped with the connection.
+    // Frames still queued are dropped with the connection. `recv` after `close` also
+    // waits for a send that was in progress (`try_recv` could miss it and leave the
+    // queued-frames gauge one too high forever).
     rx.close();
-    while rx.try_recv().is_ok() {
+    while rx.recv().await.is_some() {
         m.queued.fetch_sub(1, Relaxed);
     }
     m.joined.fetch_sub(1, Relaxed);

@@ -396,9 +396,10 @@ async fn accept_loop(
             let seq = p.next;
             p.next += 1;
             p.conns.insert(seq, cancel_tx);
+            m.http_connections
+                .store(i64::try_from(p.conns.len()).unwrap_or(i64::MAX), Relaxed);
             seq
         };
-        m.http_connections.fetch_add(1, Relaxed);
         let app = app.clone();
         let pending = pending.clone();
         let m = m.clone();
@@ -424,8 +425,10 @@ async fn accept_loop(
                 _ = cancel_rx => {}
                 _ = down.wait_for(|d| *d) => {}
             }
-            crate::hub::lock(&pending).conns.remove(&seq);
-            m.http_connections.fetch_sub(1, Relaxed);
+            let mut p = crate::hub::lock(&pending);
+            p.conns.remove(&seq);
+            m.http_connections
+                .store(i64::try_from(p.conns.len()).unwrap_or(i64::MAX), Relaxed);
         });
     }
 }
