@@ -649,6 +649,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dev_token_needs_a_local_caller_without_proxy_headers() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap_or_else(|_| unreachable!());
+        let remote: SocketAddr = "203.0.113.9:5000"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        let ok = |h: &[(&'static str, &'static str)]| dev_token_allowed(true, local, &headers(h));
+        assert!(ok(&[("host", "127.0.0.1:8787")]));
+        assert!(ok(&[("host", "[::1]:8787")]));
+        assert!(ok(&[("host", "localhost")]));
+        assert!(ok(&[
+            ("host", "127.0.0.1:8787"),
+            ("origin", "http://[::1]:8787")
+        ]));
+        assert!(!ok(&[]));
+        assert!(!ok(&[("host", "relay.example")]));
+        assert!(!ok(&[("host", "127.0.0.1.nip.io")]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1:8787"),
+            ("host", "127.0.0.1:8787")
+        ]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1"),
+            ("x-forwarded-for", "10.0.0.1")
+        ]));
+        assert!(!ok(&[("host", "127.0.0.1"), ("origin", "null")]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1"),
+            ("origin", "https://127.0.0.1")
+        ]));
+        let h = headers(&[("host", "127.0.0.1")]);
+        assert!(!dev_token_allowed(false, local, &h));
+        assert!(!dev_token_allowed(true, remote, &h));
+    }
+
+    #[test]
     fn accept_key_matches_rfc_6455_example() {
         assert_eq!(
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
