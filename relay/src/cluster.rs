@@ -8,8 +8,9 @@
 //! Subjects:
 //! - `tc.r.<room>`: room events from the nodes that have participants in it — `J` joined,
 //!   `L` left, `D` deliver (the already-encoded relay_wire `Deliver` frame, opaque).
-//! - `tc.ctl`: `H` heartbeat, `Q` room query, `T` single-use token used, `X` node leaving.
-//! - `tc.n.<node>`: `S` snapshot replies to this node's queries.
+//! - `tc.ctl`: `H` heartbeat, `Q` room query, `T` single-use token used, `K` token query,
+//!   `X` node leaving.
+//! - `tc.n.<node>`: `S` snapshot and `k` token answers to this node's queries.
 //!
 //! Each node keeps a replica of every room it has local participants in. When a node gets
 //! its first participant in a room it subscribes to the room subject, asks every live node
@@ -328,6 +329,30 @@ impl Cluster {
         self.publish(&format!("tc.r.{room}"), &b);
     }
 
+    /// Asks every live node whether it has seen the single-use token id `jti`; answers are
+    /// recorded through [`Hub::remember_token`]. Waits for all answers or [`SYNC_TIMEOUT`].
+    pub async fn query_token(&self, _hub: &Hub, jti: &str) {
+        let remaining: HashSet<NodeId> = lock(&self.nodes).keys().copied().collect();
+        if remaining.is_empty() {
+            return;
+        }
+        // Room ids are base64url, so a key with a space cannot collide with one.
+        let key: Arc<str> = Arc::from(format!("token {jti}"));
+        let done = Arc::new(Notify::new());
+        lock(&self.pending).insert(
+            key.clone(),
+            Pending {
+                remaining,
+                done: done.clone(),
+            },
+        );
+        let mut q = self.header(b'K');
+        put_str8(&mut q, jti);
+        self.publish(CTL, &q);
+        let _ = tokio::time::timeout(SYNC_TIMEOUT, done.notified()).await;
+        lock(&self.pending).remove(&key);
+    }
+
     /// Shares a single-use token's first use with the other nodes.
     pub fn publish_token_used(&self, jti: &str, id: ParticipantId, exp: u64) {
         let mut b = self.header(b'T');
@@ -413,6 +438,37 @@ impl Cluster {
                 }
                 let mut pending = lock(&self.pending);
                 if let Some(p) = pending.get_mut(room) {
+                    p.remaining.remove(&node);
+                    if p.remaining.is_empty() {
+                        p.done.notify_one();
+                    }
+                }
+            }
+            b'K' => {
+                let Some(jti) = r.str8() else { return };
+                let mut b = self.header(b'k');
+                put_str8(&mut b, jti);
+                match hub.lookup_token(jti) {
+                    Some((id, exp)) => {
+                        b.push(1);
+                        b.extend_from_slice(&id.0);
+                        b.extend_from_slice(&exp.to_be_bytes());
+                    }
+                    None => b.push(0),
+                }
+                self.publish(&format!("tc.n.{node:016x}"), &b);
+            }
+            b'k' => {
+                let (Some(jti), Some(found)) = (r.str8(), r.u8()) else {
+                    return;
+                };
+                if found == 1 {
+                    if let (Some(id), Some(exp)) = (r.id(), r.u64()) {
+                        hub.remember_token(jti, id, exp);
+                    }
+                }
+                let mut pending = lock(&self.pending);
+                if let Some(p) = pending.get_mut(format!("token {jti}").as_str()) {
                     p.remaining.remove(&node);
                     if p.remaining.is_empty() {
                         p.done.notify_one();

@@ -50,6 +50,19 @@ codes! {
     SHUTTING_DOWN = 4013, "shutting down - reconnect";
 }
 
+/// A WebSocket protocol violation (unmasked client frame, reserved bits, unknown opcode,
+/// fragmented or oversized control frame, …): RFC 6455 close code 1002.
+pub const PROTOCOL_ERROR: Close = Close {
+    code: 1002,
+    reason: "protocol error",
+};
+
+/// A text message that is not valid UTF-8: RFC 6455 close code 1007.
+pub const INVALID_UTF8: Close = Close {
+    code: 1007,
+    reason: "invalid UTF-8",
+};
+
 /// Index of a code in per-code metric arrays (`code - 4000`), or `None` outside the table.
 pub fn index(code: u16) -> Option<usize> {
     let i = usize::from(code.checked_sub(4000)?);

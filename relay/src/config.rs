@@ -63,6 +63,15 @@ pub struct Config {
     pub send_queue_bytes: usize,
     /// How long a client that stopped reading may block its writer before it is dropped.
     pub write_timeout: Duration,
+    /// How long a recipient may make no progress, with senders waiting on its full queue
+    /// share, before it counts as not reading and is dropped (4012).
+    pub stall_timeout: Duration,
+    /// Deadline of the HTTP phase: a connection not upgraded to WebSocket by then is closed.
+    pub http_timeout: Duration,
+    /// Most connections in the HTTP phase; at the limit the oldest is closed for a new one.
+    pub max_http_connections: usize,
+    /// Directory for state kept across restarts (used single-use token ids), if any.
+    pub state_dir: Option<PathBuf>,
     /// Time given to connections to receive the 4013 close on shutdown.
     pub shutdown_grace: Duration,
     /// Seconds a used single-use token id is remembered (at least the longest token TTL).
@@ -90,7 +99,7 @@ impl Default for Config {
             byte_burst: 4 * 1024 * 1024,
             max_connections: 20_000,
             max_rooms: 10_000,
-            max_participants: 8,
+            max_participants: teleconsult::signaling::MAX_PARTICIPANTS,
             max_patients: 1,
             max_guests: 4,
             handshake_timeout: Duration::from_secs(10),
@@ -99,6 +108,10 @@ impl Default for Config {
             send_queue: 256,
             send_queue_bytes: 1024 * 1024,
             write_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(2),
+            http_timeout: Duration::from_secs(15),
+            max_http_connections: 1024,
+            state_dir: None,
             shutdown_grace: Duration::from_secs(2),
             replay_window: Duration::from_secs(24 * 3600),
             max_token_ttl: Duration::from_secs(24 * 3600),
@@ -160,7 +173,10 @@ pub const OPTIONS: &[(&str, &str)] = &[
         "most connections on this node (default 20000)",
     ),
     ("max-rooms", "most rooms on this node (default 10000)"),
-    ("max-participants", "most participants per room (default 8)"),
+    (
+        "max-participants",
+        "most participants per room (default 6, the SDK's MAX_PARTICIPANTS)",
+    ),
     ("max-patients", "most patients per room (default 1)"),
     ("max-guests", "most guests per room (default 4)"),
     (
@@ -177,8 +193,28 @@ pub const OPTIONS: &[(&str, &str)] = &[
         "frames queued per connection before it is dropped (default 256)",
     ),
     (
+        "send-queue-bytes",
+        "bytes queued per connection (default 1048576)",
+    ),
+    (
         "write-timeout",
         "drop a client that blocks a write this long (default 10s)",
+    ),
+    (
+        "stall-timeout",
+        "drop a recipient that makes no progress this long while senders wait (default 2s)",
+    ),
+    (
+        "http-timeout",
+        "close connections not upgraded to WebSocket after this (default 15s)",
+    ),
+    (
+        "max-http-connections",
+        "most connections in the HTTP phase; the oldest is closed beyond (default 1024)",
+    ),
+    (
+        "state-dir",
+        "directory for state kept across restarts (used single-use token ids)",
     ),
     (
         "shutdown-grace",
@@ -281,6 +317,7 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(String::into_bytes);
         c.nats = lookup("nats");
+        c.state_dir = lookup("state-dir").map(PathBuf::from);
         c.node_name = lookup("node-name");
         fn num<T: std::str::FromStr>(
             name: &str,
@@ -321,6 +358,11 @@ impl Config {
         num("max-guests", lookup("max-guests"), &mut c.max_guests)?;
         num("send-queue", lookup("send-queue"), &mut c.send_queue)?;
         num(
+            "max-http-connections",
+            lookup("max-http-connections"),
+            &mut c.max_http_connections,
+        )?;
+        num(
             "send-queue-bytes",
             lookup("send-queue-bytes"),
             &mut c.send_queue_bytes,
@@ -333,6 +375,12 @@ impl Config {
         )?;
         dur("idle-timeout", lookup("idle-timeout"), &mut c.idle_timeout)?;
         dur("heartbeat", lookup("heartbeat"), &mut c.heartbeat)?;
+        dur(
+            "stall-timeout",
+            lookup("stall-timeout"),
+            &mut c.stall_timeout,
+        )?;
+        dur("http-timeout", lookup("http-timeout"), &mut c.http_timeout)?;
         dur(
             "write-timeout",
             lookup("write-timeout"),
@@ -351,10 +399,21 @@ impl Config {
         if c.max_token_ttl > c.replay_window {
             c.replay_window = c.max_token_ttl;
         }
-        if c.max_frame < 16 || c.send_queue == 0 || c.msg_rate == 0 || c.byte_rate == 0 {
+        if c.max_frame < 16
+            || c.send_queue < 2
+            || c.msg_rate == 0
+            || c.byte_rate == 0
+            || c.max_http_connections == 0
+        {
             return Err(ConfigError(
-                "limits must be positive (max-frame ≥ 16)".into(),
+                "limits must be positive (max-frame ≥ 16, send-queue ≥ 2)".into(),
             ));
+        }
+        let most = teleconsult::signaling::relay_wire::MAX_LISTED_PARTICIPANTS;
+        if c.max_participants == 0 || c.max_participants > most {
+            return Err(ConfigError(format!(
+                "--max-participants must be between 1 and {most}"
+            )));
         }
         c.msg_burst = c.msg_burst.max(1);
         c.byte_burst = c
@@ -407,7 +466,7 @@ mod tests {
         assert_eq!(c.www, Some(PathBuf::from("/srv/www")));
         assert!(c.dev);
         assert_eq!(c.idle_timeout, Duration::from_secs(5));
-        assert_eq!(c.max_participants, 8);
+        assert_eq!(c.max_participants, 6);
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! full queue (frames or bytes) kills that recipient with 4012 and never blocks the sender.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use teleconsult::signaling::relay_wire::{
@@ -33,8 +33,27 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A frame queued for a connection: the WebSocket payload and when it was queued.
-pub type Queued = (Bytes, Instant);
+/// A frame queued for a connection: the WebSocket payload, when it was queued, and the
+/// participant whose `Send` produced it (`None` for the relay's own notices).
+pub struct Queued {
+    /// The encoded relay_wire message.
+    pub frame: Bytes,
+    /// When it was queued (forwarding latency).
+    pub at: Instant,
+    /// The sending participant, for per-sender fair shares of the queue.
+    pub from: Option<ParticipantId>,
+}
+
+/// Room in the channel above `--send-queue` for the relay's own notices (Joined, Left,
+/// Pong): participants' frames can never crowd them out.
+pub const NOTICE_HEADROOM: usize = 128;
+
+/// Milliseconds since the first call (a monotonic clock shared through atomics).
+pub fn mono_ms() -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 /// Tells a connection task to close with a code; the first code set wins.
 #[derive(Default)]
@@ -71,58 +90,222 @@ impl KillSwitch {
     }
 }
 
+/// Accounting of one connection's outgoing queue.
+#[derive(Default)]
+struct QueueState {
+    /// Participants' frames queued (notices not included).
+    frames: usize,
+    /// Bytes queued (participants' frames).
+    bytes: usize,
+    /// Per sender: frames and bytes queued.
+    senders: Vec<(ParticipantId, usize, usize)>,
+}
+
+/// What one connection's queue shares between the registry and the connection's task.
+struct QueueShared {
+    state: Mutex<QueueState>,
+    /// [`mono_ms`] of the writer's last progress (a frame taken off the queue or written).
+    last_progress: AtomicU64,
+    /// Bumped at every dequeue; waiters compare it to see progress.
+    progress_seq: AtomicU64,
+    progress: Notify,
+}
+
+/// Limits of one connection's queue.
+#[derive(Clone, Copy)]
+pub struct QueueLimits {
+    /// Participants' frames queued at most (`--send-queue`).
+    pub frames: usize,
+    /// Bytes queued at most (`--send-queue-bytes`).
+    pub bytes: usize,
+    /// Milliseconds without progress after which a recipient counts as not reading.
+    pub stall_ms: u64,
+}
+
+/// Why a frame could not be queued right now.
+pub enum Refused {
+    /// The sender already holds its fair share (or the queue is full) and the recipient is
+    /// still reading: the sender must wait for progress past the given
+    /// [`ConnHandle::progress_seq`] (or, remote, the frame is dropped).
+    Busy(Queued, u64),
+    /// The recipient made no progress for the stall time: it has been killed with 4012.
+    RecipientStalled,
+}
+
 /// The sending side of one local connection, as the room registry holds it.
 #[derive(Clone)]
 pub struct ConnHandle {
     /// Unique per connection on this node (resumes get new ids).
     pub id: u64,
     tx: mpsc::Sender<Queued>,
-    /// Bytes currently queued for this connection.
-    pub queued_bytes: Arc<AtomicUsize>,
-    max_queued_bytes: usize,
+    q: Arc<QueueShared>,
+    limits: QueueLimits,
     /// Closes the connection.
     pub kill: Arc<KillSwitch>,
 }
 
 impl ConnHandle {
     /// Creates a handle and the receiving end for the connection's task.
-    pub fn new(id: u64, frames: usize, max_queued_bytes: usize) -> (Self, mpsc::Receiver<Queued>) {
-        let (tx, rx) = mpsc::channel(frames);
+    pub fn new(id: u64, limits: QueueLimits) -> (Self, mpsc::Receiver<Queued>) {
+        let (tx, rx) = mpsc::channel(limits.frames.saturating_add(NOTICE_HEADROOM));
         let h = Self {
             id,
             tx,
-            queued_bytes: Arc::new(AtomicUsize::new(0)),
-            max_queued_bytes,
+            q: Arc::new(QueueShared {
+                state: Mutex::new(QueueState::default()),
+                last_progress: AtomicU64::new(mono_ms()),
+                progress_seq: AtomicU64::new(0),
+                progress: Notify::new(),
+            }),
+            limits,
             kill: Arc::new(KillSwitch::default()),
         };
         (h, rx)
     }
 
-    /// Queues a frame without waiting; a full queue kills the connection as too slow.
-    pub fn push(&self, frame: Bytes, at: Instant, metrics: &Metrics) {
-        let len = frame.len();
-        if self
-            .queued_bytes
-            .fetch_add(len, Relaxed)
-            .saturating_add(len)
-            > self.max_queued_bytes
-        {
-            self.queued_bytes.fetch_sub(len, Relaxed);
-            self.kill.kill(codes::TOO_SLOW);
-            return;
-        }
-        match self.tx.try_send((frame, at)) {
+    /// Queues one of the relay's own notices; a connection whose notice headroom is full
+    /// too is killed as too slow.
+    pub fn notice(&self, frame: Bytes, at: Instant, metrics: &Metrics) {
+        let q = Queued {
+            frame,
+            at,
+            from: None,
+        };
+        match self.tx.try_send(q) {
             Ok(()) => {
                 metrics.queued.fetch_add(1, Relaxed);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.queued_bytes.fetch_sub(len, Relaxed);
+            Err(mpsc::error::TrySendError::Full(_)) => self.kill.kill(codes::TOO_SLOW),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Queues a participant's frame without waiting. Each sender may hold at most half of
+    /// the recipient's queue (frames and bytes): beyond that — or when the queue is full —
+    /// the frame is refused as [`Refused::Busy`] while the recipient keeps reading, and the
+    /// recipient is killed (4012) only when it made no progress for the stall time.
+    pub fn push(&self, q: Queued, metrics: &Metrics) -> Result<(), Refused> {
+        let len = q.frame.len();
+        let Some(from) = q.from else {
+            self.notice(q.frame, q.at, metrics);
+            return Ok(());
+        };
+        if self.tx.is_closed() || self.kill.code.load(Relaxed) != 0 {
+            return Ok(()); // the recipient is going away: nothing to deliver to
+        }
+        let l = self.limits;
+        let mut st = lock(&self.q.state);
+        let seen = self.q.progress_seq.load(Relaxed);
+        let i = match st.senders.iter().position(|s| s.0 == from) {
+            Some(i) => i,
+            None => {
+                st.senders.push((from, 0, 0));
+                st.senders.len() - 1
+            }
+        };
+        let (_, f, b) = st.senders[i];
+        let over = st.frames + 1 > l.frames
+            || st.bytes.saturating_add(len) > l.bytes
+            || f + 1 > l.frames.div_ceil(2)
+            || b.saturating_add(len) > l.bytes.div_ceil(2);
+        if over {
+            if f == 0 {
+                st.senders.swap_remove(i);
+            }
+            drop(st);
+            if self.stalled() {
                 self.kill.kill(codes::TOO_SLOW);
+                return Err(Refused::RecipientStalled);
+            }
+            return Err(Refused::Busy(q, seen));
+        }
+        if st.frames == 0 {
+            // The writer had nothing to do: its stall clock starts now.
+            self.q.last_progress.store(mono_ms(), Relaxed);
+        }
+        match self.tx.try_send(q) {
+            Ok(()) => {
+                st.frames += 1;
+                st.bytes += len;
+                st.senders[i].1 += 1;
+                st.senders[i].2 += len;
+                metrics.queued.fetch_add(1, Relaxed);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(q)) => {
+                if st.senders[i].1 == 0 {
+                    st.senders.swap_remove(i);
+                }
+                Err(Refused::Busy(q, seen))
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.queued_bytes.fetch_sub(len, Relaxed);
+                if st.senders[i].1 == 0 {
+                    st.senders.swap_remove(i);
+                }
+                Ok(())
             }
         }
+    }
+
+    /// Whether the connection's writer made no progress for the stall time.
+    pub fn stalled(&self) -> bool {
+        mono_ms().saturating_sub(self.q.last_progress.load(Relaxed)) > self.limits.stall_ms
+    }
+
+    /// Called by the connection's task for frames it took off the queue.
+    pub fn dequeued(&self, batch: &[Queued]) {
+        {
+            let mut st = lock(&self.q.state);
+            for q in batch {
+                let Some(from) = q.from else { continue };
+                st.frames = st.frames.saturating_sub(1);
+                st.bytes = st.bytes.saturating_sub(q.frame.len());
+                if let Some(i) = st.senders.iter().position(|s| s.0 == from) {
+                    st.senders[i].1 = st.senders[i].1.saturating_sub(1);
+                    st.senders[i].2 = st.senders[i].2.saturating_sub(q.frame.len());
+                    if st.senders[i].1 == 0 {
+                        st.senders.swap_remove(i);
+                    }
+                }
+            }
+            self.progressed();
+            self.q.progress_seq.fetch_add(1, Relaxed);
+        }
+        self.q.progress.notify_waiters();
+    }
+
+    /// Called by the connection's task whenever bytes moved towards the client.
+    pub fn progressed(&self) {
+        self.q.last_progress.store(mono_ms(), Relaxed);
+    }
+
+    /// The progress counter, to wait for a change with [`ConnHandle::wait_progress`].
+    pub fn progress_seq(&self) -> u64 {
+        self.q.progress_seq.load(Relaxed)
+    }
+
+    /// Waits until the queue moved past `seen` or until the recipient would count as
+    /// stalled, whichever comes first.
+    pub async fn wait_progress(&self, seen: u64) {
+        let until = self
+            .q
+            .last_progress
+            .load(Relaxed)
+            .saturating_add(self.limits.stall_ms)
+            .saturating_add(1);
+        let wait = Duration::from_millis(until.saturating_sub(mono_ms()));
+        let _ = tokio::time::timeout(wait, async {
+            loop {
+                let n = self.q.progress.notified();
+                tokio::pin!(n);
+                n.as_mut().enable();
+                if self.progress_seq() != seen || self.kill.code.load(Relaxed) != 0 {
+                    return;
+                }
+                n.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -179,7 +362,7 @@ impl Room {
                 continue;
             }
             if let Location::Local(h) = &m.loc {
-                h.push(frame.clone(), now, metrics);
+                h.notice(frame.clone(), now, metrics);
             }
         }
     }
@@ -229,17 +412,27 @@ pub fn unix_now() -> u64 {
 }
 
 impl Hub {
-    /// A new, empty registry.
-    pub fn new(config: Config, metrics: Arc<Metrics>, secret: Option<Arc<[u8]>>) -> Self {
-        Self {
+    /// A new, empty registry; with `--state-dir`, the used single-use token ids are read
+    /// back from it (an error names the problem for the operator).
+    pub fn new(
+        config: Config,
+        metrics: Arc<Metrics>,
+        secret: Option<Arc<[u8]>>,
+    ) -> Result<Self, String> {
+        let replay = match &config.state_dir {
+            Some(dir) => ReplayCache::open(dir, unix_now())
+                .map_err(|e| format!("--state-dir {}: {e}", dir.display()))?,
+            None => ReplayCache::default(),
+        };
+        Ok(Self {
             secret,
             config,
             metrics,
             rooms: Mutex::new(HashMap::new()),
-            replay: Mutex::new(ReplayCache::default()),
+            replay: Mutex::new(replay),
             next_conn: AtomicU64::new(1),
             cluster: OnceCell::new(),
-        }
+        })
     }
 
     /// A fresh connection id.
@@ -308,6 +501,13 @@ impl Hub {
         conn: ConnHandle,
     ) -> Result<Joined, Close> {
         if !token.reusable {
+            // In a cluster, ask the other nodes first: one that started (or restarted) after
+            // the token's first use elsewhere still learns of it.
+            if let Some(c) = self.cluster() {
+                if lock(&self.replay).lookup(&token.jti).is_none() {
+                    c.query_token(self, &token.jti).await;
+                }
+            }
             lock(&self.replay).check_and_record(&token.jti, id, token.exp, unix_now())?;
             if let Some(c) = self.cluster() {
                 c.publish_token_used(&token.jti, id, token.exp);
@@ -346,7 +546,11 @@ impl Hub {
         }
         let existing = st.position(id);
         if let Some(i) = existing {
-            if st.members[i].subject != token.subject {
+            // A resume takes over a present id: only with a single-use token of the same
+            // role and subject. Every holder of a reusable token looks the same, so such a
+            // token never takes over an id (its holder may rejoin once the old connection
+            // is gone), and another role never does.
+            if st.members[i].subject != token.subject || token.reusable {
                 return Err(codes::WRONG_ROOM_OR_ROLE);
             }
         }
@@ -446,6 +650,9 @@ impl Hub {
     }
 
     /// Forwards a client's `Send` to one participant or (broadcast id) to all others.
+    /// Returns the local recipients that could not take the frame yet (the sender holds its
+    /// fair share of their queue): the sender's task waits for their progress and retries
+    /// with [`ConnHandle::push`], reading nothing more from its client meanwhile.
     pub fn forward(
         &self,
         entry: &RoomEntry,
@@ -453,9 +660,10 @@ impl Hub {
         to: ParticipantId,
         payload: Vec<u8>,
         at: Instant,
-    ) {
+    ) -> Vec<(ConnHandle, Queued, u64)> {
         let frame = encode(&ServerMessage::Deliver { from, payload });
         let mut remote = false;
+        let mut busy = Vec::new();
         {
             let st = lock(&entry.state);
             let mut delivered = false;
@@ -465,7 +673,17 @@ impl Hub {
                 }
                 delivered = true;
                 match &m.loc {
-                    Location::Local(h) => h.push(frame.clone(), at, &self.metrics),
+                    Location::Local(h) => {
+                        let q = Queued {
+                            frame: frame.clone(),
+                            at,
+                            from: Some(from),
+                        };
+                        if let Err(Refused::Busy(q, seen)) = h.push(q, &self.metrics) {
+                            self.metrics.sender_waits.fetch_add(1, Relaxed);
+                            busy.push((h.clone(), q, seen));
+                        }
+                    }
                     Location::Remote(_) => remote = true,
                 }
             }
@@ -478,6 +696,7 @@ impl Hub {
                 c.publish_deliver(&entry.id, to, frame);
             }
         }
+        busy
     }
 
     /// Kills every local connection with `close` (shutdown).
@@ -610,7 +829,16 @@ impl Hub {
                 continue;
             }
             if let Location::Local(h) = &m.loc {
-                h.push(frame.clone(), now, &self.metrics);
+                let q = Queued {
+                    frame: frame.clone(),
+                    at: now,
+                    from,
+                };
+                // A sender on another node cannot be made to wait: beyond its share of a
+                // reading recipient's queue its frames are dropped (and counted).
+                if let Err(Refused::Busy(..)) = h.push(q, &self.metrics) {
+                    self.metrics.remote_dropped.fetch_add(1, Relaxed);
+                }
             }
         }
     }
@@ -645,5 +873,10 @@ impl Hub {
     /// A token use reported by another node.
     pub fn remember_token(&self, jti: &str, id: ParticipantId, exp: u64) {
         lock(&self.replay).remember(jti, id, exp);
+    }
+
+    /// What this node knows of a token id, for another node's query.
+    pub fn lookup_token(&self, jti: &str) -> Option<(ParticipantId, u64)> {
+        lock(&self.replay).lookup(jti)
     }
 }

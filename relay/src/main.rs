@@ -97,15 +97,43 @@ async fn run(config: Config) -> ExitCode {
     }
 }
 
-/// `teleconsult-relay token --room R --role ROLE [--ttl 15m] [--sub S] [--reusable]`:
-/// mints a join token with the configured secret (for demos, tests and scripts).
+/// Usage of the `token` subcommand.
+const TOKEN_USAGE: &str = "usage: teleconsult-relay token --room R --role clinician|patient|guest \
+[--ttl 15m] [--subject S] [--reusable] [--token-secret-file F] [--max-token-ttl 24h]
+
+Mints a join token with the relay's secret (TELECONSULT_RELAY_TOKEN_SECRET or
+--token-secret-file / TELECONSULT_RELAY_TOKEN_SECRET_FILE) and prints it.
+  --room R            room id (base64url, 1-128 characters)
+  --role ROLE         clinician, patient or guest
+  --ttl D             lifetime, e.g. 15m (default 15m); refused beyond --max-token-ttl
+  --subject S         your id for the person (alias --sub; default random)
+  --reusable          the token may admit several participant ids
+  --max-token-ttl D   the relay's limit (default 24h, or TELECONSULT_RELAY_MAX_TOKEN_TTL)
+";
+
+/// `teleconsult-relay token …`: mints a join token with the configured secret (for demos,
+/// tests and scripts).
 fn token_command(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{TOKEN_USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let mut room = None;
     let mut role = None;
     let mut ttl = std::time::Duration::from_secs(15 * 60);
     let mut sub = None;
     let mut reusable = false;
     let mut secret_file = std::env::var("TELECONSULT_RELAY_TOKEN_SECRET_FILE").ok();
+    let mut max_ttl = teleconsult_relay::Config::default().max_token_ttl;
+    if let Ok(v) = std::env::var("TELECONSULT_RELAY_MAX_TOKEN_TTL") {
+        match teleconsult_relay::config::parse_duration(&v) {
+            Some(d) => max_ttl = d,
+            None => {
+                eprintln!("teleconsult-relay token: bad TELECONSULT_RELAY_MAX_TOKEN_TTL {v:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (name, inline) = match a.split_once('=') {
@@ -116,28 +144,44 @@ fn token_command(args: &[String]) -> ExitCode {
             reusable = true;
             continue;
         }
+        if !matches!(
+            name,
+            "--room"
+                | "--role"
+                | "--sub"
+                | "--subject"
+                | "--token-secret-file"
+                | "--ttl"
+                | "--max-token-ttl"
+        ) {
+            eprintln!("teleconsult-relay token: unknown flag {name}\n\n{TOKEN_USAGE}");
+            return ExitCode::from(2);
+        }
         let Some(value) = inline.or_else(|| it.next().cloned()) else {
-            eprintln!("teleconsult-relay token: {name} needs a value");
+            eprintln!("teleconsult-relay token: {name} needs a value\n\n{TOKEN_USAGE}");
             return ExitCode::from(2);
         };
+        let duration = |value: &str| teleconsult_relay::config::parse_duration(value);
         match name {
             "--room" => room = Some(value),
             "--role" => role = Some(value),
-            "--sub" => sub = Some(value),
+            "--sub" | "--subject" => sub = Some(value),
             "--token-secret-file" => secret_file = Some(value),
-            "--ttl" => match teleconsult_relay::config::parse_duration(&value) {
-                Some(d) => ttl = d,
+            "--ttl" | "--max-token-ttl" => match duration(&value) {
+                Some(d) if name == "--ttl" => ttl = d,
+                Some(d) => max_ttl = d,
                 None => {
-                    eprintln!("teleconsult-relay token: bad --ttl {value:?}");
+                    eprintln!("teleconsult-relay token: bad {name} {value:?}");
                     return ExitCode::from(2);
                 }
             },
-            _ => {
-                eprintln!("teleconsult-relay token: unknown flag {name}");
-                return ExitCode::from(2);
-            }
+            _ => unreachable!("flag names checked above"),
         }
     }
+    let (Some(room), Some(role)) = (room, role) else {
+        eprint!("{TOKEN_USAGE}");
+        return ExitCode::from(2);
+    };
     let secret = match std::env::var("TELECONSULT_RELAY_TOKEN_SECRET") {
         Ok(s) if !s.is_empty() => s.into_bytes(),
         _ => match secret_file.map(std::fs::read) {
@@ -160,13 +204,8 @@ fn token_command(args: &[String]) -> ExitCode {
             }
         },
     };
-    let (Some(room), Some(role)) = (room, role) else {
-        eprintln!(
-            "usage: teleconsult-relay token --room R --role clinician|patient|guest [--ttl 15m] [--sub S] [--reusable]"
-        );
-        return ExitCode::from(2);
-    };
-    match teleconsult_relay::server::mint_token(&secret, &room, &role, ttl, sub, reusable) {
+    match teleconsult_relay::server::mint_token(&secret, &room, &role, ttl, max_ttl, sub, reusable)
+    {
         Ok((token, _)) => {
             println!("{token}");
             ExitCode::SUCCESS

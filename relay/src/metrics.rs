@@ -40,6 +40,27 @@ pub struct Metrics {
     pub nats_dropped: AtomicU64,
     /// HTTP upgrades refused because the node is at its connection limit.
     pub refused_connections: AtomicU64,
+    /// Times a sender had to wait because it held its fair share of a recipient's queue.
+    pub sender_waits: AtomicU64,
+    /// Frames from senders on other nodes dropped because they held their fair share of a
+    /// (reading) recipient's queue.
+    pub remote_dropped: AtomicU64,
+    /// Connections in the HTTP phase (accepted, not upgraded to WebSocket).
+    pub http_connections: AtomicI64,
+    /// HTTP-phase connections closed at the `--http-timeout` deadline.
+    pub http_timeouts: AtomicU64,
+    /// HTTP-phase connections closed to make room under `--max-http-connections`.
+    pub http_evicted: AtomicU64,
+    /// `accept` failures (e.g. out of file descriptors).
+    pub accept_errors: AtomicU64,
+    /// WebSocket pings received from clients.
+    pub pings_in: AtomicU64,
+    /// WebSocket pongs received from clients.
+    pub pongs_in: AtomicU64,
+    /// Connections closed for WebSocket protocol violations (1002).
+    pub protocol_errors: AtomicU64,
+    /// Connections closed for invalid UTF-8 in a text message (1007).
+    pub invalid_utf8: AtomicU64,
     /// Connections closed by the relay, by close code (index = code − 4000).
     pub closes: [AtomicU64; 14],
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
@@ -149,6 +170,52 @@ impl Metrics {
             "counter",
             self.nats_dropped.load(Relaxed).to_string(),
         );
+        for (name, help, kind, v) in [
+            (
+                "relay_http_connections",
+                "Connections in the HTTP phase (not upgraded to WebSocket).",
+                "gauge",
+                self.http_connections.load(Relaxed).to_string(),
+            ),
+            (
+                "relay_http_timeouts_total",
+                "HTTP-phase connections closed at the --http-timeout deadline.",
+                "counter",
+                self.http_timeouts.load(Relaxed).to_string(),
+            ),
+            (
+                "relay_http_evicted_total",
+                "Oldest HTTP-phase connections closed to admit new ones (--max-http-connections).",
+                "counter",
+                self.http_evicted.load(Relaxed).to_string(),
+            ),
+            (
+                "relay_accept_errors_total",
+                "Failed accepts (e.g. out of file descriptors).",
+                "counter",
+                self.accept_errors.load(Relaxed).to_string(),
+            ),
+            (
+                "relay_sender_waits_total",
+                "Times a sender waited because it held its fair share of a recipient's queue.",
+                "counter",
+                self.sender_waits.load(Relaxed).to_string(),
+            ),
+            (
+                "relay_remote_dropped_total",
+                "Frames from other nodes dropped: their sender held its share of a recipient's queue.",
+                "counter",
+                self.remote_dropped.load(Relaxed).to_string(),
+            ),
+        ] {
+            g(&mut s, name, help, kind, v);
+        }
+        let _ = writeln!(
+            s,
+            "# HELP relay_control_frames_in_total WebSocket control frames received from clients.\n# TYPE relay_control_frames_in_total counter\nrelay_control_frames_in_total{{kind=\"ping\"}} {}\nrelay_control_frames_in_total{{kind=\"pong\"}} {}",
+            self.pings_in.load(Relaxed),
+            self.pongs_in.load(Relaxed)
+        );
         let _ = writeln!(
             s,
             "# HELP relay_drops_total Frames or connections dropped, by reason.\n# TYPE relay_drops_total counter"
@@ -167,6 +234,12 @@ impl Metrics {
                 c.code
             );
         }
+        let _ = writeln!(
+            s,
+            "relay_drops_total{{reason=\"protocol_error\",code=\"1002\"}} {}\nrelay_drops_total{{reason=\"invalid_utf8\",code=\"1007\"}} {}",
+            self.protocol_errors.load(Relaxed),
+            self.invalid_utf8.load(Relaxed)
+        );
         let _ = writeln!(
             s,
             "# HELP relay_forward_latency_seconds Time from receiving a frame to writing it to a recipient.\n# TYPE relay_forward_latency_seconds histogram"

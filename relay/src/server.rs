@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
 use crate::cluster::Cluster;
@@ -113,8 +113,9 @@ impl Relay {
 }
 
 /// Binds and starts serving in the background of the current tokio runtime.
-pub async fn start(config: Config) -> Result<Relay, StartError> {
+pub async fn start(mut config: Config) -> Result<Relay, StartError> {
     let secret = load_secret(&config)?;
+    fit_descriptor_budget(&mut config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(StartError::Bind)?;
@@ -123,7 +124,7 @@ pub async fn start(config: Config) -> Result<Relay, StartError> {
     let shutdown_tx = Arc::new(shutdown_tx);
     let grace = config.shutdown_grace;
     let metrics = Arc::new(Metrics::default());
-    let hub = Arc::new(Hub::new(config.clone(), metrics, secret));
+    let hub = Arc::new(Hub::new(config.clone(), metrics, secret).map_err(StartError::Config)?);
     let failed = Arc::new(AtomicBool::new(false));
     if let Some(url) = &config.nats {
         let tx = shutdown_tx.clone();
@@ -148,22 +149,8 @@ pub async fn start(config: Config) -> Result<Relay, StartError> {
         shutdown: shutdown_rx.clone(),
         hub: hub.clone(),
     });
-    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let mut rx = shutdown_rx;
-    let task = tokio::spawn(async move {
-        let signal = async move {
-            let _ = rx.wait_for(|down| *down).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    });
+    let app = router(shared.clone());
+    let task = tokio::spawn(accept_loop(listener, app, shared, shutdown_rx));
     tracing::info!(%addr, "relay listening");
     Ok(Relay {
         addr,
@@ -241,16 +228,40 @@ fn query_params(query: Option<&str>) -> Expect {
     e
 }
 
-async fn ws_handler(
-    State(shared): State<Arc<Shared>>,
-    ws: WebSocketUpgrade,
-    req: Request,
-) -> Response {
+async fn ws_handler(State(shared): State<Arc<Shared>>, mut req: Request) -> Response {
     let hub = shared.hub.clone();
     let m = &hub.metrics;
     if *shared.shutdown.borrow() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
+    let h = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        h.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade\n").into_response();
+    }
+    if h.get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        let mut r = (StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n").into_response();
+        r.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return r;
+    }
+    let Some(key) = h.get(header::SEC_WEBSOCKET_KEY) else {
+        return (StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n").into_response();
+    };
+    let accept = accept_key(key.as_bytes());
+    let Some(on_upgrade) = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return (StatusCode::BAD_REQUEST, "connection cannot be upgraded\n").into_response();
+    };
     let limit = i64::try_from(shared.config.max_connections).unwrap_or(i64::MAX);
     if m.connections.fetch_add(1, Relaxed) >= limit {
         m.connections.fetch_sub(1, Relaxed);
@@ -266,19 +277,160 @@ async fn ws_handler(
     let expect = query_params(req.uri().query());
     let shutdown = shared.shutdown.clone();
     // One byte over the limit is still read whole, so an oversized frame gets its 4008;
-    // far larger ones are cut off by the WebSocket layer (and get 4008 best effort).
+    // far larger ones are refused from their header (4008 too).
     let max = shared.config.max_frame.saturating_add(1);
     let write_cap = shared
         .config
         .send_queue_bytes
         .saturating_mul(2)
         .saturating_add(max);
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    let ws_config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
         .read_buffer_size(4096)
         .write_buffer_size(16 * 1024)
-        .max_write_buffer_size(write_cap)
-        .on_upgrade(move |socket| conn::run(socket, hub, expect, shutdown, slot))
+        .max_write_buffer_size(write_cap);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return; // the HTTP phase ended first (deadline, eviction, client gone)
+        };
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            tungstenite::protocol::Role::Server,
+            Some(ws_config),
+        )
+        .await;
+        conn::run(ws, hub, expect, shutdown, slot).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "upgrade")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap_or_else(|_| not_found())
+}
+
+/// `Sec-WebSocket-Accept` for a client key (RFC 6455 §4.2.2).
+fn accept_key(key: &[u8]) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    h.update(key);
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// File descriptors kept free for the listener, NATS, static files, logs and the health
+/// and metrics endpoints.
+pub const FD_RESERVE: u64 = 64;
+
+/// Raises the soft descriptor limit to the hard one and, if the connection limits would
+/// not fit in it, lowers them (with a warning), so that the relay refuses connections
+/// before it runs out of descriptors.
+fn fit_descriptor_budget(c: &mut Config) {
+    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+        return;
+    };
+    let budget = usize::try_from(limit.saturating_sub(FD_RESERVE).max(4)).unwrap_or(usize::MAX);
+    if c.max_connections.saturating_add(c.max_http_connections) <= budget {
+        return;
+    }
+    let http = c.max_http_connections.min(budget / 4).max(1);
+    let ws = c.max_connections.min(budget.saturating_sub(http)).max(1);
+    tracing::warn!(
+        nofile = limit,
+        max_connections = ws,
+        max_http_connections = http,
+        "file descriptor limit too low for the configured connection limits: lowered them"
+    );
+    c.max_connections = ws;
+    c.max_http_connections = http;
+}
+
+/// Connections in the HTTP phase, oldest first, each with the means to close it.
+#[derive(Default)]
+struct Pending {
+    next: u64,
+    conns: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Accepts connections and serves each over HTTP/1.1 until it upgrades to WebSocket, ends,
+/// reaches the `--http-timeout` deadline, or is evicted as the oldest HTTP-phase
+/// connection when `--max-http-connections` is reached.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let pending = Arc::new(std::sync::Mutex::new(Pending::default()));
+    let m = shared.hub.metrics.clone();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|d| *d) => break,
+            r = listener.accept() => r,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                m.accept_errors.fetch_add(1, Relaxed);
+                tracing::warn!(error = %e, "accept failed");
+                // Out of descriptors (or similar): back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
+        let seq = {
+            let mut p = crate::hub::lock(&pending);
+            if p.conns.len() >= shared.config.max_http_connections {
+                if let Some((_, oldest)) = p.conns.pop_first() {
+                    let _ = oldest.send(());
+                    m.http_evicted.fetch_add(1, Relaxed);
+                }
+            }
+            let seq = p.next;
+            p.next += 1;
+            p.conns.insert(seq, cancel_tx);
+            m.http_connections
+                .store(i64::try_from(p.conns.len()).unwrap_or(i64::MAX), Relaxed);
+            seq
+        };
+        let app = app.clone();
+        let pending = pending.clone();
+        let m = m.clone();
+        let deadline = shared.config.http_timeout;
+        let mut down = shutdown.clone();
+        tasks.spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    let mut app = app.clone();
+                    tower_service::Service::call(&mut app, req)
+                },
+            );
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades();
+            tokio::select! {
+                _ = conn => {}
+                () = tokio::time::sleep(deadline) => {
+                    m.http_timeouts.fetch_add(1, Relaxed);
+                }
+                _ = cancel_rx => {}
+                _ = down.wait_for(|d| *d) => {}
+            }
+            let mut p = crate::hub::lock(&pending);
+            p.conns.remove(&seq);
+            m.http_connections
+                .store(i64::try_from(p.conns.len()).unwrap_or(i64::MAX), Relaxed);
+        });
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -291,12 +443,70 @@ struct DevTokenRequest {
     reusable: bool,
 }
 
+/// Whether a request may use `POST /dev/token`: `--dev`, a loopback peer, no sign of a
+/// proxy (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`), a `Host` that is a loopback
+/// literal or `localhost`, and — when a browser says where the request comes from — a
+/// loopback `Origin` and no cross-site `Sec-Fetch-Site`.
+pub fn dev_token_allowed(dev: bool, peer: SocketAddr, headers: &axum::http::HeaderMap) -> bool {
+    if !dev || !peer.ip().is_loopback() {
+        return false;
+    }
+    let proxied = headers.keys().any(|k| {
+        let k = k.as_str();
+        k == "forwarded" || k == "via" || k == "x-real-ip" || k.starts_with("x-forwarded-")
+    });
+    if proxied {
+        return false;
+    }
+    let loopback_host = |authority: &str| {
+        let host = match authority.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => authority.rsplit_once(':').map_or(authority, |(h, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    authority
+                }
+            }),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let hosts: Vec<&str> = headers
+        .get_all(header::HOST)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if hosts.len() != 1 || !loopback_host(hosts[0]) {
+        return false;
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://"))
+            .is_some_and(loopback_host);
+        if !ok {
+            return false;
+        }
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return false;
+        }
+    }
+    true
+}
+
 async fn dev_token_handler(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if !shared.config.dev || !peer.ip().is_loopback() {
+    if !dev_token_allowed(shared.config.dev, peer, &headers) {
         return not_found();
     }
     let Some(secret) = shared.hub.secret.clone() else {
@@ -315,11 +525,17 @@ async fn dev_token_handler(
         },
         Some(_) => return bad("bad ttl"),
     };
-    if ttl.is_zero() || ttl > shared.config.max_token_ttl {
-        return bad("ttl out of range");
-    }
     let room = req.room.unwrap_or_else(random_id);
-    match mint_token(&secret, &room, &req.role, ttl, req.sub, req.reusable) {
+    let max_ttl = shared.config.max_token_ttl;
+    match mint_token(
+        &secret,
+        &room,
+        &req.role,
+        ttl,
+        max_ttl,
+        req.sub,
+        req.reusable,
+    ) {
         Ok((token, claims)) => {
             tracing::info!(role = %claims.role, "development token minted");
             let body = serde_json::json!({
@@ -353,9 +569,16 @@ pub fn mint_token(
     room: &str,
     role: &str,
     ttl: Duration,
+    max_ttl: Duration,
     sub: Option<String>,
     reusable: bool,
 ) -> Result<(String, token::Claims), String> {
+    if ttl.is_zero() || ttl > max_ttl {
+        return Err(format!(
+            "ttl must be between 1s and the relay's --max-token-ttl ({}s): the relay refuses longer-lived tokens",
+            max_ttl.as_secs()
+        ));
+    }
     if !token::is_room_id(room) {
         return Err("room must be a base64url string of 1-128 characters".into());
     }
@@ -419,4 +642,59 @@ async fn static_handler(State(shared): State<Arc<Shared>>, req: Request) -> Resp
         HeaderValue::from_static("nosniff"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_token_needs_a_local_caller_without_proxy_headers() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap_or_else(|_| unreachable!());
+        let remote: SocketAddr = "203.0.113.9:5000"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        let ok = |h: &[(&'static str, &'static str)]| dev_token_allowed(true, local, &headers(h));
+        assert!(ok(&[("host", "127.0.0.1:8787")]));
+        assert!(ok(&[("host", "[::1]:8787")]));
+        assert!(ok(&[("host", "localhost")]));
+        assert!(ok(&[
+            ("host", "127.0.0.1:8787"),
+            ("origin", "http://[::1]:8787")
+        ]));
+        assert!(!ok(&[]));
+        assert!(!ok(&[("host", "relay.example")]));
+        assert!(!ok(&[("host", "127.0.0.1.nip.io")]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1:8787"),
+            ("host", "127.0.0.1:8787")
+        ]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1"),
+            ("x-forwarded-for", "10.0.0.1")
+        ]));
+        assert!(!ok(&[("host", "127.0.0.1"), ("origin", "null")]));
+        assert!(!ok(&[
+            ("host", "127.0.0.1"),
+            ("origin", "https://127.0.0.1")
+        ]));
+        let h = headers(&[("host", "127.0.0.1")]);
+        assert!(!dev_token_allowed(false, local, &h));
+        assert!(!dev_token_allowed(true, remote, &h));
+    }
+
+    #[test]
+    fn accept_key_matches_rfc_6455_example() {
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! ids so that a token cannot admit two different participants. base64url is unpadded.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -43,7 +44,9 @@ pub struct Verified {
     pub room: String,
     /// The role it grants.
     pub role: Role,
-    /// SHA-256 of the subject: compared for resumes, never the subject itself.
+    /// Who may resume a participant id admitted by this token: SHA-256 over the role,
+    /// whether the token is reusable, and the subject (never the subject itself). A
+    /// participant id is resumed only by a single-use token with the same binding.
     pub subject: [u8; 32],
     /// Token id.
     pub jti: String,
@@ -116,17 +119,13 @@ pub fn verify(
     if claims.exp - now_secs > max_ttl_secs.saturating_add(60) {
         return Err(codes::BAD_TOKEN);
     }
+    // Malformed claims are a bad token (4001), even correctly signed; 4003 is kept for a
+    // well-formed token that does not match the request.
     if !is_room_id(&claims.room) {
-        return Err(codes::WRONG_ROOM_OR_ROLE);
+        return Err(codes::BAD_TOKEN);
     }
-    let role = Role::parse(&claims.role).ok_or(codes::WRONG_ROOM_OR_ROLE)?;
-    let subject = {
-        use sha2::Digest;
-        let mut h = Sha256::new();
-        h.update(b"teleconsult-relay subject v1\0");
-        h.update(claims.sub.as_bytes());
-        h.finalize().into()
-    };
+    let role = Role::parse(&claims.role).ok_or(codes::BAD_TOKEN)?;
+    let subject = binding(role, claims.reusable, &claims.sub);
     Ok(Verified {
         room: claims.room,
         role,
@@ -137,11 +136,128 @@ pub fn verify(
     })
 }
 
-/// Remembers which participant each single-use token admitted, until the token expires.
+/// The resume binding of a token: role, reusability and subject, hashed.
+pub fn binding(role: Role, reusable: bool, sub: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    h.update(b"teleconsult-relay binding v2\0");
+    h.update([role as u8, u8::from(reusable)]);
+    h.update(sub.as_bytes());
+    h.finalize().into()
+}
+
+/// Remembers which participant each single-use token admitted, until the token expires;
+/// with a state directory, also in an append-only file read back at start.
 #[derive(Default)]
 pub struct ReplayCache {
     used: HashMap<String, (ParticipantId, u64)>,
     last_prune: u64,
+    log: Option<Log>,
+}
+
+/// The append-only file of used token ids (`<state-dir>/used-tokens`): one line per use,
+/// `exp pid jti` with pid and jti in hex. Compacted at start and whenever it holds more than
+/// twice the live entries (plus 1024), so its size stays bounded.
+struct Log {
+    path: PathBuf,
+    file: std::fs::File,
+    lines: usize,
+}
+
+/// File name of the used-token log inside `--state-dir`.
+pub const USED_TOKENS_FILE: &str = "used-tokens";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn parse_line(line: &str) -> Option<(String, ParticipantId, u64)> {
+    let mut it = line.split(' ');
+    let exp = it.next()?.parse().ok()?;
+    let pid = <[u8; 8]>::try_from(unhex(it.next()?)?).ok()?;
+    let jti = String::from_utf8(unhex(it.next()?)?).ok()?;
+    Some((jti, ParticipantId(pid), exp))
+}
+
+impl ReplayCache {
+    /// A cache backed by `<dir>/used-tokens`: loads the unexpired entries, compacts the
+    /// file, and appends every new use to it.
+    pub fn open(dir: &Path, now_secs: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(USED_TOKENS_FILE);
+        let mut used = HashMap::new();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for (jti, pid, exp) in text.lines().filter_map(parse_line) {
+                    if exp > now_secs && used.len() < MAX_REMEMBERED {
+                        used.entry(jti).or_insert((pid, exp));
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let mut cache = Self {
+            used,
+            last_prune: now_secs,
+            log: None,
+        };
+        cache.log = Some(cache.compact(&path)?);
+        Ok(cache)
+    }
+
+    /// Rewrites the file with the live entries (write to a temporary file, then rename).
+    fn compact(&self, path: &Path) -> std::io::Result<Log> {
+        use std::io::Write;
+        let tmp = path.with_extension("tmp");
+        {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            for (jti, (pid, exp)) in &self.used {
+                writeln!(w, "{exp} {} {}", hex(&pid.0), hex(jti.as_bytes()))?;
+            }
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        Ok(Log {
+            path: path.to_owned(),
+            file,
+            lines: self.used.len(),
+        })
+    }
+
+    fn append(&mut self, jti: &str, pid: ParticipantId, exp: u64) {
+        use std::io::Write;
+        let Some(log) = &mut self.log else { return };
+        let line = format!("{exp} {} {}\n", hex(&pid.0), hex(jti.as_bytes()));
+        if let Err(e) = log.file.write_all(line.as_bytes()) {
+            tracing::error!(error = %e, "cannot record a used token id in --state-dir");
+            return;
+        }
+        log.lines += 1;
+        if log.lines > self.used.len().saturating_mul(2).saturating_add(1024) {
+            let path = log.path.clone();
+            match self.compact(&path) {
+                Ok(l) => self.log = Some(l),
+                Err(e) => tracing::error!(error = %e, "cannot compact the used-token file"),
+            }
+        }
+    }
+
+    /// The participant id a token id admitted, if remembered.
+    pub fn lookup(&self, jti: &str) -> Option<(ParticipantId, u64)> {
+        self.used.get(jti).copied()
+    }
 }
 
 /// Most token ids remembered; beyond this, joins with new single-use tokens are refused
@@ -168,6 +284,7 @@ impl ReplayCache {
             None if self.used.len() >= MAX_REMEMBERED => Err(codes::ROOM_FULL),
             None => {
                 self.used.insert(jti.to_owned(), (pid, exp));
+                self.append(jti, pid, exp);
                 Ok(())
             }
         }
@@ -175,8 +292,9 @@ impl ReplayCache {
 
     /// Records a use reported by another node (NATS mode); first report wins.
     pub fn remember(&mut self, jti: &str, pid: ParticipantId, exp: u64) {
-        if self.used.len() < MAX_REMEMBERED {
-            self.used.entry(jti.to_owned()).or_insert((pid, exp));
+        if self.used.len() < MAX_REMEMBERED && !self.used.contains_key(jti) {
+            self.used.insert(jti.to_owned(), (pid, exp));
+            self.append(jti, pid, exp);
         }
     }
 
@@ -277,13 +395,13 @@ mod tests {
         c.role = "admin".into();
         assert_eq!(
             verify(SECRET, mint(SECRET, &c).as_bytes(), 1_000, 3_600).unwrap_err(),
-            codes::WRONG_ROOM_OR_ROLE
+            codes::BAD_TOKEN
         );
         let mut c = claims();
         c.room = "no spaces/allowed".into();
         assert_eq!(
             verify(SECRET, mint(SECRET, &c).as_bytes(), 1_000, 3_600).unwrap_err(),
-            codes::WRONG_ROOM_OR_ROLE
+            codes::BAD_TOKEN
         );
         let mut c = claims();
         c.exp = 1_000_000;
@@ -307,5 +425,29 @@ mod tests {
         // Expired entries are forgotten at the next prune.
         assert_eq!(cache.check_and_record("u", b, 200, 150), Ok(()));
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn used_token_ids_survive_a_reopen_and_expired_ones_are_dropped() {
+        let dir = std::env::temp_dir().join(format!("relay-replay-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let a = ParticipantId([1; 8]);
+        let b = ParticipantId([2; 8]);
+        {
+            let mut cache = ReplayCache::open(&dir, 10).unwrap();
+            cache.check_and_record("live", a, 100, 10).unwrap();
+            cache.check_and_record("old", a, 20, 10).unwrap();
+            cache.remember("remote jti", b, 100);
+        }
+        let mut cache = ReplayCache::open(&dir, 50).unwrap();
+        assert_eq!(cache.len(), 2, "the expired id is gone");
+        assert_eq!(
+            cache.check_and_record("live", b, 100, 50),
+            Err(codes::TOKEN_REUSED)
+        );
+        assert_eq!(cache.check_and_record("remote jti", b, 100, 50), Ok(()));
+        let lines = std::fs::read_to_string(dir.join(USED_TOKENS_FILE)).unwrap();
+        assert_eq!(lines.lines().count(), 2, "compacted at open: {lines}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

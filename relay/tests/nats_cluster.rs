@@ -259,3 +259,21 @@ async fn losing_nats_shuts_the_node_down_so_clients_move() {
         "a node that lost NATS exits with failure"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_use_token_refused_on_other_nats_node() {
+    let Some(nats) = start_nats() else { return };
+    let a = node(&nats);
+    let (_doc, _) = Client::joined(a.addr, pid(1), &token(ROOM, "clinician", "doc")).await;
+    let pat_token = token(ROOM, "patient", "pat");
+    let (pat, _) = Client::joined(a.addr, pid(2), &pat_token).await;
+    pat.close().await;
+    // Node B starts after the token was used on A, so it never saw that use announced:
+    // it asks the cluster before it admits anyone with a single-use token.
+    let b = node(&nats);
+    let mut replay = Client::connect(b.addr).await;
+    replay.join_raw(pid(3), &pat_token).await;
+    expect_refused(&mut replay, 4004).await;
+    // The participant the token admitted may still resume on B.
+    let (_pat, _) = Client::joined(b.addr, pid(2), &pat_token).await;
+}

@@ -327,6 +327,7 @@ async fn load(
                     &room,
                     role,
                     Duration::from_secs(3600),
+                    Duration::from_secs(3600),
                     None,
                     false,
                 )

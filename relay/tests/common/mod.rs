@@ -213,6 +213,7 @@ pub fn token(room: &str, role: &str, sub: &str) -> String {
         room,
         role,
         Duration::from_secs(600),
+        Duration::from_secs(3600),
         Some(sub.into()),
         false,
     )

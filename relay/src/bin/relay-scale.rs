@@ -1,0 +1,614 @@
+//! relay-scale: many WebSocket connections across a NATS cluster of relay nodes.
+//!
+//! Starts a `nats-server` on loopback, K relay nodes (this executable re-run with
+//! `RELAY_SCALE_ROLE=node`, each its own process with its own descriptor limit) and K
+//! load generators (`RELAY_SCALE_ROLE=gen`). Generator g holds the pairs whose clinician
+//! sits on node g and whose patient sits on node g+1 (mod K), so every frame crosses nodes
+//! through NATS, and both ends of a pair live in one process (one clock for the latency).
+//! Each generator binds its sockets to its own loopback address (127.0.0.(10+g)), so the
+//! ephemeral ports do not run out. After all joined: relay RSS per connection; then a
+//! fixed total rate split over all pairs (both directions) for RELAY_SCALE_SECS, with
+//! cross-node latency from a timestamp in each payload, and CPU per node from /proc.
+//!
+//! Prints one line:
+//! `relay-scale: connections=<n> nodes=<k> rate=<frames/s> carried=<frames/s> p50_ms=<x>
+//! p99_ms=<x> mem_per_conn_kb=<x> cpu_per_node_pct=<a/b/…> setup_s=<x> secs=<x>
+//! late_or_lost=<frames> join_retries=<n>`: frames sent in the measured window and not
+//! delivered within 500 ms after it; joins refused with 4007 (a node's 300 ms room sync
+//! missed the clinician's node) and retried. The latency histogram tops out at 200 ms,
+//! shown as 200.01.
+//! Knobs (env): RELAY_SCALE_CONNECTIONS (10000), RELAY_SCALE_NODES (4), RELAY_SCALE_RATE
+//! (20000 frames/s in total), RELAY_SCALE_SECS (10), RELAY_SCALE_DEADLINE (300 s: the
+//! whole run is killed after it).
+//!
+//! Run: `cargo run --profile relay -p teleconsult-relay --bin relay-scale` (needs the
+//! Debian package nats-server). 100,000 connections: `RELAY_SCALE_CONNECTIONS=100000
+//! RELAY_SCALE_NODES=6` (each process stays under the 20,000-descriptor limit).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver: failing loudly is right
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use teleconsult::signaling::relay_wire::{ClientMessage, ParticipantId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+
+const SECRET: &str = "relay-scale-secret-0123456789abcdef";
+const PAYLOAD: usize = 64;
+const BUCKET_US: u64 = 10;
+const BUCKETS: usize = 20_000; // 200 ms at 10 µs
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    match std::env::var("RELAY_SCALE_ROLE").as_deref() {
+        Ok("node") => run_node(),
+        Ok("gen") => run_gen(),
+        _ => run_coordinator(),
+    }
+}
+
+// ---------------------------------------------------------------- relay node
+
+fn run_node() {
+    let nats = std::env::var("RELAY_SCALE_NATS").expect("RELAY_SCALE_NATS");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = teleconsult_relay::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token_secret: Some(SECRET.as_bytes().to_vec()),
+            nats: Some(nats),
+            max_connections: 30_000,
+            max_rooms: 100_000,
+            idle_timeout: Duration::from_secs(900),
+            heartbeat: Duration::from_secs(900),
+            handshake_timeout: Duration::from_secs(120),
+            ..Default::default()
+        };
+        let relay = teleconsult_relay::start(config).await.unwrap();
+        println!("listening {}", relay.local_addr());
+        std::io::stdout().flush().unwrap();
+        let mut stdin = tokio::io::stdin();
+        let mut b = [0u8; 16];
+        while !matches!(stdin.read(&mut b).await, Ok(0) | Err(_)) {}
+        relay.shutdown().await;
+    });
+    rt.shutdown_timeout(Duration::from_millis(100));
+}
+
+// ---------------------------------------------------------------- load generator
+
+struct Stats {
+    delivered: AtomicU64,
+    retries: AtomicU64,
+    record: AtomicBool,
+    hist: Vec<AtomicU64>,
+    base: Instant,
+}
+
+impl Stats {
+    fn now_us(&self) -> u64 {
+        self.base.elapsed().as_micros() as u64
+    }
+}
+
+fn ws_frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x82];
+    if payload.len() < 126 {
+        f.push(0x80 | payload.len() as u8);
+    } else {
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    f.extend_from_slice(&[0, 0, 0, 0]); // zero mask key: payload goes as is
+    f.extend_from_slice(payload);
+    f
+}
+
+fn pid(n: usize) -> ParticipantId {
+    ParticipantId((n as u64 + 1).to_be_bytes())
+}
+
+/// Reads one connection: the Welcome, then Deliver frames (latency from their timestamp).
+async fn reader(
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    stats: Arc<Stats>,
+    welcomed: tokio::sync::oneshot::Sender<Result<(), u16>>,
+) {
+    let mut welcomed = Some(welcomed);
+    let mut buf = vec![0u8; 2048];
+    let mut have = 0usize;
+    loop {
+        if have == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match rd.read(&mut buf[have..]).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        have += n;
+        let mut pos = 0;
+        loop {
+            let b = &buf[pos..have];
+            if b.len() < 2 {
+                break;
+            }
+            let (len, hdr) = match b[1] & 0x7f {
+                126 if b.len() >= 4 => (usize::from(u16::from_be_bytes([b[2], b[3]])), 4),
+                126 | 127 => break,
+                l => (usize::from(l), 2),
+            };
+            if b.len() < hdr + len {
+                break;
+            }
+            let msg = &b[hdr..hdr + len];
+            match (b[0] & 0x0f, msg.first()) {
+                (2, Some(0x82)) if msg.len() >= 17 => {
+                    stats.delivered.fetch_add(1, Relaxed);
+                    if stats.record.load(Relaxed) {
+                        let sent = u64::from_be_bytes(msg[9..17].try_into().unwrap());
+                        let us = stats.now_us().saturating_sub(sent);
+                        let i = ((us / BUCKET_US) as usize).min(BUCKETS);
+                        stats.hist[i].fetch_add(1, Relaxed);
+                    }
+                }
+                (2, Some(0x81)) => {
+                    if let Some(w) = welcomed.take() {
+                        let _ = w.send(Ok(()));
+                    }
+                }
+                (2, Some(0x86)) if msg.len() >= 3 => {
+                    if let Some(w) = welcomed.take() {
+                        let _ = w.send(Err(u16::from_be_bytes([msg[1], msg[2]])));
+                    }
+                }
+                _ => {}
+            }
+            pos += hdr + len;
+        }
+        buf.copy_within(pos..have, 0);
+        have -= pos;
+        if buf.len() > 2048 && have < 1024 {
+            buf.truncate(2048);
+            buf.shrink_to_fit();
+        }
+    }
+}
+
+/// Connects and joins; a join refused with 4007 (the node's room sync missed the
+/// clinician, e.g. on an overloaded machine) is retried like the SDK does.
+async fn connect(
+    src: std::net::IpAddr,
+    addr: SocketAddr,
+    id: ParticipantId,
+    token: String,
+    stats: Arc<Stats>,
+) -> OwnedWriteHalf {
+    for _ in 0..50 {
+        match try_connect(src, addr, id, token.clone(), stats.clone()).await {
+            Ok(w) => return w,
+            Err(4007) => {
+                stats.retries.fetch_add(1, Relaxed);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(code) => panic!("join refused with {code}"),
+        }
+    }
+    panic!("join refused with 4007 fifty times");
+}
+
+async fn try_connect(
+    src: std::net::IpAddr,
+    addr: SocketAddr,
+    id: ParticipantId,
+    token: String,
+    stats: Arc<Stats>,
+) -> Result<OwnedWriteHalf, u16> {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(SocketAddr::new(src, 0))
+        .expect("bind source address");
+    let mut s = sock.connect(addr).await.expect("connect");
+    s.set_nodelay(true).unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.expect("handshake");
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "upgrade refused: {}",
+        String::from_utf8_lossy(&head)
+    );
+    let (rd, mut wr) = s.into_split();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(reader(rd, stats, tx));
+    let join = ClientMessage::Join {
+        id,
+        token: token.into_bytes(),
+    }
+    .encode();
+    wr.write_all(&ws_frame(&join)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), rx)
+        .await
+        .expect("welcome timeout")
+        .expect("connection closed before the welcome")?;
+    Ok(wr)
+}
+
+fn mint(room: &str, role: &str) -> String {
+    teleconsult_relay::server::mint_token(
+        SECRET.as_bytes(),
+        room,
+        role,
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+        None,
+        false,
+    )
+    .unwrap()
+    .0
+}
+
+fn run_gen() {
+    let g = env_num("RELAY_SCALE_GEN", 0);
+    let pairs = env_num("RELAY_SCALE_PAIRS", 1);
+    let rate = env_num("RELAY_SCALE_GEN_RATE", 1000) as f64;
+    let secs = env_num("RELAY_SCALE_SECS", 10) as u64;
+    let nodes: Vec<SocketAddr> = std::env::var("RELAY_SCALE_NODE_ADDRS")
+        .unwrap()
+        .split(',')
+        .map(|a| a.parse().unwrap())
+        .collect();
+    let src: std::net::IpAddr = format!("127.0.0.{}", 10 + g).parse().unwrap();
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let stats = Arc::new(Stats {
+            delivered: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            record: AtomicBool::new(false),
+            hist: (0..=BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            base: Instant::now(),
+        });
+        let home = nodes[g % nodes.len()];
+        let away = nodes[(g + 1) % nodes.len()];
+        let limit = Arc::new(tokio::sync::Semaphore::new(256));
+        // Clinicians first (they open the rooms), then the patients on the next node.
+        let mut writers: Vec<Option<OwnedWriteHalf>> = (0..2 * pairs).map(|_| None).collect();
+        for (side, addr, role) in [(0, home, "clinician"), (1, away, "patient")] {
+            let mut tasks = tokio::task::JoinSet::new();
+            for j in 0..pairs {
+                let room = format!("scale-{g}-{j}");
+                let token = mint(&room, role);
+                let stats = stats.clone();
+                let permit = limit.clone().acquire_owned().await.unwrap();
+                tasks.spawn(async move {
+                    let w = connect(src, addr, pid(2 * j + side), token, stats).await;
+                    drop(permit);
+                    (2 * j + side, w)
+                });
+            }
+            while let Some(r) = tasks.join_next().await {
+                let (i, w) = r.unwrap();
+                writers[i] = Some(w);
+            }
+        }
+        let mut writers: Vec<OwnedWriteHalf> = writers.into_iter().map(Option::unwrap).collect();
+        // Clinicians see their patient join: not a Deliver, so not counted.
+        println!("ready {} {}", writers.len(), stats.retries.load(Relaxed));
+        std::io::stdout().flush().unwrap();
+        let mut line = String::new();
+        tokio::task::spawn_blocking(move || {
+            std::io::stdin().lock().read_line(&mut line).unwrap();
+        })
+        .await
+        .unwrap();
+        // Fixed rate, in 5 ms ticks, round robin over both directions of every pair; the
+        // first second warms up and is not recorded.
+        let frames: Vec<Vec<u8>> = (0..2 * pairs)
+            .map(|i| {
+                let to = pid(i ^ 1);
+                ws_frame(
+                    &ClientMessage::Send {
+                        to,
+                        payload: vec![0xAB; PAYLOAD],
+                    }
+                    .encode(),
+                )
+            })
+            .collect();
+        const TS: usize = 2 + 4 + 9; // ws header (short form) + mask + relay header
+        let tick = Duration::from_millis(5);
+        let per_tick = rate * tick.as_secs_f64();
+        let mut owed = 0.0;
+        let mut next = 0usize;
+        let mut sent = 0u64;
+        let mut sent_recorded = 0u64;
+        let start = tokio::time::Instant::now();
+        let warm = start + Duration::from_secs(1);
+        let end = warm + Duration::from_secs(secs);
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut delivered_at_warm = 0;
+        let mut recording = false;
+        while tokio::time::Instant::now() < end {
+            interval.tick().await;
+            if !recording && tokio::time::Instant::now() >= warm {
+                recording = true;
+                delivered_at_warm = stats.delivered.load(Relaxed);
+                stats.record.store(true, Relaxed);
+            }
+            owed += per_tick;
+            while owed >= 1.0 {
+                owed -= 1.0;
+                let i = next;
+                next = (next + 1) % writers.len();
+                let mut f = frames[i].clone();
+                f[TS..TS + 8].copy_from_slice(&stats.now_us().to_be_bytes());
+                writers[i].write_all(&f).await.unwrap();
+                sent += 1;
+                if recording {
+                    sent_recorded += 1;
+                }
+            }
+        }
+        let elapsed = tokio::time::Instant::now() - warm;
+        // Let the last frames arrive.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stats.record.store(false, Relaxed);
+        let delivered = stats.delivered.load(Relaxed) - delivered_at_warm;
+        let hist: Vec<String> = stats
+            .hist
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let c = c.load(Relaxed);
+                (c > 0).then(|| format!("{i}:{c}"))
+            })
+            .collect();
+        println!(
+            "result {sent} {sent_recorded} {delivered} {:.3} {}",
+            elapsed.as_secs_f64(),
+            hist.join(",")
+        );
+        std::io::stdout().flush().unwrap();
+        drop(writers);
+    });
+    rt.shutdown_timeout(Duration::from_millis(100));
+}
+
+// ---------------------------------------------------------------- coordinator
+
+/// A child process killed on drop, with a line reader on its stdout.
+struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        let stdin = child.stdin.take();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Self { child, stdin, out }
+    }
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.out.read_line(&mut l).unwrap();
+        assert!(!l.is_empty(), "a child process ended early");
+        l.trim().to_owned()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static NATS_PID: AtomicU32 = AtomicU32::new(0);
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    n(14) + n(15)
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn percentile_ms(hist: &[u64], p: f64) -> f64 {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return f64::NAN;
+    }
+    let target = (total as f64 * p).ceil() as u64;
+    let mut acc = 0;
+    for (i, c) in hist.iter().enumerate() {
+        acc += c;
+        if acc >= target {
+            return ((i as u64 + 1) * BUCKET_US) as f64 / 1000.0;
+        }
+    }
+    f64::INFINITY
+}
+
+fn run_coordinator() {
+    let connections = env_num("RELAY_SCALE_CONNECTIONS", 10_000).max(4);
+    let k = env_num("RELAY_SCALE_NODES", 4).max(2);
+    let rate = env_num("RELAY_SCALE_RATE", 20_000);
+    let secs = env_num("RELAY_SCALE_SECS", 10);
+    let deadline = env_num("RELAY_SCALE_DEADLINE", 300) as u64;
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(deadline));
+        eprintln!("relay-scale: deadline of {deadline} s reached, stopping");
+        let nats = NATS_PID.load(Relaxed);
+        if nats != 0 {
+            let _ = Command::new("kill").arg(nats.to_string()).status();
+        }
+        // Every other child exits when its stdin closes with this process.
+        std::process::exit(1);
+    });
+    let nats_bin = ["/usr/bin/nats-server", "/usr/sbin/nats-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nats-server not installed (apt-get install nats-server)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = Command::new(nats_bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server");
+    NATS_PID.store(nats.id(), Relaxed);
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "nats-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("nats://127.0.0.1:{port}");
+    let exe = std::env::current_exe().unwrap();
+    let mut nodes: Vec<Proc> = (0..k)
+        .map(|_| {
+            let mut c = Command::new(&exe);
+            c.env("RELAY_SCALE_ROLE", "node")
+                .env("RELAY_SCALE_NATS", &url);
+            Proc::spawn(c)
+        })
+        .collect();
+    let addrs: Vec<String> = nodes
+        .iter_mut()
+        .map(|n| n.line().strip_prefix("listening ").unwrap().to_owned())
+        .collect();
+    // Let every node hear every other's heartbeat before the first join.
+    std::thread::sleep(Duration::from_millis(1200));
+    let rss0: Vec<u64> = nodes.iter().map(|n| rss_bytes(n.child.id())).collect();
+    let pairs = connections / 2 / k;
+    let setup = Instant::now();
+    let mut gens: Vec<Proc> = (0..k)
+        .map(|g| {
+            let mut c = Command::new(&exe);
+            c.env("RELAY_SCALE_ROLE", "gen")
+                .env("RELAY_SCALE_GEN", g.to_string())
+                .env("RELAY_SCALE_PAIRS", pairs.to_string())
+                .env("RELAY_SCALE_GEN_RATE", (rate / k).to_string())
+                .env("RELAY_SCALE_SECS", secs.to_string())
+                .env("RELAY_SCALE_NODE_ADDRS", addrs.join(","));
+            Proc::spawn(c)
+        })
+        .collect();
+    let (mut held, mut retries) = (0usize, 0u64);
+    for g in &mut gens {
+        let l = g.line();
+        let mut f = l.strip_prefix("ready ").unwrap().split(' ');
+        held += f.next().unwrap().parse::<usize>().unwrap();
+        retries += f.next().unwrap().parse::<u64>().unwrap();
+    }
+    let setup_s = setup.elapsed().as_secs_f64();
+    let rss1: Vec<u64> = nodes.iter().map(|n| rss_bytes(n.child.id())).collect();
+    let grown: u64 = rss1
+        .iter()
+        .zip(&rss0)
+        .map(|(a, b)| a.saturating_sub(*b))
+        .sum();
+    let mem_per_conn_kb = grown as f64 / held as f64 / 1024.0;
+    let cpu0: Vec<u64> = nodes.iter().map(|n| cpu_ticks(n.child.id())).collect();
+    let t_run = Instant::now();
+    for g in &mut gens {
+        let stdin = g.stdin.as_mut().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        stdin.flush().unwrap();
+    }
+    let mut hist = vec![0u64; BUCKETS + 1];
+    let (mut sent, mut delivered, mut elapsed) = (0u64, 0u64, 0f64);
+    for g in &mut gens {
+        let l = g.line();
+        let mut f = l.strip_prefix("result ").unwrap().split(' ');
+        let _all: u64 = f.next().unwrap().parse().unwrap();
+        sent += f.next().unwrap().parse::<u64>().unwrap();
+        delivered += f.next().unwrap().parse::<u64>().unwrap();
+        elapsed = elapsed.max(f.next().unwrap().parse().unwrap());
+        for e in f.next().unwrap_or("").split(',').filter(|e| !e.is_empty()) {
+            let (i, c) = e.split_once(':').unwrap();
+            hist[i.parse::<usize>().unwrap()] += c.parse::<u64>().unwrap();
+        }
+    }
+    let run_s = t_run.elapsed().as_secs_f64();
+    let ticks_per_s = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    let cpu: Vec<String> = nodes
+        .iter()
+        .zip(&cpu0)
+        .map(|(n, c0)| {
+            let d = cpu_ticks(n.child.id()).saturating_sub(*c0) as f64;
+            format!("{:.0}", d / ticks_per_s / run_s * 100.0)
+        })
+        .collect();
+    println!(
+        "relay-scale: connections={held} nodes={k} rate={:.0} carried={:.0} p50_ms={:.2} p99_ms={:.2} mem_per_conn_kb={mem_per_conn_kb:.1} cpu_per_node_pct={} setup_s={setup_s:.1} secs={secs} late_or_lost={} join_retries={retries}",
+        sent as f64 / elapsed,
+        delivered as f64 / elapsed,
+        percentile_ms(&hist, 0.50),
+        percentile_ms(&hist, 0.99),
+        cpu.join("/"),
+        sent.saturating_sub(delivered),
+    );
+    drop(gens);
+    drop(nodes);
+    let _ = nats.kill();
+    let _ = nats.wait();
+}
