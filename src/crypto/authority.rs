@@ -1,5 +1,5 @@
 //! Who may act as the clinician or the patient, without taking the relay's word for it
-//! (docs/PROTOCOL.md §5, "Roles").
+//! (docs/PROTOCOL.md §2 "Invite" and §8 "Handshake").
 //!
 //! `createInvite` makes two Ed25519 key pairs per visit: the clinician's and the patient's.
 //! Every link commits to both public keys; only the clinician's link carries the clinician's

@@ -1,4 +1,4 @@
-//! The short authentication string (docs/PROTOCOL.md §9, "SAS").
+//! The short authentication string (docs/PROTOCOL.md §13, "SAS").
 //!
 //! ```text
 //! fp(x)    = u8 1 || u8 len || hash-name || u8 len || digest   (the one certificate)

@@ -7,7 +7,7 @@
 //! All values are base64url without padding. `c` and `p` are the visit's clinician and
 //! patient Ed25519 public keys, which every link commits to; `s` is the signing seed of the
 //! holder's own role — on the clinician's link the clinician's, on the patient's link the
-//! patient's, and absent on a guest link (docs/PROTOCOL.md §5). Everything lives in the URL
+//! patient's, and absent on a guest link (docs/PROTOCOL.md §2). Everything lives in the URL
 //! fragment, which browsers never send to a server, so neither the web server nor the relay
 //! learns it. A version-1 link (`r` and `k` only) is refused with [`SignalingError::OldInvite`].
 

@@ -1,5 +1,5 @@
 //! What a session remembers, for its whole lifetime, about every peer it has keyed
-//! (docs/PROTOCOL.md §7, "Peer memory").
+//! (docs/PROTOCOL.md §11.5, "Peer memory").
 //!
 //! The relay can fake `Left`/`Joined` for a peer, replay its old hellos and frames, and
 //! reorder them. Whatever it does, a session must never derive the same pair keys twice

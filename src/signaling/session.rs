@@ -506,7 +506,7 @@ struct Peer {
     /// We answered the peer's current hello: it derives the keys from that reply before
     /// anything we send after it arrives (the relay keeps a sender's frames in order), so
     /// sealed messages may follow the reply at once, before key confirmation (0.5-RTT, as
-    /// TLS 1.3 servers do; PROTOCOL.md §10).
+    /// TLS 1.3 servers do; PROTOCOL.md §8).
     replied: bool,
     hello_window: Option<([u8; 8], ReplayWindow)>,
     hello_rate: (u64, u32),
@@ -533,7 +533,7 @@ struct Peer {
     pending_confirm: Option<[u8; 16]>,
 }
 
-/// One pairing's SAS: the commit/reveal exchange (docs/PROTOCOL.md §9) and what came of
+/// One pairing's SAS: the commit/reveal exchange (docs/PROTOCOL.md §13) and what came of
 /// it. Kept across re-keys of the same pair, and carried in the lifetime memory when the
 /// peer's record is dropped, so that both sides keep agreeing on it.
 #[derive(Clone, Default)]
@@ -556,7 +556,7 @@ struct SasState {
 }
 
 /// What a dropped peer record hands to the lifetime memory, restored if the same peer
-/// session comes back (docs/PROTOCOL.md §7).
+/// session comes back (docs/PROTOCOL.md §11.5).
 #[derive(Clone)]
 struct Carried {
     next_in: u64,

@@ -25,13 +25,23 @@ export function createPeer(iceServers, relayOnly, certificate, onEvent) {
   return pc;
 }
 
+/** A certificate made in idle time by `warmUp`, for the next join; used once. */
+let spareCertificate = null;
+
 /**
- * Makes the session's DTLS certificate before the handshake, so that the SAS exchange can
- * commit to its fingerprint (docs/PROTOCOL.md §9); every connection of the session uses it.
- * Resolves to `[certificate, hash name, colon-hex digest]`. Where `getFingerprints` is
- * missing, the fingerprint is read from a throwaway offer made with the certificate.
+ * The session's DTLS certificate, made before the handshake so that the SAS exchange can
+ * commit to its fingerprint (docs/PROTOCOL.md §13); every connection of the session uses it.
+ * Resolves to `[certificate, hash name, colon-hex digest]`. The first join of a page takes
+ * the one `warmUp` made in idle time, so that key generation is off the call set-up path.
  */
-export async function createCertificate() {
+export function createCertificate() {
+  const made = spareCertificate ?? makeCertificate();
+  spareCertificate = null;
+  return made;
+}
+
+/** Where `getFingerprints` is missing, the fingerprint is read from a throwaway offer. */
+async function makeCertificate() {
   const cert = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
   const listed = typeof cert.getFingerprints === 'function' ? cert.getFingerprints() : [];
   let fp = listed.find((f) => f.algorithm === 'sha-256') ?? listed[0];
@@ -57,6 +67,9 @@ export async function createCertificate() {
 export function warmUp() {
   try {
     new RTCPeerConnection().close();
+    spareCertificate ??= makeCertificate();
+    // Consumed (and its failure reported) by the join that takes it.
+    spareCertificate.catch(() => {});
   } catch {
     // No WebRTC here (Node.js, a restricted webview).
   }
