@@ -22,7 +22,7 @@ use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
 use crate::Error;
 use crate::consent::{DataCategory, Decision, RecordingSignal};
-use crate::reconnect::Backoff;
+use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
@@ -56,8 +56,14 @@ export interface JoinOptions {
    * by protocol version 1 is refused (`InvalidArgument`): ask for a new link.
    */
   link: string;
-  /** The relay's WebSocket URL, e.g. `wss://relay.example.com/ws`. */
-  relayUrl: string;
+  /**
+   * The relay's WebSocket URL, e.g. `wss://relay.example.com/ws`, or several relay nodes
+   * sharing rooms (NATS) in order of preference, at most 16: when the connection drops the
+   * SDK tries the same URL again, then the next one (after a failed attempt, or at once when
+   * the relay closes with 4013 "shutting down"), wrapping around; the visit resumes without a
+   * new admission. `ws://` only to a loopback host. See docs/RELAY.md, "Failover".
+   */
+  relayUrl: string | string[];
   /** The join token your backend minted for this participant (see docs/RELAY.md). */
   token: string;
   /** Must match the role in the token and the link (the clinician's, patient's or a guest link). */
@@ -216,7 +222,9 @@ type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
 /// The driver's state (private to this module but for the hooks at the end).
 pub(super) struct Inner {
     session: Session,
-    relay_url: String,
+    /// The relay URLs from `relayUrl`, in order; `failover` picks the one to connect to.
+    relay_urls: Vec<String>,
+    failover: Failover,
     /// Bumped for every new socket, so late events of an old one are ignored.
     socket_generation: u32,
     socket: Option<Socket>,
@@ -310,6 +318,33 @@ async fn certificate() -> Result<Certificate, Error> {
 /// The session's certificate (`RTCCertificate`) and its fingerprint `(hash name, digest)`.
 type Certificate = (JsValue, (String, Vec<u8>));
 
+/// Most relay URLs `relayUrl` may list.
+const MAX_RELAY_URLS: usize = 16;
+
+/// `relayUrl`: one URL or a non-empty array of at most [`MAX_RELAY_URLS`], each checked by
+/// `check_relay_url`. Never empty.
+fn relay_urls(value: &JsValue) -> Result<Vec<String>, Error> {
+    const EXPECTED: Error =
+        Error::InvalidArgument("relayUrl: expected a URL or an array of 1 to 16 URLs");
+    let urls = if let Some(url) = value.as_string() {
+        vec![url]
+    } else if Array::is_array(value) {
+        let list = Array::from(value);
+        if list.length() == 0 || list.length() as usize > MAX_RELAY_URLS {
+            return Err(EXPECTED);
+        }
+        list.iter()
+            .map(|v| v.as_string().ok_or(EXPECTED))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        return Err(EXPECTED);
+    };
+    for url in &urls {
+        super::relay_url::check_relay_url(url)?;
+    }
+    Ok(urls)
+}
+
 /// Checks every option and returns what opens the consultation once the session's
 /// certificate exists (nothing is opened before that).
 fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>, Error> {
@@ -320,8 +355,7 @@ fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>
     let invite = invite_from_options(options, role)?;
     let authority = invite.authority();
     let (room, secret) = (invite.room, invite.secret);
-    let relay_url = js::string(options, "relayUrl")?;
-    super::relay_url::check_relay_url(&relay_url)?;
+    let relay_urls = relay_urls(&get(options, "relayUrl"))?;
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
     let id = match js::opt_string(options, "participantId")? {
@@ -371,7 +405,9 @@ fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>
             // The relay socket first: its handshake runs while the session derives its keys
             // (X25519, HKDF: a few ms of wasm). Nothing arrives from it before this returns.
             // Should it fail, `join` tries again through `connect`, which reports the error.
-            let socket = open_socket(weak, &relay_url, 1).ok();
+            let socket = relay_urls
+                .first()
+                .and_then(|url| open_socket(weak, url, 1).ok());
             let session = Session::new(Config {
                 room,
                 secret,
@@ -387,7 +423,8 @@ fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>
             });
             RefCell::new(Inner {
                 session,
-                relay_url,
+                failover: Failover::new(relay_urls.len()),
+                relay_urls,
                 socket_generation: 1,
                 socket,
                 peers: SortedMap::new(),
@@ -428,8 +465,9 @@ impl Consultation {
     /// Resolves to the `Consultation` once the relay has accepted the join (a patient is then
     /// in the `waiting` state until a clinician admits them). Rejects with a
     /// `TeleconsultError`: `InvalidArgument` (bad options or link), `RelayRefused` (the relay
-    /// refused the token or the room; see `relayCode`), `NetworkError` (the relay could not
-    /// be reached), `Unsupported` (no WebSocket or secure random source).
+    /// refused the token or the room; see `relayCode`), `NetworkError` (no relay of
+    /// `relayUrl` could be reached: each is tried once, in order), `Unsupported` (no
+    /// WebSocket or secure random source).
     #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
     pub fn join(#[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue) -> Promise {
         js::promise(async move {
@@ -806,7 +844,13 @@ fn connect(inner: &Shared) {
     guard.reconnect_timer = None;
     guard.socket_generation = guard.socket_generation.wrapping_add(1);
     let generation = guard.socket_generation;
-    match open_socket(&weak, &guard.relay_url, generation) {
+    // `failover` counts exactly `relay_urls.len()` URLs, so the index is always in range.
+    let url = guard
+        .relay_urls
+        .get(guard.failover.current())
+        .cloned()
+        .unwrap_or_default();
+    match open_socket(&weak, &url, generation) {
         Ok(socket) => guard.socket = Some(socket),
         Err(_) => {
             drop(guard);
@@ -826,34 +870,49 @@ fn on_socket(weak: &Weak<RefCell<Inner>>, event: SocketEvent) {
         }),
         SocketEvent::Closed { code, .. } => {
             let Some(inner) = weak.upgrade() else { return };
-            input(weak, |i, now| {
-                i.socket = None;
-                i.session.handle_relay_disconnected(now);
-            });
-            if !inner.borrow().joined_once {
-                let err = if (4000..5000).contains(&code) {
-                    Error::Relay(code)
-                } else {
-                    Error::Network("the relay closed the connection before the join completed")
-                };
-                fail_join(&inner, err);
-                return;
-            }
-            if is_permanent_refusal(code) {
-                dispatch(&inner, "error", error_detail(&Error::Relay(code), None));
-                teardown(&inner, "relay-refused");
-            } else {
-                schedule_reconnect(&inner);
-            }
-            update_state(&inner);
+            let dropped = "the relay closed the connection before the join completed";
+            relay_closed(&inner, code, dropped);
         }
     }
 }
 
-/// Relay close codes that a retry cannot fix (docs/PROTOCOL.md): bad, expired, wrong or
-/// reused token, room full, second patient.
-fn is_permanent_refusal(code: u16) -> bool {
-    matches!(code, 4001..=4006)
+/// The relay connection ended (closed with `code`, or 1006 for a drop or a join that timed
+/// out): the failover policy picks the URL of the next attempt, or ends the join or the
+/// visit when a retry cannot help (src/reconnect.rs, `Failover`). A join that fails on a
+/// drop rejects with `NetworkError` and the message `dropped`.
+fn relay_closed(inner: &Shared, code: u16, dropped: &'static str) {
+    let mut was_joined = false;
+    input(&Rc::downgrade(inner), |i, now| {
+        was_joined = i.session.is_relay_joined();
+        i.socket = None;
+        i.session.handle_relay_disconnected(now);
+    });
+    let (next, joined_once) = {
+        let mut guard = inner.borrow_mut();
+        if guard.ended.is_some() {
+            return;
+        }
+        (
+            guard.failover.handle_closed(code, was_joined),
+            guard.joined_once,
+        )
+    };
+    match (next, joined_once) {
+        (AfterClose::Retry, _) => schedule_reconnect(inner),
+        (AfterClose::GiveUp, false) => {
+            let err = if (4000..5000).contains(&code) {
+                Error::Relay(code)
+            } else {
+                Error::Network(dropped)
+            };
+            fail_join(inner, err);
+        }
+        (AfterClose::GiveUp, true) => {
+            dispatch(inner, "error", error_detail(&Error::Relay(code), None));
+            teardown(inner, "relay-refused");
+        }
+    }
+    update_state(inner);
 }
 
 fn fail_join(inner: &Shared, error: Error) {
@@ -1177,6 +1236,7 @@ fn on_event(inner: &Shared, event: Event) {
                 let mut guard = inner.borrow_mut();
                 guard.joined_once = true;
                 guard.backoff.reset();
+                guard.failover.handle_joined();
                 guard.join_waiter.take()
             };
             if let Some((resolve, _)) = waiter {
@@ -1185,18 +1245,8 @@ fn on_event(inner: &Shared, event: Event) {
             start_quality_probe(inner);
         }
         Event::RelayStalled => {
-            input(&Rc::downgrade(inner), |i, now| {
-                i.socket = None;
-                i.session.handle_relay_disconnected(now);
-            });
-            if inner.borrow().joined_once {
-                schedule_reconnect(inner);
-            } else {
-                fail_join(
-                    inner,
-                    Error::Network("the relay did not answer the join in time"),
-                );
-            }
+            // Read as a drop; the socket is closed (and its handlers detached) here.
+            relay_closed(inner, 1006, "the relay did not answer the join in time");
         }
         Event::RelayError { code } => {
             if inner.borrow().joined_once {
