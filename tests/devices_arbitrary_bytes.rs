@@ -84,7 +84,8 @@ proptest! {
         extra in any::<u8>(),
     ) {
         // Once the flags are read the layout is fixed (an RR list grows only by whole
-        // intervals), so one more byte is always a trailing byte.
+        // intervals, a RACP record count only from 16 to 32 bits), so one more byte is always
+        // a trailing byte.
         if parse(&c, &bytes).is_ok() {
             let mut longer = bytes.clone();
             longer.push(extra);

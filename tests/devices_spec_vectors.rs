@@ -38,6 +38,12 @@ const VECTORS: &[(&str, &str, &[u8], &str)] = &[
         r#"{"kind":"heartRate","value":{"heartRate":72,"sensorContact":"detected","rrIntervals":[]}}"#,
     ),
     (
+        "hr reserved flag bits ignored",
+        "2a37",
+        &[0xE6, 0x48],
+        r#"{"kind":"heartRate","value":{"heartRate":72,"sensorContact":"detected","rrIntervals":[]}}"#,
+    ),
+    (
         "hr u16",
         "2a37",
         &[0x01, 0x2C, 0x01],
@@ -127,6 +133,12 @@ const VECTORS: &[(&str, &str, &[u8], &str)] = &[
         ],
         r#"{"kind":"temperature","value":{"unit":"fahrenheit","temperature":98.6,
         "timestamp":{"year":2024,"month":3,"day":5,"hours":8,"minutes":30,"seconds":15},"temperatureType":"mouth"}}"#,
+    ),
+    (
+        "temp reserved type read as unknown site",
+        "2a1c",
+        &[0x04, 0x6F, 0x01, 0x00, 0xFF, 0x0A],
+        r#"{"kind":"temperature","value":{"unit":"celsius","temperature":36.7}}"#,
     ),
     (
         "temp NaN",
@@ -335,6 +347,12 @@ const VECTORS: &[(&str, &str, &[u8], &str)] = &[
         "racp count",
         "2a52",
         &[0x05, 0x00, 0x0A, 0x00],
+        r#"{"kind":"racpResponse","value":{"kind":"numberOfRecords","count":10}}"#,
+    ),
+    (
+        "racp count sent as 32 bits",
+        "2a52",
+        &[0x05, 0x00, 0x0A, 0x00, 0x00, 0x00],
         r#"{"kind":"racpResponse","value":{"kind":"numberOfRecords","count":10}}"#,
     ),
     (

@@ -5,9 +5,10 @@
 //! 1. [`parse`] turns one characteristic value (the bytes of a notification, indication or
 //!    read) into a [`Measurement`], following the Bluetooth SIG characteristic definitions.
 //!    One module per characteristic lives in [`gatt`]. A payload shorter than its flags
-//!    require, with reserved values or flag bits, with bytes after the last field, or with an
-//!    impossible date is rejected with a [`ParseError`] naming the characteristic and the
-//!    field — never the bytes.
+//!    require, with bytes after the last field, with an impossible date or with a reserved
+//!    value that leaves nothing to read is rejected with a [`ParseError`] naming the
+//!    characteristic and the field — never the bytes. Bits and fields reserved for future
+//!    use are ignored, as the Bluetooth specifications require (see [`gatt`]).
 //! 2. [`capture`] makes a [`Reading`]: the measurement plus provenance (device identity,
 //!    device timestamp and whether it is trusted, time received, sequence number, status
 //!    flags), plausibility warnings and a stable id for de-duplication.
@@ -282,8 +283,9 @@ pub enum ParseError {
         /// How many bytes were left over.
         count: usize,
     },
-    /// A flag bit or value that the specification reserves for future use. A reserved flag
-    /// bit may announce a field this parser does not know, so the layout is unknown.
+    /// A value that the specification reserves for future use, in a field whose value is the
+    /// whole point (the Temperature Type characteristic, a glucose sample type, a RACP
+    /// response code, …). Reserved *bits* and reserved fields are ignored, never rejected.
     Reserved {
         /// The characteristic being parsed.
         characteristic: Characteristic,

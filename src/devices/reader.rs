@@ -97,15 +97,6 @@ impl<'a> Reader<'a> {
             field,
         }
     }
-
-    /// Rejects flag bits outside `known`: they may announce fields of unknown size.
-    pub(crate) fn check_flags(&self, flags: u32, known: u32) -> Result<(), ParseError> {
-        if flags & !known == 0 {
-            Ok(())
-        } else {
-            Err(self.reserved("flags"))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -190,8 +190,11 @@ test('weight scale feature (number or bytes) trims to the declared resolution', 
   assert.equal(a.measurement.value.weight, 74.6);
   assert.deepEqual(a, b);
   assert.equal(a.raw.weightScaleFeature, 0x38);
-  assert.throws(() => sdk.captureReading('2a9d', weight, { deviceId: 'scale', weightScaleFeature: 0x78 }),
-    { code: 'MalformedMeasurement', reason: 'reserved', field: 'weightResolution' });
+  // A reserved weight resolution (15 → 0x78) is ignored, as the Bluetooth specifications ask:
+  // the resolution reads as not specified, nothing is trimmed or warned about.
+  const c = sdk.captureReading('2a9d', weight, { deviceId: 'scale', now: NOW, weightScaleFeature: 0x78 });
+  assert.equal(c.measurement.value.weight, 74.6);
+  assert.ok(!c.warnings.includes('weightOffResolution'));
 });
 
 test('a glucose context attaches to its record, and only to it', () => {

@@ -1,4 +1,5 @@
-//! Battery Level (0x2A19): one byte, percent 0–100. Values 101–255 are reserved.
+//! Battery Level (0x2A19): one byte, percent 0–100. Values 101–255 are reserved and rejected
+//! (`Reserved`): the byte is the whole value, and a reserved one says nothing.
 
 use crate::devices::reader::Reader;
 use crate::devices::{Characteristic, ParseError};

@@ -1,10 +1,10 @@
 //! Blood Pressure Measurement (0x2A35), indicated by cuffs after each measurement.
 //!
 //! Flags (u8): bit 0 unit kPa (else mmHg); bit 1 time stamp; bit 2 pulse rate; bit 3 user
-//! id; bit 4 measurement status; bits 5–7 reserved. Then systolic, diastolic and mean
-//! arterial pressure (SFLOAT each), the optional Date Time, pulse rate (SFLOAT, /min), user id
-//! (u8, 255 = unknown user) and measurement status (u16). Intermediate Cuff Pressure
-//! (0x2A36) shares this layout.
+//! id; bit 4 measurement status; bits 5–7 reserved (ignored). Then systolic, diastolic and
+//! mean arterial pressure (SFLOAT each), the optional Date Time, pulse rate (SFLOAT, /min),
+//! user id (u8, 255 = unknown user) and measurement status (u16; bits 6–15 and pulse-rate
+//! range 3 are reserved and ignored). Intermediate Cuff Pressure (0x2A36) shares this layout.
 
 use serde::Serialize;
 
@@ -79,7 +79,7 @@ pub(crate) fn read_layout(
 ) -> Result<Layout, ParseError> {
     let mut r = Reader::new(characteristic, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x1F)?;
+    // Flag bits 5–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let unit = if flags & 0x01 != 0 {
         PressureUnit::KPa
     } else {
@@ -104,10 +104,12 @@ pub(crate) fn read_layout(
         None
     };
     let status = if flags & 0x10 != 0 {
-        // Bits 3-4 are the pulse-rate range: 0 in range, 1 above, 2 below, 3 reserved.
-        let s = r.u16("status")?;
+        // Bits 3-4 are the pulse-rate range: 0 in range, 1 above, 2 below, 3 reserved for
+        // future use. A reserved range says nothing we can read: it is ignored like range 0
+        // (no range flag), and the other status bits still count.
+        let mut s = r.u16("status")?;
         if (s >> 3) & 0b11 == 0b11 {
-            return Err(r.reserved("status.pulseRateRange"));
+            s &= !(0b11 << 3);
         }
         flags_from_bits(s.into(), &STATUS_BITS)
     } else {

@@ -11,13 +11,19 @@
 //!
 //! The specification's units are SI base units; this module reports carbohydrate in grams
 //! and medication in milligrams or millilitres (exact exponent shifts), as people read them.
+//!
+//! Reserved for future use, and ignored: every extended flag (the byte is read when flag
+//! bit 7 announces it, then disregarded). A reserved meal reads as no meal; a reserved tester
+//! or health nibble as `notAvailable`; a reserved carbohydrate or medication id drops that
+//! one entry (an amount without its meal or its kind of insulin cannot be read safely).
+//! The rest of the context stands.
 
 use serde::Serialize;
 
 use crate::devices::reader::Reader;
 use crate::devices::{Characteristic, MderFloat, ParseError};
 
-/// Which meal the carbohydrate belongs to. 0 and 8–255 are reserved.
+/// Which meal the carbohydrate belongs to. 0 and 8–255 are reserved (the entry is dropped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CarbohydrateId {
@@ -37,7 +43,7 @@ pub enum CarbohydrateId {
     Brunch,
 }
 
-/// Relation of the measurement to a meal. 0 and 6–255 are reserved.
+/// Relation of the measurement to a meal. 0 and 6–255 are reserved (read as no meal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Meal {
@@ -53,7 +59,7 @@ pub enum Meal {
     Bedtime,
 }
 
-/// Who tested. 0 and 4–14 are reserved.
+/// Who tested. 0 and 4–14 are reserved (read as [`NotAvailable`](Self::NotAvailable)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Tester {
@@ -67,7 +73,8 @@ pub enum Tester {
     NotAvailable,
 }
 
-/// The patient's health at the time. 0 and 6–14 are reserved.
+/// The patient's health at the time. 0 and 6–14 are reserved (read as
+/// [`NotAvailable`](Self::NotAvailable)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Health {
@@ -85,7 +92,7 @@ pub enum Health {
     NotAvailable,
 }
 
-/// Insulin kind. 0 and 6–255 are reserved.
+/// Insulin kind. 0 and 6–255 are reserved (the medication entry is dropped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MedicationId {
@@ -167,37 +174,35 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseContext, ParseError> {
     let mut r = Reader::new(Characteristic::GlucoseMeasurementContext, bytes);
     let flags = r.u8("flags")?;
     let sequence_number = r.u16("sequenceNumber")?;
-    if flags & 0x80 != 0 && r.u8("extendedFlags")? != 0 {
-        // Every extended flag is reserved; a set one may announce an unknown field.
-        return Err(r.reserved("extendedFlags"));
+    if flags & 0x80 != 0 {
+        // Every extended flag is reserved for future use: read for the layout, ignored.
+        r.u8("extendedFlags")?;
     }
     let carbohydrate = if flags & 0x01 != 0 {
         let id = match r.u8("carbohydrateId")? {
-            1 => CarbohydrateId::Breakfast,
-            2 => CarbohydrateId::Lunch,
-            3 => CarbohydrateId::Dinner,
-            4 => CarbohydrateId::Snack,
-            5 => CarbohydrateId::Drink,
-            6 => CarbohydrateId::Supper,
-            7 => CarbohydrateId::Brunch,
-            _ => return Err(r.reserved("carbohydrateId")),
+            1 => Some(CarbohydrateId::Breakfast),
+            2 => Some(CarbohydrateId::Lunch),
+            3 => Some(CarbohydrateId::Dinner),
+            4 => Some(CarbohydrateId::Snack),
+            5 => Some(CarbohydrateId::Drink),
+            6 => Some(CarbohydrateId::Supper),
+            7 => Some(CarbohydrateId::Brunch),
+            _ => None, // reserved: the entry is dropped below
         };
-        Some(Carbohydrate {
-            id,
-            grams: r.sfloat("carbohydrate")?.scaled(3),
-        })
+        let grams = r.sfloat("carbohydrate")?.scaled(3);
+        id.map(|id| Carbohydrate { id, grams })
     } else {
         None
     };
     let meal = if flags & 0x02 != 0 {
-        Some(match r.u8("meal")? {
-            1 => Meal::Preprandial,
-            2 => Meal::Postprandial,
-            3 => Meal::Fasting,
-            4 => Meal::Casual,
-            5 => Meal::Bedtime,
-            _ => return Err(r.reserved("meal")),
-        })
+        match r.u8("meal")? {
+            1 => Some(Meal::Preprandial),
+            2 => Some(Meal::Postprandial),
+            3 => Some(Meal::Fasting),
+            4 => Some(Meal::Casual),
+            5 => Some(Meal::Bedtime),
+            _ => None, // reserved
+        }
     } else {
         None
     };
@@ -207,8 +212,8 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseContext, ParseError> {
             1 => Tester::SelfTest,
             2 => Tester::HealthCareProfessional,
             3 => Tester::LabTest,
-            15 => Tester::NotAvailable,
-            _ => return Err(r.reserved("tester")),
+            // 15, and the reserved 0 and 4–14.
+            _ => Tester::NotAvailable,
         };
         let health = match th >> 4 {
             1 => Health::MinorHealthIssues,
@@ -216,8 +221,8 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseContext, ParseError> {
             3 => Health::DuringMenses,
             4 => Health::UnderStress,
             5 => Health::NoHealthIssues,
-            15 => Health::NotAvailable,
-            _ => return Err(r.reserved("health")),
+            // 15, and the reserved 0 and 6–14.
+            _ => Health::NotAvailable,
         };
         (Some(tester), Some(health))
     } else {
@@ -238,12 +243,12 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseContext, ParseError> {
     };
     let medication = if flags & 0x10 != 0 {
         let id = match r.u8("medicationId")? {
-            1 => MedicationId::RapidActingInsulin,
-            2 => MedicationId::ShortActingInsulin,
-            3 => MedicationId::IntermediateActingInsulin,
-            4 => MedicationId::LongActingInsulin,
-            5 => MedicationId::PreMixedInsulin,
-            _ => return Err(r.reserved("medicationId")),
+            1 => Some(MedicationId::RapidActingInsulin),
+            2 => Some(MedicationId::ShortActingInsulin),
+            3 => Some(MedicationId::IntermediateActingInsulin),
+            4 => Some(MedicationId::LongActingInsulin),
+            5 => Some(MedicationId::PreMixedInsulin),
+            _ => None, // reserved: the entry is dropped below
         };
         let raw = r.sfloat("medication")?;
         // kg → mg is 10^6; L → mL is 10^3.
@@ -252,7 +257,7 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseContext, ParseError> {
         } else {
             (raw.scaled(6), "mg")
         };
-        Some(Medication { id, amount, unit })
+        id.map(|id| Medication { id, amount, unit })
     } else {
         None
     };

@@ -4,9 +4,9 @@
 //! Flags (u8): bit 0 time offset present; bit 1 concentration, type and sample location
 //! present; bit 2 concentration unit mol/L (else kg/L); bit 3 sensor status annunciation
 //! present; bit 4 a Glucose Measurement Context with the same sequence number follows;
-//! bits 5–7 reserved. Body: sequence number (u16), base time (Date Time), time offset (s16,
-//! minutes), concentration (SFLOAT), type (low nibble) and sample location (high nibble),
-//! sensor status annunciation (u16).
+//! bits 5–7 reserved (ignored). Body: sequence number (u16), base time (Date Time), time
+//! offset (s16, minutes), concentration (SFLOAT), type (low nibble) and sample location (high
+//! nibble), sensor status annunciation (u16; bits 12–15 reserved and ignored).
 
 use serde::Serialize;
 
@@ -26,7 +26,8 @@ pub enum GlucoseUnit {
     MolPerL,
 }
 
-/// What was sampled (low nibble). 0 and 11–15 are reserved.
+/// What was sampled (low nibble). 0 and 11–15 are reserved and rejected (`Reserved`, field
+/// `type`): the type decides whether the value is the patient's at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SampleType {
@@ -52,7 +53,8 @@ pub enum SampleType {
     ControlSolution,
 }
 
-/// Where the sample was taken (high nibble). 0 and 5–14 are reserved.
+/// Where the sample was taken (high nibble). 0 and 5–14 are reserved and read as
+/// [`NotAvailable`](Self::NotAvailable): the location is unknown, the result stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SampleLocation {
@@ -122,7 +124,7 @@ const STATUS_BITS: [Option<StatusFlag>; 12] = [
 pub fn parse(bytes: &[u8]) -> Result<GlucoseMeasurement, ParseError> {
     let mut r = Reader::new(Characteristic::GlucoseMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x1F)?;
+    // Flag bits 5–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let sequence_number = r.u16("sequenceNumber")?;
     let base_time = DateTime::read(&mut r, &BASE_TIME)?;
     let time_offset = if flags & 0x01 != 0 {
@@ -144,6 +146,9 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseMeasurement, ParseError> {
             8 => SampleType::UndeterminedPlasma,
             9 => SampleType::InterstitialFluid,
             10 => SampleType::ControlSolution,
+            // Reserved (0, 11–15): still rejected. The type decides whether the value is the
+            // patient's blood at all (a new code may be another check fluid) and its FHIR
+            // code; a concentration of unknown provenance is not shown as patient data.
             _ => return Err(r.reserved("type")),
         };
         let sample_location = match ts >> 4 {
@@ -151,8 +156,8 @@ pub fn parse(bytes: &[u8]) -> Result<GlucoseMeasurement, ParseError> {
             2 => SampleLocation::AlternateSiteTest,
             3 => SampleLocation::Earlobe,
             4 => SampleLocation::ControlSolution,
-            15 => SampleLocation::NotAvailable,
-            _ => return Err(r.reserved("sampleLocation")),
+            // 15, and the reserved 0 and 5–14: the location is not known to us.
+            _ => SampleLocation::NotAvailable,
         };
         let unit = if flags & 0x04 != 0 {
             GlucoseUnit::MolPerL

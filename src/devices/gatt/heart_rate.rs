@@ -2,7 +2,7 @@
 //!
 //! Flags (u8): bit 0 value is u16 (else u8); bits 1–2 sensor contact; bit 3 Energy Expended
 //! (u16, kJ) present; bit 4 RR-Intervals present (u16 each, 1/1024 s, oldest first, as many
-//! as the remaining bytes hold — at least one). Bits 5–7 reserved.
+//! as the remaining bytes hold — at least one). Bits 5–7 reserved (ignored).
 
 use serde::Serialize;
 
@@ -44,7 +44,7 @@ const RR: u8 = 0x10;
 pub fn parse(bytes: &[u8]) -> Result<HeartRateMeasurement, ParseError> {
     let mut r = Reader::new(Characteristic::HeartRateMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x1F)?;
+    // Flag bits 5–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let heart_rate = if flags & VALUE_U16 != 0 {
         r.u16("heartRate")?
     } else {

@@ -5,11 +5,23 @@
 //!
 //! - a field the flags announce but the payload lacks: `Truncated`;
 //! - bytes after the last announced field (where the specification allows none): `TrailingBytes`;
-//! - a reserved *flag* bit (it may announce a field of unknown size) or a reserved value of an
-//!   enumerated field: `Reserved`;
-//! - reserved bits of a *status* bitfield are ignored: they change neither the layout nor the
-//!   meaning of the bits that are defined;
-//! - a value outside the allowed range (month 13, battery 101 %, invalid UTF-8): `Invalid`;
+//! - bits and fields *reserved for future use* are ignored, never a reason to reject: reserved
+//!   flag bits, reserved bits of status and feature bitfields, the Glucose Measurement
+//!   Context's extended flags. The Bluetooth Core Specification (Vol 1, Part E, "Reserved for
+//!   Future Use") requires it: the sender sets them to zero, the receiver ignores them and
+//!   "shall not reject the structure because of the value of the field". A reserved flag bit
+//!   announces nothing (a bit that did would not be reserved), so the layout is what the
+//!   defined bits say, and bytes beyond it are still `TrailingBytes`;
+//! - a reserved *value* of an enumerated field, decided per field (the same section says a
+//!   receiver *should* reject such a value, unless the context says to ignore it): where the
+//!   value only describes a reading, it reads as unknown and the reading stands (temperature
+//!   site → none, glucose sample location and context tester/health → `notAvailable`, meal →
+//!   none, carbohydrate / medication entry → dropped, blood-pressure pulse-rate range 3 → no
+//!   range flag, weight/height resolution → not specified); where the value *is* the whole
+//!   value or decides what the reading is, it is `Reserved` (Temperature Type 0x2A1D on its
+//!   own, glucose sample type, PnP ID vendor id source, battery level above 100, RACP
+//!   response code);
+//! - a value outside the allowed range (month 13, invalid UTF-8): `Invalid`;
 //! - SFLOAT/FLOAT special values are kept as [`MderFloat`](super::MderFloat) variants.
 
 pub mod battery_level;

@@ -1,7 +1,8 @@
 //! PLX Continuous Measurement (0x2A5F), notified by pulse oximeters while worn.
 //!
 //! Flags (u8): bit 0 SpO2PR-Fast present; bit 1 SpO2PR-Slow present; bit 2 measurement
-//! status; bit 3 device and sensor status; bit 4 pulse amplitude index; bits 5–7 reserved.
+//! status; bit 3 device and sensor status; bit 4 pulse amplitude index; bits 5–7 reserved
+//! (ignored).
 //! Body: SpO2PR-Normal (SpO2 and pulse rate, SFLOAT each), SpO2PR-Fast, SpO2PR-Slow,
 //! measurement status (u16), device and sensor status (u24), pulse amplitude index (SFLOAT).
 
@@ -52,7 +53,7 @@ fn pair(r: &mut Reader<'_>, spo2: &'static str, pr: &'static str) -> Result<SpO2
 pub fn parse(bytes: &[u8]) -> Result<PlxContinuous, ParseError> {
     let mut r = Reader::new(Characteristic::PlxContinuousMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x1F)?;
+    // Flag bits 5–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let normal = pair(&mut r, "spo2", "pulseRate")?;
     let fast = if flags & 0x01 != 0 {
         Some(pair(&mut r, "fast.spo2", "fast.pulseRate")?)

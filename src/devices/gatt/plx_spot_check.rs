@@ -1,7 +1,8 @@
 //! PLX Spot-Check Measurement (0x2A5E), indicated by pulse oximeters after a spot check.
 //!
 //! Flags (u8): bit 0 time stamp; bit 1 measurement status; bit 2 device and sensor status
-//! (24 bit); bit 3 pulse amplitude index; bit 4 device clock is not set; bits 5–7 reserved.
+//! (24 bit); bit 3 pulse amplitude index; bit 4 device clock is not set; bits 5–7 reserved
+//! (ignored).
 //! Body: SpO2 (SFLOAT, %), pulse rate (SFLOAT, /min), Date Time, measurement status (u16),
 //! device and sensor status (u24), pulse amplitude index (SFLOAT, %).
 
@@ -98,7 +99,7 @@ pub(crate) fn read_status(
 pub fn parse(bytes: &[u8]) -> Result<PlxSpotCheck, ParseError> {
     let mut r = Reader::new(Characteristic::PlxSpotCheckMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x1F)?;
+    // Flag bits 5–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let spo2 = r.sfloat("spo2")?;
     let pulse_rate = r.sfloat("pulseRate")?;
     let timestamp = if flags & 0x01 != 0 {

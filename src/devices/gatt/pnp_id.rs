@@ -1,5 +1,8 @@
 //! PnP ID (0x2A50): vendor id source (u8: 1 Bluetooth SIG, 2 USB Implementers Forum; others
 //! reserved), vendor id (u16), product id (u16), product version (u16).
+//!
+//! A reserved vendor id source is rejected (`Reserved`): without its namespace the vendor id
+//! identifies nothing, and a PnP ID exists only to identify the device.
 
 use serde::Serialize;
 

@@ -2,9 +2,11 @@
 //!
 //! The collector *writes* a request — op code, operator, operand — and the meter answers by
 //! notifying the matching records on Glucose Measurement (and Context), then *indicating* a
-//! response on this characteristic: `05 00 <count u16>` for a number-of-records request,
-//! otherwise `06 00 <request op code> <response code>`. The Glucose service requires an
-//! authenticated (bonded) link for these writes.
+//! response on this characteristic: `05 00 <count u16>` for a number-of-records request
+//! (some meters send the count as a u32; accepted when it fits in 16 bits), otherwise
+//! `06 00 <request op code> <response code>`. A reserved response code (0, 10–255) is
+//! rejected: the code is the whole answer, and success cannot be told from failure. The
+//! Glucose service requires an authenticated (bonded) link for these writes.
 //!
 //! Op codes: 1 report stored records, 2 delete stored records, 3 abort, 4 report number of
 //! stored records, 5 number-of-records response, 6 response code. Operators: 0 null, 1 all,
@@ -208,9 +210,14 @@ pub fn parse_response(bytes: &[u8]) -> Result<RacpResponse, ParseError> {
         return Err(r.invalid("operator"));
     }
     let response = if op == 5 {
-        RacpResponse::NumberOfRecords {
-            count: r.u16("operand")?,
+        // The specification's count is a u16. Some meters send a u32: accepted when its upper
+        // half is zero (glucose record sequence numbers are 16-bit; a larger count is
+        // refused as `invalid` rather than cut) and no byte is left over.
+        let count = r.u16("operand")?;
+        if r.remaining() >= 2 && r.u16("operand")? != 0 {
+            return Err(r.invalid("operand"));
         }
+        RacpResponse::NumberOfRecords { count }
     } else {
         let request_op_code = r.u8("requestOpCode")?;
         let code = match r.u8("responseCode")? {

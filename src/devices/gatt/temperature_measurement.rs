@@ -1,8 +1,9 @@
 //! Temperature Measurement (0x2A1C), indicated by health thermometers.
 //!
 //! Flags (u8): bit 0 Fahrenheit (else Celsius); bit 1 time stamp; bit 2 temperature type;
-//! bits 3–7 reserved. Then the temperature (FLOAT), the optional Date Time and the optional
-//! Temperature Type byte.
+//! bits 3–7 reserved (ignored). Then the temperature (FLOAT), the optional Date Time and the
+//! optional Temperature Type byte. A reserved temperature type (0, 10–255) reads as no type:
+//! the site is unknown, the temperature stands.
 
 use serde::Serialize;
 
@@ -32,7 +33,7 @@ pub struct TemperatureMeasurement {
     /// Device wall-clock time of the measurement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime>,
-    /// Measurement site, when the value carries it.
+    /// Measurement site, when the value carries it (a reserved code reads as `None`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature_type: Option<TemperatureType>,
 }
@@ -41,7 +42,7 @@ pub struct TemperatureMeasurement {
 pub fn parse(bytes: &[u8]) -> Result<TemperatureMeasurement, ParseError> {
     let mut r = Reader::new(Characteristic::TemperatureMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x07)?;
+    // Flag bits 3–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let unit = if flags & 0x01 != 0 {
         TemperatureUnit::Fahrenheit
     } else {
@@ -54,7 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<TemperatureMeasurement, ParseError> {
         None
     };
     let temperature_type = if flags & 0x04 != 0 {
-        Some(TemperatureType::read(&mut r, "temperatureType")?)
+        TemperatureType::from_code(r.u8("temperatureType")?)
     } else {
         None
     };

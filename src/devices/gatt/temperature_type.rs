@@ -31,9 +31,9 @@ pub enum TemperatureType {
 }
 
 impl TemperatureType {
-    /// Reads the one-byte code; reserved codes are rejected as `field`.
-    pub(crate) fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, ParseError> {
-        Ok(match r.u8(field)? {
+    /// The site for a one-byte code; `None` for the reserved codes 0 and 10–255.
+    pub(crate) const fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
             1 => Self::Armpit,
             2 => Self::Body,
             3 => Self::Ear,
@@ -43,15 +43,21 @@ impl TemperatureType {
             7 => Self::Rectum,
             8 => Self::Toe,
             9 => Self::Tympanum,
-            _ => return Err(r.reserved(field)),
+            _ => return None,
         })
     }
 }
 
 /// Parses the Temperature Type characteristic: exactly one byte.
+///
+/// A reserved code is rejected here (`Reserved`), unlike inside a Temperature Measurement
+/// (where it reads as "site unknown" and the temperature stands): this characteristic holds
+/// nothing but the code, so there is nothing to keep, and the Core Specification's rule for
+/// a reserved *value* is that the receiver should reject it.
 pub fn parse(bytes: &[u8]) -> Result<TemperatureType, ParseError> {
     let mut r = Reader::new(Characteristic::TemperatureType, bytes);
-    let t = TemperatureType::read(&mut r, "temperatureType")?;
+    let code = r.u8("temperatureType")?;
+    let t = TemperatureType::from_code(code).ok_or_else(|| r.reserved("temperatureType"))?;
     r.finish()?;
     Ok(t)
 }

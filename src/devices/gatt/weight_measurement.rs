@@ -1,8 +1,8 @@
 //! Weight Measurement (0x2A9D), indicated by weight scales.
 //!
 //! Flags (u8): bit 0 imperial (else SI); bit 1 time stamp; bit 2 user id; bit 3 BMI and
-//! height; bits 4–7 reserved. Weight (u16) in steps of 0.005 kg or 0.01 lb; 0xFFFF means
-//! "measurement unsuccessful". BMI (u16) in steps of 0.1 kg/m²; height (u16) in steps of
+//! height; bits 4–7 reserved (ignored). Weight (u16) in steps of 0.005 kg or 0.01 lb; 0xFFFF
+//! means "measurement unsuccessful". BMI (u16) in steps of 0.1 kg/m²; height (u16) in steps of
 //! 0.001 m or 0.1 in. The step is fixed by the specification; the Weight Scale Feature
 //! (0x2A9E) tells how fine the scale really resolves (see [`super::weight_scale_feature`]).
 
@@ -49,7 +49,7 @@ pub struct WeightMeasurement {
 pub fn parse(bytes: &[u8]) -> Result<WeightMeasurement, ParseError> {
     let mut r = Reader::new(Characteristic::WeightMeasurement, bytes);
     let flags = r.u8("flags")?;
-    r.check_flags(flags.into(), 0x0F)?;
+    // Flag bits 4–7 are reserved for future use: ignored (see the module docs of `gatt`).
     let imperial = flags & 0x01 != 0;
     let raw = r.u16("weight")?;
     let weight = match (raw, imperial) {

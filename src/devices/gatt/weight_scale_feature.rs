@@ -4,6 +4,10 @@
 //! weight resolution (0 = not specified, 1 = 0.5 kg / 1 lb … 7 = 0.005 kg / 0.01 lb,
 //! 8–15 reserved); bits 7–9 height resolution (0 = not specified, 1 = 0.01 m / 1 in,
 //! 2 = 0.005 m / 0.5 in, 3 = 0.001 m / 0.1 in, 4–7 reserved); bits 10–31 reserved (ignored).
+//!
+//! A reserved resolution (weight 8–15, height 4–7) reads as "not specified": the scale's
+//! resolution is then unknown to us, exactly as when it states none, and the other features
+//! stand.
 
 use serde::Serialize;
 
@@ -37,10 +41,10 @@ pub struct WeightScaleFeature {
     pub multiple_users_supported: bool,
     /// The scale reports BMI and height.
     pub bmi_supported: bool,
-    /// Weight resolution; `None` when not specified.
+    /// Weight resolution; `None` when not specified (or a reserved value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_resolution: Option<Resolution>,
-    /// Height resolution; `None` when not specified.
+    /// Height resolution; `None` when not specified (or a reserved value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height_resolution: Option<Resolution>,
 }
@@ -65,14 +69,14 @@ pub fn parse(bytes: &[u8]) -> Result<WeightScaleFeature, ParseError> {
         5 => res(2, -2, 5, -2),
         6 => res(1, -2, 2, -2),
         7 => res(5, -3, 1, -2),
-        _ => return Err(r.reserved("weightResolution")),
+        _ => None, // 8–15: reserved for future use
     };
     let height_resolution = match (f >> 7) & 0x07 {
         0 => None,
         1 => res(1, -2, 1, 0),
         2 => res(5, -3, 5, -1),
         3 => res(1, -3, 1, -1),
-        _ => return Err(r.reserved("heightResolution")),
+        _ => None, // 4–7: reserved for future use
     };
     r.finish()?;
     Ok(WeightScaleFeature {
