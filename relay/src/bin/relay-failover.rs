@@ -585,13 +585,15 @@ fn run_coordinator() {
         .local_addr()
         .unwrap()
         .port();
-    let mut nats = Command::new(nats_bin)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nats-server");
-    NATS_PID.store(nats.id(), Relaxed);
+    let nats = KillOnDrop(
+        Command::new(nats_bin)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server"),
+    );
+    NATS_PID.store(nats.0.id(), Relaxed);
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -778,8 +780,17 @@ fn run_coordinator() {
     std::io::stdout().flush().unwrap();
     rt.shutdown_timeout(Duration::from_millis(200));
     drop(nodes);
-    let _ = nats.kill();
-    let _ = nats.wait();
+    drop(nats);
+}
+
+/// nats-server, killed when the coordinator returns or panics: never left running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Both participants of call `i` share its room secret.

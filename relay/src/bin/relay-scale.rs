@@ -13,9 +13,11 @@
 //! Prints one line:
 //! `relay-scale: connections=<n> nodes=<k> rate=<frames/s> carried=<frames/s> p50_ms=<x>
 //! p99_ms=<x> mem_per_conn_kb=<x> cpu_per_node_pct=<a/b/…> setup_s=<x> secs=<x>
-//! late_or_lost=<frames> join_retries=<n>`: frames sent in the measured window and not
+//! late_or_lost=<frames> join_retries=<n> upgrade_retries=<n>`: frames sent in the measured window and not
 //! delivered within 500 ms after it; joins refused with 4007 (a node's 300 ms room sync
-//! missed the clinician's node) and retried. The latency histogram tops out at 200 ms,
+//! missed the clinician's node) and retried; connections or upgrades that failed (a node
+//! starved of CPU closes a connection at its HTTP-phase deadline) and were retried
+//! (`upgrade_retries`, printed last). The latency histogram tops out at 200 ms,
 //! shown as 200.01.
 //! Knobs (env): RELAY_SCALE_CONNECTIONS (10000), RELAY_SCALE_NODES (4), RELAY_SCALE_RATE
 //! (20000 frames/s in total), RELAY_SCALE_SECS (10), RELAY_SCALE_DEADLINE (300 s: the
@@ -94,6 +96,7 @@ fn run_node() {
 struct Stats {
     delivered: AtomicU64,
     retries: AtomicU64,
+    upgrade_retries: AtomicU64,
     record: AtomicBool,
     hist: Vec<AtomicU64>,
     base: Instant,
@@ -188,8 +191,13 @@ async fn reader(
     }
 }
 
+/// Not a close code: the TCP connection or the WebSocket upgrade failed (e.g. a node starved
+/// of CPU closed the connection at its HTTP-phase deadline).
+const UPGRADE_FAILED: u16 = 0;
+
 /// Connects and joins; a join refused with 4007 (the node's room sync missed the
-/// clinician, e.g. on an overloaded machine) is retried like the SDK does.
+/// clinician, e.g. on an overloaded machine) is retried like the SDK does, and so is a
+/// failed connection or upgrade (counted apart).
 async fn connect(
     src: std::net::IpAddr,
     addr: SocketAddr,
@@ -204,10 +212,14 @@ async fn connect(
                 stats.retries.fetch_add(1, Relaxed);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+            Err(UPGRADE_FAILED) => {
+                stats.upgrade_retries.fetch_add(1, Relaxed);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             Err(code) => panic!("join refused with {code}"),
         }
     }
-    panic!("join refused with 4007 fifty times");
+    panic!("join refused with 4007, or the upgrade failed, fifty times");
 }
 
 async fn try_connect(
@@ -220,17 +232,19 @@ async fn try_connect(
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.bind(SocketAddr::new(src, 0))
         .expect("bind source address");
-    let mut s = sock.connect(addr).await.expect("connect");
+    let mut s = sock.connect(addr).await.map_err(|_| UPGRADE_FAILED)?;
     s.set_nodelay(true).unwrap();
     let req = format!(
         "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|_| UPGRADE_FAILED)?;
     let mut head = Vec::with_capacity(256);
     while !head.ends_with(b"\r\n\r\n") {
         let mut b = [0u8; 1];
-        s.read_exact(&mut b).await.expect("handshake");
+        s.read_exact(&mut b).await.map_err(|_| UPGRADE_FAILED)?;
         head.push(b[0]);
     }
     assert!(
@@ -289,6 +303,7 @@ fn run_gen() {
         let stats = Arc::new(Stats {
             delivered: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            upgrade_retries: AtomicU64::new(0),
             record: AtomicBool::new(false),
             hist: (0..=BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             base: Instant::now(),
@@ -318,7 +333,12 @@ fn run_gen() {
         }
         let mut writers: Vec<OwnedWriteHalf> = writers.into_iter().map(Option::unwrap).collect();
         // Clinicians see their patient join: not a Deliver, so not counted.
-        println!("ready {} {}", writers.len(), stats.retries.load(Relaxed));
+        println!(
+            "ready {} {} {}",
+            writers.len(),
+            stats.retries.load(Relaxed),
+            stats.upgrade_retries.load(Relaxed)
+        );
         std::io::stdout().flush().unwrap();
         let mut line = String::new();
         tokio::task::spawn_blocking(move || {
@@ -501,13 +521,15 @@ fn run_coordinator() {
         .local_addr()
         .unwrap()
         .port();
-    let mut nats = Command::new(nats_bin)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nats-server");
-    NATS_PID.store(nats.id(), Relaxed);
+    let nats = KillOnDrop(
+        Command::new(nats_bin)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server"),
+    );
+    NATS_PID.store(nats.0.id(), Relaxed);
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -547,12 +569,13 @@ fn run_coordinator() {
             Proc::spawn(c)
         })
         .collect();
-    let (mut held, mut retries) = (0usize, 0u64);
+    let (mut held, mut retries, mut upgrade_retries) = (0usize, 0u64, 0u64);
     for g in &mut gens {
         let l = g.line();
         let mut f = l.strip_prefix("ready ").unwrap().split(' ');
         held += f.next().unwrap().parse::<usize>().unwrap();
         retries += f.next().unwrap().parse::<u64>().unwrap();
+        upgrade_retries += f.next().unwrap().parse::<u64>().unwrap();
     }
     let setup_s = setup.elapsed().as_secs_f64();
     let rss1: Vec<u64> = nodes.iter().map(|n| rss_bytes(n.child.id())).collect();
@@ -599,7 +622,7 @@ fn run_coordinator() {
         })
         .collect();
     println!(
-        "relay-scale: connections={held} nodes={k} rate={:.0} carried={:.0} p50_ms={:.2} p99_ms={:.2} mem_per_conn_kb={mem_per_conn_kb:.1} cpu_per_node_pct={} setup_s={setup_s:.1} secs={secs} late_or_lost={} join_retries={retries}",
+        "relay-scale: connections={held} nodes={k} rate={:.0} carried={:.0} p50_ms={:.2} p99_ms={:.2} mem_per_conn_kb={mem_per_conn_kb:.1} cpu_per_node_pct={} setup_s={setup_s:.1} secs={secs} late_or_lost={} join_retries={retries} upgrade_retries={upgrade_retries}",
         sent as f64 / elapsed,
         delivered as f64 / elapsed,
         percentile_ms(&hist, 0.50),
@@ -609,6 +632,16 @@ fn run_coordinator() {
     );
     drop(gens);
     drop(nodes);
-    let _ = nats.kill();
-    let _ = nats.wait();
+    drop(nats);
+}
+
+/// nats-server, killed when the coordinator returns or panics (a failed generator makes it
+/// panic): never left running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
