@@ -25,7 +25,7 @@ export function createPeer(iceServers, relayOnly, certificate, onEvent) {
   return pc;
 }
 
-/** A certificate made in idle time by `warmUp`, for the next join; used once. */
+/** A certificate made ahead of need (by `warmUp`, or after a join), for the next join. */
 let spareCertificate = null;
 
 /**
@@ -37,7 +37,16 @@ let spareCertificate = null;
 export function createCertificate() {
   const made = spareCertificate ?? makeCertificate();
   spareCertificate = null;
+  // The next join of this page (a rejoin, another visit) takes one made a second from now,
+  // after this call's set-up has used the WebRTC thread.
+  setTimeout(makeSpareCertificate, 1000);
   return made;
+}
+
+function makeSpareCertificate() {
+  spareCertificate ??= makeCertificate();
+  // Consumed (and its failure reported) by the join that takes it.
+  spareCertificate.catch(() => {});
 }
 
 /** Where `getFingerprints` is missing, the fingerprint is read from a throwaway offer. */
@@ -67,9 +76,7 @@ async function makeCertificate() {
 export function warmUp() {
   try {
     new RTCPeerConnection().close();
-    spareCertificate ??= makeCertificate();
-    // Consumed (and its failure reported) by the join that takes it.
-    spareCertificate.catch(() => {});
+    makeSpareCertificate();
   } catch {
     // No WebRTC here (Node.js, a restricted webview).
   }
