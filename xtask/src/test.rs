@@ -409,6 +409,7 @@ fn wasm_chromium() -> Result<Counts, String> {
         &webdriver_json("chromium.json"),
         "0",
         false,
+        "chromium",
     )
 }
 
@@ -418,6 +419,7 @@ fn wasm_chromium_bluetooth() -> Result<Counts, String> {
         &webdriver_json("chromium-web-bluetooth.json"),
         "1",
         false,
+        "chromium",
     )
 }
 
@@ -429,6 +431,7 @@ fn wasm_firefox() -> Result<Counts, String> {
         &webdriver_json("firefox.json"),
         "0",
         false,
+        "firefox",
     )
 }
 
@@ -441,6 +444,7 @@ fn wasm_webkit() -> Result<Counts, String> {
         &webdriver_json("webkit.json"),
         "0",
         true,
+        "webkit",
     )
 }
 
@@ -455,6 +459,7 @@ fn wasm_level(
     webdriver_json: &std::path::Path,
     expect_web_bluetooth: &str,
     under_xvfb: bool,
+    engine: &str,
 ) -> Result<Counts, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = if under_xvfb {
@@ -475,7 +480,8 @@ fn wasm_level(
             "web",
         ])
         .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json)
-        .env("TELECONSULT_EXPECT_WEB_BLUETOOTH", expect_web_bluetooth);
+        .env("TELECONSULT_EXPECT_WEB_BLUETOOTH", expect_web_bluetooth)
+        .env("TELECONSULT_TEST_ENGINE", engine);
     for var in [
         "CHROMEDRIVER",
         "GECKODRIVER",
