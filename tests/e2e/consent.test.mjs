@@ -3,12 +3,12 @@
 // ConsentReplica through the real relay (two pages, E2E app-data channel).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, sdkPage, joinIn, until, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -3,12 +3,12 @@
 // on the clinician's page within a second, and the clinician's record shows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

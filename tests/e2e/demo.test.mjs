@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
-import { startRelay, launchChromium, root } from './harness.mjs';
+import { startRelay, launchBrowser, root, chromiumOnly } from './harness.mjs';
 
 const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
@@ -153,8 +153,8 @@ async function readQr(page) {
   return jsQR(Uint8ClampedArray.from(pixels), width, height)?.data;
 }
 
-test('a clinician and a patient run a whole visit in two tabs with real clicks', async (t) => {
-  const browser = await launchChromium({ webBluetooth: true });
+test('a clinician and a patient run a whole visit in two tabs with real clicks', { skip: chromiumOnly }, async (t) => {
+  const browser = await launchBrowser({ webBluetooth: true });
   try {
     // The landing page points both ways.
     const landing = await openPage(browser, `${relay.url}/`);
@@ -348,7 +348,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
 });
 
 test('the patient page without the secret in the link explains what to do', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const page = await openPage(browser, `${relay.url}/patient.html`);
     await stepIs(page, 'nolink');
@@ -360,7 +360,7 @@ test('the patient page without the secret in the link explains what to do', asyn
 });
 
 test('a patient who arrives before the clinician waits, then is let in', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     // The clinician's tab creates the invite but has not joined yet: build the link by hand.
     const helper = await openPage(browser, `${relay.url}/`);
@@ -473,8 +473,8 @@ async function emulatedHeartRateMonitor(browser) {
   };
 }
 
-test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', async () => {
-  const browser = await launchChromium({ webBluetooth: true });
+test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', { skip: chromiumOnly }, async () => {
+  const browser = await launchBrowser({ webBluetooth: true });
   const monitor = await emulatedHeartRateMonitor(browser);
   try {
     const { doc, patient } = await startVisit(browser);
@@ -512,7 +512,7 @@ async function tabTo(page, selector, max = 60) {
 }
 
 test('the whole visit works with the keyboard alone, and focus follows each step', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const doc = await openPage(browser, `${relay.url}/clinician.html`);
     await until(doc, () => document.body.dataset.screen === 'start', null, 'start screen');
@@ -568,7 +568,7 @@ test('the whole visit works with the keyboard alone, and focus follows each step
 });
 
 test('a patient the clinician turns away is told so plainly, without a way to rejoin', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const doc = await openPage(browser, `${relay.url}/clinician.html`);
     await click(doc, '#start-visit');

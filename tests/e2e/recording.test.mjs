@@ -5,12 +5,12 @@
 // recording by entering the call; hanging up stops it too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, startCall, sdkPage, joinIn, until, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, sdkPage, joinIn, until, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
