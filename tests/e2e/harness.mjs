@@ -279,16 +279,17 @@ export async function freePort() {
 
 /**
  * A clinician and a patient page in one fresh room, both joined (the clinician admits the
- * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy.
+ * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy;
+ * `patientBrowser` puts the patient in another browser (mixed-engine calls).
  */
-export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {} } = {}) {
+export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {}, patientBrowser = browser } = {}) {
   const clinician = await sdkPage(browser, relay);
   const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
   const doc = await joinIn(clinician, {
     link: invite.clinicianLink, relayUrl: clinicianRelayUrl ?? relay.wsUrl, role: 'clinician',
     displayName: 'Dr Rivera', token: await relay.token(invite.roomId, 'clinician'), ...clinicianExtra,
   }, { autoAdmit: true, media });
-  const patient = await sdkPage(browser, relay);
+  const patient = await sdkPage(patientBrowser, relay);
   const pat = await joinIn(patient, {
     link: invite.patientLink, relayUrl: patientRelayUrl ?? relay.wsUrl, role: 'patient',
     displayName: 'Sam Patient', token: await relay.token(invite.roomId, 'patient'), ...patientExtra,

@@ -386,8 +386,9 @@ fn e2e_firefox() -> Result<Counts, String> {
     node_tests(&["tests/e2e"], &[("E2E_ENGINE", "firefox")], true)
 }
 
+/// WebKitGTK needs an X display: the whole `node --test` runs under `xvfb-run`.
 fn webdriver_webkit() -> Result<Counts, String> {
-    node_tests(&["tests/webdriver/webkit"], &[], true)
+    node_tests(&["tests/webdriver/webkit"], &[("XVFB", "1")], true)
 }
 
 fn examples() -> Result<Counts, String> {
@@ -544,9 +545,16 @@ fn test_counts(ok: bool, out: &str) -> Counts {
 
 /// Runs `node --test` over directories (never the whole tree) and reads its TAP summary.
 fn node_tests(dirs: &[&str], env: &[(&str, &str)], in_namespace: bool) -> Result<Counts, String> {
-    let mut cmd = Command::new("node");
+    let xvfb = env.iter().any(|(k, _)| *k == "XVFB");
+    let mut cmd = if xvfb {
+        let mut c = Command::new("xvfb-run");
+        c.args(["-a", "-s", "-screen 0 1280x800x24", "node"]);
+        c
+    } else {
+        Command::new("node")
+    };
     cmd.args(["--test", "--test-concurrency=1"]).args(dirs);
-    for (k, v) in env {
+    for (k, v) in env.iter().filter(|(k, _)| *k != "XVFB") {
         cmd.env(k, v);
     }
     let mut cmd = if in_namespace {
