@@ -531,7 +531,7 @@ test('the whole visit works with the keyboard alone, and focus follows each step
     assert.equal(await patient.evaluate(() => document.activeElement.id), 'consent-title');
     for (const box of ['#c-video', '#c-audio', '#c-spo2']) {
       await tabTo(patient, box);
-      await patient.keyboard.press('Space');
+      await patient.keyboard.press(' '); // not 'Space': puppeteer's BiDi keyboard (Firefox) lacks that name
     }
     await tabTo(patient, '#consent-give');
     await patient.keyboard.press('Enter');
