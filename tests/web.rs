@@ -53,7 +53,9 @@ fn capabilities_sees_what_the_browser_on_localhost_offers() {
     let rtc = field(&caps, "rtcPeerConnection");
     if ENGINE == Some("webkit") {
         assert_eq!(field(&rtc, "available").as_bool(), Some(false));
-        let reason = field(&rtc, "reason").as_string().expect("a reason when absent");
+        let reason = field(&rtc, "reason")
+            .as_string()
+            .expect("a reason when absent");
         assert!(reason.contains("WebRTC"), "{reason}");
     } else {
         assert_eq!(field(&rtc, "available").as_bool(), Some(true));
