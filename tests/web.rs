@@ -1,6 +1,7 @@
 //! Browser tests of the JS-facing API, run by `wasm-bindgen-test-runner` in headless Chromium
-//! (`cargo xtask test` runs them twice: with and without Chromium's experimental web platform
-//! flag, setting `TELECONSULT_EXPECT_WEB_BLUETOOTH` to what each run must observe).
+//! (twice: with and without Chromium's experimental web platform flag, setting
+//! `TELECONSULT_EXPECT_WEB_BLUETOOTH` to what each run must observe), Firefox and WebKitGTK
+//! (`TELECONSULT_TEST_ENGINE` names the engine; see `cargo xtask test --list`).
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::Reflect;
@@ -32,12 +33,14 @@ fn capabilities_reports_web_bluetooth_as_the_browser_flags_decide() {
     }
 }
 
+/// The engine this build runs in (`cargo xtask test` sets it per level).
+const ENGINE: Option<&str> = option_env!("TELECONSULT_TEST_ENGINE");
+
 #[wasm_bindgen_test]
-fn capabilities_sees_what_headless_chromium_on_localhost_offers() {
+fn capabilities_sees_what_the_browser_on_localhost_offers() {
     let caps = teleconsult::web::capabilities();
     for name in [
         "secureContext",
-        "rtcPeerConnection",
         "getUserMedia",
         "indexedDb",
         "webCrypto",
@@ -45,6 +48,17 @@ fn capabilities_sees_what_headless_chromium_on_localhost_offers() {
     ] {
         let item = field(&caps, name);
         assert_eq!(field(&item, "available").as_bool(), Some(true), "{name}");
+    }
+    // Debian builds WebKitGTK without WebRTC; Chromium and Firefox have it.
+    let rtc = field(&caps, "rtcPeerConnection");
+    if ENGINE == Some("webkit") {
+        assert_eq!(field(&rtc, "available").as_bool(), Some(false));
+        let reason = field(&rtc, "reason")
+            .as_string()
+            .expect("a reason when absent");
+        assert!(reason.contains("WebRTC"), "{reason}");
+    } else {
+        assert_eq!(field(&rtc, "available").as_bool(), Some(true));
     }
     assert_eq!(
         field(&caps, "platform").as_string().as_deref(),

@@ -3,12 +3,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startRelay, launchChromium, openPage, root } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, root } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: join(root, 'examples/webview-bridge') });
-  browser = await launchChromium({ webBluetooth: false });
+  browser = await launchBrowser({ webBluetooth: false });
 });
 after(async () => {
   await browser?.close();

@@ -4,12 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { startRelay, launchChromium, sdkPage, joinIn, until, testPages, startCall } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, testPages, startCall } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -4,12 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -2,12 +2,12 @@
 // camera and microphone, inside a loopback-only network namespace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

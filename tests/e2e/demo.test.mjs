@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
-import { startRelay, launchChromium, root } from './harness.mjs';
+import { startRelay, launchBrowser, root, chromiumOnly, engine } from './harness.mjs';
 
 const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
@@ -153,8 +153,8 @@ async function readQr(page) {
   return jsQR(Uint8ClampedArray.from(pixels), width, height)?.data;
 }
 
-test('a clinician and a patient run a whole visit in two tabs with real clicks', async (t) => {
-  const browser = await launchChromium({ webBluetooth: true });
+test('a clinician and a patient run a whole visit in two tabs with real clicks', { skip: chromiumOnly }, async (t) => {
+  const browser = await launchBrowser({ webBluetooth: true });
   try {
     // The landing page points both ways.
     const landing = await openPage(browser, `${relay.url}/`);
@@ -387,7 +387,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
 });
 
 test('the patient page without the secret in the link explains what to do', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const page = await openPage(browser, `${relay.url}/patient.html`);
     await stepIs(page, 'nolink');
@@ -399,7 +399,7 @@ test('the patient page without the secret in the link explains what to do', asyn
 });
 
 test('a patient who arrives before the clinician waits, then is let in', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     // The clinician's tab creates the invite but has not joined yet: build the link by hand.
     const helper = await openPage(browser, `${relay.url}/`);
@@ -512,8 +512,8 @@ async function emulatedHeartRateMonitor(browser) {
   };
 }
 
-test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', async () => {
-  const browser = await launchChromium({ webBluetooth: true });
+test('a patient connects a Bluetooth heart-rate monitor with a click; the clinician charts its readings with provenance', { skip: chromiumOnly }, async () => {
+  const browser = await launchBrowser({ webBluetooth: true });
   const monitor = await emulatedHeartRateMonitor(browser);
   try {
     const { doc, patient } = await startVisit(browser);
@@ -550,8 +550,8 @@ async function tabTo(page, selector, max = 60) {
   throw new Error(`${selector} not reached with ${max} Tab presses`);
 }
 
-test('the whole visit works with the keyboard alone, and focus follows each step', async () => {
-  const browser = await launchChromium();
+test('the whole visit works with the keyboard alone, and focus follows each step', { skip: engine === 'firefox' && 'Firefox: Enter on the focused Hang up button does not reach the ended screen (open finding, see docs/BROWSERS.md)' }, async () => {
+  const browser = await launchBrowser();
   try {
     const doc = await openPage(browser, `${relay.url}/clinician.html`);
     await until(doc, () => document.body.dataset.screen === 'start', null, 'start screen');
@@ -570,7 +570,7 @@ test('the whole visit works with the keyboard alone, and focus follows each step
     assert.equal(await patient.evaluate(() => document.activeElement.id), 'consent-title');
     for (const box of ['#c-video', '#c-audio', '#c-spo2']) {
       await tabTo(patient, box);
-      await patient.keyboard.press('Space');
+      await patient.keyboard.press(' '); // not 'Space': puppeteer's BiDi keyboard (Firefox) lacks that name
     }
     await tabTo(patient, '#consent-give');
     await patient.keyboard.press('Enter');
@@ -607,7 +607,7 @@ test('the whole visit works with the keyboard alone, and focus follows each step
 });
 
 test('a patient the clinician turns away is told so plainly, without a way to rejoin', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const doc = await openPage(browser, `${relay.url}/clinician.html`);
     await click(doc, '#start-visit');

@@ -1,5 +1,6 @@
-// Shared end-to-end harness: the real relay (serving www/ and pkg/) and Debian's Chromium,
-// both started here, on 127.0.0.1 only, and stopped when the test ends.
+// Shared end-to-end harness: the real relay (serving www/ and pkg/) and Debian's Chromium or
+// Firefox ESR (E2E_ENGINE=chromium|firefox, default chromium), both started here, on
+// 127.0.0.1 only, and stopped when the test ends.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,56 @@ export function chromiumArgs({ webBluetooth = false } = {}) {
   ];
   if (webBluetooth) args.push('--enable-experimental-web-platform-features');
   return args;
+}
+
+/** The engine `launchBrowser` starts: `E2E_ENGINE` (`chromium`, the default, or `firefox`). */
+export const engine = process.env.E2E_ENGINE ?? 'chromium';
+if (!['chromium', 'firefox'].includes(engine)) throw new Error(`E2E_ENGINE=${engine}: use chromium or firefox`);
+
+/**
+ * A `skip` option for tests that need a Chromium-only DevTools domain (BluetoothEmulation,
+ * DeviceAccess, raw CDP): false in Chromium, the reason elsewhere.
+ */
+export const chromiumOnly = engine === 'chromium' ? false : 'needs a Chromium-only DevTools domain (BluetoothEmulation/CDP)';
+
+/**
+ * Firefox prefs a call needs in a loopback-only namespace (each checked by leaving it out):
+ * fake devices, no permission prompt, and host candidates on loopback. Without the two
+ * `permissions.default.*` Firefox gathers no candidate there.
+ */
+export const firefoxPrefs = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+};
+
+/** Launches Debian's Firefox ESR over WebDriver BiDi with a fresh profile. */
+export async function launchFirefox() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'teleconsult-firefox-'));
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: process.env.FIREFOX ?? '/usr/lib/firefox-esr/firefox-esr',
+    headless: true,
+    userDataDir,
+    extraPrefsFirefox: firefoxPrefs,
+  });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return browser;
+}
+
+/**
+ * Launches the engine named by `E2E_ENGINE`. `webBluetooth` applies to Chromium only
+ * (Firefox has no Web Bluetooth: device tests there use the bridge path).
+ */
+export async function launchBrowser(options = {}) {
+  return engine === 'firefox' ? launchFirefox() : launchChromium(options);
 }
 
 /** Launches Debian's Chromium with a fresh profile; `close()` removes the profile. */
@@ -228,16 +279,17 @@ export async function freePort() {
 
 /**
  * A clinician and a patient page in one fresh room, both joined (the clinician admits the
- * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy.
+ * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy;
+ * `patientBrowser` puts the patient in another browser (mixed-engine calls).
  */
-export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {} } = {}) {
+export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {}, patientBrowser = browser } = {}) {
   const clinician = await sdkPage(browser, relay);
   const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
   const doc = await joinIn(clinician, {
     link: invite.clinicianLink, relayUrl: clinicianRelayUrl ?? relay.wsUrl, role: 'clinician',
     displayName: 'Dr Rivera', token: await relay.token(invite.roomId, 'clinician'), ...clinicianExtra,
   }, { autoAdmit: true, media });
-  const patient = await sdkPage(browser, relay);
+  const patient = await sdkPage(patientBrowser, relay);
   const pat = await joinIn(patient, {
     link: invite.patientLink, relayUrl: patientRelayUrl ?? relay.wsUrl, role: 'patient',
     displayName: 'Sam Patient', token: await relay.token(invite.roomId, 'patient'), ...patientExtra,

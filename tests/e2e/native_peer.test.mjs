@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startRelay, launchChromium, sdkPage, joinIn, until, videoKeepsFlowing, root, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, root, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -1,7 +1,7 @@
 // The demo's pre-call check as a patient sees it, in real Chromium through the real relay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, openPage } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, chromiumOnly } from './harness.mjs';
 
 let relay;
 before(async () => { relay = await startRelay(); });
@@ -20,8 +20,8 @@ async function readCheck(page) {
   }));
 }
 
-test('a browser with everything shows the patient that the visit can start', async () => {
-  const browser = await launchChromium({ webBluetooth: true });
+test('a browser with everything shows the patient that the visit can start', { skip: chromiumOnly }, async () => {
+  const browser = await launchBrowser({ webBluetooth: true });
   try {
     const page = await openPage(browser, `${relay.url}/`);
     const check = await readCheck(page);
@@ -38,7 +38,7 @@ test('a browser with everything shows the patient that the visit can start', asy
 });
 
 test('without Web Bluetooth the visit can still start and the page explains the device bridge', async () => {
-  const browser = await launchChromium({ webBluetooth: false });
+  const browser = await launchBrowser({ webBluetooth: false });
   try {
     const page = await openPage(browser, `${relay.url}/`);
     const check = await readCheck(page);
@@ -51,7 +51,7 @@ test('without Web Bluetooth the visit can still start and the page explains the 
 });
 
 test('a browser without WebRTC is told plainly that the visit cannot run', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     // Simulate a restricted browser: remove WebRTC before any page script runs.
@@ -68,7 +68,7 @@ test('a browser without WebRTC is told plainly that the visit cannot run', async
 });
 
 test('the check fits a 375 px phone screen without sideways scrolling', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const page = await openPage(browser, `${relay.url}/`, { width: 375, height: 740 });
     await readCheck(page);

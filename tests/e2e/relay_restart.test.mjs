@@ -2,7 +2,7 @@
 // fresh keys on the new relay process, media keeps flowing, and nothing is applied twice.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
 
 const env = { TELECONSULT_RELAY_TOKEN_SECRET: 'e2e-relay-restart-secret-0123456789' };
 let browser;
@@ -11,7 +11,7 @@ after(async () => { await browser?.close(); });
 test('relay restarted mid-call: reconnecting, resumed, media flows, no duplicated effects', async () => {
   const listen = `127.0.0.1:${await freePort()}`;
   let relay = await startRelay({ www: testPages, listen, env });
-  browser = await launchChromium();
+  browser = await launchBrowser();
   const call = await startCall(browser, relay);
   const { clinician, patient, doc, pat } = call;
   try {

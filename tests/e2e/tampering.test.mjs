@@ -3,12 +3,12 @@
 // event, and the call survives. And what the relay carries never contains SDP or ICE.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, startCall, startProxy, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, startProxy, until, videoKeepsFlowing, testPages } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRelay, launchChromium, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
 
 const TURNSERVER = '/usr/bin/turnserver';
 let relay, browser, turn, turnDir, turnPort;
@@ -34,7 +34,7 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 50));
   }
   relay = await startRelay({ www: testPages });
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 
 after(async () => {

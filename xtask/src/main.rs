@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `setup` | installs what is missing: wasm32 target, wasm-bindgen CLI, Debian packages, npm packages |
 //! | `build [--release]` | compiles the SDK to wasm32 and assembles the npm package in `pkg/` |
-//! | `test` | set-up, then every test there is, ending with one summary line |
+//! | `test [--level NAME[,NAME…]] [--list]` | set-up, then every test there is (or the named levels), ending with a summary |
 //! | `demo` | builds the package and serves the demo on 127.0.0.1 |
 //! | `bench` | runs the benchmarks, one result line each |
 //! | `docs` | regenerates docs/API.md from the package's TypeScript declarations |
@@ -13,13 +13,14 @@ mod api_docs;
 mod bench;
 mod build;
 mod demo;
+mod guard;
 mod setup;
 mod test;
 mod util;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup | build [--release] | test | demo | bench | docs>";
+const USAGE: &str = "usage: cargo xtask <setup | build [--release] | test [--level NAME] [--list] | demo | bench | docs>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
         ["setup"] => setup::run(),
         ["build"] => build::run(build::Profile::Debug).map(|_| ()),
         ["build", "--release"] => build::run(build::Profile::Release).map(|_| ()),
-        ["test"] => test::run(),
+        ["test", rest @ ..] => test::run(rest),
+        ["__guard", "--", command @ ..] => guard::run(command),
         ["demo"] => demo::run(),
         ["bench"] => bench::run(),
         ["docs"] => api_docs::run(),

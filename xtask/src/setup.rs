@@ -1,10 +1,11 @@
 //! `cargo xtask setup`: install what is missing, skip what is present, say what was done.
 //!
 //! Everything comes from the registries this project allows: rustup for the wasm32 target,
-//! crates.io for the wasm-bindgen CLI, Debian for Chromium, ChromeDriver, binaryen, NATS and
-//! coturn, and npm (with browser downloads disabled) for the test harness.
+//! crates.io for the wasm-bindgen CLI and geckodriver, Debian for Chromium, ChromeDriver,
+//! Firefox ESR, WebKitGTK's WebDriver and MiniBrowser, Xvfb, GStreamer plugins, binaryen, NATS
+//! and coturn, and npm (with browser downloads disabled) for the test harness.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{self, output_of, root};
@@ -27,7 +28,32 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "fonts-noto-color-emoji",
         "the SAS emoji in the demo and its screenshots",
     ),
+    (
+        "firefox-esr",
+        "Firefox for wasm-bindgen-test and end-to-end tests",
+    ),
+    (
+        "webkit2gtk-driver",
+        "WebKitWebDriver and MiniBrowser (WebKitGTK) for WebKit tests",
+    ),
+    ("xvfb", "a virtual X display for WebKitGTK (xvfb-run)"),
+    ("xauth", "xvfb-run's display authorisation"),
+    (
+        "gstreamer1.0-plugins-bad",
+        "WebKitGTK MediaRecorder (MP4 muxer)",
+    ),
+    (
+        "gstreamer1.0-libav",
+        "WebKitGTK MediaRecorder (H.264/AAC encoders)",
+    ),
+    (
+        "gstreamer1.0-gl",
+        "WebKitGTK video frames for MediaRecorder",
+    ),
 ];
+
+/// geckodriver from crates.io: Debian has no package, and npm's downloads a binary.
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -45,6 +71,7 @@ pub fn run() -> Result<(), String> {
     rust_target()?;
     wasm_bindgen_cli()?;
     debian_packages()?;
+    geckodriver()?;
     for dir in NPM_PROJECTS {
         npm_packages(&root().join(dir))?;
     }
@@ -111,6 +138,39 @@ fn wasm_bindgen_cli() -> Result<(), String> {
         "setup: installed wasm-bindgen CLI {want} (was: {})",
         if have.is_empty() { "none" } else { &have }
     );
+    Ok(())
+}
+
+/// Where geckodriver is: on PATH, or in cargo's bin directory (where `cargo install` puts it).
+pub fn geckodriver_path() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH")?).collect();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    dirs.extend(cargo_home.map(|h| h.join("bin")));
+    dirs.into_iter()
+        .map(|d| d.join("geckodriver"))
+        .find(|p| p.is_file())
+}
+
+fn geckodriver() -> Result<(), String> {
+    let have = geckodriver_path()
+        .and_then(|p| output_of(p.to_str()?, &["--version"]))
+        .and_then(|v| v.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    if have.starts_with(&format!("geckodriver {GECKODRIVER_VERSION}")) {
+        println!("setup: geckodriver {GECKODRIVER_VERSION} present");
+        return Ok(());
+    }
+    // About 4 minutes on a 2-core machine; `--locked` works for this crate.
+    util::run(util::cargo().args([
+        "install",
+        "--locked",
+        "geckodriver",
+        "--version",
+        GECKODRIVER_VERSION,
+    ]))?;
+    println!("setup: installed geckodriver {GECKODRIVER_VERSION}");
     Ok(())
 }
 
