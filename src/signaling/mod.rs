@@ -18,11 +18,15 @@
 //! ```
 //! use teleconsult::crypto::{RoomId, RoomSecret};
 //! use teleconsult::signaling::relay_wire::{ClientMessage, ParticipantId, Role, ServerMessage};
-//! use teleconsult::signaling::{Config, Output, Redacted, Session, Timeouts};
+//! use teleconsult::signaling::{Config, Invite, Output, Redacted, Session, Timeouts};
 //!
+//! // The clinician side makes the visit's links (room id, secret and role seeds from a CSPRNG).
+//! let links = Invite::create(RoomId([1; 16]), RoomSecret::from_bytes([2; 32]), &[5; 32], &[6; 32]);
 //! let mut session = Session::new(Config {
-//!     room: RoomId([1; 16]),
-//!     secret: RoomSecret::from_bytes([2; 32]),   // from the invite's URL fragment
+//!     room: links.clinician.room,
+//!     secret: links.clinician.secret.clone(),     // from the invite's URL fragment
+//!     authority: links.clinician.authority(),     // the role keys the link carries
+//!     certificate: ("sha-256".into(), vec![7; 32]), // RTCPeerConnection.generateCertificate
 //!     id: ParticipantId([3; 8]),                  // random, kept across reconnections
 //!     role: Role::Clinician,
 //!     display_name: Redacted::new("Dr. Example".into()),
