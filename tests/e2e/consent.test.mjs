@@ -40,7 +40,10 @@ async function openManager(page, patient, extra = {}) {
 
 /** Runs `fn` in the page and returns the TeleconsultError's code and consentCode. */
 const failureIn = (page, fn, ...args) => page.evaluate(async (src, args) => {
-  try { await (0, eval)(src)(...args); return 'resolved'; } catch (e) { return { name: e.name, code: e.code, consentCode: e.consentCode }; }
+  try { await (0, eval)(src)(...args); return 'resolved'; } catch (e) {
+    // Only the fields the error has (Firefox's BiDi keeps an undefined property, Chromium drops it).
+    return Object.fromEntries(Object.entries({ name: e.name, code: e.code, consentCode: e.consentCode }).filter(([, v]) => v !== undefined));
+  }
 }, fn.toString(), args);
 
 test('grant, check and withdraw in a page; a reload keeps the ledger and the wrapped key', async () => {

@@ -632,7 +632,7 @@ test('a patient the clinician turns away is told so plainly, without a way to re
 });
 
 test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code is shown as changed and not verified on both pages', async () => {
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const { doc, patient } = await startVisit(browser);
     const code = (page) => page.evaluate(() => document.querySelector('#sas .sas-digits')?.dataset.digits);

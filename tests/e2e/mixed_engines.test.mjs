@@ -26,7 +26,7 @@ const dr = { kind: 'Practitioner', id: 'dr-1' };
 
 async function mixedCall(clinicianEngine, patientEngine) {
   const call = await startCall(browsers[clinicianEngine], relay, { patientBrowser: browsers[patientEngine] });
-  const { clinician, patient, doc, pat } = call;
+  const { clinician, patient, doc, pat, invite } = call;
   try {
     for (const [ua, page] of [[clinicianEngine, clinician], [patientEngine, patient]]) {
       const agent = await page.evaluate(() => navigator.userAgent);
@@ -42,14 +42,15 @@ async function mixedCall(clinicianEngine, patientEngine) {
 
     // Consent: the patient grants video, audio and recording; the clinician's replica sees it.
     await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured), null, { what: 'secured' });
-    await patient.evaluate(async (notice, dr) => {
-      window.m = await window.t.ConsentManager.open({ patient: 'pat-mixed', recipient: dr, notice, storage: 'memory' });
+    // Each side's consent keys come from its own link.
+    await patient.evaluate(async (notice, dr, link) => {
+      window.m = await window.t.ConsentManager.open({ patient: 'pat-mixed', recipient: dr, notice, storage: 'memory', link });
       await window.m.grant({ purposes: ['TREAT'], categories: ['video', 'audio', 'recording', 'blood-pressure'] });
-    }, notice, dr);
-    await clinician.evaluate((patientId, notice, dr) => {
-      window.r = new window.t.ConsentReplica({ notice, recipient: dr });
+    }, notice, dr, invite.patientLink);
+    await clinician.evaluate((patientId, notice, dr, link) => {
+      window.r = new window.t.ConsentReplica({ notice, recipient: dr, link });
       window.r.attachConsultation(window.c, patientId);
-    }, pat.id, notice, dr);
+    }, pat.id, notice, dr, invite.clinicianLink);
     await patient.evaluate((clinicianId) => window.m.attachConsultation(window.c, clinicianId), doc.id);
     await until(clinician, () => window.r.check({ category: 'recording' }).allowed, null, { what: 'recording grant replicated' });
     const rec = await clinician.evaluate(async () => {
