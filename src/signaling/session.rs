@@ -1573,6 +1573,25 @@ impl Session {
             self.security(SecurityKind::Downgrade, Some(from), now);
             return err(SignalingError::Downgrade);
         }
+        // First contact: our reply hello depends on nothing the peer sent but its epoch, so
+        // it goes out before the expensive checks (the role proof, then X25519), and the
+        // peer verifies ours while we verify its own. A hello that then fails them gets
+        // nothing more: we never key it. Our hello is no secret from anyone who can open
+        // the peer's (the room secret seals both).
+        let my_epoch = self.hello.as_ref().map_or(0, |o| o.epoch);
+        let replied_early = p.remote.is_none()
+            && hello.reply_to != my_epoch
+            && hello.role == p.relay_role
+            && self
+                .memory
+                .check(from, &hello.static_public, hello.epoch)
+                .is_ok();
+        if replied_early {
+            self.send_hello(from, hello.epoch);
+        }
+        let Some(p) = self.peers.get(&from) else {
+            return err(SignalingError::UnknownPeer);
+        };
         let entitled = self.authority.verify(
             hello.role,
             &self.room.0,
@@ -1587,7 +1606,6 @@ impl Session {
             self.security(SecurityKind::RoleConflict, Some(from), now);
             return err(SignalingError::RoleConflict);
         }
-        let my_epoch = self.hello.as_ref().map_or(0, |o| o.epoch);
         let core = hello.core();
         let restarted = match &p.remote {
             Some(r) if r.static_public == hello.static_public => {
@@ -1709,7 +1727,9 @@ impl Session {
         } else {
             // The reply goes out before the app hears of the newcomer: the peer is waiting
             // for it, and the app's handlers (an admission dialog, say) may take a while.
-            self.send_hello(from, hello.epoch);
+            if !replied_early {
+                self.send_hello(from, hello.epoch);
+            }
             let (t, t_retx) = (self.t.hello_retry, self.t.retransmit);
             if let Some(p) = self.peers.get_mut(&from) {
                 p.last_reply_at = Some(now);
