@@ -1246,13 +1246,14 @@ impl JsConsentManager {
     #[wasm_bindgen(js_name = recordSasConfirmed, unchecked_return_type = "Promise<number>")]
     pub fn record_sas_confirmed(
         &self,
-        consultation: &super::consultation::Consultation,
-        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+        #[wasm_bindgen(js_name = participantId, unchecked_param_type = "string")]
+        participant_id: JsValue,
     ) -> Promise {
         let this = JsConsentManager {
             inner: Rc::clone(&self.inner),
         };
-        let binding = consultation.confirmed_sas_binding(participant_id);
+        let binding = super::consultation::confirmed_sas_binding(&consultation, &participant_id);
         js::promise(async move {
             let transcript = binding?;
             let seq = this

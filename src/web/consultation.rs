@@ -153,6 +153,47 @@ thread_local! {
     static LIVE: RefCell<Vec<Weak<RefCell<Inner>>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The SAS binding of `peer` (16 hex digits) in the live `consultation` once this side's
+/// user confirmed that SAS: what a consent ledger records (`recordSasConfirmed`). Both
+/// arguments come from JS unchecked: anything but a live consultation of this page and a
+/// participant id string is `InvalidArgument`, never a trap.
+pub(super) fn confirmed_sas_binding(
+    consultation: &JsValue,
+    peer: &JsValue,
+) -> Result<[u8; 32], Error> {
+    let not_a_consultation = Error::InvalidArgument("consultation: expected a live Consultation");
+    // A consultation is found by its own participant id among this page's live ones.
+    let own = get(consultation, "participantId")
+        .as_string()
+        .and_then(|hex| js::parse_hex8(&hex))
+        .ok_or(not_a_consultation.clone())?;
+    let inner = LIVE
+        .with(|l| {
+            l.borrow()
+                .iter()
+                .filter_map(Weak::upgrade)
+                .find(|i| i.borrow().session.id() == ParticipantId(own))
+        })
+        .ok_or(not_a_consultation)?;
+    let id = peer
+        .as_string()
+        .and_then(|hex| js::parse_hex8(&hex))
+        .ok_or(Error::InvalidArgument(
+            "participantId: expected 16 hex digits",
+        ))?;
+    let info = inner
+        .borrow()
+        .session
+        .peer(ParticipantId(id))
+        .ok_or(Error::InvalidArgument("participantId: no such participant"))?;
+    match info.sas_binding {
+        Some(binding) if info.sas_confirmed => Ok(binding),
+        _ => Err(Error::Signaling(
+            crate::signaling::SignalingError::InvalidState,
+        )),
+    }
+}
+
 /// Called by the consent manager after every change (grant, withdrawal, expiry, notice):
 /// each consultation stops sending what consent no longer covers.
 pub(crate) fn consent_changed() {
@@ -495,26 +536,6 @@ impl Consultation {
                 }
             }
         })
-    }
-
-    /// The SAS binding of `participant_id` (16 hex digits) once this side's user confirmed
-    /// that SAS: what a consent ledger records (`ConsentManager.recordSasConfirmed`).
-    pub(super) fn confirmed_sas_binding(&self, participant_id: &str) -> Result<[u8; 32], Error> {
-        let id = js::parse_hex8(participant_id).ok_or(Error::InvalidArgument(
-            "participantId: expected 16 hex digits",
-        ))?;
-        let info = self
-            .inner
-            .borrow()
-            .session
-            .peer(ParticipantId(id))
-            .ok_or(Error::InvalidArgument("participantId: no such participant"))?;
-        match info.sas_binding {
-            Some(binding) if info.sas_confirmed => Ok(binding),
-            _ => Err(Error::Signaling(
-                crate::signaling::SignalingError::InvalidState,
-            )),
-        }
     }
 
     /// This participant's id (16 hex digits); pass it as `participantId` to resume after a

@@ -493,3 +493,16 @@ test('withdrawal backdated by an hour is refused by the replica, which then enfo
   assert.deepEqual(resumed.timing(), timing);
   assert.equal((await failure(async () => replicaOf({ ledger: r.export(), patientPublicKey: m.publicKey, receivedAt: ['x'] }))).code, 'InvalidArgument');
 });
+
+test('recordSasConfirmed refuses anything but a live consultation and a participant id, with InvalidArgument', async () => {
+  const m = await open();
+  const before = m.size;
+  for (const consultation of [null, undefined, Number.NaN, '0', 10n, {}, 42, { participantId: 'aa'.repeat(8) }]) {
+    for (const participant of ['bb'.repeat(8), null, 42, {}, 10n]) {
+      const e = await failure(() => m.recordSasConfirmed(consultation, participant));
+      assert.equal(e.name, 'TeleconsultError');
+      assert.equal(e.code, 'InvalidArgument');
+    }
+  }
+  assert.equal(m.size, before, 'nothing was recorded');
+});
