@@ -34,11 +34,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver: failing loudly is right
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret};
@@ -51,14 +51,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-const SECRET: &str = "relay-failover-secret-0123456789abcdef";
+mod support;
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+/// Why a panic here is not a bug: the benchmark talks only to processes it started on
+/// loopback (no outside input), and cannot go on without the operation that failed.
+const ABORT: &str =
+    "benchmark aborted: a loopback socket, pipe, child process or fixed-layout frame failed";
+use support::{Proc, env_num, ws_frame};
+
+const SECRET: &str = "relay-failover-secret-0123456789abcdef";
 
 fn main() {
     match std::env::var("RELAY_FAILOVER_ROLE").as_deref() {
@@ -75,10 +76,10 @@ fn run_node() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .expect(ABORT);
     rt.block_on(async {
         let config = teleconsult_relay::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: "127.0.0.1:0".parse().expect(ABORT),
             token_secret: Some(SECRET.as_bytes().to_vec()),
             nats: Some(nats),
             max_connections: 15_000,
@@ -86,9 +87,9 @@ fn run_node() {
             handshake_timeout: Duration::from_secs(60),
             ..Default::default()
         };
-        let relay = teleconsult_relay::start(config).await.unwrap();
+        let relay = teleconsult_relay::start(config).await.expect(ABORT);
         println!("listening {}", relay.local_addr());
-        std::io::stdout().flush().unwrap();
+        std::io::stdout().flush().expect(ABORT);
         let mut stdin = tokio::io::stdin();
         let mut b = [0u8; 16];
         while !matches!(stdin.read(&mut b).await, Ok(0) | Err(_)) {}
@@ -179,8 +180,8 @@ impl Participant {
                         let _ = self.session.admit(peer, now);
                     }
                     Event::AppData { data, .. } if data.len() == 12 => {
-                        let seq = u32::from_be_bytes(data[..4].try_into().unwrap());
-                        let sent = u64::from_be_bytes(data[4..].try_into().unwrap());
+                        let seq = u32::from_be_bytes(data[..4].try_into().expect(ABORT));
+                        let sent = u64::from_be_bytes(data[4..].try_into().expect(ABORT));
                         *self.report.received.entry(seq).or_default() += 1;
                         let kill = shared.kill_at.load(Relaxed);
                         if kill != 0 && sent >= kill && self.report.first_after_kill.is_none() {
@@ -258,22 +259,6 @@ impl Participant {
     }
 }
 
-fn ws_frame(payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x82];
-    if payload.len() < 126 {
-        f.push(0x80 | payload.len() as u8);
-    } else if payload.len() <= 0xffff {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    } else {
-        f.push(0x80 | 127);
-        f.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-    }
-    f.extend_from_slice(&[0, 0, 0, 0]); // zero mask key: payload goes as is
-    f.extend_from_slice(payload);
-    f
-}
-
 enum Msg {
     Binary(Vec<u8>),
     Close(u16),
@@ -292,7 +277,7 @@ fn parse(buf: &mut Vec<u8>) -> Vec<Msg> {
         let (len, hdr) = match b[1] & 0x7f {
             126 if b.len() >= 4 => (usize::from(u16::from_be_bytes([b[2], b[3]])), 4),
             127 if b.len() >= 10 => (
-                u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
+                u64::from_be_bytes(b[2..10].try_into().expect(ABORT)) as usize,
                 10,
             ),
             126 | 127 => break,
@@ -498,46 +483,6 @@ fn send_one(p: &mut Participant, seq: &mut u32, shared: &Shared) {
 
 // ---------------------------------------------------------------- coordinator
 
-/// A child process killed on drop, with a line reader on its stdout.
-struct Proc {
-    child: Child,
-    _stdin: Option<ChildStdin>,
-    out: BufReader<std::process::ChildStdout>,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn");
-        let stdin = child.stdin.take();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        Self {
-            child,
-            _stdin: stdin,
-            out,
-        }
-    }
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.out.read_line(&mut l).unwrap();
-        assert!(!l.is_empty(), "a child process ended early");
-        l.trim().to_owned()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-static NATS_PID: AtomicU32 = AtomicU32::new(0);
-
 fn mint(room: &str, role: &str) -> Vec<u8> {
     teleconsult_relay::server::mint_token(
         SECRET.as_bytes(),
@@ -548,7 +493,7 @@ fn mint(room: &str, role: &str) -> Vec<u8> {
         None,
         false,
     )
-    .unwrap()
+    .expect(ABORT)
     .0
     .into_bytes()
 }
@@ -566,44 +511,9 @@ fn run_coordinator() {
     let k = env_num("RELAY_FAILOVER_NODES", 3).max(2);
     let recovery_s = env_num("RELAY_FAILOVER_RECOVERY_S", 30) as u64;
     let deadline = env_num("RELAY_FAILOVER_DEADLINE", 120) as u64;
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(deadline));
-        eprintln!("relay-failover: deadline of {deadline} s reached, stopping");
-        let nats = NATS_PID.load(Relaxed);
-        if nats != 0 {
-            let _ = Command::new("kill").arg(nats.to_string()).status();
-        }
-        // The relay nodes exit when their stdin closes with this process.
-        std::process::exit(1);
-    });
-    let nats_bin = ["/usr/bin/nats-server", "/usr/sbin/nats-server"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nats-server not installed (apt-get install nats-server)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let nats = KillOnDrop(
-        Command::new(nats_bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server"),
-    );
-    NATS_PID.store(nats.0.id(), Relaxed);
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "nats-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("nats://127.0.0.1:{port}");
-    let exe = std::env::current_exe().unwrap();
+    let nats = support::start_nats_with_deadline("relay-failover", deadline);
+    let url = nats.url.clone();
+    let exe = std::env::current_exe().expect(ABORT);
     let mut nodes: Vec<Proc> = (0..k)
         .map(|_| {
             let mut c = Command::new(&exe);
@@ -618,9 +528,9 @@ fn run_coordinator() {
         .map(|n| {
             n.line()
                 .strip_prefix("listening ")
-                .unwrap()
+                .expect(ABORT)
                 .parse()
-                .unwrap()
+                .expect(ABORT)
         })
         .collect();
     // Let every node hear every other's heartbeat before the first join.
@@ -630,13 +540,13 @@ fn run_coordinator() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .expect(ABORT);
     let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).unwrap();
+    getrandom::fill(&mut seed).expect(ABORT);
     let seed = u64::from_le_bytes(seed) | 1;
     let epoch_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect(ABORT)
         .as_millis() as u64;
     let shared = Arc::new(Shared {
         base: Instant::now(),
@@ -675,7 +585,7 @@ fn run_coordinator() {
                 let id = |s: usize| ParticipantId(((2 * i + s + 1) as u64 | 1 << 62).to_be_bytes());
                 let fp = (2 * i + side) as u8;
                 let mut entropy = [0u8; 32];
-                getrandom::fill(&mut entropy).unwrap();
+                getrandom::fill(&mut entropy).expect(ABORT);
                 let session = Session::new(Config {
                     room,
                     secret: RoomSecret::from_bytes(secret_for(i, seed)),
@@ -722,10 +632,10 @@ fn run_coordinator() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let setup_s = setup.elapsed().as_secs_f64();
-        phase_tx.send(Phase::Sending).unwrap();
+        phase_tx.send(Phase::Sending).expect(ABORT);
         tokio::time::sleep(Duration::from_secs(2)).await;
         shared.kill_at.store(shared.now(), Relaxed);
-        nodes[0].child.kill().unwrap(); // SIGKILL
+        nodes[0].child.kill().expect(ABORT); // SIGKILL
         let _ = nodes[0].child.wait();
         // Until every participant heard from its peer after the kill (bounded), then 2 s more.
         let give_up = tokio::time::Instant::now() + Duration::from_secs(recovery_s);
@@ -733,12 +643,12 @@ fn run_coordinator() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        phase_tx.send(Phase::Draining).unwrap();
+        phase_tx.send(Phase::Draining).expect(ABORT);
         tokio::time::sleep(Duration::from_secs(3)).await;
-        phase_tx.send(Phase::Done).unwrap();
+        phase_tx.send(Phase::Done).expect(ABORT);
         let mut reports = Vec::new();
         for h in handles {
-            reports.push(h.await.unwrap());
+            reports.push(h.await.expect(ABORT));
         }
         let kill = shared.kill_at.load(Relaxed);
         let (clinicians, patients) = reports.split_at(calls);
@@ -777,20 +687,10 @@ fn run_coordinator() {
         )
     });
     println!("{line}");
-    std::io::stdout().flush().unwrap();
+    std::io::stdout().flush().expect(ABORT);
     rt.shutdown_timeout(Duration::from_millis(200));
     drop(nodes);
     drop(nats);
-}
-
-/// nats-server, killed when the coordinator returns or panics: never left running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Both participants of call `i` share its room secret.

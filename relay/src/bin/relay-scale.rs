@@ -28,28 +28,29 @@
 //! RELAY_SCALE_NODES=6` (each process stays under the 20,000-descriptor limit).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver: failing loudly is right
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use teleconsult::signaling::relay_wire::{ClientMessage, ParticipantId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 
+mod support;
+
+/// Why a panic here is not a bug: the benchmark talks only to processes it started on
+/// loopback (no outside input), and cannot go on without the operation that failed.
+const ABORT: &str =
+    "benchmark aborted: a loopback socket, pipe, child process or fixed-layout frame failed";
+use support::{Proc, env_num, ws_frame};
+
 const SECRET: &str = "relay-scale-secret-0123456789abcdef";
 const PAYLOAD: usize = 64;
 const BUCKET_US: u64 = 10;
 const BUCKETS: usize = 20_000; // 200 ms at 10 µs
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     match std::env::var("RELAY_SCALE_ROLE").as_deref() {
@@ -67,10 +68,10 @@ fn run_node() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .expect(ABORT);
     rt.block_on(async {
         let config = teleconsult_relay::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: "127.0.0.1:0".parse().expect(ABORT),
             token_secret: Some(SECRET.as_bytes().to_vec()),
             nats: Some(nats),
             max_connections: 30_000,
@@ -80,9 +81,9 @@ fn run_node() {
             handshake_timeout: Duration::from_secs(120),
             ..Default::default()
         };
-        let relay = teleconsult_relay::start(config).await.unwrap();
+        let relay = teleconsult_relay::start(config).await.expect(ABORT);
         println!("listening {}", relay.local_addr());
-        std::io::stdout().flush().unwrap();
+        std::io::stdout().flush().expect(ABORT);
         let mut stdin = tokio::io::stdin();
         let mut b = [0u8; 16];
         while !matches!(stdin.read(&mut b).await, Ok(0) | Err(_)) {}
@@ -106,19 +107,6 @@ impl Stats {
     fn now_us(&self) -> u64 {
         self.base.elapsed().as_micros() as u64
     }
-}
-
-fn ws_frame(payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x82];
-    if payload.len() < 126 {
-        f.push(0x80 | payload.len() as u8);
-    } else {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    }
-    f.extend_from_slice(&[0, 0, 0, 0]); // zero mask key: payload goes as is
-    f.extend_from_slice(payload);
-    f
 }
 
 fn pid(n: usize) -> ParticipantId {
@@ -162,7 +150,7 @@ async fn reader(
                 (2, Some(0x82)) if msg.len() >= 17 => {
                     stats.delivered.fetch_add(1, Relaxed);
                     if stats.record.load(Relaxed) {
-                        let sent = u64::from_be_bytes(msg[9..17].try_into().unwrap());
+                        let sent = u64::from_be_bytes(msg[9..17].try_into().expect(ABORT));
                         let us = stats.now_us().saturating_sub(sent);
                         let i = ((us / BUCKET_US) as usize).min(BUCKETS);
                         stats.hist[i].fetch_add(1, Relaxed);
@@ -229,11 +217,11 @@ async fn try_connect(
     token: String,
     stats: Arc<Stats>,
 ) -> Result<OwnedWriteHalf, u16> {
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    let sock = tokio::net::TcpSocket::new_v4().expect(ABORT);
     sock.bind(SocketAddr::new(src, 0))
         .expect("bind source address");
     let mut s = sock.connect(addr).await.map_err(|_| UPGRADE_FAILED)?;
-    s.set_nodelay(true).unwrap();
+    s.set_nodelay(true).expect(ABORT);
     let req = format!(
         "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -260,7 +248,7 @@ async fn try_connect(
         token: token.into_bytes(),
     }
     .encode();
-    wr.write_all(&ws_frame(&join)).await.unwrap();
+    wr.write_all(&ws_frame(&join)).await.expect(ABORT);
     tokio::time::timeout(Duration::from_secs(60), rx)
         .await
         .expect("welcome timeout")
@@ -278,7 +266,7 @@ fn mint(room: &str, role: &str) -> String {
         None,
         false,
     )
-    .unwrap()
+    .expect(ABORT)
     .0
 }
 
@@ -288,17 +276,17 @@ fn run_gen() {
     let rate = env_num("RELAY_SCALE_GEN_RATE", 1000) as f64;
     let secs = env_num("RELAY_SCALE_SECS", 10) as u64;
     let nodes: Vec<SocketAddr> = std::env::var("RELAY_SCALE_NODE_ADDRS")
-        .unwrap()
+        .expect(ABORT)
         .split(',')
-        .map(|a| a.parse().unwrap())
+        .map(|a| a.parse().expect(ABORT))
         .collect();
-    let src: std::net::IpAddr = format!("127.0.0.{}", 10 + g).parse().unwrap();
+    let src: std::net::IpAddr = format!("127.0.0.{}", 10 + g).parse().expect(ABORT);
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .expect(ABORT);
     rt.block_on(async move {
         let stats = Arc::new(Stats {
             delivered: AtomicU64::new(0),
@@ -319,7 +307,7 @@ fn run_gen() {
                 let room = format!("scale-{g}-{j}");
                 let token = mint(&room, role);
                 let stats = stats.clone();
-                let permit = limit.clone().acquire_owned().await.unwrap();
+                let permit = limit.clone().acquire_owned().await.expect(ABORT);
                 tasks.spawn(async move {
                     let w = connect(src, addr, pid(2 * j + side), token, stats).await;
                     drop(permit);
@@ -327,7 +315,7 @@ fn run_gen() {
                 });
             }
             while let Some(r) = tasks.join_next().await {
-                let (i, w) = r.unwrap();
+                let (i, w) = r.expect(ABORT);
                 writers[i] = Some(w);
             }
         }
@@ -339,13 +327,13 @@ fn run_gen() {
             stats.retries.load(Relaxed),
             stats.upgrade_retries.load(Relaxed)
         );
-        std::io::stdout().flush().unwrap();
+        std::io::stdout().flush().expect(ABORT);
         let mut line = String::new();
         tokio::task::spawn_blocking(move || {
-            std::io::stdin().lock().read_line(&mut line).unwrap();
+            std::io::stdin().lock().read_line(&mut line).expect(ABORT);
         })
         .await
-        .unwrap();
+        .expect(ABORT);
         // Fixed rate, in 5 ms ticks, round robin over both directions of every pair; the
         // first second warms up and is not recorded.
         let frames: Vec<Vec<u8>> = (0..2 * pairs)
@@ -388,7 +376,7 @@ fn run_gen() {
                 next = (next + 1) % writers.len();
                 let mut f = frames[i].clone();
                 f[TS..TS + 8].copy_from_slice(&stats.now_us().to_be_bytes());
-                writers[i].write_all(&f).await.unwrap();
+                writers[i].write_all(&f).await.expect(ABORT);
                 sent += 1;
                 if recording {
                     sent_recorded += 1;
@@ -414,49 +402,13 @@ fn run_gen() {
             elapsed.as_secs_f64(),
             hist.join(",")
         );
-        std::io::stdout().flush().unwrap();
+        std::io::stdout().flush().expect(ABORT);
         drop(writers);
     });
     rt.shutdown_timeout(Duration::from_millis(100));
 }
 
 // ---------------------------------------------------------------- coordinator
-
-/// A child process killed on drop, with a line reader on its stdout.
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: BufReader<std::process::ChildStdout>,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn");
-        let stdin = child.stdin.take();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        Self { child, stdin, out }
-    }
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.out.read_line(&mut l).unwrap();
-        assert!(!l.is_empty(), "a child process ended early");
-        l.trim().to_owned()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-static NATS_PID: AtomicU32 = AtomicU32::new(0);
 
 fn cpu_ticks(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -502,44 +454,9 @@ fn run_coordinator() {
     let rate = env_num("RELAY_SCALE_RATE", 20_000);
     let secs = env_num("RELAY_SCALE_SECS", 10);
     let deadline = env_num("RELAY_SCALE_DEADLINE", 300) as u64;
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(deadline));
-        eprintln!("relay-scale: deadline of {deadline} s reached, stopping");
-        let nats = NATS_PID.load(Relaxed);
-        if nats != 0 {
-            let _ = Command::new("kill").arg(nats.to_string()).status();
-        }
-        // Every other child exits when its stdin closes with this process.
-        std::process::exit(1);
-    });
-    let nats_bin = ["/usr/bin/nats-server", "/usr/sbin/nats-server"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nats-server not installed (apt-get install nats-server)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let nats = KillOnDrop(
-        Command::new(nats_bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server"),
-    );
-    NATS_PID.store(nats.0.id(), Relaxed);
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "nats-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("nats://127.0.0.1:{port}");
-    let exe = std::env::current_exe().unwrap();
+    let nats = support::start_nats_with_deadline("relay-scale", deadline);
+    let url = nats.url.clone();
+    let exe = std::env::current_exe().expect(ABORT);
     let mut nodes: Vec<Proc> = (0..k)
         .map(|_| {
             let mut c = Command::new(&exe);
@@ -550,7 +467,7 @@ fn run_coordinator() {
         .collect();
     let addrs: Vec<String> = nodes
         .iter_mut()
-        .map(|n| n.line().strip_prefix("listening ").unwrap().to_owned())
+        .map(|n| n.line().strip_prefix("listening ").expect(ABORT).to_owned())
         .collect();
     // Let every node hear every other's heartbeat before the first join.
     std::thread::sleep(Duration::from_millis(1200));
@@ -572,10 +489,10 @@ fn run_coordinator() {
     let (mut held, mut retries, mut upgrade_retries) = (0usize, 0u64, 0u64);
     for g in &mut gens {
         let l = g.line();
-        let mut f = l.strip_prefix("ready ").unwrap().split(' ');
-        held += f.next().unwrap().parse::<usize>().unwrap();
-        retries += f.next().unwrap().parse::<u64>().unwrap();
-        upgrade_retries += f.next().unwrap().parse::<u64>().unwrap();
+        let mut f = l.strip_prefix("ready ").expect(ABORT).split(' ');
+        held += f.next().expect(ABORT).parse::<usize>().expect(ABORT);
+        retries += f.next().expect(ABORT).parse::<u64>().expect(ABORT);
+        upgrade_retries += f.next().expect(ABORT).parse::<u64>().expect(ABORT);
     }
     let setup_s = setup.elapsed().as_secs_f64();
     let rss1: Vec<u64> = nodes.iter().map(|n| rss_bytes(n.child.id())).collect();
@@ -588,22 +505,22 @@ fn run_coordinator() {
     let cpu0: Vec<u64> = nodes.iter().map(|n| cpu_ticks(n.child.id())).collect();
     let t_run = Instant::now();
     for g in &mut gens {
-        let stdin = g.stdin.as_mut().unwrap();
-        stdin.write_all(b"go\n").unwrap();
-        stdin.flush().unwrap();
+        let stdin = g.stdin.as_mut().expect(ABORT);
+        stdin.write_all(b"go\n").expect(ABORT);
+        stdin.flush().expect(ABORT);
     }
     let mut hist = vec![0u64; BUCKETS + 1];
     let (mut sent, mut delivered, mut elapsed) = (0u64, 0u64, 0f64);
     for g in &mut gens {
         let l = g.line();
-        let mut f = l.strip_prefix("result ").unwrap().split(' ');
-        let _all: u64 = f.next().unwrap().parse().unwrap();
-        sent += f.next().unwrap().parse::<u64>().unwrap();
-        delivered += f.next().unwrap().parse::<u64>().unwrap();
-        elapsed = elapsed.max(f.next().unwrap().parse().unwrap());
+        let mut f = l.strip_prefix("result ").expect(ABORT).split(' ');
+        let _all: u64 = f.next().expect(ABORT).parse().expect(ABORT);
+        sent += f.next().expect(ABORT).parse::<u64>().expect(ABORT);
+        delivered += f.next().expect(ABORT).parse::<u64>().expect(ABORT);
+        elapsed = elapsed.max(f.next().expect(ABORT).parse().expect(ABORT));
         for e in f.next().unwrap_or("").split(',').filter(|e| !e.is_empty()) {
-            let (i, c) = e.split_once(':').unwrap();
-            hist[i.parse::<usize>().unwrap()] += c.parse::<u64>().unwrap();
+            let (i, c) = e.split_once(':').expect(ABORT);
+            hist[i.parse::<usize>().expect(ABORT)] += c.parse::<u64>().expect(ABORT);
         }
     }
     let run_s = t_run.elapsed().as_secs_f64();
@@ -633,15 +550,4 @@ fn run_coordinator() {
     drop(gens);
     drop(nodes);
     drop(nats);
-}
-
-/// nats-server, killed when the coordinator returns or panics (a failed generator makes it
-/// panic): never left running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
