@@ -386,9 +386,21 @@ fn relay_urls(value: &JsValue) -> Result<Vec<String>, Error> {
     Ok(urls)
 }
 
-/// Checks every option and returns what opens the consultation once the session's
-/// certificate exists (nothing is opened before that).
-fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>, Error> {
+/// Checks every option, starts connecting to the first relay, and returns what opens the
+/// consultation once the session's certificate exists, with the first socket's events.
+#[allow(
+    clippy::type_complexity,
+    reason = "one private call site; a named type would only move the tuple"
+)]
+fn build(
+    options: &JsValue,
+) -> Result<
+    (
+        impl FnOnce(Certificate) -> Shared + use<>,
+        Option<EarlySocket>,
+    ),
+    Error,
+> {
     if !options.is_object() {
         return Err(Error::InvalidArgument("options: expected an object"));
     }
@@ -441,15 +453,16 @@ fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
     let events = EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?;
-    Ok(move |(certificate, fingerprint): Certificate| {
-        Rc::new_cyclic(|weak| {
-            // The relay socket first: its handshake runs while the session derives its keys
-            // (X25519, HKDF: a few ms of wasm). Nothing arrives from it before this returns.
-            // Should it fail, `join` tries again through `connect`, which reports the error.
-            let socket = relay_urls
-                .first()
-                .and_then(|url| open_socket(weak, url, 1).ok());
-            let session = Session::new(Config {
+    // The first relay socket opens now, while `join` waits for the certificate (key
+    // generation, a few ms when `warmUp` made none), so its handshake is off the set-up
+    // path. Should it fail to open, `connect` tries again and reports the error.
+    let (socket, early) = relay_urls
+        .first()
+        .and_then(|url| EarlySocket::open(url))
+        .map_or((None, None), |(socket, early)| (Some(socket), Some(early)));
+    let open = move |(certificate, fingerprint): Certificate| {
+        Rc::new(RefCell::new(Inner {
+            session: Session::new(Config {
                 room,
                 secret,
                 id: ParticipantId(id),
@@ -461,41 +474,39 @@ fn build(options: &JsValue) -> Result<impl FnOnce(Certificate) -> Shared + use<>
                 timeouts: Timeouts::default(),
                 authority,
                 certificate: fingerprint,
-            });
-            RefCell::new(Inner {
-                session,
-                failover: Failover::new(relay_urls.len()),
-                relay_urls,
-                socket_generation: 1,
-                socket,
-                peers: SortedMap::new(),
-                spare: None,
-                spare_timer: None,
-                remote_streams: SortedMap::new(),
-                timer: None,
-                timer_at: None,
-                reconnect_timer: None,
-                quality_timer: None,
-                backoff: Backoff::default(),
-                ice_servers: if present(&ice_servers) {
-                    ice_servers
-                } else {
-                    JsValue::UNDEFINED
-                },
-                relay_only,
-                certificate,
-                local_stream,
-                joined_once: false,
-                ended: None,
-                state: "connecting",
-                join_waiter: None,
-                join_error: None,
-                host_listeners: None,
-                events,
-                recording: Default::default(),
-            })
-        })
-    })
+            }),
+            failover: Failover::new(relay_urls.len()),
+            relay_urls,
+            socket_generation: 1,
+            socket,
+            peers: SortedMap::new(),
+            spare: None,
+            spare_timer: None,
+            remote_streams: SortedMap::new(),
+            timer: None,
+            timer_at: None,
+            reconnect_timer: None,
+            quality_timer: None,
+            backoff: Backoff::default(),
+            ice_servers: if present(&ice_servers) {
+                ice_servers
+            } else {
+                JsValue::UNDEFINED
+            },
+            relay_only,
+            certificate,
+            local_stream,
+            joined_once: false,
+            ended: None,
+            state: "connecting",
+            join_waiter: None,
+            join_error: None,
+            host_listeners: None,
+            events,
+            recording: Default::default(),
+        }))
+    };
+    Ok((open, early))
 }
 
 #[wasm_bindgen]
@@ -512,15 +523,16 @@ impl Consultation {
     #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
     pub fn join(#[wasm_bindgen(unchecked_param_type = "JoinOptions")] options: JsValue) -> Promise {
         js::promise(async move {
-            let open = build(&options)?;
+            let (open, early) = build(&options)?;
             let inner = open(certificate().await?);
             let waiter = Promise::new(&mut |resolve, reject| {
                 inner.borrow_mut().join_waiter = Some((resolve, reject));
             });
             install_host_listeners(&inner);
             LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
-            if inner.borrow().socket.is_none() {
-                connect(&inner);
+            match early {
+                Some(early) => early.attach(&inner),
+                None => connect(&inner),
             }
             // While the socket opens; the tracks go in when the session asks for the connection
             // (a patient: after its hello, while the reply is on its way).
@@ -840,6 +852,51 @@ fn input(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, u64)) {
         f(&mut guard, now_ms());
     }
     pump(&inner);
+}
+
+/// Where the events of the first relay socket go: it opens before the consultation exists
+/// (while the certificate is made), so they wait here until `attach` hands them over.
+enum EarlySink {
+    Waiting(Vec<SocketEvent>),
+    Attached(Weak<RefCell<Inner>>),
+}
+
+/// The first relay socket's event slot (socket number 1).
+struct EarlySocket(Rc<RefCell<EarlySink>>);
+
+impl EarlySocket {
+    /// Starts connecting to `url`; `None` if no WebSocket could be made.
+    fn open(url: &str) -> Option<(Socket, Self)> {
+        let slot = Rc::new(RefCell::new(EarlySink::Waiting(Vec::new())));
+        let sink_slot = slot.clone();
+        let sink = move |event: SocketEvent| {
+            let weak = match &mut *sink_slot.borrow_mut() {
+                EarlySink::Waiting(events) => return events.push(event),
+                EarlySink::Attached(weak) => weak.clone(),
+            };
+            if weak
+                .upgrade()
+                .is_some_and(|i| i.borrow().socket_generation == 1)
+            {
+                on_socket(&weak, event);
+            }
+        };
+        Socket::connect(url, sink)
+            .ok()
+            .map(|socket| (socket, Self(slot)))
+    }
+
+    /// Hands the socket's events to `inner`, those that came while it was made first.
+    fn attach(self, inner: &Shared) {
+        let weak = Rc::downgrade(inner);
+        let waiting =
+            std::mem::replace(&mut *self.0.borrow_mut(), EarlySink::Attached(weak.clone()));
+        if let EarlySink::Waiting(events) = waiting {
+            for event in events {
+                on_socket(&weak, event);
+            }
+        }
+    }
 }
 
 /// Opens socket number `generation` to the relay; events of any other socket are ignored.
