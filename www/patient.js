@@ -269,8 +269,20 @@ function refreshSelfView() {
   $('camera').disabled = !video;
   $('switch-camera').disabled = !video;
   $('mute').disabled = !audio;
-  $('sending').textContent = video && audio ? ''
-    : `You are not sending your ${!video && !audio ? 'video or voice' : !video ? 'video' : 'voice'}${app.extras.consentAvailable ? ' (no consent given). You can give it under "Your consent".' : '.'}`;
+  $('sending').textContent = notSendingText({ video, audio });
+}
+
+/**
+ * Why a kind is not sent, in words: no consent (the patient can give it), or the device is
+ * blocked or missing (consent is given, but the browser refused or has no such device).
+ */
+function notSendingText(sending) {
+  const kinds = [['video', 'video', 'camera'], ['audio', 'voice', 'microphone']];
+  return kinds.filter(([kind]) => !sending[kind]).map(([kind, what, device]) => (
+    app.extras.consentAvailable && !app.extras.allowed(kind)
+      ? `You are not sending your ${what}: no consent given. You can give it under "Your consent".`
+      : `You are not sending your ${what}: your ${device} is blocked or not available. Allow it in the browser's address bar, then reload this page.`
+  )).join(' ');
 }
 
 function onEnded(reason) {

@@ -1137,8 +1137,7 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
                     p.remove_tracks_not_in(guard.local_stream.as_ref());
                     match &guard.local_stream {
                         Some(stream) => p.add_stream(stream),
-                        None if !p.has_senders() => p.receive_audio_and_video(),
-                        None => {}
+                        None => p.receive_audio_and_video(),
                     }
                     guard.peers.insert(id, p);
                 }

@@ -37,8 +37,6 @@ extern "C" {
     fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]
     fn receive_audio_and_video(pc: &RtcPeerConnection) -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = hasSenders)]
-    fn has_senders(pc: &RtcPeerConnection) -> bool;
     #[wasm_bindgen(js_name = addStream, catch)]
     fn add_stream(pc: &RtcPeerConnection, stream: &MediaStream) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = removeTracksNotIn, catch)]
@@ -140,20 +138,15 @@ impl Peer {
         self.pc.clone()
     }
 
-    /// Asks to receive audio and video even while sending nothing, so that the first offer
-    /// always carries both media sections (a patient without a camera still sees the
-    /// clinician). `addTrack` later reuses these transceivers.
+    /// Asks to receive audio and video whatever is sent, so that the first offer always
+    /// carries both media sections (a patient without a camera, or whose camera was denied,
+    /// still sees the clinician). `addTrack` later reuses these transceivers.
     pub fn receive_audio_and_video(&self) {
         let _ = receive_audio_and_video(&self.pc);
     }
 
-    /// Whether anything was ever added to send (an `addTrack` sender stays after
-    /// `removeTrack`, and its transceiver is reused by the next one).
-    pub fn has_senders(&self) -> bool {
-        has_senders(&self.pc)
-    }
-
-    /// Adds every track of `stream` that is not sent yet.
+    /// Adds every track of `stream` that is not sent yet, and receives both kinds whatever
+    /// it holds.
     pub fn add_stream(&self, stream: &MediaStream) {
         let _ = add_stream(&self.pc, stream);
     }

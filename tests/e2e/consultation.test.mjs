@@ -21,7 +21,7 @@ async function newVisit() {
   return { clinician, invite };
 }
 
-async function joinBoth({ autoAdmit = true, media = 'join' } = {}) {
+async function joinBoth({ autoAdmit = true, media = 'join', patientMedia = media } = {}) {
   const { clinician, invite } = await newVisit();
   const doc = await joinIn(clinician, {
     link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
@@ -31,7 +31,7 @@ async function joinBoth({ autoAdmit = true, media = 'join' } = {}) {
   const pat = await joinIn(patient, {
     link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
     token: await relay.token(invite.roomId, 'patient'),
-  }, { media });
+  }, { media: patientMedia });
   return { clinician, patient, invite, doc, pat };
 }
 
@@ -69,6 +69,22 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
     await patient.evaluate(() => window.c?.hangUp());
     await clinician.close();
     await patient.close();
+  }
+});
+
+test('a patient whose camera is denied (microphone only) still receives the clinician\'s video', async () => {
+  const { clinician, patient, doc, pat } = await joinBoth({ patientMedia: 'audio' });
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'patient connected' });
+    await videoKeepsFlowing(patient, doc.id);
+    const kinds = (page, id) => page.evaluate((id) => window.c.remoteStream(id)?.getTracks().map((t) => t.kind).sort(), id);
+    assert.deepEqual(await kinds(patient, doc.id), ['audio', 'video'], 'the patient gets the clinician\'s audio and video');
+    await until(clinician, (id) => window.c.remoteStream(id)?.getAudioTracks().length === 1, pat.id, { what: 'the patient\'s audio at the clinician' });
+  } finally {
+    for (const page of [clinician, patient]) {
+      await page.evaluate(() => window.c?.hangUp());
+      await page.close();
+    }
   }
 });
 

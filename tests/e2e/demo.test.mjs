@@ -29,7 +29,7 @@ after(async () => {
  * Opens `url` in a new tab; page errors, failed requests and Content-Security-Policy
  * violations (the pages carry a strict CSP: no inline script or style) are collected.
  */
-async function openPage(browser, url, { width = 1280, height = 860 } = {}) {
+async function openPage(browser, url, { width = 1280, height = 860, blockCamera = false } = {}) {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -38,6 +38,15 @@ async function openPage(browser, url, { width = 1280, height = 860 } = {}) {
   await page.evaluateOnNewDocument(() => {
     document.addEventListener('securitypolicyviolation', (e) => { console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`); });
   });
+  if (blockCamera) {
+    // As when the person blocked the camera in the browser's prompt: any request for video
+    // is refused with NotAllowedError; the microphone alone is allowed.
+    await page.evaluateOnNewDocument(() => {
+      const md = navigator.mediaDevices;
+      const open = md.getUserMedia.bind(md);
+      md.getUserMedia = (c) => (c?.video ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError')) : open(c));
+    });
+  }
   await page.setViewport({ width, height });
   await page.goto(url, { waitUntil: 'load' });
   page.errors = errors;
@@ -600,6 +609,34 @@ test('the whole visit works with the keyboard alone, and focus follows each step
     await tabTo(patient, '#hangup');
     await patient.keyboard.press('Enter');
     await stepIs(patient, 'ended');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a patient whose camera is blocked sees and hears the clinician, and is told the camera, not consent, is why no video is sent', async () => {
+  const browser = await launchBrowser();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value), { blockCamera: true });
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await typeIn(patient, '#name', 'Sam Patient');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    for (const box of ['#c-video', '#c-audio']) await click(patient, box);
+    await click(patient, '#consent-give');
+    await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting');
+    await click(doc, '#waiting-list li button.admit');
+    await stepIs(patient, 'call');
+    const sending = await patient.$eval('#sending', (e) => e.textContent);
+    assert.match(sending, /not sending your video: your camera is blocked/);
+    assert.doesNotMatch(sending, /consent/i, 'video consent was given: the camera is the reason');
+    const ids = await Promise.all([doc, patient].map((p) => p.evaluate(() => window.demo.consultation.participantId)));
+    await framesIncrease(patient, ids[0], 'patient receiving clinician video');
+    assert.equal(await patient.evaluate((id) => window.demo.consultation.remoteStream(id).getAudioTracks().length, ids[0]), 1);
     assert.deepEqual([...doc.errors, ...patient.errors], []);
   } finally {
     await browser.close();

@@ -177,8 +177,9 @@ const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'parti
  */
 export async function joinIn(page, options, { autoAdmit = false, media = 'join' } = {}) {
   return page.evaluate(async (options, autoAdmit, media, events) => {
-    if (media === 'join') {
-      options.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    if (media === 'join' || media === 'audio') {
+      // 'audio': the microphone only, as when the camera is denied or missing.
+      options.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'join' });
     }
     const c = await window.t.Consultation.join(options);
     const stateAtJoin = c.state;

@@ -105,24 +105,24 @@ export function closePeer(pc) {
 }
 
 /**
- * Receives audio and video even while sending nothing, so that the first offer always
- * carries both media sections; `addTrack` later reuses these transceivers.
+ * Receives audio and video whatever is sent: each kind without a transceiver yet (nothing
+ * sent at all, or a denied camera) gets a receive-only one, so the first offer always
+ * carries both media sections. `addTrack` later reuses these transceivers.
  */
 export function receiveAudioAndVideo(pc) {
-  for (const kind of ['audio', 'video']) pc.addTransceiver(kind, { direction: 'recvonly' });
+  const present = pc.getTransceivers().map((t) => t.receiver.track.kind);
+  for (const kind of ['audio', 'video']) {
+    if (!present.includes(kind)) pc.addTransceiver(kind, { direction: 'recvonly' });
+  }
 }
 
-/** Whether anything was ever added to send (a sender stays after `removeTrack`). */
-export function hasSenders(pc) {
-  return pc.getSenders().length > 0;
-}
-
-/** Adds every track of `stream` not sent yet. */
+/** Adds every track of `stream` not sent yet, and receives both kinds whatever it holds. */
 export function addStream(pc, stream) {
   const sent = pc.getSenders().map((s) => s.track);
   for (const track of stream.getTracks()) {
     if (!sent.includes(track)) pc.addTrack(track, stream);
   }
+  receiveAudioAndVideo(pc);
 }
 
 /** Stops sending the tracks that are not in `stream` (all of them when it is null). */
