@@ -108,12 +108,14 @@ export const STATE_WORDS = {
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
   ended: 'Visit ended',
+  'not-open': 'Visit not open',
 };
 
 /** Why a visit ended, in plain words. */
 export const END_WORDS = {
   'hung-up': 'You left the visit.',
-  'ended-by-clinician': 'The clinician ended the visit.',
+  'ended-by-clinician': 'The clinician ended the visit. If you need to talk again, ask the clinic for a new link.',
+  'not-open': 'This visit is not open. It may not have started yet, it may have ended, or the link may not be right. Check the link your clinic sent, try again later, or contact the clinic.',
   denied: 'The clinician could not admit you to this visit. If you think this is a mistake, contact the clinic.',
   'waiting-room-timeout': 'Nobody admitted you in time. Please open the link again or contact the clinic.',
   'relay-refused': 'The visit service refused the connection. The link may have expired.',

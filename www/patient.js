@@ -102,6 +102,14 @@ $('consent-skip').addEventListener('click', () => join());
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long a patient who arrives before the clinician keeps trying: every 3 s for 10 min.
+ * The relay cannot tell a visit not opened yet from one that ended or never existed (a link
+ * with a wrong room), so after that the page says all three and stops. (The end-to-end
+ * tests shorten it with `window.demoJoinRetry`.)
+ */
+const JOIN_RETRY = { everyMs: 3000, attempts: 200, ...globalThis.demoJoinRetry };
+
 async function join() {
   app.leaving = false;
   showStep('waiting');
@@ -135,7 +143,8 @@ async function join() {
       if (err?.code === 'RelayRefused' && err.relayCode === 4007) {
         if (attempt === 0) announce('Your clinician has not opened the visit yet. Please wait.');
         attempt += 1;
-        await sleep(3000);
+        if (attempt >= JOIN_RETRY.attempts) return onEnded('not-open');
+        await sleep(JOIN_RETRY.everyMs);
         continue;
       }
       showAlert(errorWords(err));
@@ -289,12 +298,17 @@ function onEnded(reason) {
   app.inCall = false;
   app.extras?.detach();
   for (const t of app.localStream?.getTracks() ?? []) t.stop();
-  setPill('ended');
+  // One state, one message: a visit that never opened did not "end".
+  setPill(reason === 'not-open' ? 'not-open' : 'ended');
+  const title = reason === 'not-open' ? 'This visit is not open' : 'Your visit has ended';
+  $('ended-title').textContent = title;
+  $('rejoin').textContent = reason === 'not-open' ? 'Try again' : 'Join again';
   $('end-reason').textContent = END_WORDS[reason] ?? 'The visit has ended.';
   $('end-reason').dataset.reason = reason ?? '';
-  $('rejoin').hidden = reason === 'denied';
+  // Joining again cannot help once the clinician turned the patient away or ended the visit.
+  $('rejoin').hidden = reason === 'denied' || reason === 'ended-by-clinician';
   showStep('ended');
-  announce(`The visit has ended. ${END_WORDS[reason] ?? ''}`);
+  announce(`${title}. ${END_WORDS[reason] ?? ''}`);
 }
 
 $('rejoin').addEventListener('click', async () => {

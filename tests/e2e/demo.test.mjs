@@ -438,6 +438,35 @@ test('a patient who arrives before the clinician waits, then is let in', async (
     await helper.evaluate(() => window.c.hangUp(true));
     await stepIs(patient, 'ended');
     assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /clinician ended/);
+    assert.equal(await patient.$eval('#rejoin', (b) => b.hidden), true, 'no "Join again" into a visit the clinician ended');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a link to a visit that is not open (a wrong room, or one that ended) stops trying and says so', async () => {
+  const browser = await launchBrowser();
+  try {
+    const helper = await openPage(browser, `${relay.url}/`);
+    const invite = await helper.evaluate(async () => {
+      const { createInvite } = await import('/pkg/index.js');
+      return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
+    });
+    // Nobody ever opens this room: to the relay it is the same as a garbled or ended one.
+    const patient = await browser.newPage();
+    await patient.evaluateOnNewDocument(() => { window.demoJoinRetry = { everyMs: 200, attempts: 3 }; });
+    await patient.goto(invite.patientLink, { waitUntil: 'load' });
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+    await typeIn(patient, '#name', 'Sam Patient');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
+    await stepIs(patient, 'ended');
+    assert.equal(await patient.$eval('#ended-title', (e) => e.textContent), 'This visit is not open');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /not have started yet.*ended.*link/);
+    assert.equal(await patient.$eval('#state-pill', (e) => e.textContent), 'Visit not open');
+    assert.equal(await patient.$eval('#rejoin', (b) => !b.hidden && b.textContent), 'Try again');
+    assert.deepEqual(await patient.evaluate(() => document.getElementById('waiting-text').closest('[data-step]').hidden), true, 'the waiting room is gone');
   } finally {
     await browser.close();
   }
