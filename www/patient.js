@@ -421,11 +421,39 @@ function showAlert(text) {
 
 // ----- start ------------------------------------------------------------------------------
 
+/**
+ * One tab per visit on this device: the first tab holds a Web Lock named after the room for
+ * as long as it is open. A second tab with the same link says so before asking anything,
+ * and takes over by itself once the first one closes (a reload releases and retakes it).
+ * Resolves once this tab holds the lock; where Web Locks are missing, at once.
+ */
+function claimVisitTab() {
+  if (!navigator.locks?.request) return Promise.resolve();
+  const name = `teleconsult:visit:${room}`;
+  const hold = () => new Promise(() => {}); // released when the page goes away
+  return new Promise((resolve) => {
+    navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock) {
+        resolve();
+        return hold();
+      }
+      showStep('elsewhere');
+      announce('This visit is already open in another tab.');
+      navigator.locks.request(name, () => {
+        resolve();
+        return hold();
+      });
+    });
+  });
+}
+
 app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView, inviteLink });
 if (!room) {
   showStep('nolink');
 } else {
-  showStep('check', { focus: false });
-  $('name').value = sessionStorage.getItem('teleconsult:name') ?? '';
-  runCheck();
+  claimVisitTab().then(() => {
+    showStep('check', { focus: false });
+    $('name').value = sessionStorage.getItem('teleconsult:name') ?? '';
+    runCheck();
+  });
 }

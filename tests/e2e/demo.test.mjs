@@ -444,6 +444,27 @@ test('a patient who arrives before the clinician waits, then is let in', async (
   }
 });
 
+test('the same patient link in a second tab says the visit is open elsewhere before asking anything, and takes over when the first tab closes', async () => {
+  const browser = await launchBrowser();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const link = await doc.$eval('#patient-link', (i) => i.value);
+    const first = await openPage(browser, link);
+    await stepIs(first, 'check');
+    const second = await openPage(browser, link);
+    await stepIs(second, 'elsewhere');
+    assert.match(await second.$eval('#elsewhere-title', (e) => e.textContent), /already open in another tab/);
+    assert.equal(await second.evaluate(() => document.getElementById('name').closest('[data-step]').hidden), true, 'nothing asked in the second tab');
+    await first.close();
+    await stepIs(second, 'check');
+    assert.deepEqual([...doc.errors, ...second.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a link to a visit that is not open (a wrong room, or one that ended) stops trying and says so', async () => {
   const browser = await launchBrowser();
   try {
