@@ -55,22 +55,13 @@ pub fn object(pairs: &[(&str, JsValue)]) -> Object {
     obj
 }
 
-#[wasm_bindgen(module = "/src/web/snippets/platform.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = fillRandom, catch)]
-    fn fill_random(bytes: &mut [u8]) -> Result<bool, JsValue>;
-}
-
-/// Fills `out` from `crypto.getRandomValues`, available in every browser, worker and
-/// Node.js 20.
+/// Fills `out` from the platform's cryptographic random source (`crypto.getRandomValues`,
+/// in every browser, worker and Node.js 20, through `getrandom`). Where there is none, the
+/// SDK refuses to run rather than fall back to a weak source.
 pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
-    match fill_random(out) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(Error::Unsupported(
-            "crypto.getRandomValues is missing; a secure random source is required",
-        )),
-        Err(_) => Err(Error::Unsupported("crypto.getRandomValues failed")),
-    }
+    getrandom::fill(out).map_err(|_| {
+        Error::Unsupported("crypto.getRandomValues is missing; a secure random source is required")
+    })
 }
 
 /// `x` when it is an integer that fits a `u16` (a port, a close code, an m-line index).

@@ -3,18 +3,6 @@
 // weigh more in the wasm than the JavaScript does (see docs/BENCHMARKS.md, "Bundle size").
 
 /**
- * Fills `bytes` from the platform's cryptographic random source (`crypto.getRandomValues`,
- * in every browser, worker and Node.js 20). Returns false when there is none: the SDK then
- * refuses to run rather than fall back to a weak source.
- */
-export function fillRandom(bytes) {
-  const crypto = globalThis.crypto;
-  if (!crypto || typeof crypto.getRandomValues !== 'function') return false;
-  crypto.getRandomValues(bytes);
-  return true;
-}
-
-/**
  * Opens a WebSocket for binary frames. Its events reach `onEvent(kind, value)`: 0 open,
  * 1 a binary message (`value` a Uint8Array; text frames are not part of the protocol and are
  * dropped), 2 closed (`value` the close code, 1006 when it dropped without a close frame).
