@@ -511,6 +511,24 @@ export interface ConsentEntry { seq: number; event: ConsentEvent }
     }
 
     #[test]
+    fn a_statement_ends_before_a_trailing_line_comment() {
+        // The old parser looked at the raw line end, so `ConsultationState` ran on and
+        // swallowed `EndReason`.
+        let dts = "export type ConsultationState =\n| \"admitted\"      // in the call\n| \"ended\";        // see `endReason`\n\n/** Why a consultation ended. */\nexport type EndReason =\n| \"hung-up\" | \"denied\";\n";
+        let items = parse(dts);
+        assert_eq!(
+            items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["ConsultationState", "EndReason"]
+        );
+        assert!(items[0].text.ends_with("// see `endReason`\n"));
+        assert!(
+            items[1]
+                .text
+                .starts_with("/** Why a consultation ended. */\n")
+        );
+    }
+
+    #[test]
     fn reads_tsc_declarations() {
         let dts = "import { X } from \"./x\";\n/** Codes. */\nexport declare const ErrorCode: {\n    readonly A: \"A\";\n};\nexport type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];\nexport declare function f(\n    a: string,\n    b: { c: number }\n): Promise<void>;\nexport declare abstract class K {\n    /** Starts (see {@link f}. */\n    start(): void;\n}\ndeclare const hidden: string;\nexport declare enum E {\n    One = 1\n}\n";
         assert_eq!(
