@@ -47,8 +47,8 @@ impl Platform {
     }
 }
 
-/// `haystack.contains(needle)`, by comparing at each position. Why not `str::contains`: its
-/// Two-Way searcher is ~3 KB of wasm, and user agents are a few hundred bytes.
+/// `haystack.contains(needle)`, by comparing at each position: user agents are short, and
+/// `str::contains` costs more wasm (docs/DEVELOPING.md, "Why size shapes the code").
 fn contains(haystack: &str, needle: &str) -> bool {
     // `windows(0)` would panic; the empty string is in every string.
     needle.is_empty()

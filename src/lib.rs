@@ -25,7 +25,8 @@
 //! | `web` | yes | the JS API and the browser drivers (`web`, wasm32 only) |
 //!
 //! Without `web` the crate is the sans-IO core alone; `bench/bundle-floor` builds it that
-//! way to measure what the core weighs in wasm.
+//! way to measure what the core weighs in wasm. Why the core avoids `format!`, `BTreeMap`,
+//! sorting and panicking slices: docs/DEVELOPING.md, "Why size shapes the code".
 
 pub mod capabilities;
 pub mod consent;

@@ -1,19 +1,16 @@
-//! Small sorted collections that cost little wasm: [`SortedMap`], a map kept as a sorted
-//! `Vec` for the session's small maps (at most `MAX_PARTICIPANTS` peers, at most
-//! `REORDER_WINDOW` buffered messages), and [`sort_dedup_few`] for sets of enum codes.
-//!
-//! Why not `BTreeMap`: every key/value pair gets its own copy of the B-tree's insert, remove
-//! and rebalancing code, several KB of wasm each; for a handful of entries a sorted `Vec` is
-//! as fast and a fraction of the code. It iterates in key order, like `BTreeMap`, so
-//! replacing one with the other changes no behaviour.
+//! Small sorted collections: [`SortedMap`], a map kept as a sorted `Vec` for the session's
+//! small maps (at most `MAX_PARTICIPANTS` peers, at most `REORDER_WINDOW` buffered messages),
+//! and [`sort_dedup_few`] for sets of enum codes. They stand in for `BTreeMap` and `sort`,
+//! for the wasm's size (docs/DEVELOPING.md, "Why size shapes the code"); for a handful of
+//! entries they are as fast. `SortedMap` iterates in key order, like `BTreeMap`, so replacing
+//! one with the other changes no behaviour.
 
 /// Sorts and de-duplicates `v`, with the same result as `sort_unstable()` + `dedup()`, for
 /// values with few distinct possibilities (enum variants, byte codes).
 ///
 /// Each value is binary-searched in the (de-duplicated) output and inserted if new, so the
 /// cost is O(n log d + d²) for `d` distinct values — linear in a hostile input's length,
-/// since `d` is bounded by the type. Why not `sort_unstable`: each element type gets its
-/// own ~1.5 KB copy of pattern-defeating quicksort in the wasm; this is a few dozen bytes.
+/// since `d` is bounded by the type.
 pub(crate) fn sort_dedup_few<T: Ord + Copy>(v: &mut Vec<T>) {
     let mut out: Vec<T> = Vec::new();
     for &x in v.iter() {

@@ -1,9 +1,6 @@
-//! The few number-to-text conversions the core needs, without `format!`.
-//!
-//! Every `format!` call site builds a `fmt::Arguments` table (piece strings, argument
-//! pointers, per-argument format specs) and goes through `core::fmt::write` and
-//! `Formatter::pad_integral`; for zero-padded decimals and plain concatenation the code here
-//! is smaller in the wasm, and it writes exactly the same text.
+//! The few number-to-text conversions the core needs, without `format!` (for the wasm's
+//! size: docs/DEVELOPING.md, "Why size shapes the code"). Each writes exactly the text
+//! `format!` would.
 
 /// Appends `v` in decimal, zero-padded to at least `width` digits: what `{v:0width$}`
 /// writes for an unsigned integer.

@@ -207,7 +207,7 @@ fn len16(b: &[u8]) -> [u8; 2] {
 pub fn encode_fingerprints(fps: &[(String, Vec<u8>)]) -> Vec<u8> {
     // The 8 smallest distinct entries, in order: the same as collecting, sorting,
     // de-duplicating and truncating to 8, but each entry is binary-searched into a list of at
-    // most 8 (O(n) for a hostile SDP's many lines), and the wasm needs no sort code (~3 KB).
+    // most 8 (O(n) for a hostile SDP's many lines), and the wasm needs no sort code.
     let mut list: Vec<(String, Vec<u8>)> = Vec::new();
     for (n, d) in fps {
         if n.is_empty() || n.len() > 64 || d.is_empty() || d.len() > 64 {

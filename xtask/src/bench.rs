@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: run every benchmark and print one result line each.
 //!
-//! Benchmarks are plain programs (`harness = false`) that print `name: key=value …` lines;
-//! this command runs them and repeats those lines at the end, after the build noise.
+//! Benchmarks live in bench/ (bench/README.md lists them; the native ones are the root
+//! package's `[[bench]]` targets in bench/native/) and in the relay crate's binaries. They are
+//! plain programs (`harness = false`) that print `name: key=value …` lines; this command runs
+//! them and repeats those lines at the end, after the build noise.
 
 use std::process::Command;
 
@@ -77,6 +79,7 @@ pub fn run() -> Result<(), String> {
         ("call set-up", node("bench/call-setup/run.mjs", &[])),
         ("envelope in wasm", node("bench/envelope-wasm/run.mjs", &[])),
         ("signaling and consent", {
+            // Every `[[bench]]` target of the root package (bench/native/).
             let mut c = util::cargo();
             c.args(["bench", "--package", "teleconsult"]);
             c
