@@ -5,53 +5,20 @@
 // control socket lives on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startTurn } from './turn_server.mjs';
 
-const TURNSERVER = '/usr/bin/turnserver';
-let relay, browser, turn, turnDir, turnPort;
-
-const portOpen = (port) => new Promise((resolveOpen) => {
-  const s = connect(port, '127.0.0.1', () => { s.destroy(); resolveOpen(true); });
-  s.on('error', () => resolveOpen(false));
-});
-
-async function startTurn() {
-  turn = spawn(TURNSERVER, ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${turnPort}`,
-    '--lt-cred-mech', '--user=test:secret', '--realm=teleconsult.test', '--no-tls', '--no-dtls', '--no-cli',
-    '--allow-loopback-peers', `--userdb=${join(turnDir, 'turndb')}`, `--pidfile=${join(turnDir, 'turn.pid')}`,
-    '--log-file=stdout', '--simple-log'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await portOpen(turnPort))) {
-    if (Date.now() > deadline || turn.exitCode !== null) throw new Error('coturn did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopTurn() {
-  if (!turn || turn.exitCode !== null) return;
-  const exited = new Promise((r) => turn.once('exit', r));
-  turn.kill('SIGKILL');
-  await exited;
-}
+let relay, browser, turn;
 
 before(async () => {
-  if (!existsSync(TURNSERVER)) throw new Error('coturn is missing: cargo xtask setup installs it');
-  turnPort = await freePort();
-  turnDir = mkdtempSync(join(tmpdir(), 'teleconsult-turn-'));
-  await startTurn();
+  turn = await startTurn();
   relay = await startRelay({ www: testPages });
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await relay?.stop();
-  await stopTurn();
-  if (turnDir) rmSync(turnDir, { recursive: true, force: true });
+  await turn?.close();
 });
 
 /**
@@ -63,7 +30,7 @@ const ufrags = () => window.__created.pcs.map((pc) => {
 });
 
 test('the TURN server dies mid-call: ICE restarts and the call recovers through a new one', async () => {
-  const ice = { iceServers: [{ urls: `turn:127.0.0.1:${turnPort}?transport=udp`, username: 'test', credential: 'secret' }], iceTransportPolicy: 'relay' };
+  const ice = turn.iceOptions();
   const call = await startCall(browser, relay, { clinicianExtra: ice, patientExtra: ice });
   const { clinician, patient, doc, pat } = call;
   try {
@@ -72,10 +39,10 @@ test('the TURN server dies mid-call: ICE restarts and the call recovers through 
     await videoKeepsFlowing(patient, doc.id);
     const before = { patient: await patient.evaluate(ufrags), clinician: await clinician.evaluate(ufrags) };
 
-    await stopTurn();
+    await turn.stop();
     const broken = (pcs) => pcs.some((pc) => { try { return ['disconnected', 'failed'].includes(pc.iceConnectionState); } catch { return false; } });
     await until(patient, `(${broken})(window.__created.pcs)`, null, { what: 'ICE disconnected', timeout: 40_000 });
-    await startTurn();
+    await turn.start();
 
     const restarted = (old) => window.__created.pcs.some((pc, i) => {
       try { return pc.localDescription && pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] !== old[i]; } catch { return false; }

@@ -3,36 +3,13 @@
 // as a clear error event instead of a silent timeout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, freePort, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startTurn } from './turn_server.mjs';
 
-const TURNSERVER = '/usr/bin/turnserver';
-let relay, browser, turn, turnDir, turnPort;
-
-async function portOpen(port) {
-  return new Promise((resolveOpen) => {
-    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolveOpen(true); });
-    s.on('error', () => resolveOpen(false));
-  });
-}
+let relay, browser, turn;
 
 before(async () => {
-  if (!existsSync(TURNSERVER)) throw new Error('coturn is missing: cargo xtask setup installs it');
-  turnPort = await freePort();
-  turnDir = mkdtempSync(join(tmpdir(), 'teleconsult-turn-'));
-  turn = spawn(TURNSERVER, ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${turnPort}`,
-    '--lt-cred-mech', '--user=test:secret', '--realm=teleconsult.test', '--no-tls', '--no-dtls', '--no-cli',
-    '--allow-loopback-peers', `--userdb=${join(turnDir, 'turndb')}`, `--pidfile=${join(turnDir, 'turn.pid')}`,
-    '--log-file=stdout', '--simple-log'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await portOpen(turnPort))) {
-    if (Date.now() > deadline || turn.exitCode !== null) throw new Error('coturn did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  turn = await startTurn();
   relay = await startRelay({ www: testPages });
   browser = await launchBrowser();
 });
@@ -40,16 +17,10 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await relay?.stop();
-  turn?.kill();
-  if (turnDir) rmSync(turnDir, { recursive: true, force: true });
+  await turn?.close();
 });
 
-function iceOptions(credential) {
-  return {
-    iceServers: [{ urls: `turn:127.0.0.1:${turnPort}?transport=udp`, username: 'test', credential }],
-    iceTransportPolicy: 'relay',
-  };
-}
+const iceOptions = (credential) => turn.iceOptions(credential);
 
 test('iceTransportPolicy "relay" through coturn: relay candidates only, and media flows', async () => {
   const call = await startCall(browser, relay, { clinicianExtra: iceOptions('secret'), patientExtra: iceOptions('secret') });
