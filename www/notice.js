@@ -24,7 +24,7 @@ const TEXT = `Who receives your data
 Teleconsult Demo Clinic and the clinician treating you in this video visit.
 
 What is shared, and only if you agree
-Your video and your voice during this visit. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO2) and blood pressure. You choose each of these separately.
+Your video and your voice during this visit. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO₂) and blood pressure. You choose each of these separately.
 
 Why
 Only to treat you during this visit (purpose: treatment). Nothing is shared for research, payment or marketing.
@@ -41,7 +41,8 @@ You can withdraw any consent at any time during the visit with the "Withdraw" bu
 Proof of your choice
 Each choice is recorded on this device, signed with a key that stays on this device, and a copy goes to your clinician, who countersigns it.`;
 
-export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '1', language: 'en', text: TEXT };
+// Version 2: "SpO2" became "SpO₂" (the text is hashed, so a changed text is a new version).
+export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '2', language: 'en', text: TEXT };
 
 /** Renders the notice, paragraph by paragraph, from exactly the text that is hashed. */
 export function renderNotice(container) {

@@ -97,7 +97,8 @@ export class PatientExtras {
     if (!this.manager) throw this.openError ?? new Error('The consent record could not be opened.');
     const end = Date.now() + GRANT_HOURS * 3_600_000;
     for (const category of categories) {
-      if (this.activeGrants(category).length) continue;
+      // Skips what consent already allows (a grant under an earlier notice does not count).
+      if (this.allowed(category)) continue;
       await this.manager.grant({ purposes: ['TREAT'], categories: [category], period: { end } });
     }
   }
