@@ -2,9 +2,8 @@
 // shared readings into charts and FHIR Observations; a ConsentReplica keeps the clinician's
 // countersigned copy of the patient's consent ledger; Export writes both as one FHIR R4 Bundle.
 import { $, h, shortTime, errorWords } from '/common.js';
-import { vitalCharts } from '/charts.js';
-import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL } from '/notice.js';
-import { ago } from '/charts.js';
+import { vitalCharts, ago } from '/charts.js';
+import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL, inSentence } from '/notice.js';
 import { SIMULATOR_ID } from '/simulator.js';
 
 const READING_CATEGORY = {
@@ -136,7 +135,7 @@ export class ClinicianExtras {
 
   onConsentChange({ entry }) {
     const ev = entry.event;
-    const names = (list) => list.map((c) => (CLINICIAN_LABEL[c] ?? c).toLowerCase()).join(', ');
+    const names = (list) => list.map((c) => inSentence(CLINICIAN_LABEL[c] ?? c)).join(', ');
     const cats = (seq) => names(this.replica.list().find((r) => r.seq === seq)?.grant.categories ?? []);
     if (ev.type === 'grant') this.ctx.log(`Consent given: ${names(ev.categories)}.`);
     if (ev.type === 'withdraw') {
@@ -252,7 +251,7 @@ export class ClinicianExtras {
     const allStale = charts.every((c) => c.stale);
     $('vitals-card').dataset.stale = String(allStale);
     $('vitals-status').textContent = allStale
-      ? `Not current: no reading from the patient's devices since ${ago(now - newest, newest)}. ${counted}`
+      ? `Not current: the last reading from the patient's devices came ${ago(now - newest, newest)}. ${counted}`
       : `Live from the patient's devices · ${counted}`;
     if (became.length) {
       this.ctx.announce(`${became.map((c) => c.title).join(', ')}: no new reading. The value shown is not current.`);

@@ -17,6 +17,9 @@ export const CATEGORIES = [
 
 export const CATEGORY_LABEL = Object.fromEntries(CATEGORIES.map((c) => [c.id, c.label]));
 
+/** A label inside a sentence: only its first letter lowered ("blood oxygen (SpO₂)", never "spo₂"). */
+export const inSentence = (label) => label.charAt(0).toLowerCase() + label.slice(1);
+
 /** How long a grant lasts unless withdrawn first: the visit, at most four hours. */
 export const GRANT_HOURS = 4;
 
