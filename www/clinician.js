@@ -441,6 +441,7 @@ $('new-visit').addEventListener('click', () => {
   app.extras.reset();
   renderWaiting();
   renderSasCard();
+  renderStage();
   showStep('start');
 });
 
