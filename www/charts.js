@@ -1,6 +1,6 @@
 // Small hand-written SVG line charts for the clinician's vitals panel: one chart per vital,
 // one line per series, the latest value in large type above it.
-import { h, clock } from '/common.js';
+import { h, clock, shortTime } from '/common.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const W = 320;
@@ -24,7 +24,11 @@ export class VitalChart {
   constructor({ id, title, unit, series, range, format }) {
     Object.assign(this, { id, title, unit, series, range, format });
     this.points = [];
+    /** When the newest reading was received (ms), for `refresh`. */
+    this.receivedAt = null;
+    this.stale = false;
     this.latest = h('p', { class: 'latest' }, '—');
+    this.freshness = h('p', { class: 'freshness' });
     this.meta = h('p', { class: 'meta' }, 'No readings yet');
     this.svg = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: no readings yet` });
     this.legend = series.length > 1
@@ -35,12 +39,16 @@ export class VitalChart {
       }))
       : null;
     this.element = h('section', { class: 'vital', dataset: { vital: id }, 'aria-label': title },
-      h('h3', {}, title), this.latest, this.svg, this.legend, this.meta);
+      h('h3', {}, title), this.latest, this.freshness, this.svg, this.legend, this.meta);
     this.draw();
   }
 
-  /** Adds a reading: `values` by series key (numbers; others are skipped), at `time` ms. */
-  add(time, values, { flagged = false, note = '' } = {}) {
+  /**
+   * Adds a reading: `values` by series key (numbers; others are skipped), measured at `time`
+   * ms and received at `receivedAt` ms (what `refresh` ages).
+   */
+  add(time, values, { flagged = false, note = '', receivedAt = Date.now() } = {}) {
+    this.receivedAt = Math.max(this.receivedAt ?? receivedAt, receivedAt);
     this.points.push({ time, values });
     this.points.sort((a, b) => a.time - b.time);
     if (this.points.length > KEEP) this.points.splice(0, this.points.length - KEEP);
@@ -50,6 +58,26 @@ export class VitalChart {
     this.meta.textContent = `${this.points.length} reading${this.points.length === 1 ? '' : 's'} · last at ${clock(time)}${note ? ` · ${note}` : ''}`;
     this.svg.setAttribute('aria-label', `${this.title}: latest ${this.format(values)} ${this.unit} at ${clock(time)}; ${this.points.length} readings charted`);
     this.draw();
+  }
+
+  /**
+   * Marks the latest value as current or not: with no reading received for `staleAfterMs`,
+   * the chart says "Not current · last reading 2 min ago" (the age follows the clock on each
+   * call). Returns true when it has just become stale.
+   */
+  refresh(now, staleAfterMs) {
+    if (this.receivedAt === null) {
+      this.element.dataset.stale = 'false';
+      this.freshness.textContent = '';
+      return false;
+    }
+    const age = Math.max(0, now - this.receivedAt);
+    const stale = age >= staleAfterMs;
+    const became = stale && !this.stale;
+    this.stale = stale;
+    this.element.dataset.stale = String(stale);
+    this.freshness.textContent = stale ? `Not current · last reading ${ago(age, this.receivedAt)}` : 'Live';
+    return became;
   }
 
   draw() {
@@ -81,6 +109,14 @@ export class VitalChart {
     }
     this.svg.replaceChildren(...nodes);
   }
+}
+
+/** How long ago `age` ms was, in words: "8 s ago", "2 min ago", "at 14:05". */
+export function ago(age, at) {
+  const s = Math.floor(age / 1000);
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `at ${shortTime(at)}`;
 }
 
 /** The three charts of the demo. */

@@ -52,7 +52,7 @@ export async function mediaChecks() {
   } catch (err) {
     // Try each alone: a visit can go on with one of them.
     const reason = err?.name === 'NotAllowedError'
-      ? 'Blocked. Allow it in the browser\'s address bar, then check again.'
+      ? 'Blocked. Allow it in the browser\'s address bar, then choose "Check again".'
       : 'Not found or already in use by another app.';
     for (const [check, constraints] of [[camera, { video: true }], [microphone, { audio: true }]]) {
       try {

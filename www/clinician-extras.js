@@ -2,8 +2,8 @@
 // shared readings into charts and FHIR Observations; a ConsentReplica keeps the clinician's
 // countersigned copy of the patient's consent ledger; Export writes both as one FHIR R4 Bundle.
 import { $, h, shortTime, errorWords } from '/common.js';
-import { vitalCharts } from '/charts.js';
-import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL } from '/notice.js';
+import { vitalCharts, ago } from '/charts.js';
+import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL, inSentence } from '/notice.js';
 import { SIMULATOR_ID } from '/simulator.js';
 
 const READING_CATEGORY = {
@@ -13,8 +13,23 @@ const READING_CATEGORY = {
   bloodPressureMeasurement: 'blood-pressure',
 };
 
+/** The consent categories as the clinician reads them: the patient's video, not "your". */
+const CLINICIAN_LABEL = { ...CATEGORY_LABEL, video: 'Patient\'s video', audio: 'Patient\'s voice' };
+
 /** The tag on Observations that came from the demo's simulated device. */
 const SIMULATED_TAG = { system: 'urn:teleconsult', code: 'simulated-device', display: 'Demo data from a simulated device, not a measurement of the patient' };
+
+/**
+ * How long a vital stays "current" without a new reading: 10 s. Heart-rate monitors and
+ * pulse oximeters notify about once a second (the demo's simulator every 1.5 s, its cuff
+ * every 8 s), so 10 s without one means the device stopped, went out of reach, or the
+ * patient withdrew consent; a value that old must not pass for the patient's state now. A
+ * cuff measures on demand, so its reading soon shows as "last reading N min ago", which is
+ * what the clinician needs to know. The end-to-end tests shorten it with
+ * `window.demoVitals = { staleAfterMs }` (read on every check).
+ */
+const STALE_AFTER_MS = 10_000;
+const staleAfterMs = () => globalThis.demoVitals?.staleAfterMs ?? STALE_AFTER_MS;
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
 const KPA_TO_MMHG = 7.500_62;
@@ -30,6 +45,8 @@ export class ClinicianExtras {
     this.sdk = sdk;
     this.ctx = ctx;
     this.reset();
+    // The age of the latest readings follows the clock, with or without new readings.
+    setInterval(() => this.refreshVitals(), 1000);
   }
 
   get devicesAvailable() { return typeof this.sdk.ReadingReceiver === 'function'; }
@@ -48,6 +65,7 @@ export class ClinicianExtras {
     this.charts = vitalCharts();
     $('vitals').replaceChildren(...Object.values(this.charts).map((c) => c.element));
     $('vitals').hidden = true;
+    $('vitals-card').dataset.stale = 'false';
     $('vitals-status').textContent = this.devicesAvailable
       ? 'No readings yet. They appear here, live, when the patient connects a device and agrees to share it.'
       : 'Device readings are not available in this version.';
@@ -117,7 +135,7 @@ export class ClinicianExtras {
 
   onConsentChange({ entry }) {
     const ev = entry.event;
-    const names = (list) => list.map((c) => (CATEGORY_LABEL[c] ?? c).toLowerCase()).join(', ');
+    const names = (list) => list.map((c) => inSentence(CLINICIAN_LABEL[c] ?? c)).join(', ');
     const cats = (seq) => names(this.replica.list().find((r) => r.seq === seq)?.grant.categories ?? []);
     if (ev.type === 'grant') this.ctx.log(`Consent given: ${names(ev.categories)}.`);
     if (ev.type === 'withdraw') {
@@ -125,6 +143,19 @@ export class ClinicianExtras {
       this.ctx.announce(`The patient withdrew consent for ${cats(ev.grant)}.`);
     }
     this.renderConsent();
+  }
+
+  /**
+   * The patient's consent for one category, from the clinician's replica: `state` is
+   * 'active', 'withdrawn', 'inactive' (ended) or 'none'; null before the replica exists.
+   */
+  consentState(id) {
+    if (!this.replica) return { state: null };
+    const covering = this.replica.list().filter((r) => r.grant.categories.includes(id));
+    const active = covering.find((r) => r.status.state === 'active');
+    const last = covering.at(-1);
+    const state = active ? 'active' : last?.status.state === 'withdrawn' ? 'withdrawn' : last ? 'inactive' : 'none';
+    return { state, active, last };
   }
 
   renderConsent() {
@@ -140,12 +171,9 @@ export class ClinicianExtras {
       status.textContent = 'The patient\'s consent choices appear here when they join.';
       return;
     }
-    const records = this.replica.list();
-    list.replaceChildren(...CATEGORIES.map(({ id, label }) => {
-      const covering = records.filter((r) => r.grant.categories.includes(id));
-      const active = covering.find((r) => r.status.state === 'active');
-      const last = covering.at(-1);
-      const state = active ? 'active' : last?.status.state === 'withdrawn' ? 'withdrawn' : last ? 'inactive' : 'none';
+    list.replaceChildren(...CATEGORIES.map(({ id }) => {
+      const { state, active, last } = this.consentState(id);
+      const label = CLINICIAN_LABEL[id];
       const words = {
         active: `Given${active?.grant.period.end ? `, until ${shortTime(active.grant.period.end)}` : ''}`,
         withdrawn: `Withdrawn ${last ? shortTime(last.status.at) : ''}`,
@@ -164,6 +192,7 @@ export class ClinicianExtras {
       status.textContent = `The consent record did not verify: ${err.message}`;
       status.dataset.verified = 'false';
     }
+    this.ctx.consentChanged?.();
   }
 
   // ----- vitals -------------------------------------------------------------------------
@@ -186,7 +215,10 @@ export class ClinicianExtras {
     if (reading.device.id === SIMULATOR_ID) notes.push('simulated device');
     if (!reading.patientData) notes.push('demonstration data');
     if (reading.effectiveTimeSource === 'received') notes.push('timed on arrival');
-    const opts = { flagged: reading.warnings.length > 0 || reading.flags.length > 0, note: notes.join(', ') };
+    // Aged from when the patient's device received it (not when it was measured: a device
+    // clock may be unset); never from a time ahead of this clock (the devices' clocks differ).
+    const receivedAt = Math.min(num(reading.receivedAt) || Date.now(), Date.now());
+    const opts = { flagged: reading.warnings.length > 0 || reading.flags.length > 0, note: notes.join(', '), receivedAt };
     const t = reading.effectiveTime;
     switch (reading.measurement.kind) {
       case 'heartRate': this.charts.heartRate.add(t, { hr: num(v.heartRate) }, opts); break;
@@ -203,7 +235,27 @@ export class ClinicianExtras {
       $('vitals').hidden = false;
       this.ctx.log('Readings are arriving from the patient\'s devices.');
     }
-    $('vitals-status').textContent = `Live from the patient's devices · ${this.readings.size} reading${this.readings.size === 1 ? '' : 's'} received, each checked against its raw device bytes.`;
+    this.refreshVitals();
+  }
+
+  /** Marks each chart current or not, and says in the status line how old the newest reading is. */
+  refreshVitals() {
+    if (!this.readings.size) return;
+    const now = Date.now();
+    const after = staleAfterMs();
+    const charts = Object.values(this.charts).filter((c) => c.receivedAt !== null);
+    const became = charts.filter((c) => c.refresh(now, after));
+    const newest = Math.max(...charts.map((c) => c.receivedAt));
+    const n = this.readings.size;
+    const counted = `${n} reading${n === 1 ? '' : 's'} received, each checked against its raw device bytes.`;
+    const allStale = charts.every((c) => c.stale);
+    $('vitals-card').dataset.stale = String(allStale);
+    $('vitals-status').textContent = allStale
+      ? `Not current: the last reading from the patient's devices came ${ago(now - newest, newest)}. ${counted}`
+      : `Live from the patient's devices · ${counted}`;
+    if (became.length) {
+      this.ctx.announce(`${became.map((c) => c.title).join(', ')}: no new reading. The value shown is not current.`);
+    }
   }
 
   /** One sentence about the visit's record, for the end screen. */

@@ -158,6 +158,9 @@ function wire(c) {
     const fresh = c.participants().find((x) => x.id === p.id);
     if (fresh) person(fresh);
     p.status = 'connected';
+    p.connectedAt = Date.now();
+    // Until then, a picture that has not started yet is not "camera off" (see renderStage).
+    setTimeout(renderStage, VIDEO_GRACE_MS + 50);
     if (!app.focus || app.focus === p.id || p.role === 'patient') setFocus(p.id);
     renderWaiting();
     log(`Connected to ${nameOf(p.id)}.`);
@@ -165,10 +168,12 @@ function wire(c) {
   });
   c.addEventListener('track', (e) => {
     if (!app.focus) setFocus(e.detail.participantId);
+    watchTrack(e.detail.track, e.detail.stream);
     if (e.detail.participantId === app.focus) {
       attachVideo($('remote'), e.detail.stream);
       $('remote-empty').hidden = true;
     }
+    renderStage();
   });
   c.addEventListener('sas', (e) => {
     const p = app.people.get(e.detail.participantId) ?? person({ id: e.detail.participantId });
@@ -211,6 +216,7 @@ function wire(c) {
     app.people.delete(id);
     if (app.focus === id) {
       app.focus = null;
+      renderStage();
       $('remote').srcObject = null;
       $('remote-empty').hidden = false;
       $('remote-empty').textContent = 'The patient left. They can rejoin with the same link.';
@@ -238,6 +244,68 @@ function setFocus(id) {
   $('visit-title').textContent = `Visit with ${nameOf(id)}`;
   app.extras.setPatient(id);
   renderSasCard();
+  renderStage();
+}
+
+// ----- the stage: what the patient's picture shows, or why there is none ---------------------
+
+/**
+ * How long after connecting a picture that has not started is "starting", not "camera off":
+ * the first video frames take a moment to arrive.
+ */
+const VIDEO_GRACE_MS = 4000;
+
+/** Re-renders the stage whenever a received track starts, stops or ends. */
+const watched = new WeakSet();
+function watchTrack(track, stream) {
+  for (const target of [track, stream]) {
+    if (!target || watched.has(target)) continue;
+    watched.add(target);
+    for (const type of ['mute', 'unmute', 'ended', 'addtrack', 'removetrack']) target.addEventListener(type, () => renderStage());
+  }
+}
+
+/**
+ * Says on the stage, over the picture, when the patient sends no picture and why: they
+ * withdrew consent for video, never gave it, or their camera is off or blocked (no live
+ * video track from them, or it is muted or ended). The connection badge steps aside: a
+ * "Good connection" over a black picture says the wrong thing.
+ */
+function renderStage() {
+  const p = app.focus ? app.people.get(app.focus) : null;
+  const name = p ? nameOf(p.id) : '';
+  let state = 'on';
+  if (!p || p.status !== 'connected') {
+    state = 'none';
+  } else {
+    const consent = app.extras?.consentState('video').state;
+    const tracks = app.consultation?.remoteStream(p.id)?.getVideoTracks() ?? [];
+    const live = tracks.some((t) => t.readyState === 'live' && !t.muted);
+    if (consent === 'withdrawn') state = 'withdrawn';
+    else if (live) state = 'on';
+    else if (Date.now() - (p.connectedAt ?? 0) < VIDEO_GRACE_MS) state = 'starting';
+    else if (consent === 'none' || consent === 'inactive') state = 'no-consent';
+    else state = 'off';
+  }
+  const words = {
+    withdrawn: `${name} withdrew consent for video`,
+    'no-consent': `${name} has not given consent for video`,
+    off: `${name}'s camera is off`,
+    starting: `Waiting for ${name}'s video…`,
+  }[state];
+  const stage = $('remote').closest('.stage');
+  const before = stage.dataset.video;
+  stage.dataset.video = state;
+  $('remote-off').hidden = !words;
+  $('remote-off').textContent = words ?? '';
+  $('remote-off').dataset.state = state;
+  if (before === state || state === 'none' || state === 'starting') return;
+  if (state === 'on') {
+    if (before && before !== 'starting' && before !== 'none') announce(`${name}'s video is back.`);
+  } else {
+    announce(`${words}.`);
+    log(`${words}.`);
+  }
 }
 
 // ----- waiting room ------------------------------------------------------------------------
@@ -373,6 +441,7 @@ $('new-visit').addEventListener('click', () => {
   app.extras.reset();
   renderWaiting();
   renderSasCard();
+  renderStage();
   showStep('start');
 });
 
@@ -392,6 +461,19 @@ function showAlert(text) {
   $('alert').hidden = false;
 }
 
-app.extras = new ClinicianExtras(sdk, { app, log, announce, showAlert });
+/**
+ * Where the code card sits: beside the picture, at the top of the side column, when the
+ * console has two columns, so that at 1280×800 it is above the fold next to the patient's
+ * video; under the call controls when there is one column.
+ */
+const oneColumn = matchMedia('(max-width: 60rem)');
+function placeSasCard() {
+  if (oneColumn.matches) $('controls').after($('sas-card'));
+  else $('console-side').prepend($('sas-card'));
+}
+oneColumn.addEventListener('change', placeSasCard);
+placeSasCard();
+
+app.extras = new ClinicianExtras(sdk, { app, log, announce, showAlert, consentChanged: () => renderStage() });
 renderWaiting();
 showStep('start', { focus: false });

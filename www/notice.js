@@ -17,6 +17,9 @@ export const CATEGORIES = [
 
 export const CATEGORY_LABEL = Object.fromEntries(CATEGORIES.map((c) => [c.id, c.label]));
 
+/** A label inside a sentence: only its first letter lowered ("blood oxygen (SpO₂)", never "spo₂"). */
+export const inSentence = (label) => label.charAt(0).toLowerCase() + label.slice(1);
+
 /** How long a grant lasts unless withdrawn first: the visit, at most four hours. */
 export const GRANT_HOURS = 4;
 
@@ -24,7 +27,7 @@ const TEXT = `Who receives your data
 Teleconsult Demo Clinic and the clinician treating you in this video visit.
 
 What is shared, and only if you agree
-Your video and your voice during this visit. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO2) and blood pressure. You choose each of these separately.
+Your video and your voice during this visit. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO₂) and blood pressure. You choose each of these separately.
 
 Why
 Only to treat you during this visit (purpose: treatment). Nothing is shared for research, payment or marketing.
@@ -41,7 +44,8 @@ You can withdraw any consent at any time during the visit with the "Withdraw" bu
 Proof of your choice
 Each choice is recorded on this device, signed with a key that stays on this device, and a copy goes to your clinician, who countersigns it.`;
 
-export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '1', language: 'en', text: TEXT };
+// Version 2: "SpO2" became "SpO₂" (the text is hashed, so a changed text is a new version).
+export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '2', language: 'en', text: TEXT };
 
 /** Renders the notice, paragraph by paragraph, from exactly the text that is hashed. */
 export function renderNotice(container) {

@@ -3,7 +3,7 @@
 // on withdrawal) and its device API (Web Bluetooth DeviceSession, DeviceBridge for the
 // simulated device, ReadingShare to send readings to the clinician).
 import { $, h, errorWords, shortTime } from '/common.js';
-import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL, GRANT_HOURS, renderNotice } from '/notice.js';
+import { NOTICE, CLINIC, CATEGORIES, CATEGORY_LABEL, GRANT_HOURS, renderNotice, inSentence } from '/notice.js';
 import { Simulator } from '/simulator.js';
 
 /** The consent category of a reading, by characteristic. */
@@ -97,19 +97,20 @@ export class PatientExtras {
     if (!this.manager) throw this.openError ?? new Error('The consent record could not be opened.');
     const end = Date.now() + GRANT_HOURS * 3_600_000;
     for (const category of categories) {
-      if (this.activeGrants(category).length) continue;
+      // Skips what consent already allows (a grant under an earlier notice does not count).
+      if (this.allowed(category)) continue;
       await this.manager.grant({ purposes: ['TREAT'], categories: [category], period: { end } });
     }
   }
 
   async withdraw(category) {
     for (const record of this.activeGrants(category)) await this.manager.withdraw(record.seq);
-    this.ctx.announce(`You withdrew consent for ${CATEGORY_LABEL[category].toLowerCase()}. It stopped at once.`);
+    this.ctx.announce(`You withdrew consent for ${inSentence(CATEGORY_LABEL[category])}. It stopped at once.`);
   }
 
   async give(category) {
     await this.grant([category]);
-    this.ctx.announce(`You gave consent for ${CATEGORY_LABEL[category].toLowerCase()}.`);
+    this.ctx.announce(`You gave consent for ${inSentence(CATEGORY_LABEL[category])}.`);
     if ((category === 'video' || category === 'audio') && this.consultation) {
       // Open the camera/microphone again with everything consent now allows.
       try {
@@ -146,8 +147,8 @@ export class PatientExtras {
         h('span', { class: 'what' }, label),
         h('span', { class: 'state' }, words),
         active
-          ? h('button', { type: 'button', class: 'secondary withdraw', 'aria-label': `Withdraw consent for ${label.toLowerCase()}`, onclick: (e) => this.act(e, () => this.withdraw(id)) }, 'Withdraw')
-          : h('button', { type: 'button', class: 'give', 'aria-label': `Give consent for ${label.toLowerCase()}`, onclick: (e) => this.act(e, () => this.give(id)) }, 'Give consent'));
+          ? h('button', { type: 'button', class: 'secondary withdraw', 'aria-label': `Withdraw consent for ${inSentence(label)}`, onclick: (e) => this.act(e, () => this.withdraw(id)) }, 'Withdraw')
+          : h('button', { type: 'button', class: 'give', 'aria-label': `Give consent for ${inSentence(label)}`, onclick: (e) => this.act(e, () => this.give(id)) }, 'Give consent'));
     }));
     if (focused) list.querySelector(`li[data-category="${focused}"] button`)?.focus();
     const size = this.manager.size;

@@ -66,8 +66,7 @@ $('name-form').addEventListener('submit', (e) => {
   if (!name) { $('name').focus(); return; }
   sessionStorage.setItem('teleconsult:name', name);
   if (app.extras.consentAvailable) {
-    app.extras.showNotice($('notice'));
-    showStep('consent');
+    showConsentStep();
   } else {
     join();
   }
@@ -75,11 +74,42 @@ $('name-form').addEventListener('submit', (e) => {
 
 // ----- step 2: consent (see patient-extras.js) --------------------------------------------
 
+const consentBoxes = () => [...document.querySelectorAll('#consent-form input[data-category]')];
+
+/**
+ * The consent step. Grants already stored on this device (after a reload, or "Join again")
+ * show as given: their boxes ticked, and the wording says consent is given and can be
+ * changed; continuing keeps them (no new grant), and unticking one withdraws it.
+ */
+async function showConsentStep() {
+  app.extras.showNotice($('notice'));
+  await app.extras.ready;
+  let given = 0;
+  for (const box of consentBoxes()) {
+    box.checked = app.extras.allowed(box.dataset.category);
+    if (box.checked) given += 1;
+  }
+  const any = given > 0;
+  $('consent-form').dataset.given = String(any);
+  $('consent-given').hidden = !any;
+  $('consent-hint').textContent = any
+    ? 'You can also withdraw any of these at any time during the visit with one click ("Withdraw"); it takes effect at once. Your care does not depend on sharing device readings.'
+    : 'Nothing is ticked for you. You can withdraw any of these at any time during the visit with one click ("Withdraw"); it takes effect at once. Your care does not depend on sharing device readings.';
+  $('consent-give').textContent = any ? 'Continue with these choices' : 'Give consent and continue';
+  // With consent already given, "without giving consent" would not be true: untick instead.
+  $('consent-skip').hidden = any;
+  $('consent-error').hidden = true;
+  showStep('consent');
+  if (any) announce('You already gave consent on this device. Your choices are ticked; you can change them before you continue.');
+}
+
 $('consent-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const categories = [...document.querySelectorAll('#consent-form input[data-category]:checked')].map((i) => i.dataset.category);
-  if (categories.length === 0) {
-    $('consent-error').textContent = 'Tick what you agree to share, or choose "Continue without consent".';
+  const boxes = consentBoxes();
+  const categories = boxes.filter((i) => i.checked).map((i) => i.dataset.category);
+  const alreadyGiven = $('consent-form').dataset.given === 'true';
+  if (categories.length === 0 && !alreadyGiven) {
+    $('consent-error').textContent = 'Tick what you agree to share, or choose "Continue without giving consent".';
     $('consent-error').hidden = false;
     return;
   }
@@ -87,7 +117,11 @@ $('consent-form').addEventListener('submit', async (e) => {
   $('consent-give').disabled = true;
   try {
     await app.extras.grant(categories);
-    announce('Your consent was recorded on this device.');
+    // An unticked box that was given before is a withdrawal.
+    for (const box of boxes) {
+      if (!box.checked && app.extras.allowed(box.dataset.category)) await app.extras.withdraw(box.dataset.category);
+    }
+    announce(alreadyGiven ? 'Your consent choices are saved on this device.' : 'Your consent was recorded on this device.');
     join();
   } catch (err) {
     $('consent-error').textContent = errorWords(err);

@@ -43,7 +43,7 @@ export class Simulator {
     };
     tick();
     cuff();
-    this.timers.push(setInterval(tick, 1500), setInterval(cuff, 9000));
+    this.timers.push(setInterval(tick, 1500), setInterval(cuff, 8000));
   }
 
   stop() {

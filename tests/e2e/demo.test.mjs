@@ -494,16 +494,18 @@ test('a link to a visit that is not open (a wrong room, or one that ended) stops
 });
 
 /** A clinician console and a patient page in one visit, admitted and connected, by clicks. */
-async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'] } = {}) {
-  const doc = await openPage(browser, `${relay.url}/clinician.html`);
+async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'], size = {}, atCheck, atConsent } = {}) {
+  const doc = await openPage(browser, `${relay.url}/clinician.html`, size);
   await click(doc, '#start-visit');
   await stepIs(doc, 'visit');
   const link = await doc.$eval('#patient-link', (i) => i.value);
-  const patient = await openPage(browser, link);
+  const patient = await openPage(browser, link, size);
   await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
+  await atCheck?.(patient);
   await typeIn(patient, '#name', 'Sam Patient');
   await click(patient, '#continue');
   await stepIs(patient, 'consent');
+  await atConsent?.(patient);
   for (const box of consent) await click(patient, box);
   await click(patient, consent.length ? '#consent-give' : '#consent-skip');
   await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting');
@@ -673,6 +675,12 @@ test('a patient whose camera is blocked sees and hears the clinician, and is tol
     await stepIs(doc, 'visit');
     const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value), { blockCamera: true });
     await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    // The check names the button to press exactly as it reads.
+    const recheck = await patient.evaluate(() => ({
+      reason: [...document.querySelectorAll('#checks li[data-capability="camera"] .reason')].map((e) => e.textContent).join(' '),
+      button: document.getElementById('recheck').textContent,
+    }));
+    assert.ok(recheck.reason.includes(`"${recheck.button}"`), `${recheck.reason} names "${recheck.button}"`);
     await typeIn(patient, '#name', 'Sam Patient');
     await click(patient, '#continue');
     await stepIs(patient, 'consent');
@@ -687,6 +695,15 @@ test('a patient whose camera is blocked sees and hears the clinician, and is tol
     const ids = await Promise.all([doc, patient].map((p) => p.evaluate(() => window.demo.consultation.participantId)));
     await framesIncrease(patient, ids[0], 'patient receiving clinician video');
     assert.equal(await patient.evaluate((id) => window.demo.consultation.remoteStream(id).getAudioTracks().length, ids[0]), 1);
+    // The console says so over the (empty) picture, instead of a connection badge over black.
+    await until(doc, () => document.querySelector('.stage').dataset.video === 'off', null, 'the console says the camera is off');
+    const stage = await doc.evaluate(() => ({
+      text: !document.getElementById('remote-off').hidden && document.getElementById('remote-off').textContent,
+      badge: getComputedStyle(document.getElementById('quality')).display,
+    }));
+    assert.equal(stage.text, 'Sam Patient\'s camera is off');
+    assert.equal(stage.badge, 'none', 'no connection badge over the empty picture');
+    await shoot(doc, '15-clinician-patient-camera-off');
     assert.deepEqual([...doc.errors, ...patient.errors], []);
   } finally {
     await browser.close();
@@ -718,7 +735,7 @@ test('a patient the clinician turns away is told so plainly, without a way to re
   }
 });
 
-test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code is shown as changed and not verified on both pages', async () => {
+test('a patient who reloads mid-visit rejoins from the tab\'s link with the consent on the device shown as given; the new code is shown as changed and not verified on both pages', async () => {
   const browser = await launchBrowser();
   try {
     const { doc, patient } = await startVisit(browser);
@@ -732,13 +749,33 @@ test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code
 
     // The patient's page restarts: no fragment in the address any more, the tab still has the link.
     assert.equal(await patient.evaluate(() => location.hash), '');
+    const grants = () => patient.evaluate(() => window.demo.extras.manager.list().length);
+    const grantsBefore = await grants();
+    assert.equal(grantsBefore, 5);
     await patient.reload({ waitUntil: 'load' });
     await until(patient, () => document.getElementById('summary')?.dataset.checked === 'true', null, 'check after the reload');
     assert.notEqual(await patient.evaluate(() => document.body.dataset.screen), 'nolink', 'the link survived the reload in the tab');
     await click(patient, '#continue');
     await stepIs(patient, 'consent');
-    await click(patient, '#consent-skip'); // the grants are still in the ledger on this device
+    // The grants stored on this device show as given, not as a new question.
+    const form = await patient.evaluate(() => ({
+      ticked: [...document.querySelectorAll('#consent-form input[data-category]')].filter((i) => i.checked).map((i) => i.dataset.category),
+      given: document.getElementById('consent-form').dataset.given,
+      note: !document.getElementById('consent-given').hidden && document.getElementById('consent-given').textContent,
+      hint: document.getElementById('consent-hint').textContent,
+      button: document.getElementById('consent-give').textContent,
+      skip: document.getElementById('consent-skip').hidden,
+    }));
+    assert.deepEqual(form.ticked, ['video', 'audio', 'heart-rate', 'spo2', 'blood-pressure'], 'every stored grant is ticked');
+    assert.equal(form.given, 'true');
+    assert.match(form.note, /already gave consent on this device.*change them/s);
+    assert.doesNotMatch(form.hint, /Nothing is ticked/);
+    assert.equal(form.button, 'Continue with these choices');
+    assert.equal(form.skip, true, 'no "Continue without giving consent" while consent is given');
+    await shoot(patient, '14-patient-consent-after-reload');
+    await click(patient, '#consent-give');
     await stepIs(patient, 'waiting');
+    assert.equal(await grants(), grantsBefore, 'no grant asked for or recorded again');
     await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'the patient is back in the waiting room');
     await click(doc, '#waiting-list li button.admit');
     await stepIs(patient, 'call');
@@ -758,6 +795,108 @@ test('a patient who reloads mid-visit rejoins from the tab\'s link; the new code
       await until(page, () => document.getElementById('sas-card').dataset.verified === 'true', null, 'verified again');
     }
     assert.deepEqual(patient.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Where an element is in the viewport, scrolled to the top: `{ top, bottom }` in CSS px. */
+const box = (page, selector) => page.evaluate((sel) => {
+  window.scrollTo(0, 0);
+  const r = document.querySelector(sel).getBoundingClientRect();
+  return { top: r.top, bottom: r.bottom, height: innerHeight };
+}, selector);
+
+test('the console tells the clinician what is true now: video withdrawn, vitals not current; its words and the code are right and in view at 1280×800', async () => {
+  const browser = await launchBrowser();
+  try {
+    const FOLD = { width: 1280, height: 800 };
+    const { doc, patient } = await startVisit(browser, {
+      size: FOLD,
+      // The patient's check page: the name field and "Continue" are above the fold.
+      atCheck: async (page) => {
+        for (const sel of ['#name', '#continue']) {
+          const r = await box(page, sel);
+          assert.ok(r.top >= 0 && r.bottom <= FOLD.height, `${sel} above the fold at 1280×800 (${JSON.stringify(r)})`);
+        }
+      },
+      // An error text names the button exactly as it reads.
+      atConsent: async (page) => {
+        await click(page, '#consent-give');
+        const texts = await page.evaluate(() => ({
+          error: !document.getElementById('consent-error').hidden && document.getElementById('consent-error').textContent,
+          skip: document.getElementById('consent-skip').textContent,
+        }));
+        assert.ok(texts.error.includes(`"${texts.skip}"`), `${texts.error} names "${texts.skip}"`);
+      },
+    });
+
+    // The code card is above the fold on the console, next to the patient's picture.
+    await until(doc, () => document.querySelector('#sas .sas-digits'), null, 'clinician code');
+    await doc.setViewport(FOLD);
+    for (const sel of ['#sas-card', '#sas-confirm']) {
+      const r = await box(doc, sel);
+      assert.ok(r.top >= 0 && r.bottom <= FOLD.height, `${sel} above the fold at 1280×800 (${JSON.stringify(r)})`);
+    }
+
+    // Wording: the patient's picture and consent are the patient's; SpO₂ with its capitals.
+    const words = await doc.evaluate(() => ({
+      video: document.querySelector('#consent-list li[data-category="video"] .what').textContent,
+      audio: document.querySelector('#consent-list li[data-category="audio"] .what').textContent,
+      remote: document.getElementById('remote').getAttribute('aria-label'),
+      spo2: document.querySelector('.vital[data-vital="spo2"] h3').textContent,
+      text: document.body.textContent,
+    }));
+    assert.equal(words.video, 'Patient\'s video');
+    assert.equal(words.audio, 'Patient\'s voice');
+    assert.equal(words.remote, 'Patient\'s video');
+    assert.equal(words.spo2, 'Blood oxygen (SpO₂)');
+    assert.doesNotMatch(words.text, /Your video|Your voice/, 'nothing on the console calls the patient\'s picture "your video"');
+    for (const page of [doc, patient]) {
+      // Every spelling of it on the page, the activity log's sentences included, is "SpO₂".
+      const spellings = (await page.evaluate(() => document.body.textContent)).match(/spo[2₂]/gi) ?? [];
+      assert.ok(spellings.length > 0 && spellings.every((m) => m === 'SpO₂'), `spelled ${[...new Set(spellings)]}`);
+    }
+
+    // Vitals: live while readings arrive; marked not current, with their age, once they stop.
+    await until(doc, () => document.querySelector('.stage').dataset.video === 'on', null, 'the patient\'s picture is live');
+    await click(patient, '#simulate-device');
+    const hr = '.vital[data-vital="heart-rate"]';
+    await until(doc, (sel) => Number(document.querySelector(sel).dataset.count ?? 0) >= 2 && document.querySelector(sel).dataset.stale === 'false', hr, 'heart rate live');
+    assert.equal(await doc.$eval(`${hr} .freshness`, (e) => e.textContent), 'Live');
+    await click(patient, '#simulate-device'); // stops the simulated devices
+    // Instead of waiting 10 real seconds, the test shortens the threshold (read on every check).
+    await doc.evaluate(() => { window.demoVitals = { staleAfterMs: 1500 }; });
+    await until(doc, (sel) => document.querySelector(sel).dataset.stale === 'true', hr, 'heart rate marked not current');
+    const first = await doc.$eval(`${hr} .freshness`, (e) => e.textContent);
+    assert.match(first, /^Not current · last reading \d+ s ago$/);
+    assert.match(await doc.$eval('#vitals-status', (e) => e.textContent), /^Not current: the last reading from the patient's devices came \d+ s ago\./);
+    // The age follows the clock without new readings.
+    await until(doc, ([sel, before]) => document.querySelector(`${sel} .freshness`).textContent !== before, [hr, first], 'the age moves on');
+    assert.match(await doc.$eval(`${hr} .freshness`, (e) => e.textContent), /^Not current · last reading \d+ s ago$/);
+    await doc.evaluate(() => { window.demoVitals = { staleAfterMs: 60_000 }; }); // steady for the screenshots
+    await shoot(doc, '16-clinician-vitals-not-current');
+    await doc.evaluate(() => { window.demoVitals = { staleAfterMs: 1500 }; });
+    await until(doc, (sel) => document.querySelector(sel).dataset.stale === 'true', hr, 'still not current');
+    await doc.evaluate(() => { delete window.demoVitals; });
+    await click(patient, '#simulate-device'); // the devices send again
+    await until(doc, (sel) => document.querySelector(sel).dataset.stale === 'false' && document.querySelector(`${sel} .freshness`).textContent === 'Live', hr, 'live again');
+
+    // The patient withdraws video: the stage says so, no "Good connection" over a black picture.
+    await click(patient, '#consent-list li[data-category="video"] button.withdraw');
+    await until(doc, () => document.querySelector('.stage').dataset.video === 'withdrawn', null, 'the stage says video was withdrawn');
+    const stage = await doc.evaluate(() => ({
+      text: !document.getElementById('remote-off').hidden && document.getElementById('remote-off').textContent,
+      badge: getComputedStyle(document.getElementById('quality')).display,
+    }));
+    assert.equal(stage.text, 'Sam Patient withdrew consent for video');
+    assert.equal(stage.badge, 'none');
+    await click(patient, '#simulate-device'); // stop the readings: steady screenshots
+    await shoot(doc, '17-clinician-video-withdrawn');
+    // Given again: the picture comes back and the notice goes.
+    await click(patient, '#consent-list li[data-category="video"] button.give');
+    await until(doc, () => document.querySelector('.stage').dataset.video === 'on' && document.getElementById('remote-off').hidden, null, 'the picture is back');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
   } finally {
     await browser.close();
   }
