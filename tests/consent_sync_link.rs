@@ -586,6 +586,43 @@ fn an_untimely_entry_halts_the_replica_until_the_next_announcement() {
 }
 
 #[test]
+fn a_resend_never_excuses_an_entry_held_back_too_long() {
+    let mut net = Net::attached();
+    let g = net.grant();
+    net.settle();
+    // The withdrawal is recorded, but the link loses everything for six minutes.
+    net.withdraw(g);
+    let start = net.now;
+    while net.now < start + 6 * 60_000 {
+        net.up.clear();
+        assert!(net.advance_to_timeout(), "the patient keeps resending");
+    }
+    net.settle();
+    assert!(matches!(
+        net.replica_errors.last(),
+        Some(LinkError::Ledger(LedgerError::Untimely { seq: 1 }))
+    ));
+    assert!(matches!(
+        net.replica_events.last(),
+        Some(ReplicaEvent::Halted { seq: 1, .. })
+    ));
+    assert_eq!(
+        net.video_allowed_by_replica(),
+        Reason::NoGrant,
+        "the replica enforces nothing rather than the withdrawn grant"
+    );
+    // A full resync (the peer came back) takes it, marked late.
+    net.patient.handle_peer_left(LINK);
+    net.replica.handle_peer_left(LINK);
+    net.patient.handle_reachable(LINK, net.now);
+    net.replica.handle_reachable(LINK, net.now);
+    net.settle();
+    assert!(net.in_step());
+    assert_eq!(net.video_allowed_by_replica(), Reason::Withdrawn);
+    assert!(net.replica.replica().unwrap().timing(1).unwrap().late);
+}
+
+#[test]
 fn a_peer_that_left_resyncs_when_it_is_reachable_again() {
     let mut net = Net::attached();
     net.patient.handle_peer_left(LINK);

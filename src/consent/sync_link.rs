@@ -26,7 +26,13 @@
 //! or, for a driver that arms timers, by `handle_timeout`: a patient that sent entries no
 //! checkpoint has vouched for yet, or announced without an answer, announces again; a
 //! replica that asked for an announcement without an answer asks again. Resends back off
-//! from [`RESEND_MS`] to [`MAX_RESEND_MS`].
+//! from [`RESEND_MS`] to [`MAX_RESEND_MS`]. A resend never excuses an entry's time: an
+//! entry recorded after the last full sync and held back more than
+//! [`TIME_SKEW_MS`](super::TIME_SKEW_MS) is refused ([`LedgerError::Untimely`]; the replica
+//! then enforces nothing) until the next full resync (`handle_reachable` after
+//! `handle_peer_left`, or the replica's hello), which accepts it marked late.
+//!
+//! Messages on a link that is not attached are ignored.
 //!
 //! ```
 //! use teleconsult::consent::*;
@@ -177,6 +183,10 @@ struct PatientLink {
     /// When to announce again: entries were sent (or an announcement) that nothing has
     /// answered yet.
     resend: Option<Resend>,
+    /// The size announced at the last full (re)sync on this link: what the replica may
+    /// accept late. A resend announces this again, never more, so that an entry recorded
+    /// after the sync is still checked for its time however often it is resent.
+    synced: u64,
 }
 
 /// The patient's side of the consent sync: owns the [`ConsentManager`] and tells every
@@ -277,15 +287,28 @@ impl<S: LedgerStore> PatientSync<S> {
     }
 
     /// Time passed: announces again on each link whose last entries or announcement went
-    /// unanswered until now.
+    /// unanswered until now, and the replica answers with its status. A link that never got
+    /// in step announces in full, as on [`handle_reachable`](Self::handle_reachable); one in
+    /// step announces the size of its last sync, so entries recorded since are still
+    /// refused if they arrive too late ([`LedgerError::Untimely`]) — only a full resync
+    /// lets the replica take them late.
     pub fn handle_timeout(&mut self, now: u64) {
-        let due: Vec<(LinkId, Resend)> = self
+        let due: Vec<(LinkId, Resend, Option<u64>)> = self
             .links
             .iter()
-            .filter_map(|l| Some((l.id, l.resend.filter(|r| r.at <= now)?)))
+            .filter_map(|l| {
+                let resend = l.resend.filter(|r| r.at <= now)?;
+                Some((l.id, resend, l.next.map(|_| l.synced)))
+            })
             .collect();
-        for (id, resend) in due {
-            self.announce(id, now);
+        for (id, resend, synced) in due {
+            match synced {
+                None => self.announce(id, now),
+                Some(size) => {
+                    let msg = self.announcement(size);
+                    transmit(&mut self.out, id, &msg);
+                }
+            }
             if let Some(l) = self.links.iter_mut().find(|l| l.id == id) {
                 l.resend = Some(resend.next(now));
             }
@@ -302,6 +325,7 @@ impl<S: LedgerStore> PatientSync<S> {
             id: link,
             next: None,
             resend: None,
+            synced: 0,
         });
         self.announce(link, now);
     }
@@ -359,16 +383,22 @@ impl<S: LedgerStore> PatientSync<S> {
 
     // --- internals
 
-    fn announce(&mut self, link: LinkId, now: u64) {
-        let ledger = self.manager.ledger();
-        let msg = SyncMessage::Announce {
-            ledger_id: ledger.id(),
+    fn announcement(&self, size: u64) -> SyncMessage {
+        SyncMessage::Announce {
+            ledger_id: self.manager.ledger().id(),
             patient: self.manager.public_key(),
-            size: ledger.size(),
-        };
+            size,
+        }
+    }
+
+    /// A full (re)sync: announces every entry held.
+    fn announce(&mut self, link: LinkId, now: u64) {
+        let size = self.manager.ledger().size();
+        let msg = self.announcement(size);
         transmit(&mut self.out, link, &msg);
         if let Some(l) = self.links.iter_mut().find(|l| l.id == link) {
             l.resend.get_or_insert(Resend::first(now));
+            l.synced = size;
         }
     }
 
@@ -508,8 +538,8 @@ impl ReplicaSync {
         self.public_key
     }
 
-    /// What the clinician side enforces: the replica's enforced state, or an empty one
-    /// (everything denied) before the ledger is known.
+    /// What the clinician side enforces: the replica's enforced state; `None` before the
+    /// ledger is known (enforce nothing: deny everything).
     pub fn enforced_state(&self) -> Option<&ConsentState> {
         self.replica.as_ref().map(LedgerReplica::enforced_state)
     }
