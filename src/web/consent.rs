@@ -768,10 +768,12 @@ fn peer_of(links: &[Link], link: u32) -> Option<&str> {
 fn link_error(e: LinkError, patient_side: bool) -> Error {
     match e {
         LinkError::Ledger(e) => Error::Consent(e),
-        _ if patient_side => {
+        LinkError::Misdirected if patient_side => {
             Error::InvalidArgument("a patient-side message arrived from the clinician")
         }
-        _ => Error::InvalidArgument("a clinician-side message arrived from the patient"),
+        LinkError::Misdirected => {
+            Error::InvalidArgument("a clinician-side message arrived from the patient")
+        }
     }
 }
 
