@@ -255,6 +255,36 @@ impl fmt::Display for LedgerError {
 
 impl std::error::Error for LedgerError {}
 
+/// Why a consent sync link refused a message ([`PatientSync`](super::PatientSync),
+/// [`ReplicaSync`](super::ReplicaSync)). The message changed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// The ledger (or the decoder) refused it: malformed bytes, another ledger, an entry
+    /// or checkpoint that does not verify.
+    Ledger(LedgerError),
+    /// A message only the other side sends: the patient side received an entry or an
+    /// announcement, or the clinician side a hello, status or checkpoint.
+    Misdirected,
+}
+
+impl From<LedgerError> for LinkError {
+    fn from(e: LedgerError) -> Self {
+        Self::Ledger(e)
+    }
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ledger(e) => e.fmt(f),
+            Self::Misdirected => f.write_str("consent sync message for the other side"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

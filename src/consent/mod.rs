@@ -5,7 +5,10 @@
 //! ledger, hash-chained and signed by the patient device's Ed25519 key; the clinician
 //! keeps a [`LedgerReplica`] and countersigns [`Checkpoint`]s so both hold the same record.
 //! [`check`] answers at every enforcement point, denying by default; [`check_recording`]
-//! asks it of every participant before a call may be recorded. docs/CONSENT.md
+//! asks it of every participant before a call may be recorded. [`PatientSync`] and
+//! [`ReplicaSync`] are the sync link between the two sides, as sans-IO state machines that
+//! any driver (the browser's, a native peer's, the tests' simulated network) runs over a
+//! consultation's sealed channel. docs/CONSENT.md
 //! specifies the model, the encoding (with known-answer vectors) and the verification
 //! rules.
 //!
@@ -57,12 +60,13 @@ mod policy;
 mod recording;
 mod store;
 mod sync;
+mod sync_link;
 
 pub use encoding::{
     CHECKPOINT_LEN, CHECKPOINT_MAGIC, Checkpoint, ENTRY_FORMAT, Entry, LEDGER_MAGIC, MAX_ENTRIES,
     MAX_ENTRY_LEN, MAX_STR, decode_ledger, encode_ledger,
 };
-pub use error::{DecodeError, LedgerError, StoreError};
+pub use error::{DecodeError, LedgerError, LinkError, StoreError};
 pub use export::{
     ATTESTER_EXTENSION, Actor, CATEGORY_SYSTEM, COLLECTION_EXTENSION, CodeableConcept, Coding,
     Controller, Extension, FhirConsent, FhirPeriod, Identifier, LEDGER_SYSTEM, NOTICE_EXTENSION,
@@ -87,3 +91,7 @@ pub use recording::{
 };
 pub use store::{LedgerStore, MemoryStore, StoredLedger};
 pub use sync::{SyncMessage, TAG_ANNOUNCE, TAG_CHECKPOINT, TAG_ENTRY, TAG_HELLO, TAG_STATUS};
+pub use sync_link::{
+    LinkId, LinkOutput, MAX_RESEND_MS, PatientEvent, PatientSync, RESEND_MS, ReplicaEvent,
+    ReplicaSync,
+};

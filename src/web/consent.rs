@@ -22,8 +22,9 @@ use super::timer::now_ms;
 use crate::Error;
 use crate::consent::{
     self as core, Checkpoint, Collection, ConsentKey, DataCategory, Decision, Grant, LedgerError,
-    LedgerReplica, LedgerStore, Notice, Period, Purpose, Reason, ReceiptContext, Recipient,
-    Request, StoreError, SyncMessage,
+    LedgerReplica, LedgerStore, LinkError, LinkOutput, Notice, PatientEvent, PatientSync, Period,
+    Purpose, Reason, ReceiptContext, Recipient, ReplicaEvent, ReplicaSync, Request, StoreError,
+    SyncMessage,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -725,7 +726,13 @@ impl Drop for Listeners {
     }
 }
 
-/// One consultation a manager or replica syncs over, with one remote participant.
+/// The IO half of one consultation a manager or replica syncs over, with one remote
+/// participant: where its messages go. What the link decides lives in the core's
+/// [`PatientSync`] / [`ReplicaSync`], under the same id.
+///
+/// This driver arms no timers: it never calls `handle_timeout`, so a link resyncs when the
+/// consultation says the peer may be reachable again (a participant connected or was
+/// admitted, the SAS or the state changed), as it always has.
 struct Link {
     id: u32,
     consultation: JsValue,
@@ -733,19 +740,40 @@ struct Link {
     peer: String,
     /// (Patient side) who the peer is, for enforcement.
     recipient: Option<Recipient>,
-    /// (Patient side) the next entry to send, once the replica said what it holds.
-    next: Option<u64>,
-    /// (Replica side) whether the patient announced its ledger on this link.
-    announced: bool,
     _listeners: Option<Listeners>,
 }
 
 /// A message to send once no borrow is held (sending may run JavaScript).
-type Outgoing = (JsValue, String, SyncMessage);
+type Outgoing = (JsValue, String, Vec<u8>);
 
 fn flush(out: Vec<Outgoing>) {
-    for (consultation, peer, msg) in out {
-        link_send(&consultation, &peer, msg.encode());
+    for (consultation, peer, bytes) in out {
+        link_send(&consultation, &peer, bytes);
+    }
+}
+
+/// Where the message a core sync side asks to send on `link` goes (`None`: a link already
+/// detached here).
+fn outgoing(links: &[Link], link: u32, bytes: Vec<u8>) -> Option<Outgoing> {
+    let l = links.iter().find(|l| l.id == link)?;
+    Some((l.consultation.clone(), l.peer.clone(), bytes))
+}
+
+/// The participant id of `link`'s peer, for event details.
+fn peer_of(links: &[Link], link: u32) -> Option<&str> {
+    links.iter().find(|l| l.id == link).map(|l| l.peer.as_str())
+}
+
+/// A link error as the SDK error an `error` event carries.
+fn link_error(e: LinkError, patient_side: bool) -> Error {
+    match e {
+        LinkError::Ledger(e) => Error::Consent(e),
+        LinkError::Misdirected if patient_side => {
+            Error::InvalidArgument("a patient-side message arrived from the clinician")
+        }
+        LinkError::Misdirected => {
+            Error::InvalidArgument("a clinician-side message arrived from the patient")
+        }
     }
 }
 
@@ -863,7 +891,7 @@ pub(crate) fn allows_for_consultation(
             .and_then(|l| l.recipient.as_ref());
         let d = p
             .defaults
-            .decide(p.manager.ledger().state(), category, recipient, now);
+            .decide(p.sync.manager().ledger().state(), category, recipient, now);
         if !d.allowed {
             return Some(d);
         }
@@ -882,7 +910,7 @@ pub(crate) fn allows(
 ) -> Decision {
     let p = manager.inner.borrow();
     p.defaults
-        .decide(p.manager.ledger().state(), category, recipient, now)
+        .decide(p.sync.manager().ledger().state(), category, recipient, now)
 }
 
 thread_local! {
@@ -943,7 +971,7 @@ pub(crate) fn recording_decision(
             let d = &c.defaults;
             let consent = match (&d.recipient, &d.notice) {
                 (Some(recipient), Some((notice, _))) => Some(core::PartyConsent {
-                    state: c.replica.as_ref().map_or(&empty, |r| r.enforced_state()),
+                    state: c.sync.enforced_state().unwrap_or(&empty),
                     recipient,
                     purpose: d.purpose,
                     notice_version: &notice.version,
@@ -967,7 +995,8 @@ enum Storage {
 }
 
 struct Patient {
-    manager: core::ConsentManager<WebStore>,
+    /// The manager and the sync links' decisions.
+    sync: PatientSync<WebStore>,
     pending: Rc<RefCell<Vec<Write>>>,
     storage: Rc<Storage>,
     defaults: Defaults,
@@ -1110,7 +1139,7 @@ impl JsConsentManager {
             }
             Ok(JsConsentManager {
                 inner: Rc::new(RefCell::new(Patient {
-                    manager,
+                    sync: PatientSync::new(manager),
                     pending,
                     storage: Rc::new(storage),
                     defaults,
@@ -1127,25 +1156,25 @@ impl JsConsentManager {
     /// The ledger id (32 hex digits): pass it as `ledgerId` to reopen this ledger.
     #[wasm_bindgen(getter, js_name = ledgerId)]
     pub fn ledger_id(&self) -> String {
-        js::hex(&self.inner.borrow().manager.ledger().id())
+        js::hex(&self.inner.borrow().sync.manager().ledger().id())
     }
 
     /// The device's Ed25519 public key (64 hex digits): give it to verifiers and the clinician.
     #[wasm_bindgen(getter, js_name = publicKey)]
     pub fn public_key(&self) -> String {
-        js::hex(&self.inner.borrow().manager.public_key())
+        js::hex(&self.inner.borrow().sync.manager().public_key())
     }
 
     /// Number of entries in the ledger.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> f64 {
-        self.inner.borrow().manager.ledger().size() as f64
+        self.inner.borrow().sync.manager().ledger().size() as f64
     }
 
     /// Hash of the newest entry (64 hex digits; the genesis hash when empty).
     #[wasm_bindgen(getter)]
     pub fn head(&self) -> String {
-        js::hex(&self.inner.borrow().manager.ledger().head())
+        js::hex(&self.inner.borrow().sync.manager().ledger().head())
     }
 
     /// Where the ledger is kept: `"indexeddb"` or `"memory"`.
@@ -1176,7 +1205,8 @@ impl JsConsentManager {
             let (g, text) = this.grant_input(&grant)?;
             let seq = this.mutate(move |m, now| m.grant(g, &text, now)).await?;
             let p = this.inner.borrow();
-            Ok(p.manager
+            Ok(p.sync
+                .manager()
                 .ledger()
                 .state()
                 .grant(seq)
@@ -1272,7 +1302,7 @@ impl JsConsentManager {
     ) -> Result<JsValue, JsError> {
         let p = self.inner.borrow();
         let req = p.defaults.request(request, None)?;
-        Ok(to_js(&p.manager.check(&req)))
+        Ok(to_js(&p.sync.manager().check(&req)))
     }
 
     /// The decision for sharing `category` now with `recipient` (default: the `recipient`
@@ -1297,14 +1327,14 @@ impl JsConsentManager {
     /// Every grant with its status, in ledger order.
     #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
     pub fn list(&self) -> JsValue {
-        to_js(self.inner.borrow().manager.list())
+        to_js(self.inner.borrow().sync.manager().list())
     }
 
     /// Every entry, decoded, in order.
     #[wasm_bindgen(unchecked_return_type = "ConsentEntry[]")]
     pub fn entries(&self) -> JsValue {
         let p = self.inner.borrow();
-        to_js(&p.manager.ledger().entries().collect::<Vec<_>>())
+        to_js(&p.sync.manager().ledger().entries().collect::<Vec<_>>())
     }
 
     /// The encoding of entry `seq` (what travels to the clinician), if it exists.
@@ -1312,7 +1342,11 @@ impl JsConsentManager {
     pub fn entry_bytes(&self, seq: f64) -> Option<Uint8Array> {
         let seq = seq_arg(seq).ok()?;
         let p = self.inner.borrow();
-        p.manager.ledger().entry_bytes(seq).map(Uint8Array::from)
+        p.sync
+            .manager()
+            .ledger()
+            .entry_bytes(seq)
+            .map(Uint8Array::from)
     }
 
     /// Re-verifies every entry and the newest countersigned checkpoint. Throws `Consent`
@@ -1322,7 +1356,8 @@ impl JsConsentManager {
         let s = self
             .inner
             .borrow()
-            .manager
+            .sync
+            .manager()
             .verify()
             .map_err(Error::Consent)?;
         Ok(to_js(&s))
@@ -1332,7 +1367,7 @@ impl JsConsentManager {
     /// superseded).
     #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
     pub fn to_fhir(&self) -> JsValue {
-        to_js(&self.inner.borrow().manager.to_fhir())
+        to_js(&self.inner.borrow().sync.manager().to_fhir())
     }
 
     /// The ISO/IEC TS 27560 style receipt of grant `seq`; `context` names the controller,
@@ -1348,7 +1383,8 @@ impl JsConsentManager {
         let r = self
             .inner
             .borrow()
-            .manager
+            .sync
+            .manager()
             .receipt(seq_arg(seq)?, &ctx)
             .map_err(Error::Consent)?;
         Ok(to_js(&r))
@@ -1357,14 +1393,14 @@ impl JsConsentManager {
     /// The whole ledger, encoded (docs/CONSENT.md "Encoding"): archive it, or check it
     /// anywhere with `verifyLedger(bytes, publicKey, checkpoint)`.
     pub fn export(&self) -> Uint8Array {
-        Uint8Array::from(self.inner.borrow().manager.export().as_slice())
+        Uint8Array::from(self.inner.borrow().sync.manager().export().as_slice())
     }
 
     /// The newest countersigned checkpoint accepted from a clinician, if any.
     #[wasm_bindgen(getter, unchecked_return_type = "ConsentCheckpoint | undefined")]
     pub fn checkpoint(&self) -> JsValue {
         let p = self.inner.borrow();
-        match p.manager.ledger().checkpoint() {
+        match p.sync.manager().ledger().checkpoint() {
             Some((cp, key)) => checkpoint_js(cp, key),
             None => JsValue::UNDEFINED,
         }
@@ -1388,7 +1424,8 @@ impl JsConsentManager {
             let cp = checkpoint.to_vec();
             let (storage, writes) = {
                 let mut p = this.inner.borrow_mut();
-                p.manager
+                p.sync
+                    .manager_mut()
                     .accept_checkpoint(&cp, &key)
                     .map_err(Error::Consent)?;
                 (p.storage.clone(), p.pending.take())
@@ -1424,7 +1461,7 @@ impl JsConsentManager {
                 return Err(Error::InvalidArgument("the ConsentManager is closed").into());
             }
             if let Some(key) = clinician {
-                p.manager.expect_clinician(key);
+                p.sync.manager_mut().expect_clinician(key);
             }
             p.next_link += 1;
             p.next_link
@@ -1439,19 +1476,21 @@ impl JsConsentManager {
             }),
             &peer,
         )?;
-        self.inner.borrow_mut().links.push(Link {
-            id,
-            consultation,
-            peer,
-            recipient,
-            next: None,
-            announced: false,
-            _listeners: Some(listeners),
-        });
+        {
+            let mut p = self.inner.borrow_mut();
+            p.links.push(Link {
+                id,
+                consultation,
+                peer,
+                recipient,
+                _listeners: Some(listeners),
+            });
+            p.sync.add_link(id, now_ms());
+        }
         if let Some(local) = local {
             GATES.with(|g| register(g, &local, id, &self.inner));
         }
-        patient_link_event(&self.inner, id, LinkEvent::Kick);
+        patient_drain(&self.inner, Vec::new());
         Ok(())
     }
 
@@ -1459,7 +1498,11 @@ impl JsConsentManager {
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
         GATES.with(|g| unregister(g, &self.inner));
-        let links = std::mem::take(&mut self.inner.borrow_mut().links);
+        let links = {
+            let mut p = self.inner.borrow_mut();
+            p.sync.remove_links();
+            std::mem::take(&mut p.links)
+        };
         drop(links);
     }
 
@@ -1571,47 +1614,46 @@ impl JsConsentManager {
     /// wasm instead of one per kind of change.
     async fn mutate_boxed(&self, change: Box<Change>) -> Result<u64, Error> {
         let _turn = turn(&self.inner).await;
-        let (storage, writes, bytes) = {
+        let (storage, writes, _entry) = {
             let mut p = self.inner.borrow_mut();
             if p.closed {
                 return Err(Error::InvalidArgument("the ConsentManager is closed"));
             }
-            let bytes = change(&mut p.manager, now_ms());
+            let bytes = change(p.sync.manager_mut(), now_ms());
             let writes = p.pending.take();
             (p.storage.clone(), writes, bytes.map_err(Error::Consent)?)
         };
         if persist(&storage, writes).await.is_err() {
-            self.inner.borrow_mut().manager.rollback_last();
+            self.inner.borrow_mut().sync.manager_mut().rollback_last();
             return Err(store_failed());
         }
         let seq = self
             .inner
             .borrow()
-            .manager
+            .sync
+            .manager()
             .ledger()
             .size()
             .saturating_sub(1);
-        local_change(&self.inner, seq, bytes);
+        local_change(&self.inner, seq);
         Ok(seq)
     }
 }
 
 /// After a local change is stored: send it on links that are in step, then tell the app.
-fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64, bytes: Vec<u8>) {
+fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64) {
     let (out, events, entry) = {
-        let mut p = inner.borrow_mut();
+        let mut guard = inner.borrow_mut();
+        let p = &mut *guard;
+        p.sync.handle_local_entry(seq, now_ms());
         let mut out = Vec::new();
-        for link in &mut p.links {
-            if link.next == Some(seq) {
-                link.next = Some(seq.saturating_add(1));
-                out.push((
-                    link.consultation.clone(),
-                    link.peer.clone(),
-                    SyncMessage::Entry(bytes.clone()),
-                ));
+        // Only transmits follow a local entry.
+        while let Some(o) = p.sync.poll_output() {
+            if let LinkOutput::Transmit { link, bytes } = o {
+                out.extend(outgoing(&p.links, link, bytes));
             }
         }
-        let entry = p.manager.ledger().entries().last().map(to_js);
+        let entry = p.sync.manager().ledger().entries().last().map(to_js);
         (out, p.events.clone(), entry)
     };
     flush(out);
@@ -1625,120 +1667,69 @@ fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64, bytes: Vec<u8>) {
     super::consultation::consent_changed();
 }
 
+/// Feeds a consultation event of link `link_id` to the patient's sync side, then carries
+/// out what it asks.
 fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent) {
-    let mut out = Vec::new();
-    let mut notes: Vec<(&'static str, JsValue)> = Vec::new();
-    let mut writes = Vec::new();
-    let (events, storage) = {
+    let notes = {
         let mut guard = inner.borrow_mut();
         let p = &mut *guard;
-        let Some(link) = p.links.iter_mut().find(|l| l.id == link_id) else {
-            return;
-        };
-        let announce = SyncMessage::Announce {
-            ledger_id: p.manager.ledger().id(),
-            patient: p.manager.public_key(),
-            size: p.manager.ledger().size(),
-        };
+        let now = now_ms();
         match ev {
-            LinkEvent::PeerLeft => link.next = None,
-            LinkEvent::Kick => {
-                if link.next.is_none() {
-                    out.push((link.consultation.clone(), link.peer.clone(), announce));
-                }
+            LinkEvent::PeerLeft => {
+                p.sync.handle_peer_left(link_id);
+                Vec::new()
             }
-            LinkEvent::Data(bytes) => match SyncMessage::decode(&bytes) {
-                Ok(SyncMessage::Hello) => {
-                    out.push((link.consultation.clone(), link.peer.clone(), announce));
-                }
-                Ok(
-                    SyncMessage::Checkpoint {
-                        checkpoint,
-                        clinician,
-                    }
-                    | SyncMessage::Status {
-                        checkpoint,
-                        clinician,
-                    },
-                ) => {
-                    let status = bytes.first() == Some(&core::TAG_STATUS);
-                    match p
-                        .manager
-                        .accept_checkpoint(&checkpoint.encode(), &clinician)
-                    {
-                        Ok(()) => {
-                            let ledger = p.manager.ledger();
-                            let matches = checkpoint.size == ledger.size()
-                                && checkpoint.head == ledger.head();
-                            if status {
-                                for seq in checkpoint.size..ledger.size() {
-                                    if let Some(e) = ledger.entry_bytes(seq) {
-                                        out.push((
-                                            link.consultation.clone(),
-                                            link.peer.clone(),
-                                            SyncMessage::Entry(e.to_vec()),
-                                        ));
-                                    }
-                                }
-                                link.next = Some(ledger.size());
-                            }
-                            let detail = object(&[
-                                ("size", (checkpoint.size as f64).into()),
-                                ("head", js::hex(&checkpoint.head).into()),
-                                ("time", (checkpoint.time as f64).into()),
-                                ("clinicianPublicKey", js::hex(&clinician).into()),
-                                ("matchesHead", matches.into()),
-                                ("participantId", link.peer.as_str().into()),
-                            ]);
-                            notes.push(("checkpoint", detail.into()));
-                        }
-                        Err(e) => {
-                            if status && e == LedgerError::UnknownClinicianKey {
-                                // Not evidence (its key is not the link's), but the peer this
-                                // ledger is attached to still gets every entry: its replica
-                                // ignores the ones it holds.
-                                let ledger = p.manager.ledger();
-                                for seq in 0..ledger.size() {
-                                    if let Some(e) = ledger.entry_bytes(seq) {
-                                        out.push((
-                                            link.consultation.clone(),
-                                            link.peer.clone(),
-                                            SyncMessage::Entry(e.to_vec()),
-                                        ));
-                                    }
-                                }
-                                link.next = Some(ledger.size());
-                            }
-                            notes.push((
-                                "error",
-                                error_detail(&Error::Consent(e), Some(&link.peer)),
-                            ));
-                        }
-                    }
-                    writes = p.pending.take();
-                }
-                Ok(SyncMessage::Entry(_) | SyncMessage::Announce { .. }) => {
-                    // Replica-bound messages: this side is the patient's.
-                    notes.push((
-                        "error",
-                        error_detail(
-                            &Error::InvalidArgument(
-                                "a patient-side message arrived from the clinician",
-                            ),
-                            Some(&link.peer),
-                        ),
-                    ));
-                }
-                Err(e) => notes.push((
+            LinkEvent::Kick => {
+                p.sync.handle_reachable(link_id, now);
+                Vec::new()
+            }
+            LinkEvent::Data(bytes) => match p.sync.handle_data(link_id, &bytes, now) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![(
                     "error",
-                    error_detail(&Error::Consent(LedgerError::Malformed(e)), Some(&link.peer)),
-                )),
+                    error_detail(&link_error(e, true), peer_of(&p.links, link_id)),
+                )],
             },
         }
-        (p.events.clone(), p.storage.clone())
+    };
+    patient_drain(inner, notes);
+}
+
+/// Carries out the patient sync side's outputs: sends its messages, dispatches its events
+/// after `notes` (events from the last input), and persists a checkpoint it kept.
+fn patient_drain(inner: &Rc<RefCell<Patient>>, notes: Vec<(&'static str, JsValue)>) {
+    let mut out = Vec::new();
+    let mut events_out = Vec::new();
+    let (events, storage, writes) = {
+        let mut guard = inner.borrow_mut();
+        let p = &mut *guard;
+        while let Some(o) = p.sync.poll_output() {
+            match o {
+                LinkOutput::Transmit { link, bytes } => out.extend(outgoing(&p.links, link, bytes)),
+                LinkOutput::Event(PatientEvent::Checkpoint {
+                    link,
+                    checkpoint,
+                    clinician,
+                    matches_head,
+                }) => {
+                    let detail = object(&[
+                        ("size", (checkpoint.size as f64).into()),
+                        ("head", js::hex(&checkpoint.head).into()),
+                        ("time", (checkpoint.time as f64).into()),
+                        ("clinicianPublicKey", js::hex(&clinician).into()),
+                        ("matchesHead", matches_head.into()),
+                    ]);
+                    if let Some(peer) = peer_of(&p.links, link) {
+                        js::set(&detail, "participantId", peer);
+                    }
+                    events_out.push(("checkpoint", detail.into()));
+                }
+            }
+        }
+        (p.events.clone(), p.storage.clone(), p.pending.take())
     };
     flush(out);
-    for (kind, detail) in notes {
+    for (kind, detail) in events_out.into_iter().chain(notes) {
         dispatch(&events, kind, &detail);
     }
     if !writes.is_empty() {
@@ -1753,13 +1744,9 @@ fn patient_link_event(inner: &Rc<RefCell<Patient>>, link_id: u32, ev: LinkEvent)
 // ----- ConsentReplica --------------------------------------------------------------------
 
 struct Clinician {
-    replica: Option<LedgerReplica>,
-    pinned: Option<([u8; 16], [u8; 32])>,
-    /// The clinician's per-visit identity key's seed (zeroized on drop), for the replica
-    /// made when the patient announces its ledger.
-    seed: zeroize::Zeroizing<[u8; 32]>,
-    /// Its public key.
-    public_key: [u8; 32],
+    /// The replica (once the ledger is known), the clinician's signing key and the sync
+    /// links' decisions.
+    sync: ReplicaSync,
     /// Where the replica is kept (IndexedDB), if anywhere.
     store: Option<Rc<idb::ReplicaDb>>,
     defaults: Defaults,
@@ -1871,14 +1858,14 @@ impl JsConsentReplica {
     /// The clinician key that signs checkpoints (64 hex digits).
     #[wasm_bindgen(getter, js_name = publicKey)]
     pub fn public_key(&self) -> String {
-        js::hex(&self.inner.borrow().public_key)
+        js::hex(&self.inner.borrow().sync.public_key())
     }
 
     /// Signed and receive time of every entry held (`ConsentEntryTiming[]`).
     #[wasm_bindgen(unchecked_return_type = "ConsentEntryTiming[]")]
     pub fn timing(&self) -> JsValue {
         let c = self.inner.borrow();
-        let list: Vec<core::EntryTiming> = c.replica.as_ref().map_or_else(Vec::new, |r| {
+        let list: Vec<core::EntryTiming> = c.sync.replica().map_or_else(Vec::new, |r| {
             (0..r.ledger().size()).filter_map(|s| r.timing(s)).collect()
         });
         to_js(&list)
@@ -1888,15 +1875,15 @@ impl JsConsentReplica {
     #[wasm_bindgen(getter, js_name = ledgerId)]
     pub fn ledger_id(&self) -> Option<String> {
         let c = self.inner.borrow();
-        c.replica.as_ref().map(|r| js::hex(&r.ledger().id()))
+        c.sync.replica().map(|r| js::hex(&r.ledger().id()))
     }
 
     /// The patient's device key, once known.
     #[wasm_bindgen(getter, js_name = patientPublicKey)]
     pub fn patient_public_key(&self) -> Option<String> {
         let c = self.inner.borrow();
-        c.replica
-            .as_ref()
+        c.sync
+            .replica()
             .map(|r| js::hex(&r.ledger().patient_public_key()))
     }
 
@@ -1904,14 +1891,14 @@ impl JsConsentReplica {
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> f64 {
         let c = self.inner.borrow();
-        c.replica.as_ref().map_or(0.0, |r| r.ledger().size() as f64)
+        c.sync.replica().map_or(0.0, |r| r.ledger().size() as f64)
     }
 
     /// Hash of the newest entry held (64 hex digits), once the ledger is known.
     #[wasm_bindgen(getter)]
     pub fn head(&self) -> Option<String> {
         let c = self.inner.borrow();
-        c.replica.as_ref().map(|r| js::hex(&r.ledger().head()))
+        c.sync.replica().map(|r| js::hex(&r.ledger().head()))
     }
 
     /// Verifies one encoded entry from the patient and appends it; returns the countersigned
@@ -1925,7 +1912,7 @@ impl JsConsentReplica {
         let received = {
             let mut c = self.inner.borrow_mut();
             let c = &mut *c;
-            let replica = c.replica.as_mut().ok_or(Error::Signaling(
+            let replica = c.sync.replica_mut().ok_or(Error::Signaling(
                 crate::signaling::SignalingError::InvalidState,
             ))?;
             let got = replica
@@ -1934,7 +1921,7 @@ impl JsConsentReplica {
             if got.is_ok() {
                 save_replica(c);
             }
-            got.map(|(cp, detail)| (cp, c.public_key, c.events.clone(), detail))
+            got.map(|(cp, detail)| (cp, c.sync.public_key(), c.events.clone(), detail))
         };
         let (cp, key, events, detail) = match received {
             Ok(r) => r,
@@ -1956,8 +1943,8 @@ impl JsConsentReplica {
     #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint | undefined")]
     pub fn checkpoint(&self) -> JsValue {
         let c = self.inner.borrow();
-        match &c.replica {
-            Some(r) => checkpoint_js(&r.checkpoint(now_ms()), &c.public_key),
+        match c.sync.replica() {
+            Some(r) => checkpoint_js(&r.checkpoint(now_ms()), &c.sync.public_key()),
             None => JsValue::UNDEFINED,
         }
     }
@@ -1972,7 +1959,7 @@ impl JsConsentReplica {
         let c = self.inner.borrow();
         let req = c.defaults.request(request, None)?;
         let empty = core::ConsentState::default();
-        let state = c.replica.as_ref().map_or(&empty, |r| r.enforced_state());
+        let state = c.sync.replica().map_or(&empty, |r| r.enforced_state());
         Ok(to_js(&core::check(state, &req)))
     }
 
@@ -1980,7 +1967,7 @@ impl JsConsentReplica {
     #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
     pub fn list(&self) -> JsValue {
         let c = self.inner.borrow();
-        match &c.replica {
+        match c.sync.replica() {
             Some(r) => to_js(&r.ledger().state().grants),
             None => js_sys::Array::new().into(),
         }
@@ -1990,13 +1977,13 @@ impl JsConsentReplica {
     #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
     pub fn verify(&self) -> Result<JsValue, JsError> {
         let c = self.inner.borrow();
-        let r = c.replica.as_ref().ok_or(Error::Signaling(
+        let r = c.sync.replica().ok_or(Error::Signaling(
             crate::signaling::SignalingError::InvalidState,
         ))?;
         let cp = r.checkpoint(now_ms());
         let s = r
             .ledger()
-            .verify(Some((&cp, &c.public_key)))
+            .verify(Some((&cp, &c.sync.public_key())))
             .map_err(Error::Consent)?;
         Ok(to_js(&s))
     }
@@ -2005,7 +1992,7 @@ impl JsConsentReplica {
     #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
     pub fn to_fhir(&self) -> JsValue {
         let c = self.inner.borrow();
-        match &c.replica {
+        match c.sync.replica() {
             Some(r) => to_js(&core::fhir_consents(r.ledger())),
             None => js_sys::Array::new().into(),
         }
@@ -2015,8 +2002,8 @@ impl JsConsentReplica {
     pub fn export(&self) -> Uint8Array {
         let c = self.inner.borrow();
         let bytes = c
-            .replica
-            .as_ref()
+            .sync
+            .replica()
             .map(|r| r.ledger().encode())
             .unwrap_or_default();
         Uint8Array::from(bytes.as_slice())
@@ -2048,19 +2035,21 @@ impl JsConsentReplica {
             &peer,
         )?;
         let local = get(&consultation, "participantId").as_string();
-        self.inner.borrow_mut().links.push(Link {
-            id,
-            consultation,
-            peer,
-            recipient: None,
-            next: None,
-            announced: false,
-            _listeners: Some(listeners),
-        });
+        {
+            let mut c = self.inner.borrow_mut();
+            c.links.push(Link {
+                id,
+                consultation,
+                peer,
+                recipient: None,
+                _listeners: Some(listeners),
+            });
+            c.sync.add_link(id, now_ms());
+        }
         if let Some(local) = local {
             REPLICAS.with(|g| register(g, &local, id, &self.inner));
         }
-        replica_link_event(&self.inner, id, LinkEvent::Kick);
+        replica_drain(&self.inner, Vec::new());
         Ok(())
     }
 
@@ -2068,7 +2057,11 @@ impl JsConsentReplica {
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
         REPLICAS.with(|g| unregister(g, &self.inner));
-        let links = std::mem::take(&mut self.inner.borrow_mut().links);
+        let links = {
+            let mut c = self.inner.borrow_mut();
+            c.sync.remove_links();
+            std::mem::take(&mut c.links)
+        };
         drop(links);
         super::consultation::consent_changed();
     }
@@ -2153,19 +2146,11 @@ impl JsConsentReplica {
                 _ => None,
             },
         };
-        let pinned = match (&replica, id, pk) {
-            (Some(r), ..) => Some((r.ledger().id(), r.ledger().patient_public_key())),
-            (None, Some(id), Some(pk)) => Some((id, pk)),
-            _ => None,
-        };
-        let public_key = key().public_key();
+        let pinned = id.zip(pk);
         let defaults = Defaults::from_options(options, String::new())?;
         Ok(JsConsentReplica {
             inner: Rc::new(RefCell::new(Clinician {
-                replica,
-                pinned,
-                seed,
-                public_key,
+                sync: ReplicaSync::new(&seed, replica, pinned),
                 store,
                 defaults,
                 events: new_events()?,
@@ -2179,7 +2164,7 @@ impl JsConsentReplica {
 /// Writes the replica through to IndexedDB (if it is kept there), after a change; a failed
 /// write is an `error` event (the in-memory copy stays: it was verified).
 fn save_replica(c: &Clinician) {
-    let (Some(store), Some(r)) = (c.store.clone(), c.replica.as_ref()) else {
+    let (Some(store), Some(r)) = (c.store.clone(), c.sync.replica()) else {
         return;
     };
     let ledger = r.ledger().encode();
@@ -2219,124 +2204,59 @@ fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
     detail.into()
 }
 
+/// Feeds a consultation event of link `link_id` to the replica's sync side, then carries
+/// out what it asks.
 fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEvent) {
+    let notes = {
+        let mut guard = inner.borrow_mut();
+        let c = &mut *guard;
+        let now = now_ms();
+        match ev {
+            LinkEvent::PeerLeft => {
+                c.sync.handle_peer_left(link_id);
+                Vec::new()
+            }
+            LinkEvent::Kick => {
+                c.sync.handle_reachable(link_id, now);
+                Vec::new()
+            }
+            LinkEvent::Data(bytes) => match c.sync.handle_data(link_id, &bytes, now) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![(
+                    "error",
+                    error_detail(&link_error(e, false), peer_of(&c.links, link_id)),
+                )],
+            },
+        }
+    };
+    replica_drain(inner, notes);
+}
+
+/// Carries out the replica sync side's outputs: sends its messages, keeps the replica
+/// after an accepted entry, dispatches its events and then `notes` (events from the last
+/// input), and stops a recording whose consent changed.
+fn replica_drain(inner: &Rc<RefCell<Clinician>>, notes: Vec<(&'static str, JsValue)>) {
     let mut out = Vec::new();
-    let mut notes: Vec<(&'static str, JsValue)> = Vec::new();
-    let mut save = false;
-    let mut halted = false;
+    let mut events_out = Vec::new();
+    let mut changed = false;
     let events = {
         let mut guard = inner.borrow_mut();
         let c = &mut *guard;
-        let Some(link) = c.links.iter_mut().find(|l| l.id == link_id) else {
-            return;
-        };
-        let reply = |out: &mut Vec<Outgoing>, msg| {
-            out.push((link.consultation.clone(), link.peer.clone(), msg))
-        };
-        match ev {
-            LinkEvent::PeerLeft => link.announced = false,
-            LinkEvent::Kick => {
-                if !link.announced {
-                    reply(&mut out, SyncMessage::Hello);
-                }
-            }
-            LinkEvent::Data(bytes) => match SyncMessage::decode(&bytes) {
-                Ok(SyncMessage::Announce {
-                    ledger_id,
-                    patient,
-                    size,
-                }) => {
-                    let known = c
-                        .replica
-                        .as_ref()
-                        .map(|r| (r.ledger().id(), r.ledger().patient_public_key()))
-                        .or(c.pinned);
-                    if known.is_some_and(|k| k != (ledger_id, patient)) {
-                        notes.push((
-                            "error",
-                            error_detail(
-                                &Error::Consent(LedgerError::WrongLedger),
-                                Some(&link.peer),
-                            ),
-                        ));
-                    } else {
-                        if c.replica.is_none() {
-                            match LedgerReplica::new(
-                                ledger_id,
-                                &patient,
-                                ConsentKey::from_seed(&c.seed),
-                            ) {
-                                Ok(r) => c.replica = Some(r),
-                                Err(e) => notes.push((
-                                    "error",
-                                    error_detail(&Error::Consent(e), Some(&link.peer)),
-                                )),
-                            }
-                        }
-                        if let Some(r) = &mut c.replica {
-                            link.announced = true;
-                            // What the patient holds now may arrive late: accepted, marked.
-                            r.handle_announce(size);
-                            reply(
-                                &mut out,
-                                SyncMessage::Status {
-                                    checkpoint: r.checkpoint(now_ms()),
-                                    clinician: c.public_key,
-                                },
-                            );
-                        }
+        let mut save = false;
+        while let Some(o) = c.sync.poll_output() {
+            match o {
+                LinkOutput::Transmit { link, bytes } => out.extend(outgoing(&c.links, link, bytes)),
+                LinkOutput::Event(ReplicaEvent::Entry { link, .. }) => {
+                    if let Some(r) = c.sync.replica() {
+                        events_out.push(("change", remote_change(r, peer_of(&c.links, link))));
                     }
+                    save = true;
+                    changed = true;
                 }
-                Ok(SyncMessage::Entry(entry)) => match c.replica.as_mut() {
-                    None => reply(&mut out, SyncMessage::Hello),
-                    Some(r) => match r.receive(&entry, now_ms()) {
-                        Ok(cp) => {
-                            reply(
-                                &mut out,
-                                SyncMessage::Checkpoint {
-                                    checkpoint: cp,
-                                    clinician: c.public_key,
-                                },
-                            );
-                            notes.push(("change", remote_change(r, Some(&link.peer))));
-                            save = true;
-                        }
-                        // At-least-once delivery after a resync: harmless.
-                        Err(LedgerError::Replayed { .. }) => {}
-                        Err(LedgerError::MissingEntry { .. }) => reply(
-                            &mut out,
-                            SyncMessage::Status {
-                                checkpoint: r.checkpoint(now_ms()),
-                                clinician: c.public_key,
-                            },
-                        ),
-                        Err(e @ LedgerError::Untimely { .. }) => {
-                            // Refused for its time: this copy now enforces nothing, so a
-                            // recording that relied on it stops.
-                            halted = true;
-                            notes.push((
-                                "error",
-                                error_detail(&Error::Consent(e), Some(&link.peer)),
-                            ));
-                        }
-                        Err(e) => notes
-                            .push(("error", error_detail(&Error::Consent(e), Some(&link.peer)))),
-                    },
-                },
-                Ok(_) => notes.push((
-                    "error",
-                    error_detail(
-                        &Error::InvalidArgument(
-                            "a clinician-side message arrived from the patient",
-                        ),
-                        Some(&link.peer),
-                    ),
-                )),
-                Err(e) => notes.push((
-                    "error",
-                    error_detail(&Error::Consent(LedgerError::Malformed(e)), Some(&link.peer)),
-                )),
-            },
+                // Refused for its time: this copy now enforces nothing, so a recording that
+                // relied on it stops (the refusal itself is among `notes`).
+                LinkOutput::Event(ReplicaEvent::Halted { .. }) => changed = true,
+            }
         }
         if save {
             save_replica(c);
@@ -2344,8 +2264,7 @@ fn replica_link_event(inner: &Rc<RefCell<Clinician>>, link_id: u32, ev: LinkEven
         c.events.clone()
     };
     flush(out);
-    let changed = halted || notes.iter().any(|(kind, _)| *kind == "change");
-    for (kind, detail) in notes {
+    for (kind, detail) in events_out.into_iter().chain(notes) {
         dispatch(&events, kind, &detail);
     }
     if changed {
