@@ -33,6 +33,7 @@ pub mod consent;
 pub mod crypto;
 pub mod devices;
 mod error;
+pub mod quality;
 pub mod reconnect;
 pub mod signaling;
 mod sorted_map;
