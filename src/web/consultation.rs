@@ -131,7 +131,12 @@ export interface ConsultationEventMap {
   data: { participantId: string; data: Uint8Array };
   dataundelivered: { participantId: string; count: number };
   security: { kind: SecurityEventKind; participantId?: string; total: number };
-  quality: { participantId: string; level: "good" | "fair" | "poor"; rttMs?: number; packetLossPercent?: number; framesDecoded?: number };
+  /** Every 2 s per connected participant; `packetLossPercent` is over the last interval. */
+  quality: { participantId: string; level: "good" | "fair" | "poor"; videoPaused: boolean; rttMs?: number; packetLossPercent?: number; availableOutgoingKbps?: number; framesDecoded?: number };
+  /** The link to this participant cannot carry video: this side stopped sending it, audio goes on. */
+  videopaused: { participantId: string; reason: "bandwidth" };
+  /** Bandwidth came back (or is tried again): this side sends video to this participant again. */
+  videoresumed: { participantId: string; reason: "bandwidth" };
   error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string };
   /** Consent no longer covers this local media (withdrawn, expired, new notice): it stopped. */
   localmediastopped: { kind: "audio" | "video"; reason: string };
@@ -1597,7 +1602,7 @@ fn start_quality_probe(inner: &Shared) {
         if inner.borrow().ended.is_some() {
             return;
         }
-        let (pcs, ids) = {
+        let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
             let guard = inner.borrow();
             let up: Vec<ParticipantId> = guard
                 .session
@@ -1606,20 +1611,85 @@ fn start_quality_probe(inner: &Shared) {
                 .filter(|p| p.connected)
                 .map(|p| p.id)
                 .collect();
-            let mut pcs = Vec::new();
-            let mut ids = String::new();
-            for (id, p) in guard.peers.iter().filter(|(id, _)| up.contains(id)) {
-                pcs.push(p.connection());
-                ids.push_str(&js::hex(&id.0));
-            }
-            (pcs, ids)
+            guard
+                .peers
+                .iter()
+                .filter(|(id, _)| up.contains(id))
+                .map(|(id, p)| (*id, p.connection()))
+                .collect()
         };
-        // The snippet reads each connection's stats and dispatches the events.
-        let events = inner.borrow().events.clone();
-        peer::report_quality(&events, pcs, &ids);
+        for (id, pc) in connected {
+            let weak = weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(sample) = peer::quality_sample(&pc).await {
+                    assess_quality(&weak, id, &pc, sample);
+                }
+            });
+        }
         start_quality_probe(&inner);
     });
     inner.borrow_mut().quality_timer = timer.ok();
+}
+
+/// Feeds one stats sample of the connection to `id` to its monitor (src/quality.rs), applies
+/// the audio-only fallback's decision, and tells the app: `videopaused` / `videoresumed`
+/// when it changes, and `quality` every time.
+fn assess_quality(
+    weak: &Weak<RefCell<Inner>>,
+    id: ParticipantId,
+    pc: &web_sys::RtcPeerConnection,
+    (sample, frames_decoded): (crate::quality::Sample, Option<f64>),
+) {
+    let Some(inner) = weak.upgrade() else { return };
+    let assessment = {
+        let mut guard = inner.borrow_mut();
+        if guard.ended.is_some() {
+            return;
+        }
+        // The same connection only: a reset may have replaced it while stats were read.
+        match guard.peers.get_mut(&id) {
+            Some(p) if p.connection() == *pc => {
+                let a = p.monitor.handle_sample(sample, now_ms());
+                if let Some(decision) = a.decision {
+                    p.set_video_sending(decision == crate::quality::Decision::ResumeVideo);
+                }
+                a
+            }
+            _ => return,
+        }
+    };
+    let participant = JsValue::from(js::hex(&id.0));
+    if let Some(decision) = assessment.decision {
+        let kind = match decision {
+            crate::quality::Decision::PauseVideo => "videopaused",
+            crate::quality::Decision::ResumeVideo => "videoresumed",
+        };
+        let detail = object(&[
+            ("participantId", participant.clone()),
+            ("reason", "bandwidth".into()),
+        ]);
+        dispatch(&inner, kind, detail);
+    }
+    let detail = object(&[
+        ("participantId", participant),
+        ("level", assessment.level.as_str().into()),
+        ("videoPaused", assessment.video_paused.into()),
+    ]);
+    let optional = [
+        ("rttMs", assessment.rtt_ms),
+        ("packetLossPercent", assessment.loss_percent),
+        (
+            "availableOutgoingKbps",
+            assessment.available_outgoing_kbps.map(f64::from),
+        ),
+        ("framesDecoded", frames_decoded),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            set(&detail, key, JsValue::from(v));
+        }
+    }
+    dispatch(&inner, "quality", detail);
 }
 
 // ----- JS values ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection};
 
+use crate::quality::{Monitor, Sample};
 use crate::signaling::{Candidate, IceState, MediaRequest, SdpKind};
 
 #[wasm_bindgen(module = "/src/web/snippets/peer.js")]
@@ -45,10 +46,12 @@ extern "C" {
         stream: Option<MediaStream>,
     ) -> Result<(), JsValue>;
     fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
-    /// Dispatches a `quality` event on `events` for each of `pcs` in turn; `ids` holds their
-    /// participant ids, 16 hex digits each, concatenated (see the snippet).
-    #[wasm_bindgen(js_name = reportQuality)]
-    pub fn report_quality(events: &web_sys::EventTarget, pcs: Vec<RtcPeerConnection>, ids: &str);
+    /// Resolves to the connection's counters for the quality monitor (a `Float64Array`, see
+    /// the snippet).
+    #[wasm_bindgen(js_name = qualityCounters)]
+    fn quality_counters(pc: &RtcPeerConnection) -> Promise;
+    #[wasm_bindgen(js_name = setVideoSending)]
+    fn set_video_sending(pc: &RtcPeerConnection, on: bool) -> Promise;
     /// Stops every track of `stream`.
     #[wasm_bindgen(js_name = stopTracks)]
     pub fn stop_tracks(stream: &MediaStream);
@@ -105,6 +108,8 @@ pub struct Peer {
     pub queue: VecDeque<MediaRequest>,
     /// A request is executing (the queue is being drained by a task).
     pub busy: bool,
+    /// This connection's quality and audio-only fallback.
+    pub monitor: Monitor,
     _on_event: Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
 }
 
@@ -129,8 +134,15 @@ impl Peer {
             pc,
             queue: VecDeque::new(),
             busy: false,
+            monitor: Monitor::new(),
             _on_event: on_event,
         })
+    }
+
+    /// Sends video again, or stops sending it while audio goes on (the encodings' `active`
+    /// flag: nothing is renegotiated).
+    pub fn set_video_sending(&self, on: bool) {
+        let _ = set_video_sending(&self.pc, on);
     }
 
     /// The underlying connection (a cheap handle clone), for async work and stats.
@@ -243,4 +255,27 @@ fn ice_state(s: &str) -> IceState {
         "closed" => IceState::Closed,
         _ => IceState::New,
     }
+}
+
+/// One sample of `pc`'s counters for the quality monitor, and its video frames decoded;
+/// `None` when its stats cannot be read (it closed meanwhile).
+pub async fn quality_sample(pc: &RtcPeerConnection) -> Option<(Sample, Option<f64>)> {
+    let values = JsFuture::from(quality_counters(pc)).await.ok()?;
+    let v = js_sys::Float64Array::new(&values).to_vec();
+    let count = |i: usize| {
+        v.get(i)
+            .copied()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map_or(0, |x| x as u64)
+    };
+    let finite = |i: usize| v.get(i).copied().filter(|x| x.is_finite() && *x >= 0.0);
+    let sample = Sample {
+        rtt_ms: finite(0),
+        packets_received: count(1),
+        packets_lost: count(2),
+        packets_sent: count(3),
+        packets_sent_lost: count(4),
+        available_outgoing_kbps: finite(5).map(|k| k.min(f64::from(u32::MAX)) as u32),
+    };
+    Some((sample, finite(6)))
 }

@@ -162,49 +162,42 @@ export async function negotiate(pc, op, a, b, c) {
 }
 
 /**
- * The `quality` event detail for participant `participantId` from its connection's stats:
- * round-trip time of the nominated candidate pair, loss and decoded frames of inbound RTP,
- * and a grade an app can show as a signal-strength icon.
+ * The counters the quality monitor (src/quality.rs) reads, from one `getStats` of `pc`:
+ * `[round trip ms, packets received, packets lost, packets sent, of those lost (the peer's
+ * report), available outgoing kbit/s, video frames decoded]`, NaN where the browser reports
+ * none (Firefox has no bandwidth estimate).
  */
-async function quality(pc, participantId) {
+export async function qualityCounters(pc) {
   const report = await pc.getStats();
-  let rttMs;
-  let lost = 0;
-  let received = 0;
-  let framesDecoded;
+  let rtt = NaN, received = 0, lost = 0, sent = 0, sentLost = 0, kbps = NaN, frames = NaN;
   for (const s of report.values()) {
     if (s.type === 'candidate-pair' && s.nominated === true) {
-      if (typeof s.currentRoundTripTime === 'number') rttMs = s.currentRoundTripTime * 1000;
+      if (typeof s.currentRoundTripTime === 'number') rtt = s.currentRoundTripTime * 1000;
+      if (typeof s.availableOutgoingBitrate === 'number') kbps = s.availableOutgoingBitrate / 1000;
     } else if (s.type === 'inbound-rtp') {
-      lost += s.packetsLost || 0;
       received += s.packetsReceived || 0;
-      if (typeof s.framesDecoded === 'number') framesDecoded = (framesDecoded || 0) + s.framesDecoded;
+      lost += Math.max(0, s.packetsLost || 0);
+      if (typeof s.framesDecoded === 'number') frames = (frames || 0) + s.framesDecoded;
+    } else if (s.type === 'outbound-rtp') {
+      sent += s.packetsSent || 0;
+    } else if (s.type === 'remote-inbound-rtp') {
+      sentLost += Math.max(0, s.packetsLost || 0);
     }
   }
-  const packetLossPercent = lost + received > 0 ? (100 * lost) / (lost + received) : undefined;
-  const r = rttMs || 0;
-  const l = packetLossPercent || 0;
-  const level = r < 300 && l < 2 ? 'good' : r < 800 && l < 8 ? 'fair' : 'poor';
-  const out = { participantId, level };
-  if (rttMs !== undefined) out.rttMs = rttMs;
-  if (packetLossPercent !== undefined) out.packetLossPercent = packetLossPercent;
-  if (framesDecoded !== undefined) out.framesDecoded = framesDecoded;
-  return out;
+  return new Float64Array([rtt, received, lost, sent, sentLost, kbps, frames]);
 }
 
 /**
- * Dispatches a `quality` event on `events` for each connection in `pcs`, one after another;
- * `ids` holds their participant ids, 16 hex digits each, concatenated. A connection whose
- * stats fail is skipped.
+ * Sends video on `pc` again, or stops sending it while audio goes on (the audio-only
+ * fallback): the encodings' `active` flag, so nothing is renegotiated.
  */
-export async function reportQuality(events, pcs, ids) {
-  for (const [i, pc] of pcs.entries()) {
-    try {
-      const detail = await quality(pc, ids.slice(16 * i, 16 * i + 16));
-      events.dispatchEvent(new CustomEvent('quality', { detail }));
-    } catch {
-      // No stats (the connection closed meanwhile): nothing to report.
-    }
+export async function setVideoSending(pc, on) {
+  for (const sender of pc.getSenders()) {
+    if (sender.track?.kind !== 'video') continue;
+    const params = sender.getParameters();
+    if (!params.encodings?.length) continue;
+    for (const e of params.encodings) e.active = on;
+    await sender.setParameters(params).catch(() => {});
   }
 }
 
