@@ -1,0 +1,272 @@
+//! Media negotiation with one peer: perfect negotiation (polite and impolite sides, glare),
+//! trickle ICE with candidates queued until the remote description exists, ICE restarts and
+//! the timers that retry a stuck exchange.
+
+use super::{Event, IceState, MediaRequest, Output, Peer, Phase, Session};
+use crate::crypto;
+use crate::signaling::message::{Candidate, SdpKind, Signal};
+use crate::signaling::relay_wire::{ParticipantId, Role};
+use crate::signaling::sdp;
+
+/// Most remote candidates queued before the remote description exists.
+const MAX_QUEUED_CANDIDATES: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Sig {
+    Stable,
+    LocalOffer,
+    RemoteOffer,
+}
+
+pub(super) struct Neg {
+    pub(super) started: bool,
+    pub(super) sig: Sig,
+    pub(super) offer_pending: bool,
+    pub(super) needed: bool,
+    pub(super) restart_needed: bool,
+    pub(super) ignore_offer: bool,
+    pub(super) remote_set: bool,
+    pub(super) queued: Vec<Candidate>,
+    pub(super) deadline: Option<u64>,
+    pub(super) ice: IceState,
+    pub(super) ice_timer: Option<u64>,
+    pub(super) restarts: u32,
+    pub(super) connected: bool,
+    pub(super) failed_reported: bool,
+}
+
+impl Neg {
+    pub(super) fn new() -> Self {
+        Self {
+            started: false,
+            sig: Sig::Stable,
+            offer_pending: false,
+            needed: false,
+            restart_needed: false,
+            ignore_offer: false,
+            remote_set: false,
+            queued: Vec::new(),
+            deadline: None,
+            ice: IceState::New,
+            ice_timer: None,
+            restarts: 0,
+            connected: false,
+            failed_reported: false,
+        }
+    }
+}
+
+impl Session {
+    pub(super) fn media_allowed(&self, pid: ParticipantId) -> bool {
+        self.phase == Phase::InCall && self.peers.get(&pid).is_some_and(Peer::in_call)
+    }
+
+    // ----- internals: negotiation --------------------------------------------------------------
+
+    pub(super) fn maybe_start(&mut self, pid: ParticipantId, now: u64) {
+        if !self.media_allowed(pid) {
+            return;
+        }
+        let t = self.t.negotiation;
+        let me = self.role;
+        let id = self.id;
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        // Who makes the first offer: the participant joining a clinician (the one who was
+        // admitted) offers, so media starts as soon as the admission arrives; between equals
+        // the impolite (higher id) side offers. Glare is still resolved by politeness.
+        let offers_first = match (me, p.relay_role) {
+            (Role::Clinician, Role::Patient | Role::Guest) => false,
+            (Role::Patient | Role::Guest, Role::Clinician) => true,
+            _ => id > pid,
+        };
+        // The answerer prepares its connection once the pair is confirmed — after the
+        // admission went out (on_confirmed sends it first), while the other side is busy
+        // making its offer.
+        let prepare = !offers_first && p.confirmed;
+        if !p.neg.started {
+            p.neg.started = true;
+            if !offers_first {
+                p.neg.deadline = Some(now.saturating_add(t));
+            } else {
+                self.request_offer(pid, false, now);
+            }
+        }
+        if prepare {
+            self.prepare(pid);
+        }
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        let deferred: Vec<Signal> = p.deferred.drain(..).collect();
+        for sig in deferred {
+            self.apply_media(pid, sig, now);
+        }
+    }
+
+    /// Asks the driver to create the connection for `pid` ahead of negotiation (once).
+    pub(super) fn prepare(&mut self, pid: ParticipantId) {
+        if let Some(p) = self.peers.get_mut(&pid)
+            && !p.prepared
+        {
+            p.prepared = true;
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::Prepare,
+            });
+        }
+    }
+
+    pub(super) fn request_offer(&mut self, pid: ParticipantId, ice_restart: bool, now: u64) {
+        let t = self.t.negotiation;
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.neg.sig == Sig::Stable && !p.neg.offer_pending {
+            p.neg.offer_pending = true;
+            p.neg.deadline = Some(now.saturating_add(t));
+            self.out.push_back(Output::Media {
+                peer: pid,
+                request: MediaRequest::CreateOffer { ice_restart },
+            });
+        } else {
+            p.neg.needed = true;
+            p.neg.restart_needed |= ice_restart;
+        }
+    }
+
+    pub(super) fn offer_if_needed(&mut self, pid: ParticipantId, now: u64) {
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.neg.needed && p.neg.sig == Sig::Stable && !p.neg.offer_pending {
+            p.neg.needed = false;
+            let restart = core::mem::take(&mut p.neg.restart_needed);
+            self.request_offer(pid, restart, now);
+        }
+    }
+
+    pub(super) fn try_restart(&mut self, pid: ParticipantId, now: u64) {
+        let max = self.t.max_ice_restarts;
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if !p.neg.started {
+            return;
+        }
+        if p.neg.restarts >= max {
+            if !p.neg.failed_reported {
+                p.neg.failed_reported = true;
+                self.event(Event::PeerMediaFailed { peer: pid });
+            }
+            return;
+        }
+        p.neg.restarts += 1;
+        self.request_offer(pid, true, now);
+    }
+
+    pub(super) fn negotiation_expired(&mut self, pid: ParticipantId, now: u64) {
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        match (p.neg.sig, p.neg.offer_pending) {
+            (Sig::LocalOffer, _) => {
+                p.neg.sig = Sig::Stable;
+                self.out.push_back(Output::Media {
+                    peer: pid,
+                    request: MediaRequest::Rollback,
+                });
+                self.try_restart(pid, now);
+            }
+            (_, true) => {
+                p.neg.offer_pending = false;
+                self.try_restart(pid, now);
+            }
+            (Sig::RemoteOffer, false) => {
+                if !p.neg.failed_reported {
+                    p.neg.failed_reported = true;
+                    self.event(Event::PeerMediaFailed { peer: pid });
+                }
+            }
+            (Sig::Stable, false) => {
+                // The polite side waited for a first offer that never came: offer itself.
+                if !p.neg.remote_set {
+                    self.request_offer(pid, false, now);
+                }
+            }
+        }
+    }
+
+    pub(super) fn apply_media(&mut self, pid: ParticipantId, sig: Signal, now: u64) {
+        let polite = self.id < pid;
+        let t = self.t.negotiation;
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        let mut reqs = Vec::new();
+        match sig {
+            Signal::Description { kind, sdp } => {
+                // Exactly one certificate, which the SAS exchange must show is the one the
+                // peer committed to (checked in update_sas): no extra, unchecked lines.
+                let fp = crypto::encode_fingerprints(&sdp::fingerprints(&sdp));
+                if fp.first() != Some(&1) {
+                    self.sas_failed(pid, now);
+                    return;
+                }
+                p.sas.remote_fp = Some(fp);
+                p.neg.started = true;
+                match kind {
+                    SdpKind::Offer => {
+                        let collision = p.neg.offer_pending || p.neg.sig == Sig::LocalOffer;
+                        p.neg.ignore_offer = !polite && collision;
+                        if p.neg.ignore_offer {
+                            return;
+                        }
+                        if collision {
+                            if p.neg.sig == Sig::LocalOffer || p.neg.offer_pending {
+                                reqs.push(MediaRequest::Rollback);
+                            }
+                            p.neg.offer_pending = false;
+                            p.neg.needed = true;
+                        }
+                        p.neg.sig = Sig::RemoteOffer;
+                        p.neg.remote_set = true;
+                        p.neg.ice_timer = None;
+                        p.neg.deadline = Some(now.saturating_add(t));
+                        reqs.push(MediaRequest::SetRemoteDescription { kind, sdp });
+                        reqs.extend(p.neg.queued.drain(..).map(MediaRequest::AddIceCandidate));
+                        reqs.push(MediaRequest::CreateAnswer);
+                    }
+                    SdpKind::Answer => {
+                        if p.neg.sig != Sig::LocalOffer {
+                            return;
+                        }
+                        p.neg.ignore_offer = false;
+                        p.neg.sig = Sig::Stable;
+                        p.neg.remote_set = true;
+                        p.neg.deadline = None;
+                        reqs.push(MediaRequest::SetRemoteDescription { kind, sdp });
+                        reqs.extend(p.neg.queued.drain(..).map(MediaRequest::AddIceCandidate));
+                    }
+                }
+            }
+            Signal::Candidate(c) => {
+                if p.neg.ignore_offer {
+                    return;
+                }
+                if p.neg.remote_set {
+                    reqs.push(MediaRequest::AddIceCandidate(c));
+                } else if p.neg.queued.len() < MAX_QUEUED_CANDIDATES {
+                    p.neg.queued.push(c);
+                }
+            }
+            _ => {}
+        }
+        for request in reqs {
+            self.out.push_back(Output::Media { peer: pid, request });
+        }
+        self.offer_if_needed(pid, now);
+        self.update_sas(pid, now);
+    }
+}
