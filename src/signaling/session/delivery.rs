@@ -76,7 +76,7 @@ impl Session {
 
     pub(super) fn on_sealed(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
         let p = self.peers.get_mut(&from).ok_or(SessionError::UnknownPeer)?;
-        let Some(keys) = p.keys.as_mut() else {
+        let Some(keys) = p.keying.keys_mut() else {
             return Err(CryptoError::UnknownKey.into());
         };
         let (h, body) = match keys.opener.open(payload) {
@@ -92,9 +92,8 @@ impl Session {
                 return Err(e.into());
             }
         };
-        if !p.confirmed {
-            p.confirmed = true;
-            self.on_confirmed(from, now);
+        if let Some(replied) = p.keying.confirm() {
+            self.on_confirmed(from, replied, now);
         }
         match h.kind {
             KIND_ACK => self.on_ack(from, &body, now),
@@ -115,7 +114,7 @@ impl Session {
 
     pub(super) fn seal_and_send(&mut self, to: ParticipantId, kind: u8, body: &[u8]) -> bool {
         let (room, me) = (self.room.0, self.id.0);
-        let Some(keys) = self.peers.get_mut(&to).and_then(|p| p.keys.as_mut()) else {
+        let Some(keys) = self.peers.get_mut(&to).and_then(|p| p.keying.keys_mut()) else {
             return false;
         };
         match keys.sealer.seal(kind, &room, &me, &to.0, body) {
@@ -193,7 +192,10 @@ impl Session {
         self.send_ack(from);
         for (kind, payload) in ready {
             if kind == KIND_APP_DATA {
-                let keep = self.peers.get(&from).is_some_and(|p| !p.denied);
+                let keep = self
+                    .peers
+                    .get(&from)
+                    .is_some_and(|p| !p.admission.is_denied());
                 if keep {
                     self.event(Event::AppData {
                         peer: from,
@@ -245,7 +247,7 @@ impl Session {
         let Some(p) = self.peers.get_mut(&to) else {
             return;
         };
-        if !(p.confirmed || p.replied) || p.keys.is_none() {
+        if !p.keying.may_seal() {
             return;
         }
         let mut due = Vec::new();

@@ -3,8 +3,9 @@
 
 use zeroize::Zeroizing;
 
+use super::admission::Admission;
 use super::delivery::restart_outbox;
-use super::{Event, R, SecurityKind, Session, SessionError, err};
+use super::{R, SecurityKind, Session, SessionError, err};
 use crate::crypto::{
     self, CryptoError, Ephemeral, Header, Opener, PeerPublic, ReplayWindow, Sealer, VERSION,
 };
@@ -28,6 +29,72 @@ pub(super) struct OwnHello {
     pub(super) core: Vec<u8>,
     /// The encoded hello without `reply_to`.
     pub(super) body: Vec<u8>,
+}
+
+/// How far the pair's current keys have got (docs/PROTOCOL.md §8).
+pub(super) enum Keying {
+    /// No keys: before the peer's first hello, or dropped (relay lost, new epoch).
+    None,
+    /// Derived from the peer's hello; not yet answered nor confirmed.
+    Derived(Keys),
+    /// We answered the peer's current hello: it derives the keys from that reply before
+    /// anything we send after it arrives (the relay keeps a sender's frames in order), so
+    /// sealed messages may follow the reply at once, before key confirmation (0.5-RTT, as
+    /// TLS 1.3 servers do).
+    Replied(Keys),
+    /// The peer proved it holds the keys: a sealed frame from it opened, or its hello
+    /// answered ours.
+    Confirmed(Keys),
+}
+
+impl Keying {
+    /// The keys, whatever their stage.
+    pub(super) fn keys_mut(&mut self) -> Option<&mut Keys> {
+        match self {
+            Self::None => None,
+            Self::Derived(k) | Self::Replied(k) | Self::Confirmed(k) => Some(k),
+        }
+    }
+
+    /// Whether the pair holds keys.
+    pub(super) fn has_keys(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// Whether the peer confirmed the keys.
+    pub(super) fn is_confirmed(&self) -> bool {
+        matches!(self, Self::Confirmed(_))
+    }
+
+    /// Whether reliable messages may be sealed under these keys now (confirmed, or sent
+    /// after our reply).
+    pub(super) fn may_seal(&self) -> bool {
+        matches!(self, Self::Replied(_) | Self::Confirmed(_))
+    }
+
+    /// We answered the peer's hello under the keys derived from it.
+    pub(super) fn mark_replied(&mut self) {
+        *self = match core::mem::replace(self, Self::None) {
+            Self::Derived(k) => Self::Replied(k),
+            other => other,
+        };
+    }
+
+    /// The peer proved it holds the keys. `Some(replied)` when this confirms them now
+    /// (`replied`: we had answered its hello under them), `None` when there are none or
+    /// they were confirmed already.
+    pub(super) fn confirm(&mut self) -> Option<bool> {
+        let (keys, replied) = match core::mem::replace(self, Self::None) {
+            Self::Derived(k) => (k, false),
+            Self::Replied(k) => (k, true),
+            other => {
+                *self = other;
+                return None;
+            }
+        };
+        *self = Self::Confirmed(keys);
+        Some(replied)
+    }
 }
 
 pub(super) struct Remote {
@@ -75,9 +142,7 @@ impl Session {
             body,
         });
         for p in self.peers.values_mut() {
-            p.keys = None;
-            p.confirmed = false;
-            p.replied = false;
+            p.keying = Keying::None;
         }
     }
 
@@ -175,7 +240,7 @@ impl Session {
                     self.security(SecurityKind::Replay, Some(from), now);
                     return Err(CryptoError::Replayed.into());
                 }
-                if hello.epoch == r.epoch && p.keys.is_none() && core == r.core {
+                if hello.epoch == r.epoch && !p.keying.has_keys() && core == r.core {
                     // Our own epoch changed (we resumed): derive new keys from the peer's
                     // unchanged hello below.
                     false
@@ -253,11 +318,10 @@ impl Session {
             core,
         });
         p.sas_prk = Some(Zeroizing::new(secrets.sas_prk));
-        p.keys = Some(Keys {
+        p.keying = Keying::Derived(Keys {
             sealer: Sealer::new(&secrets.send, secrets.session_id),
             opener: Opener::new(&secrets.recv, secrets.session_id),
         });
-        p.confirmed = false;
         p.identity = secrets.identity;
         if let Some(c) = carried {
             // The same peer session is back after its record was dropped (it left, or the
@@ -265,24 +329,24 @@ impl Session {
             // its SAS, which the peer still holds.
             p.next_in = p.next_in.max(c.next_in);
             p.next_out = p.next_out.max(c.next_out);
-            p.admitted |= c.admitted;
-            p.denied |= c.denied;
+            p.admission = p.admission.join(c.admission);
             p.sas = c.sas;
         }
         if pre_admitted {
-            p.admitted = true;
+            p.admission = p.admission.join(Admission::Admitted);
         }
         let first = !p.joined_announced;
         p.joined_announced = true;
-        let admitted = p.admitted;
-        let announce = first.then_some((hello.role, name, admitted));
+        let announce = first.then_some((hello.role, name, p.admission));
         if hello.reply_to == my_epoch {
             self.announce(from, announce);
-            if let Some(p) = self.peers.get_mut(&from) {
-                p.confirmed = true;
-            }
+            let replied = self
+                .peers
+                .get_mut(&from)
+                .and_then(|p| p.keying.confirm())
+                .unwrap_or(false);
             self.send_ack(from);
-            self.on_confirmed(from, now);
+            self.on_confirmed(from, replied, now);
         } else {
             // The reply goes out before the app hears of the newcomer: the peer is waiting
             // for it, and the app's handlers (an admission dialog, say) may take a while.
@@ -294,7 +358,7 @@ impl Session {
                 p.last_reply_at = Some(now);
                 p.hello_retry_at = Some(now.saturating_add(t));
                 p.hello_backoff = t;
-                p.replied = true;
+                p.keying.mark_replied();
                 restart_outbox(p, t_retx);
             }
             // Anything queued for this peer follows the reply under the new keys.
@@ -304,30 +368,6 @@ impl Session {
         self.start_sas(from, now);
         self.update_sas(from, now);
         Ok(())
-    }
-
-    /// Tells the app about a peer's first hello: it joined, and (to a clinician) that it
-    /// asks to be admitted.
-    pub(super) fn announce(
-        &mut self,
-        from: ParticipantId,
-        first: Option<(Role, Redacted<String>, bool)>,
-    ) {
-        let Some((role, name, admitted)) = first else {
-            return;
-        };
-        self.event(Event::PeerJoined {
-            peer: from,
-            role,
-            name: name.clone(),
-        });
-        if self.role == Role::Clinician && role != Role::Clinician && !admitted {
-            self.event(Event::AdmissionRequested {
-                peer: from,
-                role,
-                name,
-            });
-        }
     }
 
     pub(super) fn commit_hello_window(
@@ -353,17 +393,18 @@ impl Session {
         let Some(p) = self.peers.get_mut(&from) else {
             return;
         };
-        if p.keys.is_none() {
+        if !p.keying.has_keys() {
             return;
         }
-        let newly = reply_to == my_epoch && !p.confirmed;
-        if newly {
-            p.confirmed = true;
-        }
+        let newly = if reply_to == my_epoch {
+            p.keying.confirm()
+        } else {
+            None
+        };
         let may_answer = p
             .last_reply_at
             .is_none_or(|t| now >= t.saturating_add(HELLO_REPLY_GAP_MS));
-        if newly || may_answer {
+        if newly.is_some() || may_answer {
             p.last_reply_at = Some(now);
             let epoch = p.remote.as_ref().map_or(0, |r| r.epoch);
             if reply_to == my_epoch {
@@ -373,19 +414,21 @@ impl Session {
                 self.send_hello(from, epoch);
             }
         }
-        if newly {
-            self.on_confirmed(from, now);
+        if let Some(replied) = newly {
+            self.on_confirmed(from, replied, now);
         }
     }
 
-    pub(super) fn on_confirmed(&mut self, from: ParticipantId, now: u64) {
+    /// The pair's keys were just confirmed; `replied`: we had answered the peer's hello
+    /// under them, so what we sent since went out under them already.
+    pub(super) fn on_confirmed(&mut self, from: ParticipantId, replied: bool, now: u64) {
         let t = self.t.retransmit;
         if let Some(p) = self.peers.get_mut(&from) {
             p.hello_retry_at = None;
             p.handshake_deadline = None;
             // What went out after our reply was sealed with these keys already: it keeps its
             // retransmission timer. Anything else is (re)sent now under them.
-            if !p.replied {
+            if !replied {
                 restart_outbox(p, t);
             }
         }

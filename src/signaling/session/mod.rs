@@ -41,10 +41,8 @@ use zeroize::Zeroizing;
 use super::memory::PeerMemory;
 use super::message::{Candidate, KIND_APP_DATA, SdpKind, Signal};
 use super::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
-use super::{
-    MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_PARTICIPANTS, MAX_SDP_LEN, Redacted, sdp,
-};
-use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys, Sas};
+use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_SDP_LEN, Redacted, sdp};
+use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys};
 use crate::sorted_map::SortedMap;
 
 pub use config::{Config, Timeouts};
@@ -54,11 +52,10 @@ pub use output::{
     SecurityEvent, SecurityKind,
 };
 
-use handshake::OwnHello;
-use negotiation::{Neg, Sig};
+use handshake::{Keying, OwnHello};
+use negotiation::Sig;
 use output::SECURITY_KINDS;
 use peer::{Carried, Peer};
-use sas::sas_inputs;
 
 /// At most one security event of a kind is emitted per this interval (the count goes on).
 pub const SECURITY_EVENT_INTERVAL_MS: u64 = 1_000;
@@ -223,13 +220,13 @@ impl Session {
             role: p.relay_role,
             name: p.remote.as_ref().map(|r| r.name.clone()),
             present: p.present,
-            secured: p.keys.is_some() && p.confirmed,
+            secured: p.keying.is_confirmed(),
             in_call: p.in_call(),
             connected: p.neg.connected,
-            sas: p.sas.code,
-            sas_confirmed: p.sas.confirmed_local,
-            sas_confirmed_by_peer: p.sas.confirmed_remote,
-            sas_binding: p.sas.binding,
+            sas: p.sas.shown.code(),
+            sas_confirmed: p.sas.shown.confirmations().0,
+            sas_confirmed_by_peer: p.sas.shown.confirmations().1,
+            sas_binding: p.sas.shown.binding(),
         })
     }
 
@@ -269,11 +266,11 @@ impl Session {
             add(p.neg.deadline);
             add(p.neg.ice_timer);
             if self.relay == Relay::Joined {
-                if !p.confirmed && p.present {
+                if !p.keying.is_confirmed() && p.present {
                     add(p.hello_retry_at);
                     add(p.handshake_deadline);
                 }
-                if p.confirmed && p.keys.is_some() {
+                if p.keying.is_confirmed() {
                     for m in &p.outbox {
                         add(Some(m.next_retx.unwrap_or(0)));
                     }
@@ -427,10 +424,9 @@ impl Session {
         }
         match kind {
             SdpKind::Offer => {
-                if !p.neg.offer_pending || p.neg.sig != Sig::Stable {
+                if p.neg.sig != Sig::MakingOffer {
                     return Ok(());
                 }
-                p.neg.offer_pending = false;
                 p.neg.sig = Sig::LocalOffer;
                 p.neg.deadline = Some(now.saturating_add(t_neg));
             }
@@ -527,85 +523,21 @@ impl Session {
     pub fn admit(&mut self, peer: ParticipantId, now: u64) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        if self.role != Role::Clinician {
-            return err(SessionError::NotPermitted);
-        }
-        let p = self.peers.get(&peer).ok_or(SessionError::InvalidState)?;
-        if p.remote.is_none() || p.denied || p.relay_role == Role::Clinician {
-            return err(SessionError::InvalidState);
-        }
-        if p.admitted {
-            return Ok(());
-        }
-        let others: Vec<ParticipantId> = self
-            .peers
-            .iter()
-            .filter(|(id, q)| **id != peer && q.in_call())
-            .map(|(id, _)| *id)
-            .collect();
-        let mut in_call = others.clone();
-        in_call.push(self.id);
-        in_call.truncate(MAX_PARTICIPANTS);
-        self.enqueue_signal(peer, &Signal::Admit { in_call }, now)?;
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.admitted = true;
-        }
-        for q in others {
-            // Best effort: a full queue towards q only delays q's view of the newcomer.
-            let _ = self.enqueue_signal(q, &Signal::Admitted(peer), now);
-        }
-        self.event(Event::PeerAdmitted { peer });
-        self.maybe_start(peer, now);
-        Ok(())
+        self.admit_peer(peer, now)
     }
 
     /// (Clinicians) turns a waiting participant away (or removes an admitted one).
     pub fn deny(&mut self, peer: ParticipantId, now: u64) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        if self.role != Role::Clinician {
-            return err(SessionError::NotPermitted);
-        }
-        let p = self.peers.get(&peer).ok_or(SessionError::InvalidState)?;
-        if p.remote.is_none() || p.relay_role == Role::Clinician {
-            return err(SessionError::InvalidState);
-        }
-        self.enqueue_signal(peer, &Signal::Deny, now)?;
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.denied = true;
-            p.admitted = false;
-            if p.has_connection() {
-                p.neg = Neg::new();
-                p.prepared = false;
-                self.out.push_back(Output::Media {
-                    peer,
-                    request: MediaRequest::ClosePeer,
-                });
-            }
-        }
-        self.event(Event::PeerDenied { peer });
-        Ok(())
+        self.deny_peer(peer, now)
     }
 
     /// The user compared the SAS with `peer` and it matched: record it and tell the peer.
     pub fn confirm_sas(&mut self, peer: ParticipantId, now: u64) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        let me = self.id;
-        let p = self
-            .peers
-            .get_mut(&peer)
-            .ok_or(SessionError::InvalidState)?;
-        let (Some(_), Some(prk), Some((lo, hi))) = (
-            p.sas.code,
-            p.sas_prk.as_ref(),
-            sas_inputs(&self.own_fp, me, peer, &p.sas),
-        ) else {
-            return err(SessionError::InvalidState);
-        };
-        let tag = Sas::confirm_tag(prk, &me.0, lo.input(), hi.input());
-        p.sas.confirmed_local = true;
-        self.enqueue_signal(peer, &Signal::SasConfirm(tag), now)
+        self.confirm_own_sas(peer, now)
     }
 
     /// Leaves the consultation: a sealed bye to every peer, then every peer connection
@@ -643,7 +575,7 @@ impl Session {
         if !self
             .peers
             .get(&peer)
-            .is_some_and(|p| p.remote.is_some() && !p.denied)
+            .is_some_and(|p| p.remote.is_some() && !p.admission.is_denied())
         {
             return err(SessionError::InvalidState);
         }
@@ -738,9 +670,7 @@ impl Session {
     fn drop_keys(&mut self) {
         self.hello = None;
         for p in self.peers.values_mut() {
-            p.keys = None;
-            p.confirmed = false;
-            p.replied = false;
+            p.keying = Keying::None;
         }
     }
 
@@ -756,7 +686,7 @@ impl Session {
                 if self.media_allowed(from) {
                     self.apply_media(from, sig, now);
                 } else if let Some(p) = self.peers.get_mut(&from) {
-                    if !p.denied && p.deferred.len() < MAX_DEFERRED {
+                    if !p.admission.is_denied() && p.deferred.len() < MAX_DEFERRED {
                         p.deferred.push_back(sig);
                     }
                 }
@@ -821,7 +751,7 @@ impl Session {
             self.remove_peer(pid, LeaveReason::Lost, now);
             return;
         }
-        if joined && !p.confirmed && p.present {
+        if joined && !p.keying.is_confirmed() && p.present {
             if p.hello_retry_at.is_some_and(|r| now >= r) {
                 let reply_to = p.remote.as_ref().map_or(0, |r| r.epoch);
                 p.hello_backoff = p.hello_backoff.saturating_mul(2).min(MAX_BACKOFF_MS);

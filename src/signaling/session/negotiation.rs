@@ -11,19 +11,43 @@ use crate::signaling::sdp;
 /// Most remote candidates queued before the remote description exists.
 const MAX_QUEUED_CANDIDATES: usize = 200;
 
+/// Where the offer/answer exchange with the peer stands (`RTCSignalingState`, plus the
+/// wait for the media engine to make our offer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Sig {
+    /// No exchange under way.
     Stable,
+    /// We asked the media engine for an offer ([`MediaRequest::CreateOffer`]) and wait for
+    /// it to report the local description.
+    MakingOffer,
+    /// Our offer is set and sent; we wait for the answer.
     LocalOffer,
+    /// The peer's offer is set; we owe the answer.
     RemoteOffer,
 }
 
+/// An offer that must be made as soon as the exchange under way settles (asked for while
+/// one was in flight, or given up in a glare).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Owed {
+    /// Nothing.
+    Nothing,
+    /// An offer.
+    Offer,
+    /// An offer with an ICE restart.
+    IceRestart,
+}
+
+/// The negotiation with one peer.
 pub(super) struct Neg {
+    /// Negotiation began (an offer asked for or awaited, or a remote description came).
     pub(super) started: bool,
+    /// A [`MediaRequest::Prepare`] was emitted (the driver holds a connection for this peer
+    /// even if negotiation has not started).
+    pub(super) prepared: bool,
     pub(super) sig: Sig,
-    pub(super) offer_pending: bool,
-    pub(super) needed: bool,
-    pub(super) restart_needed: bool,
+    pub(super) owed: Owed,
+    /// Perfect negotiation: the impolite side ignored a colliding offer (and its candidates).
     pub(super) ignore_offer: bool,
     pub(super) remote_set: bool,
     pub(super) queued: Vec<Candidate>,
@@ -39,10 +63,9 @@ impl Neg {
     pub(super) fn new() -> Self {
         Self {
             started: false,
+            prepared: false,
             sig: Sig::Stable,
-            offer_pending: false,
-            needed: false,
-            restart_needed: false,
+            owed: Owed::Nothing,
             ignore_offer: false,
             remote_set: false,
             queued: Vec::new(),
@@ -84,7 +107,7 @@ impl Session {
         // The answerer prepares its connection once the pair is confirmed — after the
         // admission went out (on_confirmed sends it first), while the other side is busy
         // making its offer.
-        let prepare = !offers_first && p.confirmed;
+        let prepare = !offers_first && p.keying.is_confirmed();
         if !p.neg.started {
             p.neg.started = true;
             if !offers_first {
@@ -108,9 +131,9 @@ impl Session {
     /// Asks the driver to create the connection for `pid` ahead of negotiation (once).
     pub(super) fn prepare(&mut self, pid: ParticipantId) {
         if let Some(p) = self.peers.get_mut(&pid)
-            && !p.prepared
+            && !p.neg.prepared
         {
-            p.prepared = true;
+            p.neg.prepared = true;
             self.out.push_back(Output::Media {
                 peer: pid,
                 request: MediaRequest::Prepare,
@@ -123,16 +146,20 @@ impl Session {
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
-        if p.neg.sig == Sig::Stable && !p.neg.offer_pending {
-            p.neg.offer_pending = true;
+        if p.neg.sig == Sig::Stable {
+            p.neg.sig = Sig::MakingOffer;
             p.neg.deadline = Some(now.saturating_add(t));
             self.out.push_back(Output::Media {
                 peer: pid,
                 request: MediaRequest::CreateOffer { ice_restart },
             });
         } else {
-            p.neg.needed = true;
-            p.neg.restart_needed |= ice_restart;
+            let owed = if ice_restart {
+                Owed::IceRestart
+            } else {
+                Owed::Offer
+            };
+            p.neg.owed = p.neg.owed.max(owed);
         }
     }
 
@@ -140,9 +167,9 @@ impl Session {
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
-        if p.neg.needed && p.neg.sig == Sig::Stable && !p.neg.offer_pending {
-            p.neg.needed = false;
-            let restart = core::mem::take(&mut p.neg.restart_needed);
+        if p.neg.owed != Owed::Nothing && p.neg.sig == Sig::Stable {
+            let restart = p.neg.owed == Owed::IceRestart;
+            p.neg.owed = Owed::Nothing;
             self.request_offer(pid, restart, now);
         }
     }
@@ -170,8 +197,8 @@ impl Session {
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
-        match (p.neg.sig, p.neg.offer_pending) {
-            (Sig::LocalOffer, _) => {
+        match p.neg.sig {
+            Sig::LocalOffer => {
                 p.neg.sig = Sig::Stable;
                 self.out.push_back(Output::Media {
                     peer: pid,
@@ -179,17 +206,17 @@ impl Session {
                 });
                 self.try_restart(pid, now);
             }
-            (_, true) => {
-                p.neg.offer_pending = false;
+            Sig::MakingOffer => {
+                p.neg.sig = Sig::Stable;
                 self.try_restart(pid, now);
             }
-            (Sig::RemoteOffer, false) => {
+            Sig::RemoteOffer => {
                 if !p.neg.failed_reported {
                     p.neg.failed_reported = true;
                     self.event(Event::PeerMediaFailed { peer: pid });
                 }
             }
-            (Sig::Stable, false) => {
+            Sig::Stable => {
                 // The polite side waited for a first offer that never came: offer itself.
                 if !p.neg.remote_set {
                     self.request_offer(pid, false, now);
@@ -218,17 +245,14 @@ impl Session {
                 p.neg.started = true;
                 match kind {
                     SdpKind::Offer => {
-                        let collision = p.neg.offer_pending || p.neg.sig == Sig::LocalOffer;
+                        let collision = matches!(p.neg.sig, Sig::MakingOffer | Sig::LocalOffer);
                         p.neg.ignore_offer = !polite && collision;
                         if p.neg.ignore_offer {
                             return;
                         }
                         if collision {
-                            if p.neg.sig == Sig::LocalOffer || p.neg.offer_pending {
-                                reqs.push(MediaRequest::Rollback);
-                            }
-                            p.neg.offer_pending = false;
-                            p.neg.needed = true;
+                            reqs.push(MediaRequest::Rollback);
+                            p.neg.owed = p.neg.owed.max(Owed::Offer);
                         }
                         p.neg.sig = Sig::RemoteOffer;
                         p.neg.remote_set = true;

@@ -6,8 +6,9 @@ use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
 use super::Timeouts;
+use super::admission::Admission;
 use super::delivery::OutMsg;
-use super::handshake::{Keys, Remote};
+use super::handshake::{Keying, Remote};
 use super::negotiation::Neg;
 use super::sas::SasState;
 use crate::crypto::ReplayWindow;
@@ -21,13 +22,8 @@ pub(super) struct Peer {
     pub(super) absent_since: Option<u64>,
     pub(super) remote: Option<Remote>,
     pub(super) sas_prk: Option<Zeroizing<[u8; 32]>>,
-    pub(super) keys: Option<Keys>,
-    pub(super) confirmed: bool,
-    /// We answered the peer's current hello: it derives the keys from that reply before
-    /// anything we send after it arrives (the relay keeps a sender's frames in order), so
-    /// sealed messages may follow the reply at once, before key confirmation (0.5-RTT, as
-    /// TLS 1.3 servers do; PROTOCOL.md §8).
-    pub(super) replied: bool,
+    /// The pair's current keys and how far they have got.
+    pub(super) keying: Keying,
     pub(super) hello_window: Option<([u8; 8], ReplayWindow)>,
     pub(super) hello_rate: (u64, u32),
     pub(super) last_reply_at: Option<u64>,
@@ -39,13 +35,10 @@ pub(super) struct Peer {
     pub(super) next_in: u64,
     pub(super) reorder: SortedMap<u64, (u8, Vec<u8>)>,
     pub(super) deferred: VecDeque<Signal>,
-    pub(super) admitted: bool,
-    pub(super) denied: bool,
+    /// Its standing in the waiting room.
+    pub(super) admission: Admission,
     pub(super) joined_announced: bool,
     pub(super) neg: Neg,
-    /// A [`MediaRequest::Prepare`] was emitted (the driver holds a connection for this peer
-    /// even if negotiation has not started).
-    pub(super) prepared: bool,
     /// The pair's identity hash, for the SAS binding.
     pub(super) identity: [u8; 32],
     /// This pairing's SAS (kept across re-keys of the same pair).
@@ -59,8 +52,7 @@ pub(super) struct Peer {
 pub(super) struct Carried {
     pub(super) next_in: u64,
     pub(super) next_out: u64,
-    pub(super) admitted: bool,
-    pub(super) denied: bool,
+    pub(super) admission: Admission,
     pub(super) sas: SasState,
 }
 
@@ -72,9 +64,7 @@ impl Peer {
             absent_since: None,
             remote: None,
             sas_prk: None,
-            keys: None,
-            confirmed: false,
-            replied: false,
+            keying: Keying::None,
             hello_window: None,
             hello_rate: (now, 0),
             last_reply_at: None,
@@ -86,11 +76,9 @@ impl Peer {
             next_in: 1,
             reorder: SortedMap::new(),
             deferred: VecDeque::new(),
-            admitted: false,
-            denied: false,
+            admission: Admission::Waiting,
             joined_announced: false,
             neg: Neg::new(),
-            prepared: false,
             identity: [0; 32],
             sas: SasState::default(),
             pending_confirm: None,
@@ -99,13 +87,16 @@ impl Peer {
 
     pub(super) fn in_call(&self) -> bool {
         self.remote.is_some()
-            && !self.denied
-            && (self.relay_role == Role::Clinician || self.admitted)
+            && match self.admission {
+                Admission::Denied => false,
+                Admission::Admitted => true,
+                Admission::Waiting => self.relay_role == Role::Clinician,
+            }
     }
 
     /// The driver holds a peer connection for this peer (prepared or negotiating).
     pub(super) fn has_connection(&self) -> bool {
-        self.neg.started || self.prepared
+        self.neg.started || self.neg.prepared
     }
 
     pub(super) fn undelivered_app_data(&self) -> usize {

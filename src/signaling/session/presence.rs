@@ -125,7 +125,7 @@ impl Session {
         let ids: Vec<ParticipantId> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.confirmed)
+            .filter(|(_, p)| p.keying.is_confirmed())
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
@@ -198,8 +198,7 @@ impl Session {
             Carried {
                 next_in: old.next_in,
                 next_out: old.next_out,
-                admitted: old.admitted,
-                denied: old.denied,
+                admission: old.admission,
                 sas: old.sas.clone(),
             },
         );

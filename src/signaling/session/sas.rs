@@ -3,7 +3,7 @@
 //! the peer's SDP carries the certificate it committed to, and both users' confirmations.
 //! The derivations themselves live in `crypto::sas`.
 
-use super::{Event, SecurityKind, Session};
+use super::{Event, R, SecurityKind, Session, SessionError, err};
 use crate::crypto::{self, Sas, SasInput};
 use crate::signaling::message::Signal;
 use crate::signaling::relay_wire::ParticipantId;
@@ -21,13 +21,62 @@ pub(super) struct SasState {
     pub(super) peer: Option<([u8; 32], Vec<u8>)>,
     /// The encoded fingerprint of the peer's last remote description.
     pub(super) remote_fp: Option<Vec<u8>>,
+    /// What came of it.
+    pub(super) shown: Shown,
+}
+
+/// What a pairing's SAS exchange has come to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Shown {
+    /// Nothing to show yet: an input, the peer's reveal or its SDP is still missing.
+    #[default]
+    Pending,
+    /// The SAS is shown to the user (a new one, with fresh confirmations, if a DTLS
+    /// certificate changed).
+    Ready {
+        /// The SAS.
+        code: Sas,
+        /// The public value naming it, for the consent ledger.
+        binding: [u8; 32],
+        /// Our user confirmed it.
+        confirmed_local: bool,
+        /// The peer's user confirmed the same SAS (its tag checked).
+        confirmed_remote: bool,
+    },
     /// The exchange failed: a reveal that does not open the commitment, a second
-    /// commitment, or an SDP with another certificate. No SAS is ever shown for the pair.
-    pub(super) failed: bool,
-    pub(super) code: Option<Sas>,
-    pub(super) binding: Option<[u8; 32]>,
-    pub(super) confirmed_local: bool,
-    pub(super) confirmed_remote: bool,
+    /// commitment, or an SDP with another certificate. No SAS is ever shown for the pair,
+    /// and nothing shown before counts as confirmed.
+    Failed,
+}
+
+impl Shown {
+    /// The SAS on screen, if any.
+    pub(super) fn code(&self) -> Option<Sas> {
+        match self {
+            Self::Ready { code, .. } => Some(*code),
+            Self::Pending | Self::Failed => None,
+        }
+    }
+
+    /// The binding of the SAS on screen, if any.
+    pub(super) fn binding(&self) -> Option<[u8; 32]> {
+        match self {
+            Self::Ready { binding, .. } => Some(*binding),
+            Self::Pending | Self::Failed => None,
+        }
+    }
+
+    /// (our user, the peer's user) confirmed the SAS on screen.
+    pub(super) fn confirmations(&self) -> (bool, bool) {
+        match self {
+            Self::Ready {
+                confirmed_local,
+                confirmed_remote,
+                ..
+            } => (*confirmed_local, *confirmed_remote),
+            Self::Pending | Self::Failed => (false, false),
+        }
+    }
 }
 
 impl Session {
@@ -128,12 +177,35 @@ impl Session {
         let _ = self.enqueue_signal(to, &reveal, now);
     }
 
+    /// [`Session::confirm_sas`]: our user confirmed the SAS on screen; the peer gets a tag
+    /// that only the same SAS opens.
+    pub(super) fn confirm_own_sas(&mut self, peer: ParticipantId, now: u64) -> R {
+        let me = self.id;
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SessionError::InvalidState)?;
+        let (Some(prk), Some((lo, hi))) = (
+            p.sas_prk.as_ref(),
+            sas_inputs(&self.own_fp, me, peer, &p.sas),
+        ) else {
+            return err(SessionError::InvalidState);
+        };
+        let Shown::Ready {
+            confirmed_local, ..
+        } = &mut p.sas.shown
+        else {
+            return err(SessionError::InvalidState);
+        };
+        let tag = Sas::confirm_tag(prk, &me.0, lo.input(), hi.input());
+        *confirmed_local = true;
+        self.enqueue_signal(peer, &Signal::SasConfirm(tag), now)
+    }
+
     /// A man in the middle (or a broken peer): no SAS is ever shown for this pairing.
     pub(super) fn sas_failed(&mut self, pid: ParticipantId, now: u64) {
         if let Some(p) = self.peers.get_mut(&pid) {
-            p.sas.failed = true;
-            p.sas.code = None;
-            p.sas.binding = None;
+            p.sas.shown = Shown::Failed;
         }
         self.security(SecurityKind::SasMismatch, Some(pid), now);
     }
@@ -145,7 +217,7 @@ impl Session {
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
-        if p.sas.failed {
+        if p.sas.shown == Shown::Failed {
             return;
         }
         let (Some(prk), Some((_, peer_fp)), Some(sdp_fp)) =
@@ -160,11 +232,13 @@ impl Session {
             return;
         };
         let sas = Sas::derive(prk, lo.input(), hi.input());
-        if p.sas.code != Some(sas) {
-            p.sas.code = Some(sas);
-            p.sas.binding = Some(crypto::sas_binding(&p.identity, lo.input(), hi.input()));
-            p.sas.confirmed_local = false;
-            p.sas.confirmed_remote = false;
+        if p.sas.shown.code() != Some(sas) {
+            p.sas.shown = Shown::Ready {
+                code: sas,
+                binding: crypto::sas_binding(&p.identity, lo.input(), hi.input()),
+                confirmed_local: false,
+                confirmed_remote: false,
+            };
             self.event(Event::SasReady { peer: pid, sas });
             self.check_sas_confirm(pid, now);
         }
@@ -177,7 +251,7 @@ impl Session {
         };
         let (Some(tag), Some(_), Some(prk), Some((lo, hi))) = (
             p.pending_confirm,
-            p.sas.code,
+            p.sas.shown.code(),
             p.sas_prk.as_ref(),
             sas_inputs(&self.own_fp, me, pid, &p.sas),
         ) else {
@@ -186,7 +260,12 @@ impl Session {
         p.pending_confirm = None;
         let expected = Sas::confirm_tag(prk, &pid.0, lo.input(), hi.input());
         if crypto::ct_eq(&expected, &tag) {
-            p.sas.confirmed_remote = true;
+            if let Shown::Ready {
+                confirmed_remote, ..
+            } = &mut p.sas.shown
+            {
+                *confirmed_remote = true;
+            }
             self.event(Event::SasConfirmedByPeer { peer: pid });
         } else {
             self.security(SecurityKind::SasMismatch, Some(pid), now);
