@@ -13,6 +13,7 @@ use crate::signaling::message::{
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{MAX_OUTBOX, REORDER_WINDOW};
 
+/// A reliable message waiting for the peer's acknowledgement.
 pub(super) struct OutMsg {
     pub(super) id: u64,
     pub(super) kind: u8,

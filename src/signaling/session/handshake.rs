@@ -21,6 +21,8 @@ pub const HELLO_RATE_WINDOW_MS: u64 = 10_000;
 /// Minimum gap between two answers to the same peer's repeated hellos.
 const HELLO_REPLY_GAP_MS: u64 = 500;
 
+/// Our hello of the current epoch: the ephemeral key every pair of this epoch is keyed
+/// with, and the sealed body sent to every peer.
 pub(super) struct OwnHello {
     pub(super) epoch: u64,
     pub(super) ephemeral: Ephemeral,
@@ -97,6 +99,7 @@ impl Keying {
     }
 }
 
+/// What the peer's current hello told us.
 pub(super) struct Remote {
     pub(super) epoch: u64,
     pub(super) static_public: [u8; 32],
@@ -105,6 +108,7 @@ pub(super) struct Remote {
     pub(super) core: Vec<u8>,
 }
 
+/// A pair's directional keys.
 pub(super) struct Keys {
     pub(super) sealer: Sealer,
     pub(super) opener: Opener,

@@ -41,7 +41,7 @@ use zeroize::Zeroizing;
 use super::memory::PeerMemory;
 use super::message::{Candidate, KIND_APP_DATA, SdpKind, Signal};
 use super::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
-use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_SDP_LEN, Redacted, sdp};
+use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, Redacted};
 use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys};
 use crate::sorted_map::SortedMap;
 
@@ -53,7 +53,6 @@ pub use output::{
 };
 
 use handshake::{Keying, OwnHello};
-use negotiation::Sig;
 use output::SECURITY_KINDS;
 use peer::{Carried, Peer};
 
@@ -408,48 +407,7 @@ impl Session {
     ) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        if sdp.len() > MAX_SDP_LEN {
-            return err(SessionError::TooLarge);
-        }
-        if crypto::encode_fingerprints(&sdp::fingerprints(sdp)) != self.own_fp {
-            return err(SessionError::CertificateMismatch);
-        }
-        let t_neg = self.t.negotiation;
-        let p = self
-            .peers
-            .get_mut(&peer)
-            .ok_or(SessionError::InvalidState)?;
-        if !p.neg.started {
-            return err(SessionError::InvalidState);
-        }
-        match kind {
-            SdpKind::Offer => {
-                if p.neg.sig != Sig::MakingOffer {
-                    return Ok(());
-                }
-                p.neg.sig = Sig::LocalOffer;
-                p.neg.deadline = Some(now.saturating_add(t_neg));
-            }
-            SdpKind::Answer => {
-                if p.neg.sig != Sig::RemoteOffer {
-                    return err(SessionError::InvalidState);
-                }
-                p.neg.sig = Sig::Stable;
-                p.neg.deadline = None;
-            }
-        }
-        self.enqueue_signal(
-            peer,
-            &Signal::Description {
-                kind,
-                sdp: sdp.to_owned(),
-            },
-            now,
-        )?;
-        if kind == SdpKind::Answer {
-            self.offer_if_needed(peer, now);
-        }
-        Ok(())
+        self.local_description(peer, kind, sdp, now)
     }
 
     /// The media engine gathered a local ICE candidate for `peer` (trickle ICE).
@@ -477,38 +435,7 @@ impl Session {
     pub fn handle_ice_state(&mut self, peer: ParticipantId, state: IceState, now: u64) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        let impolite = self.id > peer;
-        let t = self.t;
-        let p = self
-            .peers
-            .get_mut(&peer)
-            .ok_or(SessionError::InvalidState)?;
-        p.neg.ice = state;
-        match state {
-            IceState::Connected | IceState::Completed => {
-                p.neg.ice_timer = None;
-                p.neg.restarts = 0;
-                p.neg.failed_reported = false;
-                if !p.neg.connected {
-                    p.neg.connected = true;
-                    self.event(Event::PeerConnected { peer });
-                }
-            }
-            IceState::Disconnected => {
-                p.neg.ice_timer = Some(now.saturating_add(t.ice_disconnected));
-            }
-            IceState::Failed => {
-                p.neg.connected = false;
-                if impolite {
-                    p.neg.ice_timer = None;
-                    self.try_restart(peer, now);
-                } else {
-                    p.neg.ice_timer = Some(now.saturating_add(t.ice_restart_grace));
-                }
-            }
-            IceState::New | IceState::Checking | IceState::Closed => {}
-        }
-        Ok(())
+        self.ice_state(peer, state, now)
     }
 
     /// Mixes more platform entropy into the session's generator (optional; useful before

@@ -2,11 +2,11 @@
 //! trickle ICE with candidates queued until the remote description exists, ICE restarts and
 //! the timers that retry a stuck exchange.
 
-use super::{Event, IceState, MediaRequest, Output, Peer, Phase, Session};
+use super::{Event, IceState, MediaRequest, Output, Peer, Phase, R, Session, SessionError, err};
 use crate::crypto;
 use crate::signaling::message::{Candidate, SdpKind, Signal};
 use crate::signaling::relay_wire::{ParticipantId, Role};
-use crate::signaling::sdp;
+use crate::signaling::{MAX_SDP_LEN, sdp};
 
 /// Most remote candidates queued before the remote description exists.
 const MAX_QUEUED_CANDIDATES: usize = 200;
@@ -80,6 +80,96 @@ impl Neg {
 }
 
 impl Session {
+    /// [`Session::handle_local_description`]: our offer or answer, checked to carry the
+    /// committed certificate, goes to the peer.
+    pub(super) fn local_description(
+        &mut self,
+        peer: ParticipantId,
+        kind: SdpKind,
+        sdp: &str,
+        now: u64,
+    ) -> R {
+        if sdp.len() > MAX_SDP_LEN {
+            return err(SessionError::TooLarge);
+        }
+        if crypto::encode_fingerprints(&sdp::fingerprints(sdp)) != self.own_fp {
+            return err(SessionError::CertificateMismatch);
+        }
+        let t_neg = self.t.negotiation;
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SessionError::InvalidState)?;
+        if !p.neg.started {
+            return err(SessionError::InvalidState);
+        }
+        match kind {
+            SdpKind::Offer => {
+                if p.neg.sig != Sig::MakingOffer {
+                    return Ok(());
+                }
+                p.neg.sig = Sig::LocalOffer;
+                p.neg.deadline = Some(now.saturating_add(t_neg));
+            }
+            SdpKind::Answer => {
+                if p.neg.sig != Sig::RemoteOffer {
+                    return err(SessionError::InvalidState);
+                }
+                p.neg.sig = Sig::Stable;
+                p.neg.deadline = None;
+            }
+        }
+        self.enqueue_signal(
+            peer,
+            &Signal::Description {
+                kind,
+                sdp: sdp.to_owned(),
+            },
+            now,
+        )?;
+        if kind == SdpKind::Answer {
+            self.offer_if_needed(peer, now);
+        }
+        Ok(())
+    }
+
+    /// [`Session::handle_ice_state`]: ICE came up, or went down and may need a restart
+    /// (the impolite side restarts at once, the polite one after a grace period).
+    pub(super) fn ice_state(&mut self, peer: ParticipantId, state: IceState, now: u64) -> R {
+        let impolite = self.id > peer;
+        let t = self.t;
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SessionError::InvalidState)?;
+        p.neg.ice = state;
+        match state {
+            IceState::Connected | IceState::Completed => {
+                p.neg.ice_timer = None;
+                p.neg.restarts = 0;
+                p.neg.failed_reported = false;
+                if !p.neg.connected {
+                    p.neg.connected = true;
+                    self.event(Event::PeerConnected { peer });
+                }
+            }
+            IceState::Disconnected => {
+                p.neg.ice_timer = Some(now.saturating_add(t.ice_disconnected));
+            }
+            IceState::Failed => {
+                p.neg.connected = false;
+                if impolite {
+                    p.neg.ice_timer = None;
+                    self.try_restart(peer, now);
+                } else {
+                    p.neg.ice_timer = Some(now.saturating_add(t.ice_restart_grace));
+                }
+            }
+            IceState::New | IceState::Checking | IceState::Closed => {}
+        }
+        Ok(())
+    }
+
     pub(super) fn media_allowed(&self, pid: ParticipantId) -> bool {
         self.phase == Phase::InCall && self.peers.get(&pid).is_some_and(Peer::in_call)
     }

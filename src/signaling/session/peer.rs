@@ -16,6 +16,9 @@ use crate::signaling::message::{KIND_APP_DATA, Signal};
 use crate::signaling::relay_wire::Role;
 use crate::sorted_map::SortedMap;
 
+/// Everything this session knows about one other participant, as long as the relay or the
+/// handshake keeps it around. Each part of the protocol owns its fields; what must outlive
+/// the record goes to the lifetime memory as [`Carried`].
 pub(super) struct Peer {
     pub(super) relay_role: Role,
     pub(super) present: bool,
