@@ -32,7 +32,7 @@ pub(super) fn restart_outbox(p: &mut Peer, backoff: u64) {
 }
 
 impl Session {
-    // ----- internals: frames -----------------------------------------------------------------
+    // ----- frames in -------------------------------------------------------------------------
 
     pub(super) fn on_frame(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
         if !self.peers.contains_key(&from) {
@@ -215,7 +215,7 @@ impl Session {
         Ok(())
     }
 
-    // ----- internals: reliable delivery --------------------------------------------------------
+    // ----- reliable messages out -------------------------------------------------------------
 
     pub(super) fn enqueue_signal(&mut self, to: ParticipantId, sig: &Signal, now: u64) -> R {
         self.enqueue(to, KIND_SIGNAL, sig.encode(), now)

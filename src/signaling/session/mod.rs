@@ -555,7 +555,7 @@ impl Session {
         None
     }
 
-    // ----- internals: relay ------------------------------------------------------------------
+    // ----- internals: helpers and dispatch ---------------------------------------------------
 
     fn check_open(&self) -> Result<(), SessionError> {
         if self.phase == Phase::Closed {

@@ -174,8 +174,6 @@ impl Session {
         self.phase == Phase::InCall && self.peers.get(&pid).is_some_and(Peer::in_call)
     }
 
-    // ----- internals: negotiation --------------------------------------------------------------
-
     pub(super) fn maybe_start(&mut self, pid: ParticipantId, now: u64) {
         if !self.media_allowed(pid) {
             return;

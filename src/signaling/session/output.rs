@@ -2,6 +2,8 @@
 //! media engine's [`MediaRequest`]s and the [`PeerInfo`] snapshot, with the small enums
 //! they carry.
 
+#[cfg(doc)]
+use super::Session;
 use crate::crypto::Sas;
 use crate::signaling::Redacted;
 use crate::signaling::message::{Candidate, SdpKind};
@@ -113,7 +115,7 @@ pub enum Event {
     /// The relay welcomed us (first join or resumption); handshakes are under way.
     RelayConnected,
     /// The relay connection dropped; reconnect and call
-    /// [`Session::handle_relay_connected`](super::Session::handle_relay_connected). State is kept; keys are renewed.
+    /// [`Session::handle_relay_connected`]. State is kept; keys are renewed.
     RelayLost,
     /// The relay did not answer in time; close the connection, then reconnect.
     RelayStalled,
@@ -133,7 +135,7 @@ pub enum Event {
         name: Redacted<String>,
     },
     /// (Clinicians) a patient or guest is in the waiting room: call
-    /// [`Session::admit`](super::Session::admit) or [`Session::deny`](super::Session::deny).
+    /// [`Session::admit`] or [`Session::deny`].
     AdmissionRequested {
         /// The peer.
         peer: ParticipantId,
@@ -212,7 +214,7 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MediaRequest {
     /// Create the peer connection if needed, create an offer, set it as local description
-    /// and report it with [`Session::handle_local_description`](super::Session::handle_local_description).
+    /// and report it with [`Session::handle_local_description`].
     CreateOffer {
         /// Create it with `iceRestart: true`.
         ice_restart: bool,
@@ -245,7 +247,7 @@ pub enum MediaRequest {
 pub enum Output {
     /// Send these bytes as one binary WebSocket message to the relay.
     Transmit(Vec<u8>),
-    /// Call [`Session::handle_timeout`](super::Session::handle_timeout) at this time (ms since the epoch).
+    /// Call [`Session::handle_timeout`] at this time (ms since the epoch).
     Timeout(u64),
     /// Tell the app.
     Event(Event),

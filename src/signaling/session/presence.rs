@@ -119,7 +119,7 @@ impl Session {
             })
     }
 
-    // ----- internals: leaving ------------------------------------------------------------------
+    // ----- leaving ---------------------------------------------------------------------------
 
     pub(super) fn broadcast_bye(&mut self, reason: u8, _now: u64) {
         let ids: Vec<ParticipantId> = self

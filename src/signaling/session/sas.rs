@@ -80,8 +80,6 @@ impl Shown {
 }
 
 impl Session {
-    // ----- internals: SAS ----------------------------------------------------------------------
-
     /// Starts a new pairing's SAS exchange once its keys exist: a fresh nonce, and (the
     /// lower id) the commitment to our inputs. A pairing that already has one keeps it.
     pub(super) fn start_sas(&mut self, pid: ParticipantId, now: u64) {
