@@ -38,6 +38,28 @@ pub(super) enum Owed {
     IceRestart,
 }
 
+/// A side's part in perfect negotiation with one peer: in a glare the polite side yields
+/// (rolls its offer back), the impolite one ignores the other's offer. The lower
+/// participant id is the polite one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Politeness {
+    /// Yields in a glare; waits a grace period before restarting failed ICE itself.
+    Polite,
+    /// Keeps its offer in a glare; restarts failed ICE at once; between equals, offers first.
+    Impolite,
+}
+
+impl Politeness {
+    /// This side's part towards `peer` (never this side itself).
+    pub(super) fn towards(me: ParticipantId, peer: ParticipantId) -> Self {
+        if me < peer {
+            Self::Polite
+        } else {
+            Self::Impolite
+        }
+    }
+}
+
 /// The negotiation with one peer.
 pub(super) struct Neg {
     /// Negotiation began (an offer asked for or awaited, or a remote description came).
@@ -136,7 +158,7 @@ impl Session {
     /// [`Session::handle_ice_state`]: ICE came up, or went down and may need a restart
     /// (the impolite side restarts at once, the polite one after a grace period).
     pub(super) fn ice_state(&mut self, peer: ParticipantId, state: IceState, now: u64) -> R {
-        let impolite = self.id > peer;
+        let part = Politeness::towards(self.id, peer);
         let t = self.t;
         let p = self
             .peers
@@ -158,7 +180,7 @@ impl Session {
             }
             IceState::Failed => {
                 p.neg.connected = false;
-                if impolite {
+                if part == Politeness::Impolite {
                     p.neg.ice_timer = None;
                     self.try_restart(peer, now);
                 } else {
@@ -190,7 +212,7 @@ impl Session {
         let offers_first = match (me, p.relay_role) {
             (Role::Clinician, Role::Patient | Role::Guest) => false,
             (Role::Patient | Role::Guest, Role::Clinician) => true,
-            _ => id > pid,
+            _ => Politeness::towards(id, pid) == Politeness::Impolite,
         };
         // The answerer prepares its connection once the pair is confirmed — after the
         // admission went out (on_confirmed sends it first), while the other side is busy
@@ -314,7 +336,7 @@ impl Session {
     }
 
     pub(super) fn apply_media(&mut self, pid: ParticipantId, sig: Signal, now: u64) {
-        let polite = self.id < pid;
+        let part = Politeness::towards(self.id, pid);
         let t = self.t.negotiation;
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
@@ -334,7 +356,7 @@ impl Session {
                 match kind {
                     SdpKind::Offer => {
                         let collision = matches!(p.neg.sig, Sig::MakingOffer | Sig::LocalOffer);
-                        p.neg.ignore_offer = !polite && collision;
+                        p.neg.ignore_offer = part == Politeness::Impolite && collision;
                         if p.neg.ignore_offer {
                             return;
                         }
