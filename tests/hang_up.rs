@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
+use teleconsult::signaling::SessionError;
 use teleconsult::signaling::relay_wire::{LeftReason, Role, ServerMessage};
-use teleconsult::signaling::{CloseReason, Event, LeaveReason, Phase, SignalingError};
+use teleconsult::signaling::{CloseReason, Event, LeaveReason, Phase};
 
 #[test]
 fn hanging_up_closes_both_ends_cleanly() {
@@ -32,7 +32,7 @@ fn hanging_up_closes_both_ends_cleanly() {
     let now = net.now;
     assert!(net.nodes[1].session.hang_up(now).is_ok());
     let r = net.nodes[1].session.send_app_data(pid(1), b"x", now);
-    assert_eq!(r, Err(Error::Signaling(SignalingError::Closed)));
+    assert_eq!(r, Err(SessionError::Closed));
     let pong = ServerMessage::Pong { nonce: [0; 8] }.encode();
     assert!(
         net.nodes[1]
@@ -56,7 +56,7 @@ fn the_clinician_can_end_the_consultation_for_everyone() {
     let now = net.now;
     assert_eq!(
         net.nodes[1].session.end_consultation(now),
-        Err(Error::Signaling(SignalingError::NotPermitted))
+        Err(SessionError::NotPermitted)
     );
     net.nodes[0].session.end_consultation(now).unwrap();
     net.flush(0);

@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
 use teleconsult::crypto::{Ephemeral, RoomKeys, RoomSecret, Sealer};
+use teleconsult::signaling::SessionError;
 use teleconsult::signaling::message::Hello;
 use teleconsult::signaling::relay_wire::{Role, ServerMessage};
-use teleconsult::signaling::{Event, SecurityKind, SignalingError};
+use teleconsult::signaling::{Event, SecurityKind};
 
 /// A hello sealed by an insider who knows `secret`.
 fn craft_hello(
@@ -87,7 +87,7 @@ fn a_hello_claiming_a_role_the_relay_did_not_grant_is_refused() {
         let h = craft_hello(SECRET, 3, claimed, 2, 5, [1; 8]);
         assert_eq!(
             net.inject_frame(0, pid(3), h),
-            Err(Error::Signaling(SignalingError::RoleConflict))
+            Err(SessionError::RoleConflict)
         );
     }
     assert_eq!(snapshot(&net.nodes[0].session), before);
@@ -118,10 +118,7 @@ fn a_hello_offering_only_an_older_version_is_a_downgrade() {
     .unwrap();
     let before = snapshot(&net.nodes[0].session);
     let h = craft_hello(SECRET, 3, Role::Guest, 1, 5, [1; 8]);
-    assert_eq!(
-        net.inject_frame(0, pid(3), h),
-        Err(Error::Signaling(SignalingError::Downgrade))
-    );
+    assert_eq!(net.inject_frame(0, pid(3), h), Err(SessionError::Downgrade));
     assert_eq!(snapshot(&net.nodes[0].session), before);
 }
 
@@ -140,7 +137,7 @@ fn a_flood_of_hellos_is_rate_limited_and_the_call_goes_on() {
     let mut limited = 0;
     for k in 0..60u64 {
         let h = craft_hello(SECRET, 3, Role::Guest, 2, 10 + k, k.to_be_bytes());
-        if net.inject_frame(0, pid(3), h) == Err(Error::Signaling(SignalingError::RateLimited)) {
+        if net.inject_frame(0, pid(3), h) == Err(SessionError::RateLimited) {
             limited += 1;
         }
     }

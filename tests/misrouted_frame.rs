@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
 use teleconsult::crypto::{RoomKeys, RoomSecret, Sealer};
+use teleconsult::signaling::SecurityKind;
+use teleconsult::signaling::SessionError;
 use teleconsult::signaling::relay_wire::{ParticipantId, Role};
-use teleconsult::signaling::{SecurityKind, SignalingError};
 
 const APP: u8 = 0x03;
 
@@ -38,7 +38,7 @@ fn a_frame_addressed_to_someone_else_is_rejected() {
     // A malicious relay hands the clinician's frame to the guest.
     assert_eq!(
         net.inject_frame(2, pid(2), f),
-        Err(Error::Signaling(SignalingError::Misaddressed))
+        Err(SessionError::Misaddressed)
     );
     assert_eq!(snapshot(&net.nodes[2].session), before);
     assert!(net.nodes[2].app_data(pid(2)).is_empty());
@@ -61,7 +61,7 @@ fn a_frame_with_a_forged_sender_is_rejected() {
     // The relay claims the guest sent the patient's frame.
     assert_eq!(
         net.inject_frame(0, pid(3), f),
-        Err(Error::Signaling(SignalingError::SenderMismatch))
+        Err(SessionError::SenderMismatch)
     );
 }
 
@@ -79,10 +79,7 @@ fn a_frame_from_another_room_is_rejected() {
         .seal(0x01, &other_room, &pid(2).0, &[0; 8], &[0; 100])
         .unwrap();
     let before = snapshot(&net.nodes[0].session);
-    assert_eq!(
-        net.inject_frame(0, pid(2), f),
-        Err(Error::Signaling(SignalingError::WrongRoom))
-    );
+    assert_eq!(net.inject_frame(0, pid(2), f), Err(SessionError::WrongRoom));
     assert_eq!(snapshot(&net.nodes[0].session), before);
 }
 
@@ -93,6 +90,6 @@ fn a_frame_from_an_unannounced_participant_is_rejected() {
     let stranger = ParticipantId([0x99; 8]);
     assert_eq!(
         net.inject_frame(0, stranger, f),
-        Err(Error::Signaling(SignalingError::UnknownPeer))
+        Err(SessionError::UnknownPeer)
     );
 }

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
 use teleconsult::crypto::CryptoError;
 use teleconsult::signaling::SecurityKind;
+use teleconsult::signaling::SessionError;
 
 const APP: u8 = 0x03;
 
@@ -23,11 +23,11 @@ fn a_frame_replayed_immediately_is_rejected_and_applied_once() {
     let before = snapshot(&net.nodes[0].session);
     assert_eq!(
         net.inject_frame(0, pid(2), frame.clone()),
-        Err(Error::Crypto(CryptoError::Replayed))
+        Err(SessionError::Crypto(CryptoError::Replayed))
     );
     assert_eq!(
         net.inject_frame(0, pid(2), frame),
-        Err(Error::Crypto(CryptoError::Replayed))
+        Err(SessionError::Crypto(CryptoError::Replayed))
     );
     assert_eq!(snapshot(&net.nodes[0].session), before);
     assert_eq!(net.nodes[0].app_data(pid(2)), vec![b"once".to_vec()]);
@@ -59,7 +59,7 @@ fn frames_replayed_after_resume_are_rejected() {
     // The old session key is gone: the frame cannot even be attributed to a live key.
     assert_eq!(
         net.inject_frame(0, pid(2), old),
-        Err(Error::Crypto(CryptoError::UnknownKey))
+        Err(SessionError::Crypto(CryptoError::UnknownKey))
     );
     // An old-epoch hello cannot roll the pair back to old keys.
     for h in old_hellos {
@@ -124,7 +124,7 @@ fn reordering_beyond_the_window_is_rejected_as_too_old() {
     net.inject_frame(0, pid(2), held[139].clone()).unwrap();
     assert_eq!(
         net.inject_frame(0, pid(2), held[0].clone()),
-        Err(Error::Crypto(CryptoError::TooOld))
+        Err(SessionError::Crypto(CryptoError::TooOld))
     );
     assert!(
         net.inject_frame(0, pid(2), held[20].clone()).is_ok(),

@@ -10,7 +10,7 @@ use common::*;
 use teleconsult::crypto::{Sas, SasInput, encode_fingerprints};
 use teleconsult::signaling::message::Signal;
 use teleconsult::signaling::relay_wire::Role;
-use teleconsult::signaling::{SecurityKind, SignalingError};
+use teleconsult::signaling::{SecurityKind, SessionError};
 
 /// A small deterministic generator for the experiment (xorshift64*).
 struct Rng(u64);
@@ -214,10 +214,12 @@ fn a_local_description_with_another_certificate_is_not_sent() {
     net.run_for(500);
     net.admit_all();
     net.run_for(3_000);
-    assert!(net.nodes[p].errors.iter().any(|e| matches!(
-        e,
-        teleconsult::Error::Signaling(SignalingError::CertificateMismatch)
-    )));
+    assert!(
+        net.nodes[p]
+            .errors
+            .iter()
+            .any(|e| matches!(e, SessionError::CertificateMismatch))
+    );
     assert!(
         frames(&net, pid(2), pid(1), 0x02)
             .iter()

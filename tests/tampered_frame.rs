@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
 use teleconsult::crypto::CryptoError;
-use teleconsult::signaling::{SecurityKind, SignalingError};
+use teleconsult::signaling::SecurityKind;
+use teleconsult::signaling::SessionError;
 
 const SIGNAL: u8 = 0x02;
 
@@ -54,17 +54,17 @@ fn every_single_bit_flip_is_rejected_without_state_change() {
         let ok = match byte {
             0 => matches!(
                 e,
-                Error::Signaling(SignalingError::Downgrade | SignalingError::UnsupportedVersion)
+                SessionError::Downgrade | SessionError::UnsupportedVersion
             ),
-            2..=17 => e == Error::Signaling(SignalingError::WrongRoom),
-            18..=25 => e == Error::Signaling(SignalingError::SenderMismatch),
-            26..=33 => e == Error::Signaling(SignalingError::Misaddressed),
-            34..=41 => e == Error::Crypto(CryptoError::UnknownKey),
+            2..=17 => e == SessionError::WrongRoom,
+            18..=25 => e == SessionError::SenderMismatch,
+            26..=33 => e == SessionError::Misaddressed,
+            34..=41 => e == SessionError::Crypto(CryptoError::UnknownKey),
             _ => matches!(
                 e,
-                Error::Crypto(
+                SessionError::Crypto(
                     CryptoError::AuthenticationFailed | CryptoError::Replayed | CryptoError::TooOld
-                ) | Error::Signaling(SignalingError::Malformed)
+                ) | SessionError::Malformed
             ),
         };
         assert!(ok, "bit {bit} (byte {byte}) gave {e:?}");
@@ -106,7 +106,7 @@ fn truncation_at_every_length_is_rejected_without_state_change() {
     longer.push(0);
     assert_eq!(
         net.inject_frame(0, pid(2), longer),
-        Err(Error::Crypto(CryptoError::AuthenticationFailed))
+        Err(SessionError::Crypto(CryptoError::AuthenticationFailed))
     );
     net.inject_frame(0, pid(2), frame).unwrap();
 }
@@ -118,13 +118,13 @@ fn oversized_frames_are_rejected() {
     frame.resize(65_001, 0xaa);
     assert_eq!(
         net.inject_frame(0, pid(2), frame),
-        Err(Error::Crypto(CryptoError::Malformed))
+        Err(SessionError::Crypto(CryptoError::Malformed))
     );
     // Beyond the relay framing's own limit the relay message itself is refused.
     let huge = vec![0x82; 70_000];
     assert!(matches!(
         net.nodes[0].session.handle_relay_message(&huge, 0),
-        Err(Error::Signaling(SignalingError::Wire(_)))
+        Err(SessionError::Wire(_))
     ));
     assert_eq!(snapshot(&net.nodes[0].session), before);
     // Senders are bounded too.
@@ -132,7 +132,7 @@ fn oversized_frames_are_rejected() {
     let big = vec![0u8; 40_000];
     assert_eq!(
         net.nodes[0].session.send_app_data(pid(2), &big, now),
-        Err(Error::Signaling(SignalingError::TooLarge))
+        Err(SessionError::TooLarge)
     );
 }
 
@@ -143,14 +143,14 @@ fn unknown_versions_and_downgrades_are_rejected() {
     newer[0] = 3;
     assert_eq!(
         net.inject_frame(0, pid(2), newer),
-        Err(Error::Signaling(SignalingError::UnsupportedVersion))
+        Err(SessionError::UnsupportedVersion)
     );
     // A version-1 frame (the protocol before this one): refused as a downgrade.
     let mut older = frame.clone();
     older[0] = 1;
     assert_eq!(
         net.inject_frame(0, pid(2), older),
-        Err(Error::Signaling(SignalingError::Downgrade))
+        Err(SessionError::Downgrade)
     );
     assert_eq!(
         net.nodes[0].session.security_count(SecurityKind::Downgrade),

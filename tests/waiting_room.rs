@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use teleconsult::Error;
+use teleconsult::signaling::SessionError;
 use teleconsult::signaling::relay_wire::{Role, ServerMessage};
-use teleconsult::signaling::{CloseReason, Event, Phase, SecurityKind, SignalingError};
+use teleconsult::signaling::{CloseReason, Event, Phase, SecurityKind};
 
 #[test]
 fn a_denied_patient_is_closed_without_media() {
@@ -73,11 +73,11 @@ fn only_clinicians_admit() {
     let now = net.now;
     assert_eq!(
         net.nodes[p].session.admit(pid(3), now),
-        Err(Error::Signaling(SignalingError::NotPermitted))
+        Err(SessionError::NotPermitted)
     );
     assert_eq!(
         net.nodes[g].session.deny(pid(2), now),
-        Err(Error::Signaling(SignalingError::NotPermitted))
+        Err(SessionError::NotPermitted)
     );
     assert_eq!(net.phase(g), Phase::Waiting);
 }
@@ -92,7 +92,7 @@ fn a_second_patient_is_refused() {
             role: Role::Patient,
         },
     );
-    assert_eq!(r, Err(Error::Signaling(SignalingError::RoleConflict)));
+    assert_eq!(r, Err(SessionError::RoleConflict));
     assert!(net.nodes[0].session.peer(pid(9)).is_none());
     assert_eq!(
         net.nodes[0]
@@ -113,7 +113,7 @@ fn a_participant_claiming_a_second_role_is_refused() {
             role: Role::Clinician,
         },
     );
-    assert_eq!(r, Err(Error::Signaling(SignalingError::RoleConflict)));
+    assert_eq!(r, Err(SessionError::RoleConflict));
     assert_eq!(snapshot(&net.nodes[0].session), before);
 }
 
@@ -142,7 +142,7 @@ fn the_room_holds_at_most_six() {
             role: Role::Guest,
         },
     );
-    assert_eq!(r, Err(Error::Signaling(SignalingError::RoomFull)));
+    assert_eq!(r, Err(SessionError::RoomFull));
     assert_eq!(net.nodes[c].session.peers().len(), 5);
 }
 

@@ -3,7 +3,7 @@
 //! | item | job |
 //! | --- | --- |
 //! | [`relay_wire`] | the client ↔ relay framing (all the relay sees) |
-//! | [`Session`] | one participant's end-to-end encrypted signaling session |
+//! | [`Session`] | one participant's end-to-end encrypted signaling session (its parts: handshake, delivery, admission, negotiation, SAS), refusing input with a [`SessionError`] |
 //! | [`Invite`] | parse and format invite links (room id and secret in the URL fragment) |
 //! | [`message`] | the binary encodings of sealed message bodies |
 //! | [`rehearsal`] | a whole call in memory: warms the wasm code path and self-tests it |
@@ -76,7 +76,7 @@ pub fn certificate_fingerprint(algorithm: &str, value: &str) -> Option<(String, 
 pub use message::{Candidate, SdpKind};
 pub use session::{
     CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    SecurityEvent, SecurityKind, Session, Timeouts,
+    SecurityEvent, SecurityKind, Session, SessionError, Timeouts,
 };
 
 /// Most participants in a room, this one included (pairwise sessions: at most 15 pairs).

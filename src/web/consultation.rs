@@ -26,7 +26,7 @@ use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    Redacted, SecurityKind, Session, Timeouts,
+    Redacted, SecurityKind, Session, SessionError, Timeouts,
 };
 use crate::sorted_map::SortedMap;
 
@@ -830,18 +830,16 @@ fn parse_id(s: &str) -> Result<ParticipantId, Error> {
 /// this body exists once in the wasm rather than once per action.
 fn act(
     inner: &Shared,
-    f: &mut dyn FnMut(&mut Session, u64) -> Result<(), Error>,
+    f: &mut dyn FnMut(&mut Session, u64) -> Result<(), SessionError>,
 ) -> Result<(), JsError> {
     // By construction no borrow is held while app code runs; if that invariant ever broke,
     // refuse the call instead of panicking (a panic would kill the whole wasm module).
     let result = match inner.try_borrow_mut() {
         Ok(mut guard) => f(&mut guard.session, now_ms()),
-        Err(_) => Err(Error::Signaling(
-            crate::signaling::SignalingError::InvalidState,
-        )),
+        Err(_) => Err(SessionError::InvalidState),
     };
     pump(inner);
-    result.map_err(JsError)
+    result.map_err(|e| JsError(e.into()))
 }
 
 /// Feeds one IO input into the session (errors are already reported as security events).

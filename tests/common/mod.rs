@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use teleconsult::Error;
 use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret};
+use teleconsult::signaling::SessionError;
 use teleconsult::signaling::relay_wire::{
     ClientMessage, LeftReason, ParticipantId, Role, ServerMessage,
 };
@@ -95,7 +95,7 @@ pub struct Node {
     pub token_role: Role,
     pub online: bool,
     pub events: Vec<Event>,
-    pub errors: Vec<Error>,
+    pub errors: Vec<SessionError>,
     pub pcs: BTreeMap<ParticipantId, FakePc>,
     pub timer: Option<u64>,
     /// When false, media requests wait in `held` until [`Net::release_media`].
@@ -315,7 +315,7 @@ impl Net {
     }
 
     /// Delivers a relay message to node `i` right now, returning the session's verdict.
-    pub fn inject(&mut self, i: usize, msg: &ServerMessage) -> Result<(), Error> {
+    pub fn inject(&mut self, i: usize, msg: &ServerMessage) -> Result<(), SessionError> {
         let now = self.now;
         let r = self.nodes[i]
             .session
@@ -329,7 +329,7 @@ impl Net {
         i: usize,
         from: ParticipantId,
         payload: Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), SessionError> {
         self.inject(i, &ServerMessage::Deliver { from, payload })
     }
 

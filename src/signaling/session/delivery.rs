@@ -1,0 +1,270 @@
+//! The sealed channel of a pair: frames in (header checks, opening, acks, byes, reliable
+//! messages re-ordered and delivered once) and out (message ids, the outbox, retransmission
+//! with backoff).
+
+use super::{
+    CloseReason, Event, LeaveReason, MAX_BACKOFF_MS, Peer, R, Relay, SecurityKind, Session,
+    SessionError, err,
+};
+use crate::crypto::{CryptoError, Header, VERSION};
+use crate::signaling::message::{
+    self, KIND_ACK, KIND_APP_DATA, KIND_BYE, KIND_HELLO, KIND_SIGNAL, Signal,
+};
+use crate::signaling::relay_wire::{ParticipantId, Role};
+use crate::signaling::{MAX_OUTBOX, REORDER_WINDOW};
+
+/// A reliable message waiting for the peer's acknowledgement.
+pub(super) struct OutMsg {
+    pub(super) id: u64,
+    pub(super) kind: u8,
+    pub(super) payload: Vec<u8>,
+    pub(super) next_retx: Option<u64>,
+    pub(super) backoff: u64,
+}
+
+/// Makes every queued message due now with a fresh backoff: the keys changed, so whatever
+/// was sent before must be sent again under the new ones.
+pub(super) fn restart_outbox(p: &mut Peer, backoff: u64) {
+    for m in p.outbox.iter_mut() {
+        m.next_retx = None;
+        m.backoff = backoff;
+    }
+}
+
+impl Session {
+    // ----- frames in -------------------------------------------------------------------------
+
+    pub(super) fn on_frame(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
+        if !self.peers.contains_key(&from) {
+            return err(SessionError::UnknownPeer);
+        }
+        let h = match Header::parse(payload) {
+            Ok(h) => h,
+            Err(e) => {
+                self.security(SecurityKind::Malformed, Some(from), now);
+                return Err(e.into());
+            }
+        };
+        if h.version != VERSION {
+            if h.version < VERSION {
+                self.security(SecurityKind::Downgrade, Some(from), now);
+                return err(SessionError::Downgrade);
+            }
+            return err(SessionError::UnsupportedVersion);
+        }
+        let misroute = if h.room != self.room.0 {
+            Some(SessionError::WrongRoom)
+        } else if h.sender != from.0 {
+            Some(SessionError::SenderMismatch)
+        } else if h.recipient != self.id.0 && !(h.kind == KIND_HELLO && h.recipient == [0; 8]) {
+            Some(SessionError::Misaddressed)
+        } else {
+            None
+        };
+        if let Some(e) = misroute {
+            self.security(SecurityKind::Misrouted, Some(from), now);
+            return err(e);
+        }
+        match h.kind {
+            KIND_HELLO => self.on_hello(from, &h, payload, now),
+            KIND_SIGNAL | KIND_APP_DATA | KIND_ACK | KIND_BYE => self.on_sealed(from, payload, now),
+            _ => {
+                self.security(SecurityKind::Malformed, Some(from), now);
+                err(SessionError::Malformed)
+            }
+        }
+    }
+
+    pub(super) fn on_sealed(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
+        let p = self.peers.get_mut(&from).ok_or(SessionError::UnknownPeer)?;
+        let Some(keys) = p.keying.keys_mut() else {
+            return Err(CryptoError::UnknownKey.into());
+        };
+        let (h, body) = match keys.opener.open(payload) {
+            Ok(x) => x,
+            Err(e) => {
+                match e {
+                    CryptoError::UnknownKey => {}
+                    CryptoError::Replayed | CryptoError::TooOld => {
+                        self.security(SecurityKind::Replay, Some(from), now)
+                    }
+                    _ => self.security(SecurityKind::AuthenticationFailed, Some(from), now),
+                }
+                return Err(e.into());
+            }
+        };
+        if let Some(replied) = p.keying.confirm() {
+            self.on_confirmed(from, replied, now);
+        }
+        match h.kind {
+            KIND_ACK => self.on_ack(from, &body, now),
+            KIND_BYE => self.on_bye(from, &body, now),
+            kind => self.on_reliable(from, kind, &body, now),
+        }
+    }
+
+    pub(super) fn violation(&mut self, from: ParticipantId, now: u64) -> R {
+        self.security(SecurityKind::ProtocolViolation, Some(from), now);
+        err(SessionError::ProtocolViolation)
+    }
+
+    pub(super) fn send_ack(&mut self, to: ParticipantId) {
+        let next = self.peers.get(&to).map_or(1, |p| p.next_in);
+        self.seal_and_send(to, KIND_ACK, &next.to_be_bytes());
+    }
+
+    pub(super) fn seal_and_send(&mut self, to: ParticipantId, kind: u8, body: &[u8]) -> bool {
+        let (room, me) = (self.room.0, self.id.0);
+        let Some(keys) = self.peers.get_mut(&to).and_then(|p| p.keying.keys_mut()) else {
+            return false;
+        };
+        match keys.sealer.seal(kind, &room, &me, &to.0, body) {
+            Ok(frame) => {
+                self.transmit_to(to, frame);
+                true
+            }
+            Err(CryptoError::NonceExhausted) => {
+                // Hard stop reached: re-key every pair with a fresh epoch.
+                if self.relay == Relay::Joined {
+                    let now = self.epoch.saturating_add(1);
+                    self.start_epoch(now);
+                    self.send_hello(ParticipantId::BROADCAST, 0);
+                }
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub(super) fn on_ack(&mut self, from: ParticipantId, body: &[u8], now: u64) -> R {
+        let Ok(next) = message::decode_ack(body) else {
+            return self.violation(from, now);
+        };
+        let p = self.peers.get_mut(&from).ok_or(SessionError::UnknownPeer)?;
+        if next > p.next_out {
+            return self.violation(from, now);
+        }
+        p.outbox.retain(|m| m.id >= next);
+        Ok(())
+    }
+
+    pub(super) fn on_bye(&mut self, from: ParticipantId, body: &[u8], now: u64) -> R {
+        let Ok(reason) = message::decode_bye(body) else {
+            return self.violation(from, now);
+        };
+        let clinician = self
+            .peers
+            .get(&from)
+            .is_some_and(|p| p.relay_role == Role::Clinician);
+        if reason == 1 && clinician {
+            self.close(CloseReason::EndedByClinician);
+        } else {
+            self.remove_peer(from, LeaveReason::Left, now);
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_reliable(
+        &mut self,
+        from: ParticipantId,
+        kind: u8,
+        body: &[u8],
+        now: u64,
+    ) -> R {
+        let Ok((id, payload)) = message::split_reliable(body) else {
+            return self.violation(from, now);
+        };
+        let p = self.peers.get_mut(&from).ok_or(SessionError::UnknownPeer)?;
+        if id == 0 {
+            return self.violation(from, now);
+        }
+        if id >= p.next_in.saturating_add(REORDER_WINDOW) {
+            // Too far ahead to buffer; not acknowledged, so the sender retransmits it.
+            return Ok(());
+        }
+        if id >= p.next_in && !p.reorder.contains_key(&id) {
+            p.reorder.insert(id, (kind, payload.to_vec()));
+        }
+        let mut ready = Vec::new();
+        while let Some(m) = p.reorder.remove(&p.next_in) {
+            p.next_in += 1;
+            ready.push(m);
+        }
+        self.send_ack(from);
+        for (kind, payload) in ready {
+            if kind == KIND_APP_DATA {
+                let keep = self
+                    .peers
+                    .get(&from)
+                    .is_some_and(|p| !p.admission.is_denied());
+                if keep {
+                    self.event(Event::AppData {
+                        peer: from,
+                        data: payload,
+                    });
+                }
+                continue;
+            }
+            match Signal::decode(&payload) {
+                Ok(sig) => self.on_signal(from, sig, now),
+                Err(_) => {
+                    self.security(SecurityKind::ProtocolViolation, Some(from), now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- reliable messages out -------------------------------------------------------------
+
+    pub(super) fn enqueue_signal(&mut self, to: ParticipantId, sig: &Signal, now: u64) -> R {
+        self.enqueue(to, KIND_SIGNAL, sig.encode(), now)
+    }
+
+    pub(super) fn enqueue(&mut self, to: ParticipantId, kind: u8, payload: Vec<u8>, now: u64) -> R {
+        let backoff = self.t.retransmit;
+        let p = self.peers.get_mut(&to).ok_or(SessionError::InvalidState)?;
+        if p.outbox.len() >= MAX_OUTBOX {
+            return err(SessionError::QueueFull);
+        }
+        let id = p.next_out;
+        p.next_out += 1;
+        p.outbox.push_back(OutMsg {
+            id,
+            kind,
+            payload,
+            next_retx: None,
+            backoff,
+        });
+        self.pump(to, now);
+        Ok(())
+    }
+
+    /// Sends every queued message that is due, if the pair has confirmed keys.
+    pub(super) fn pump(&mut self, to: ParticipantId, now: u64) {
+        if self.relay != Relay::Joined {
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&to) else {
+            return;
+        };
+        if !p.keying.may_seal() {
+            return;
+        }
+        let mut due = Vec::new();
+        for m in p.outbox.iter_mut() {
+            if m.next_retx.is_none_or(|t| t <= now) {
+                let mut body = m.id.to_be_bytes().to_vec();
+                body.extend_from_slice(&m.payload);
+                due.push((m.kind, body));
+                m.next_retx = Some(now.saturating_add(m.backoff));
+                m.backoff = m.backoff.saturating_mul(2).min(MAX_BACKOFF_MS);
+            }
+        }
+        for (kind, body) in due {
+            if !self.seal_and_send(to, kind, &body) {
+                break;
+            }
+        }
+    }
+}
