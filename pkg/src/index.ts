@@ -1,11 +1,12 @@
-// Browser and bundler entry: loads the WebAssembly module once, then re-exports the API.
+// Browser and bundler entry: loads the WebAssembly module once, then exports the API.
 // The `new URL(…, import.meta.url)` form lets bundlers (Vite, webpack, Rollup) find and emit
 // the .wasm file; a plain <script type="module"> page needs no bundler at all.
-import init, { errorCodes } from './web/teleconsult.js';
+import init from '../web/teleconsult.js';
+import { codes } from './api.js';
 
 await init({ module_or_path: new URL('./web/teleconsult_bg.wasm', import.meta.url) });
 
-export * from './web/teleconsult.js';
+export * from './api.js';
 
 /** Stable error codes: compare `err.code === ErrorCode.Unsupported`; codes are never renamed. */
-export const ErrorCode = Object.freeze(Object.fromEntries(errorCodes().map((c) => [c, c])));
+export const ErrorCode = codes();
