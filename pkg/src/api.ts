@@ -44,8 +44,3 @@ export function benchEnvelope(iterations: number): number {
   const i = arg(iterations, 'iterations', int(0, 1_000_000_000));
   return call(() => (wasm as unknown as { benchEnvelope(n: number): number }).benchEnvelope(i));
 }
-
-/** The runtime `ErrorCode` object, built from the core's list once the wasm is loaded. */
-export function codes(): { readonly [K in ErrorCode]: K } {
-  return Object.freeze(Object.fromEntries(errorCodes().map((c) => [c, c]))) as { readonly [K in ErrorCode]: K };
-}

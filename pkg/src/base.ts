@@ -1,6 +1,6 @@
 // What every wrapper class shares: the wasm object it holds, events and `free`.
 import { call, invalid, released } from './errors.js';
-import { arg, listener, listenerOptions, str } from './validate.js';
+import { arg, listener, listenerOptions, oneOf } from './validate.js';
 
 /** Wrapper → the wasm object it holds. Module-private: nothing outside the package can set
  *  it, so a wrapper is either made by this package or refused. */
@@ -47,8 +47,8 @@ export function free(w: object): void {
 }
 
 /** `addEventListener` / `removeEventListener` through the wrapper to the wasm object. */
-export function listen(w: object, what: string, add: boolean, type: unknown, fn: unknown, options: unknown): void {
-  const t = arg(type, 'type', str);
+export function listen(w: object, what: string, events: string[], add: boolean, type: unknown, fn: unknown, options: unknown): void {
+  const t = arg(type, 'type', oneOf(...events));
   const f = arg(fn, 'listener', listener);
   const o = arg(options, 'options', listenerOptions);
   const i = inner<Inner>(w, what);

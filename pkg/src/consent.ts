@@ -24,7 +24,7 @@ import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
 import { disposable, free, hold, inner, listen, wrap } from './base.js';
 import {
-  arg, bytes, category, data, list, notice, nullable, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
+  arg, bytes, category, list, notice, nullable, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
 } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
 
@@ -82,6 +82,7 @@ const receiptContext = obj({
 });
 
 const M = 'ConsentManager';
+const CONSENT_EVENTS = ['change', 'checkpoint', 'error'];
 const m = (w: ConsentManager) => inner<wasm.ConsentManager>(w, M);
 
 /**
@@ -118,22 +119,34 @@ export class ConsentManager {
 
   /** Records a grant; resolves to its record. */
   grant(grant: ConsentGrantInput): Promise<ConsentGrantRecord> {
-    return promise(() => m(this).grant(arg(grant, 'grant', grantInput) as unknown as ConsentGrantInput));
+    return promise(() => {
+      const g = arg(grant, 'grant', grantInput);
+      return m(this).grant(g as unknown as ConsentGrantInput);
+    });
   }
 
   /** Withdraws the grant recorded at `grantSeq`; resolves to the new entry's `seq`. */
   withdraw(grantSeq: number): Promise<number> {
-    return promise(() => m(this).withdraw(arg(grantSeq, 'grantSeq', u32)));
+    return promise(() => {
+      const s = arg(grantSeq, 'grantSeq', u32);
+      return m(this).withdraw(s);
+    });
   }
 
   /** Records that the grant at `grantSeq` expired; resolves to the new entry's `seq`. */
   expire(grantSeq: number): Promise<number> {
-    return promise(() => m(this).expire(arg(grantSeq, 'grantSeq', u32)));
+    return promise(() => {
+      const s = arg(grantSeq, 'grantSeq', u32);
+      return m(this).expire(s);
+    });
   }
 
   /** Records that the app now presents `notice`; resolves to the new entry's `seq`. */
   updateNotice(notice: ConsentNoticeInput): Promise<number> {
-    return promise(() => m(this).updateNotice(arg(notice, 'notice', noticeArg) as unknown as ConsentNoticeInput));
+    return promise(() => {
+      const n = arg(notice, 'notice', noticeArg);
+      return m(this).updateNotice(n as unknown as ConsentNoticeInput);
+    });
   }
 
   /** Records that this side confirmed the SAS with `participantId` in `consultation`;
@@ -210,11 +223,11 @@ export class ConsentManager {
 
   /** Listens for `change`, `checkpoint` and `error` events. */
   addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, M, true, type, listener, options);
+    listen(this, M, CONSENT_EVENTS, true, type, listener, options);
   }
 
   removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, M, false, type, listener, options);
+    listen(this, M, CONSENT_EVENTS, false, type, listener, options);
   }
 }
 disposable(ConsentManager);
@@ -280,11 +293,11 @@ export class ConsentReplica {
   free(): void { free(this); }
 
   addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, R, true, type, listener, options);
+    listen(this, R, CONSENT_EVENTS, true, type, listener, options);
   }
 
   removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, R, false, type, listener, options);
+    listen(this, R, CONSENT_EVENTS, false, type, listener, options);
   }
 }
 disposable(ConsentReplica);
@@ -303,4 +316,3 @@ export function verifyLedger(bytes: Uint8Array, patientPublicKey: string, checkp
   return call(() => wasm.verifyLedger(b, k, c as { bytes: Uint8Array; clinicianPublicKey: string } | undefined));
 }
 const bytesArg = bytes;
-void data;

@@ -16,7 +16,7 @@ import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
 import { disposable, free, inner, innerOf, listen, wrap } from './base.js';
 import {
-  any, arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check,
+  arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check,
 } from './validate.js';
 
 /**
@@ -66,6 +66,11 @@ const recordingOptions = obj({
 });
 
 const C = 'Consultation';
+const CONSULTATION_EVENTS = [
+  'statechange', 'participantjoined', 'admissionrequested', 'participantadmitted', 'participantdenied',
+  'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track', 'data', 'dataundelivered', 'security',
+  'quality', 'error', 'localmediastopped', 'recording',
+];
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const pid = (v: unknown) => arg(v, 'participantId', str);
 
@@ -118,10 +123,16 @@ export class Consultation {
     call(() => c(this).restartIce(p));
   }
   getStats(participantId: string): Promise<RTCStatsReport> {
-    return promise(() => c(this).getStats(pid(participantId)));
+    return promise(() => {
+      const p = pid(participantId);
+      return c(this).getStats(p);
+    });
   }
   startMedia(constraints: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }): Promise<MediaStream> {
-    return promise(() => c(this).startMedia(arg(constraints, 'constraints', mediaConstraints)));
+    return promise(() => {
+      const k = arg(constraints, 'constraints', mediaConstraints);
+      return c(this).startMedia(k);
+    });
   }
   stopMedia(): void { call(() => c(this).stopMedia()); }
   setMuted(kind: 'audio' | 'video', muted: boolean): void {
@@ -130,7 +141,10 @@ export class Consultation {
     call(() => c(this).setMuted(k, m));
   }
   switchCamera(deviceId?: string | null): Promise<void> {
-    return promise(() => c(this).switchCamera(arg(deviceId, 'deviceId', nullable(str))));
+    return promise(() => {
+      const d = arg(deviceId, 'deviceId', nullable(str));
+      return c(this).switchCamera(d);
+    });
   }
   startRecording(options?: RecordingOptions): Promise<Recording> {
     return promise(() => {
@@ -145,10 +159,10 @@ export class Consultation {
   free(): void { free(this); }
 
   addEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, C, true, type, listener, options);
+    listen(this, C, CONSULTATION_EVENTS, true, type, listener, options);
   }
   removeEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, C, false, type, listener, options);
+    listen(this, C, CONSULTATION_EVENTS, false, type, listener, options);
   }
 }
 disposable(Consultation);
@@ -170,10 +184,10 @@ export class Recording {
   stop(): Promise<Blob> { return promise(() => rec(this).stop()); }
   free(): void { free(this); }
   addEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, REC, true, type, listener, options);
+    listen(this, REC, ['dataavailable', 'stop'], true, type, listener, options);
   }
   removeEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, REC, false, type, listener, options);
+    listen(this, REC, ['dataavailable', 'stop'], false, type, listener, options);
   }
 }
 disposable(Recording);
@@ -194,4 +208,3 @@ export function createInvite(patientPage: string, clinicianPage: string): Create
 export function takeInviteLink(): string | undefined {
   return call(() => wasm.takeInviteLink());
 }
-void any;

@@ -26,7 +26,7 @@ import * as wasm from '../web/teleconsult.js';
 import { call, invalid, normalise, promise } from './errors.js';
 import { disposable, free, hold, inner, innerOf, listen, wrap, type Inner } from './base.js';
 import {
-  arg, bool, bytesLike, data, deviceSourceOptions, either, eventSource, fhirOptions, fn, list, nullable, num, obj, oneOf,
+  arg, bool, bytesLike, data, deviceSourceOptions, eventSource, fhirOptions, fn, list, nullable, num, obj, oneOf,
   opt, str, u32, uuid, type Check,
 } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
@@ -71,6 +71,8 @@ const sourceArg: Check<object> = (v, n) =>
   innerOf<object>(v, wasm.DeviceBridge) ?? innerOf<object>(v, wasm.DeviceSession) ?? eventSource(v, n);
 
 const B = 'DeviceBridge';
+const BRIDGE_EVENTS = ['reading', 'deviceinfo', 'racp'];
+const SESSION_EVENTS = [...BRIDGE_EVENTS, 'connected', 'disconnected', 'reconnecting', 'recordprogress', 'error'];
 const b = (w: DeviceBridge) => inner<wasm.DeviceBridge>(w, B);
 
 /** Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT
@@ -98,10 +100,10 @@ export class DeviceBridge {
   close(): void { call(() => b(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void {
-    listen(this, B, true, type, listener, undefined);
+    listen(this, B, BRIDGE_EVENTS, true, type, listener, undefined);
   }
   removeEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void {
-    listen(this, B, false, type, listener, undefined);
+    listen(this, B, BRIDGE_EVENTS, false, type, listener, undefined);
   }
 }
 disposable(DeviceBridge);
@@ -141,10 +143,10 @@ export class DeviceSession {
   close(): void { call(() => s(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof DeviceSessionEventMap>(type: K, listener: (event: CustomEvent<DeviceSessionEventMap[K]>) => void): void {
-    listen(this, S, true, type, listener, undefined);
+    listen(this, S, SESSION_EVENTS, true, type, listener, undefined);
   }
   removeEventListener<K extends keyof DeviceSessionEventMap>(type: K, listener: (event: CustomEvent<DeviceSessionEventMap[K]>) => void): void {
-    listen(this, S, false, type, listener, undefined);
+    listen(this, S, SESSION_EVENTS, false, type, listener, undefined);
   }
 }
 disposable(DeviceSession);
@@ -178,10 +180,10 @@ export class ReadingShare {
   close(): void { call(() => sh(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void {
-    listen(this, SH, true, type, listener, undefined);
+    listen(this, SH, ['delivered', 'withheld', 'error'], true, type, listener, undefined);
   }
   removeEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void {
-    listen(this, SH, false, type, listener, undefined);
+    listen(this, SH, ['delivered', 'withheld', 'error'], false, type, listener, undefined);
   }
 }
 disposable(ReadingShare);
@@ -199,10 +201,10 @@ export class ReadingReceiver {
   close(): void { call(() => rr(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
-    listen(this, RR, true, type, listener, undefined);
+    listen(this, RR, ['reading', 'error'], true, type, listener, undefined);
   }
   removeEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
-    listen(this, RR, false, type, listener, undefined);
+    listen(this, RR, ['reading', 'error'], false, type, listener, undefined);
   }
 }
 disposable(ReadingReceiver);
@@ -246,4 +248,3 @@ export function measurementToFhir(reading: Reading, options: FhirOptions): Obser
   const o = arg(options, 'options', fhirOptions);
   return call(() => wasm.measurementToFhir(r as unknown as Reading, o as unknown as FhirOptions));
 }
-void either;

@@ -7,6 +7,7 @@ import type {
   ConsentReason,
   ErrorCode as Code,
 } from '../web/teleconsult.js';
+import * as wasm from '../web/teleconsult.js';
 
 /** Every error the SDK throws or rejects with. Branch on `code`, never on the message. */
 export class TeleconsultError extends Error {
@@ -25,11 +26,25 @@ export class TeleconsultError extends Error {
   /** For `ConsentDenied` from `startRecording`: whose consent is missing. */
   declare participantId?: string;
 
+  /** An error with a `code` from `ErrorCode` (throws `InvalidArgument` for any other code). */
   constructor(code: Code, message: string) {
+    if (!knownCode(code)) throw invalid('code', 'an ErrorCode');
+    if (typeof message !== 'string') throw invalid('message', 'a string');
     super(message);
     Object.defineProperty(this, 'name', { value: 'TeleconsultError', configurable: true, writable: true });
     this.code = code;
   }
+}
+
+let known: Set<unknown> | undefined;
+function knownCode(code: unknown): boolean {
+  known ??= new Set(wasm.errorCodes());
+  return known.has(code);
+}
+
+/** The runtime `ErrorCode` object, built from the core's list once the wasm is loaded. */
+export function codes(): { readonly [K in Code]: K } {
+  return Object.freeze(Object.fromEntries(wasm.errorCodes().map((c) => [c, c]))) as { readonly [K in Code]: K };
 }
 
 /** An `InvalidArgument` error naming the parameter (never its value). */
