@@ -26,9 +26,8 @@ const common = {
   bundle: true,
   target: 'es2022',
   legalComments: 'none',
-  // Release: whitespace and syntax only; identifiers keep their names for stack traces.
-  minifyWhitespace: release,
-  minifySyntax: release,
+  // Release: minified (the public names survive as export names; errors name themselves).
+  minify: release,
   logLevel: 'warning',
 };
 
