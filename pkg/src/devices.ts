@@ -128,10 +128,10 @@ export class DeviceSession {
     return p.then(undefined, (e: unknown) => Promise.reject(normalise(e)));
   }
   /** Downloads stored records (glucose meters) through the Record Access Control Point. */
-  downloadRecords(deviceId: string, options: DownloadRecordsOptions): Promise<{ received: number; total?: number }> {
+  downloadRecords(deviceId: string, options?: DownloadRecordsOptions): Promise<{ received: number; total?: number }> {
     return promise(() => {
       const d = arg(deviceId, 'deviceId', str);
-      const o = arg(options, 'options', downloadOptions);
+      const o = arg(options, 'options', opt(downloadOptions));
       return s(this).downloadRecords(d, o as DownloadRecordsOptions);
     });
   }
