@@ -188,8 +188,8 @@ export type Shape = Record<string, Check<unknown>>;
 
 /**
  * A plain object with the given fields, copied. Fields named in `shape` (a trailing `?` marks
- * optional ones) are checked; other fields are copied as plain `data`, or, with `loose`, passed on
- * as they are (for option objects that hold functions or platform objects).
+ * optional ones) are checked; other fields go through `rest` (by default copied as plain
+ * `data`; `any` passes them on, for options that hold platform objects such as an AbortSignal).
  */
 export const obj = (shape: Shape, rest: Check<unknown> = data): Check<Record<string, unknown>> => (v, n) => {
   if (!isPlain(v)) throw invalid(n, 'a plain object');
