@@ -7,12 +7,17 @@ import { arg, int, list, str } from './validate.js';
 
 export type * from '../node/teleconsult.js';
 export { TeleconsultError } from './errors.js';
-export { ConsentManager, ConsentReplica, verifyLedger } from './consent.js';
-export { Consultation, Recording, createInvite, takeInviteLink } from './consultation.js';
-export {
-  DeviceBridge, DeviceSession, ReadingReceiver, ReadingShare, captureReading, measurementToFhir, parseMeasurement,
-  shareReadings,
-} from './devices.js';
+export { ConsentManager } from './consent-manager.js';
+export { ConsentReplica } from './consent-replica.js';
+export { verifyLedger } from './ledger.js';
+export { Consultation } from './consultation.js';
+export { Recording } from './recording.js';
+export { createInvite, takeInviteLink } from './invite.js';
+export { DeviceBridge } from './device-bridge.js';
+export { DeviceSession } from './device-session.js';
+export { ReadingShare, shareReadings } from './reading-share.js';
+export { ReadingReceiver } from './reading-receiver.js';
+export { captureReading, measurementToFhir, parseMeasurement } from './measurements.js';
 
 /** A stable error code (see `TeleconsultError`). */
 export type ErrorCode = Code;

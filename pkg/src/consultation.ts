@@ -1,23 +1,13 @@
-// Video consultation: Consultation, Recording, invites.
+// Consultation: one participant's side of a video consultation.
 import type {
-  ConsultationEventMap,
-  ConsultationState,
-  CreatedInvite,
-  EndReason,
-  JoinOptions,
-  Participant,
-  ParticipantRole,
-  RecordingEventMap,
-  RecordingOptions,
-  RecordingState,
-  RecordingStopReason,
+  ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
+  RecordingOptions, RecordingState,
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
 import { disposable, free, inner, innerOf, listen, wrap } from './base.js';
-import {
-  arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check,
-} from './validate.js';
+import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check } from './validate.js';
+import { Recording } from './recording.js';
 
 /**
  * A `Consultation` argument: one of this package's, or an object with the surface the SDK
@@ -167,44 +157,4 @@ export class Consultation {
 }
 disposable(Consultation);
 
-const REC = 'Recording';
-const rec = (w: Recording) => inner<wasm.Recording>(w, REC);
-
-/** A recording of the call in progress (from `Consultation.startRecording`). */
-export class Recording {
-  private constructor() {
-    throw new TeleconsultError('InvalidState', 'use Consultation.startRecording');
-  }
-  get mimeType(): string { return call(() => rec(this).mimeType); }
-  get size(): number { return call(() => rec(this).size); }
-  get startedAt(): number { return call(() => rec(this).startedAt); }
-  get state(): 'recording' | 'stopping' | 'stopped' { return call(() => rec(this).state); }
-  get stopReason(): RecordingStopReason | undefined { return call(() => rec(this).stopReason); }
-  /** Stops recording; resolves to the whole recording. */
-  stop(): Promise<Blob> { return promise(() => rec(this).stop()); }
-  free(): void { free(this); }
-  addEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, REC, ['dataavailable', 'stop'], true, type, listener, options);
-  }
-  removeEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, REC, ['dataavailable', 'stop'], false, type, listener, options);
-  }
-}
-disposable(Recording);
-
 export interface Consultation { [Symbol.dispose](): void }
-export interface Recording { [Symbol.dispose](): void }
-
-/** Creates a room: the patient's and clinician's invite links (the room secret rides in the
- *  URL fragment) and the room id the app's backend issues join tokens for. */
-export function createInvite(patientPage: string, clinicianPage: string): CreatedInvite {
-  const p = arg(patientPage, 'patientPage', str);
-  const k = arg(clinicianPage, 'clinicianPage', str);
-  return call(() => wasm.createInvite(p, k));
-}
-
-/** Reads the invite link of this page and removes its fragment from the address bar and
- *  history; undefined when the page has none. */
-export function takeInviteLink(): string | undefined {
-  return call(() => wasm.takeInviteLink());
-}

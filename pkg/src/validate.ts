@@ -264,3 +264,14 @@ export const storage = oneOf('indexeddb', 'memory');
 export const fhirOptions = obj({ subject: str, 'device?': str, 'gatewayDevice?': str });
 
 export const deviceSourceOptions = obj({ 'fhir?': fhirOptions, 'utcOffsetMinutes?': nullable(num) });
+
+export const request = obj({
+  category,
+  'recipient?': recipient,
+  'purpose?': purpose,
+  'now?': num,
+  'noticeVersion?': str,
+});
+
+/** A reading: plain data, deep-copied (its shape and id are checked by the core). */
+export const reading = obj({ id: str }, data);

@@ -1,30 +1,14 @@
-// Consent: ConsentManager (the patient's signed ledger), ConsentReplica (the clinician's
-// copy) and verifyLedger.
+// ConsentManager: the patient's signed, append-only consent ledger.
 import type {
-  ConsentAttachOptions,
-  ConsentCategory,
-  ConsentCheckpoint,
-  ConsentDecision,
-  ConsentEntry,
-  ConsentEntryTiming,
-  ConsentEventMap,
-  ConsentGrantInput,
-  ConsentGrantRecord,
-  ConsentManagerOptions,
-  ConsentNoticeInput,
-  ConsentReceipt,
-  ConsentReceiptContext,
-  ConsentRecipient,
-  ConsentReplicaOptions,
-  ConsentRequest,
-  ConsentSummary,
-  FhirConsent,
+  ConsentAttachOptions, ConsentCategory, ConsentCheckpoint, ConsentDecision, ConsentEntry, ConsentEventMap,
+  ConsentGrantInput, ConsentGrantRecord, ConsentManagerOptions, ConsentNoticeInput, ConsentReceipt,
+  ConsentReceiptContext, ConsentRecipient, ConsentRequest, ConsentSummary, FhirConsent,
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
-import { disposable, free, hold, inner, listen, wrap } from './base.js';
+import { disposable, free, inner, listen, wrap } from './base.js';
 import {
-  arg, bytes, category, list, notice, nullable, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
+  arg, bytes, category, list, request, notice, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
 } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
 
@@ -40,21 +24,6 @@ const managerOptions = obj({
   'clinicianPublicKey?': bytes,
 });
 
-const replicaOptions = obj({
-  'link?': str,
-  'clinicianSigningKey?': bytes,
-  'storage?': storage,
-  'name?': str,
-  'databaseName?': str,
-  'ledgerId?': str,
-  'patientPublicKey?': str,
-  'ledger?': bytes,
-  'receivedAt?': list(nullable(num)),
-  'recipient?': recipient,
-  'purpose?': purpose,
-  'notice?': notice,
-});
-
 const attachOptions = obj({ 'recipient?': recipient, 'link?': str, 'clinicianPublicKey?': bytes });
 
 const grantInput = obj({
@@ -65,14 +34,6 @@ const grantInput = obj({
   'period?': obj({ 'start?': num, 'end?': num }),
   'notice?': notice,
   'collection?': obj({ method: oneOf('patient-action', 'verbal-attested'), 'clinician?': str }),
-});
-
-const request = obj({
-  category,
-  'recipient?': recipient,
-  'purpose?': purpose,
-  'now?': num,
-  'noticeVersion?': str,
 });
 
 const receiptContext = obj({
@@ -232,87 +193,10 @@ export class ConsentManager {
 }
 disposable(ConsentManager);
 
+export interface ConsentManager { [Symbol.dispose](): void }
+
+// The shared checks under names the methods' parameters do not shadow.
 const noticeArg = notice;
 const requestArg = request;
 const categoryArg = category;
 const recipientArg = recipient;
-
-const R = 'ConsentReplica';
-const r = (w: ConsentReplica) => inner<wasm.ConsentReplica>(w, R);
-
-/** The clinician's copy of a patient's ledger: receives entries, verifies them and
- *  countersigns checkpoints. */
-export class ConsentReplica {
-  /** A replica kept in memory. */
-  constructor(options?: ConsentReplicaOptions) {
-    const o = arg(options, 'options', opt(replicaOptions));
-    hold(this, call(() => new wasm.ConsentReplica(o as ConsentReplicaOptions)));
-  }
-
-  /** A replica, from IndexedDB where `storage` says so. */
-  static open(options: ConsentReplicaOptions): Promise<ConsentReplica> {
-    return promise(() => {
-      const o = arg(options, 'options', replicaOptions);
-      return wasm.ConsentReplica.open(o as ConsentReplicaOptions).then((i) => wrap(ConsentReplica, i));
-    });
-  }
-
-  /** The clinician's per-visit public key (hex). */
-  get publicKey(): string { return call(() => r(this).publicKey); }
-  get ledgerId(): string | undefined { return call(() => r(this).ledgerId); }
-  get patientPublicKey(): string | undefined { return call(() => r(this).patientPublicKey); }
-  get head(): string | undefined { return call(() => r(this).head); }
-  get size(): number { return call(() => r(this).size); }
-
-  /** Verifies and appends one entry; returns the new countersigned checkpoint. */
-  receive(entry: Uint8Array): ConsentCheckpoint {
-    const b = arg(entry, 'entry', bytes);
-    return call(() => r(this).receive(b));
-  }
-
-  /** The newest countersigned checkpoint, if any. */
-  checkpoint(): ConsentCheckpoint | undefined { return call(() => r(this).checkpoint()); }
-  check(request: ConsentRequest): ConsentDecision {
-    const q = arg(request, 'request', requestArg);
-    return call(() => r(this).check(q as unknown as ConsentRequest));
-  }
-  list(): ConsentGrantRecord[] { return call(() => r(this).list()); }
-  timing(): ConsentEntryTiming[] { return call(() => r(this).timing()); }
-  verify(): ConsentSummary { return call(() => r(this).verify()); }
-  export(): Uint8Array { return call(() => r(this).export()); }
-  toFhir(): FhirConsent[] { return call(() => r(this).toFhir()); }
-
-  /** Syncs with the patient `participantId` of `consultation`. */
-  attachConsultation(consultation: Consultation, participantId: string): void {
-    const c = arg(consultation, 'consultation', consultationArg);
-    const p = arg(participantId, 'participantId', str);
-    call(() => r(this).attachConsultation(c as wasm.Consultation, p));
-  }
-
-  detachConsultations(): void { call(() => r(this).detachConsultations()); }
-  free(): void { free(this); }
-
-  addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, R, CONSENT_EVENTS, true, type, listener, options);
-  }
-
-  removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, R, CONSENT_EVENTS, false, type, listener, options);
-  }
-}
-disposable(ConsentReplica);
-
-export interface ConsentManager { [Symbol.dispose](): void }
-export interface ConsentReplica { [Symbol.dispose](): void }
-
-const checkpointArg = obj({ bytes, clinicianPublicKey: str });
-
-/** Verifies an exported ledger against the patient's public key (and a countersigned
- *  checkpoint); throws `Consent` with a `consentCode` when it fails. */
-export function verifyLedger(bytes: Uint8Array, patientPublicKey: string, checkpoint?: { bytes: Uint8Array; clinicianPublicKey: string }): ConsentSummary {
-  const b = arg(bytes, 'bytes', bytesArg);
-  const k = arg(patientPublicKey, 'patientPublicKey', str);
-  const c = arg(checkpoint, 'checkpoint', opt(checkpointArg));
-  return call(() => wasm.verifyLedger(b, k, c as { bytes: Uint8Array; clinicianPublicKey: string } | undefined));
-}
-const bytesArg = bytes;
