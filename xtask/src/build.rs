@@ -1,8 +1,10 @@
 //! `cargo xtask build [--release]`: compile the SDK to wasm32 and assemble the npm package.
 //!
-//! `pkg/` holds the hand-written parts (package.json, entry points, declarations, README);
-//! this step generates `pkg/web/` (ESM glue for browsers and bundlers) and `pkg/node/`
-//! (CommonJS glue for Node.js), each with its `.wasm`.
+//! `pkg/` holds the hand-written parts (package.json, the TypeScript source in `pkg/src/`,
+//! README); this step generates `pkg/web/` (ESM glue for browsers and bundlers) and
+//! `pkg/node/` (CommonJS glue for Node.js), each with its `.wasm`, then compiles the
+//! TypeScript (`pkg/build.mjs`: esbuild for `index.js`, `node.cjs`, `node.mjs`; tsc for the
+//! declarations in `types/`, `index.d.ts`, `node.d.ts`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -112,6 +114,22 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
             b"{ \"type\": \"module\" }\n",
         )?;
     }
+    // The public API is TypeScript (pkg/src/): esbuild bundles the entries, tsc writes the
+    // declarations, with the versions pinned in the root package-lock.json (`npm ci` when
+    // node_modules does not match it, as `cargo xtask setup` does).
+    crate::setup::npm_packages(&root)?;
+    let mut ts = Command::new("node");
+    ts.arg(pkg.join("build.mjs"));
+    if profile == Profile::Release {
+        ts.arg("--release");
+    }
+    util::run(&mut ts)?;
+    let entry = read(&pkg.join("index.js"))?;
+    println!(
+        "pkg: TypeScript layer index.js {} B ({} B gzipped)",
+        len(&entry),
+        gzip_len(&entry)?
+    );
     let sizes = measure(&pkg)?;
     println!(
         "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped",

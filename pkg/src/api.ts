@@ -1,0 +1,51 @@
+// The public API, shared by the browser and Node.js entries. Nothing here calls into wasm
+// while the module loads: the browser entry instantiates the wasm first.
+import type { Capabilities, CapabilityName, ErrorCode as Code } from '../web/teleconsult.js';
+import * as wasm from '../web/teleconsult.js';
+import { call } from './errors.js';
+import { arg, int, list, str } from './validate.js';
+
+export type * from '../node/teleconsult.js';
+export { TeleconsultError } from './errors.js';
+export { ConsentManager } from './consent-manager.js';
+export { ConsentReplica } from './consent-replica.js';
+export { verifyLedger } from './ledger.js';
+export { Consultation } from './consultation.js';
+export { Recording } from './recording.js';
+export { createInvite, takeInviteLink } from './invite.js';
+export { DeviceBridge } from './device-bridge.js';
+export { DeviceSession } from './device-session.js';
+export { ReadingShare, shareReadings } from './reading-share.js';
+export { ReadingReceiver } from './reading-receiver.js';
+export { captureReading, measurementToFhir, parseMeasurement } from './measurements.js';
+
+/** A stable error code (see `TeleconsultError`). */
+export type ErrorCode = Code;
+
+/** The package version. */
+export function version(): string {
+  return call(() => wasm.version());
+}
+
+/** Every stable error code, in declaration order. */
+export function errorCodes(): ErrorCode[] {
+  return call(() => wasm.errorCodes());
+}
+
+/** What this platform offers the SDK, each with the reason when it is missing. */
+export function capabilities(): Capabilities {
+  return call(() => wasm.capabilities());
+}
+
+/** Throws `Unsupported` naming the first of `names` this platform lacks (`InvalidArgument`
+ *  for an unknown name). */
+export function requireCapabilities(names: readonly CapabilityName[]): void {
+  const n = arg(names, 'names', list(str));
+  call(() => wasm.requireCapabilities(n as CapabilityName[]));
+}
+
+/** Benchmark hook (docs/BENCHMARKS.md): seals and opens `iterations` frames, returns ms. */
+export function benchEnvelope(iterations: number): number {
+  const i = arg(iterations, 'iterations', int(0, 1_000_000_000));
+  return call(() => (wasm as unknown as { benchEnvelope(n: number): number }).benchEnvelope(i));
+}

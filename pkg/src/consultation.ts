@@ -1,0 +1,160 @@
+// Consultation: one participant's side of a video consultation.
+import type {
+  ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
+  RecordingOptions, RecordingState,
+} from '../web/teleconsult.js';
+import * as wasm from '../web/teleconsult.js';
+import { call, invalid, promise, TeleconsultError } from './errors.js';
+import { disposable, free, inner, innerOf, listen, wrap } from './base.js';
+import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check } from './validate.js';
+import { Recording } from './recording.js';
+
+/**
+ * A `Consultation` argument: one of this package's, or an object with the surface the SDK
+ * uses (`participantId`, `addEventListener`, `removeEventListener`, `sendData`), as a native
+ * bridge or a test double provides.
+ */
+export const consultationArg: Check<object> = (v, n) => {
+  const i = innerOf<wasm.Consultation>(v, wasm.Consultation);
+  if (i) return i;
+  if (v instanceof Consultation) throw new TeleconsultError('InvalidState', `${n}: the Consultation was freed`);
+  const c = v as Partial<Record<string, unknown>>;
+  if (
+    typeof v !== 'object' || v === null ||
+    typeof c.participantId !== 'string' ||
+    typeof c.addEventListener !== 'function' ||
+    typeof c.removeEventListener !== 'function'
+  ) {
+    throw invalid(n, 'a Consultation');
+  }
+  return v;
+};
+
+const joinOptions = obj({
+  link: str,
+  relayUrl: either(str, list(str), 'a URL string or an array of them'),
+  token: str,
+  role: oneOf('clinician', 'patient', 'guest'),
+  displayName: str,
+  'iceServers?': list(obj({ urls: either(str, list(str), 'a URL string or an array of them') })),
+  'iceTransportPolicy?': oneOf('all', 'relay'),
+  'participantId?': str,
+  'localStream?': (v, n) => {
+    if (typeof v !== 'object' || v === null) throw invalid(n, 'a MediaStream');
+    return v;
+  },
+});
+
+const trackConstraints = either(bool, data, 'a boolean or MediaTrackConstraints');
+const mediaConstraints = obj({ 'audio?': trackConstraints, 'video?': trackConstraints });
+
+const recordingOptions = obj({
+  'mimeType?': str,
+  'timeslice?': num,
+  'videoBitsPerSecond?': num,
+  'audioBitsPerSecond?': num,
+});
+
+const C = 'Consultation';
+const CONSULTATION_EVENTS = [
+  'statechange', 'participantjoined', 'admissionrequested', 'participantadmitted', 'participantdenied',
+  'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track', 'data', 'dataundelivered', 'security',
+  'quality', 'error', 'localmediastopped', 'recording',
+];
+const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
+const pid = (v: unknown) => arg(v, 'participantId', str);
+
+/** One participant's side of a video consultation. Join with `Consultation.join`. */
+export class Consultation {
+  private constructor() {
+    throw new TeleconsultError('InvalidState', 'use Consultation.join');
+  }
+
+  /** Connects to the relay, runs the end-to-end handshake and resolves once in the room (or
+   *  the waiting room). */
+  static join(options: JoinOptions): Promise<Consultation> {
+    return promise(() => {
+      const o = arg(options, 'options', joinOptions);
+      return wasm.Consultation.join(o as unknown as JoinOptions).then((i) => wrap(Consultation, i));
+    });
+  }
+
+  get participantId(): string { return call(() => c(this).participantId); }
+  get role(): ParticipantRole { return call(() => c(this).role); }
+  get state(): ConsultationState { return call(() => c(this).state); }
+  get endReason(): EndReason | undefined { return call(() => c(this).endReason); }
+  get localStream(): MediaStream | undefined { return call(() => c(this).localStream); }
+  get recording(): RecordingState { return call(() => c(this).recording); }
+
+  participants(): Participant[] { return call(() => c(this).participants()); }
+  remoteStream(participantId: string): MediaStream | undefined {
+    const p = pid(participantId);
+    return call(() => c(this).remoteStream(p));
+  }
+  admit(participantId: string): void {
+    const p = pid(participantId);
+    call(() => c(this).admit(p));
+  }
+  deny(participantId: string): void {
+    const p = pid(participantId);
+    call(() => c(this).deny(p));
+  }
+  confirmSas(participantId: string): void {
+    const p = pid(participantId);
+    call(() => c(this).confirmSas(p));
+  }
+  sendData(participantId: string, data: Uint8Array | number[]): void {
+    const p = pid(participantId);
+    const d = arg(data, 'data', either(bytes, byteArray, 'bytes or an array of byte values'));
+    call(() => c(this).sendData(p, d));
+  }
+  restartIce(participantId: string): void {
+    const p = pid(participantId);
+    call(() => c(this).restartIce(p));
+  }
+  getStats(participantId: string): Promise<RTCStatsReport> {
+    return promise(() => {
+      const p = pid(participantId);
+      return c(this).getStats(p);
+    });
+  }
+  startMedia(constraints: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }): Promise<MediaStream> {
+    return promise(() => {
+      const k = arg(constraints, 'constraints', mediaConstraints);
+      return c(this).startMedia(k);
+    });
+  }
+  stopMedia(): void { call(() => c(this).stopMedia()); }
+  setMuted(kind: 'audio' | 'video', muted: boolean): void {
+    const k = arg(kind, 'kind', oneOf('audio', 'video'));
+    const m = arg(muted, 'muted', bool);
+    call(() => c(this).setMuted(k, m));
+  }
+  switchCamera(deviceId?: string | null): Promise<void> {
+    return promise(() => {
+      const d = arg(deviceId, 'deviceId', nullable(str));
+      return c(this).switchCamera(d);
+    });
+  }
+  startRecording(options?: RecordingOptions): Promise<Recording> {
+    return promise(() => {
+      const o = arg(options, 'options', opt(recordingOptions));
+      return c(this).startRecording(o as RecordingOptions | undefined).then((i) => wrap(Recording, i));
+    });
+  }
+  hangUp(endForEveryone?: boolean | null): void {
+    const e = arg(endForEveryone, 'endForEveryone', nullable(bool));
+    call(() => c(this).hangUp(e));
+  }
+  free(): void { free(this); }
+
+  addEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
+    listen(this, C, CONSULTATION_EVENTS, true, type, listener, options);
+  }
+  removeEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
+    listen(this, C, CONSULTATION_EVENTS, false, type, listener, options);
+  }
+}
+disposable(Consultation);
+
+export interface Consultation { [Symbol.dispose](): void }

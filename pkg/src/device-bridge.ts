@@ -1,0 +1,53 @@
+// DeviceBridge: readings a native host app pushes in as raw GATT bytes.
+import type { BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions } from '../web/teleconsult.js';
+import * as wasm from '../web/teleconsult.js';
+import { call } from './errors.js';
+import { disposable, free, hold, inner, listen } from './base.js';
+import { arg, bytesLike, deviceSourceOptions, num, obj, opt, str, uuid } from './validate.js';
+
+const bridgedValue = obj({
+  deviceId: str,
+  'service?': uuid,
+  characteristic: uuid,
+  value: bytesLike,
+  'receivedAt?': num,
+});
+
+const B = 'DeviceBridge';
+const BRIDGE_EVENTS = ['reading', 'deviceinfo', 'racp'];
+const b = (w: DeviceBridge) => inner<wasm.DeviceBridge>(w, B);
+
+/** Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT
+ *  characteristic bytes: the same parsers and validation as Web Bluetooth. */
+export class DeviceBridge {
+  constructor(options?: DeviceSourceOptions) {
+    const o = arg(options, 'options', opt(deviceSourceOptions));
+    hold(this, call(() => new wasm.DeviceBridge(o as DeviceSourceOptions)));
+  }
+  /** One characteristic value from the host; dispatches `reading`, `deviceinfo` or `racp`. */
+  push(value: BridgedValue): void {
+    const v = arg(value, 'value', bridgedValue);
+    call(() => b(this).push(v as unknown as BridgedValue));
+  }
+  /** The host reports that `deviceId` disconnected. */
+  disconnected(deviceId: string): void {
+    const d = arg(deviceId, 'deviceId', str);
+    call(() => b(this).disconnected(d));
+  }
+  /** What is known about `deviceId`. */
+  device(deviceId: string): DeviceInfo | undefined {
+    const d = arg(deviceId, 'deviceId', str);
+    return call(() => b(this).device(d));
+  }
+  close(): void { call(() => b(this).close()); }
+  free(): void { free(this); }
+  addEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void {
+    listen(this, B, BRIDGE_EVENTS, true, type, listener, undefined);
+  }
+  removeEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void {
+    listen(this, B, BRIDGE_EVENTS, false, type, listener, undefined);
+  }
+}
+disposable(DeviceBridge);
+
+export interface DeviceBridge { [Symbol.dispose](): void }

@@ -1,0 +1,32 @@
+// ReadingReceiver: the readings patients share, received over the consultation.
+import type { ReadingReceiverEventMap, ReadingReceiverOptions } from '../web/teleconsult.js';
+import * as wasm from '../web/teleconsult.js';
+import { call } from './errors.js';
+import { disposable, free, hold, inner, listen } from './base.js';
+import { arg, fhirOptions, fn, obj, opt } from './validate.js';
+import { consultationArg, type Consultation } from './consultation.js';
+
+const receiverOptions = obj({ 'fhir?': fhirOptions, 'allow?': fn });
+
+const RR = 'ReadingReceiver';
+const rr = (w: ReadingReceiver) => inner<wasm.ReadingReceiver>(w, RR);
+
+/** Receives the readings patients share over the consultation. */
+export class ReadingReceiver {
+  constructor(consultation: Consultation, options?: ReadingReceiverOptions) {
+    const c = arg(consultation, 'consultation', consultationArg);
+    const o = arg(options, 'options', opt(receiverOptions));
+    hold(this, call(() => new wasm.ReadingReceiver(c as wasm.Consultation, o as ReadingReceiverOptions)));
+  }
+  close(): void { call(() => rr(this).close()); }
+  free(): void { free(this); }
+  addEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
+    listen(this, RR, ['reading', 'error'], true, type, listener, undefined);
+  }
+  removeEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
+    listen(this, RR, ['reading', 'error'], false, type, listener, undefined);
+  }
+}
+disposable(ReadingReceiver);
+
+export interface ReadingReceiver { [Symbol.dispose](): void }
