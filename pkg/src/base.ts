@@ -46,6 +46,9 @@ export function free(w: object): void {
   i?.free();
 }
 
+/** The names of an event map's events, listed once: the type makes the list exhaustive. */
+export const eventNames = <M>(names: { [K in keyof M]-?: true }): string[] => Object.keys(names);
+
 /** `addEventListener` / `removeEventListener` through the wrapper to the wasm object. */
 export function listen(w: object, what: string, events: string[], add: boolean, type: unknown, fn: unknown, options: unknown): void {
   const t = arg(type, 'type', oneOf(...events));

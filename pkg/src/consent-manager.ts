@@ -6,7 +6,7 @@ import type {
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
-import { disposable, free, inner, listen, wrap } from './base.js';
+import { disposable, free, inner, listen, wrap, eventNames } from './base.js';
 import {
   arg, bytes, category, list, request, notice, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
 } from './validate.js';
@@ -43,7 +43,7 @@ const receiptContext = obj({
 });
 
 const M = 'ConsentManager';
-const CONSENT_EVENTS = ['change', 'checkpoint', 'error'];
+const CONSENT_EVENTS = eventNames<ConsentEventMap>({ change: true, checkpoint: true, error: true });
 const m = (w: ConsentManager) => inner<wasm.ConsentManager>(w, M);
 
 /**

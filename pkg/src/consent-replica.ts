@@ -5,7 +5,7 @@ import type {
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise } from './errors.js';
-import { disposable, free, hold, inner, listen, wrap } from './base.js';
+import { disposable, free, hold, inner, listen, wrap, eventNames } from './base.js';
 import { arg, bytes, list, request, notice, nullable, num, obj, opt, purpose, recipient, storage, str } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
 
@@ -24,7 +24,7 @@ const replicaOptions = obj({
   'notice?': notice,
 });
 
-const CONSENT_EVENTS = ['change', 'checkpoint', 'error'];
+const CONSENT_EVENTS = eventNames<ConsentEventMap>({ change: true, checkpoint: true, error: true });
 const R = 'ConsentReplica';
 const r = (w: ConsentReplica) => inner<wasm.ConsentReplica>(w, R);
 

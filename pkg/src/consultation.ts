@@ -5,7 +5,7 @@ import type {
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
-import { disposable, free, inner, innerOf, listen, wrap } from './base.js';
+import { disposable, eventNames, free, inner, innerOf, listen, wrap } from './base.js';
 import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check } from './validate.js';
 import { Recording } from './recording.js';
 
@@ -56,11 +56,12 @@ const recordingOptions = obj({
 });
 
 const C = 'Consultation';
-const CONSULTATION_EVENTS = [
-  'statechange', 'participantjoined', 'admissionrequested', 'participantadmitted', 'participantdenied',
-  'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track', 'data', 'dataundelivered', 'security',
-  'quality', 'error', 'localmediastopped', 'recording',
-];
+const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
+  statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
+  participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
+  track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
+  videoresumed: true, error: true, localmediastopped: true, recording: true,
+});
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const pid = (v: unknown) => arg(v, 'participantId', str);
 

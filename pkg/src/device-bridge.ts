@@ -2,7 +2,7 @@
 import type { BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
-import { disposable, free, hold, inner, listen } from './base.js';
+import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, bytesLike, deviceSourceOptions, num, obj, opt, str, uuid } from './validate.js';
 
 const bridgedValue = obj({
@@ -14,7 +14,7 @@ const bridgedValue = obj({
 });
 
 const B = 'DeviceBridge';
-const BRIDGE_EVENTS = ['reading', 'deviceinfo', 'racp'];
+const BRIDGE_EVENTS = eventNames<DeviceBridgeEventMap>({ reading: true, deviceinfo: true, racp: true });
 const b = (w: DeviceBridge) => inner<wasm.DeviceBridge>(w, B);
 
 /** Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT

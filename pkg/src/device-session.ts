@@ -4,7 +4,7 @@ import type {
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, normalise, promise } from './errors.js';
-import { disposable, free, hold, inner, listen } from './base.js';
+import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, bool, fhirOptions, list, nullable, num, obj, oneOf, opt, str, u32, uuid, type Check } from './validate.js';
 
 const sessionOptions = obj({ 'fhir?': fhirOptions, 'utcOffsetMinutes?': nullable(num), 'reconnect?': bool });
@@ -20,7 +20,10 @@ const requestOptions: Check<unknown> = (v, n) => {
 
 const downloadOptions = obj({ 'since?': u32, 'timeoutMs?': num });
 
-const SESSION_EVENTS = ['reading', 'deviceinfo', 'racp', 'connected', 'disconnected', 'reconnecting', 'recordprogress', 'error'];
+const SESSION_EVENTS = eventNames<DeviceSessionEventMap>({
+  reading: true, deviceinfo: true, racp: true, connected: true, disconnected: true, reconnecting: true,
+  recordprogress: true, error: true,
+});
 const S = 'DeviceSession';
 const s = (w: DeviceSession) => inner<wasm.DeviceSession>(w, S);
 

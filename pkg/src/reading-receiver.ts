@@ -2,9 +2,11 @@
 import type { ReadingReceiverEventMap, ReadingReceiverOptions } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
-import { disposable, free, hold, inner, listen } from './base.js';
+import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, fhirOptions, fn, obj, opt } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
+
+const EVENTS = eventNames<ReadingReceiverEventMap>({ reading: true, error: true });
 
 const receiverOptions = obj({ 'fhir?': fhirOptions, 'allow?': fn });
 
@@ -21,10 +23,10 @@ export class ReadingReceiver {
   close(): void { call(() => rr(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
-    listen(this, RR, ['reading', 'error'], true, type, listener, undefined);
+    listen(this, RR, EVENTS, true, type, listener, undefined);
   }
   removeEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {
-    listen(this, RR, ['reading', 'error'], false, type, listener, undefined);
+    listen(this, RR, EVENTS, false, type, listener, undefined);
   }
 }
 disposable(ReadingReceiver);

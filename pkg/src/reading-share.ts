@@ -2,9 +2,11 @@
 import type { Reading, ReadingShareEventMap, ReadingShareOptions, ReadingSource } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
-import { disposable, free, hold, inner, innerOf, listen, wrap, type Inner } from './base.js';
+import { disposable, free, hold, inner, innerOf, listen, wrap, type Inner, eventNames } from './base.js';
 import { arg, eventSource, fn, obj, opt, reading as readingArg, str, u32, type Check } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
+
+const EVENTS = eventNames<ReadingShareEventMap>({ delivered: true, withheld: true, error: true });
 
 const shareOptions = obj({ 'allow?': fn, 'maxPending?': u32 });
 
@@ -42,10 +44,10 @@ export class ReadingShare {
   close(): void { call(() => sh(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void {
-    listen(this, SH, ['delivered', 'withheld', 'error'], true, type, listener, undefined);
+    listen(this, SH, EVENTS, true, type, listener, undefined);
   }
   removeEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void {
-    listen(this, SH, ['delivered', 'withheld', 'error'], false, type, listener, undefined);
+    listen(this, SH, EVENTS, false, type, listener, undefined);
   }
 }
 disposable(ReadingShare);

@@ -2,7 +2,9 @@
 import type { RecordingEventMap, RecordingStopReason } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
-import { disposable, free, inner, listen } from './base.js';
+import { disposable, free, inner, listen, eventNames } from './base.js';
+
+const EVENTS = eventNames<RecordingEventMap>({ dataavailable: true, stop: true });
 
 const REC = 'Recording';
 const rec = (w: Recording) => inner<wasm.Recording>(w, REC);
@@ -21,10 +23,10 @@ export class Recording {
   stop(): Promise<Blob> { return promise(() => rec(this).stop()); }
   free(): void { free(this); }
   addEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, REC, ['dataavailable', 'stop'], true, type, listener, options);
+    listen(this, REC, EVENTS, true, type, listener, options);
   }
   removeEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, REC, ['dataavailable', 'stop'], false, type, listener, options);
+    listen(this, REC, EVENTS, false, type, listener, options);
   }
 }
 disposable(Recording);
