@@ -222,6 +222,10 @@ pub enum Signal {
         /// The encoded certificate fingerprint (`crypto::encode_fingerprints`, one entry).
         fingerprint: Vec<u8>,
     },
+    /// `0x09 paused:u8` — the sender stopped (1) or resumed (0) sending video to the
+    /// recipient because their link cannot carry it (the audio-only fallback,
+    /// `crate::quality`), so both sides can show it.
+    VideoPaused(bool),
 }
 
 impl Signal {
@@ -271,6 +275,10 @@ impl Signal {
                 out.push(0x08);
                 out.extend_from_slice(nonce);
                 out.extend_from_slice(fingerprint);
+            }
+            Self::VideoPaused(paused) => {
+                out.push(0x09);
+                out.push(u8::from(*paused));
             }
         }
         out
@@ -342,6 +350,11 @@ impl Signal {
                     fingerprint: fingerprint.to_vec(),
                 }
             }
+            0x09 => match r.u8()? {
+                0 => Self::VideoPaused(false),
+                1 => Self::VideoPaused(true),
+                _ => return Err(BodyError),
+            },
             _ => return Err(BodyError),
         };
         r.end()?;
@@ -432,6 +445,8 @@ mod tests {
                 nonce: [7; 32],
                 fingerprint: vec![1, 7, b's', b'h', b'a', b'-', b'2', b'5', b'6', 1, 8],
             },
+            Signal::VideoPaused(true),
+            Signal::VideoPaused(false),
         ];
         for m in msgs {
             assert_eq!(Signal::decode(&m.encode()), Ok(m));
@@ -442,6 +457,9 @@ mod tests {
     fn malformed_bodies_are_rejected() {
         assert!(Signal::decode(&[]).is_err());
         assert!(Signal::decode(&[0x09]).is_err());
+        assert!(Signal::decode(&[0x09, 2]).is_err());
+        assert!(Signal::decode(&[0x09, 1, 0]).is_err());
+        assert!(Signal::decode(&[0x0a]).is_err());
         assert!(Signal::decode(&[0x04, 0]).is_err());
         assert!(Signal::decode(&[0x01, 3]).is_err());
         assert!(Signal::decode(&[0x03, 7]).is_err());

@@ -133,10 +133,12 @@ export interface ConsultationEventMap {
   security: { kind: SecurityEventKind; participantId?: string; total: number };
   /** Every 2 s per connected participant; `packetLossPercent` is over the last interval. */
   quality: { participantId: string; level: "good" | "fair" | "poor"; videoPaused: boolean; rttMs?: number; packetLossPercent?: number; availableOutgoingKbps?: number; framesDecoded?: number };
-  /** The link to this participant cannot carry video: this side stopped sending it, audio goes on. */
-  videopaused: { participantId: string; reason: "bandwidth" };
-  /** Bandwidth came back (or is tried again): this side sends video to this participant again. */
-  videoresumed: { participantId: string; reason: "bandwidth" };
+  /** The link cannot carry video, so video stops and audio goes on: this side stopped sending
+   *  it to the participant (`direction: "sending"`), or the participant stopped sending it
+   *  here (`"receiving"`). Show it on both sides. */
+  videopaused: { participantId: string; reason: "bandwidth"; direction: "sending" | "receiving" };
+  /** Bandwidth came back (or is tried again): video flows again in that direction. */
+  videoresumed: { participantId: string; reason: "bandwidth"; direction: "sending" | "receiving" };
   error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string };
   /** Consent no longer covers this local media (withdrawn, expired, new notice): it stopped. */
   localmediastopped: { kind: "audio" | "video"; reason: string };
@@ -1413,6 +1415,19 @@ fn on_event(inner: &Shared, event: Event) {
             "sasconfirmed",
             object(&[("participantId", hex(peer))]),
         ),
+        Event::PeerVideoPaused { peer, paused } => {
+            let kind = if paused {
+                "videopaused"
+            } else {
+                "videoresumed"
+            };
+            let detail = object(&[
+                ("participantId", hex(peer)),
+                ("reason", "bandwidth".into()),
+                ("direction", "receiving".into()),
+            ]);
+            dispatch(inner, kind, detail);
+        }
         Event::AppData { peer, data } if RecordingSignal::is_recording(&data) => {
             // The recording indicator's reserved tag: the SDK's own, not app data.
             super::recording::on_signal(inner, peer, &data);
@@ -1644,18 +1659,29 @@ fn assess_quality(
         if guard.ended.is_some() {
             return;
         }
+        let now = now_ms();
         // The same connection only: a reset may have replaced it while stats were read.
-        match guard.peers.get_mut(&id) {
+        let assessment = match guard.peers.get_mut(&id) {
             Some(p) if p.connection() == *pc => {
-                let a = p.monitor.handle_sample(sample, now_ms());
+                let a = p.monitor.handle_sample(sample, now);
                 if let Some(decision) = a.decision {
                     p.set_video_sending(decision == crate::quality::Decision::ResumeVideo);
                 }
                 a
             }
             _ => return,
+        };
+        if assessment.decision.is_some() {
+            // The peer shows it too (a signal over the sealed session).
+            let _ = guard
+                .session
+                .set_video_paused(id, assessment.video_paused, now);
         }
+        assessment
     };
+    if assessment.decision.is_some() {
+        pump(&inner);
+    }
     let participant = JsValue::from(js::hex(&id.0));
     if let Some(decision) = assessment.decision {
         let kind = match decision {
@@ -1665,6 +1691,7 @@ fn assess_quality(
         let detail = object(&[
             ("participantId", participant.clone()),
             ("reason", "bandwidth".into()),
+            ("direction", "sending".into()),
         ]);
         dispatch(&inner, kind, detail);
     }

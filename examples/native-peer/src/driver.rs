@@ -378,6 +378,10 @@ impl Driver {
                 out.event("sas_confirmed_by_peer", json!({"peer": hex_id(peer)}));
                 self.check_sas_agreed(peer);
             }
+            Event::PeerVideoPaused { peer, paused } => out.event(
+                "video_paused",
+                json!({"peer": hex_id(peer), "paused": paused}),
+            ),
             Event::AppData { peer, data } => {
                 out.event("app_data", json!({"peer": hex_id(peer), "len": data.len()}));
             }

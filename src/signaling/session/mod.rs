@@ -532,6 +532,18 @@ impl Session {
         Ok(())
     }
 
+    /// Tells `peer` that this side stopped (`paused`) or resumed sending it video because the
+    /// link cannot carry it (the audio-only fallback, `crate::quality`), so its side can show
+    /// it. Only once media negotiation with the peer has started.
+    pub fn set_video_paused(&mut self, peer: ParticipantId, paused: bool, now: u64) -> R {
+        self.timeout_reported = false;
+        self.check_open()?;
+        if !self.peers.get(&peer).is_some_and(|p| p.neg.started) {
+            return err(SessionError::InvalidState);
+        }
+        self.enqueue_signal(peer, &Signal::VideoPaused(paused), now)
+    }
+
     /// Test hook (feature `test-hooks`): processes `sig` as if `from` had sent it over
     /// the pair's sealed channel — an insider peer that sends whatever it likes.
     #[cfg(feature = "test-hooks")]
@@ -658,6 +670,11 @@ impl Session {
                     p.pending_confirm = Some(tag);
                 }
                 self.check_sas_confirm(from, now);
+            }
+            Signal::VideoPaused(paused) => {
+                if self.peers.get(&from).is_some_and(|p| p.neg.started) {
+                    self.event(Event::PeerVideoPaused { peer: from, paused });
+                }
             }
             Signal::SasCommit(c) => self.on_sas_commit(from, c, now),
             Signal::SasReveal { nonce, fingerprint } => {

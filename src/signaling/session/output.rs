@@ -189,6 +189,14 @@ pub enum Event {
         /// The peer.
         peer: ParticipantId,
     },
+    /// The peer stopped (`paused`) or resumed sending us video because the link cannot
+    /// carry it (its audio-only fallback); audio goes on.
+    PeerVideoPaused {
+        /// The peer.
+        peer: ParticipantId,
+        /// Paused, or resumed.
+        paused: bool,
+    },
     /// Application data from a peer (exactly once, in order).
     AppData {
         /// The peer.
