@@ -112,12 +112,19 @@ pub enum SendError {
     Full,
 }
 
-impl core::fmt::Display for SendError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl SendError {
+    /// The message, without the formatting machinery.
+    pub const fn message(self) -> &'static str {
+        match self {
             Self::Closed => "the reading share is closed",
             Self::Full => "too many readings wait for delivery (maxPending)",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
     }
 }
 
@@ -183,8 +190,10 @@ struct Pending {
 pub struct ReadingSender {
     peer: String,
     config: SenderConfig,
-    queue: VecDeque<Pending>,
-    events: VecDeque<SenderEvent>,
+    /// Oldest first. `Vec`s rather than `VecDeque`s: they stay short, and each `VecDeque`
+    /// instantiation adds its ring-buffer code to the wasm.
+    queue: Vec<Pending>,
+    events: Vec<SenderEvent>,
     closed: bool,
 }
 
@@ -195,8 +204,8 @@ impl ReadingSender {
         Self {
             peer,
             config,
-            queue: VecDeque::new(),
-            events: VecDeque::new(),
+            queue: Vec::new(),
+            events: Vec::new(),
             closed: false,
         }
     }
@@ -239,7 +248,7 @@ impl ReadingSender {
             return Err(SendError::Closed);
         }
         if let Consent::Refused(reason) = consent {
-            self.events.push_back(SenderEvent::Withheld {
+            self.events.push(SenderEvent::Withheld {
                 id: reading.id.clone(),
                 reason,
             });
@@ -251,7 +260,7 @@ impl ReadingSender {
         if self.queue.len() >= self.config.max_pending {
             return Err(SendError::Full);
         }
-        self.queue.push_back(Pending {
+        self.queue.push(Pending {
             id: reading.id.clone(),
             category: reading_category(&reading.measurement),
             bytes: wire::encode_reading(&reading.id, raw),
@@ -273,8 +282,9 @@ impl ReadingSender {
         let Some(i) = self.queue.iter().position(|p| p.id == id) else {
             return false;
         };
+        // In bounds: `position` just found it.
         self.queue.remove(i);
-        self.events.push_back(SenderEvent::Delivered { id });
+        self.events.push(SenderEvent::Delivered { id });
         true
     }
 
@@ -319,7 +329,7 @@ impl ReadingSender {
         self.queue
             .retain(|p| match (p.delivery, consent(p.category)) {
                 (Delivery::Unsent, Consent::Refused(reason)) => {
-                    events.push_back(SenderEvent::Withheld {
+                    events.push(SenderEvent::Withheld {
                         id: p.id.clone(),
                         reason,
                     });
@@ -366,10 +376,9 @@ impl ReadingSender {
                     });
                 }
                 Consent::Refused(reason) => {
-                    if let Some(p) = self.queue.remove(i) {
-                        self.events
-                            .push_back(SenderEvent::Withheld { id: p.id, reason });
-                    }
+                    // In bounds: `position` just found it, and nothing removed since.
+                    let p = self.queue.remove(i);
+                    self.events.push(SenderEvent::Withheld { id: p.id, reason });
                 }
             }
         }
@@ -378,7 +387,7 @@ impl ReadingSender {
     /// The next event for the application.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SenderEvent> {
-        self.events.pop_front()
+        (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
     /// When [`Self::handle_timeout`] should next be called, if ever.
@@ -478,7 +487,7 @@ pub struct ReadingReceiver {
     /// differ in their first bytes, so ~10 µs for a full window) instead of a `BTreeSet`:
     /// the B-tree's code for one more key type costs several KB of wasm.
     seen: VecDeque<String>,
-    out: VecDeque<ReceiverOutput>,
+    out: Vec<ReceiverOutput>,
 }
 
 impl ReadingReceiver {
@@ -507,7 +516,7 @@ impl ReadingReceiver {
             Some(id) if id != reading.id => return Err(ReceiveError::IdMismatch),
             Some(_) => {}
         }
-        self.out.push_back(ReceiverOutput::Transmit {
+        self.out.push(ReceiverOutput::Transmit {
             to: from.to_owned(),
             bytes: wire::encode_ack(&reading.id),
         });
@@ -518,7 +527,7 @@ impl ReadingReceiver {
         if self.seen.len() > SEEN_LIMIT {
             self.seen.pop_front();
         }
-        self.out.push_back(ReceiverOutput::Reading {
+        self.out.push(ReceiverOutput::Reading {
             from: from.to_owned(),
             reading: Box::new(reading),
             raw: Box::new(raw),
@@ -529,6 +538,6 @@ impl ReadingReceiver {
     /// The next thing to do.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<ReceiverOutput> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 }

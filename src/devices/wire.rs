@@ -25,6 +25,8 @@ pub const READING: &str = "teleconsult/reading";
 pub const ACK: &str = "teleconsult/reading-ack";
 /// The longest message decoded; anything longer is not ours.
 pub const MAX_MESSAGE_LEN: usize = 8192;
+/// The largest integer JavaScript numbers hold exactly (2⁵³ − 1).
+const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 /// The deepest nesting of arrays and objects decoded.
 pub const MAX_DEPTH: usize = 16;
 
@@ -186,7 +188,7 @@ fn raw_record(v: Option<&Json>) -> Result<RawRecord, WireError> {
     };
     let get = |k: &str| field(o, k).filter(|v| !matches!(v, Json::Null));
     let uuid = match get("uuid") {
-        Some(Json::Num(n)) if n.fract() == 0.0 && (0.0..=65535.0).contains(n) => *n as u16,
+        Some(Json::Int(Some(n))) if (0..=65535).contains(n) => *n as u16,
         Some(Json::Str(s)) => uuid16_from_str(s)?,
         _ => return Err(BAD),
     };
@@ -196,14 +198,12 @@ fn raw_record(v: Option<&Json>) -> Result<RawRecord, WireError> {
     };
     let utc_offset = match get("utcOffsetMinutes") {
         None => None,
-        Some(Json::Num(n)) if n.fract() == 0.0 && (-1_080.0..=1_080.0).contains(n) => {
-            Some(*n as i16)
-        }
+        Some(Json::Int(Some(n))) if (-1_080..=1_080).contains(n) => Some(*n as i16),
         Some(_) => return Err(BAD),
     };
     let weight_feature = match get("weightScaleFeature") {
         None => None,
-        Some(Json::Num(n)) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n) => {
+        Some(Json::Int(Some(n))) if (0..=i64::from(u32::MAX)).contains(n) => {
             let f = *n as u32;
             gatt::weight_scale_feature::parse(&f.to_le_bytes())?;
             Some(f)
@@ -241,9 +241,7 @@ fn raw_record(v: Option<&Json>) -> Result<RawRecord, WireError> {
     };
     let pnp_id = bytes("pnpId")?;
     let received_at = match get("receivedAt") {
-        Some(Json::Num(n)) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(n) => {
-            *n as u64
-        }
+        Some(Json::Int(Some(n))) if (0..=MAX_SAFE_INTEGER).contains(n) => *n as u64,
         Some(_) => return Err(WireError::Malformed("receivedAt")),
         None => return Err(BAD),
     };
@@ -265,13 +263,18 @@ fn raw_record(v: Option<&Json>) -> Result<RawRecord, WireError> {
 enum Json {
     Null,
     Bool,
-    Num(f64),
+    /// A number: its value when it is an integer of at most 2⁵³ in magnitude written
+    /// without an exponent (`72`, `-300`, `72.0`), else `None` (valid JSON, but never a field
+    /// of ours). Integers only: `f64` parsing would add ~20 KB of tables to the wasm.
+    Int(Option<i64>),
     Str(String),
     Arr,
     Obj(Vec<(String, Json)>),
 }
 
-/// The value of `key`; the last one when repeated, as `JSON.parse` does.
+/// The value of `key`; the last one when repeated, as `JSON.parse` does. Not inlined: one
+/// copy for a dozen call sites keeps the wasm smaller.
+#[inline(never)]
 fn field<'a>(fields: &'a [(String, Json)], key: &str) -> Option<&'a Json> {
     fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
 }
@@ -365,7 +368,7 @@ impl Parser<'_> {
             b't' => self.literal(b"true").map(|()| Json::Bool)?,
             b'f' => self.literal(b"false").map(|()| Json::Bool)?,
             b'n' => self.literal(b"null").map(|()| Json::Null)?,
-            _ => Json::Num(self.number()?),
+            _ => Json::Int(self.number()?),
         })
     }
 
@@ -377,21 +380,38 @@ impl Parser<'_> {
         self.at - start
     }
 
-    fn number(&mut self) -> Option<f64> {
-        let start = self.at;
-        if self.peek() == Some(b'-') {
+    /// A number at `self.at`: `None` when it is not JSON, `Some(None)` when it is but not a
+    /// safe integer without exponent (see [`Json::Int`]).
+    fn number(&mut self) -> Option<Option<i64>> {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.at += 1;
         }
+        let mut value = Some(0i64);
+        let digit = |v: Option<i64>, d: u8| {
+            v.and_then(|v| v.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+                .filter(|v| *v <= MAX_SAFE_INTEGER)
+        };
         match self.peek()? {
             b'0' => self.at += 1,
             b'1'..=b'9' => {
-                self.digits();
+                while let Some(d @ b'0'..=b'9') = self.peek() {
+                    value = digit(value, d);
+                    self.at += 1;
+                }
             }
             _ => return None,
         }
         if self.peek() == Some(b'.') {
             self.at += 1;
-            if self.digits() == 0 {
+            let start = self.at;
+            while let Some(d @ b'0'..=b'9') = self.peek() {
+                if d != b'0' {
+                    value = None;
+                }
+                self.at += 1;
+            }
+            if self.at == start {
                 return None;
             }
         }
@@ -403,9 +423,9 @@ impl Parser<'_> {
             if self.digits() == 0 {
                 return None;
             }
+            value = None;
         }
-        let text = core::str::from_utf8(self.s.get(start..self.at)?).ok()?;
-        text.parse().ok()
+        Some(value.map(|v| if negative { -v } else { v }))
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -547,6 +567,42 @@ mod tests {
             decode(&vec![b' '; MAX_MESSAGE_LEN + 1]),
             Err(WireError::NotOurs)
         );
+    }
+
+    #[test]
+    fn numbers_are_integers_without_exponent() {
+        let msg = |uuid: &str| {
+            format!(
+                r#"{{"type":"teleconsult/reading","id":"a","raw":{{"uuid":{uuid},"value":"AEg=","deviceId":"d","receivedAt":9007199254740991}}}}"#
+            )
+        };
+        for ok in ["10807", "10807.0", "10807.000"] {
+            assert!(
+                matches!(decode(msg(ok).as_bytes()), Ok(Message::Reading { .. })),
+                "{ok}"
+            );
+        }
+        for refused in ["1.0807e4", "10807.5", "-10807", "99999999999999999999"] {
+            assert!(
+                matches!(
+                    decode(msg(refused).as_bytes()),
+                    Err(WireError::Malformed(_))
+                ),
+                "{refused}"
+            );
+        }
+        for not_json in ["+1", "01", "1.", ".5", "1e", "--1"] {
+            assert_eq!(
+                decode(msg(not_json).as_bytes()),
+                Err(WireError::NotOurs),
+                "{not_json}"
+            );
+        }
+        let past_2_53 = msg("10807").replace("9007199254740991", "9007199254740992");
+        assert!(matches!(
+            decode(past_2_53.as_bytes()),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -373,10 +373,7 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
         )
     };
     if closed {
-        return Err(coded(
-            ErrorCode::InvalidState,
-            &SendError::Closed.to_string(),
-        ));
+        return Err(coded(ErrorCode::InvalidState, SendError::Closed.message()));
     }
     let (rebuilt, raw) = RawRecord::rebuild(reading).map_err(js_error)?;
     let mut consent = consent_now(
@@ -396,8 +393,8 @@ fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
     match result {
         Ok(Shared::Withheld) => Ok(false),
         Ok(Shared::Queued | Shared::AlreadyQueued) => Ok(true),
-        Err(e @ SendError::Full) => Err(coded(ErrorCode::LimitExceeded, &e.to_string())),
-        Err(e) => Err(coded(ErrorCode::InvalidState, &e.to_string())),
+        Err(e @ SendError::Full) => Err(coded(ErrorCode::LimitExceeded, e.message())),
+        Err(e) => Err(coded(ErrorCode::InvalidState, e.message())),
     }
 }
 
