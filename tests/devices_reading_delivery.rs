@@ -2,7 +2,8 @@
 //! queued while offline, re-sent when an acknowledgement is lost, de-duplicated through
 //! reordering, duplication and replay; nothing leaves once consent is withdrawn; hostile
 //! bytes change nothing; a full buffer refuses, typed, and never drops what it accepted.
-//! The core machines (`devices::delivery`) are driven directly, in simulated time.
+//! The core machines (`devices::delivery`, fed by `devices::state`) are driven directly, in
+//! simulated time.
 
 #![allow(
     clippy::unwrap_used,
@@ -370,6 +371,38 @@ fn a_full_buffer_refuses_typed_and_never_drops_what_it_accepted() {
         Err(SendError::Closed)
     );
     assert_eq!(s.poll_transmit(NOW, allow), None);
+}
+
+#[test]
+fn a_device_value_reaches_the_clinician_through_the_state_machine_and_the_share() {
+    use teleconsult::devices::state::{DeviceOutput, DeviceState};
+    // The native capture path: bytes → device state (one parse) → sender → wire → receiver,
+    // with no JavaScript in between.
+    let mut device = DeviceState::new("cuff".into(), None);
+    let mut s = sender(10);
+    let mut c = Clinician::default();
+    let bp = [
+        0x02, 0x79, 0x00, 0x51, 0x00, 0x6A, 0x00, 0xE8, 0x07, 3, 5, 8, 30, 15,
+    ];
+    let mut ids = Vec::new();
+    for out in device.handle_value(0x2A35, &bp, NOW, Some(60)).unwrap() {
+        if let DeviceOutput::Reading(r) = out {
+            let (reading, raw) = *r;
+            assert_eq!(
+                s.handle_share(&reading, &raw, Consent::Allowed, NOW),
+                Ok(Shared::Queued)
+            );
+            ids.push(reading.id);
+        }
+    }
+    for t in transmits(&mut s, NOW) {
+        for ack in c.receive(&t.bytes) {
+            assert!(s.handle_data(CLINICIAN, &ack));
+        }
+    }
+    assert_eq!(c.shown, ids);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(s.pending(), 0);
 }
 
 /// What the channel does to one message in flight.
