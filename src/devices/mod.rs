@@ -15,6 +15,12 @@
 //! 3. [`to_fhir`] maps a reading to HL7 FHIR R4 Observations following the Personal Health
 //!    Device IG.
 //!
+//! Two sans-IO state machines drive capture and sharing, for the browser and native drivers
+//! alike: [`state::DeviceState`] (one device's provenance and pending glucose record: each
+//! value in, readings and information out) and [`delivery`] (readings over a consultation:
+//! consent-checked, queued, acknowledged, re-sent and de-duplicated, in the [`wire`] format
+//! of [`RawRecord`]s).
+//!
 //! Every public type is plain data that derives `serde::Serialize` with camelCase names, so
 //! the JavaScript layer converts it with a small serde serializer of its own (`src/web/to_js.rs`). Nothing here reads a clock:
 //! the time a value was received is passed in. See `docs/DEVICES.md`.
@@ -47,9 +53,13 @@ mod float;
 mod reader;
 pub(crate) mod time;
 
+pub mod delivery;
 pub mod fhir;
 pub mod gatt;
+pub mod raw;
 pub mod reading;
+pub mod state;
+pub mod wire;
 
 use core::fmt;
 use serde::{Serialize, Serializer};
@@ -57,6 +67,7 @@ use serde::{Serialize, Serializer};
 pub use fhir::{FhirContext, Observation, to_fhir};
 pub use float::{Decimal, MderFloat};
 pub use gatt::date_time::DateTime;
+pub use raw::RawRecord;
 pub use reading::{CaptureContext, CaptureError, DeviceIdentity, Reading, capture};
 pub use time::{civil_from_days, days_from_civil, format_fhir_datetime};
 

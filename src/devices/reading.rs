@@ -303,7 +303,19 @@ pub fn capture<C: CharacteristicId + ?Sized>(
     ctx: &CaptureContext,
 ) -> Result<Reading, CaptureError> {
     let characteristic = characteristic.characteristic()?;
-    let mut measurement = parse(&characteristic, bytes)?;
+    let measurement = parse(&characteristic, bytes)?;
+    capture_parsed(characteristic, measurement, bytes, ctx)
+}
+
+/// [`capture`] of a value already parsed: `measurement` must be what `parse` made of
+/// `bytes` for `characteristic` (the device state parses each value once, then captures
+/// the measurements among them).
+pub(crate) fn capture_parsed(
+    characteristic: Characteristic,
+    mut measurement: Measurement,
+    bytes: &[u8],
+    ctx: &CaptureContext,
+) -> Result<Reading, CaptureError> {
     let facts =
         facts(&mut measurement, ctx).ok_or(CaptureError::NotAMeasurement { characteristic })?;
     let Facts {

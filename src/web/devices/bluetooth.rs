@@ -26,12 +26,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::EventTarget;
 
-use super::state::{DeviceState, Output, events_of};
+use super::state::{events_of, info_js};
 use super::{
     Events, FhirOptions, OffsetChoice, bytes_of, error_detail, js_error, reading_detail,
     utc_offset_option,
 };
 use crate::devices::gatt::racp::{RacpRequest, RacpResponse, RecordFilter, ResponseCode};
+use crate::devices::state::{DeviceOutput as Output, DeviceState};
 use crate::devices::{ParseError, SERVICES, uuid16_from_str};
 use crate::reconnect::Backoff;
 use crate::web::js::{self, get, present, set};
@@ -251,7 +252,7 @@ struct Inner {
 
 impl Inner {
     fn conn(&mut self, id: &str) -> Option<&mut Conn> {
-        self.devices.iter_mut().find(|c| c.state.id == id)
+        self.devices.iter_mut().find(|c| c.state.id() == id)
     }
 }
 
@@ -379,7 +380,7 @@ impl DeviceSession {
             .devices
             .iter()
             .map(|c| {
-                let info = c.state.info_js();
+                let info = info_js(&c.state);
                 if let Some(o) = info.dyn_ref::<Object>() {
                     set(o, "connected", c.connected);
                 }
@@ -460,7 +461,7 @@ impl DeviceSession {
                 inner.conn(&device_id).map_or_else(Vec::new, |c| {
                     c.racp_op = None;
                     c.state
-                        .flush()
+                        .release()
                         .map(|r| ("reading", reading_detail(&r.0, &r.1, fhir.as_ref()).into()))
                         .into_iter()
                         .collect()
@@ -558,8 +559,8 @@ async fn attach(shared: &Rc<Shared>, device: JsValue) -> Result<JsValue, JsValue
             return Ok(inner
                 .devices
                 .iter()
-                .find(|c| c.state.id == id)
-                .map_or(JsValue::UNDEFINED, |c| c.state.info_js()));
+                .find(|c| c.state.id() == id)
+                .map_or(JsValue::UNDEFINED, |c| info_js(&c.state)));
         }
         Some(false) => {}
         None => {
@@ -655,7 +656,10 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
         let mut inner = shared.inner.borrow_mut();
         let offset = inner.offset;
         if let Some(conn) = inner.conn(id) {
-            if let Err(e) = conn.state.ingest(uuid, &bytes, now_ms(), offset) {
+            if let Err(e) = conn
+                .state
+                .handle_value(uuid, &bytes, now_ms(), offset.now())
+            {
                 problems.push(e);
             }
         }
@@ -695,7 +699,7 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
         conn.connected = true;
         conn.backoff.reset();
         conn.reconnect_timer = None;
-        conn.state.info_js()
+        info_js(&conn.state)
     };
     let mut events: Vec<(&'static str, JsValue)> = problems
         .iter()
@@ -732,7 +736,7 @@ fn on_value(weak: &Weak<Shared>, id: &str, uuid: u16, bytes: &[u8]) {
         let Some(conn) = inner.conn(id) else {
             return;
         };
-        match conn.state.ingest(uuid, bytes, now_ms(), offset) {
+        match conn.state.handle_value(uuid, bytes, now_ms(), offset.now()) {
             Ok(outputs) => {
                 let mut events = events_of(&conn.state, &outputs, fhir.as_ref());
                 if let Some(op) = conn.racp_op.as_mut() {
@@ -792,7 +796,7 @@ fn on_disconnected(weak: &Weak<Shared>, id: &str) {
         conn.connected = false;
         conn.generation = conn.generation.wrapping_add(1);
         conn.unsubscribe();
-        if let Some(r) = conn.state.flush() {
+        if let Some(r) = conn.state.release() {
             events.push(("reading", reading_detail(&r.0, &r.1, fhir.as_ref()).into()));
         }
         if let Some(op) = conn.racp_op.as_mut() {

@@ -7,11 +7,12 @@ use std::cell::RefCell;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::state::{DeviceState, events_of};
+use super::state::{events_of, info_js};
 use super::{
     Events, FhirOptions, OffsetChoice, bytes_of, js_error, opt_time, utc_offset_option, uuid16_of,
 };
 use crate::Error;
+use crate::devices::state::DeviceState;
 use crate::devices::{CaptureError, ParseError};
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
@@ -91,7 +92,7 @@ impl DeviceBridge {
             let mut st = self.state.borrow_mut();
             let fhir = st.fhir.clone();
             match st.device_mut(device_id) {
-                Some(dev) => dev.flush().map(|r| {
+                Some(dev) => dev.release().map(|r| {
                     (
                         "reading",
                         super::reading_detail(&r.0, &r.1, fhir.as_ref()).into(),
@@ -113,7 +114,7 @@ impl DeviceBridge {
             .devices
             .iter()
             .find(|(id, _)| id == device_id)
-            .map_or(JsValue::UNDEFINED, |(_, dev)| dev.info_js())
+            .map_or(JsValue::UNDEFINED, |(_, dev)| info_js(dev))
     }
 
     /// Forgets every device; later `push` calls throw `InvalidState`.
@@ -194,7 +195,7 @@ impl DeviceBridge {
         };
         // In bounds: `position` found it, or it was just pushed.
         let (_, dev) = &mut st.devices[i];
-        let outputs = dev.ingest(uuid, &bytes, now, offset)?;
+        let outputs = dev.handle_value(uuid, &bytes, now, offset.now())?;
         Ok(events_of(dev, &outputs, fhir.as_ref()))
     }
 }

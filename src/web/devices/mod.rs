@@ -31,14 +31,14 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 use super::JsError;
 use super::js::{self, get, present, set};
 use crate::Error;
+use crate::devices::RawRecord;
 use crate::devices::{CaptureError, CharacteristicId, FhirContext, ParseError, Reading, parse};
-use raw::RawRecord;
+use raw::RawJs;
 
 #[wasm_bindgen(typescript_custom_section)]
 const DEVICES_TS: &'static str = include_str!("types.ts");
 
-/// The largest GATT attribute value; nothing longer is a characteristic value.
-const MAX_VALUE_LEN: usize = 512;
+use crate::devices::raw::MAX_VALUE_LEN;
 
 // ----- conversions at the JavaScript boundary ----------------------------------------------
 

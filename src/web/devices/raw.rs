@@ -1,39 +1,32 @@
-//! `ReadingRaw`: the exact inputs of a capture, so a reading can be rebuilt (and re-checked)
-//! anywhere with the same parsers; and the small base64 codec it is written with.
+//! `ReadingRaw` in JavaScript: the core [`RawRecord`] (the exact inputs of a capture, so a
+//! reading can be rebuilt and re-checked anywhere with the same parsers) read from and
+//! written to JavaScript objects.
 
 use wasm_bindgen::prelude::*;
 
-use super::{MAX_VALUE_LEN, bytes_of, opt_time, uuid16_of};
+use super::{bytes_of, opt_time, uuid16_of};
 use crate::Error;
-use crate::devices::gatt::{pnp_id, system_id, weight_scale_feature};
-use crate::devices::{CaptureContext, CaptureError, DeviceIdentity, Measurement, Reading};
+use crate::devices::gatt::{system_id, weight_scale_feature};
+pub(super) use crate::devices::raw::base64_decode;
+use crate::devices::raw::{MAX_DEVICE_ID_LEN, base64_encode};
+use crate::devices::{RawRecord, Reading};
 use crate::web::js::{self, get, present};
 
-/// The most characters a device id may have: plugin ids are UUIDs or MAC addresses, Web
-/// Bluetooth's are 24 base64 characters.
-const MAX_DEVICE_ID_LEN: usize = 256;
-
-/// Everything `capture` needs, in a form that survives JSON.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct RawRecord {
-    pub uuid: u16,
-    pub value: Vec<u8>,
-    pub device_id: String,
-    pub system_id: Option<[u8; 8]>,
-    pub pnp_id: Option<Vec<u8>>,
-    pub received_at: u64,
-    pub utc_offset: Option<i16>,
-    pub weight_feature: Option<u32>,
-    pub glucose_context: Option<Vec<u8>>,
+/// [`RawRecord`] to and from JavaScript.
+pub(super) trait RawJs: Sized {
+    /// From `captureReading`'s arguments.
+    fn from_capture_options(uuid: u16, value: Vec<u8>, options: &JsValue) -> Result<Self, Error>;
+    /// A reading object from JavaScript, rebuilt from its `raw` record; its `id`, when
+    /// present, must be the rebuilt one.
+    fn rebuild(reading: &JsValue) -> Result<(Reading, Self), Error>;
+    /// The `ReadingRaw` object.
+    fn to_js(&self) -> JsValue;
+    /// Reads a `ReadingRaw` object; everything in it is treated as hostile.
+    fn from_js(v: &JsValue) -> Result<Self, Error>;
 }
 
-impl RawRecord {
-    /// From `captureReading`'s arguments.
-    pub fn from_capture_options(
-        uuid: u16,
-        value: Vec<u8>,
-        options: &JsValue,
-    ) -> Result<Self, Error> {
+impl RawJs for RawRecord {
+    fn from_capture_options(uuid: u16, value: Vec<u8>, options: &JsValue) -> Result<Self, Error> {
         let device_id = device_id(&js::string(options, "deviceId")?)?;
         let system_id = match get(options, "systemId") {
             v if !present(&v) => None,
@@ -64,41 +57,9 @@ impl RawRecord {
         })
     }
 
-    /// Runs the core `capture` (and attaches the glucose context) on these inputs.
-    pub fn capture(&self) -> Result<Reading, Error> {
-        let device = DeviceIdentity {
-            id: self.device_id.clone(),
-            system_id: match self.system_id {
-                Some(b) => Some(system_id::parse(&b)?),
-                None => None,
-            },
-            pnp_id: match &self.pnp_id {
-                Some(b) => Some(pnp_id::parse(b)?),
-                None => None,
-            },
-        };
-        let ctx = CaptureContext {
-            device,
-            now: self.received_at,
-            device_utc_offset_minutes: self.utc_offset,
-            weight_scale_feature: match self.weight_feature {
-                Some(f) => Some(weight_scale_feature::parse(&f.to_le_bytes())?),
-                None => None,
-            },
-        };
-        let mut reading = crate::devices::capture(&self.uuid, &self.value, &ctx)?;
-        if let Some(bytes) = &self.glucose_context {
-            match crate::devices::parse(&0x2A34u16, bytes)? {
-                Measurement::GlucoseContext(c) => reading.attach_glucose_context(c)?,
-                _ => return Err(CaptureError::ContextMismatch.into()),
-            }
-        }
-        Ok(reading)
-    }
-
     /// A reading object from JavaScript (or the wire), rebuilt from its `raw` record; its
     /// `id`, when present, must be the rebuilt one.
-    pub fn rebuild(reading: &JsValue) -> Result<(Reading, Self), Error> {
+    fn rebuild(reading: &JsValue) -> Result<(Reading, Self), Error> {
         let raw = Self::from_js(&get(reading, "raw"))?;
         let rebuilt = raw.capture()?;
         match get(reading, "id").as_string() {
@@ -110,7 +71,7 @@ impl RawRecord {
     }
 
     /// The `ReadingRaw` object.
-    pub fn to_js(&self) -> JsValue {
+    fn to_js(&self) -> JsValue {
         let o = js::object(&[
             ("uuid", self.uuid.into()),
             ("value", base64_encode(&self.value).into()),
@@ -137,7 +98,7 @@ impl RawRecord {
     }
 
     /// Reads a `ReadingRaw` object; everything in it is treated as hostile.
-    pub fn from_js(v: &JsValue) -> Result<Self, Error> {
+    fn from_js(v: &JsValue) -> Result<Self, Error> {
         const BAD: &str = "reading.raw: missing or malformed";
         if !v.is_object() {
             return Err(Error::InvalidArgument(BAD));
@@ -227,62 +188,4 @@ fn weight_feature_of(v: &JsValue) -> Result<u32, Error> {
     };
     weight_scale_feature::parse(&field.to_le_bytes())?;
     Ok(field)
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub(super) fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Base64 in the standard or URL-safe alphabet, padding optional; `None` for anything else
-/// (whitespace, stray characters, impossible lengths, non-zero trailing bits) or for more
-/// than [`MAX_VALUE_LEN`] bytes.
-pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let trimmed = s.trim_end_matches('=');
-    if s.len() - trimmed.len() > 2 || (s.len() != trimmed.len() && s.len() % 4 != 0) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for c in trimmed.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // A lone 6-bit group is impossible; leftover bits must be zero (canonical encoding).
-    if bits >= 6 || acc != 0 || out.len() > MAX_VALUE_LEN {
-        return None;
-    }
-    Some(out)
 }

@@ -1,16 +1,12 @@
-//! Readings over a consultation's end-to-end encrypted app-data channel.
+//! Readings over a consultation's end-to-end encrypted app-data channel: the browser
+//! drivers of the core [`crate::devices::delivery`] machines.
 //!
-//! Wire format (UTF-8 JSON in one `sendData` message):
-//! `{"type":"teleconsult/reading","id":"<reading id>","raw":{…ReadingRaw…}}`, answered by
-//! `{"type":"teleconsult/reading-ack","id":"<reading id>"}`.
-//!
-//! The session delivers app data exactly once and in order while both participants stay in
-//! the call, and reports `dataundelivered` when a participant left or restarted first. So
-//! the sender keeps every reading until the receiver's *application* acknowledges it, and
-//! re-sends on `dataundelivered` or when the participant leaves and comes back; the receiver
-//! de-duplicates by id (ids are content-derived, so a re-send or a re-download has the same
-//! id). Only `raw` travels: the receiver rebuilds the reading with its own parsers and checks
-//! the id, so a peer can only ever send what a device could have sent.
+//! Every decision — the queue and its bound, consent at each send, acknowledgements,
+//! re-sends, de-duplication, rebuilding and checking each reading, and the wire format
+//! ([`crate::devices::wire`]) — is the core's. Here: listening to the consultation and the
+//! sources, turning JavaScript readings into raw records (`raw` is rebuilt and checked),
+//! asking the consent registry and the app's `allow(reading)` hook, calling `sendData`, and
+//! dispatching `delivered`, `withheld`, `reading` and `error` events.
 //!
 //! Consent is enforced twice. When a `ConsentManager` is attached to the consultation, a
 //! reading is queued and sent only while a grant covers its category for that recipient at
@@ -18,52 +14,40 @@
 //! The app can add its own rule through `allow(reading)`, called before a reading is queued
 //! (and, on the receiving side, before it is shown). Nothing is sent when either refuses.
 //!
-//! The listeners' plumbing and the UTF-8 JSON codec live in a JS snippet
-//! (`src/web/snippets/share.js`); every decision stays here.
+//! The listeners' plumbing lives in a JS snippet (`src/web/snippets/share.js`).
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function};
+use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::raw::RawRecord;
+use super::raw::RawJs;
 use super::{Events, FhirOptions, error_detail, js_error, reading_detail, reading_js};
 use crate::consent::DataCategory;
-use crate::devices::Measurement;
+use crate::devices::RawRecord;
+use crate::devices::delivery::{
+    self, Consent, ReadingReceiver as Receiver, ReadingSender, ReceiveError, ReceiverOutput,
+    SendError, SenderConfig, SenderEvent, Shared,
+};
+use crate::devices::wire::MAX_MESSAGE_LEN;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
 use crate::{Error, ErrorCode};
 
-/// The consent category a reading belongs to (`None`: not a reading consent covers).
-fn reading_category(m: &Measurement) -> Option<DataCategory> {
-    Some(match m {
-        Measurement::HeartRate(_) => DataCategory::HeartRate,
-        Measurement::BloodPressure(_) | Measurement::IntermediateCuffPressure(_) => {
-            DataCategory::BloodPressure
-        }
-        Measurement::Temperature(_) => DataCategory::BodyTemperature,
-        Measurement::Weight(_) => DataCategory::BodyWeight,
-        Measurement::Glucose(_) => DataCategory::BloodGlucose,
-        Measurement::PlxSpotCheck(_) | Measurement::PlxContinuous(_) => DataCategory::Spo2,
-        _ => return None,
-    })
+/// What consent says about sharing `category` in `consultation` now: only a consent
+/// manager attached to that consultation can refuse.
+fn consent_now(consultation: &JsValue, category: Option<DataCategory>) -> Consent {
+    let refusal = || {
+        let local = get(consultation, "participantId").as_string()?;
+        let decision = crate::web::consent::allows_for_consultation(&local, category?, now_ms())?;
+        (!decision.allowed).then_some(decision.reason)
+    };
+    match refusal() {
+        Some(reason) => Consent::Refused(Some(reason)),
+        None => Consent::Allowed,
+    }
 }
-
-/// Why consent refuses sharing `category` in `consultation` now, if it does: only when a
-/// consent manager is attached to that consultation.
-fn consent_refusal(consultation: &JsValue, category: Option<DataCategory>) -> Option<String> {
-    let local = get(consultation, "participantId").as_string()?;
-    let decision = crate::web::consent::allows_for_consultation(&local, category?, now_ms())?;
-    (!decision.allowed).then(|| decision.reason.name().to_owned())
-}
-
-const READING: &str = "teleconsult/reading";
-const ACK: &str = "teleconsult/reading-ack";
-/// Ids remembered for de-duplication, oldest forgotten first.
-const SEEN_LIMIT: usize = 10_000;
-const DEFAULT_MAX_PENDING: usize = 1_000;
 
 /// The consultation events a `ReadingShare` listens to: an acknowledgement (`data`), a
 /// possible loss (`dataundelivered`, `participantleft`), and the rest, after which a queued
@@ -80,7 +64,7 @@ const SHARE_ON: [&str; 9] = [
     "sasconfirmed",
 ];
 
-// The event plumbing and the UTF-8 JSON codec; see the snippet for why they are there.
+// The event plumbing; see the snippet for why it is there.
 #[wasm_bindgen(module = "/src/web/snippets/share.js")]
 extern "C" {
     /// Adds `on_detail(event.detail)` as a `kind` listener of `target`; returns the function
@@ -91,16 +75,9 @@ extern "C" {
         kind: &JsValue,
         on_detail: &Function,
     ) -> Result<Function, JsValue>;
-    /// `consultation.sendData(participant, UTF-8 JSON of message)`.
+    /// `consultation.sendData(participant, bytes)`.
     #[wasm_bindgen(js_name = shSend, catch)]
-    fn sh_send(
-        consultation: &JsValue,
-        participant: &JsValue,
-        message: &JsValue,
-    ) -> Result<(), JsValue>;
-    /// The app-data message of type `kind` in `data`, else `undefined`.
-    #[wasm_bindgen(js_name = shDecode)]
-    fn sh_decode(data: &JsValue, kind: &JsValue) -> JsValue;
+    fn sh_send(consultation: &JsValue, participant: &str, bytes: Vec<u8>) -> Result<(), JsValue>;
 }
 
 /// Called with each event's `detail`.
@@ -166,26 +143,14 @@ fn opt_function(options: &JsValue, key: &'static str) -> Result<Option<Function>
 
 // ----- sending -----------------------------------------------------------------------------
 
-struct Pending {
-    id: String,
-    /// The envelope object, JSON-encoded at each send.
-    message: JsValue,
-    /// What consent must cover at each send.
-    category: Option<DataCategory>,
-    /// Handed to `sendData`; waiting for the receiver's acknowledgement.
-    sent: bool,
-}
-
 struct ShareInner {
     consultation: JsValue,
-    participant: String,
     allow: Option<Function>,
-    max_pending: usize,
-    queue: VecDeque<Pending>,
+    /// The core: queue, consent at each send, acknowledgements, re-sends.
+    sender: ReadingSender,
     /// This object's listeners (consultation and sources).
     subscriptions: Vec<Subscription>,
     flushing: bool,
-    closed: bool,
 }
 
 struct ShareShared {
@@ -253,7 +218,7 @@ impl ReadingShare {
     /// Readings not yet acknowledged by the receiver.
     #[wasm_bindgen(getter)]
     pub fn pending(&self) -> usize {
-        self.shared.inner.borrow().queue.len()
+        self.shared.inner.borrow().sender.pending()
     }
 
     /// The ids of the readings not yet acknowledged, oldest first (persist them with the
@@ -261,8 +226,8 @@ impl ReadingShare {
     #[wasm_bindgen(js_name = pendingIds, unchecked_return_type = "string[]")]
     pub fn pending_ids(&self) -> Array {
         let ids = Array::new();
-        for p in &self.shared.inner.borrow().queue {
-            ids.push(&p.id.as_str().into());
+        for id in self.shared.inner.borrow().sender.pending_ids() {
+            ids.push(&id.into());
         }
         ids
     }
@@ -271,8 +236,7 @@ impl ReadingShare {
     pub fn close(&self) {
         let subs = {
             let mut inner = self.shared.inner.borrow_mut();
-            inner.closed = true;
-            inner.queue.clear();
+            inner.sender.close();
             std::mem::take(&mut inner.subscriptions)
         };
         stop_all(subs);
@@ -304,22 +268,25 @@ impl ReadingShare {
             ));
         }
         let max_pending = match get(&options, "maxPending") {
-            v if !present(&v) => DEFAULT_MAX_PENDING,
+            v if !present(&v) => delivery::DEFAULT_MAX_PENDING,
             v => match v.as_f64() {
                 Some(n) if n.fract() == 0.0 && (1.0..=100_000.0).contains(&n) => n as usize,
                 _ => return Err(Error::InvalidArgument("maxPending: 1 to 100000")),
             },
         };
+        // No timed re-sends: the session reports every possible loss (`dataundelivered`,
+        // `participantleft`), and `handle_lost` re-sends then.
+        let config = SenderConfig {
+            max_pending,
+            resend_after: None,
+        };
         let shared = Rc::new(ShareShared {
             inner: RefCell::new(ShareInner {
                 consultation: consultation.clone(),
-                participant,
                 allow: opt_function(&options, "allow")?,
-                max_pending,
-                queue: VecDeque::new(),
+                sender: ReadingSender::new(participant, config),
                 subscriptions: Vec::new(),
                 flushing: false,
-                closed: false,
             }),
             events: Events::new()?,
         });
@@ -367,166 +334,131 @@ fn on_share_event(shared: &ShareShared, kind: &str, detail: &JsValue) {
                 shared.events.dispatch("error", &detail.into());
             }
         },
-        "data" => on_ack(shared, detail),
-        "dataundelivered" | "participantleft" => on_lost(shared, detail),
+        "data" => {
+            let from = get(detail, "participantId").as_string().unwrap_or_default();
+            if let Some(bytes) = app_data(detail) {
+                shared.inner.borrow_mut().sender.handle_data(&from, &bytes);
+                dispatch_sender_events(shared);
+            }
+        }
+        "dataundelivered" | "participantleft" => {
+            let from = get(detail, "participantId").as_string().unwrap_or_default();
+            shared
+                .inner
+                .borrow_mut()
+                .sender
+                .handle_lost(&from, now_ms());
+            flush(shared);
+        }
         _ => flush(shared),
     }
 }
 
-/// Checks consent and queues; `Ok(false)` when withheld.
+/// The bytes of a `data` event: a `Uint8Array` of at most [`MAX_MESSAGE_LEN`] bytes (longer
+/// app data is never a reading message, and is not copied).
+fn app_data(detail: &JsValue) -> Option<Vec<u8>> {
+    let data = get(detail, "data").dyn_into::<Uint8Array>().ok()?;
+    (data.length() as usize <= MAX_MESSAGE_LEN).then(|| data.to_vec())
+}
+
+/// Rebuilds the reading, asks consent and the `allow` hook, and hands it to the core;
+/// `Ok(false)` when withheld.
 fn enqueue(shared: &ShareShared, reading: &JsValue) -> Result<bool, JsValue> {
     let (allow, closed, consultation) = {
         let inner = shared.inner.borrow();
         (
             inner.allow.clone(),
-            inner.closed,
+            inner.sender.is_closed(),
             inner.consultation.clone(),
         )
     };
     if closed {
-        return Err(coded(
-            ErrorCode::InvalidState,
-            "the reading share is closed",
-        ));
+        return Err(coded(ErrorCode::InvalidState, SendError::Closed.message()));
     }
     let (rebuilt, raw) = RawRecord::rebuild(reading).map_err(js_error)?;
-    let id = rebuilt.id.clone();
-    let category = reading_category(&rebuilt.measurement);
-    if let Some(reason) = consent_refusal(&consultation, category) {
-        withheld(shared, &id, Some(reason));
-        return Ok(false);
-    }
+    let mut consent = consent_now(
+        &consultation,
+        delivery::reading_category(&rebuilt.measurement),
+    );
     // The hook sees the rebuilt reading, never fields a caller could have edited.
-    let shown = reading_js(&rebuilt, &raw);
-    if !allowed(allow.as_ref(), &shown, None) {
-        withheld(shared, &id, None);
-        return Ok(false);
+    if consent == Consent::Allowed && !allowed(allow.as_ref(), &reading_js(&rebuilt, &raw), None) {
+        consent = Consent::Refused(None);
     }
-    let message = js::object(&[
-        ("type", READING.into()),
-        ("id", id.as_str().into()),
-        ("raw", raw.to_js()),
-    ]);
-    let mut inner = shared.inner.borrow_mut();
-    if inner.queue.iter().any(|p| p.id == id) {
-        return Ok(true);
+    let result = shared
+        .inner
+        .borrow_mut()
+        .sender
+        .handle_share(&rebuilt, &raw, consent, now_ms());
+    dispatch_sender_events(shared);
+    match result {
+        Ok(Shared::Withheld) => Ok(false),
+        Ok(Shared::Queued | Shared::AlreadyQueued) => Ok(true),
+        Err(e @ SendError::Full) => Err(coded(ErrorCode::LimitExceeded, e.message())),
+        Err(e) => Err(coded(ErrorCode::InvalidState, e.message())),
     }
-    if inner.queue.len() >= inner.max_pending {
-        return Err(coded(
-            ErrorCode::LimitExceeded,
-            "too many readings wait for delivery (maxPending)",
-        ));
-    }
-    inner.queue.push_back(Pending {
-        id,
-        message: message.into(),
-        category,
-        sent: false,
-    });
-    Ok(true)
 }
 
-/// The `withheld` event: `{ id }`, and `reason` when consent refused.
-fn withheld(shared: &ShareShared, id: &str, reason: Option<String>) {
-    let detail = js::object(&[("id", id.into())]);
-    if let Some(r) = reason {
-        super::set(&detail, "reason", r);
+/// Dispatches the core's `delivered` and `withheld` events, holding no borrow while a
+/// listener runs.
+fn dispatch_sender_events(shared: &ShareShared) {
+    loop {
+        let Some(event) = shared.inner.borrow_mut().sender.poll_event() else {
+            return;
+        };
+        match event {
+            SenderEvent::Delivered { id } => {
+                let detail = js::object(&[("id", id.as_str().into())]);
+                shared.events.dispatch("delivered", &detail.into());
+            }
+            SenderEvent::Withheld { id, reason } => {
+                let detail = js::object(&[("id", id.as_str().into())]);
+                if let Some(r) = reason {
+                    super::set(&detail, "reason", r.name());
+                }
+                shared.events.dispatch("withheld", &detail.into());
+            }
+        }
     }
-    shared.events.dispatch("withheld", &detail.into());
 }
 
 /// Hands every unsent reading to `sendData`, in order, until one is refused (the
-/// participant is not reachable yet: the next consultation event retries).
+/// participant is not reachable yet: the next consultation event retries). Consent is
+/// checked again at the moment of sending: a reading buffered while offline is dropped if
+/// its grant was withdrawn or expired meanwhile.
 fn flush(shared: &ShareShared) {
-    let (consultation, participant, batch, refused): (_, JsValue, _, _) = {
+    let consultation = {
         let mut inner = shared.inner.borrow_mut();
-        if inner.flushing || inner.closed {
+        if inner.flushing || inner.sender.is_closed() {
             return;
         }
         inner.flushing = true;
-        // Consent is checked again at the moment of sending: a reading buffered while
-        // offline is dropped if its grant was withdrawn or expired meanwhile.
         let consultation = inner.consultation.clone();
-        let mut refused = Vec::new();
         inner
-            .queue
-            .retain(|p| match consent_refusal(&consultation, p.category) {
-                Some(reason) if !p.sent => {
-                    refused.push((p.id.clone(), reason));
-                    false
-                }
-                _ => true,
-            });
-        let batch: Vec<(String, JsValue)> = inner
-            .queue
-            .iter()
-            .filter(|p| !p.sent)
-            .map(|p| (p.id.clone(), p.message.clone()))
-            .collect();
-        (
-            consultation,
-            inner.participant.as_str().into(),
-            batch,
-            refused,
-        )
+            .sender
+            .handle_consent(|category| consent_now(&consultation, category));
+        consultation
     };
-    for (id, reason) in refused {
-        withheld(shared, &id, Some(reason));
-    }
-    // No borrow is held while the consultation runs: it may dispatch events synchronously.
-    let mut sent = Vec::new();
-    for (id, message) in batch {
-        if sh_send(&consultation, &participant, &message).is_err() {
+    dispatch_sender_events(shared);
+    loop {
+        let (participant, transmit) = {
+            let mut inner = shared.inner.borrow_mut();
+            let t = inner
+                .sender
+                .poll_transmit(now_ms(), |category| consent_now(&consultation, category));
+            (inner.sender.peer().to_owned(), t)
+        };
+        let Some(t) = transmit else {
+            break;
+        };
+        // No borrow is held while the consultation runs: it may dispatch events
+        // synchronously (an acknowledgement).
+        if sh_send(&consultation, &participant, t.bytes).is_err() {
+            shared.inner.borrow_mut().sender.handle_send_failed(&t.id);
             break;
         }
-        sent.push(id);
     }
-    let mut inner = shared.inner.borrow_mut();
-    inner.flushing = false;
-    for p in inner.queue.iter_mut() {
-        if sent.contains(&p.id) {
-            p.sent = true;
-        }
-    }
-}
-
-/// App data from a participant: an acknowledgement when it is one from ours.
-fn on_ack(shared: &ShareShared, detail: &JsValue) {
-    let from = get(detail, "participantId").as_string().unwrap_or_default();
-    let ack = sh_decode(&get(detail, "data"), &ACK.into());
-    let Some(id) = get(&ack, "id").as_string() else {
-        return;
-    };
-    let removed = {
-        let mut inner = shared.inner.borrow_mut();
-        if from != inner.participant {
-            return;
-        }
-        let before = inner.queue.len();
-        inner.queue.retain(|p| p.id != id);
-        before != inner.queue.len()
-    };
-    if removed {
-        shared.events.dispatch(
-            "delivered",
-            &js::object(&[("id", id.as_str().into())]).into(),
-        );
-    }
-}
-
-/// Messages to the participant may be lost: send everything unacknowledged again.
-fn on_lost(shared: &ShareShared, detail: &JsValue) {
-    let from = get(detail, "participantId").as_string();
-    {
-        let mut inner = shared.inner.borrow_mut();
-        if from.as_deref() != Some(inner.participant.as_str()) {
-            return;
-        }
-        for p in inner.queue.iter_mut() {
-            p.sent = false;
-        }
-    }
-    flush(shared);
+    shared.inner.borrow_mut().flushing = false;
+    dispatch_sender_events(shared);
 }
 
 /// `new ReadingShare(consultation, participantId, options)` attached to `source`.
@@ -548,10 +480,8 @@ struct ReceiverInner {
     consultation: JsValue,
     fhir: Option<FhirOptions>,
     allow: Option<Function>,
-    /// Ids already dispatched, oldest first, at most `SEEN_LIMIT`. A linear search (ids
-    /// differ in their first bytes, so ~10 µs for a full window) instead of a `BTreeSet`:
-    /// the B-tree's code for one more key type costs several KB of wasm.
-    seen: VecDeque<String>,
+    /// The core: rebuilding, id checks, acknowledgements, de-duplication.
+    receiver: Receiver,
     /// The `data` listener; `None` once closed.
     subscription: Option<Subscription>,
 }
@@ -585,7 +515,7 @@ impl ReadingReceiver {
                     consultation: consultation.clone(),
                     fhir: FhirOptions::from_js(&get(&options, "fhir"))?,
                     allow: opt_function(&options, "allow")?,
-                    seen: VecDeque::new(),
+                    receiver: Receiver::new(),
                     subscription: None,
                 }),
                 events: Events::new()?,
@@ -625,54 +555,50 @@ fn on_receive(weak: &Weak<ReceiverShared>, detail: &JsValue) {
     let Some(from) = get(detail, "participantId").as_string() else {
         return;
     };
-    let envelope = sh_decode(&get(detail, "data"), &READING.into());
-    if envelope.is_undefined() {
+    let Some(bytes) = app_data(detail) else {
         return;
-    }
-    let (rebuilt, raw) = match RawRecord::rebuild(&envelope) {
-        Ok(r) if get(&envelope, "id").is_string() => r,
-        Ok(_) => {
-            let e = Error::InvalidArgument("reading envelope without an id");
-            report(&shared, &from, &e);
-            return;
-        }
-        Err(e) => {
-            report(&shared, &from, &e);
-            return;
-        }
     };
-    // Acknowledge first, so the sender stops re-sending even if the app's listener throws.
-    let ack = js::object(&[("type", ACK.into()), ("id", rebuilt.id.as_str().into())]);
-    let (consultation, fhir, allow, fresh) = {
+    let (consultation, fhir, allow, outputs) = {
         let mut inner = shared.inner.borrow_mut();
-        let fresh = !inner.seen.contains(&rebuilt.id);
-        if fresh {
-            inner.seen.push_back(rebuilt.id.clone());
-            if inner.seen.len() > SEEN_LIMIT {
-                inner.seen.pop_front();
+        match inner.receiver.handle_data(&from, &bytes) {
+            Ok(()) => {}
+            // Other app data (chat, the app's own messages).
+            Err(ReceiveError::NotAReading) => return,
+            Err(e) => {
+                drop(inner);
+                report(&shared, &from, &Error::from(e));
+                return;
             }
         }
+        let outputs: Vec<ReceiverOutput> =
+            std::iter::from_fn(|| inner.receiver.poll_output()).collect();
         (
             inner.consultation.clone(),
             inner.fhir.clone(),
             inner.allow.clone(),
-            fresh,
+            outputs,
         )
     };
-    let _ = sh_send(&consultation, &from.as_str().into(), &ack.into());
-    if !fresh {
-        return;
+    // The acknowledgement comes first, so the sender stops re-sending even if the app's
+    // listener throws.
+    for output in outputs {
+        match output {
+            ReceiverOutput::Transmit { to, bytes } => {
+                let _ = sh_send(&consultation, &to, bytes);
+            }
+            ReceiverOutput::Reading { from, reading, raw } => {
+                let detail = reading_detail(&reading, &raw, fhir.as_ref());
+                if allowed(
+                    allow.as_ref(),
+                    &get(&detail, "reading"),
+                    Some(&from.as_str().into()),
+                ) {
+                    super::set(&detail, "participantId", from.as_str());
+                    shared.events.dispatch("reading", &detail.into());
+                }
+            }
+        }
     }
-    let detail = reading_detail(&rebuilt, &raw, fhir.as_ref());
-    if !allowed(
-        allow.as_ref(),
-        &get(&detail, "reading"),
-        Some(&from.as_str().into()),
-    ) {
-        return;
-    }
-    super::set(&detail, "participantId", from.as_str());
-    shared.events.dispatch("reading", &detail.into());
 }
 
 fn report(shared: &ReceiverShared, from: &str, e: &Error) {
