@@ -233,6 +233,12 @@ function wire(c) {
     log(`Security: a message was rejected (${e.detail.kind}).`);
     if (e.detail.kind === 'sas-mismatch') showAlert('The security codes did not match: someone may be in between. End the visit.');
   });
+  c.addEventListener('linkmismatch', (e) => {
+    const who = e.detail.role === 'guest' ? 'A guest' : 'The patient';
+    const text = `${who} opened a link that does not match this visit (incomplete, or from another visit). Send them the patient link again.`;
+    log(text);
+    showAlert(text);
+  });
   c.addEventListener('error', (e) => log(`Problem: ${e.detail.message}`));
   app.extras.attach(c);
 }

@@ -108,6 +108,7 @@ export const STATE_WORDS = {
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
   ended: 'Visit ended',
+  'wrong-link': 'The link you opened is incomplete or belongs to another visit, so your clinician cannot see you. Open the whole link your clinic sent again, or ask them for a new one.',
   'not-open': 'Visit not open',
 };
 

@@ -265,6 +265,14 @@ function wire(c) {
     $('quality').dataset.level = e.detail.level;
     $('quality').textContent = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' }[e.detail.level] ?? '';
   });
+  c.addEventListener('linkmismatch', (e) => {
+    if (e.detail.role !== 'clinician') return;
+    // Retrying cannot help: the link itself is wrong. Leave, and say what to do.
+    app.leaving = true;
+    app.endReason = 'wrong-link'; // the hang-up's own "hung-up" must not replace it
+    c.hangUp();
+    onEnded('wrong-link');
+  });
   c.addEventListener('security', (e) => {
     if (e.detail.kind === 'sas-mismatch') showAlert('The security codes did not match. Leave the visit and contact your clinic.');
   });
@@ -328,19 +336,21 @@ function notSendingText(sending) {
   )).join(' ');
 }
 
-function onEnded(reason) {
+function onEnded(ended) {
+  const reason = app.endReason ?? ended;
   app.inCall = false;
   app.extras?.detach();
   for (const t of app.localStream?.getTracks() ?? []) t.stop();
   // One state, one message: a visit that never opened did not "end".
-  setPill(reason === 'not-open' ? 'not-open' : 'ended');
-  const title = reason === 'not-open' ? 'This visit is not open' : 'Your visit has ended';
+  setPill(reason === 'not-open' || reason === 'wrong-link' ? 'not-open' : 'ended');
+  const title = { 'not-open': 'This visit is not open', 'wrong-link': 'This link does not match the visit' }[reason] ?? 'Your visit has ended';
   $('ended-title').textContent = title;
   $('rejoin').textContent = reason === 'not-open' ? 'Try again' : 'Join again';
   $('end-reason').textContent = END_WORDS[reason] ?? 'The visit has ended.';
   $('end-reason').dataset.reason = reason ?? '';
-  // Joining again cannot help once the clinician turned the patient away or ended the visit.
-  $('rejoin').hidden = reason === 'denied' || reason === 'ended-by-clinician';
+  // Joining again cannot help once the clinician turned the patient away or ended the visit,
+  // or with a link that does not match it.
+  $('rejoin').hidden = reason === 'denied' || reason === 'ended-by-clinician' || reason === 'wrong-link';
   showStep('ended');
   announce(`${title}. ${END_WORDS[reason] ?? ''}`);
 }

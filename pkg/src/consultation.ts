@@ -60,7 +60,7 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
   participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
-  videoresumed: true, error: true, localmediastopped: true, recording: true,
+  videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, recording: true,
 });
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const pid = (v: unknown) => arg(v, 'participantId', str);

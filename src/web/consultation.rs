@@ -133,6 +133,10 @@ export interface ConsultationEventMap {
   security: { kind: SecurityEventKind; participantId?: string; total: number };
   /** Every 2 s per connected participant; `packetLossPercent` is over the last interval. */
   quality: { participantId: string; level: "good" | "fair" | "poor"; videoPaused: boolean; rttMs?: number; packetLossPercent?: number; availableOutgoingKbps?: number; framesDecoded?: number };
+  /** This participant's link and ours do not match (a wrong or garbled secret, or a link of
+   *  another visit): its hellos cannot be opened, so no call with it can start. Once per
+   *  participant, within a few seconds of it arriving. Rejoin with the right link. */
+  linkmismatch: { participantId: string; role: ParticipantRole };
   /** The link cannot carry video, so video stops and audio goes on: this side stopped sending
    *  it to the participant (`direction: "sending"`), or the participant stopped sending it
    *  here (`"receiving"`). Show it on both sides. */
@@ -1397,6 +1401,10 @@ fn on_event(inner: &Shared, event: Event) {
                 object(&[("participantId", hex(peer)), ("reason", reason.into())]),
             );
             super::recording::peer_left(inner, peer);
+        }
+        Event::LinkMismatch { peer, role } => {
+            let detail = object(&[("participantId", hex(peer)), ("role", role.as_str().into())]);
+            dispatch(inner, "linkmismatch", detail);
         }
         Event::HandshakeTimeout { peer } => {
             let detail = object(&[

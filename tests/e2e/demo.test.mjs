@@ -465,6 +465,36 @@ test('the same patient link in a second tab says the visit is open elsewhere bef
   }
 });
 
+test('a patient link with a wrong secret: within seconds both sides are told the link does not match, in plain words', async () => {
+  const browser = await launchBrowser();
+  try {
+    const doc = await openPage(browser, `${relay.url}/clinician.html`);
+    await click(doc, '#start-visit');
+    await stepIs(doc, 'visit');
+    const link = new URL(await doc.$eval('#patient-link', (i) => i.value));
+    const params = new URLSearchParams(link.hash.slice(1));
+    const k = params.get('k');
+    params.set('k', (k[0] === 'A' ? 'B' : 'A') + k.slice(1)); // one character off: another secret
+    link.hash = params.toString();
+    const patient = await openPage(browser, link.href);
+    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
+    await typeIn(patient, '#name', 'Sam Patient');
+    await click(patient, '#continue');
+    await stepIs(patient, 'consent');
+    await click(patient, '#consent-skip');
+    const started = Date.now();
+    await stepIs(patient, 'ended');
+    assert.ok(Date.now() - started < 15_000, 'told within seconds, not after a handshake timeout');
+    assert.equal(await patient.$eval('#ended-title', (e) => e.textContent), 'This link does not match the visit');
+    assert.match(await patient.$eval('#end-reason', (e) => e.textContent), /incomplete or belongs to another visit/);
+    assert.equal(await patient.$eval('#rejoin', (b) => b.hidden), true);
+    await until(doc, () => /does not match this visit/.test(document.getElementById('alert').textContent), null, 'the clinician is told');
+    assert.deepEqual([...doc.errors, ...patient.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a link to a visit that is not open (a wrong room, or one that ended) stops trying and says so', async () => {
   const browser = await launchBrowser();
   try {

@@ -71,13 +71,14 @@ pub fn run() -> Result<(), String> {
         }
         c
     };
-    let runs: [(&str, Command); 7] = [
+    let runs: [(&str, Command); 8] = [
         (
             "bundle-size race",
             node("bench/bundle-race/race.mjs", &["--teleconsult", &pkg]),
         ),
         ("call set-up", node("bench/call-setup/run.mjs", &[])),
         ("envelope in wasm", node("bench/envelope-wasm/run.mjs", &[])),
+        ("degraded networks", node("bench/network/run.mjs", &[])),
         ("signaling and consent", {
             // Every `[[bench]]` target of the root package (bench/native/).
             let mut c = util::cargo();

@@ -378,6 +378,10 @@ impl Driver {
                 out.event("sas_confirmed_by_peer", json!({"peer": hex_id(peer)}));
                 self.check_sas_agreed(peer);
             }
+            Event::LinkMismatch { peer, role } => out.event(
+                "link_mismatch",
+                json!({"peer": hex_id(peer), "role": role.as_str()}),
+            ),
             Event::PeerVideoPaused { peer, paused } => out.event(
                 "video_paused",
                 json!({"peer": hex_id(peer), "paused": paused}),

@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 
 use super::admission::Admission;
 use super::delivery::restart_outbox;
-use super::{R, SecurityKind, Session, SessionError, err};
+use super::{Event, R, SecurityKind, Session, SessionError, err};
 use crate::crypto::{
     self, CryptoError, Ephemeral, Header, Opener, PeerPublic, ReplayWindow, Sealer, VERSION,
 };
@@ -194,6 +194,9 @@ impl Session {
                     _ => SecurityKind::AuthenticationFailed,
                 };
                 self.security(kind, Some(from), now);
+                if kind == SecurityKind::AuthenticationFailed {
+                    self.count_hello_failure(from);
+                }
                 return Err(e.into());
             }
         };
@@ -438,5 +441,31 @@ impl Session {
         }
         self.pump(from, now);
         self.maybe_start(from, now);
+    }
+}
+
+/// Hellos from a peer that fail to open before any has opened: a peer that is really there
+/// (the relay lists it) but holds another room secret. Two in a row, about a second apart
+/// with the hello retries, are not chance.
+const LINK_MISMATCH_AFTER: u8 = 2;
+
+impl Session {
+    /// A hello from `from` did not open under the room key. The second such hello from a
+    /// peer whose hello never opened tells the app, once, that the two links do not match
+    /// (one is wrong, or from another visit), so neither side waits for a handshake that
+    /// cannot happen. A relay could fake this, as it could drop every frame: the worst it
+    /// gets is a wrong message, never a key.
+    fn count_hello_failure(&mut self, from: ParticipantId) {
+        let Some(p) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if p.remote.is_some() || p.hello_failures >= LINK_MISMATCH_AFTER {
+            return;
+        }
+        p.hello_failures += 1;
+        if p.hello_failures == LINK_MISMATCH_AFTER {
+            let role = p.relay_role;
+            self.event(Event::LinkMismatch { peer: from, role });
+        }
     }
 }

@@ -177,6 +177,15 @@ pub enum Event {
         /// The peer.
         peer: ParticipantId,
     },
+    /// A peer's hellos do not open under this room's key: its link and ours do not match
+    /// (a wrong or garbled secret, or a link of another visit). Retries continue, but cannot
+    /// succeed until one side joins with the right link. Once per peer.
+    LinkMismatch {
+        /// The peer.
+        peer: ParticipantId,
+        /// Its role, as the relay announced it.
+        role: Role,
+    },
     /// The SAS for a peer is ready to show (or changed because a DTLS certificate did).
     SasReady {
         /// The peer.

@@ -33,6 +33,8 @@ pub(super) struct Peer {
     pub(super) hello_retry_at: Option<u64>,
     pub(super) hello_backoff: u64,
     pub(super) handshake_deadline: Option<u64>,
+    /// Hellos from this peer that did not open under the room key (see `LINK_MISMATCH_AFTER`).
+    pub(super) hello_failures: u8,
     pub(super) next_out: u64,
     pub(super) outbox: VecDeque<OutMsg>,
     pub(super) next_in: u64,
@@ -74,6 +76,7 @@ impl Peer {
             hello_retry_at: Some(now.saturating_add(t.hello_retry)),
             hello_backoff: t.hello_retry,
             handshake_deadline: Some(now.saturating_add(t.handshake)),
+            hello_failures: 0,
             next_out: 1,
             outbox: VecDeque::new(),
             next_in: 1,
