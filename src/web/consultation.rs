@@ -143,7 +143,10 @@ export interface ConsultationEventMap {
   videopaused: { participantId: string; reason: "bandwidth"; direction: "sending" | "receiving" };
   /** Bandwidth came back (or is tried again): video flows again in that direction. */
   videoresumed: { participantId: string; reason: "bandwidth"; direction: "sending" | "receiving" };
-  error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string };
+  /** `reason` says why a media path did not come up within 15 s (`NetworkError`): `"no-turn"`
+   *  (no TURN server configured; a firewall or NAT blocks the direct path) or `"blocked"`
+   *  (not even through TURN). ICE restarts go on; `participantconnected` follows if it works. */
+  error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string; reason?: "no-turn" | "blocked" };
   /** Consent no longer covers this local media (withdrawn, expired, new notice): it stopped. */
   localmediastopped: { kind: "audio" | "video"; reason: string };
 }
@@ -1377,6 +1380,27 @@ fn on_event(inner: &Shared, event: Event) {
                 object(&[("participantId", hex(peer))]),
             );
             super::recording::enforce(inner);
+        }
+        Event::PeerUnreachable { peer } => {
+            // The likely reason, from the app's ICE configuration.
+            let (reason, error) = if peer::has_turn_server(&inner.borrow().ice_servers) {
+                (
+                    "blocked",
+                    Error::Network(
+                        "no media path after 15 s, even through the TURN server: the network may block it, or the TURN server is unreachable; try another network",
+                    ),
+                )
+            } else {
+                (
+                    "no-turn",
+                    Error::Network(
+                        "no media path after 15 s and no TURN server is configured: a firewall or NAT blocks the direct path; configure a TURN server (iceServers)",
+                    ),
+                )
+            };
+            let detail = error_detail(&error, Some(peer));
+            set(&detail, "reason", reason);
+            dispatch(inner, "error", detail);
         }
         Event::PeerMediaFailed { peer } => {
             dispatch(

@@ -50,6 +50,9 @@ extern "C" {
     /// the snippet).
     #[wasm_bindgen(js_name = qualityCounters)]
     fn quality_counters(pc: &RtcPeerConnection) -> Promise;
+    /// Whether the app's `iceServers` list a TURN server (`turn:` or `turns:` URLs).
+    #[wasm_bindgen(js_name = hasTurnServer)]
+    pub fn has_turn_server(ice_servers: &JsValue) -> bool;
     #[wasm_bindgen(js_name = setVideoSending)]
     fn set_video_sending(pc: &RtcPeerConnection, on: bool) -> Promise;
     /// Stops every track of `stream`.

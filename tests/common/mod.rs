@@ -102,6 +102,8 @@ pub struct Node {
     pub auto_media: bool,
     pub held: Vec<(ParticipantId, MediaRequest)>,
     pub fp: u8,
+    /// When true, ICE never connects (no network path between the browsers).
+    pub no_path: bool,
 }
 
 impl Node {
@@ -285,6 +287,7 @@ impl Net {
             auto_media: true,
             held: Vec::new(),
             fp: id.0[0].wrapping_mul(16),
+            no_path: false,
         });
         self.nodes.len() - 1
     }
@@ -427,8 +430,10 @@ impl Net {
                 let _ = node.session.handle_local_candidate(peer, cand, now);
             }
         }
+        let no_path = node.no_path;
         let pc = node.pcs.entry(peer).or_default();
-        if pc.local.is_some() && pc.remote && pc.remote_candidates > 0 && !pc.connected {
+        if pc.local.is_some() && pc.remote && pc.remote_candidates > 0 && !pc.connected && !no_path
+        {
             pc.connected = true;
             let _ = node
                 .session

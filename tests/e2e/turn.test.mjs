@@ -51,3 +51,33 @@ test('a wrong TURN credential surfaces as an error event with the server\'s 401'
     await call.close();
   }
 });
+
+test('no network path at all (relay-only, no TURN server): within 15 s both sides are told why and what to try', async () => {
+  const relayOnly = { iceTransportPolicy: 'relay' };
+  const call = await startCall(browser, relay, { clinicianExtra: relayOnly, patientExtra: relayOnly });
+  try {
+    const started = Date.now();
+    for (const page of [call.patient, call.clinician]) {
+      const err = await until(page, () => window.log.find((e) => e.type === 'error' && e.reason), null, { what: 'no-path error', timeout: 25_000 });
+      assert.equal(err.code, 'NetworkError');
+      assert.equal(err.reason, 'no-turn');
+      assert.match(err.message, /no TURN server is configured/);
+    }
+    assert.ok(Date.now() - started < 20_000, `told in ${Date.now() - started} ms`);
+    assert.notEqual(await call.patient.evaluate(() => window.c.state), 'ended', 'the visit goes on: a path may still come');
+  } finally {
+    await call.close();
+  }
+});
+
+test('a TURN server that cannot be reached: the no-path error says the network or the TURN server is the problem', async () => {
+  const unreachable = turn.iceOptions('secret', 9); // nothing listens on the discard port here
+  const call = await startCall(browser, relay, { clinicianExtra: unreachable, patientExtra: unreachable });
+  try {
+    const err = await until(call.patient, () => window.log.find((e) => e.type === 'error' && e.reason), null, { what: 'no-path error', timeout: 25_000 });
+    assert.equal(err.reason, 'blocked');
+    assert.match(err.message, /even through the TURN server/);
+  } finally {
+    await call.close();
+  }
+});

@@ -378,6 +378,9 @@ impl Driver {
                 out.event("sas_confirmed_by_peer", json!({"peer": hex_id(peer)}));
                 self.check_sas_agreed(peer);
             }
+            Event::PeerUnreachable { peer } => {
+                out.event("peer_unreachable", json!({"peer": hex_id(peer)}));
+            }
             Event::LinkMismatch { peer, role } => out.event(
                 "link_mismatch",
                 json!({"peer": hex_id(peer), "role": role.as_str()}),

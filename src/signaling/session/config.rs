@@ -36,6 +36,9 @@ pub struct Timeouts {
     pub ice_restart_grace: u64,
     /// ICE restarts per peer before the media path is reported failed.
     pub max_ice_restarts: u32,
+    /// No media path to a peer this long after negotiation began (or after it failed) is
+    /// reported ([`super::Event::PeerUnreachable`]); restarts go on meanwhile.
+    pub media_connect: u64,
 }
 
 impl Default for Timeouts {
@@ -53,6 +56,7 @@ impl Default for Timeouts {
             ice_disconnected: 5_000,
             ice_restart_grace: 3_000,
             max_ice_restarts: 5,
+            media_connect: 15_000,
         }
     }
 }

@@ -264,6 +264,7 @@ impl Session {
                 .map(|a| a.saturating_add(self.t.peer_lost_grace)));
             add(p.neg.deadline);
             add(p.neg.ice_timer);
+            add(p.neg.connect_by);
             if self.relay == Relay::Joined {
                 if !p.keying.is_confirmed() && p.present {
                     add(p.hello_retry_at);
@@ -725,6 +726,15 @@ impl Session {
             p.neg.ice_timer = None;
             if matches!(p.neg.ice, IceState::Disconnected | IceState::Failed) {
                 self.try_restart(pid, now);
+            }
+        }
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.neg.connect_by.is_some_and(|d| now >= d) {
+            p.neg.connect_by = None;
+            if !p.neg.connected {
+                self.event(Event::PeerUnreachable { peer: pid });
             }
         }
     }

@@ -79,6 +79,8 @@ pub(super) struct Neg {
     pub(super) restarts: u32,
     pub(super) connected: bool,
     pub(super) failed_reported: bool,
+    /// When to report that no media path came up (`Timeouts::media_connect`), once.
+    pub(super) connect_by: Option<u64>,
 }
 
 impl Neg {
@@ -97,6 +99,7 @@ impl Neg {
             restarts: 0,
             connected: false,
             failed_reported: false,
+            connect_by: None,
         }
     }
 }
@@ -168,6 +171,7 @@ impl Session {
         match state {
             IceState::Connected | IceState::Completed => {
                 p.neg.ice_timer = None;
+                p.neg.connect_by = None;
                 p.neg.restarts = 0;
                 p.neg.failed_reported = false;
                 if !p.neg.connected {
@@ -179,6 +183,9 @@ impl Session {
                 p.neg.ice_timer = Some(now.saturating_add(t.ice_disconnected));
             }
             IceState::Failed => {
+                if p.neg.connected {
+                    p.neg.connect_by = Some(now.saturating_add(t.media_connect));
+                }
                 p.neg.connected = false;
                 if part == Politeness::Impolite {
                     p.neg.ice_timer = None;
@@ -201,6 +208,7 @@ impl Session {
             return;
         }
         let t = self.t.negotiation;
+        let connect = self.t.media_connect;
         let me = self.role;
         let id = self.id;
         let Some(p) = self.peers.get_mut(&pid) else {
@@ -220,6 +228,7 @@ impl Session {
         let prepare = !offers_first && p.keying.is_confirmed();
         if !p.neg.started {
             p.neg.started = true;
+            p.neg.connect_by = Some(now.saturating_add(connect));
             if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
             } else {

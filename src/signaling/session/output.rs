@@ -159,6 +159,14 @@ pub enum Event {
         /// The peer.
         peer: ParticipantId,
     },
+    /// No media path to a peer came up within `Timeouts::media_connect` of negotiation
+    /// beginning (or of the path failing): likely no TURN server, or a network that blocks
+    /// it. Once per attempt; ICE restarts go on, and [`Event::PeerConnected`] follows if
+    /// a path comes up after all.
+    PeerUnreachable {
+        /// The peer.
+        peer: ParticipantId,
+    },
     /// The media path to a peer failed for good (restarts exhausted or stuck negotiation).
     PeerMediaFailed {
         /// The peer.

@@ -187,6 +187,12 @@ export async function qualityCounters(pc) {
   return new Float64Array([rtt, received, lost, sent, sentLost, kbps, frames]);
 }
 
+/** Whether `iceServers` (the app's option, possibly undefined) lists a `turn:`/`turns:` URL. */
+export function hasTurnServer(iceServers) {
+  if (!Array.isArray(iceServers)) return false;
+  return iceServers.some((s) => [s?.urls].flat().some((u) => typeof u === 'string' && /^turns?:/i.test(u)));
+}
+
 /**
  * Sends video on `pc` again, or stops sending it while audio goes on (the audio-only
  * fallback): the encodings' `active` flag, so nothing is renegotiated.
