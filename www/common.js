@@ -108,7 +108,6 @@ export const STATE_WORDS = {
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
   ended: 'Visit ended',
-  'wrong-link': 'The link you opened is incomplete or belongs to another visit, so your clinician cannot see you. Open the whole link your clinic sent again, or ask them for a new one.',
   'not-open': 'Visit not open',
 };
 
@@ -116,6 +115,7 @@ export const STATE_WORDS = {
 export const END_WORDS = {
   'hung-up': 'You left the visit.',
   'ended-by-clinician': 'The clinician ended the visit. If you need to talk again, ask the clinic for a new link.',
+  'wrong-link': 'The link you opened is incomplete or belongs to another visit, so your clinician cannot see you. Open the whole link your clinic sent again, or ask them for a new one.',
   'not-open': 'This visit is not open. It may not have started yet, it may have ended, or the link may not be right. Check the link your clinic sent, try again later, or contact the clinic.',
   denied: 'The clinician could not admit you to this visit. If you think this is a mistake, contact the clinic.',
   'waiting-room-timeout': 'Nobody admitted you in time. Please open the link again or contact the clinic.',

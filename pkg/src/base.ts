@@ -49,12 +49,22 @@ export function free(w: object): void {
 /** The names of an event map's events, listed once: the type makes the list exhaustive. */
 export const eventNames = <M>(names: { [K in keyof M]-?: true }): string[] => Object.keys(names);
 
-/** `addEventListener` / `removeEventListener` through the wrapper to the wasm object. */
-export function listen(w: object, what: string, events: string[], add: boolean, type: unknown, fn: unknown, options: unknown): void {
+/**
+ * `addEventListener` / `removeEventListener` through the wrapper to the wasm object, or to
+ * the target `local` names for events the TypeScript layer dispatches itself.
+ */
+export function listen(w: object, what: string, events: string[], add: boolean, type: unknown, fn: unknown, options: unknown, local?: (type: string) => EventTarget | undefined): void {
   const t = arg(type, 'type', oneOf(...events));
   const f = arg(fn, 'listener', listener);
   const o = arg(options, 'options', listenerOptions);
   const i = inner<Inner>(w, what);
+  const own = local?.(t);
+  if (own) {
+    const l = f as EventListener;
+    if (add) own.addEventListener(t, l, o as AddEventListenerOptions);
+    else own.removeEventListener(t, l, o as EventListenerOptions);
+    return;
+  }
   const method = add ? i.addEventListener : i.removeEventListener;
   if (!method) throw invalid('type', 'an event this object dispatches');
   call(() => method.call(i, t, f, o));

@@ -8,6 +8,16 @@ import { call, invalid, promise, TeleconsultError } from './errors.js';
 import { disposable, eventNames, free, inner, innerOf, listen, wrap } from './base.js';
 import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check } from './validate.js';
 import { Recording } from './recording.js';
+import { Playback } from './playback.js';
+
+declare module '../web/teleconsult.js' {
+  interface ConsultationEventMap {
+    /** An element attached with `attachMedia` may not play until the person interacts with
+     *  the page (autoplay rules: Safari, WKWebView, Chromium's user-gesture policy). Call
+     *  `resumePlayback()` from a click or tap handler. Once until playback works again. */
+    playblocked: { participantId: string };
+  }
+}
 
 /**
  * A `Consultation` argument: one of this package's, or an object with the surface the SDK
@@ -61,7 +71,27 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, recording: true,
+  playblocked: true,
 });
+/** Events this layer dispatches itself, on a target of each wrapper's own. */
+const OWN_EVENTS = new WeakMap<Consultation, EventTarget>();
+const ownEvents = (w: Consultation) => {
+  let target = OWN_EVENTS.get(w);
+  if (!target) OWN_EVENTS.set(w, (target = new EventTarget()));
+  return target;
+};
+const own = (w: Consultation) => (type: string) => (type === 'playblocked' ? ownEvents(w) : undefined);
+const PLAYBACK = new WeakMap<Consultation, Playback>();
+const playback = (w: Consultation) => {
+  let p = PLAYBACK.get(w);
+  if (!p) PLAYBACK.set(w, (p = new Playback(w, ownEvents(w))));
+  return p;
+};
+const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
+  const M = (globalThis as { HTMLMediaElement?: typeof HTMLMediaElement }).HTMLMediaElement;
+  if (!M || !(v instanceof M)) throw invalid(n, 'an HTMLMediaElement (<video> or <audio>)');
+  return v;
+};
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const pid = (v: unknown) => arg(v, 'participantId', str);
 
@@ -143,17 +173,47 @@ export class Consultation {
       return c(this).startRecording(o as RecordingOptions | undefined).then((i) => wrap(Recording, i));
     });
   }
+  /**
+   * Shows a participant's media in `element` (a `<video>` or `<audio>`), now and whenever its
+   * tracks change: inline, autoplaying, and played again when the page comes back from the
+   * background. Where the browser refuses to play without a user gesture, a `playblocked`
+   * event asks the app to call `resumePlayback()` from a click or tap.
+   */
+  attachMedia(element: HTMLMediaElement, participantId: string): void {
+    const e = arg(element, 'element', mediaElement);
+    const p = pid(participantId);
+    c(this);
+    playback(this).attach(e, p);
+  }
+  /** Stops showing media in `element`. */
+  detachMedia(element: HTMLMediaElement): void {
+    const e = arg(element, 'element', mediaElement);
+    c(this);
+    PLAYBACK.get(this)?.detach(e);
+  }
+  /** Plays every attached element; call it from a click or tap after `playblocked`. Resolves
+   *  to whether all of them play. */
+  resumePlayback(): Promise<boolean> {
+    return promise(() => {
+      c(this);
+      return PLAYBACK.get(this)?.resume() ?? Promise.resolve(true);
+    });
+  }
   hangUp(endForEveryone?: boolean | null): void {
     const e = arg(endForEveryone, 'endForEveryone', nullable(bool));
     call(() => c(this).hangUp(e));
   }
-  free(): void { free(this); }
+  free(): void {
+    PLAYBACK.get(this)?.close();
+    PLAYBACK.delete(this);
+    free(this);
+  }
 
   addEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
-    listen(this, C, CONSULTATION_EVENTS, true, type, listener, options);
+    listen(this, C, CONSULTATION_EVENTS, true, type, listener, options, own(this));
   }
   removeEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
-    listen(this, C, CONSULTATION_EVENTS, false, type, listener, options);
+    listen(this, C, CONSULTATION_EVENTS, false, type, listener, options, own(this));
   }
 }
 disposable(Consultation);

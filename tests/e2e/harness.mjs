@@ -59,7 +59,7 @@ export async function startRelay({ www = join(root, 'www'), args = [], listen = 
 }
 
 /** Flags for headless Chromium on these machines (see ../shared/notes). */
-export function chromiumArgs({ webBluetooth = false } = {}) {
+export function chromiumArgs({ webBluetooth = false, autoplayNeedsGesture = false } = {}) {
   const args = [
     '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -67,6 +67,8 @@ export function chromiumArgs({ webBluetooth = false } = {}) {
     '--use-fake-device-for-media-stream',
   ];
   if (webBluetooth) args.push('--enable-experimental-web-platform-features');
+  // As Safari and WKWebView do: media with sound plays only after a user gesture.
+  if (autoplayNeedsGesture) args.push('--autoplay-policy=user-gesture-required');
   return args;
 }
 
@@ -283,7 +285,7 @@ export async function freePort() {
  * patient) with camera and microphone. `relayUrl` lets a test route the pages through a proxy;
  * `patientBrowser` puts the patient in another browser (mixed-engine calls).
  */
-export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', clinicianExtra = {}, patientExtra = {}, patientBrowser = browser } = {}) {
+export async function startCall(browser, relay, { clinicianRelayUrl, patientRelayUrl, media = 'join', patientMedia = media, clinicianExtra = {}, patientExtra = {}, patientBrowser = browser } = {}) {
   const clinician = await sdkPage(browser, relay);
   const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
   const doc = await joinIn(clinician, {
@@ -294,7 +296,7 @@ export async function startCall(browser, relay, { clinicianRelayUrl, patientRela
   const pat = await joinIn(patient, {
     link: invite.patientLink, relayUrl: patientRelayUrl ?? relay.wsUrl, role: 'patient',
     displayName: 'Sam Patient', token: await relay.token(invite.roomId, 'patient'), ...patientExtra,
-  }, { media });
+  }, { media: patientMedia });
   const close = async () => {
     for (const p of [patient, clinician]) {
       await p.evaluate(() => window.c?.hangUp()).catch(() => {});
