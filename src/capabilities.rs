@@ -29,6 +29,15 @@ impl Platform {
         }
     }
 
+    /// Whether the host keeps one live capture per kind: on iOS (every browser and
+    /// WKWebView) a second camera track mutes or ends the first, and Android WebViews on many
+    /// devices cannot open a second camera while one is open. Switching cameras there stops
+    /// the old track before asking for the new one; elsewhere the new one opens first, so the
+    /// picture never goes dark.
+    pub const fn one_capture_per_kind(self) -> bool {
+        matches!(self, Self::Ios | Self::AndroidWebView)
+    }
+
     /// Classifies a host from its user-agent string and whether it is Node.js.
     ///
     /// iPadOS 13+ reports a desktop Safari user agent; `touch` (maxTouchPoints > 1) tells it
@@ -294,5 +303,13 @@ mod tests {
         assert_eq!(Platform::detect(wv, false, true), Platform::AndroidWebView);
         assert_eq!(Platform::detect(chrome, false, false), Platform::Browser);
         assert_eq!(Platform::detect("", true, false), Platform::Node);
+    }
+
+    #[test]
+    fn only_mobile_webkit_and_android_webviews_switch_cameras_stop_first() {
+        assert!(Platform::Ios.one_capture_per_kind());
+        assert!(Platform::AndroidWebView.one_capture_per_kind());
+        assert!(!Platform::Browser.one_capture_per_kind());
+        assert!(!Platform::Node.one_capture_per_kind());
     }
 }

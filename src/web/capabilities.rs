@@ -51,6 +51,11 @@ fn probe() -> Probe {
     }
 }
 
+/// The kind of host this is (see `Platform::detect`).
+pub(crate) fn platform() -> crate::capabilities::Platform {
+    probe().platform
+}
+
 /// Reports what this browser, webview or Node.js process offers the SDK: secure context,
 /// WebRTC, camera and microphone, Web Bluetooth, IndexedDB, WebCrypto and WebSocket, each
 /// with a reason when absent. Never throws; call it before a consultation to show a

@@ -152,6 +152,43 @@ test('setMuted disables a kind of local track; switchCamera sends a new camera t
   }
 });
 
+test('on iOS (one live camera per page) switchCamera stops the old camera before asking for the new one; elsewhere after', async () => {
+  const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+  for (const [ua, oldEndedFirst] of [[IPHONE, true], [null, false]]) {
+    const { clinician, invite } = await newVisit();
+    await joinIn(clinician, {
+      link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+      token: await relay.token(invite.roomId, 'clinician'),
+    }, { autoAdmit: true });
+    const page = await browser.newPage();
+    if (ua) await page.setUserAgent(ua);
+    await page.goto(`${relay.url}/`);
+    await page.evaluate(async () => { window.t = await import('/pkg/index.js'); window.log = []; });
+    try {
+      assert.equal(await page.evaluate(() => window.t.capabilities().platform), ua ? 'ios' : 'browser');
+      await joinIn(page, {
+        link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+        token: await relay.token(invite.roomId, 'patient'),
+      });
+      await until(page, () => window.c.state === 'connected', null, { what: 'patient connected' });
+      const order = await page.evaluate(async () => {
+        const old = window.c.localStream.getVideoTracks()[0];
+        const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        let endedAtAsk = null;
+        navigator.mediaDevices.getUserMedia = (c) => { endedAtAsk = old.readyState === 'ended'; return gum(c); };
+        await window.c.switchCamera();
+        return { endedAtAsk, live: window.c.localStream.getVideoTracks()[0].readyState };
+      });
+      assert.deepEqual(order, { endedAtAsk: oldEndedFirst, live: 'live' });
+    } finally {
+      for (const p of [page, clinician]) {
+        await p.evaluate(() => window.c?.hangUp()).catch(() => {});
+        await p.close();
+      }
+    }
+  }
+});
+
 test('an interpreter (guest) joins an ongoing call and connects with both', async () => {
   const { clinician, patient, invite, doc, pat } = await joinBoth();
   const guest = await sdkPage(browser, relay);
