@@ -447,10 +447,7 @@ test('a patient who arrives before the clinician waits, then is let in', async (
 test('the same patient link in a second tab says the visit is open elsewhere before asking anything, and takes over when the first tab closes', async () => {
   const browser = await launchBrowser();
   try {
-    const doc = await openPage(browser, `${relay.url}/clinician.html`);
-    await click(doc, '#start-visit');
-    await stepIs(doc, 'visit');
-    const link = await doc.$eval('#patient-link', (i) => i.value);
+    const { doc, link } = await openVisit(browser);
     const first = await openPage(browser, link);
     await stepIs(first, 'check');
     const second = await openPage(browser, link);
@@ -468,19 +465,14 @@ test('the same patient link in a second tab says the visit is open elsewhere bef
 test('a patient link with a wrong secret: within seconds both sides are told the link does not match, in plain words', async () => {
   const browser = await launchBrowser();
   try {
-    const doc = await openPage(browser, `${relay.url}/clinician.html`);
-    await click(doc, '#start-visit');
-    await stepIs(doc, 'visit');
-    const link = new URL(await doc.$eval('#patient-link', (i) => i.value));
+    const visit = await openVisit(browser);
+    const doc = visit.doc;
+    const link = new URL(visit.link);
     const params = new URLSearchParams(link.hash.slice(1));
     const k = params.get('k');
     params.set('k', (k[0] === 'A' ? 'B' : 'A') + k.slice(1)); // one character off: another secret
     link.hash = params.toString();
-    const patient = await openPage(browser, link.href);
-    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
-    await typeIn(patient, '#name', 'Sam Patient');
-    await click(patient, '#continue');
-    await stepIs(patient, 'consent');
+    const patient = await patientAtConsent(browser, link.href);
     await click(patient, '#consent-skip');
     const started = Date.now();
     await stepIs(patient, 'ended');
@@ -523,18 +515,32 @@ test('a link to a visit that is not open (a wrong room, or one that ended) stops
   }
 });
 
-/** A clinician console and a patient page in one visit, admitted and connected, by clicks. */
-async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'], size = {}, atCheck, atConsent } = {}) {
+/** A clinician console that started a visit, and the visit's patient link. */
+async function openVisit(browser, size = {}) {
   const doc = await openPage(browser, `${relay.url}/clinician.html`, size);
   await click(doc, '#start-visit');
   await stepIs(doc, 'visit');
-  const link = await doc.$eval('#patient-link', (i) => i.value);
-  const patient = await openPage(browser, link, size);
+  return { doc, link: await doc.$eval('#patient-link', (i) => i.value) };
+}
+
+/**
+ * A patient page at `link`, through the device check (`atCheck` runs there) and the name, at
+ * the consent step; other options go to `openPage`.
+ */
+async function patientAtConsent(browser, link, { name = 'Sam Patient', atCheck, ...pageOptions } = {}) {
+  const patient = await openPage(browser, link, pageOptions);
   await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
   await atCheck?.(patient);
-  await typeIn(patient, '#name', 'Sam Patient');
+  await typeIn(patient, '#name', name);
   await click(patient, '#continue');
   await stepIs(patient, 'consent');
+  return patient;
+}
+
+/** A clinician console and a patient page in one visit, admitted and connected, by clicks. */
+async function startVisit(browser, { consent = ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp'], size = {}, atCheck, atConsent } = {}) {
+  const { doc, link } = await openVisit(browser, size);
+  const patient = await patientAtConsent(browser, link, { atCheck, ...size });
   await atConsent?.(patient);
   for (const box of consent) await click(patient, box);
   await click(patient, consent.length ? '#consent-give' : '#consent-skip');
@@ -700,20 +706,18 @@ test('the whole visit works with the keyboard alone, and focus follows each step
 test('a patient whose camera is blocked sees and hears the clinician, and is told the camera, not consent, is why no video is sent', async () => {
   const browser = await launchBrowser();
   try {
-    const doc = await openPage(browser, `${relay.url}/clinician.html`);
-    await click(doc, '#start-visit');
-    await stepIs(doc, 'visit');
-    const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value), { blockCamera: true });
-    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
-    // The check names the button to press exactly as it reads.
-    const recheck = await patient.evaluate(() => ({
-      reason: [...document.querySelectorAll('#checks li[data-capability="camera"] .reason')].map((e) => e.textContent).join(' '),
-      button: document.getElementById('recheck').textContent,
-    }));
-    assert.ok(recheck.reason.includes(`"${recheck.button}"`), `${recheck.reason} names "${recheck.button}"`);
-    await typeIn(patient, '#name', 'Sam Patient');
-    await click(patient, '#continue');
-    await stepIs(patient, 'consent');
+    const { doc, link } = await openVisit(browser);
+    const patient = await patientAtConsent(browser, link, {
+      blockCamera: true,
+      // The check names the button to press exactly as it reads.
+      atCheck: async (page) => {
+        const recheck = await page.evaluate(() => ({
+          reason: [...document.querySelectorAll('#checks li[data-capability="camera"] .reason')].map((e) => e.textContent).join(' '),
+          button: document.getElementById('recheck').textContent,
+        }));
+        assert.ok(recheck.reason.includes(`"${recheck.button}"`), `${recheck.reason} names "${recheck.button}"`);
+      },
+    });
     for (const box of ['#c-video', '#c-audio']) await click(patient, box);
     await click(patient, '#consent-give');
     await until(doc, () => document.querySelector('#waiting-list li button.admit'), null, 'patient waiting');
@@ -743,14 +747,8 @@ test('a patient whose camera is blocked sees and hears the clinician, and is tol
 test('a patient the clinician turns away is told so plainly, without a way to rejoin', async () => {
   const browser = await launchBrowser();
   try {
-    const doc = await openPage(browser, `${relay.url}/clinician.html`);
-    await click(doc, '#start-visit');
-    await stepIs(doc, 'visit');
-    const patient = await openPage(browser, await doc.$eval('#patient-link', (i) => i.value));
-    await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'check');
-    await typeIn(patient, '#name', 'Unexpected Person');
-    await click(patient, '#continue');
-    await stepIs(patient, 'consent');
+    const { doc, link } = await openVisit(browser);
+    const patient = await patientAtConsent(browser, link, { name: 'Unexpected Person' });
     await click(patient, '#consent-skip');
     await until(doc, () => document.querySelector('#waiting-list li strong')?.textContent === 'Unexpected Person', null, 'in the waiting room');
     await click(doc, '#waiting-list li button.deny');
