@@ -244,7 +244,7 @@ impl LedgerError {
 
 /// Written out field by field, in the form `Debug` would print, rather than through
 /// `Debug`: the message reaches JavaScript, and `Debug` formatting would pull its machinery
-/// into the wasm. The text is made by [`LedgerError::push_message`].
+/// into the wasm. The text is made by `LedgerError::push_message`.
 impl fmt::Display for LedgerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();

@@ -618,8 +618,8 @@ impl LedgerReplica {
     /// Besides everything [`Ledger::push`] checks, the entry's signed time must be within
     /// [`TIME_SKEW_MS`] of its arrival: later than `now + TIME_SKEW_MS` (dated in the
     /// future) is always refused, earlier than `now - TIME_SKEW_MS` (backdated) is refused
-    /// unless the entry was announced as already held ([`handle_announce`]
-    /// (Self::handle_announce)), in which case it is accepted and marked late. A refusal is
+    /// unless the entry was announced as already held ([`Self::handle_announce`]), in
+    /// which case it is accepted and marked late. A refusal is
     /// [`LedgerError::Untimely`]: the entry is not applied, and the replica enforces
     /// nothing until the next announcement.
     pub fn receive(&mut self, entry: &[u8], now: u64) -> Result<Checkpoint, LedgerError> {

@@ -239,7 +239,7 @@ const NAMES: [(&str, &str); 23] = [
 const _: () = assert!(NAMES.len() == Characteristic::ALL.len());
 
 /// Written by hand rather than derived: the same unit variant (`"heartRateMeasurement"`,
-/// serde's camelCase name and declaration index) read from [`NAMES`], instead of a jump
+/// serde's camelCase name and declaration index) read from `NAMES`, instead of a jump
 /// table over the sparse UUID discriminants.
 impl Serialize for Characteristic {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -90,6 +90,12 @@ const LEVELS: &[Level] = &[
         run: clippy_wasm32,
     },
     Level {
+        name: "rustdoc",
+        engine: Engine::None,
+        needs: Needs::Nothing,
+        run: rustdoc,
+    },
+    Level {
         name: "native",
         engine: Engine::None,
         needs: Needs::Nothing,
@@ -329,6 +335,20 @@ fn clippy_native() -> Result<Counts, String> {
         "-D",
         "warnings",
     ]))
+}
+
+/// The SDK's API docs, native and wasm32, with every intra-doc link resolved: a broken or
+/// private link is an error, as a warning would go unread.
+fn rustdoc() -> Result<Counts, String> {
+    let doc = |target: &[&str]| {
+        let mut cmd = util::cargo();
+        cmd.args(["doc", "--package", "teleconsult", "--no-deps"])
+            .args(target)
+            .env("RUSTDOCFLAGS", "-D warnings");
+        cmd
+    };
+    check(&mut doc(&[]))?;
+    check(&mut doc(&["--target", "wasm32-unknown-unknown"]))
 }
 
 fn clippy_wasm32() -> Result<Counts, String> {
