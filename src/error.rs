@@ -99,22 +99,10 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// A platform feature is missing; the message says which and what to do instead.
-    Unsupported(&'static str),
-    /// An argument is invalid; the message names the argument, never its value.
-    InvalidArgument(&'static str),
     /// A cryptographic check or operation failed (see [`CryptoError`]).
     Crypto(CryptoError),
     /// The signaling session refused an input or action (see [`SignalingError`]).
     Signaling(SignalingError),
-    /// The relay refused the connection with this close code (docs/PROTOCOL.md lists them).
-    Relay(u16),
-    /// The relay could not be reached; the message says what failed.
-    Network(&'static str),
-    /// The media engine failed; the message says which step.
-    Media(&'static str),
-    /// A permission was refused; the message says which.
-    PermissionDenied(&'static str),
     /// A consent ledger error.
     Consent(crate::consent::LedgerError),
     /// An enforcement point denied the action; the reason says why.
@@ -123,6 +111,9 @@ pub enum Error {
     /// are `MalformedMeasurement`; an unknown or non-measurement characteristic, or a glucose
     /// context for another record, is `InvalidArgument`.
     Device(CaptureError),
+    /// A shared reading's envelope was refused (`InvalidArgument`; its measurement, when that
+    /// is what failed, is a [`Error::Device`]).
+    Reading(crate::devices::delivery::ReceiveError),
 }
 
 impl From<CryptoError> for Error {
@@ -141,12 +132,6 @@ impl Error {
     /// The stable code of this error.
     pub const fn code(&self) -> ErrorCode {
         match self {
-            Self::Unsupported(_) => ErrorCode::Unsupported,
-            Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
-            Self::Relay(_) => ErrorCode::RelayRefused,
-            Self::Network(_) => ErrorCode::NetworkError,
-            Self::Media(_) => ErrorCode::MediaFailed,
-            Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::Crypto(e) => match e {
                 CryptoError::AuthenticationFailed | CryptoError::InvalidPublicKey => {
                     ErrorCode::AuthenticationFailed
@@ -188,6 +173,7 @@ impl Error {
                 | CaptureError::ContextMismatch => ErrorCode::InvalidArgument,
                 _ => ErrorCode::MalformedMeasurement,
             },
+            Self::Reading(_) => ErrorCode::InvalidArgument,
         }
     }
 }
@@ -198,14 +184,6 @@ impl Error {
     /// hex `Display` impls in the wasm for it alone.
     fn push_message(&self, out: &mut String) {
         match self {
-            Self::Unsupported(what) => {
-                out.push_str("not supported here: ");
-                out.push_str(what);
-            }
-            Self::InvalidArgument(what) => {
-                out.push_str("invalid argument: ");
-                out.push_str(what);
-            }
             Self::Crypto(e) => {
                 out.push_str("crypto: ");
                 out.push_str(e.message());
@@ -214,29 +192,16 @@ impl Error {
                 out.push_str("signaling: ");
                 e.push_message(out);
             }
-            Self::Relay(code) => {
-                out.push_str("the relay refused the connection (code ");
-                crate::text::push_padded(out, u64::from(*code), 0);
-                out.push(')');
-            }
-            Self::Network(what) => {
-                out.push_str("network: ");
-                out.push_str(what);
-            }
-            Self::Media(what) => {
-                out.push_str("media: ");
-                out.push_str(what);
-            }
-            Self::PermissionDenied(what) => {
-                out.push_str("permission denied: ");
-                out.push_str(what);
-            }
             Self::Consent(e) => e.push_message(out),
             Self::ConsentDenied(reason) => {
                 out.push_str("consent does not allow this: ");
                 out.push_str(reason.name());
             }
             Self::Device(e) => e.push_message(out),
+            Self::Reading(e) => {
+                out.push_str("invalid argument: ");
+                out.push_str(e.message());
+            }
         }
     }
 }
@@ -277,19 +242,14 @@ mod tests {
     fn message_reference(e: &Error, f: &mut String) -> fmt::Result {
         use fmt::Write as _;
         match e {
-            Error::Unsupported(what) => write!(f, "not supported here: {what}"),
-            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::Crypto(e) => write!(f, "crypto: {e}"),
             Error::Signaling(e) => write!(f, "signaling: {e}"),
-            Error::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
-            Error::Network(what) => write!(f, "network: {what}"),
-            Error::Media(what) => write!(f, "media: {what}"),
-            Error::PermissionDenied(what) => write!(f, "permission denied: {what}"),
             Error::Consent(e) => write!(f, "{e}"),
             Error::ConsentDenied(reason) => {
                 write!(f, "consent does not allow this: {}", reason.name())
             }
             Error::Device(e) => write!(f, "{e}"),
+            Error::Reading(e) => write!(f, "invalid argument: {}", e.message()),
         }
     }
 
@@ -299,14 +259,9 @@ mod tests {
             use crate::devices::Characteristic;
             let c = Characteristic::ALL[usize::from(code) % Characteristic::ALL.len()];
             let mut all = vec![
-                Error::Unsupported("WebRTC"),
-                Error::InvalidArgument("roomId"),
-                Error::Relay(code),
-                Error::Network("relay unreachable"),
-                Error::Media("getUserMedia"),
-                Error::PermissionDenied("camera"),
                 Error::Consent(crate::consent::LedgerError::Fork { seq }),
                 Error::Consent(crate::consent::LedgerError::Full),
+                Error::Reading(crate::devices::delivery::ReceiveError::IdMismatch),
                 Error::Device(CaptureError::NotAMeasurement { characteristic: c }),
                 Error::Device(CaptureError::ContextMismatch),
                 Error::Device(CaptureError::Parse { error: ParseError::UnsupportedCharacteristic { uuid16: code } }),
@@ -349,11 +304,6 @@ mod tests {
 
     #[test]
     fn every_error_has_the_code_javascript_branches_on() {
-        assert_eq!(Error::Unsupported("x").code().as_str(), "Unsupported");
-        assert_eq!(
-            Error::InvalidArgument("x").code().as_str(),
-            "InvalidArgument"
-        );
         assert_eq!(
             Error::from(CryptoError::AuthenticationFailed).code(),
             ErrorCode::AuthenticationFailed
@@ -407,11 +357,5 @@ mod tests {
             .code(),
             ErrorCode::InvalidArgument
         );
-    }
-
-    #[test]
-    fn display_names_the_problem_without_values() {
-        let shown = Error::InvalidArgument("relay URL").to_string();
-        assert_eq!(shown, "invalid argument: relay URL");
     }
 }

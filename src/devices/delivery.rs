@@ -439,13 +439,21 @@ impl From<CaptureError> for ReceiveError {
 impl From<ReceiveError> for crate::Error {
     fn from(e: ReceiveError) -> Self {
         match e {
-            ReceiveError::NotAReading => Self::InvalidArgument("not a reading message"),
-            ReceiveError::Malformed(what) => Self::InvalidArgument(what),
             ReceiveError::Capture(c) => Self::Device(c),
-            ReceiveError::MissingId => Self::InvalidArgument("reading envelope without an id"),
-            ReceiveError::IdMismatch => {
-                Self::InvalidArgument("reading: its raw value does not match its id")
-            }
+            other => Self::Reading(other),
+        }
+    }
+}
+
+impl ReceiveError {
+    /// What is wrong, for an error message (the value itself is never named).
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::NotAReading => "not a reading message",
+            Self::Malformed(what) => what,
+            Self::Capture(_) => "the reading's value",
+            Self::MissingId => "reading envelope without an id",
+            Self::IdMismatch => "reading: its raw value does not match its id",
         }
     }
 }

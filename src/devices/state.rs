@@ -22,7 +22,9 @@ use super::gatt::pnp_id::PnpId;
 use super::gatt::racp::RacpResponse;
 use super::gatt::weight_scale_feature::WeightScaleFeature;
 use super::raw::RawRecord;
-use super::{Characteristic, CharacteristicId, Measurement, Reading, parse};
+use super::{
+    CaptureError, Characteristic, CharacteristicId, Measurement, ParseError, Reading, parse,
+};
 use crate::Error;
 
 /// What one value produced.
@@ -169,14 +171,16 @@ impl DeviceState {
                 out.push(DeviceOutput::Info);
             }
             M::PnpId(p) => {
-                let raw =
-                    <[u8; 7]>::try_from(bytes).map_err(|_| Error::InvalidArgument("pnpId"))?;
+                let raw = *bytes
+                    .first_chunk::<7>()
+                    .ok_or_else(|| truncated(characteristic, "pnpId"))?;
                 self.pnp_id = Some((raw, p));
                 out.push(DeviceOutput::Info);
             }
             M::WeightScaleFeature(f) => {
-                let raw = <[u8; 4]>::try_from(bytes)
-                    .map_err(|_| Error::InvalidArgument("weightScaleFeature"))?;
+                let raw = *bytes
+                    .first_chunk::<4>()
+                    .ok_or_else(|| truncated(characteristic, "weightScaleFeature"))?;
                 self.weight_feature = Some((u32::from_le_bytes(raw), f));
                 out.push(DeviceOutput::Info);
             }
@@ -248,4 +252,15 @@ impl DeviceState {
             Glucose::Idle => None,
         }
     }
+}
+
+/// A value shorter than its characteristic (the parser accepted it, so this cannot happen;
+/// a typed error rather than a panic all the same).
+fn truncated(characteristic: Characteristic, field: &'static str) -> Error {
+    Error::Device(CaptureError::Parse {
+        error: ParseError::Truncated {
+            characteristic,
+            field,
+        },
+    })
 }

@@ -7,8 +7,8 @@ use super::js::{get, present};
 use wasm_bindgen::prelude::*;
 
 use super::JsError;
-use crate::Error;
 use crate::capabilities::{NAMES, Platform, Probe, assess};
+use crate::web::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const CAPABILITIES_TS: &'static str = r#"

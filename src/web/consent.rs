@@ -19,13 +19,14 @@ use super::JsError;
 use super::idb::{self, Idb, Write};
 use super::js::{self, get, object, present};
 use super::timer::now_ms;
-use crate::Error;
+use crate::Error as CoreError;
 use crate::consent::{
     self as core, Checkpoint, Collection, ConsentKey, DataCategory, Decision, Grant, LedgerError,
     LedgerReplica, LedgerStore, LinkError, LinkOutput, Notice, PatientEvent, PatientSync, Period,
     Purpose, Reason, ReceiptContext, Recipient, ReplicaEvent, ReplicaSync, Request, StoreError,
     SyncMessage,
 };
+use crate::web::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const CONSENT_TS: &'static str = r#"
@@ -518,7 +519,9 @@ fn clinician_seed_opt(options: &JsValue) -> Result<Option<zeroize::Zeroizing<[u8
 }
 
 fn store_failed() -> Error {
-    Error::Consent(LedgerError::Store(StoreError("IndexedDB write failed")))
+    Error::Core(CoreError::Consent(LedgerError::Store(StoreError(
+        "IndexedDB write failed",
+    ))))
 }
 
 fn new_events() -> Result<EventTarget, Error> {
@@ -538,7 +541,7 @@ fn error_detail(e: &Error, peer: Option<&str>) -> JsValue {
         ("code", e.code().as_str().into()),
         ("message", e.to_string().into()),
     ]);
-    if let Error::Consent(ledger) = e {
+    if let Error::Core(CoreError::Consent(ledger)) = e {
         js::set(&detail, "consentCode", ledger.code());
     }
     if let Some(p) = peer {
@@ -767,7 +770,7 @@ fn peer_of(links: &[Link], link: u32) -> Option<&str> {
 /// A link error as the SDK error an `error` event carries.
 fn link_error(e: LinkError, patient_side: bool) -> Error {
     match e {
-        LinkError::Ledger(e) => Error::Consent(e),
+        LinkError::Ledger(e) => Error::Core(CoreError::Consent(e)),
         LinkError::Misdirected if patient_side => {
             Error::InvalidArgument("a patient-side message arrived from the clinician")
         }
@@ -1130,7 +1133,7 @@ impl JsConsentManager {
                         if let Storage::IndexedDb(db) = &storage {
                             db.close();
                         }
-                        return Err(Error::Consent(e).into());
+                        return Err(CoreError::Consent(e).into());
                     }
                 };
             pending.borrow_mut().clear();
@@ -1359,7 +1362,7 @@ impl JsConsentManager {
             .sync
             .manager()
             .verify()
-            .map_err(Error::Consent)?;
+            .map_err(CoreError::Consent)?;
         Ok(to_js(&s))
     }
 
@@ -1386,7 +1389,7 @@ impl JsConsentManager {
             .sync
             .manager()
             .receipt(seq_arg(seq)?, &ctx)
-            .map_err(Error::Consent)?;
+            .map_err(CoreError::Consent)?;
         Ok(to_js(&r))
     }
 
@@ -1427,7 +1430,7 @@ impl JsConsentManager {
                 p.sync
                     .manager_mut()
                     .accept_checkpoint(&cp, &key)
-                    .map_err(Error::Consent)?;
+                    .map_err(CoreError::Consent)?;
                 (p.storage.clone(), p.pending.take())
             };
             persist(&storage, writes).await?;
@@ -1621,7 +1624,11 @@ impl JsConsentManager {
             }
             let bytes = change(p.sync.manager_mut(), now_ms());
             let writes = p.pending.take();
-            (p.storage.clone(), writes, bytes.map_err(Error::Consent)?)
+            (
+                p.storage.clone(),
+                writes,
+                bytes.map_err(CoreError::Consent)?,
+            )
         };
         if persist(&storage, writes).await.is_err() {
             self.inner.borrow_mut().sync.manager_mut().rollback_last();
@@ -1912,7 +1919,7 @@ impl JsConsentReplica {
         let received = {
             let mut c = self.inner.borrow_mut();
             let c = &mut *c;
-            let replica = c.sync.replica_mut().ok_or(Error::Signaling(
+            let replica = c.sync.replica_mut().ok_or(CoreError::Signaling(
                 crate::signaling::SignalingError::InvalidState,
             ))?;
             let got = replica
@@ -1930,7 +1937,7 @@ impl JsConsentReplica {
                     // The replica now enforces nothing: a recording that relied on it stops.
                     super::consultation::consent_changed();
                 }
-                return Err(Error::Consent(e).into());
+                return Err(CoreError::Consent(e).into());
             }
         };
         dispatch(&events, "change", &detail);
@@ -1977,14 +1984,14 @@ impl JsConsentReplica {
     #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
     pub fn verify(&self) -> Result<JsValue, JsError> {
         let c = self.inner.borrow();
-        let r = c.sync.replica().ok_or(Error::Signaling(
+        let r = c.sync.replica().ok_or(CoreError::Signaling(
             crate::signaling::SignalingError::InvalidState,
         ))?;
         let cp = r.checkpoint(now_ms());
         let s = r
             .ledger()
             .verify(Some((&cp, &c.sync.public_key())))
-            .map_err(Error::Consent)?;
+            .map_err(CoreError::Consent)?;
         Ok(to_js(&s))
     }
 
@@ -2133,15 +2140,15 @@ impl JsConsentReplica {
                 let pk = stored.or(pk).ok_or(Error::InvalidArgument(
                     "patientPublicKey (needed to verify ledger)",
                 ))?;
-                let ledger = core::Ledger::decode(&bytes, &pk).map_err(Error::Consent)?;
+                let ledger = core::Ledger::decode(&bytes, &pk).map_err(CoreError::Consent)?;
                 if id.is_some_and(|id| id != ledger.id()) {
-                    return Err(Error::Consent(LedgerError::WrongLedger));
+                    return Err(CoreError::Consent(LedgerError::WrongLedger).into());
                 }
-                Some(LedgerReplica::resume(ledger, received, key()).map_err(Error::Consent)?)
+                Some(LedgerReplica::resume(ledger, received, key()).map_err(CoreError::Consent)?)
             }
             None => match (id, pk) {
                 (Some(id), Some(pk)) => {
-                    Some(LedgerReplica::new(id, &pk, key()).map_err(Error::Consent)?)
+                    Some(LedgerReplica::new(id, &pk, key()).map_err(CoreError::Consent)?)
                 }
                 _ => None,
             },
@@ -2308,7 +2315,7 @@ pub fn verify_ledger(
             "checkpoint.clinicianPublicKey: expected 64 hex digits",
         ))?;
         Some((
-            Checkpoint::decode(&cp).map_err(|e| Error::Consent(e.into()))?,
+            Checkpoint::decode(&cp).map_err(|e| CoreError::Consent(e.into()))?,
             key,
         ))
     } else {
@@ -2316,6 +2323,6 @@ pub fn verify_ledger(
     };
     let summary =
         core::verify_exported(&bytes.to_vec(), &pk, cp.as_ref().map(|(cp, key)| (cp, key)))
-            .map_err(Error::Consent)?;
+            .map_err(CoreError::Consent)?;
     Ok(to_js(&summary))
 }

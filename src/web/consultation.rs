@@ -20,7 +20,7 @@ use super::js::{self, get, object, present, set};
 use super::peer::{self, MediaOutcome, Peer, PeerEvent};
 use super::socket::{Socket, SocketEvent};
 use super::timer::{Timer, now_ms};
-use crate::Error;
+use crate::Error as CoreError;
 use crate::consent::{DataCategory, Decision, RecordingSignal};
 use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
@@ -29,6 +29,7 @@ use crate::signaling::{
     Redacted, SecurityKind, Session, SessionError, Timeouts,
 };
 use crate::sorted_map::SortedMap;
+use crate::web::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const CONSULTATION_TS: &'static str = r#"
@@ -202,9 +203,7 @@ pub(super) fn confirmed_sas_binding(
         .ok_or(Error::InvalidArgument("participantId: no such participant"))?;
     match info.sas_binding {
         Some(binding) if info.sas_confirmed => Ok(binding),
-        _ => Err(Error::Signaling(
-            crate::signaling::SignalingError::InvalidState,
-        )),
+        _ => Err(CoreError::Signaling(crate::signaling::SignalingError::InvalidState).into()),
     }
 }
 
@@ -700,14 +699,14 @@ impl Consultation {
         let inner = Rc::clone(&self.inner);
         js::promise(async move {
             if inner.borrow().ended.is_some() {
-                return Err(Error::Signaling(crate::signaling::SignalingError::Closed).into());
+                return Err(CoreError::Signaling(crate::signaling::SignalingError::Closed).into());
             }
             for kind in ["audio", "video"] {
                 let wanted = get(&constraints, kind);
                 let wanted = wanted.is_object() || wanted.as_bool() == Some(true);
                 let decision = media_category(kind).and_then(|c| consent_decision(&inner, c));
                 if let Some(d) = decision.filter(|d| wanted && !d.allowed) {
-                    return Err(Error::ConsentDenied(d.reason).into());
+                    return Err(CoreError::ConsentDenied(d.reason).into());
                 }
             }
             let stream = get_user_media(&constraints).await?;
@@ -756,7 +755,7 @@ impl Consultation {
         js::promise(async move {
             let Some(stream) = inner.borrow().local_stream.clone() else {
                 return Err(
-                    Error::Signaling(crate::signaling::SignalingError::InvalidState).into(),
+                    CoreError::Signaling(crate::signaling::SignalingError::InvalidState).into(),
                 );
             };
             let video = match device_id {

@@ -1,9 +1,14 @@
 //! Errors as JavaScript sees them: an `Error` whose `name` is `"TeleconsultError"` and whose
 //! `code` is a stable string from the exported `ErrorCode` type.
 
+use core::fmt;
+
 use wasm_bindgen::prelude::*;
 
-use crate::{Error, ErrorCode};
+use crate::ErrorCode;
+use crate::consent::LedgerError;
+use crate::crypto::CryptoError;
+use crate::signaling::{SessionError, SignalingError};
 
 #[wasm_bindgen(typescript_custom_section)]
 const ERROR_CODE_TS: &'static str = ErrorCode::TYPESCRIPT;
@@ -26,13 +31,117 @@ export interface TeleconsultError extends Error {
 }
 "#;
 
-/// A core error on its way to JavaScript.
+/// An error of the browser layer: one of the core's, or one only a browser host has (a
+/// missing platform feature, a bad JavaScript argument, the relay or the network, the media
+/// engine, a permission). The core never produces the latter, so they live here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A platform feature is missing; the message says which and what to do instead.
+    Unsupported(&'static str),
+    /// An argument is invalid; the message names the argument, never its value.
+    InvalidArgument(&'static str),
+    /// The relay refused the connection with this close code (docs/PROTOCOL.md lists them).
+    Relay(u16),
+    /// The relay could not be reached; the message says what failed.
+    Network(&'static str),
+    /// The media engine failed; the message says which step.
+    Media(&'static str),
+    /// A permission was refused; the message says which.
+    PermissionDenied(&'static str),
+    /// An error of the sans-IO core.
+    Core(crate::Error),
+}
+
+impl Error {
+    /// The stable code JavaScript branches on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unsupported(_) => ErrorCode::Unsupported,
+            Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::Relay(_) => ErrorCode::RelayRefused,
+            Self::Network(_) => ErrorCode::NetworkError,
+            Self::Media(_) => ErrorCode::MediaFailed,
+            Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Self::Core(e) => e.code(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unsupported(what) => write!(f, "not supported here: {what}"),
+            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Self::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
+            Self::Network(what) => write!(f, "network: {what}"),
+            Self::Media(what) => write!(f, "media: {what}"),
+            Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
+            Self::Core(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<SignalingError> for Error {
+    fn from(e: SignalingError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<crate::devices::ParseError> for Error {
+    fn from(e: crate::devices::ParseError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<crate::devices::CaptureError> for Error {
+    fn from(e: crate::devices::CaptureError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<crate::devices::delivery::ReceiveError> for Error {
+    fn from(e: crate::devices::delivery::ReceiveError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+impl From<LedgerError> for Error {
+    fn from(e: LedgerError) -> Self {
+        Self::Core(crate::Error::Consent(e))
+    }
+}
+
+/// An error on its way to JavaScript.
 #[derive(Debug)]
 pub struct JsError(pub Error);
 
 impl From<Error> for JsError {
     fn from(e: Error) -> Self {
         Self(e)
+    }
+}
+
+impl From<crate::Error> for JsError {
+    fn from(e: crate::Error) -> Self {
+        Self(Error::Core(e))
     }
 }
 
@@ -46,10 +155,10 @@ impl From<JsError> for JsValue {
             Error::Relay(code) => {
                 let _ = js_sys::Reflect::set(&err, &"relayCode".into(), &code.into());
             }
-            Error::Consent(ledger) => {
+            Error::Core(crate::Error::Consent(ledger)) => {
                 let _ = js_sys::Reflect::set(&err, &"consentCode".into(), &ledger.code().into());
             }
-            Error::ConsentDenied(reason) => {
+            Error::Core(crate::Error::ConsentDenied(reason)) => {
                 let _ = js_sys::Reflect::set(
                     &err,
                     &"reason".into(),

@@ -29,8 +29,9 @@ use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
 use super::js;
-use crate::Error;
+use crate::Error as CoreError;
 use crate::consent::{LedgerError, MAX_ENTRIES, StoreError};
+use crate::web::Error;
 
 #[wasm_bindgen(module = "/src/web/snippets/idb.js")]
 extern "C" {
@@ -83,7 +84,7 @@ pub struct Idb {
 }
 
 fn store_error(message: &'static str) -> Error {
-    Error::Consent(LedgerError::Store(StoreError(message)))
+    Error::Core(CoreError::Consent(LedgerError::Store(StoreError(message))))
 }
 
 fn bad_record() -> Error {

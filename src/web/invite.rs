@@ -41,7 +41,7 @@ pub fn create_invite(
 ) -> Result<JsValue, JsError> {
     for page in [patient_page, clinician_page] {
         if page.is_empty() || page.contains('#') {
-            return Err(crate::Error::InvalidArgument(
+            return Err(super::Error::InvalidArgument(
                 "page URL: must be non-empty and without a #fragment",
             )
             .into());

@@ -45,7 +45,7 @@ pub use devices::{
     DeviceBridge, DeviceSession, ReadingReceiver, ReadingShare, capture_reading,
     measurement_to_fhir, parse_measurement, share_readings,
 };
-pub use error::{JsError, error_codes};
+pub use error::{Error, JsError, error_codes};
 pub use invite::create_invite;
 pub use recording::Recording;
 

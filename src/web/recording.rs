@@ -30,10 +30,11 @@ use web_sys::EventTarget;
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, get, object, present, set};
 use super::timer::{Timer, now_ms};
-use crate::Error;
+use crate::Error as CoreError;
 use crate::consent::{Reason, RecordingDecision, RecordingSignal, StopReason};
 use crate::signaling::SignalingError;
 use crate::signaling::relay_wire::{ParticipantId, Role};
+use crate::web::Error;
 
 #[wasm_bindgen(module = "/src/web/snippets/recording.js")]
 extern "C" {
@@ -311,7 +312,7 @@ fn error(e: Error, message: Option<String>, participant: Option<&str>) -> JsValu
 
 fn invalid_state(message: &str) -> JsValue {
     error(
-        Error::Signaling(SignalingError::InvalidState),
+        CoreError::Signaling(SignalingError::InvalidState).into(),
         Some(format!("recording: {message}")),
         None,
     )
@@ -363,7 +364,11 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
         return Err(invalid_state("the consultation is busy"));
     };
     if view.ended {
-        return Err(error(Error::Signaling(SignalingError::Closed), None, None));
+        return Err(error(
+            CoreError::Signaling(SignalingError::Closed).into(),
+            None,
+            None,
+        ));
     }
     if view.role != Role::Clinician {
         return Err(invalid_state("only a clinician may record the call"));
@@ -389,7 +394,7 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
                 no_record,
             );
             return Err(error(
-                Error::ConsentDenied(reason),
+                CoreError::ConsentDenied(reason).into(),
                 Some(msg),
                 Some(&participant),
             ));

@@ -3,7 +3,7 @@
 //! (issue 13, point 8). A plain `ws://` relay elsewhere would let anyone on the path see and
 //! drop the (sealed) frames and the join token.
 
-use crate::Error;
+use crate::web::Error;
 
 /// Checks `relayUrl`: `wss://…` or `ws://<loopback>…`; anything else is `InvalidArgument`.
 pub(crate) fn check_relay_url(url: &str) -> Result<(), Error> {

@@ -31,13 +31,14 @@ use super::{
     Events, FhirOptions, OffsetChoice, bytes_of, error_detail, js_error, reading_detail,
     utc_offset_option,
 };
+use crate::ErrorCode;
 use crate::devices::gatt::racp::{RacpRequest, RacpResponse, RecordFilter, ResponseCode};
 use crate::devices::state::{DeviceOutput as Output, DeviceState};
 use crate::devices::{ParseError, SERVICES, uuid16_from_str};
 use crate::reconnect::Backoff;
+use crate::web::Error;
 use crate::web::js::{self, get, present, set};
 use crate::web::timer::{Timer, now_ms};
-use crate::{Error, ErrorCode};
 
 // Every argument is a JavaScript value (strings and numbers converted beforehand): such
 // functions are imported as they are, with no conversion shim in the glue. None throws (the
@@ -703,7 +704,7 @@ async fn connect(shared: &Rc<Shared>, id: &str, reconnected: bool) -> Result<JsV
     };
     let mut events: Vec<(&'static str, JsValue)> = problems
         .iter()
-        .map(|e| ("error", device_error_detail(e, id)))
+        .map(|e| ("error", device_error_detail(&Error::Core(e.clone()), id)))
         .collect();
     events.push((
         "connected",
@@ -769,7 +770,7 @@ fn on_value(weak: &Weak<Shared>, id: &str, uuid: u16, bytes: &[u8]) {
                 }
                 events
             }
-            Err(e) => vec![("error", device_error_detail(&e, id))],
+            Err(e) => vec![("error", device_error_detail(&Error::Core(e), id))],
         }
     };
     shared.dispatch_all(events);

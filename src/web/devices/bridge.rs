@@ -11,9 +11,10 @@ use super::state::{events_of, info_js};
 use super::{
     Events, FhirOptions, OffsetChoice, bytes_of, js_error, opt_time, utc_offset_option, uuid16_of,
 };
-use crate::Error;
+use crate::Error as CoreError;
 use crate::devices::state::DeviceState;
 use crate::devices::{CaptureError, ParseError};
+use crate::web::Error;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
 
@@ -164,10 +165,10 @@ impl DeviceBridge {
             // A vendor service (128-bit, off the Bluetooth base) is still a UUID.
             match uuid16_of(&service, "service: expected a Bluetooth UUID") {
                 Ok(_)
-                | Err(Error::Device(CaptureError::Parse {
+                | Err(Error::Core(CoreError::Device(CaptureError::Parse {
                     error: ParseError::UnsupportedCharacteristic { .. },
-                })) => {}
-                Err(Error::Device(_)) => {
+                }))) => {}
+                Err(Error::Core(CoreError::Device(_))) => {
                     return Err(Error::InvalidArgument("service: expected a Bluetooth UUID"));
                 }
                 Err(e) => return Err(e),
@@ -181,7 +182,7 @@ impl DeviceBridge {
         let now = opt_time(value, "receivedAt")?.unwrap_or_else(now_ms);
         let mut st = self.state.borrow_mut();
         if st.closed {
-            return Err(Error::Signaling(crate::signaling::SignalingError::Closed));
+            return Err(CoreError::Signaling(crate::signaling::SignalingError::Closed).into());
         }
         let offset = st.offset;
         let fhir = st.fhir.clone();

@@ -30,9 +30,10 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use super::JsError;
 use super::js::{self, get, present, set};
-use crate::Error;
+use crate::Error as CoreError;
 use crate::devices::RawRecord;
 use crate::devices::{CaptureError, CharacteristicId, FhirContext, ParseError, Reading, parse};
+use crate::web::Error;
 use raw::RawJs;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -54,7 +55,7 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// and `field` when the parser named them (never the bytes).
 fn js_error(e: Error) -> JsValue {
     let detail = match &e {
-        Error::Device(c) => Some(*c),
+        Error::Core(CoreError::Device(c)) => Some(*c),
         _ => None,
     };
     let err: JsValue = JsError(e).into();
@@ -100,7 +101,7 @@ fn error_detail(e: &Error) -> Object {
         ("code", e.code().as_str().into()),
         ("message", e.to_string().into()),
     ]);
-    if let Error::Device(c) = e {
+    if let Error::Core(CoreError::Device(c)) = e {
         add_device_error_fields(&detail, c);
     }
     detail

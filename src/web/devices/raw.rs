@@ -5,11 +5,11 @@
 use wasm_bindgen::prelude::*;
 
 use super::{bytes_of, opt_time, uuid16_of};
-use crate::Error;
 use crate::devices::gatt::{system_id, weight_scale_feature};
 pub(super) use crate::devices::raw::base64_decode;
 use crate::devices::raw::{MAX_DEVICE_ID_LEN, base64_encode};
 use crate::devices::{RawRecord, Reading};
+use crate::web::Error;
 use crate::web::js::{self, get, present};
 
 /// [`RawRecord`] to and from JavaScript.

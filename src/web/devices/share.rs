@@ -24,6 +24,7 @@ use wasm_bindgen::prelude::*;
 
 use super::raw::RawJs;
 use super::{Events, FhirOptions, error_detail, js_error, reading_detail, reading_js};
+use crate::ErrorCode;
 use crate::consent::DataCategory;
 use crate::devices::RawRecord;
 use crate::devices::delivery::{
@@ -31,9 +32,9 @@ use crate::devices::delivery::{
     SendError, SenderConfig, SenderEvent, Shared,
 };
 use crate::devices::wire::MAX_MESSAGE_LEN;
+use crate::web::Error;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
-use crate::{Error, ErrorCode};
 
 /// What consent says about sharing `category` in `consultation` now: only a consent
 /// manager attached to that consultation can refuse.
