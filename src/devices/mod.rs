@@ -569,7 +569,7 @@ impl Serialize for KindTag {
 
 /// Written by hand rather than derived: the output is exactly the derive's
 /// (`#[serde(tag = "kind", content = "value", rename_all = "camelCase")]`, pinned by
-/// tests/devices_spec_vectors.rs), but the derive repeats the struct start, the tag and the
+/// tests/devices/spec_vectors.rs), but the derive repeats the struct start, the tag and the
 /// struct end in each of the 23 arms (~4 KB of wasm); here they are written once and only
 /// the value differs per arm.
 impl Serialize for Measurement {

@@ -3,7 +3,7 @@
 //! insider wants. The insider cannot admit, deny, end the visit or pose as the clinician,
 //! and a guest cannot pose as the patient.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;

@@ -1,7 +1,7 @@
 //! Replayed frames (immediately and after a resumption) are rejected; reordering inside
 //! the replay window is accepted and delivered in order, outside it rejected.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::crypto::CryptoError;

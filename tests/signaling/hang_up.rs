@@ -1,6 +1,6 @@
 //! Hanging up, ending the consultation, and peers that vanish.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::SessionError;

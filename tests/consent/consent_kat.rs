@@ -185,7 +185,7 @@ fn published_vectors_decode_and_verify() {
 
 #[test]
 fn docs_publish_exactly_these_vectors() {
-    let docs = include_str!("../docs/CONSENT.md");
+    let docs = include_str!("../../docs/CONSENT.md");
     let mut all = vec![
         PATIENT_PK,
         CLINICIAN_PK,

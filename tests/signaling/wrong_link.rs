@@ -3,7 +3,7 @@
 //! of one waiting forever; nothing is keyed; and a right link is never reported.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;

@@ -4,7 +4,7 @@
 //! after working is reported the same way.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;

@@ -1,6 +1,6 @@
 //! ICE failure triggers an ICE restart; the media path comes back; restarts are bounded.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::{Event, IceState, MediaRequest};

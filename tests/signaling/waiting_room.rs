@@ -1,6 +1,6 @@
 //! The waiting room: patients and guests wait until a clinician admits or denies them.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::SessionError;

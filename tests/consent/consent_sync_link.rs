@@ -7,7 +7,7 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-mod consent_fixtures;
+use crate::consent_fixtures;
 
 use std::collections::VecDeque;
 

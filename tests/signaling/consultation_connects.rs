@@ -1,7 +1,7 @@
 //! A clinician and a patient (and then a guest) reach a connected call through the
 //! waiting room, agree on the SAS, confirm it, and exchange app data.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;

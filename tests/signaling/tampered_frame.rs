@@ -1,7 +1,7 @@
 //! Every single-bit flip anywhere in a sealed frame, every truncation, and oversized
 //! frames are rejected without a state change, without a panic, and are counted.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::crypto::CryptoError;

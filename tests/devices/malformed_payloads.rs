@@ -1,7 +1,7 @@
 //! Malformed payloads: short for their flags, trailing bytes, reserved values that leave
 //! nothing to read, impossible dates. Each is rejected with the precise error —
 //! characteristic and field — and no error ever carries the payload. Reserved *bits* are
-//! not malformed: tests/devices_reserved_bits.rs shows they are ignored.
+//! not malformed: tests/devices/reserved_bits.rs shows they are ignored.
 
 #![allow(
     clippy::unwrap_used,

@@ -1,7 +1,7 @@
 //! Frames from another room, addressed to someone else, with a forged sender, or from a
 //! participant the relay never announced are rejected without state change.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::crypto::{RoomKeys, RoomSecret, Sealer};

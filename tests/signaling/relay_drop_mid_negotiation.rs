@@ -1,7 +1,7 @@
 //! The relay connection drops in the middle of an offer/answer exchange; the participants
 //! re-handshake with fresh keys and finish without losing or repeating a message.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;

@@ -1,7 +1,7 @@
 //! Property test: arbitrary bytes and arbitrary event sequences never make a session
 //! panic, and nothing it transmits ever carries an unsealed payload.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -7,7 +7,7 @@
 //! Reserved *values* of enumerated fields are decided per field (docs/DEVICES.md, "Receiving
 //! rules"): where the value only describes a reading, it reads as unknown and the reading
 //! stands; those cases are below too. Where the reserved value is the whole value, it is
-//! still `reserved` (tests/devices_malformed_payloads.rs).
+//! still `reserved` (tests/devices/malformed_payloads.rs).
 
 #![allow(
     clippy::unwrap_used,
@@ -399,7 +399,7 @@ fn a_record_count_sent_as_32_bits_is_accepted() {
     assert_eq!(count(&[0x05, 0x00, 0x0A, 0x00, 0x00, 0x00]), Ok(10));
     assert_eq!(count(&[0x05, 0x00, 0x00, 0x00, 0x00, 0x00]), Ok(0));
     assert_eq!(count(&[0x05, 0x00, 0xFF, 0xFF, 0x00, 0x00]), Ok(65_535));
-    // Above 16 bits, or neither 2 nor 4 bytes: refused (tests/devices_malformed_payloads.rs).
+    // Above 16 bits, or neither 2 nor 4 bytes: refused (tests/devices/malformed_payloads.rs).
     assert!(count(&[0x05, 0x00, 0x00, 0x00, 0x01, 0x00]).is_err());
     assert!(count(&[0x05, 0x00, 0x0A, 0x00, 0x00]).is_err());
     assert!(count(&[0x05, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x00]).is_err());

@@ -5,7 +5,7 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-mod consent_fixtures;
+use crate::consent_fixtures;
 
 use consent_fixtures::*;
 use serde_json::json;

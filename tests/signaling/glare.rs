@@ -1,7 +1,7 @@
 //! Both sides offer at once (glare): perfect negotiation lets the polite peer (lower id)
 //! roll back and answer, and its own change follows afterwards.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::signaling::SdpKind;

@@ -3,7 +3,7 @@
 //! (key, nonce) and no message is delivered twice (issue 13, finding 1). Every sealer
 //! records its (key, nonce) uses through the `nonce-audit` instrumentation.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

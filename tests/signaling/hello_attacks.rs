@@ -1,7 +1,7 @@
 //! Hostile hellos: a wrong room secret, a claimed role the relay did not grant, a
 //! downgrade, and a flood. All refused without state change and without a panic.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::crypto::{Ephemeral, RoomKeys, RoomSecret, Sealer};

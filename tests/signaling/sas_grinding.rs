@@ -4,7 +4,7 @@
 //! exchange it must fix its inputs before it learns the honest side's nonce, so grinding
 //! no longer beats chance; and the session refuses every way around the order.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
-mod common;
+use crate::common;
 
 use common::*;
 use teleconsult::crypto::{Sas, SasInput, encode_fingerprints};
