@@ -26,16 +26,16 @@ const UUIDS = {
 };
 const bytesOf = (list) => list.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
 
-/** (what, uuid, bytes, expected) from tests/devices_spec_vectors.rs. */
+/** (what, uuid, bytes, expected) from tests/devices/spec_vectors.rs. */
 function specVectors() {
-  const src = readFileSync(join(root, 'tests/devices_spec_vectors.rs'), 'utf8');
+  const src = readFileSync(join(root, 'tests/devices/spec_vectors.rs'), 'utf8');
   const re = /\(\s*"([^"]*)",\s*"([^"]*)",\s*&\[([^\]]*)\],\s*r#"([\s\S]*?)"#,?\s*\)/g;
   return [...src.matchAll(re)].map((m) => ({ what: m[1], uuid: m[2], bytes: bytesOf(m[3]), want: JSON.parse(m[4]) }));
 }
 
-/** (what, characteristic name, bytes, reason, field) from tests/devices_malformed_payloads.rs. */
+/** (what, characteristic name, bytes, reason, field) from tests/devices/malformed_payloads.rs. */
 function malformedVectors() {
-  const src = readFileSync(join(root, 'tests/devices_malformed_payloads.rs'), 'utf8');
+  const src = readFileSync(join(root, 'tests/devices/malformed_payloads.rs'), 'utf8');
   const consts = Object.fromEntries([...src.matchAll(/const (\w+): C = C::(\w+);/g)]
     .map(([, k, v]) => [k, v[0].toLowerCase() + v.slice(1)]));
   const re = /\(\s*"([^"]*)",\s*(\w+),\s*&\[([^\]]*)\],\s*(short|extra|reserved|invalid)\((\w+),\s*(?:"([^"]*)"|\d+)\s*\),?\s*\)/g;
@@ -209,9 +209,9 @@ test('a glucose context attaches to its record, and only to it', () => {
     { code: 'InvalidArgument', reason: 'contextMismatch' });
 });
 
-/** (fixture, uuid, bytes, offset) from tests/devices_fhir_observations.rs. */
+/** (fixture, uuid, bytes, offset) from tests/devices/fhir_observations.rs. */
 function fhirCases() {
-  const src = readFileSync(join(root, 'tests/devices_fhir_observations.rs'), 'utf8');
+  const src = readFileSync(join(root, 'tests/devices/fhir_observations.rs'), 'utf8');
   const re = /\(\s*"([\w.]+\.json)",\s*"(\w+)",\s*&\[([^\]]*)\],\s*(Some\((-?\d+)\)|None),?\s*\)/g;
   return [...src.matchAll(re)].map((m) => ({ file: m[1], uuid: m[2], bytes: bytesOf(m[3]), offset: m[5] === undefined ? null : Number(m[5]) }));
 }
