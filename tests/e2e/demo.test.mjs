@@ -407,15 +407,21 @@ test('the patient page without the secret in the link explains what to do', asyn
   }
 });
 
+/** A visit's invite made on a blank page of the relay's origin, with no clinician in the room. */
+async function inviteWithoutClinician(browser) {
+  const helper = await openPage(browser, `${relay.url}/`);
+  const invite = await helper.evaluate(async () => {
+    const { createInvite } = await import('/pkg/index.js');
+    return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
+  });
+  return { helper, invite };
+}
+
 test('a patient who arrives before the clinician waits, then is let in', async () => {
   const browser = await launchBrowser();
   try {
     // The clinician's tab creates the invite but has not joined yet: build the link by hand.
-    const helper = await openPage(browser, `${relay.url}/`);
-    const invite = await helper.evaluate(async () => {
-      const { createInvite } = await import('/pkg/index.js');
-      return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
-    });
+    const { helper, invite } = await inviteWithoutClinician(browser);
     const patient = await openPage(browser, invite.patientLink);
     await until(patient, () => document.getElementById('summary').dataset.checked === 'true', null, 'patient check');
     await typeIn(patient, '#name', 'Early Patient');
@@ -490,11 +496,7 @@ test('a patient link with a wrong secret: within seconds both sides are told the
 test('a link to a visit that is not open (a wrong room, or one that ended) stops trying and says so', async () => {
   const browser = await launchBrowser();
   try {
-    const helper = await openPage(browser, `${relay.url}/`);
-    const invite = await helper.evaluate(async () => {
-      const { createInvite } = await import('/pkg/index.js');
-      return createInvite(`${location.origin}/patient.html`, `${location.origin}/clinician.html`);
-    });
+    const { invite } = await inviteWithoutClinician(browser);
     // Nobody ever opens this room: to the relay it is the same as a garbled or ended one.
     const patient = await browser.newPage();
     await patient.evaluateOnNewDocument(() => { window.demoJoinRetry = { everyMs: 200, attempts: 3 }; });
