@@ -16,6 +16,12 @@
 //! RELAY_BENCH_SECS (4 per phase), RELAY_BENCH_FIXED_RATE (cap, 20000 frames/s).
 //!
 //! Run: `cargo run --profile relay -p teleconsult-relay --bin relay-bench`.
+//!
+//! Panics: every `unwrap`/`expect` here is a set-up step of this benchmark (binding a
+//! loopback port, starting its own child relay, the Node.js baseline, a runtime) or a frame
+//! read back from one of those two relays, which it started itself on 127.0.0.1. No outside
+//! input reaches it and nothing ships it; a failure aborts the run, which is the right end
+//! for a benchmark whose figures would otherwise be wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop)] // a benchmark driver: failing loudly is right
 
 use std::io::{BufRead, BufReader, Write};
