@@ -26,7 +26,7 @@ use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    Redacted, SecurityKind, Session, SessionError, Timeouts,
+    Redacted, SdpKind, SecurityKind, Session, SessionError, Timeouts,
 };
 use crate::sorted_map::SortedMap;
 use crate::web::Error;
@@ -315,12 +315,49 @@ pub(super) struct Inner {
 /// after a participant connected), and handed to the next participant this one negotiates
 /// with, which then adds the tracks. In Chromium the first connection of a page costs ~3 ms
 /// to construct (WebRTC starts up) and adding two tracks ~3 ms more; made on demand, all of it
-/// sits on the call set-up's critical path (docs/BENCHMARKS.md).
+/// sits on the call set-up's critical path (docs/BENCHMARKS.md). A patient's or guest's
+/// spare also holds its first offer ready ([`peer::WarmOffer`]).
 struct Spare {
     peer: Peer,
-    /// Whose connection it is: set when it is handed out; events before that are dropped
-    /// (there are none: nothing happens before a description is set).
+    handoff: Handoff,
+    warm: Option<peer::WarmOffer>,
+}
+
+/// Where a spare connection's events go: nowhere until it is handed to a participant. The
+/// candidates of a warm offer wait here until the session has sent that offer.
+#[derive(Clone, Default)]
+struct Handoff {
     owner: Rc<Cell<Option<ParticipantId>>>,
+    early: Rc<RefCell<Vec<PeerEvent>>>,
+}
+
+/// Events a spare keeps before it is handed out: one offer's candidates and its end (a
+/// bound, not a count anyone reaches).
+const MAX_EARLY_EVENTS: usize = 64;
+
+impl Handoff {
+    fn route(&self, weak: &Weak<RefCell<Inner>>, event: PeerEvent) {
+        match self.owner.get() {
+            Some(id) => on_peer(weak, id, event),
+            None => {
+                let mut early = self.early.borrow_mut();
+                if early.len() < MAX_EARLY_EVENTS {
+                    early.push(event);
+                }
+            }
+        }
+    }
+
+    /// From now on the events go to `id`; those that waited are replayed (`keep`) or dropped.
+    fn hand_to(&self, weak: &Weak<RefCell<Inner>>, id: ParticipantId, keep: bool) {
+        self.owner.set(Some(id));
+        let early = std::mem::take(&mut *self.early.borrow_mut());
+        if keep {
+            for event in early {
+                on_peer(weak, id, event);
+            }
+        }
+    }
 }
 
 /// A video consultation: join it with `Consultation.join(options)`.
@@ -1136,20 +1173,37 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     let start = {
         let mut guard = inner.borrow_mut();
         if !guard.peers.contains_key(&id) {
-            let peer = match guard.spare.take() {
-                Some(spare) => {
-                    spare.owner.set(Some(id));
-                    Ok(spare.peer)
+            let (peer, warm) = match guard.spare.take() {
+                Some(Spare {
+                    peer,
+                    handoff,
+                    warm,
+                }) => {
+                    if warm.is_none() {
+                        handoff.owner.set(Some(id));
+                    }
+                    (Ok(peer), warm.map(|offer| (offer, handoff)))
                 }
-                None => bare_peer(inner, &guard, move || Some(id)),
+                None => {
+                    let weak = Rc::downgrade(inner);
+                    (bare_peer(&guard, move |e| on_peer(&weak, id, e)), None)
+                }
             };
             match peer {
-                Ok(p) => {
+                Ok(mut p) => {
                     // A spare may hold tracks the local media no longer has, or lack some.
                     p.remove_tracks_not_in(guard.local_stream.as_ref());
                     match &guard.local_stream {
                         Some(stream) => p.add_stream(stream),
                         None => p.receive_audio_and_video(),
+                    }
+                    if let Some((offer, handoff)) = warm {
+                        let weak = Rc::downgrade(inner);
+                        p.warm = Some(peer::WarmStart {
+                            usable: None,
+                            offer,
+                            release: Box::new(move |keep| handoff.hand_to(&weak, id, keep)),
+                        });
                     }
                     guard.peers.insert(id, p);
                 }
@@ -1170,7 +1224,19 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
         if request == MediaRequest::Prepare {
             return; // Creating the connection above was the whole request.
         }
-        p.queue.push_back(request);
+        // A warm offer answers the first request itself when that asks for an offer of the
+        // same tracks; otherwise it is rolled back before the request runs (`drain_media`).
+        let same_tracks = p.warm.as_ref().is_some_and(|w| p.still_offers(&w.offer));
+        let answered = match p.warm.as_mut() {
+            Some(w) if w.usable.is_none() => {
+                let first_offer = request == (MediaRequest::CreateOffer { ice_restart: false });
+                *w.usable.insert(first_offer && same_tracks)
+            }
+            _ => false,
+        };
+        if !answered {
+            p.queue.push_back(request);
+        }
         !std::mem::replace(&mut p.busy, true)
     };
     if start {
@@ -1178,19 +1244,9 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     }
 }
 
-/// A connection with the app's ICE configuration and no tracks yet, whose events go to the
-/// participant `owner` names.
-fn bare_peer(
-    inner: &Shared,
-    guard: &Inner,
-    owner: impl Fn() -> Option<ParticipantId> + Clone + 'static,
-) -> Result<Peer, JsValue> {
-    let weak = Rc::downgrade(inner);
-    let sink = move |e: PeerEvent| {
-        if let Some(id) = owner() {
-            on_peer(&weak, id, e);
-        }
-    };
+/// A connection with the app's ICE configuration and no tracks yet, whose events go to
+/// `sink`.
+fn bare_peer(guard: &Inner, sink: impl Fn(PeerEvent) + 'static) -> Result<Peer, JsValue> {
     Peer::new(
         &guard.ice_servers,
         guard.relay_only,
@@ -1205,15 +1261,28 @@ fn make_spare(inner: &Shared) {
     if guard.spare.is_some() || guard.ended.is_some() {
         return;
     }
-    let owner = Rc::new(Cell::new(None));
-    let reads = Rc::clone(&owner);
-    if let Ok(peer) = bare_peer(inner, &guard, move || reads.get()) {
+    let handoff = Handoff::default();
+    let route = handoff.clone();
+    let weak = Rc::downgrade(inner);
+    if let Ok(peer) = bare_peer(&guard, move |e| route.route(&weak, e)) {
         // Local tracks go in now too (receive-only transceivers never do: a remote offer
         // would not reuse them, see `on_media`).
         if let Some(stream) = &guard.local_stream {
             peer.add_stream(stream);
         }
-        guard.spare = Some(Spare { peer, owner });
+        // A patient or guest offers first to the clinician (the session's rule): its offer
+        // can be ready before the admission that lets it out.
+        let warm = (guard.session.role() != Role::Clinician).then(|| {
+            if guard.local_stream.is_none() {
+                peer.receive_audio_and_video();
+            }
+            peer.start_offer()
+        });
+        guard.spare = Some(Spare {
+            peer,
+            handoff,
+            warm,
+        });
     }
 }
 
@@ -1230,6 +1299,12 @@ fn replenish_spare_later(inner: &Shared) {
 }
 
 /// Executes a peer's media requests one after another.
+/// What `drain_media` runs next: a warm offer to settle first, then the requests in order.
+enum Step {
+    Warm(peer::WarmStart),
+    Request(MediaRequest),
+}
+
 async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
@@ -1238,16 +1313,43 @@ async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
             let Some(p) = guard.peers.get_mut(&id) else {
                 return;
             };
-            match p.queue.pop_front() {
-                Some(r) => (p.connection(), r),
-                None => {
-                    p.busy = false;
-                    return;
+            let pc = p.connection();
+            if let Some(warm) = p.warm.take() {
+                (pc, Step::Warm(warm))
+            } else {
+                match p.queue.pop_front() {
+                    Some(r) => (pc, Step::Request(r)),
+                    None => {
+                        p.busy = false;
+                        return;
+                    }
                 }
             }
         };
         drop(inner);
-        let (pc, request) = next;
+        let (pc, request) = match next {
+            (pc, Step::Request(r)) => (pc, r),
+            (pc, Step::Warm(warm)) => {
+                let usable = warm.usable == Some(true);
+                let deliver = |sdp: String| {
+                    input(&weak, |i, now| {
+                        let _ = i
+                            .session
+                            .handle_local_description(id, SdpKind::Offer, &sdp, now);
+                    });
+                };
+                if !warm.settle(&pc, deliver).await && usable {
+                    // The offer failed: make it the usual way.
+                    let request = MediaRequest::CreateOffer { ice_restart: false };
+                    if let Some(inner) = weak.upgrade()
+                        && let Some(p) = inner.borrow_mut().peers.get_mut(&id)
+                    {
+                        p.queue.push_front(request);
+                    }
+                }
+                continue;
+            }
+        };
         match peer::execute(&pc, request).await {
             Ok(MediaOutcome::LocalDescription(kind, sdp)) => input(&weak, |i, now| {
                 let _ = i.session.handle_local_description(id, kind, &sdp, now);

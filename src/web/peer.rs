@@ -46,6 +46,10 @@ extern "C" {
         stream: Option<MediaStream>,
     ) -> Result<(), JsValue>;
     fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
+    /// What an offer from `pc` would negotiate: each transceiver's kind, direction and sent
+    /// track, as one string to compare.
+    #[wasm_bindgen(js_name = offerShape)]
+    fn offer_shape(pc: &RtcPeerConnection) -> String;
     /// Resolves to the connection's counters for the quality monitor (a `Float64Array`, see
     /// the snippet).
     #[wasm_bindgen(js_name = qualityCounters)]
@@ -96,6 +100,53 @@ pub enum PeerEvent {
     },
 }
 
+/// An offer set as local description before the session asked for one: a patient or guest
+/// makes it on its spare connection while the handshake and the admission are under way,
+/// so the offer goes out the moment the admission arrives instead of after createOffer and
+/// setLocalDescription (~15 ms on the call set-up's critical path, docs/BENCHMARKS.md).
+/// Nothing of it leaves the device before the session asks: its candidates wait with it.
+pub struct WarmOffer {
+    shape: String,
+    /// Resolves to the offer's `[type, sdp]` once it is the local description.
+    step: Promise,
+}
+
+/// A warm offer handed out with its connection, which the request queue settles first:
+/// used as the answer to the session's first offer request, or rolled back.
+pub struct WarmStart {
+    /// The offer.
+    pub offer: WarmOffer,
+    /// Whether it answers the session's first request (an offer without ICE restart, on
+    /// unchanged tracks), or is rolled back before that request runs; `None` until that
+    /// request comes (a `Prepare` does not count).
+    pub usable: Option<bool>,
+    /// Hands the connection's events to its participant: replays those that waited
+    /// (`true`), or drops them (`false`, their offer was not used).
+    pub release: Box<dyn FnOnce(bool)>,
+}
+
+impl WarmStart {
+    /// Settles the offer: when it is used, `deliver` gets its SDP before the candidates that
+    /// waited are replayed; otherwise it is rolled back and they are dropped. Returns whether
+    /// it was used (if not, the request queue goes on as usual).
+    pub async fn settle(self, pc: &RtcPeerConnection, deliver: impl FnOnce(String)) -> bool {
+        let made = JsFuture::from(self.offer.step).await;
+        if self.usable == Some(true)
+            && let Ok(step) = made
+            && let MediaOutcome::LocalDescription(SdpKind::Offer, sdp) = local_description(&step)
+        {
+            deliver(sdp);
+            (self.release)(true);
+            return true;
+        }
+        // Rolling back a failed offer fails too (the state is stable): nothing to undo then.
+        let none = JsValue::UNDEFINED;
+        let _ = JsFuture::from(negotiate(pc, 4, none.clone(), none.clone(), none)).await;
+        (self.release)(false);
+        false
+    }
+}
+
 /// The result of a media request that the session needs to hear about.
 pub enum MediaOutcome {
     /// A local description was created and applied.
@@ -113,6 +164,8 @@ pub struct Peer {
     pub busy: bool,
     /// This connection's quality and audio-only fallback.
     pub monitor: Monitor,
+    /// An offer made before the connection was handed out, settled before any request.
+    pub warm: Option<WarmStart>,
     _on_event: Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
 }
 
@@ -138,6 +191,7 @@ impl Peer {
             queue: VecDeque::new(),
             busy: false,
             monitor: Monitor::new(),
+            warm: None,
             _on_event: on_event,
         })
     }
@@ -146,6 +200,22 @@ impl Peer {
     /// flag: nothing is renegotiated).
     pub fn set_video_sending(&self, on: bool) {
         let _ = set_video_sending(&self.pc, on);
+    }
+
+    /// Creates an offer and sets it as the local description now, ahead of any request (see
+    /// [`WarmOffer`]).
+    pub fn start_offer(&self) -> WarmOffer {
+        let none = JsValue::UNDEFINED;
+        WarmOffer {
+            shape: offer_shape(&self.pc),
+            step: negotiate(&self.pc, 0, false.into(), none.clone(), none),
+        }
+    }
+
+    /// Whether `warm` offers what this connection would offer now (no track added or
+    /// removed since it was made).
+    pub fn still_offers(&self, warm: &WarmOffer) -> bool {
+        offer_shape(&self.pc) == warm.shape
     }
 
     /// The underlying connection (a cheap handle clone), for async work and stats.

@@ -72,6 +72,56 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
   }
 });
 
+test('a waiting patient\'s offer is made before the admission and goes out with it; one made for other tracks is rolled back', async () => {
+  // Each page logs its connections' setLocalDescription results: `[connection number, type]`.
+  const logDescriptions = () => {
+    window.sld = [];
+    const set = RTCPeerConnection.prototype.setLocalDescription;
+    let made = 0;
+    RTCPeerConnection.prototype.setLocalDescription = async function (...args) {
+      const done = await set.apply(this, args);
+      this.n ??= ++made;
+      window.sld.push([this.n, args[0]?.type === 'rollback' ? 'rollback' : this.localDescription?.type]);
+      return done;
+    };
+  };
+  for (const media of ['join', 'later']) {
+    const { clinician, invite } = await newVisit();
+    const patient = await sdkPage(browser, relay);
+    try {
+      await patient.evaluate(logDescriptions);
+      const doc = await joinIn(clinician, {
+        link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+        token: await relay.token(invite.roomId, 'clinician'),
+      }, { media: 'join' });
+      const pat = await joinIn(patient, {
+        link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+        token: await relay.token(invite.roomId, 'patient'),
+      }, { media });
+      await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
+      // While the patient waits, its first connection holds an offer already.
+      await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'warm offer' });
+      await clinician.evaluate((id) => window.c.admit(id), pat.id);
+      await until(patient, () => window.c.state === 'connected', null, { what: `patient connected (${media})` });
+      await videoKeepsFlowing(clinician, pat.id);
+      await videoKeepsFlowing(patient, doc.id);
+      const first = await patient.evaluate(() => window.sld.filter(([n]) => n === 1).map(([, type]) => type));
+      if (media === 'join') {
+        // The tracks did not change: the offer made while waiting is the one that connected.
+        assert.deepEqual(first, ['offer'], media);
+      } else {
+        // The camera started after the offer was made: it is rolled back and made again.
+        assert.deepEqual(first, ['offer', 'rollback', 'offer'], media);
+      }
+    } finally {
+      await clinician.evaluate(() => window.c?.hangUp());
+      await patient.evaluate(() => window.c?.hangUp());
+      await clinician.close();
+      await patient.close();
+    }
+  }
+});
+
 test('a patient whose camera is denied (microphone only) still receives the clinician\'s video', async () => {
   const { clinician, patient, doc, pat } = await joinBoth({ patientMedia: 'audio' });
   try {

@@ -256,3 +256,11 @@ export async function swapCamera(stream, fresh, pcs) {
   stream.addTrack(track);
   return true;
 }
+
+/** What an offer from `pc` would negotiate: each transceiver's kind, direction and sent track. */
+export function offerShape(pc) {
+  return pc
+    .getTransceivers()
+    .map((t) => `${t.receiver.track.kind}/${t.direction}/${t.sender.track ? t.sender.track.id : ''}`)
+    .join(',');
+}
