@@ -784,7 +784,11 @@ impl Consultation {
                 .map(Peer::connection)
                 .collect();
             let placed = JsFuture::from(peer::replace_tracks(&stream, &fresh, pcs)).await;
-            if !placed.ok().and_then(|v| v.as_f64()).is_some_and(|n| n > 0.0) {
+            if !placed
+                .ok()
+                .and_then(|v| v.as_f64())
+                .is_some_and(|n| n > 0.0)
+            {
                 peer::stop_tracks(&fresh);
                 return Err(Error::Media("the camera gave no video track").into());
             }
@@ -1140,11 +1144,20 @@ async fn reacquire_ended(inner: Shared) {
         peer::stop_tracks(&fresh);
         return;
     }
-    let pcs: Vec<_> = inner.borrow().peers.values().map(Peer::connection).collect();
+    let pcs: Vec<_> = inner
+        .borrow()
+        .peers
+        .values()
+        .map(Peer::connection)
+        .collect();
     let _ = JsFuture::from(peer::replace_tracks(&stream, &fresh, pcs)).await;
     for track in fresh.get_tracks().iter() {
         let kind = get(&track, "kind");
-        dispatch(&inner, "localmediarestored", object(&[("kind", kind), ("track", track)]));
+        dispatch(
+            &inner,
+            "localmediarestored",
+            object(&[("kind", kind), ("track", track)]),
+        );
     }
 }
 

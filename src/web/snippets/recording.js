@@ -12,6 +12,17 @@
  */
 const LATE_CHUNK_MS = 100;
 
+/** Resolves in the next task. A message, not a timer: Firefox runs a background tab's
+ *  timers at most once a second, and the clinician's tab is often in the background. */
+const nextTask = () => new Promise((resolve) => {
+  const c = new MessageChannel();
+  c.port1.onmessage = () => {
+    c.port1.close();
+    resolve();
+  };
+  c.port2.postMessage(0);
+});
+
 /** The live tracks of `kind` in `streams`, in the order given. */
 const live = (streams, kind) =>
   streams.flatMap((s) => s.getTracks().filter((t) => t.kind === kind && t.readyState === 'live'));
@@ -79,13 +90,13 @@ export function startRecorder(streams, mimeType, timeslice, videoBitsPerSecond, 
     h.chunks.push(data);
     h.bytes += data.size;
     events.dispatchEvent(new CustomEvent('dataavailable', { detail: { data, size: data.size } }));
-    if (h.settle) settle();
+    h.last = performance.now();
   };
-  const settle = () => {
-    clearTimeout(h.settle);
-    h.settle = setTimeout(() => onEnd(false), LATE_CHUNK_MS);
+  recorder.onstop = async () => {
+    h.last = performance.now();
+    while (performance.now() - h.last < LATE_CHUNK_MS) await nextTask();
+    if (!h.done) onEnd(false);
   };
-  recorder.onstop = settle;
   recorder.onerror = () => onEnd(true);
   try {
     recorder.start(timeslice);
@@ -117,7 +128,7 @@ export function stopRecorder(h) {
  */
 export function finishRecorder(h) {
   try {
-    clearTimeout(h.settle);
+    h.done = true;
     h.recorder.ondataavailable = h.recorder.onstop = h.recorder.onerror = null;
     release(h);
     return new Blob(h.chunks, { type: h.mime });
