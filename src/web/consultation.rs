@@ -777,18 +777,7 @@ impl Consultation {
                 peer::drop_tracks(&stream, "video");
             }
             let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
-            let pcs: Vec<_> = inner
-                .borrow()
-                .peers
-                .values()
-                .map(Peer::connection)
-                .collect();
-            let placed = JsFuture::from(peer::replace_tracks(&stream, &fresh, pcs)).await;
-            if !placed
-                .ok()
-                .and_then(|v| v.as_f64())
-                .is_some_and(|n| n > 0.0)
-            {
+            if !replace_tracks(&inner, &stream, &fresh).await {
                 peer::stop_tracks(&fresh);
                 return Err(Error::Media("the camera gave no video track").into());
             }
@@ -1144,13 +1133,7 @@ async fn reacquire_ended(inner: Shared) {
         peer::stop_tracks(&fresh);
         return;
     }
-    let pcs: Vec<_> = inner
-        .borrow()
-        .peers
-        .values()
-        .map(Peer::connection)
-        .collect();
-    let _ = JsFuture::from(peer::replace_tracks(&stream, &fresh, pcs)).await;
+    replace_tracks(&inner, &stream, &fresh).await;
     for track in fresh.get_tracks().iter() {
         let kind = get(&track, "kind");
         dispatch(
@@ -1703,6 +1686,22 @@ async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
             _ => Error::Media("the camera or microphone could not be opened"),
         }),
     }
+}
+
+/// Sends each track of `fresh` in place of `stream`'s track of its kind on every connection
+/// (`replaceTrack`, no renegotiation) and puts it in `stream`; false when `fresh` had none.
+async fn replace_tracks(inner: &Shared, stream: &MediaStream, fresh: &MediaStream) -> bool {
+    let pcs: Vec<_> = inner
+        .borrow()
+        .peers
+        .values()
+        .map(Peer::connection)
+        .collect();
+    let placed = JsFuture::from(peer::replace_tracks(stream, fresh, pcs)).await;
+    placed
+        .ok()
+        .and_then(|v| v.as_f64())
+        .is_some_and(|n| n > 0.0)
 }
 
 /// Brings every peer connection in line with the local stream and renegotiates.
