@@ -70,7 +70,7 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
   participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
-  videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, recording: true,
+  videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
   playblocked: true,
 });
 /** Events this layer dispatches itself, on a target of each wrapper's own. */

@@ -150,6 +150,10 @@ export interface ConsultationEventMap {
   error: { code: ErrorCode; message: string; participantId?: string; relayCode?: number; iceErrorCode?: number; url?: string; reason?: "no-turn" | "blocked" };
   /** Consent no longer covers this local media (withdrawn, expired, new notice): it stopped. */
   localmediastopped: { kind: "audio" | "video"; reason: string };
+  /** The browser ended this local track while the page was hidden (Safari, iOS): on coming
+   *  back, the SDK opened the device again with the same constraints and sends `track` in
+   *  its place, without renegotiating. `localStream` holds it; show it in a self-view. */
+  localmediarestored: { kind: "audio" | "video"; track: MediaStreamTrack };
 }
 
 /** What a security event reports; the offending frame was dropped and changed nothing. */
@@ -305,6 +309,8 @@ pub(super) struct Inner {
     /// Why the join failed, for `join()` to reject with.
     join_error: Option<Error>,
     host_listeners: Option<HostListeners>,
+    /// Ended local tracks are being opened again ([`reacquire_ended`]).
+    reacquiring: bool,
     events: EventTarget,
     /// This side's recording and the others' (src/web/recording.rs).
     recording: super::recording::CallRecording,
@@ -552,6 +558,7 @@ fn build(
             join_waiter: None,
             join_error: None,
             host_listeners: None,
+            reacquiring: false,
             events,
             recording: Default::default(),
         }))
@@ -807,14 +814,7 @@ impl Consultation {
                 peer::drop_tracks(&stream, "video");
             }
             let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
-            let pcs: Vec<_> = inner
-                .borrow()
-                .peers
-                .values()
-                .map(Peer::connection)
-                .collect();
-            let swapped = JsFuture::from(peer::swap_camera(&stream, &fresh, pcs)).await;
-            if swapped.ok().and_then(|v| v.as_bool()) != Some(true) {
+            if !replace_tracks(&inner, &stream, &fresh).await {
                 peer::stop_tracks(&fresh);
                 return Err(Error::Media("the camera gave no video track").into());
             }
@@ -1082,7 +1082,8 @@ extern "C" {
 }
 
 /// Reconnect at once when the device comes back online or the page becomes visible again
-/// (mobile browsers freeze background tabs and drop their sockets).
+/// (mobile browsers freeze background tabs and drop their sockets); local tracks the
+/// browser ended while the page was hidden are opened again.
 fn install_host_listeners(inner: &Shared) {
     let listener = |online: bool| {
         let weak = Rc::downgrade(inner);
@@ -1093,6 +1094,9 @@ fn install_host_listeners(inner: &Shared) {
             if idle && !hidden {
                 inner.borrow_mut().backoff.reset();
                 connect(&inner);
+            }
+            if !online && !hidden {
+                js::spawn(Box::pin(reacquire_ended(inner.clone())));
             }
             if online {
                 // The network changed: the old candidate pairs may be gone.
@@ -1113,6 +1117,68 @@ fn install_host_listeners(inner: &Shared) {
     let (online, visibility) = (listener(true), listener(false));
     let detach = host_listen(&online, &visibility);
     inner.borrow_mut().host_listeners = Some((detach, [online, visibility]));
+}
+
+/// Safari and iOS may end local capture while the page is in the background
+/// (docs/BROWSERS.md, Safari rule 3). Each kind whose local track ended is opened again with
+/// the constraints it had and sent in the old track's place on every connection
+/// (`replaceTrack`: no renegotiation); `localmediarestored` tells the app. A kind consent no
+/// longer covers stays off. Only ended kinds are asked for, so a live track of the other kind
+/// is never opened twice (iOS keeps one capture per kind, `Platform::one_capture_per_kind`),
+/// and an ended track is already stopped, so that order holds too.
+async fn reacquire_ended(inner: Shared) {
+    let stream = {
+        let i = inner.borrow();
+        if i.reacquiring || i.ended.is_some() {
+            return;
+        }
+        i.local_stream.clone()
+    };
+    let Some(stream) = stream else { return };
+    let ended = peer::ended_constraints(&stream);
+    let wanted = Object::new();
+    for kind in ["audio", "video"] {
+        let constraints = get(&ended, kind);
+        if !present(&constraints) {
+            continue;
+        }
+        let denied = media_category(kind)
+            .and_then(|c| consent_decision(&inner, c))
+            .is_some_and(|d| !d.allowed);
+        if denied {
+            peer::drop_tracks(&stream, kind);
+        } else {
+            set(&wanted, kind, constraints);
+        }
+    }
+    if Object::keys(&wanted).length() == 0 {
+        return;
+    }
+    inner.borrow_mut().reacquiring = true;
+    let fresh = get_user_media(&wanted.into()).await;
+    inner.borrow_mut().reacquiring = false;
+    let fresh = match fresh {
+        Ok(fresh) => fresh,
+        Err(e) => return dispatch(&inner, "error", error_detail(&e, None)),
+    };
+    // The call may have ended, or the app replaced its media, while the device opened.
+    let current = {
+        let i = inner.borrow();
+        i.ended.is_none() && i.local_stream.as_ref() == Some(&stream)
+    };
+    if !current {
+        peer::stop_tracks(&fresh);
+        return;
+    }
+    replace_tracks(&inner, &stream, &fresh).await;
+    for track in fresh.get_tracks().iter() {
+        let kind = get(&track, "kind");
+        dispatch(
+            &inner,
+            "localmediarestored",
+            object(&[("kind", kind), ("track", track)]),
+        );
+    }
 }
 
 // ----- outputs ---------------------------------------------------------------------------
@@ -1722,6 +1788,22 @@ async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
             _ => Error::Media("the camera or microphone could not be opened"),
         }),
     }
+}
+
+/// Sends each track of `fresh` in place of `stream`'s track of its kind on every connection
+/// (`replaceTrack`, no renegotiation) and puts it in `stream`; false when `fresh` had none.
+async fn replace_tracks(inner: &Shared, stream: &MediaStream, fresh: &MediaStream) -> bool {
+    let pcs: Vec<_> = inner
+        .borrow()
+        .peers
+        .values()
+        .map(Peer::connection)
+        .collect();
+    let placed = JsFuture::from(peer::replace_tracks(stream, fresh, pcs)).await;
+    placed
+        .ok()
+        .and_then(|v| v.as_f64())
+        .is_some_and(|n| n > 0.0)
 }
 
 /// Brings every peer connection in line with the local stream and renegotiates.

@@ -68,14 +68,18 @@ extern "C" {
     /// Enables or disables the tracks of `kind`.
     #[wasm_bindgen(js_name = setEnabled)]
     pub fn set_enabled(stream: &MediaStream, kind: &str, enabled: bool);
-    /// Sends `fresh`'s video track instead of the current camera; resolves to false when
-    /// `fresh` has none.
-    #[wasm_bindgen(js_name = swapCamera)]
-    pub fn swap_camera(
+    /// Sends each track of `fresh` instead of the current one of its kind (`replaceTrack`,
+    /// no renegotiation) and puts it in `stream`; resolves to how many tracks it placed.
+    #[wasm_bindgen(js_name = replaceTracks)]
+    pub fn replace_tracks(
         stream: &MediaStream,
         fresh: &MediaStream,
         pcs: Vec<RtcPeerConnection>,
     ) -> Promise;
+    /// `{ audio?, video? }`: the constraints reopening each kind whose track ended; undefined
+    /// when none did.
+    #[wasm_bindgen(js_name = endedConstraints)]
+    pub fn ended_constraints(stream: &MediaStream) -> JsValue;
     /// `getUserMedia`; see the snippet for how it rejects.
     #[wasm_bindgen(js_name = openMedia)]
     pub fn open_media(constraints: &JsValue) -> Promise;

@@ -239,6 +239,69 @@ test('on iOS (one live camera per page) switchCamera stops the old camera before
   }
 });
 
+test('a camera the browser ended while the page was hidden is opened again when it is visible, and sent without renegotiating', async () => {
+  const { clinician, patient, pat } = await joinBoth();
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'patient connected' });
+    await videoKeepsFlowing(clinician, pat.id);
+    // A renegotiation sets new descriptions: count them on both pages from here on.
+    for (const page of [clinician, patient]) {
+      await page.evaluate(() => {
+        window.descriptions = 0;
+        for (const m of ['setLocalDescription', 'setRemoteDescription']) {
+          const f = RTCPeerConnection.prototype[m];
+          RTCPeerConnection.prototype[m] = function (...a) { window.descriptions += 1; return f.apply(this, a); };
+        }
+      });
+    }
+    // The page goes to the background (its visibility is page-controlled: a headless browser
+    // never hides a page) and the camera ends there, as iOS ends it.
+    const ended = await patient.evaluate(() => {
+      let hidden = false;
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+      window.setHidden = (h) => { hidden = h; document.dispatchEvent(new Event('visibilitychange')); };
+      window.restored = [];
+      window.opened = 0;
+      const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = (c) => { window.opened += 1; return gum(c); };
+      window.c.addEventListener('localmediarestored', (e) => window.restored.push({ kind: e.detail.kind, track: e.detail.track }));
+      window.setHidden(true);
+      window.oldCamera = window.c.localStream.getVideoTracks()[0];
+      window.oldMicrophone = window.c.localStream.getAudioTracks()[0];
+      window.oldCamera.stop();
+      return window.oldCamera.readyState;
+    });
+    assert.equal(ended, 'ended');
+    await patient.evaluate(() => window.setHidden(false));
+    const restored = await until(patient, () => window.restored.length && window.restored.map((r) => ({
+      kind: r.kind,
+      state: r.track.readyState,
+      inLocalStream: window.c.localStream.getVideoTracks()[0] === r.track,
+      oldGone: !window.c.localStream.getTracks().includes(window.oldCamera),
+      microphoneKept: window.c.localStream.getAudioTracks()[0] === window.oldMicrophone,
+    })), null, { what: 'localmediarestored' });
+    assert.deepEqual(restored, [{ kind: 'video', state: 'live', inLocalStream: true, oldGone: true, microphoneKept: true }]);
+    // The clinician decodes frames of the new camera, and nobody renegotiated.
+    await videoKeepsFlowing(clinician, pat.id);
+    assert.deepEqual([await clinician.evaluate(() => window.descriptions), await patient.evaluate(() => window.descriptions)], [0, 0]);
+    // Becoming visible again with every track live opens nothing (the SDK asks at once, in
+    // a microtask, when it does).
+    const opened = await patient.evaluate(async () => {
+      window.setHidden(true);
+      window.setHidden(false);
+      await new Promise((r) => setTimeout(r));
+      return [window.opened, window.restored.length];
+    });
+    assert.deepEqual(opened, [1, 1]);
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    await patient.evaluate(() => window.c?.hangUp());
+    await clinician.close();
+    await patient.close();
+  }
+});
+
 test('an interpreter (guest) joins an ongoing call and connects with both', async () => {
   const { clinician, patient, invite, doc, pat } = await joinBoth();
   const guest = await sdkPage(browser, relay);

@@ -105,6 +105,7 @@ export async function launchFirefox() {
     headless: true,
     userDataDir,
     extraPrefsFirefox: firefoxPrefs,
+    timeout: 180_000,
   });
   const close = browser.close.bind(browser);
   browser.close = async () => {

@@ -238,23 +238,41 @@ export function setEnabled(stream, kind, enabled) {
 }
 
 /**
- * Puts the video track of `fresh` in place of the sent video on every connection in `pcs`
- * and in `stream` (the old camera is stopped). Resolves to false, changing nothing, when
- * `fresh` has no video track.
+ * Puts each track of `fresh` in place of the sent track of its kind on every connection in
+ * `pcs` (`replaceTrack`: no renegotiation) and in `stream` (the old track of that kind is
+ * stopped). Resolves to the number of tracks put in place; 0, changing nothing, when
+ * `fresh` has none.
  */
-export async function swapCamera(stream, fresh, pcs) {
-  const track = fresh.getVideoTracks()[0];
-  if (!track) return false;
-  for (const pc of pcs) {
-    for (const sender of pc.getSenders()) {
-      if (sender.track && sender.track.kind === 'video') {
-        await sender.replaceTrack(track).catch(() => {});
+export async function replaceTracks(stream, fresh, pcs) {
+  const tracks = fresh.getTracks();
+  for (const track of tracks) {
+    for (const pc of pcs) {
+      for (const sender of pc.getSenders()) {
+        if (sender.track && sender.track.kind === track.kind) {
+          await sender.replaceTrack(track).catch(() => {});
+        }
       }
     }
+    dropTracks(stream, track.kind);
+    stream.addTrack(track);
   }
-  dropTracks(stream, 'video');
-  stream.addTrack(track);
-  return true;
+  return tracks.length;
+}
+
+/**
+ * The `getUserMedia` constraints that open again each kind of `stream` whose track ended
+ * (the constraints it was opened with, or `true`), as `{ audio?, video? }`; undefined when
+ * no track ended.
+ */
+export function endedConstraints(stream) {
+  let out;
+  for (const t of stream.getTracks()) {
+    if (t.readyState !== 'ended') continue;
+    let c = {};
+    try { c = t.getConstraints() ?? {}; } catch {}
+    (out ??= {})[t.kind] = Object.keys(c).length ? c : true;
+  }
+  return out;
 }
 
 /** What an offer from `pc` would negotiate: each transceiver's kind, direction and sent track. */

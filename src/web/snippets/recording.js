@@ -5,6 +5,24 @@
 // because each DOM call and callback compiled from Rust costs a web-sys binding and closure
 // glue in the wasm, far more than these lines.
 
+/**
+ * How long after the recorder's `stop` event to wait for a late chunk. Firefox may deliver
+ * the chunk of a timeslice that was being gathered at `stop()` after its `stop` event
+ * (docs/BROWSERS.md); each late chunk waits this long again.
+ */
+const LATE_CHUNK_MS = 100;
+
+/** Resolves in the next task. A message, not a timer: Firefox runs a background tab's
+ *  timers at most once a second, and the clinician's tab is often in the background. */
+const nextTask = () => new Promise((resolve) => {
+  const c = new MessageChannel();
+  c.port1.onmessage = () => {
+    c.port1.close();
+    resolve();
+  };
+  c.port2.postMessage(0);
+});
+
 /** The live tracks of `kind` in `streams`, in the order given. */
 const live = (streams, kind) =>
   streams.flatMap((s) => s.getTracks().filter((t) => t.kind === kind && t.readyState === 'live'));
@@ -37,8 +55,9 @@ function mix(tracks) {
  * Records one video track (the first live one in `streams`, which come in the order the Rust
  * side chose) and the audio of every stream (mixed into one track when there are several).
  * `mimeType` empty picks WebM, else MP4, where supported. Chunks are kept here and announced
- * with a `dataavailable` event on `events`; `onEnd(false)` runs on the recorder's `stop`,
- * `onEnd(true)` on its `error`. Returns the recording's handle, or a code when it cannot
+ * with a `dataavailable` event on `events`; `onEnd(false)` runs once the last chunk is in
+ * (`LATE_CHUNK_MS` after the recorder's `stop` and after any chunk following it), `onEnd(true)`
+ * on its `error`. Returns the recording's handle, or a code when it cannot
  * start: 'mime' (unsupported type), 'nothing' (no live track), 'refused' (the constructor
  * threw), 'start' (`start` threw).
  */
@@ -71,8 +90,13 @@ export function startRecorder(streams, mimeType, timeslice, videoBitsPerSecond, 
     h.chunks.push(data);
     h.bytes += data.size;
     events.dispatchEvent(new CustomEvent('dataavailable', { detail: { data, size: data.size } }));
+    h.last = performance.now();
   };
-  recorder.onstop = () => onEnd(false);
+  recorder.onstop = async () => {
+    h.last = performance.now();
+    while (performance.now() - h.last < LATE_CHUNK_MS) await nextTask();
+    if (!h.done) onEnd(false);
+  };
   recorder.onerror = () => onEnd(true);
   try {
     recorder.start(timeslice);
@@ -97,13 +121,15 @@ export function stopRecorder(h) {
 }
 
 /**
- * After the last chunk: detaches the callbacks into the wasm (which may be freed next),
- * releases the mixer and returns the whole recording as one Blob (null if that fails). Never
- * throws: the wasm calls it while it holds the recording's state.
+ * After the last chunk: detaches the callbacks into the wasm (which may be freed next) and
+ * the chunk counter (the size is final: that of the Blob), releases the mixer and returns the
+ * whole recording as one Blob (null if that fails). Never throws: the wasm calls it while it
+ * holds the recording's state.
  */
 export function finishRecorder(h) {
   try {
-    h.recorder.onstop = h.recorder.onerror = null;
+    h.done = true;
+    h.recorder.ondataavailable = h.recorder.onstop = h.recorder.onerror = null;
     release(h);
     return new Blob(h.chunks, { type: h.mime });
   } catch {
