@@ -1,7 +1,7 @@
 //! End-to-end encrypted chat over a consultation, sans-IO.
 //!
 //! Chat frames ride the session's sealed, reliable, ordered app-data channel
-//! ([`Session::send_app_data`](crate::signaling::session::Session::send_app_data)) behind
+//! ([`Session::send_app_data`](crate::signaling::Session::send_app_data)) behind
 //! their own reserved first byte, [`TAG_CHAT`] (docs/PROTOCOL.md, "Chat"). Each participant
 //! keeps a [`Conversation`]: the messages it holds, numbered per author for order and replay
 //! refusal, the delivered and read receipts of its own, and typing state. A participant
