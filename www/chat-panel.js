@@ -5,8 +5,22 @@ import { $, h, announce } from '/common.js';
 
 const ROLE = { clinician: 'Clinician', patient: 'Patient', guest: 'Guest' };
 
+/** The card's body, under its heading (the pages hold the card and heading only). */
+function build(card) {
+  if ($('chat-log')) return;
+  card.append(
+    h('ol', { id: 'chat-log', class: 'chat-log', 'aria-label': 'Messages' }),
+    h('p', { id: 'chat-typing', class: 'hint', 'aria-live': 'polite' }),
+    h('form', { id: 'chat-form', class: 'chat-form' },
+      h('label', { for: 'chat-input' }, 'Message'),
+      h('input', { id: 'chat-input', type: 'text', maxlength: '1000', autocomplete: 'off' }),
+      h('button', { type: 'submit' }, 'Send')),
+    h('p', { id: 'chat-note', class: 'hint', 'aria-live': 'polite' }));
+}
+
 /** Wires the `#chat-card` of this page to consultation `c`. */
 export function attachChat(c) {
+  build($('chat-card'));
   const log = $('chat-log');
   const form = $('chat-form');
   const input = $('chat-input');

@@ -235,24 +235,13 @@ impl Conversation {
                 .encode();
                 Ok(Received::Message { message, receipt })
             }
-            Frame::History {
-                author,
-                role,
-                seq,
-                sent_at,
-                text,
-            } => {
+            history @ Frame::History { .. } => {
                 // Only a clinician vouches for others' words (it admitted them).
                 if from.role != Role::Clinician {
                     return Err(ChatError::NotPermitted);
                 }
-                let message = ChatMessage {
-                    author,
-                    role,
-                    seq,
-                    sent_at,
-                    text,
-                };
+                let message = history_message(history)
+                    .ok_or(ChatError::Malformed("chat frame: not history"))?;
                 self.hold(message.clone())?;
                 Ok(Received::History { message })
             }
@@ -332,6 +321,26 @@ impl Conversation {
             .partition_point(|held| held.order() < m.order());
         self.messages.insert(at, m);
         Ok(())
+    }
+}
+
+/// The message a history frame carries (`None` for other frames).
+pub(super) fn history_message(frame: Frame) -> Option<ChatMessage> {
+    match frame {
+        Frame::History {
+            author,
+            role,
+            seq,
+            sent_at,
+            text,
+        } => Some(ChatMessage {
+            author,
+            role,
+            seq,
+            sent_at,
+            text,
+        }),
+        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@
 //! ```
 
 use super::MAX_MESSAGES;
-use super::conversation::{ChatMessage, history_frame};
+use super::conversation::{ChatMessage, history_frame, history_message};
 use super::error::ChatError;
 use super::wire::{Frame, MAX_FRAME_LEN};
 
@@ -52,22 +52,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ChatMessage>, ChatError> {
         }
         let (frame, tail) = tail.split_at_checked(len).ok_or(truncated)?;
         rest = tail;
-        match Frame::decode(frame)? {
-            Frame::History {
-                author,
-                role,
-                seq,
-                sent_at,
-                text,
-            } => out.push(ChatMessage {
-                author,
-                role,
-                seq,
-                sent_at,
-                text,
-            }),
-            _ => return Err(ChatError::Malformed("stored chat: not a message")),
-        }
+        out.push(
+            history_message(Frame::decode(frame)?)
+                .ok_or(ChatError::Malformed("stored chat: not a message"))?,
+        );
     }
     if !rest.is_empty() {
         return Err(ChatError::Malformed("stored chat: trailing bytes"));
