@@ -114,6 +114,8 @@ pub enum Error {
     /// A shared reading's envelope was refused (`InvalidArgument`; its measurement, when that
     /// is what failed, is a [`Error::Device`]).
     Reading(crate::devices::delivery::ReceiveError),
+    /// A chat frame or action was refused (see [`crate::chat::ChatError`]).
+    Chat(crate::chat::ChatError),
 }
 
 impl From<CryptoError> for Error {
@@ -174,6 +176,7 @@ impl Error {
                 _ => ErrorCode::MalformedMeasurement,
             },
             Self::Reading(_) => ErrorCode::InvalidArgument,
+            Self::Chat(e) => e.code(),
         }
     }
 }
@@ -200,6 +203,10 @@ impl Error {
             Self::Device(e) => e.push_message(out),
             Self::Reading(e) => {
                 out.push_str("invalid argument: ");
+                out.push_str(e.message());
+            }
+            Self::Chat(e) => {
+                out.push_str("chat: ");
                 out.push_str(e.message());
             }
         }
@@ -250,6 +257,7 @@ mod tests {
             }
             Error::Device(e) => write!(f, "{e}"),
             Error::Reading(e) => write!(f, "invalid argument: {}", e.message()),
+            Error::Chat(e) => write!(f, "chat: {e}"),
         }
     }
 

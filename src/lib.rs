@@ -12,6 +12,7 @@
 //! | [`signaling`] | the sans-IO consultation session: wire format and state machine |
 //! | [`devices`] | Bluetooth SIG health characteristic parsers, readings, FHIR mapping |
 //! | [`consent`] | consent model, signed ledger, policy decisions, exports |
+//! | [`chat`] | end-to-end encrypted chat: frames, conversation, history, FHIR Communication |
 //! | `web` | wasm32 only: the JS API and the browser drivers |
 //!
 //! Everything except `web` is plain Rust, compiled and tested natively. Nothing outside
@@ -29,6 +30,7 @@
 //! sorting and panicking slices: docs/DEVELOPING.md, "Why size shapes the code".
 
 pub mod capabilities;
+pub mod chat;
 pub mod consent;
 pub mod crypto;
 pub mod devices;

@@ -270,12 +270,14 @@ export class ClinicianExtras {
 
   // ----- export -------------------------------------------------------------------------
 
-  /** The visit as a FHIR R4 Bundle: Observations, Consents, and the signed ledger as a Binary. */
+  /** The visit as a FHIR R4 Bundle: Observations, Consents, chat Communications, and the signed ledger as a Binary. */
   bundle() {
     const entry = (resource) => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource });
     const observations = [...this.readings.values()].flatMap((r) => r.observations);
     const consents = this.replica && this.replica.size > 0 ? this.replica.toFhir() : [];
-    const entries = [...observations, ...consents].map(entry);
+    const communications = this.consultation && this.patientId
+      ? this.consultation.chat.toFhir({ subject: `Patient/demo-${this.patientId}` }) : [];
+    const entries = [...observations, ...consents, ...communications].map(entry);
     let ledger = null;
     if (this.replica && this.replica.size > 0) {
       const bytes = this.replica.export();
@@ -299,7 +301,7 @@ export class ClinicianExtras {
     }
     return {
       bundle: { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry: entries },
-      counts: { observations: observations.length, consents: consents.length, ledgerEntries: ledger?.summary.entries ?? 0 },
+      counts: { observations: observations.length, consents: consents.length, messages: communications.length, ledgerEntries: ledger?.summary.entries ?? 0 },
     };
   }
 

@@ -8,6 +8,7 @@ import {
 } from '/common.js';
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
+import { attachChat } from '/chat-panel.js';
 
 const { Consultation, createInvite, version } = sdk;
 $('version').textContent = version();
@@ -241,6 +242,7 @@ function wire(c) {
   });
   c.addEventListener('error', (e) => log(`Problem: ${e.detail.message}`));
   app.extras.attach(c);
+  attachChat(c);
 }
 
 function setFocus(id) {

@@ -7,6 +7,7 @@ import {
 } from '/common.js';
 import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
 import { PatientExtras } from '/patient-extras.js';
+import { attachChat } from '/chat-panel.js';
 
 const { Consultation, version } = sdk;
 $('version').textContent = version();
@@ -280,6 +281,7 @@ function wire(c) {
     if (e.detail.code === 'PermissionDenied') showAlert(errorWords(e.detail));
   });
   app.extras.attach(c);
+  attachChat(c);
 }
 
 function setClinicianName(name) {

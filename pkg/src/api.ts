@@ -12,6 +12,7 @@ export { ConsentReplica } from './consent-replica.js';
 export { verifyLedger } from './ledger.js';
 export { Consultation } from './consultation.js';
 export { Recording } from './recording.js';
+export { Chat, type ChatFhirOptions } from './chat.js';
 export { createInvite, takeInviteLink } from './invite.js';
 export { DeviceBridge } from './device-bridge.js';
 export { DeviceSession } from './device-session.js';

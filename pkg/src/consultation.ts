@@ -9,6 +9,7 @@ import { disposable, eventNames, free, inner, innerOf, listen, wrap } from './ba
 import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, oneOf, opt, str, type Check } from './validate.js';
 import { Recording } from './recording.js';
 import { Playback } from './playback.js';
+import { Chat, chatFor } from './chat.js';
 
 declare module '../web/teleconsult.js' {
   interface ConsultationEventMap {
@@ -71,7 +72,7 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
-  playblocked: true,
+  playblocked: true, chatmessage: true, chatreceipt: true, chattyping: true, chathistory: true,
 });
 /** Events this layer dispatches itself, on a target of each wrapper's own. */
 const OWN_EVENTS = new WeakMap<Consultation, EventTarget>();
@@ -93,6 +94,7 @@ const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
   return v;
 };
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
+const CHATS = new WeakMap<Consultation, Chat>();
 const pid = (v: unknown) => arg(v, 'participantId', str);
 
 /** One participant's side of a video consultation. Join with `Consultation.join`. */
@@ -116,6 +118,13 @@ export class Consultation {
   get endReason(): EndReason | undefined { return call(() => c(this).endReason); }
   get localStream(): MediaStream | undefined { return call(() => c(this).localStream); }
   get recording(): RecordingState { return call(() => c(this).recording); }
+  /** The consultation's chat (src/web/chat.rs, pkg/src/chat.ts). */
+  get chat(): Chat {
+    c(this);
+    let chat = CHATS.get(this);
+    if (!chat) CHATS.set(this, (chat = chatFor(() => c(this))));
+    return chat;
+  }
 
   participants(): Participant[] { return call(() => c(this).participants()); }
   remoteStream(participantId: string): MediaStream | undefined {

@@ -230,6 +230,8 @@ pub fn fhir_consent(ledger_id: &[u8; 16], state: &ConsentState, r: &GrantRecord)
     for c in &g.categories {
         let code = if c.loinc().is_some() {
             "Observation"
+        } else if *c == DataCategory::ChatHistory {
+            "Communication"
         } else {
             "Media"
         };

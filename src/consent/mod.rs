@@ -87,7 +87,7 @@ pub use policy::{
 };
 pub use recording::{
     Party, PartyConsent, RecordingDecision, RecordingSignal, StopReason, TAG_RECORDING,
-    check_recording,
+    check_everyone, check_recording,
 };
 pub use store::{LedgerStore, MemoryStore, StoredLedger};
 pub use sync::{SyncMessage, TAG_ANNOUNCE, TAG_CHECKPOINT, TAG_ENTRY, TAG_HELLO, TAG_STATUS};

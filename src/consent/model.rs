@@ -106,6 +106,9 @@ code_enum! {
         BloodGlucose = 9, "blood-glucose";
         /// Oxygen-saturation (pulse oximetry) readings.
         Spo2 = 10, "spo2";
+        /// Sharing the consultation's earlier chat messages with a participant admitted
+        /// later (a guest, an interpreter).
+        ChatHistory = 11, "chat-history";
     }
 }
 
@@ -120,7 +123,9 @@ impl DataCategory {
             Self::BodyWeight => Some("29463-7"),
             Self::BloodGlucose => Some("2339-0"),
             Self::Spo2 => Some("59408-5"),
-            Self::Video | Self::Audio | Self::Recording | Self::ScreenShare => None,
+            Self::Video | Self::Audio | Self::Recording | Self::ScreenShare | Self::ChatHistory => {
+                None
+            }
         }
     }
 }
@@ -318,7 +323,7 @@ mod tests {
             assert_eq!(DataCategory::from_byte(*c as u8), Some(*c));
         }
         assert_eq!(Purpose::from_byte(0), None);
-        assert_eq!(DataCategory::from_byte(11), None);
+        assert_eq!(DataCategory::from_byte(12), None);
         assert_eq!(DataCategory::ScreenShare.code(), "screen-share");
     }
 

@@ -94,6 +94,17 @@ impl<P> RecordingDecision<P> {
 /// The first party not covered is named; an empty list is
 /// [`RecordingDecision::NoParticipants`] (never allowed by default).
 pub fn check_recording<P: Clone>(parties: &[Party<'_, P>], now: u64) -> RecordingDecision<P> {
+    check_everyone(parties, DataCategory::Recording, now)
+}
+
+/// Whether every party's record covers `category` at `now`, as [`check_recording`] decides
+/// for recording: the same rule for other data every participant must agree to (chat
+/// history shared with a late joiner: [`DataCategory::ChatHistory`]).
+pub fn check_everyone<P: Clone>(
+    parties: &[Party<'_, P>],
+    category: DataCategory,
+    now: u64,
+) -> RecordingDecision<P> {
     if parties.is_empty() {
         return RecordingDecision::NoParticipants;
     }
@@ -108,7 +119,7 @@ pub fn check_recording<P: Clone>(parties: &[Party<'_, P>], now: u64) -> Recordin
             };
         };
         let request = Request {
-            category: DataCategory::Recording,
+            category,
             recipient: c.recipient.clone(),
             purpose: c.purpose,
             now,

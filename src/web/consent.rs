@@ -33,7 +33,7 @@ const CONSENT_TS: &'static str = r#"
 /** A data category a grant covers; each is a separate enforcement point. */
 export type ConsentCategory =
   | "video" | "audio" | "recording" | "screen-share" | "heart-rate" | "blood-pressure"
-  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2";
+  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history";
 
 /** HL7 v3 PurposeOfUse: TREAT treatment, ETREAT emergency treatment, CAREMGT care management,
  *  HPAYMT payment, HOPERAT operations, HRESCH research, PATRQT patient request, PUBHLTH public
@@ -937,6 +937,17 @@ pub(crate) fn recording_decision(
     peers: &[String],
     now: u64,
 ) -> core::RecordingDecision<String> {
+    replicas_decision(local_participant_id, peers, DataCategory::Recording, now)
+}
+
+/// [`recording_decision`] for any category every one of `peers` must grant (chat history
+/// for a late joiner: `chat-history`), decided by [`core::check_everyone`].
+pub(crate) fn replicas_decision(
+    local_participant_id: &str,
+    peers: &[String],
+    category: DataCategory,
+    now: u64,
+) -> core::RecordingDecision<String> {
     let bound: Vec<(String, Rc<RefCell<Clinician>>)> = REPLICAS.with(|g| {
         g.borrow()
             .iter()
@@ -987,7 +998,7 @@ pub(crate) fn recording_decision(
             });
         }
     }
-    core::check_recording(&parties, now)
+    core::check_everyone(&parties, category, now)
 }
 
 // ----- ConsentManager --------------------------------------------------------------------

@@ -314,6 +314,8 @@ pub(super) struct Inner {
     events: EventTarget,
     /// This side's recording and the others' (src/web/recording.rs).
     recording: super::recording::CallRecording,
+    /// The consultation's chat (src/web/chat.rs).
+    chat: super::chat::CallChat,
 }
 
 /// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
@@ -561,6 +563,7 @@ fn build(
             reacquiring: false,
             events,
             recording: Default::default(),
+            chat: Default::default(),
         }))
     };
     Ok((open, early))
@@ -1539,6 +1542,7 @@ fn on_event(inner: &Shared, event: Event) {
                 object(&[("participantId", hex(peer))]),
             );
             super::recording::enforce(inner);
+            super::chat::peer_admitted(inner, peer);
         }
         Event::PeerDenied { peer } => dispatch(
             inner,
@@ -1636,6 +1640,10 @@ fn on_event(inner: &Shared, event: Event) {
         Event::AppData { peer, data } if RecordingSignal::is_recording(&data) => {
             // The recording indicator's reserved tag: the SDK's own, not app data.
             super::recording::on_signal(inner, peer, &data);
+        }
+        Event::AppData { peer, data } if crate::chat::Frame::is_chat(&data) => {
+            // The chat's reserved tag: the SDK's own, not app data.
+            super::chat::on_frame(inner, peer, &data);
         }
         Event::AppData { peer, data } => {
             let detail = object(&[
@@ -2050,6 +2058,29 @@ pub(super) fn with_recording<R>(
 ) -> Option<R> {
     let mut i = inner.try_borrow_mut().ok()?;
     Some(f(&mut i.recording))
+}
+
+/// Runs `f` on the consultation's chat, its session and the time, then pumps the session
+/// (`None` while the driver is busy or the call ended). Dispatch events after it returns.
+pub(super) fn with_chat<R>(
+    inner: &Shared,
+    f: impl FnOnce(&mut super::chat::CallChat, &mut Session, u64) -> R,
+) -> Option<R> {
+    let r = {
+        let mut guard = inner.try_borrow_mut().ok()?;
+        if guard.ended.is_some() {
+            return None;
+        }
+        let i = &mut *guard;
+        f(&mut i.chat, &mut i.session, now_ms())
+    };
+    pump(inner);
+    Some(r)
+}
+
+/// An error event's detail, for the SDK's own modules.
+pub(super) fn error_event(error: &Error, peer: Option<ParticipantId>) -> Object {
+    error_detail(error, peer)
 }
 
 /// `sendData` for the SDK's own messages.

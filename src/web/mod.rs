@@ -22,6 +22,7 @@ mod serde_compound;
 
 mod bench;
 mod capabilities;
+mod chat;
 mod consent;
 mod consultation;
 mod devices;

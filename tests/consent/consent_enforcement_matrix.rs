@@ -159,7 +159,7 @@ fn every_category_in_every_state_gets_the_expected_decision() {
             );
         }
     }
-    assert_eq!(cells, MATRIX.len() * 10);
+    assert_eq!(cells, MATRIX.len() * DataCategory::ALL.len());
 }
 
 #[test]

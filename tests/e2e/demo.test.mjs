@@ -294,6 +294,21 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await shoot(patient, '08-patient-call');
     await shoot(doc, '09-clinician-call');
 
+    // Chat: the patient writes, the clinician reads and answers; marks and text on both pages.
+    await patient.type('#chat-input', 'My throat is sore since Monday');
+    await click(patient, '#chat-form button[type="submit"]');
+    await until(doc, () => document.querySelector('#chat-log li.chat-other .chat-text')?.textContent === 'My throat is sore since Monday', null, 'clinician sees the chat message');
+    // Delivered at once; read once the clinician's tab is in view (it is in the background here).
+    await until(patient, () => document.querySelector('#chat-log li.chat-own')?.dataset.status === 'delivered', null, 'patient sees it delivered');
+    await doc.bringToFront();
+    await until(patient, () => document.querySelector('#chat-log li.chat-own')?.dataset.status === 'read', null, 'patient sees it read');
+    await patient.bringToFront();
+    await doc.type('#chat-input', 'Thank you, I will take a look');
+    await click(doc, '#chat-form button[type="submit"]');
+    await until(patient, () => document.querySelectorAll('#chat-log li').length === 2, null, 'patient sees the answer');
+    await shoot(patient, '09a-patient-chat');
+    await shoot(doc, '09b-clinician-chat');
+
     // Withdrawal is one click and takes effect at once on both sides.
     const withdrawAt = Date.now();
     await click(patient, '#consent-list li[data-category="heart-rate"] button.withdraw');
@@ -322,6 +337,8 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     assert.ok(observations.length >= 5, 'observations exported');
     assert.ok(observations.every((o) => o.meta?.tag?.some((t) => t.code === 'simulated-device')), 'simulated readings are tagged as such');
     assert.equal(types.filter((t) => t === 'Consent').length, 5);
+    const communications = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Communication');
+    assert.deepEqual(communications.map((r) => r.payload[0].contentString), ['My throat is sore since Monday', 'Thank you, I will take a look'], 'the chat is in the visit record');
     const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
     assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
     const binary = bundle.entry.find((e) => e.resource.resourceType === 'Binary').resource;

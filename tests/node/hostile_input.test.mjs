@@ -276,6 +276,12 @@ before(async () => {
     'ReadingShare.share': [reading],
     'ReadingShare.attach': [bridge],
     'Consultation.sendData': ['00000000000000c1', new Uint8Array(2)],
+    'Chat.send': ['Hello'],
+    'Chat.markRead': ['00000000000000c1', 1],
+    'Chat.setTyping': [true],
+    'Chat.progress': ['00000000000000c1'],
+    'Chat.toFhir': [{ subject: 'Patient/p1', encounter: 'Encounter/e1', senders: { '00000000000000c1': 'Practitioner/dr-1' } }],
+    'Chat.persist': ['visit-1'],
   };
   for (const m of ['addEventListener', 'removeEventListener']) {
     for (const owner of ['ConsentManager', 'ConsentReplica', 'DeviceBridge', 'DeviceSession', 'ReadingShare', 'ReadingReceiver', 'Consultation', 'Recording']) {
