@@ -290,6 +290,8 @@ pub(super) struct Inner {
     /// A connection made ahead of need, for the next participant to negotiate with.
     spare: Option<Spare>,
     spare_timer: Option<Timer>,
+    /// Makes the spare's offer (`warm_spare_soon`).
+    warm_timer: Option<Timer>,
     remote_streams: SortedMap<ParticipantId, MediaStream>,
     timer: Option<Timer>,
     /// The deadline `timer` is armed for; `None` once it fired.
@@ -540,6 +542,7 @@ fn build(
             peers: SortedMap::new(),
             spare: None,
             spare_timer: None,
+            warm_timer: None,
             remote_streams: SortedMap::new(),
             timer: None,
             timer_at: None,
@@ -1236,6 +1239,17 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
         guard.remote_streams.remove(&id);
         return;
     }
+    {
+        let guard = inner.borrow();
+        if request == MediaRequest::Prepare
+            && guard.spare.is_some()
+            && !guard.peers.contains_key(&id)
+        {
+            // The spare is that prepared connection already. It stays unassigned until the
+            // first real request, so that it can make its offer meanwhile (`warm_spare_soon`).
+            return;
+        }
+    }
     if !inner.borrow().peers.contains_key(&id) {
         enforce_consent(inner);
     }
@@ -1339,20 +1353,38 @@ fn make_spare(inner: &Shared) {
         if let Some(stream) = &guard.local_stream {
             peer.add_stream(stream);
         }
-        // A patient or guest offers first to the clinician (the session's rule): its offer
-        // can be ready before the admission that lets it out.
-        let warm = (guard.session.role() != Role::Clinician).then(|| {
-            if guard.local_stream.is_none() {
-                peer.receive_audio_and_video();
-            }
-            peer.start_offer()
-        });
         guard.spare = Some(Spare {
             peer,
             handoff,
-            warm,
+            warm: None,
         });
     }
+}
+
+/// A patient or guest offers first to the clinician (the session's rule), so once the
+/// clinician's hello is verified its spare makes that offer while it waits for the
+/// admission. In a task of its own: an admission already queued behind the hello is handled
+/// first (offering on demand then), instead of waiting ~10 ms behind an offer the page's
+/// thread is busy making (measured with the call set-up trace, docs/BENCHMARKS.md).
+fn warm_spare_soon(inner: &Shared) {
+    let weak = Rc::downgrade(inner);
+    let timer = Timer::once(0.0, move || {
+        let Some(inner) = weak.upgrade() else { return };
+        let mut guard = inner.borrow_mut();
+        if guard.session.role() == Role::Clinician || guard.ended.is_some() {
+            return;
+        }
+        let no_tracks = guard.local_stream.is_none();
+        if let Some(spare) = guard.spare.as_mut()
+            && spare.warm.is_none()
+        {
+            if no_tracks {
+                spare.peer.receive_audio_and_video();
+            }
+            spare.warm = Some(spare.peer.start_offer());
+        }
+    });
+    inner.borrow_mut().warm_timer = timer.ok();
 }
 
 /// Replaces a used spare in a quiet moment: a second after a participant connected, when the
@@ -1520,7 +1552,10 @@ fn on_event(inner: &Shared, event: Event) {
                 fail_join(inner, Error::Relay(code));
             }
         }
-        Event::PeerJoined { peer, .. } => {
+        Event::PeerJoined { peer, role, .. } => {
+            if role == Role::Clinician {
+                warm_spare_soon(inner);
+            }
             let info = inner.borrow().session.peer(peer);
             if let Some(p) = info {
                 let detail = object(&[("participant", participant_js(&p))]);
@@ -1757,6 +1792,7 @@ fn teardown(inner: &Shared, reason: &'static str) {
         guard.peers.clear();
         guard.spare = None;
         guard.spare_timer = None;
+        guard.warm_timer = None;
         guard.remote_streams.clear();
         if let Some(stream) = guard.local_stream.take() {
             peer::stop_tracks(&stream);
