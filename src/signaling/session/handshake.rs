@@ -104,6 +104,8 @@ pub(super) struct Remote {
     pub(super) epoch: u64,
     pub(super) static_public: [u8; 32],
     pub(super) role: Role,
+    /// Its hello's capability bits.
+    pub(super) capabilities: u32,
     pub(super) name: Redacted<String>,
     pub(super) core: Vec<u8>,
 }
@@ -129,7 +131,7 @@ impl Session {
             static_public: self.static_key.public(),
             ephemeral_public: ephemeral.public(),
             role: self.role,
-            capabilities: self.capabilities,
+            capabilities: self.capabilities | self.resuming_capability(),
             name: self.name.expose().clone(),
             proof: None,
             reply_to: 0,
@@ -321,9 +323,11 @@ impl Session {
             epoch: hello.epoch,
             static_public: hello.static_public,
             role: hello.role,
+            capabilities: hello.capabilities,
             name: name.clone(),
             core,
         });
+        p.transcript = Some(secrets.transcript);
         p.sas_prk = Some(Zeroizing::new(secrets.sas_prk));
         p.keying = Keying::Derived(Keys {
             sealer: Sealer::new(&secrets.send, secrets.session_id),
@@ -346,7 +350,7 @@ impl Session {
         p.joined_announced = true;
         let announce = first.then_some((hello.role, name, p.admission));
         if hello.reply_to == my_epoch {
-            self.announce(from, announce);
+            self.announce(from, announce, now);
             let replied = self
                 .peers
                 .get_mut(&from)
@@ -370,7 +374,7 @@ impl Session {
             }
             // Anything queued for this peer follows the reply under the new keys.
             self.pump(from, now);
-            self.announce(from, announce);
+            self.announce(from, announce, now);
         }
         self.start_sas(from, now);
         self.update_sas(from, now);

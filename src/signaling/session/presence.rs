@@ -202,6 +202,8 @@ impl Session {
                 sas: old.sas.clone(),
             },
         );
+        let left_at = old.absent_since.unwrap_or(now);
+        self.holder_left(pid, left_at, old.sas.shown.confirmations());
         if self.relay == Relay::Joined && self.phase != Phase::Closed {
             self.start_epoch(now);
             self.send_hello(ParticipantId::BROADCAST, 0);
@@ -231,6 +233,9 @@ impl Session {
         for p in self.peers.values_mut() {
             p.sas_prk = None;
         }
+        // Nobody resumes into an ended visit.
+        self.issued.clear();
+        self.held = None;
         self.set_phase(Phase::Closed);
         self.event(Event::Closed(reason));
     }
