@@ -68,7 +68,7 @@ const recordingOptions = obj({
 const C = 'Consultation';
 const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
-  participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
+  participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true, resumed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, recording: true,
   playblocked: true,

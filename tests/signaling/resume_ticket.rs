@@ -463,3 +463,53 @@ fn a_participant_that_announces_a_ticket_and_sends_none_still_asks_in_time() {
     net.run_for(RESUME_DEFER_MS);
     waits_like_anyone(&net, p2, before);
 }
+
+#[test]
+fn a_ticket_copied_from_the_tab_is_refused_while_the_patient_is_still_connected() {
+    // Someone copied the tab's storage (ticket and participant id) and joins from elsewhere
+    // while the patient's page is still in the call: that is not a reload.
+    let mut net = verified_call();
+    let t = ticket(&net, P);
+    let before = net.nodes[C].events.len();
+    let m = reloaded(&mut net, 2, Role::Patient, 0x66, Some(t));
+    assert_eq!(net.phase(m), Phase::Waiting, "not let in");
+    assert_eq!(
+        count_since(&net, C, before, |e| matches!(e, Event::Resumed { .. })),
+        0
+    );
+    assert_eq!(refused(&net, C), 1);
+}
+
+#[test]
+fn a_resume_works_after_the_relay_lost_the_patient() {
+    // The page was killed without closing its socket: the relay reports it lost, then the
+    // reloaded page joins under the same id.
+    let mut net = verified_call();
+    let t = ticket(&net, P);
+    net.disconnect(P);
+    net.nodes[P].timer = None;
+    net.run_for(1_000);
+    let p2 = reloaded(&mut net, 2, Role::Patient, 0x77, Some(t));
+    assert_eq!(net.phase(p2), Phase::InCall);
+    assert!(net.all_connected(&[C, p2]));
+}
+
+#[test]
+fn a_relay_blip_of_the_patient_makes_its_ticket_wait_again() {
+    // The relay lost the patient for a moment and its own session came back: a copy of the
+    // ticket is worthless again.
+    let mut net = verified_call();
+    let t = ticket(&net, P);
+    net.disconnect(P);
+    net.run_for(500);
+    net.connect(P);
+    net.run_for(3_000);
+    assert!(net.all_connected(&[C, P]), "the patient's session is back");
+    let before = net.nodes[C].events.len();
+    let m = reloaded(&mut net, 2, Role::Patient, 0x66, Some(t));
+    assert_eq!(net.phase(m), Phase::Waiting);
+    assert_eq!(
+        count_since(&net, C, before, |e| matches!(e, Event::Resumed { .. })),
+        0
+    );
+}

@@ -243,6 +243,10 @@ impl Session {
             return err(SessionError::RoleConflict);
         }
         let core = hello.core();
+        let same_session = p
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.static_public == hello.static_public);
         let restarted = match &p.remote {
             Some(r) if r.static_public == hello.static_public => {
                 if hello.epoch < r.epoch {
@@ -334,6 +338,13 @@ impl Session {
             opener: Opener::new(&secrets.recv, secrets.session_id),
         });
         p.identity = secrets.identity;
+        if same_session || carried.is_some() {
+            // The holder's own session is back (a relay blip): its ticket waits again.
+            self.holder_back(from);
+        }
+        let Some(p) = self.peers.get_mut(&from) else {
+            return err(SessionError::UnknownPeer);
+        };
         if let Some(c) = carried {
             // The same peer session is back after its record was dropped (it left, or the
             // relay said so): continue its message ids, so nothing is delivered twice, and

@@ -356,6 +356,10 @@ impl Session {
                         if let Some(p) = self.peers.get_mut(&id) {
                             p.present = false;
                             p.absent_since.get_or_insert(now);
+                            let sas = p.sas.shown.confirmations();
+                            // Perhaps a reload: the ticket may be used from now, until the
+                            // same session shows up again (`holder_back`).
+                            self.holder_left(id, now, sas);
                         }
                     }
                     LeftReason::Closed => self.remove_peer(id, LeaveReason::Left, now),

@@ -156,12 +156,20 @@ impl Session {
         self.issued.retain(|t| t.holder != peer);
     }
 
-    /// (Clinicians) the record of `peer`'s session is being dropped (or the relay lost it at
-    /// `left_at`): its ticket becomes usable for the window, with the SAS state it had.
+    /// (Clinicians) `peer`'s session left, or the relay lost it, at `left_at`: its ticket
+    /// becomes usable for the window, with the SAS state it had.
     pub(super) fn holder_left(&mut self, peer: ParticipantId, left_at: u64, sas: (bool, bool)) {
         for t in self.issued.iter_mut().filter(|t| t.holder == peer) {
             t.left_at = Some(t.left_at.map_or(left_at, |l| l.min(left_at)));
             t.sas = sas;
+        }
+    }
+
+    /// (Clinicians) `peer`'s own session (the same static key) is back: its ticket is not
+    /// usable again until that session is gone again.
+    pub(super) fn holder_back(&mut self, peer: ParticipantId) {
+        for t in self.issued.iter_mut().filter(|t| t.holder == peer) {
+            t.left_at = None;
         }
     }
 
