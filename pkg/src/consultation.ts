@@ -49,6 +49,7 @@ const joinOptions = obj({
   'iceServers?': list(obj({ urls: either(str, list(str), 'a URL string or an array of them') })),
   'iceTransportPolicy?': oneOf('all', 'relay'),
   'participantId?': str,
+  'audioOnlyFallback?': bool,
   'localStream?': (v, n) => {
     if (typeof v !== 'object' || v === null) throw invalid(n, 'a MediaStream');
     return v;

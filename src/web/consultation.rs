@@ -75,8 +75,19 @@ export interface JoinOptions {
   iceServers?: RTCIceServer[];
   /** `"relay"` forces TURN (hides the participants' IP addresses from each other). */
   iceTransportPolicy?: RTCIceTransportPolicy;
-  /** 16 hex digits; reuse it after a page reload to resume as the same participant. */
+  /**
+   * 16 hex digits; reuse it after a page reload to resume as the same participant. Without
+   * it, a reload of a tab whose participant was admitted reuses the id kept with the tab's
+   * resume ticket (`sessionStorage`), so the participant is let back in without a new
+   * admission (`resumed` event; docs/PROTOCOL.md §11.6).
+   */
   participantId?: string;
+  /**
+   * Whether a link that cannot carry video pauses it so that audio goes on (`videopaused` /
+   * `videoresumed`), default `true`. With `false`, video is never paused for bandwidth;
+   * `quality` events still report the link.
+   */
+  audioOnlyFallback?: boolean;
   /**
    * Camera and microphone to send from the start (for example the pre-call preview). The
    * consultation takes ownership: its tracks are stopped on hang-up. Without it, the call
@@ -286,6 +297,9 @@ pub(super) struct Inner {
     session: Session,
     /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
     room: crate::crypto::RoomId,
+    /// The join option `audioOnlyFallback` (default true): whether a link that cannot carry
+    /// video pauses it so that audio goes on (src/quality.rs).
+    audio_only_fallback: bool,
     /// The relay URLs from `relayUrl`, in order; `failover` picks the one to connect to.
     relay_urls: Vec<String>,
     failover: Failover,
@@ -463,6 +477,12 @@ fn build(
             ));
         }
     };
+    let audio_only_fallback = match get(options, "audioOnlyFallback") {
+        v if !present(&v) => true,
+        v => v.as_bool().ok_or(Error::InvalidArgument(
+            "audioOnlyFallback: expected a boolean",
+        ))?,
+    };
     let ice_servers = get(options, "iceServers");
     if present(&ice_servers) && !Array::is_array(&ice_servers) {
         return Err(Error::InvalidArgument("iceServers: expected an array"));
@@ -526,6 +546,7 @@ fn build(
                 JsValue::UNDEFINED
             },
             relay_only,
+            audio_only_fallback,
             certificate,
             local_stream,
             joined_once: false,
@@ -1210,10 +1231,16 @@ fn bare_peer(
             on_peer(&weak, id, e);
         }
     };
+    let monitor = if guard.audio_only_fallback {
+        crate::quality::Monitor::new()
+    } else {
+        crate::quality::Monitor::without_fallback()
+    };
     Peer::new(
         &guard.ice_servers,
         guard.relay_only,
         &guard.certificate,
+        monitor,
         sink,
     )
 }
