@@ -91,13 +91,28 @@ fn waits_like_anyone(net: &Net, i: usize, clinician_events_from: usize) {
     );
 }
 
+/// The patient's ticket, and its tab closed a second ago (a reload under way).
+fn ticket_of_closed_tab(net: &mut Net) -> ResumeTicket {
+    let t = ticket(net, P);
+    net.close_tab(P);
+    net.run_for(1_000);
+    t
+}
+
+/// A new session of participant `n` presents `t`: it is refused, counted once, and the
+/// session waits like anyone.
+fn presents_and_waits(net: &mut Net, n: u8, role: Role, seed: u8, t: ResumeTicket) {
+    let before = net.nodes[C].events.len();
+    let i = reloaded(net, n, role, seed, Some(t));
+    waits_like_anyone(net, i, before);
+    assert_eq!(refused(net, C), 1, "counted as a security event");
+}
+
 #[test]
 fn a_real_resume_skips_the_waiting_room_and_keeps_the_sas_verified() {
     let mut net = verified_call();
     let before = net.nodes[C].events.len();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     let p2 = reloaded(&mut net, 2, Role::Patient, 0x77, Some(t.clone()));
     assert_eq!(net.phase(p2), Phase::InCall, "no new admission");
     assert!(net.all_connected(&[C, p2]), "media came back");
@@ -148,9 +163,7 @@ fn a_real_resume_skips_the_waiting_room_and_keeps_the_sas_verified() {
 #[test]
 fn a_resume_before_the_sas_was_compared_shows_the_sas_to_compare() {
     let mut net = two_party_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     let p2 = reloaded(&mut net, 2, Role::Patient, 0x77, Some(t));
     assert_eq!(net.phase(p2), Phase::InCall, "let in again");
     let seen = net.nodes[p2].session.peer(pid(1)).unwrap();
@@ -205,9 +218,7 @@ fn a_link_holder_with_a_made_up_ticket_is_not_admitted() {
 #[test]
 fn a_replayed_proof_from_an_earlier_pairing_is_refused() {
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     // An attacker with the link pairs with the clinician, and somehow holds the proof the
     // ticket gives for that pairing (say, from a compromised page of that moment).
     let m1 = reloaded(&mut net, 2, Role::Patient, 0x66, None);
@@ -238,9 +249,7 @@ fn the_proof_for_the_current_pairing_is_what_lets_a_ticket_in() {
     // The control for the replay test above: the same delivery with the proof of the
     // current pairing is accepted (so the refusal there is the pairing binding's doing).
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     let m = reloaded(&mut net, 2, Role::Patient, 0x66, None);
     let proof = net.nodes[m].session.test_resume_proof(&t).unwrap();
     let now = net.now;
@@ -277,9 +286,7 @@ fn a_ticket_after_the_window_is_refused() {
 #[test]
 fn a_ticket_used_twice_is_refused() {
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     let p2 = reloaded(&mut net, 2, Role::Patient, 0x77, Some(t.clone()));
     assert_eq!(net.phase(p2), Phase::InCall);
     net.close_tab(p2);
@@ -324,14 +331,9 @@ fn a_ticket_after_the_visit_ended_is_refused() {
 /// The patient's ticket after `revoke` happened to it, then its tab closed.
 fn refused_after(revoke: impl FnOnce(&mut Net)) {
     let mut net = verified_call();
-    let t = ticket(&net, P);
     revoke(&mut net);
-    net.close_tab(P);
-    net.run_for(1_000);
-    let before = net.nodes[C].events.len();
-    let p2 = reloaded(&mut net, 2, Role::Patient, 0x77, Some(t));
-    waits_like_anyone(&net, p2, before);
-    assert_eq!(refused(&net, C), 1);
+    let t = ticket_of_closed_tab(&mut net);
+    presents_and_waits(&mut net, 2, Role::Patient, 0x77, t);
 }
 
 #[test]
@@ -372,13 +374,8 @@ fn a_ticket_after_the_participant_hung_up_is_refused() {
 #[test]
 fn a_guest_cannot_use_the_patients_ticket() {
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
-    let before = net.nodes[C].events.len();
-    let g = reloaded(&mut net, 4, Role::Guest, 0x44, Some(t));
-    waits_like_anyone(&net, g, before);
-    assert_eq!(refused(&net, C), 1);
+    let t = ticket_of_closed_tab(&mut net);
+    presents_and_waits(&mut net, 4, Role::Guest, 0x44, t);
 }
 
 #[test]
@@ -386,23 +383,15 @@ fn a_ticket_under_another_participant_id_is_refused() {
     // The patient link under a new participant id, with the patient's ticket: a ticket is
     // its participant's only.
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
-    let before = net.nodes[C].events.len();
-    let m = reloaded(&mut net, 3, Role::Patient, 0x33, Some(t));
-    waits_like_anyone(&net, m, before);
-    assert_eq!(refused(&net, C), 1);
+    let t = ticket_of_closed_tab(&mut net);
+    presents_and_waits(&mut net, 3, Role::Patient, 0x33, t);
 }
 
 #[test]
 fn a_stolen_ticket_is_refused_while_its_holder_is_in_the_call() {
     let mut net = verified_call();
     let t = ticket(&net, P);
-    let before = net.nodes[C].events.len();
-    let g = reloaded(&mut net, 4, Role::Guest, 0x44, Some(t));
-    waits_like_anyone(&net, g, before);
-    assert_eq!(refused(&net, C), 1);
+    presents_and_waits(&mut net, 4, Role::Guest, 0x44, t);
     assert!(net.all_connected(&[C, P]), "the patient's call goes on");
 }
 
@@ -437,9 +426,7 @@ fn a_participant_that_announces_a_ticket_and_sends_none_still_asks_in_time() {
     // completes (here: the clinician's reveal is lost for good): its admission request is
     // held back only for `RESUME_DEFER_MS`.
     let mut net = verified_call();
-    let t = ticket(&net, P);
-    net.close_tab(P);
-    net.run_for(1_000);
+    let t = ticket_of_closed_tab(&mut net);
     let before = net.nodes[C].events.len();
     let mut cfg = config(2, Role::Patient, SECRET);
     cfg.entropy = [0x77; 32];

@@ -288,7 +288,7 @@ impl Session {
         if self.enqueue_signal(from, &sig, now).is_err() {
             return self.refuse_resume(from, now);
         }
-        self.carry_sas(from, ticket.sas, now);
+        self.carry_sas(from, ticket.sas);
         self.event(Event::Resumed { peer: from });
         // Admitting issues the next ticket.
         let _ = self.admit_peer(from, now);
@@ -319,7 +319,7 @@ impl Session {
             flags & HOLDER_CONFIRMED != 0,
             flags & CLINICIAN_CONFIRMED != 0,
         );
-        self.carry_sas(from, sas, now);
+        self.carry_sas(from, sas);
         self.event(Event::Resumed { peer: from });
     }
 
@@ -384,7 +384,7 @@ impl Session {
 
     /// The pairing with `pid` resumed an earlier one whose SAS confirmations were `sas`
     /// (ours, the peer's): its SAS, once shown, starts with them.
-    fn carry_sas(&mut self, pid: ParticipantId, sas: (bool, bool), _now: u64) {
+    fn carry_sas(&mut self, pid: ParticipantId, sas: (bool, bool)) {
         if let Some(p) = self.peers.get_mut(&pid) {
             p.resumed = Some(sas);
             if let Shown::Ready {
