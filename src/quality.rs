@@ -129,6 +129,9 @@ pub struct Monitor {
     video: Video,
     /// The hold of the next pause.
     next_hold_ms: u64,
+    /// Whether the audio-only fallback may pause video at all (the app's
+    /// `audioOnlyFallback`); without it, quality is still assessed and reported.
+    fallback: bool,
 }
 
 impl Default for Monitor {
@@ -140,6 +143,7 @@ impl Default for Monitor {
                 resumed_at: None,
             },
             next_hold_ms: FIRST_HOLD_MS,
+            fallback: true,
         }
     }
 }
@@ -148,6 +152,15 @@ impl Monitor {
     /// A monitor for a new connection: video is sent.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A monitor that never pauses video (the app turned the audio-only fallback off): it
+    /// only assesses and reports the connection's quality.
+    pub fn without_fallback() -> Self {
+        Self {
+            fallback: false,
+            ..Self::default()
+        }
     }
 
     /// Whether video is paused for bandwidth.
@@ -184,7 +197,11 @@ impl Monitor {
         let clear = sample
             .available_outgoing_kbps
             .is_some_and(|kbps| kbps >= RESUME_AT_KBPS);
-        let decision = self.step(congested, clear, now);
+        let decision = if self.fallback {
+            self.step(congested, clear, now)
+        } else {
+            None
+        };
 
         let by_path = match (rtt.unwrap_or(0.0), loss_percent.unwrap_or(0.0)) {
             (r, l) if r < 300.0 && l < 2.0 => Level::Good,
@@ -311,6 +328,16 @@ mod tests {
             ]
         );
         assert!(!m.video_paused());
+    }
+
+    #[test]
+    fn without_the_fallback_video_is_never_paused_and_quality_is_still_reported() {
+        let mut m = Monitor::without_fallback();
+        assert_eq!(run(&mut m, 0, &[2000, 90, 90, 90, 90, 90, 90, 90]), []);
+        assert!(!m.video_paused());
+        let a = m.handle_sample(bandwidth(90), 20_000);
+        assert_eq!(a.level, Level::Poor, "the link is still assessed");
+        assert!(!a.video_paused && a.decision.is_none());
     }
 
     #[test]

@@ -149,6 +149,17 @@ function wire(c) {
     renderWaiting();
     log(`${nameOf(e.detail.participantId)} was let in.`);
   });
+  c.addEventListener('resumed', (e) => {
+    // Their page reloaded and presented this visit's resume ticket: let back in at once, the
+    // security code check carried over (the SDK proved it is the same device and tab).
+    const id = e.detail.participantId;
+    const p = person(c.participants().find((x) => x.id === id) ?? { id });
+    p.resumed = true;
+    p.status = 'in-call';
+    renderWaiting();
+    log(`${nameOf(id)} reconnected (their page reloaded) and is back without a new admission.`);
+    announce(`${p.role === 'guest' ? nameOf(id) : 'Patient'} reconnected.`);
+  });
   c.addEventListener('participantdenied', (e) => {
     app.people.delete(e.detail.participantId);
     renderWaiting();
@@ -158,6 +169,10 @@ function wire(c) {
     const p = app.people.get(e.detail.participantId) ?? person({ id: e.detail.participantId });
     const fresh = c.participants().find((x) => x.id === p.id);
     if (fresh) person(fresh);
+    // A resumed participant's code comes with the check it had: no new prompt, no "changed".
+    if (p.resumed && fresh?.sas) {
+      Object.assign(p, { sas: fresh.sas, confirmed: fresh.sasConfirmed, peerConfirmed: fresh.sasConfirmedByPeer, changed: false });
+    }
     p.status = 'connected';
     p.connectedAt = Date.now();
     // Until then, a picture that has not started yet is not "camera off" (see renderStage).
@@ -165,7 +180,9 @@ function wire(c) {
     if (!app.focus || app.focus === p.id || p.role === 'patient') setFocus(p.id);
     renderWaiting();
     log(`Connected to ${nameOf(p.id)}.`);
-    announce(`Connected to ${nameOf(p.id)}. Ask them to read their security code.`);
+    announce(p.resumed && p.confirmed && p.peerConfirmed
+      ? `Connected to ${nameOf(p.id)} again. The security code stays verified.`
+      : `Connected to ${nameOf(p.id)}. Ask them to read their security code.`);
   });
   c.addEventListener('track', (e) => {
     if (!app.focus) setFocus(e.detail.participantId);

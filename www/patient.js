@@ -26,6 +26,8 @@ const app = {
   clinicianId: null,
   clinicianName: null,
   sasConfirmed: false,
+  /** Let back in after a reload with this tab's resume ticket (the SDK's `resumed`). */
+  resumed: false,
   leaving: false,
   inCall: false,
   participantId: sessionStorage.getItem(`teleconsult:pid:${room}`) ?? newParticipantId(),
@@ -217,8 +219,18 @@ function wire(c) {
     if (p?.role === 'clinician') {
       app.clinicianId = p.id;
       if (p.name) setClinicianName(p.name);
+      // Back after a reload: the code check carries over (no new prompt if both confirmed).
+      const s = sasOf(p.id);
+      if (app.resumed && p.sas && !s.sas) {
+        Object.assign(s, { sas: p.sas, confirmed: p.sasConfirmed, peerConfirmed: p.sasConfirmedByPeer, changed: false, restarted: false });
+        renderSasCard();
+      }
       announce(`You are connected to ${app.clinicianName ?? 'your clinician'}.`);
     }
+  });
+  c.addEventListener('resumed', () => {
+    app.resumed = true;
+    announce('You are back in the visit. Your clinician did not need to let you in again.');
   });
   c.addEventListener('track', (e) => {
     app.clinicianId = app.clinicianId ?? e.detail.participantId;

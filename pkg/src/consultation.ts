@@ -50,6 +50,7 @@ const joinOptions = obj({
   'iceServers?': list(obj({ urls: either(str, list(str), 'a URL string or an array of them') })),
   'iceTransportPolicy?': oneOf('all', 'relay'),
   'participantId?': str,
+  'audioOnlyFallback?': bool,
   'localStream?': (v, n) => {
     if (typeof v !== 'object' || v === null) throw invalid(n, 'a MediaStream');
     return v;
@@ -69,7 +70,7 @@ const recordingOptions = obj({
 const C = 'Consultation';
 const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
-  participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true,
+  participantdenied: true, participantconnected: true, participantleft: true, sas: true, sasconfirmed: true, resumed: true,
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
   playblocked: true, chatmessage: true, chatreceipt: true, chattyping: true, chathistory: true,

@@ -20,6 +20,7 @@ mod handshake;
 mod keys;
 #[cfg(feature = "test-hooks")]
 pub mod nonce_audit;
+mod resume;
 mod rng;
 mod sas;
 
@@ -32,6 +33,7 @@ pub use envelope::{
 };
 pub use handshake::{Ephemeral, PairSecrets, PeerPublic, derive_pair, transcript_hash};
 pub use keys::{DirectionKey, ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomKeys, RoomSecret};
+pub use resume::{ResumeDirection, resume_proof};
 pub use rng::Drbg;
 pub use sas::{EMOJI, Sas, SasInput, encode_fingerprints, sas_binding, sas_commitment};
 

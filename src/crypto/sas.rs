@@ -131,7 +131,7 @@ pub fn sas_binding(identity: &[u8; 32], lo: SasInput<'_>, hi: SasInput<'_>) -> [
 }
 
 /// The SAS input as HKDF info parts: both fingerprints with their lengths, then both nonces.
-fn input_parts<'a>(
+pub(super) fn input_parts<'a>(
     lo: &SasInput<'a>,
     hi: &SasInput<'a>,
     lens: &'a mut [[u8; 2]; 2],

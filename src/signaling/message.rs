@@ -1,8 +1,12 @@
 //! The compact binary encodings of sealed message bodies (docs/PROTOCOL.md, "Message
 //! kinds"). Hand-written, bounds-checked, big-endian; every decoder rejects trailing bytes.
 
+use zeroize::Zeroizing;
+
 use super::relay_wire::{ParticipantId, Role};
-use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_PARTICIPANTS, MAX_SDP_LEN};
+use super::{
+    MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, MAX_PARTICIPANTS, MAX_SDP_LEN, Redacted,
+};
 
 /// Header kind: a hello, sealed under the sender's hello key.
 pub const KIND_HELLO: u8 = 0x01;
@@ -89,7 +93,7 @@ pub struct Hello {
     pub ephemeral_public: [u8; 32],
     /// The role the sender claims (must equal the role the relay announced).
     pub role: Role,
-    /// Capability bits (none defined yet; unknown bits are ignored).
+    /// Capability bits ([`CAP_RESUME`], [`CAP_RESUMING`]; unknown bits are ignored).
     pub capabilities: u32,
     /// The display name (personal data; only ever shown, never logged).
     pub name: String,
@@ -226,7 +230,40 @@ pub enum Signal {
     /// recipient because their link cannot carry it (the audio-only fallback,
     /// `crate::quality`), so both sides can show it.
     VideoPaused(bool),
+    /// `0x0a id:[16] secret:[32]` — (a clinician to a participant it admitted, if that
+    /// participant's hello advertised [`CAP_RESUME`]) a resume ticket: the participant may
+    /// come back after a page reload without a new admission (docs/PROTOCOL.md, "Resume
+    /// after a reload").
+    ResumeTicket {
+        /// The ticket's id (random; names it to its issuer).
+        id: [u8; 16],
+        /// The ticket's secret (never printed; zeroized when dropped).
+        secret: Redacted<Zeroizing<[u8; 32]>>,
+    },
+    /// `0x0b id:[16] flags:u8 proof:[32]` — a resume proof: the sender holds ticket `id`,
+    /// bound to this pairing. From the holder `flags` is 0; the clinician's answer carries
+    /// the SAS confirmations the previous pairing had (bit 0: the clinician's user, bit 1:
+    /// the holder's user).
+    Resume {
+        /// The ticket's id.
+        id: [u8; 16],
+        /// The carried SAS confirmations (0 from the holder).
+        flags: u8,
+        /// The proof (`crypto::resume_proof`).
+        proof: [u8; 32],
+    },
 }
+
+/// Hello capability bit: the sender takes resume tickets (docs/PROTOCOL.md, "Resume after
+/// a reload"). A clinician issues none to a peer without it, so older clients never see a
+/// signal they do not know.
+pub const CAP_RESUME: u32 = 1;
+
+/// Hello capability bit: the sender holds a resume ticket and will present it once the
+/// pairing's SAS inputs are exchanged, so a clinician that issued one to this participant
+/// holds its admission request back until then (a few round trips, at most
+/// `RESUME_DEFER_MS`) rather than show a waiting-room entry that is about to go away.
+pub const CAP_RESUMING: u32 = 2;
 
 impl Signal {
     /// Encodes the message.
@@ -279,6 +316,17 @@ impl Signal {
             Self::VideoPaused(paused) => {
                 out.push(0x09);
                 out.push(u8::from(*paused));
+            }
+            Self::ResumeTicket { id, secret } => {
+                out.push(0x0a);
+                out.extend_from_slice(id);
+                out.extend_from_slice(secret.expose().as_slice());
+            }
+            Self::Resume { id, flags, proof } => {
+                out.push(0x0b);
+                out.extend_from_slice(id);
+                out.push(*flags);
+                out.extend_from_slice(proof);
             }
         }
         out
@@ -355,6 +403,22 @@ impl Signal {
                 1 => Self::VideoPaused(true),
                 _ => return Err(BodyError),
             },
+            0x0a => Self::ResumeTicket {
+                id: r.arr()?,
+                secret: Redacted::new(Zeroizing::new(r.arr()?)),
+            },
+            0x0b => {
+                let id = r.arr()?;
+                let flags = r.u8()?;
+                if flags > 3 {
+                    return Err(BodyError);
+                }
+                Self::Resume {
+                    id,
+                    flags,
+                    proof: r.arr()?,
+                }
+            }
             _ => return Err(BodyError),
         };
         r.end()?;
@@ -447,6 +511,15 @@ mod tests {
             },
             Signal::VideoPaused(true),
             Signal::VideoPaused(false),
+            Signal::ResumeTicket {
+                id: [8; 16],
+                secret: Redacted::new(Zeroizing::new([9; 32])),
+            },
+            Signal::Resume {
+                id: [8; 16],
+                flags: 3,
+                proof: [10; 32],
+            },
         ];
         for m in msgs {
             assert_eq!(Signal::decode(&m.encode()), Ok(m));
@@ -460,6 +533,16 @@ mod tests {
         assert!(Signal::decode(&[0x09, 2]).is_err());
         assert!(Signal::decode(&[0x09, 1, 0]).is_err());
         assert!(Signal::decode(&[0x0a]).is_err());
+        assert!(
+            Signal::decode(&[0x0a; 48]).is_err(),
+            "a ticket one byte short"
+        );
+        let mut resume = vec![0x0b];
+        resume.extend([0; 16]);
+        resume.push(4);
+        resume.extend([0; 32]);
+        assert!(Signal::decode(&resume).is_err(), "an unknown flag");
+        assert!(Signal::decode(&[0x0c]).is_err());
         assert!(Signal::decode(&[0x04, 0]).is_err());
         assert!(Signal::decode(&[0x01, 3]).is_err());
         assert!(Signal::decode(&[0x03, 7]).is_err());

@@ -76,7 +76,8 @@ pub fn certificate_fingerprint(algorithm: &str, value: &str) -> Option<(String, 
 pub use message::{Candidate, SdpKind};
 pub use session::{
     CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    SecurityEvent, SecurityKind, Session, SessionError, Timeouts,
+    RESUME_DEFER_MS, RESUME_TICKET_LEN, ResumeTicket, SecurityEvent, SecurityKind, Session,
+    SessionError, Timeouts,
 };
 
 /// Most participants in a room, this one included (pairwise sessions: at most 15 pairs).

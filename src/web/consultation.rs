@@ -26,7 +26,7 @@ use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
     CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    Redacted, SdpKind, SecurityKind, Session, SessionError, Timeouts,
+    Redacted, SdpKind, SecurityKind, Session, SessionError, Timeouts, message::CAP_RESUME,
 };
 use crate::sorted_map::SortedMap;
 use crate::web::Error;
@@ -75,8 +75,19 @@ export interface JoinOptions {
   iceServers?: RTCIceServer[];
   /** `"relay"` forces TURN (hides the participants' IP addresses from each other). */
   iceTransportPolicy?: RTCIceTransportPolicy;
-  /** 16 hex digits; reuse it after a page reload to resume as the same participant. */
+  /**
+   * 16 hex digits; reuse it after a page reload to resume as the same participant. Without
+   * it, a reload of a tab whose participant was admitted reuses the id kept with the tab's
+   * resume ticket (`sessionStorage`), so the participant is let back in without a new
+   * admission (`resumed` event; docs/PROTOCOL.md §11.6).
+   */
   participantId?: string;
+  /**
+   * Whether a link that cannot carry video pauses it so that audio goes on (`videopaused` /
+   * `videoresumed`), default `true`. With `false`, video is never paused for bandwidth;
+   * `quality` events still report the link.
+   */
+  audioOnlyFallback?: boolean;
   /**
    * Camera and microphone to send from the start (for example the pre-call preview). The
    * consultation takes ownership: its tracks are stopped on hang-up. Without it, the call
@@ -128,6 +139,13 @@ export interface ConsultationEventMap {
   participantleft: { participantId: string; reason: "left" | "lost" | "removed" | "restarted" };
   sas: { participantId: string; sas: Sas };
   sasconfirmed: { participantId: string };
+  /** A participant came back after reloading its page, within a few minutes, with the ticket
+   *  this visit gave it: it is let in again without a new admission (`participantadmitted`
+   *  follows) and its SAS keeps the confirmations it had (no new `sas` prompt if both sides
+   *  had confirmed). Show "reconnected". On the participant's side: the clinician let it back
+   *  in. A ticket that does not qualify is a `security` event `"resume-refused"`, and the
+   *  participant waits to be admitted as usual. */
+  resumed: { participantId: string };
   track: { participantId: string; track: MediaStreamTrack; stream: MediaStream };
   data: { participantId: string; data: Uint8Array };
   dataundelivered: { participantId: string; count: number };
@@ -159,7 +177,8 @@ export interface ConsultationEventMap {
 /** What a security event reports; the offending frame was dropped and changed nothing. */
 export type SecurityEventKind =
   | "authentication-failed" | "replay" | "misrouted" | "role-conflict" | "protocol-violation"
-  | "rate-limited" | "downgrade" | "sas-mismatch" | "malformed" | "handshake-timeout";
+  | "rate-limited" | "downgrade" | "sas-mismatch" | "malformed" | "handshake-timeout"
+  | "resume-refused";
 
 export interface Consultation {
   addEventListener<K extends keyof ConsultationEventMap>(type: K, listener: (event: CustomEvent<ConsultationEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
@@ -280,6 +299,11 @@ type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
 /// The driver's state (private to this module but for the hooks at the end).
 pub(super) struct Inner {
     session: Session,
+    /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
+    room: crate::crypto::RoomId,
+    /// The join option `audioOnlyFallback` (default true): whether a link that cannot carry
+    /// video pauses it so that audio goes on (src/quality.rs).
+    audio_only_fallback: bool,
     /// The relay URLs from `relayUrl`, in order; `failover` picks the one to connect to.
     relay_urls: Vec<String>,
     failover: Failover,
@@ -471,14 +495,18 @@ fn build(
     let relay_urls = relay_urls(&get(options, "relayUrl"))?;
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
-    let id = match js::opt_string(options, "participantId")? {
-        Some(hex) => {
-            js::parse_hex8(&hex)
-                .filter(|b| *b != [0; 8])
-                .ok_or(Error::InvalidArgument(
-                    "participantId: expected 16 hex digits",
-                ))?
-        }
+    let asked = match js::opt_string(options, "participantId")? {
+        Some(hex) => Some(js::parse_hex8(&hex).filter(|b| *b != [0; 8]).ok_or(
+            Error::InvalidArgument("participantId: expected 16 hex digits"),
+        )?),
+        None => None,
+    };
+    // A reload of a page whose participant a clinician admitted: its ticket, and its id.
+    let resume = (role != Role::Clinician)
+        .then(|| super::resume::take(&room, asked))
+        .flatten();
+    let id = match asked.or(resume.as_ref().map(|(id, _)| *id)) {
+        Some(id) => id,
         None => {
             let mut b = [0u8; 8];
             js::random_bytes(&mut b)?;
@@ -495,6 +523,12 @@ fn build(
                 "iceTransportPolicy: expected all or relay",
             ));
         }
+    };
+    let audio_only_fallback = match get(options, "audioOnlyFallback") {
+        v if !present(&v) => true,
+        v => v.as_bool().ok_or(Error::InvalidArgument(
+            "audioOnlyFallback: expected a boolean",
+        ))?,
     };
     let ice_servers = get(options, "iceServers");
     if present(&ice_servers) && !Array::is_array(&ice_servers) {
@@ -521,20 +555,25 @@ fn build(
         .and_then(|url| EarlySocket::open(url))
         .map_or((None, None), |(socket, early)| (Some(socket), Some(early)));
     let open = move |(certificate, fingerprint): Certificate| {
+        let mut session = Session::new(Config {
+            room,
+            secret,
+            id: ParticipantId(id),
+            role,
+            display_name: Redacted::new(display_name),
+            token,
+            entropy: *entropy,
+            capabilities: CAP_RESUME,
+            timeouts: Timeouts::default(),
+            authority,
+            certificate: fingerprint,
+        });
+        if let Some((_, ticket)) = resume {
+            session.set_resume_ticket(ticket);
+        }
         Rc::new(RefCell::new(Inner {
-            session: Session::new(Config {
-                room,
-                secret,
-                id: ParticipantId(id),
-                role,
-                display_name: Redacted::new(display_name),
-                token,
-                entropy: *entropy,
-                capabilities: 0,
-                timeouts: Timeouts::default(),
-                authority,
-                certificate: fingerprint,
-            }),
+            session,
+            room,
             failover: Failover::new(relay_urls.len()),
             relay_urls,
             socket_generation: 1,
@@ -555,6 +594,7 @@ fn build(
                 JsValue::UNDEFINED
             },
             relay_only,
+            audio_only_fallback,
             certificate,
             local_stream,
             joined_once: false,
@@ -1330,10 +1370,16 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
 /// A connection with the app's ICE configuration and no tracks yet, whose events go to
 /// `sink`.
 fn bare_peer(guard: &Inner, sink: impl Fn(PeerEvent) + 'static) -> Result<Peer, JsValue> {
+    let monitor = if guard.audio_only_fallback {
+        crate::quality::Monitor::new()
+    } else {
+        crate::quality::Monitor::without_fallback()
+    };
     Peer::new(
         &guard.ice_servers,
         guard.relay_only,
         &guard.certificate,
+        monitor,
         sink,
     )
 }
@@ -1654,6 +1700,16 @@ fn on_event(inner: &Shared, event: Event) {
             let detail = object(&[("participantId", hex(peer)), ("sas", sas_js(&sas))]);
             dispatch(inner, "sas", detail);
         }
+        Event::ResumeTicket(ticket) => {
+            let (room, id) = {
+                let guard = inner.borrow();
+                (guard.room, guard.session.id())
+            };
+            super::resume::store(&room, id, &ticket);
+        }
+        Event::Resumed { peer } => {
+            dispatch(inner, "resumed", object(&[("participantId", hex(peer))]));
+        }
         Event::SasConfirmedByPeer { peer } => dispatch(
             inner,
             "sasconfirmed",
@@ -1730,6 +1786,7 @@ fn security_kind(kind: SecurityKind) -> &'static str {
         SecurityKind::Downgrade => "downgrade",
         SecurityKind::SasMismatch => "sas-mismatch",
         SecurityKind::Malformed => "malformed",
+        SecurityKind::ResumeRefused => "resume-refused",
     }
 }
 
@@ -1789,6 +1846,8 @@ fn teardown(inner: &Shared, reason: &'static str) {
             return;
         }
         guard.ended = Some(reason);
+        // The visit is over for this page: a reload must not resume it.
+        super::resume::clear(&guard.room);
         guard.peers.clear();
         guard.spare = None;
         guard.spare_timer = None;

@@ -35,6 +35,7 @@ mod link;
 mod peer;
 mod recording;
 mod relay_url;
+mod resume;
 mod socket;
 mod timer;
 mod to_js;

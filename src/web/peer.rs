@@ -180,6 +180,7 @@ impl Peer {
         ice_servers: &JsValue,
         relay_only: bool,
         certificate: &JsValue,
+        monitor: Monitor,
         sink: impl Fn(PeerEvent) + 'static,
     ) -> Result<Self, JsValue> {
         let on_event = Closure::<dyn FnMut(u32, JsValue, JsValue, JsValue)>::new(
@@ -194,7 +195,7 @@ impl Peer {
             pc,
             queue: VecDeque::new(),
             busy: false,
-            monitor: Monitor::new(),
+            monitor,
             warm: None,
             _on_event: on_event,
         })

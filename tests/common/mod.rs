@@ -66,7 +66,7 @@ pub fn config(n: u8, role: Role, secret: [u8; 32]) -> Config {
         display_name: Redacted::new(format!("participant {n}")),
         token: Zeroizing::new(role.as_str().as_bytes().to_vec()),
         entropy: [n; 32],
-        capabilities: 0,
+        capabilities: teleconsult::signaling::message::CAP_RESUME,
         timeouts: Timeouts::default(),
     }
 }
@@ -307,6 +307,22 @@ impl Net {
             .handle_relay_connected(now)
             .expect("connect");
         self.flush(i);
+    }
+
+    /// Node `i`'s page is closed or reloaded: its socket closes (the relay tells the others
+    /// `Left { Closed }`) and its session is gone, never to send anything again.
+    pub fn close_tab(&mut self, i: usize) {
+        let now = self.now;
+        self.relay.leave(i, now, LeftReason::Closed);
+        self.nodes[i].online = false;
+        self.nodes[i].timer = None;
+    }
+
+    /// The relay drops node `i` from the room without telling anyone (a lying relay): its
+    /// frames go nowhere from now on.
+    pub fn relay_forget(&mut self, i: usize) {
+        self.relay.members.retain(|m| m.2 != i);
+        self.relay.queue.retain(|q| q.2 != i);
     }
 
     pub fn disconnect(&mut self, i: usize) {

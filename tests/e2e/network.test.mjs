@@ -95,14 +95,19 @@ test('a collapse from 2 Mbit/s to 100 kbit/s: video pauses by itself on both sid
     assert.ok(r.recoverMs <= 20_000, `recovered in ${r.recoverMs} ms`);
     const sender = await call.clinician.evaluate(() => window.fallback);
     const receiver = await call.patient.evaluate(() => window.fallback);
+    const has = (log, type, direction, id) => log.some((e) => e.type === type && e.direction === direction && e.participantId === id);
+    // In both engines: the clinician paused its video and resumed it, and the patient was told
+    // both. (Firefox has no outgoing-bandwidth estimate: its fallback acts on the loss and
+    // round-trip time its peer reports, so the patient's own sending may pause again late in
+    // the collapse, and what came last differs from run to run there.)
+    assert.ok(has(sender, 'videopaused', 'sending', call.pat.id), `the clinician paused its video (${JSON.stringify(sender)})`);
+    assert.ok(has(receiver, 'videopaused', 'receiving', call.doc.id), `the patient is told (${JSON.stringify(receiver)})`);
+    assert.ok(has(sender, 'videoresumed', 'sending', call.pat.id), 'video came back');
+    assert.ok(has(receiver, 'videoresumed', 'receiving', call.doc.id), 'and the patient is told');
+    assert.ok(r.qualities.includes('poor'), 'quality said so');
     if (engine === 'chromium') {
-      // Chromium estimates the outgoing bandwidth; Firefox does not, and its fallback acts on
-      // the loss its peer reports instead, which a drop-tail queue may keep under the bar.
-      assert.ok(sender.some((e) => e.type === 'videopaused' && e.direction === 'sending' && e.participantId === call.pat.id), `the clinician paused its video (${JSON.stringify(sender)})`);
-      assert.ok(receiver.some((e) => e.type === 'videopaused' && e.direction === 'receiving' && e.participantId === call.doc.id), `the patient is told (${JSON.stringify(receiver)})`);
-      assert.equal(sender.at(-1).type, 'videoresumed', 'video came back');
+      assert.equal(sender.at(-1).type, 'videoresumed', 'video is back at the end');
       assert.equal(receiver.at(-1).type, 'videoresumed', 'and the patient is told');
-      assert.ok(r.qualities.includes('poor'), 'quality said so');
     }
   });
 });

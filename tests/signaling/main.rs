@@ -23,6 +23,7 @@ mod quality_fallback;
 mod relay_drop_mid_negotiation;
 mod relay_forced_rekey;
 mod replayed_frame;
+mod resume_ticket;
 mod role_forgery;
 mod sas_grinding;
 mod tampered_frame;

@@ -207,8 +207,9 @@ fn the_admission_follows_the_reply_hello_without_waiting_for_key_confirmation() 
     net.nodes[c].session.admit(pid(2), now).unwrap();
     net.flush(c);
     // …yet the sealed admission is already on its way, right behind the reply hello and the
-    // SAS commitment (the lower id commits as soon as the pair has keys).
-    assert_eq!(frames(&net, pid(1), pid(2), SIGNAL).len(), 2);
+    // SAS commitment (the lower id commits as soon as the pair has keys), with the resume
+    // ticket that comes with an admission.
+    assert_eq!(frames(&net, pid(1), pid(2), SIGNAL).len(), 3);
     net.run_for(2_000);
     assert_eq!(net.phase(p), Phase::InCall);
     assert!(net.all_connected(&[c, p]));

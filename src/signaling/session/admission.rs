@@ -76,7 +76,11 @@ impl Session {
             // Best effort: a full queue towards q only delays q's view of the newcomer.
             let _ = self.enqueue_signal(q, &Signal::Admitted(peer), now);
         }
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.admission_deferred_until = None;
+        }
         self.event(Event::PeerAdmitted { peer });
+        self.issue_ticket(peer, now);
         self.maybe_start(peer, now);
         Ok(())
     }
@@ -101,6 +105,7 @@ impl Session {
                 });
             }
         }
+        self.revoke_tickets(peer);
         self.event(Event::PeerDenied { peer });
         Ok(())
     }
@@ -111,6 +116,7 @@ impl Session {
         &mut self,
         from: ParticipantId,
         first: Option<(Role, Redacted<String>, Admission)>,
+        now: u64,
     ) {
         let Some((role, name, admission)) = first else {
             return;
@@ -121,6 +127,9 @@ impl Session {
             name: name.clone(),
         });
         if self.role == Role::Clinician && role != Role::Clinician && !admission.is_admitted() {
+            if self.defer_admission_request(from, now) {
+                return;
+            }
             self.event(Event::AdmissionRequested {
                 peer: from,
                 role,

@@ -39,6 +39,10 @@ pub struct Timeouts {
     /// No media path to a peer this long after negotiation began (or after it failed) is
     /// reported ([`super::Event::PeerUnreachable`]); restarts go on meanwhile.
     pub media_connect: u64,
+    /// How long after a clinician's session last saw an admitted participant a new
+    /// session of that participant may still present its resume ticket (a reload) and be
+    /// let in without a new admission (docs/PROTOCOL.md, "Resume after a reload").
+    pub resume_window: u64,
 }
 
 impl Default for Timeouts {
@@ -57,6 +61,7 @@ impl Default for Timeouts {
             ice_restart_grace: 3_000,
             max_ice_restarts: 5,
             media_connect: 15_000,
+            resume_window: 5 * 60_000,
         }
     }
 }
@@ -78,7 +83,8 @@ pub struct Config {
     /// 32 bytes of real entropy from the platform (the session never reads a random
     /// source itself; see [`Session::add_entropy`](super::Session::add_entropy)).
     pub entropy: [u8; 32],
-    /// Capability bits advertised in the hello (none defined yet).
+    /// Capability bits advertised in the hello: [`CAP_RESUME`](crate::signaling::message::CAP_RESUME)
+    /// if the driver keeps resume tickets across a reload ([`super::Event::ResumeTicket`]).
     pub capabilities: u32,
     /// Timeouts.
     pub timeouts: Timeouts,

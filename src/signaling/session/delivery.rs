@@ -160,6 +160,8 @@ impl Session {
             self.close(CloseReason::EndedByClinician);
         } else {
             self.remove_peer(from, LeaveReason::Left, now);
+            // It hung up: a later session of it waits to be admitted again.
+            self.revoke_tickets(from);
         }
         Ok(())
     }

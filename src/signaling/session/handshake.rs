@@ -104,6 +104,8 @@ pub(super) struct Remote {
     pub(super) epoch: u64,
     pub(super) static_public: [u8; 32],
     pub(super) role: Role,
+    /// Its hello's capability bits.
+    pub(super) capabilities: u32,
     pub(super) name: Redacted<String>,
     pub(super) core: Vec<u8>,
 }
@@ -129,7 +131,7 @@ impl Session {
             static_public: self.static_key.public(),
             ephemeral_public: ephemeral.public(),
             role: self.role,
-            capabilities: self.capabilities,
+            capabilities: self.capabilities | self.resuming_capability(),
             name: self.name.expose().clone(),
             proof: None,
             reply_to: 0,
@@ -241,6 +243,10 @@ impl Session {
             return err(SessionError::RoleConflict);
         }
         let core = hello.core();
+        let same_session = p
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.static_public == hello.static_public);
         let restarted = match &p.remote {
             Some(r) if r.static_public == hello.static_public => {
                 if hello.epoch < r.epoch {
@@ -321,15 +327,24 @@ impl Session {
             epoch: hello.epoch,
             static_public: hello.static_public,
             role: hello.role,
+            capabilities: hello.capabilities,
             name: name.clone(),
             core,
         });
+        p.transcript = Some(secrets.transcript);
         p.sas_prk = Some(Zeroizing::new(secrets.sas_prk));
         p.keying = Keying::Derived(Keys {
             sealer: Sealer::new(&secrets.send, secrets.session_id),
             opener: Opener::new(&secrets.recv, secrets.session_id),
         });
         p.identity = secrets.identity;
+        if same_session || carried.is_some() {
+            // The holder's own session is back (a relay blip): its ticket waits again.
+            self.holder_back(from);
+        }
+        let Some(p) = self.peers.get_mut(&from) else {
+            return err(SessionError::UnknownPeer);
+        };
         if let Some(c) = carried {
             // The same peer session is back after its record was dropped (it left, or the
             // relay said so): continue its message ids, so nothing is delivered twice, and
@@ -346,7 +361,7 @@ impl Session {
         p.joined_announced = true;
         let announce = first.then_some((hello.role, name, p.admission));
         if hello.reply_to == my_epoch {
-            self.announce(from, announce);
+            self.announce(from, announce, now);
             let replied = self
                 .peers
                 .get_mut(&from)
@@ -370,7 +385,7 @@ impl Session {
             }
             // Anything queued for this peer follows the reply under the new keys.
             self.pump(from, now);
-            self.announce(from, announce);
+            self.announce(from, announce, now);
         }
         self.start_sas(from, now);
         self.update_sas(from, now);

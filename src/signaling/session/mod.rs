@@ -21,6 +21,7 @@
 //! | `admission` | the waiting room: who is admitted or denied |
 //! | `negotiation` | perfect negotiation, trickle ICE, ICE restarts |
 //! | `sas` | the short authentication string's commit/reveal exchange (§13) |
+//! | `resume` | resume tickets: a reloaded participant comes back without a new admission |
 
 mod admission;
 mod config;
@@ -31,6 +32,7 @@ mod negotiation;
 mod output;
 mod peer;
 mod presence;
+mod resume;
 mod sas;
 
 use std::collections::VecDeque;
@@ -51,6 +53,7 @@ pub use output::{
     CloseReason, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
     SecurityEvent, SecurityKind,
 };
+pub use resume::{RESUME_DEFER_MS, RESUME_TICKET_LEN, ResumeTicket};
 
 use handshake::{Keying, OwnHello};
 use output::SECURITY_KINDS;
@@ -106,6 +109,10 @@ pub struct Session {
     timeout_reported: bool,
     security_total: [u64; SECURITY_KINDS],
     security_last: [Option<u64>; SECURITY_KINDS],
+    /// (Clinicians) resume tickets issued and not yet used.
+    issued: Vec<resume::Issued>,
+    /// (Patients and guests) the ticket of a previous session, to present.
+    held: Option<resume::Held>,
 }
 
 impl fmt::Debug for Session {
@@ -181,6 +188,8 @@ impl Session {
             timeout_reported: false,
             security_total: [0; SECURITY_KINDS],
             security_last: [None; SECURITY_KINDS],
+            issued: Vec::new(),
+            held: None,
         }
     }
 
@@ -265,6 +274,7 @@ impl Session {
             add(p.neg.deadline);
             add(p.neg.ice_timer);
             add(p.neg.connect_by);
+            add(p.admission_deferred_until);
             if self.relay == Relay::Joined {
                 if !p.keying.is_confirmed() && p.present {
                     add(p.hello_retry_at);
@@ -346,10 +356,17 @@ impl Session {
                         if let Some(p) = self.peers.get_mut(&id) {
                             p.present = false;
                             p.absent_since.get_or_insert(now);
+                            let sas = p.sas.shown.confirmations();
+                            // Perhaps a reload: the ticket may be used from now, until the
+                            // same session shows up again (`holder_back`).
+                            self.holder_left(id, now, sas);
                         }
                     }
                     LeftReason::Closed => self.remove_peer(id, LeaveReason::Left, now),
-                    LeftReason::Removed => self.remove_peer(id, LeaveReason::Removed, now),
+                    LeftReason::Removed => {
+                        self.remove_peer(id, LeaveReason::Removed, now);
+                        self.revoke_tickets(id);
+                    }
                 }
                 Ok(())
             }
@@ -636,6 +653,8 @@ impl Session {
                     self.security(SecurityKind::ProtocolViolation, Some(from), now);
                     return;
                 }
+                // Admitted: a ticket not accepted by now never will be.
+                self.held = None;
                 for id in in_call {
                     self.mark_admitted(id);
                 }
@@ -677,6 +696,10 @@ impl Session {
                     self.event(Event::PeerVideoPaused { peer: from, paused });
                 }
             }
+            Signal::ResumeTicket { id, secret } => {
+                self.on_resume_ticket(from, id, secret.expose().clone(), now)
+            }
+            Signal::Resume { id, flags, proof } => self.on_resume(from, id, flags, proof, now),
             Signal::SasCommit(c) => self.on_sas_commit(from, c, now),
             Signal::SasReveal { nonce, fingerprint } => {
                 self.on_sas_reveal(from, nonce, fingerprint, now)
@@ -736,6 +759,14 @@ impl Session {
             if !p.neg.connected {
                 self.event(Event::PeerUnreachable { peer: pid });
             }
+        }
+        if self
+            .peers
+            .get(&pid)
+            .and_then(|p| p.admission_deferred_until)
+            .is_some_and(|d| now >= d)
+        {
+            self.request_deferred_admission(pid);
         }
     }
 }

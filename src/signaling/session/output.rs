@@ -90,9 +90,12 @@ pub enum SecurityKind {
     SasMismatch = 7,
     /// A frame too short or too long to be an envelope.
     Malformed = 8,
+    /// A resume ticket was refused (unknown, expired, used, revoked, another participant's,
+    /// or a proof that does not match this pairing): the participant waits to be admitted.
+    ResumeRefused = 9,
 }
 
-pub(super) const SECURITY_KINDS: usize = 9;
+pub(super) const SECURITY_KINDS: usize = 10;
 
 /// A security event for the app: something hostile or broken was seen and dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -214,6 +217,18 @@ pub enum Event {
         /// Paused, or resumed.
         paused: bool,
     },
+    /// A peer that had been admitted came back in a new session (a page reload) with a
+    /// valid resume ticket: it is admitted again at once, and its SAS starts with the
+    /// confirmations the previous pairing had. (On the participant's side: the clinician
+    /// accepted its ticket.) A [`Event::PeerAdmitted`] follows on the clinician's side.
+    Resumed {
+        /// The peer.
+        peer: ParticipantId,
+    },
+    /// (Patients and guests) a clinician issued this participant a resume ticket: keep it
+    /// where a reload of this page finds it (and nowhere else), and hand it to the next
+    /// session with [`Session::set_resume_ticket`]. A new one replaces it.
+    ResumeTicket(super::resume::ResumeTicket),
     /// Application data from a peer (exactly once, in order).
     AppData {
         /// The peer.

@@ -46,6 +46,14 @@ pub(super) struct Peer {
     pub(super) neg: Neg,
     /// The pair's identity hash, for the SAS binding.
     pub(super) identity: [u8; 32],
+    /// The current keys' transcript hash, which a resume proof is bound to.
+    pub(super) transcript: Option<[u8; 32]>,
+    /// This pairing resumed an earlier one (a valid resume ticket) whose SAS confirmations
+    /// were (ours, the peer's): its SAS starts with them.
+    pub(super) resumed: Option<(bool, bool)>,
+    /// (Clinicians) the peer said it holds one of our resume tickets: its admission request
+    /// waits for the ticket until then (see `resume`).
+    pub(super) admission_deferred_until: Option<u64>,
     /// This pairing's SAS (kept across re-keys of the same pair).
     pub(super) sas: SasState,
     pub(super) pending_confirm: Option<[u8; 16]>,
@@ -86,6 +94,9 @@ impl Peer {
             joined_announced: false,
             neg: Neg::new(),
             identity: [0; 32],
+            transcript: None,
+            resumed: None,
+            admission_deferred_until: None,
             sas: SasState::default(),
             pending_confirm: None,
         }

@@ -170,6 +170,11 @@ impl Session {
             return;
         };
         self.remember(pid, &old, now);
+        // Its session is gone: its resume ticket may be used from now (or from when the relay
+        // lost it). A restart (`reset_peer`) does not do this: a new session under the id
+        // of one still connected is not a reload, and gets no resume.
+        let left_at = old.absent_since.unwrap_or(now);
+        self.holder_left(pid, left_at, old.sas.shown.confirmations());
         if old.has_connection() {
             self.out.push_back(Output::Media {
                 peer: pid,
@@ -231,6 +236,9 @@ impl Session {
         for p in self.peers.values_mut() {
             p.sas_prk = None;
         }
+        // Nobody resumes into an ended visit.
+        self.issued.clear();
+        self.held = None;
         self.set_phase(Phase::Closed);
         self.event(Event::Closed(reason));
     }

@@ -162,6 +162,7 @@ impl Session {
             self.send_reveal(from, now);
         }
         self.update_sas(from, now);
+        self.maybe_present_ticket(from, now);
     }
 
     pub(super) fn send_reveal(&mut self, to: ParticipantId, now: u64) {
@@ -206,6 +207,7 @@ impl Session {
             p.sas.shown = Shown::Failed;
         }
         self.security(SecurityKind::SasMismatch, Some(pid), now);
+        self.request_deferred_admission(pid);
     }
 
     /// Shows the SAS once both inputs are revealed and the peer's SDP carries exactly the
@@ -231,13 +233,18 @@ impl Session {
         };
         let sas = Sas::derive(prk, lo.input(), hi.input());
         if p.sas.shown.code() != Some(sas) {
+            // A resumed pairing starts with the confirmations of the one it resumed.
+            let (confirmed_local, confirmed_remote) = p.resumed.unwrap_or((false, false));
             p.sas.shown = Shown::Ready {
                 code: sas,
                 binding: crypto::sas_binding(&p.identity, lo.input(), hi.input()),
-                confirmed_local: false,
-                confirmed_remote: false,
+                confirmed_local,
+                confirmed_remote,
             };
-            self.event(Event::SasReady { peer: pid, sas });
+            // Nothing left to compare: no new prompt.
+            if !(confirmed_local && confirmed_remote) {
+                self.event(Event::SasReady { peer: pid, sas });
+            }
             self.check_sas_confirm(pid, now);
         }
     }
