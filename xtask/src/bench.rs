@@ -103,11 +103,11 @@ pub fn run() -> Result<(), String> {
             relay_bin(
                 "relay-scale",
                 &[
-                    ("RELAY_SCALE_CONNECTIONS", "20000"),
-                    ("RELAY_SCALE_NODES", "4"),
+                    ("RELAY_SCALE_CONNECTIONS", "100000"),
+                    ("RELAY_SCALE_NODES", "6"),
                     ("RELAY_SCALE_RATE", "20000"),
                     ("RELAY_SCALE_SECS", "10"),
-                    ("RELAY_SCALE_DEADLINE", "150"),
+                    ("RELAY_SCALE_DEADLINE", "240"),
                 ],
             ),
         ),

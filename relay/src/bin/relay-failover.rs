@@ -511,7 +511,7 @@ fn run_coordinator() {
     let k = env_num("RELAY_FAILOVER_NODES", 3).max(2);
     let recovery_s = env_num("RELAY_FAILOVER_RECOVERY_S", 30) as u64;
     let deadline = env_num("RELAY_FAILOVER_DEADLINE", 120) as u64;
-    let nats = support::start_nats_with_deadline("relay-failover", deadline);
+    let nats = support::start_nats_with_deadline("relay-failover", deadline, false);
     let url = nats.url.clone();
     let exe = std::env::current_exe().expect(ABORT);
     let mut nodes: Vec<Proc> = (0..k)

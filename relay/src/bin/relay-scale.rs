@@ -5,27 +5,38 @@
 //! load generators (`RELAY_SCALE_ROLE=gen`). Generator g holds the pairs whose clinician
 //! sits on node g and whose patient sits on node g+1 (mod K), so every frame crosses nodes
 //! through NATS, and both ends of a pair live in one process (one clock for the latency).
-//! Each generator binds its sockets to its own loopback address (127.0.0.(10+g)), so the
-//! ephemeral ports do not run out. After all joined: relay RSS per connection; then a
-//! fixed total rate split over all pairs (both directions) for RELAY_SCALE_SECS, with
-//! cross-node latency from a timestamp in each payload, and CPU per node from /proc.
+//! Every client socket binds a loopback source address of its own (127.<10+g>.x.y), so
+//! ephemeral ports never run short and `bind` never searches a crowded port range. After
+//! all joined: relay RSS per connection; then a fixed total rate split over all pairs (both
+//! directions) for RELAY_SCALE_SECS after 1 s of warm-up, with cross-node latency from a
+//! timestamp in each payload, and CPU time from /proc.
+//!
+//! Children (nodes, generators, nats-server) run under the real-time round-robin policy
+//! (`chrt -r 1`) when allowed, so that on a machine shared with builds the run measures the
+//! relay and not the builds' time slices (RELAY_SCALE_RT=0 turns it off; `rt=` in the line
+//! says which). nats-server gets `GOGC=800` unless GOGC is set (see `support`).
 //!
 //! Prints one line:
 //! `relay-scale: connections=<n> nodes=<k> rate=<frames/s> carried=<frames/s> p50_ms=<x>
-//! p99_ms=<x> mem_per_conn_kb=<x> cpu_per_node_pct=<a/b/…> setup_s=<x> secs=<x>
-//! late_or_lost=<frames> join_retries=<n> upgrade_retries=<n>`: frames sent in the measured window and not
-//! delivered within 500 ms after it; joins refused with 4007 (a node's 300 ms room sync
-//! missed the clinician's node) and retried; connections or upgrades that failed (a node
-//! starved of CPU closes a connection at its HTTP-phase deadline) and were retried
-//! (`upgrade_retries`, printed last). The latency histogram tops out at 200 ms,
-//! shown as 200.01.
+//! p99_ms=<x> p999_ms=<x> max_ms=<x> mem_per_conn_kb=<x> cpu_per_node_pct=<a/b/…>
+//! cpu_gens_pct=<x> cpu_nats_pct=<x> cpu_machine_pct=<x> load=<before>-><after> rt=<0|1>
+//! setup_s=<x> secs=<x> late_or_lost=<frames> join_retries=<n> upgrade_retries=<n>`.
+//! Latencies: 10 µs buckets up to 1 s (1000.01 means ≥ 1 s). CPU in % of one core over the
+//! measured run: each node, all generators, nats-server, the whole machine (200 = both cores
+//! busy); load = /proc/loadavg (1 min) before and after. late_or_lost: frames sent in the
+//! measured window and not delivered within 500 ms after it; join_retries: joins refused
+//! with 4007 (a node's 300 ms room sync missed the clinician's node) and retried;
+//! upgrade_retries: connections or upgrades that failed (a node starved of CPU closes a
+//! connection at its HTTP-phase deadline) and were retried.
 //! Knobs (env): RELAY_SCALE_CONNECTIONS (10000), RELAY_SCALE_NODES (4), RELAY_SCALE_RATE
 //! (20000 frames/s in total), RELAY_SCALE_SECS (10), RELAY_SCALE_DEADLINE (300 s: the
-//! whole run is killed after it).
+//! whole run is killed after it), RELAY_SCALE_RT (1), RELAY_SCALE_SAME_NODE (0; 1 puts both
+//! ends of every pair on one node: no NATS hop, for comparison).
 //!
 //! Run: `cargo run --profile relay -p teleconsult-relay --bin relay-scale` (needs the
 //! Debian package nats-server). 100,000 connections: `RELAY_SCALE_CONNECTIONS=100000
-//! RELAY_SCALE_NODES=6` (each process stays under the 20,000-descriptor limit).
+//! RELAY_SCALE_NODES=6` (each process stays under the 20,000-descriptor limit); `cargo
+//! xtask bench` runs that.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver: failing loudly is right
 
 use std::io::{BufRead, Write};
@@ -49,8 +60,9 @@ use support::{Proc, env_num, ws_frame};
 
 const SECRET: &str = "relay-scale-secret-0123456789abcdef";
 const PAYLOAD: usize = 64;
+/// Latency histogram: 10 µs buckets up to 1 s (the last bucket holds everything slower).
 const BUCKET_US: u64 = 10;
-const BUCKETS: usize = 20_000; // 200 ms at 10 µs
+const BUCKETS: usize = 100_000;
 
 fn main() {
     match std::env::var("RELAY_SCALE_ROLE").as_deref() {
@@ -95,6 +107,7 @@ fn run_node() {
 // ---------------------------------------------------------------- load generator
 
 struct Stats {
+    joined: AtomicU64,
     delivered: AtomicU64,
     retries: AtomicU64,
     upgrade_retries: AtomicU64,
@@ -195,7 +208,10 @@ async fn connect(
 ) -> OwnedWriteHalf {
     for _ in 0..50 {
         match try_connect(src, addr, id, token.clone(), stats.clone()).await {
-            Ok(w) => return w,
+            Ok(w) => {
+                stats.joined.fetch_add(1, Relaxed);
+                return w;
+            }
             Err(4007) => {
                 stats.retries.fetch_add(1, Relaxed);
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -280,8 +296,30 @@ fn run_gen() {
         .split(',')
         .map(|a| a.parse().expect(ABORT))
         .collect();
-    let src: std::net::IpAddr = format!("127.0.0.{}", 10 + g).parse().expect(ABORT);
+    // A source address of its own for every connection (127.<10+g>.<i/250>.<1+i%250>): a
+    // bind to port 0 on one shared address searches the port range for a free port, and
+    // that search took 20 ms per connection once ~15,000 ports were taken.
+    let src = move |i: usize| {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            127,
+            u8::try_from(10 + g).expect(ABORT),
+            u8::try_from(i / 250).expect(ABORT),
+            1 + (i % 250) as u8,
+        ))
+    };
     let _ = rlimit::increase_nofile_limit(u64::MAX);
+    // The coordinator's "go" starts the measured run; the end of its input (it ended, or
+    // was killed at its deadline) ends this process, in set-up as well.
+    let (go_tx, go) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let mut stdin = std::io::stdin().lock();
+        if matches!(stdin.read_line(&mut line), Ok(n) if n > 0) {
+            let _ = go_tx.send(());
+            while matches!(stdin.read_line(&mut line), Ok(n) if n > 0) {}
+        }
+        std::process::exit(1);
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -289,6 +327,7 @@ fn run_gen() {
         .expect(ABORT);
     rt.block_on(async move {
         let stats = Arc::new(Stats {
+            joined: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             upgrade_retries: AtomicU64::new(0),
@@ -297,8 +336,29 @@ fn run_gen() {
             base: Instant::now(),
         });
         let home = nodes[g % nodes.len()];
-        let away = nodes[(g + 1) % nodes.len()];
+        // RELAY_SCALE_SAME_NODE=1: both ends on the home node (no NATS hop), for comparison.
+        let away = if env_num("RELAY_SCALE_SAME_NODE", 0) == 1 {
+            home
+        } else {
+            nodes[(g + 1) % nodes.len()]
+        };
         let limit = Arc::new(tokio::sync::Semaphore::new(256));
+        // Set-up progress on stderr every 5 s (set-up can take a minute at 100,000).
+        let progress = {
+            let stats = stats.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    eprintln!(
+                        "relay-scale gen {g}: {}/{} joined, join_retries={} upgrade_retries={}",
+                        stats.joined.load(Relaxed),
+                        2 * pairs,
+                        stats.retries.load(Relaxed),
+                        stats.upgrade_retries.load(Relaxed)
+                    );
+                }
+            })
+        };
         // Clinicians first (they open the rooms), then the patients on the next node.
         let mut writers: Vec<Option<OwnedWriteHalf>> = (0..2 * pairs).map(|_| None).collect();
         for (side, addr, role) in [(0, home, "clinician"), (1, away, "patient")] {
@@ -309,7 +369,7 @@ fn run_gen() {
                 let stats = stats.clone();
                 let permit = limit.clone().acquire_owned().await.expect(ABORT);
                 tasks.spawn(async move {
-                    let w = connect(src, addr, pid(2 * j + side), token, stats).await;
+                    let w = connect(src(2 * j + side), addr, pid(2 * j + side), token, stats).await;
                     drop(permit);
                     (2 * j + side, w)
                 });
@@ -320,6 +380,7 @@ fn run_gen() {
             }
         }
         let mut writers: Vec<OwnedWriteHalf> = writers.into_iter().map(Option::unwrap).collect();
+        progress.abort();
         // Clinicians see their patient join: not a Deliver, so not counted.
         println!(
             "ready {} {} {}",
@@ -328,12 +389,7 @@ fn run_gen() {
             stats.upgrade_retries.load(Relaxed)
         );
         std::io::stdout().flush().expect(ABORT);
-        let mut line = String::new();
-        tokio::task::spawn_blocking(move || {
-            std::io::stdin().lock().read_line(&mut line).expect(ABORT);
-        })
-        .await
-        .expect(ABORT);
+        go.await.expect(ABORT);
         // Fixed rate, in 5 ms ticks, round robin over both directions of every pair; the
         // first second warms up and is not recorded.
         let frames: Vec<Vec<u8>> = (0..2 * pairs)
@@ -448,18 +504,58 @@ fn percentile_ms(hist: &[u64], p: f64) -> f64 {
     f64::INFINITY
 }
 
+/// The slowest recorded latency (upper edge of its bucket), in ms.
+fn max_ms(hist: &[u64]) -> f64 {
+    hist.iter()
+        .rposition(|c| *c > 0)
+        .map_or(f64::NAN, |i| ((i as u64 + 1) * BUCKET_US) as f64 / 1000.0)
+}
+
+/// Busy and total jiffies of the whole machine (all cores), from /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = s
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned()
+}
+
+/// This executable as a child, under the real-time round-robin policy (priority 1) when
+/// `realtime`: see [`support::realtime_allowed`].
+fn child(exe: &std::path::Path, realtime: bool) -> Command {
+    support::command(exe.as_os_str(), realtime)
+}
+
 fn run_coordinator() {
     let connections = env_num("RELAY_SCALE_CONNECTIONS", 10_000).max(4);
     let k = env_num("RELAY_SCALE_NODES", 4).max(2);
     let rate = env_num("RELAY_SCALE_RATE", 20_000);
     let secs = env_num("RELAY_SCALE_SECS", 10);
     let deadline = env_num("RELAY_SCALE_DEADLINE", 300) as u64;
-    let nats = support::start_nats_with_deadline("relay-scale", deadline);
+    let realtime = env_num("RELAY_SCALE_RT", 1) == 1 && support::realtime_allowed();
+    let load0 = loadavg();
+    let nats = support::start_nats_with_deadline("relay-scale", deadline, realtime);
     let url = nats.url.clone();
     let exe = std::env::current_exe().expect(ABORT);
     let mut nodes: Vec<Proc> = (0..k)
         .map(|_| {
-            let mut c = Command::new(&exe);
+            let mut c = child(&exe, realtime);
             c.env("RELAY_SCALE_ROLE", "node")
                 .env("RELAY_SCALE_NATS", &url);
             Proc::spawn(c)
@@ -476,7 +572,7 @@ fn run_coordinator() {
     let setup = Instant::now();
     let mut gens: Vec<Proc> = (0..k)
         .map(|g| {
-            let mut c = Command::new(&exe);
+            let mut c = child(&exe, realtime);
             c.env("RELAY_SCALE_ROLE", "gen")
                 .env("RELAY_SCALE_GEN", g.to_string())
                 .env("RELAY_SCALE_PAIRS", pairs.to_string())
@@ -503,6 +599,9 @@ fn run_coordinator() {
         .sum();
     let mem_per_conn_kb = grown as f64 / held as f64 / 1024.0;
     let cpu0: Vec<u64> = nodes.iter().map(|n| cpu_ticks(n.child.id())).collect();
+    let gen_cpu0: u64 = gens.iter().map(|g| cpu_ticks(g.child.id())).sum();
+    let nats_cpu0 = cpu_ticks(nats.child.id());
+    let machine0 = machine_ticks();
     let t_run = Instant::now();
     for g in &mut gens {
         let stdin = g.stdin.as_mut().expect(ABORT);
@@ -524,6 +623,9 @@ fn run_coordinator() {
         }
     }
     let run_s = t_run.elapsed().as_secs_f64();
+    let machine1 = machine_ticks();
+    let gen_cpu = gens.iter().map(|g| cpu_ticks(g.child.id())).sum::<u64>() - gen_cpu0;
+    let nats_cpu = cpu_ticks(nats.child.id()) - nats_cpu0;
     let ticks_per_s = Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -538,13 +640,23 @@ fn run_coordinator() {
             format!("{:.0}", d / ticks_per_s / run_s * 100.0)
         })
         .collect();
+    let pct = |ticks: u64| ticks as f64 / ticks_per_s / run_s * 100.0;
+    let machine_busy_pct = (machine1.0 - machine0.0) as f64 * 100.0
+        / (machine1.1 - machine0.1).max(1) as f64
+        * std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64);
     println!(
-        "relay-scale: connections={held} nodes={k} rate={:.0} carried={:.0} p50_ms={:.2} p99_ms={:.2} mem_per_conn_kb={mem_per_conn_kb:.1} cpu_per_node_pct={} setup_s={setup_s:.1} secs={secs} late_or_lost={} join_retries={retries} upgrade_retries={upgrade_retries}",
+        "relay-scale: connections={held} nodes={k} rate={:.0} carried={:.0} p50_ms={:.2} p99_ms={:.2} p999_ms={:.2} max_ms={:.2} mem_per_conn_kb={mem_per_conn_kb:.1} cpu_per_node_pct={} cpu_gens_pct={:.0} cpu_nats_pct={:.0} cpu_machine_pct={machine_busy_pct:.0} load={load0}->{} rt={} setup_s={setup_s:.1} secs={secs} late_or_lost={} join_retries={retries} upgrade_retries={upgrade_retries}",
         sent as f64 / elapsed,
         delivered as f64 / elapsed,
         percentile_ms(&hist, 0.50),
         percentile_ms(&hist, 0.99),
+        percentile_ms(&hist, 0.999),
+        max_ms(&hist),
         cpu.join("/"),
+        pct(gen_cpu),
+        pct(nats_cpu),
+        loadavg(),
+        u8::from(realtime),
         sent.saturating_sub(delivered),
     );
     drop(gens);

@@ -83,9 +83,36 @@ impl Drop for Proc {
     }
 }
 
+/// A command for `program`, run under the real-time round-robin policy at priority 1
+/// (`chrt -r 1`) when `realtime`.
+pub fn command(program: &std::ffi::OsStr, realtime: bool) -> Command {
+    if realtime {
+        let mut c = Command::new("chrt");
+        c.args(["-r", "1"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Whether this process may start children under the real-time policy (CAP_SYS_NICE or an
+/// RLIMIT_RTPRIO of at least 1, and `chrt` installed). On a machine shared with builds, a
+/// real-time benchmark measures the relay instead of the builds' time slices: the kernel's
+/// RT throttling still leaves them 5 % of each second, and the run is bounded in time.
+#[allow(dead_code, reason = "relay-failover does not use it")]
+pub fn realtime_allowed() -> bool {
+    Command::new("chrt")
+        .args(["-r", "1", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// nats-server, killed when the coordinator returns or panics: never left running.
 pub struct Nats {
-    child: Child,
+    /// The nats-server process.
+    pub child: Child,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
 }
@@ -103,7 +130,11 @@ static NATS_PID: AtomicU32 = AtomicU32::new(0);
 /// Stops the whole run after `deadline_s` (killing nats-server; every other child exits
 /// when its stdin closes with this process), then starts nats-server on a free loopback
 /// port and waits until it accepts connections.
-pub fn start_nats_with_deadline(name: &'static str, deadline_s: u64) -> Nats {
+///
+/// nats-server runs with `GOGC=800` unless `GOGC` is set: with 100,000 room subscriptions
+/// its Go heap is large, and at the default (100) its collections held messages for tens
+/// of milliseconds on this 2-core machine (docs/RELAY.md, "Scale-out benchmark").
+pub fn start_nats_with_deadline(name: &'static str, deadline_s: u64, realtime: bool) -> Nats {
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(deadline_s));
         eprintln!("{name}: deadline of {deadline_s} s reached, stopping");
@@ -121,7 +152,11 @@ pub fn start_nats_with_deadline(name: &'static str, deadline_s: u64) -> Nats {
         .and_then(|l| l.local_addr())
         .expect("benchmark: no free loopback port for nats-server")
         .port();
-    let child = Command::new(nats_bin)
+    let mut cmd = command(nats_bin.as_ref(), realtime);
+    if std::env::var_os("GOGC").is_none() {
+        cmd.env("GOGC", "800");
+    }
+    let child = cmd
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
