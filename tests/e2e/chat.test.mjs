@@ -5,8 +5,7 @@
 // (nothing arrives, the clinician is told why), once with (every message, in order).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { startRelay, launchBrowser, startCall, sdkPage, joinIn, until, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, sdkPage, joinIn, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -20,10 +19,6 @@ after(async () => {
 
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video and, if you agree, the chat with interpreters.' };
 const dr = { kind: 'Practitioner', id: 'dr-1' };
-const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
-const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
-})).export({ format: 'der', type: 'spki' }).subarray(-32)];
 
 /** Logs every chat event of `window.c` in `window.chat`, and the chat frames it receives as
  *  app data (none should reach the app's `data` event). */

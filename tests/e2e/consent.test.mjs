@@ -3,8 +3,7 @@
 // ConsentReplica through the real relay (two pages, E2E app-data channel).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { startRelay, launchBrowser, sdkPage, joinIn, until, testPages, startCall } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, testPages, startCall, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -19,12 +18,6 @@ after(async () => {
 const notice = { uri: 'https://clinic.example/notice', version: '3', language: 'en', text: 'We share your video with your clinician.' };
 const dr = { kind: 'Practitioner', id: 'dr-1' };
 
-/** The clinician's per-visit identity key: the seed a clinician link carries, and its public key
- *  (what a patient link carries), derived here with Node's own Ed25519. */
-const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
-const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
-})).export({ format: 'der', type: 'spki' }).subarray(-32)];
 
 /** Opens the patient's manager in `page` as `window.m` (IndexedDB by default in a browser). */
 async function openManager(page, patient, extra = {}) {

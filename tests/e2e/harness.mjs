@@ -2,12 +2,20 @@
 // Firefox ESR (E2E_ENGINE=chromium|firefox, default chromium), both started here, on
 // 127.0.0.1 only, and stopped when the test ends.
 import { spawn } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
 import { WebSocket, WebSocketServer } from 'ws';
+
+/** A clinician's per-visit identity key for consent tests: the seed a clinician link carries,
+ *  and its public key (what a patient link carries), derived with Node's own Ed25519. */
+export const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
+export const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
+})).export({ format: 'der', type: 'spki' }).subarray(-32)];
 
 export const root = resolve(import.meta.dirname, '../..');
 

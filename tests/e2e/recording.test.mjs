@@ -5,10 +5,9 @@
 // recording by entering the call; hanging up stops it too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRelay, launchBrowser, startCall, sdkPage, joinIn, until, testPages, root } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, sdkPage, joinIn, until, testPages, root, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -31,12 +30,6 @@ function watchRecording(page) {
   });
 }
 
-/** The clinician's per-visit identity key: the seed a clinician link carries, and its public key
- *  (what a patient link carries), derived here with Node's own Ed25519. */
-const CLINICIAN_SEED = Array.from({ length: 32 }, (_, i) => 0x50 + i);
-const CLINICIAN_PK = [...createPublicKey(createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(CLINICIAN_SEED)]), format: 'der', type: 'pkcs8',
-})).export({ format: 'der', type: 'spki' }).subarray(-32)];
 
 /**
  * A clinician and an admitted patient, both sending camera and microphone; the patient's
