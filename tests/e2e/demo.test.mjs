@@ -853,6 +853,8 @@ test('a patient who reloads mid-visit rejoins from the tab\'s link with the cons
     assert.equal(await code(doc), second, 'both pages show the same code');
     assert.equal(await patient.evaluate(() => window.demo.resumed), true);
     await framesIncrease(doc, (await doc.evaluate(() => window.demo.focus)), 'the patient video after the reload');
+    await shoot(doc, '14b-console-patient-reconnected');
+    await shoot(patient, '14c-patient-back-in-call');
     assert.deepEqual(patient.errors, []);
   } finally {
     await browser.close();
