@@ -93,21 +93,31 @@ test('a collapse from 2 Mbit/s to 100 kbit/s: video pauses by itself on both sid
   await inShapedCall(async (call) => {
     const r = await scenario('collapse-2mbit-100kbit', call);
     assert.ok(r.recoverMs <= 20_000, `recovered in ${r.recoverMs} ms`);
-    const sender = await call.clinician.evaluate(() => window.fallback);
-    const receiver = await call.patient.evaluate(() => window.fallback);
-    const has = (log, type, direction, id) => log.some((e) => e.type === type && e.direction === direction && e.participantId === id);
-    // In both engines: the clinician paused its video and resumed it, and the patient was told
-    // both. (Firefox has no outgoing-bandwidth estimate: its fallback acts on the loss and
-    // round-trip time its peer reports, so the patient's own sending may pause again late in
-    // the collapse, and what came last differs from run to run there.)
-    assert.ok(has(sender, 'videopaused', 'sending', call.pat.id), `the clinician paused its video (${JSON.stringify(sender)})`);
-    assert.ok(has(receiver, 'videopaused', 'receiving', call.doc.id), `the patient is told (${JSON.stringify(receiver)})`);
-    assert.ok(has(sender, 'videoresumed', 'sending', call.pat.id), 'video came back');
-    assert.ok(has(receiver, 'videoresumed', 'receiving', call.doc.id), 'and the patient is told');
     assert.ok(r.qualities.includes('poor'), 'quality said so');
-    if (engine === 'chromium') {
-      assert.equal(sender.at(-1).type, 'videoresumed', 'video is back at the end');
-      assert.equal(receiver.at(-1).type, 'videoresumed', 'and the patient is told');
+    // Which side pauses its video: in Chromium the clinician, whose bandwidth estimate falls.
+    // Firefox has no estimate; its fallback acts on the loss and round-trip time the peer
+    // reports, so either side (or both) may pause, from run to run. Whoever paused, the other
+    // side is told, and video comes back once the link heals: at once in Chromium; otherwise
+    // when the hold in force is over (at most 32 s, `MAX_HOLD_MS` in src/quality.rs) and the
+    // next try finds the link clear.
+    const sides = [[call.clinician, call.pat.id, call.patient, call.doc.id], [call.patient, call.doc.id, call.clinician, call.pat.id]];
+    const paused = [];
+    for (const [page, peer, other, self] of sides) {
+      const log = await page.evaluate(() => window.fallback);
+      if (log.some((e) => e.type === 'videopaused' && e.direction === 'sending' && e.participantId === peer)) paused.push([page, peer, other, self]);
+    }
+    // Chromium: the clinician's side, as its estimate says; Firefox: whichever side paused.
+    const checked = engine === 'chromium' ? paused.filter(([page]) => page === call.clinician) : paused;
+    assert.ok(checked.length > 0, engine === 'chromium' ? 'the clinician paused its video' : 'a side paused its video');
+    const backAfterLastPause = ([id, direction]) => {
+      const log = window.fallback.filter((e) => e.participantId === id && e.direction === direction);
+      return log.length > 0 && log.at(-1).type === 'videoresumed';
+    };
+    const wait = { timeout: engine === 'chromium' ? 5_000 : 40_000 };
+    for (const [page, peer, other, self] of checked) {
+      await until(other, (id) => window.fallback.some((e) => e.type === 'videopaused' && e.direction === 'receiving' && e.participantId === id), self, { what: 'the other side is told' });
+      await until(page, backAfterLastPause, [peer, 'sending'], { ...wait, what: 'video came back' });
+      await until(other, backAfterLastPause, [self, 'receiving'], { ...wait, what: 'and the other side is told' });
     }
   });
 });
