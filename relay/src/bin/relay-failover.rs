@@ -29,6 +29,12 @@
 //! RELAY_FAILOVER_INTERVAL_MS (100), RELAY_FAILOVER_RECOVERY_S (30), RELAY_FAILOVER_DEADLINE
 //! (120 s: the whole run is killed after it).
 //!
+//! Panics: it reads only its own knobs and frames from the relays, generators and nats-server
+//! it started on loopback; there is no outside input. Where set-up or one of those processes
+//! fails (a port, a pipe, a child, a malformed frame from our own relay), the run aborts with
+//! a panic naming what failed: a benchmark cannot go on without it, and a half-run would print
+//! misleading figures.
+//!
 //! Run: `cargo run --profile relay -p teleconsult-relay --bin relay-failover` (needs the
 //! Debian package nats-server).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver: failing loudly is right

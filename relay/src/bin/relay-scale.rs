@@ -33,6 +33,12 @@
 //! whole run is killed after it), RELAY_SCALE_RT (1), RELAY_SCALE_SAME_NODE (0; 1 puts both
 //! ends of every pair on one node: no NATS hop, for comparison).
 //!
+//! Panics: it reads only its own knobs and frames from the relays, generators and nats-server
+//! it started on loopback; there is no outside input. Where set-up or one of those processes
+//! fails (a port, a pipe, a child, a malformed frame from our own relay), the run aborts with
+//! a panic naming what failed: a benchmark cannot go on without it, and a half-run would print
+//! misleading figures.
+//!
 //! Run: `cargo run --profile relay -p teleconsult-relay --bin relay-scale` (needs the
 //! Debian package nats-server). 100,000 connections: `RELAY_SCALE_CONNECTIONS=100000
 //! RELAY_SCALE_NODES=6` (each process stays under the 20,000-descriptor limit); `cargo
