@@ -14,11 +14,6 @@ export { Consultation } from './consultation.js';
 export { Recording } from './recording.js';
 export { Chat, type ChatFhirOptions } from './chat.js';
 export { createInvite, takeInviteLink } from './invite.js';
-export { DeviceBridge } from './device-bridge.js';
-export { DeviceSession } from './device-session.js';
-export { ReadingShare, shareReadings } from './reading-share.js';
-export { ReadingReceiver } from './reading-receiver.js';
-export { captureReading, measurementToFhir, parseMeasurement } from './measurements.js';
 
 /** A stable error code (see `TeleconsultError`). */
 export type ErrorCode = Code;

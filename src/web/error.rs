@@ -159,11 +159,7 @@ impl From<JsError> for JsValue {
                 let _ = js_sys::Reflect::set(&err, &"consentCode".into(), &ledger.code().into());
             }
             Error::Core(crate::Error::ConsentDenied(reason)) => {
-                let _ = js_sys::Reflect::set(
-                    &err,
-                    &"reason".into(),
-                    &super::consent::reason_name(reason).into(),
-                );
+                let _ = js_sys::Reflect::set(&err, &"reason".into(), &reason.name().into());
             }
             _ => {}
         }

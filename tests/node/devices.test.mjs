@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '../..');
 let sdk;
 before(async () => {
-  sdk = await import(join(root, 'pkg/node.mjs'));
+  // The devices API is `teleconsult/devices`; the consultation side is `teleconsult`.
+  sdk = { ...await import(join(root, 'pkg/node.mjs')), ...await import(join(root, 'pkg/devices-node.mjs')) };
 });
 
 const UUIDS = {
