@@ -67,17 +67,38 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message JavaScript sees, written by hand rather than with `write!`: in each wasm
+    /// module this was the last user of `core::fmt` (docs/DEVELOPING.md, "Why size shapes
+    /// the code").
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        let (prefix, what) = match self {
+            Self::Unsupported(what) => ("not supported here: ", *what),
+            Self::InvalidArgument(what) => ("invalid argument: ", *what),
+            Self::Network(what) => ("network: ", *what),
+            Self::Media(what) => ("media: ", *what),
+            Self::PermissionDenied(what) => ("permission denied: ", *what),
+            Self::Relay(code) => {
+                out.push_str("the relay refused the connection (code ");
+                crate::text::push_padded(&mut out, u64::from(*code), 1);
+                out.push(')');
+                return out;
+            }
+            Self::Core(e) => {
+                e.push_message(&mut out);
+                return out;
+            }
+        };
+        out.push_str(prefix);
+        out.push_str(what);
+        out
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unsupported(what) => write!(f, "not supported here: {what}"),
-            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
-            Self::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
-            Self::Network(what) => write!(f, "network: {what}"),
-            Self::Media(what) => write!(f, "media: {what}"),
-            Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
-            Self::Core(e) => e.fmt(f),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -147,7 +168,7 @@ impl From<crate::Error> for JsError {
 
 impl From<JsError> for JsValue {
     fn from(JsError(e): JsError) -> Self {
-        let err = js_sys::Error::new(&e.to_string());
+        let err = js_sys::Error::new(&e.message());
         err.set_name("TeleconsultError");
         // Setting plain data properties on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
