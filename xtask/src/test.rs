@@ -364,7 +364,26 @@ fn clippy_wasm32() -> Result<Counts, String> {
         "--",
         "-D",
         "warnings",
-    ]))
+    ]))?;
+    // Each wasm module the package ships is the crate with one `web-*` feature alone
+    // (xtask/src/build.rs): each must be warning-free on its own too.
+    for feature in ["web-call", "web-devices"] {
+        check(util::cargo().args([
+            "clippy",
+            "--package",
+            "teleconsult",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+            "--no-default-features",
+            "--features",
+            feature,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    Ok(one_pass())
 }
 
 fn native() -> Result<Counts, String> {
