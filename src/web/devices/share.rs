@@ -36,6 +36,15 @@ use crate::web::Error;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
 
+// In the devices module alone (`teleconsult/devices`), the `Consultation` its declarations
+// name is the call module's class.
+#[cfg(not(feature = "web-call"))]
+#[wasm_bindgen(typescript_custom_section)]
+const CONSULTATION_TS: &'static str = r#"
+/** A `Consultation` of the call module (`teleconsult`). */
+type Consultation = import("../web/teleconsult.js").Consultation;
+"#;
+
 /// What consent says about sharing `category` in `consultation` now: only a consent
 /// manager attached to that consultation can refuse. The consent registry lives in the
 /// other wasm module (the call module), so this asks the consultation object itself
