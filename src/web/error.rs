@@ -31,6 +31,15 @@ export interface TeleconsultError extends Error {
 }
 "#;
 
+// Without the call module's declarations (the devices module alone), the consent types the
+// interface above names are the call module's.
+#[cfg(not(feature = "web-call"))]
+#[wasm_bindgen(typescript_custom_section)]
+const CONSENT_TYPES_TS: &'static str = r#"
+type ConsentErrorCode = import("../web/teleconsult.js").ConsentErrorCode;
+type ConsentReason = import("../web/teleconsult.js").ConsentReason;
+"#;
+
 /// An error of the browser layer: one of the core's, or one only a browser host has (a
 /// missing platform feature, a bad JavaScript argument, the relay or the network, the media
 /// engine, a permission). The core never produces the latter, so they live here.

@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -67,6 +67,34 @@ test('the browser entry `teleconsult` never loads the devices module; `teleconsu
   walk('index.js');
   assert.ok(seen.size >= 2, 'index.js imports its shared chunk');
   assert.match(readFileSync(join(pkgDir, 'devices.js'), 'utf8'), /web-devices\/teleconsult_devices_bg\.wasm/);
+});
+
+test('both entries type-check in a strict project without skipLibCheck (the devices declarations name the call module\'s types)', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'teleconsult-types-'));
+  try {
+    mkdirSync(join(scratch, 'node_modules'));
+    symlinkSync(pkgDir, join(scratch, 'node_modules/teleconsult'), 'dir');
+    writeFileSync(join(scratch, 'app.ts'), [
+      "import { Consultation, TeleconsultError } from 'teleconsult';",
+      "import { shareReadings, DeviceBridge, type Reading } from 'teleconsult/devices';",
+      'export function go(c: Consultation, id: string): Reading[] {',
+      '  shareReadings(c, id, new DeviceBridge({})).close();',
+      '  void TeleconsultError;',
+      '  return [];',
+      '}',
+    ].join('\n'));
+    writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'ESNext.Disposable'],
+        strict: true, noEmit: true, skipLibCheck: false, types: [],
+      },
+      files: ['app.ts'],
+    }));
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', scratch], { encoding: 'utf8' });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test('npm pack produces a tarball that installs and imports by name in a scratch project', () => {
