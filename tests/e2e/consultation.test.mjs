@@ -72,7 +72,7 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
   }
 });
 
-test('a waiting patient\'s offer is made before the admission and goes out with it; one made for other tracks is rolled back', async () => {
+test('a patient\'s offer is made at join and goes out with the admission; one made for other tracks is rolled back', async () => {
   // Each page logs its connections' setLocalDescription results: `[connection number, type]`.
   const logDescriptions = () => {
     window.sld = [];
@@ -94,13 +94,19 @@ test('a waiting patient\'s offer is made before the admission and goes out with 
         link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
         token: await relay.token(invite.roomId, 'clinician'),
       }, { media: 'join' });
+      // The clinician's page is frozen, so it cannot answer the patient's hello: the offer
+      // that appears meanwhile was made at join, not once the clinician was known.
+      const debug = await clinician.createCDPSession();
+      await debug.send('Page.setWebLifecycleState', { state: 'frozen' });
       const pat = await joinIn(patient, {
         link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
         token: await relay.token(invite.roomId, 'patient'),
       }, { media });
+      await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'an offer made at join' });
+      assert.deepEqual(await patient.evaluate(() => window.log.filter((e) => e.type === 'participantjoined')), [], 'no clinician hello was verified yet');
+      await debug.send('Page.setWebLifecycleState', { state: 'active' });
+      await debug.detach();
       await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
-      // While the patient waits, its first connection holds an offer already.
-      await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'warm offer' });
       await clinician.evaluate((id) => window.c.admit(id), pat.id);
       await until(patient, () => window.c.state === 'connected', null, { what: `patient connected (${media})` });
       await videoKeepsFlowing(clinician, pat.id);
