@@ -2,7 +2,7 @@
 // camera and microphone, inside a loopback-only network namespace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, testPages, startProxy } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -88,24 +88,23 @@ test('a patient\'s offer is made at join and goes out with the admission; one ma
   for (const media of ['join', 'later']) {
     const { clinician, invite } = await newVisit();
     const patient = await sdkPage(browser, relay);
+    const proxy = await startProxy(relay.wsUrl);
     try {
       await patient.evaluate(logDescriptions);
       const doc = await joinIn(clinician, {
-        link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+        link: invite.clinicianLink, relayUrl: proxy.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
         token: await relay.token(invite.roomId, 'clinician'),
       }, { media: 'join' });
-      // The clinician's page is frozen, so it cannot answer the patient's hello: the offer
+      // The clinician's downlink stalls, so it cannot answer the patient's hello: the offer
       // that appears meanwhile was made at join, not once the clinician was known.
-      const debug = await clinician.createCDPSession();
-      await debug.send('Page.setWebLifecycleState', { state: 'frozen' });
+      proxy.hold();
       const pat = await joinIn(patient, {
         link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
         token: await relay.token(invite.roomId, 'patient'),
       }, { media });
       await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'an offer made at join' });
       assert.deepEqual(await patient.evaluate(() => window.log.filter((e) => e.type === 'participantjoined')), [], 'no clinician hello was verified yet');
-      await debug.send('Page.setWebLifecycleState', { state: 'active' });
-      await debug.detach();
+      proxy.release();
       await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
       await clinician.evaluate((id) => window.c.admit(id), pat.id);
       await until(patient, () => window.c.state === 'connected', null, { what: `patient connected (${media})` });
@@ -124,6 +123,7 @@ test('a patient\'s offer is made at join and goes out with the admission; one ma
       await patient.evaluate(() => window.c?.hangUp());
       await clinician.close();
       await patient.close();
+      await proxy.stop();
     }
   }
 });
