@@ -15,10 +15,7 @@
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
-//! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
-
-#[macro_use]
-mod serde_compound;
+//! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
 mod bench;
 mod capabilities;
@@ -30,7 +27,6 @@ mod error;
 mod idb;
 mod invite;
 mod js;
-mod json;
 mod link;
 mod peer;
 mod recording;
@@ -38,7 +34,6 @@ mod relay_url;
 mod resume;
 mod socket;
 mod timer;
-mod to_js;
 
 pub use capabilities::{capabilities, require_capabilities};
 pub use consent::{JsConsentManager, JsConsentReplica, verify_ledger};
