@@ -45,11 +45,17 @@
       return p;
     };
   }
+  const origAddTrack = PC.addTrack;
+  PC.addTrack = function (...a) {
+    note(`addTrack ${a[0]?.kind} start`);
+    try { return origAddTrack.apply(this, a); } finally { note(`addTrack ${a[0]?.kind} done`); }
+  };
   const PrevPC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends PrevPC {
     constructor(...a) {
       note('pc new');
       super(...a);
+      note('pc made');
       this.addEventListener('icecandidate', (e) => note(`icecandidate ${e.candidate ? 'host' : 'end'}`));
       this.addEventListener('track', (e) => note(`track ${e.track.kind}`));
       this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));

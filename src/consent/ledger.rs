@@ -157,6 +157,7 @@ pub struct Summary {
     /// Grants recorded as expired.
     pub expired_grants: usize,
     /// Entries vouched for by the checkpoint that was checked, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_size: Option<u64>,
 }
 
@@ -489,6 +490,7 @@ pub struct EntryTiming {
     pub signed_at: u64,
     /// The replica's own clock when it accepted the entry (what the clinician vouches for
     /// in its checkpoints); `None` when resumed from a copy that did not record it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub received_at: Option<u64>,
     /// The signed time is more than [`TIME_SKEW_MS`] before `received_at`: an entry the
     /// patient announced as already held when the replica (re)synced, accepted so that the

@@ -156,6 +156,7 @@ pub struct Period {
     /// First instant of validity.
     pub start: u64,
     /// First instant after validity, if the grant has an expiry date.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<u64>,
 }
 

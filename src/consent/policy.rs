@@ -252,6 +252,7 @@ pub struct Decision {
     /// Why.
     pub reason: Reason,
     /// The grant that allowed it, or the one that came closest.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<u64>,
 }
 

@@ -22,8 +22,8 @@
 //! of [`RawRecord`]s).
 //!
 //! Every public type is plain data that derives `serde::Serialize` with camelCase names, so
-//! the JavaScript layer converts it with a small serde serializer of its own (`src/web/to_js.rs`). Nothing here reads a clock:
-//! the time a value was received is passed in. See `docs/DEVICES.md`.
+//! the JavaScript layer converts it with serde-wasm-bindgen (`web::js::to_value`). Nothing
+//! here reads a clock: the time a value was received is passed in. See `docs/DEVICES.md`.
 //!
 //! ```
 //! use teleconsult::devices::{capture, to_fhir, CaptureContext, DeviceIdentity, FhirContext};

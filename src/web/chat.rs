@@ -14,7 +14,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, object, set};
-use super::to_js::to_js;
 use super::{Error, JsError};
 use crate::Error as CoreError;
 use crate::chat::{
@@ -397,7 +396,7 @@ impl Consultation {
                 .push((parse_id(&id).map_err(JsError)?, reference));
         }
         with(self.shared(), |chat, s, _| {
-            Ok(to_js(&to_communications(
+            Ok(js::to_value(&to_communications(
                 conversation(chat, s).messages(),
                 &ctx,
             )))

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
@@ -328,16 +327,6 @@ pub(crate) fn reason_name(reason: Reason) -> &'static str {
 }
 
 pub(crate) use super::js::parse_hex;
-
-/// A core value (serde) as a plain JavaScript object.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    // Consent types hold strings, integers, booleans, lists and structs only, all of which
-    // the writer handles, and its output is valid JSON.
-    super::json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or(JsValue::UNDEFINED)
-}
 
 /// Reads a value of a closed code list (categories, purposes, recipient kinds) from its code
 /// string, without serde: hand-written readers keep the wasm small.
@@ -1241,7 +1230,7 @@ impl JsConsentManager {
                 .ledger()
                 .state()
                 .grant(seq)
-                .map(to_js)
+                .map(js::to_value)
                 .unwrap_or(JsValue::UNDEFINED))
         })
     }
@@ -1333,7 +1322,7 @@ impl JsConsentManager {
     ) -> Result<JsValue, JsError> {
         let p = self.inner.borrow();
         let req = p.defaults.request(request, None)?;
-        Ok(to_js(&p.sync.manager().check(&req)))
+        Ok(js::to_value(&p.sync.manager().check(&req)))
     }
 
     /// The decision for sharing `category` now with `recipient` (default: the `recipient`
@@ -1352,20 +1341,25 @@ impl JsConsentManager {
             Some(r) => Some(self::recipient(&r)?),
             None => None,
         };
-        Ok(to_js(&allows(self, category, recipient.as_ref(), now_ms())))
+        Ok(js::to_value(&allows(
+            self,
+            category,
+            recipient.as_ref(),
+            now_ms(),
+        )))
     }
 
     /// Every grant with its status, in ledger order.
     #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
     pub fn list(&self) -> JsValue {
-        to_js(self.inner.borrow().sync.manager().list())
+        js::to_value(self.inner.borrow().sync.manager().list())
     }
 
     /// Every entry, decoded, in order.
     #[wasm_bindgen(unchecked_return_type = "ConsentEntry[]")]
     pub fn entries(&self) -> JsValue {
         let p = self.inner.borrow();
-        to_js(&p.sync.manager().ledger().entries().collect::<Vec<_>>())
+        js::to_value(&p.sync.manager().ledger().entries().collect::<Vec<_>>())
     }
 
     /// The encoding of entry `seq` (what travels to the clinician), if it exists.
@@ -1391,14 +1385,14 @@ impl JsConsentManager {
             .manager()
             .verify()
             .map_err(CoreError::Consent)?;
-        Ok(to_js(&s))
+        Ok(js::to_value(&s))
     }
 
     /// FHIR R4 Consent resources, one per grant (`inactive` once withdrawn, expired or
     /// superseded).
     #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
     pub fn to_fhir(&self) -> JsValue {
-        to_js(&self.inner.borrow().sync.manager().to_fhir())
+        js::to_value(&self.inner.borrow().sync.manager().to_fhir())
     }
 
     /// The ISO/IEC TS 27560 style receipt of grant `seq`; `context` names the controller,
@@ -1418,7 +1412,7 @@ impl JsConsentManager {
             .manager()
             .receipt(seq_arg(seq)?, &ctx)
             .map_err(CoreError::Consent)?;
-        Ok(to_js(&r))
+        Ok(js::to_value(&r))
     }
 
     /// The whole ledger, encoded (docs/CONSENT.md "Encoding"): archive it, or check it
@@ -1688,7 +1682,7 @@ fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64) {
                 out.extend(outgoing(&p.links, link, bytes));
             }
         }
-        let entry = p.sync.manager().ledger().entries().last().map(to_js);
+        let entry = p.sync.manager().ledger().entries().last().map(js::to_value);
         (out, p.events.clone(), entry)
     };
     flush(out);
@@ -1903,7 +1897,7 @@ impl JsConsentReplica {
         let list: Vec<core::EntryTiming> = c.sync.replica().map_or_else(Vec::new, |r| {
             (0..r.ledger().size()).filter_map(|s| r.timing(s)).collect()
         });
-        to_js(&list)
+        js::to_value(&list)
     }
 
     /// The replicated ledger's id, once known.
@@ -1995,7 +1989,7 @@ impl JsConsentReplica {
         let req = c.defaults.request(request, None)?;
         let empty = core::ConsentState::default();
         let state = c.sync.replica().map_or(&empty, |r| r.enforced_state());
-        Ok(to_js(&core::check(state, &req)))
+        Ok(js::to_value(&core::check(state, &req)))
     }
 
     /// Every grant with its status.
@@ -2003,7 +1997,7 @@ impl JsConsentReplica {
     pub fn list(&self) -> JsValue {
         let c = self.inner.borrow();
         match c.sync.replica() {
-            Some(r) => to_js(&r.ledger().state().grants),
+            Some(r) => js::to_value(&r.ledger().state().grants),
             None => js_sys::Array::new().into(),
         }
     }
@@ -2020,7 +2014,7 @@ impl JsConsentReplica {
             .ledger()
             .verify(Some((&cp, &c.sync.public_key())))
             .map_err(CoreError::Consent)?;
-        Ok(to_js(&s))
+        Ok(js::to_value(&s))
     }
 
     /// FHIR R4 Consent resources of the replicated ledger.
@@ -2028,7 +2022,7 @@ impl JsConsentReplica {
     pub fn to_fhir(&self) -> JsValue {
         let c = self.inner.borrow();
         match c.sync.replica() {
-            Some(r) => to_js(&core::fhir_consents(r.ledger())),
+            Some(r) => js::to_value(&core::fhir_consents(r.ledger())),
             None => js_sys::Array::new().into(),
         }
     }
@@ -2222,7 +2216,7 @@ fn remote_change(replica: &LedgerReplica, peer: Option<&str>) -> JsValue {
             ledger
                 .entries()
                 .last()
-                .map(to_js)
+                .map(js::to_value)
                 .unwrap_or(JsValue::UNDEFINED),
         ),
         ("origin", "remote".into()),
@@ -2352,5 +2346,5 @@ pub fn verify_ledger(
     let summary =
         core::verify_exported(&bytes.to_vec(), &pk, cp.as_ref().map(|(cp, key)| (cp, key)))
             .map_err(CoreError::Consent)?;
-    Ok(to_js(&summary))
+    Ok(js::to_value(&summary))
 }

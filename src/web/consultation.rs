@@ -637,6 +637,13 @@ impl Consultation {
                 Some(early) => early.attach(&inner),
                 None => connect(&inner),
             }
+            // A patient's or guest's first offer is made now, while the socket's handshake
+            // and the hellos are in flight: building the connection, adding the tracks and
+            // `setLocalDescription` are then all off the call set-up path.
+            if inner.borrow().session.role() != Role::Clinician {
+                make_spare(&inner);
+                start_warm_offer(&mut inner.borrow_mut());
+            }
             match JsFuture::from(waiter).await {
                 Ok(_) => Ok(Consultation { inner }),
                 Err(_) => {
@@ -1407,30 +1414,37 @@ fn make_spare(inner: &Shared) {
     }
 }
 
-/// A patient or guest offers first to the clinician (the session's rule), so once the
-/// clinician's hello is verified its spare makes that offer while it waits for the
-/// admission. In a task of its own: an admission already queued behind the hello is handled
+/// A patient or guest offers first to the clinician (the session's rule): its spare makes
+/// that offer at join, and holds it until the clinician is verified and admits it. Should
+/// the spare have been used or replaced meanwhile, the clinician's verified hello starts a
+/// new one, in a task of its own: an admission already queued behind the hello is handled
 /// first (offering on demand then), instead of waiting ~10 ms behind an offer the page's
 /// thread is busy making (measured with the call set-up trace, docs/BENCHMARKS.md).
 fn warm_spare_soon(inner: &Shared) {
     let weak = Rc::downgrade(inner);
     let timer = Timer::once(0.0, move || {
-        let Some(inner) = weak.upgrade() else { return };
-        let mut guard = inner.borrow_mut();
-        if guard.session.role() == Role::Clinician || guard.ended.is_some() {
-            return;
-        }
-        let no_tracks = guard.local_stream.is_none();
-        if let Some(spare) = guard.spare.as_mut()
-            && spare.warm.is_none()
-        {
-            if no_tracks {
-                spare.peer.receive_audio_and_video();
-            }
-            spare.warm = Some(spare.peer.start_offer());
+        if let Some(inner) = weak.upgrade() {
+            start_warm_offer(&mut inner.borrow_mut());
         }
     });
     inner.borrow_mut().warm_timer = timer.ok();
+}
+
+/// Makes the spare's offer, unless this side is the clinician (which answers) or the spare
+/// already holds one.
+fn start_warm_offer(guard: &mut Inner) {
+    if guard.session.role() == Role::Clinician || guard.ended.is_some() {
+        return;
+    }
+    let no_tracks = guard.local_stream.is_none();
+    if let Some(spare) = guard.spare.as_mut()
+        && spare.warm.is_none()
+    {
+        if no_tracks {
+            spare.peer.receive_audio_and_video();
+        }
+        spare.warm = Some(spare.peer.start_offer());
+    }
 }
 
 /// Replaces a used spare in a quiet moment: a second after a participant connected, when the
@@ -1580,10 +1594,8 @@ fn on_event(inner: &Shared, event: Event) {
             if let Some((resolve, _)) = waiter {
                 let _ = resolve.call0(&JsValue::UNDEFINED);
             }
-            // The spare connection is made now, while the first hellos are on their way:
-            // constructing it blocks the page's thread for a few ms, which during the relay
-            // handshake delayed the socket's open event (measured: ws open 18 ms after join
-            // against 5.5 ms for plain WebRTC).
+            // A clinician's spare connection is made now, while the first hellos are on
+            // their way (a patient's or guest's was made at join, with its offer).
             make_spare(inner);
             start_quality_probe(inner);
         }

@@ -55,6 +55,15 @@ pub fn object(pairs: &[(&str, JsValue)]) -> Object {
     obj
 }
 
+/// A core value as plain JavaScript data, with serde-wasm-bindgen (the one codec across the
+/// boundary, docs/DEVELOPING.md): structs and maps become plain objects, unit variants
+/// strings, `None` `undefined`, bytes a `Uint8Array`; an integer beyond 2^53 cannot be
+/// represented and gives `undefined` (our types check times where they enter, so none do).
+pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// Fills `out` from the platform's cryptographic random source (`crypto.getRandomValues`,
 /// in every browser, worker and Node.js 20, through `getrandom`). Where there is none, the
 /// SDK refuses to run rather than fall back to a weak source.

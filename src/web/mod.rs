@@ -15,16 +15,12 @@
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
-//! | `js`, `json`, `to_js` | reading JS objects; core values to JSON text (consent) or JS values (devices) |
-
-#[macro_use]
-mod serde_compound;
+//! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
 // Shared by both modules.
 mod error;
 mod js;
 mod timer;
-mod to_js;
 
 // The call module (feature `web-call`).
 #[cfg(feature = "web-call")]
@@ -41,8 +37,6 @@ mod consultation;
 mod idb;
 #[cfg(feature = "web-call")]
 mod invite;
-#[cfg(feature = "web-call")]
-mod json;
 #[cfg(feature = "web-call")]
 mod link;
 #[cfg(feature = "web-call")]

@@ -2,7 +2,7 @@
 // camera and microphone, inside a loopback-only network namespace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, testPages } from './harness.mjs';
+import { startRelay, launchBrowser, sdkPage, joinIn, until, videoKeepsFlowing, testPages, startProxy } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -72,7 +72,7 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
   }
 });
 
-test('a waiting patient\'s offer is made before the admission and goes out with it; one made for other tracks is rolled back', async () => {
+test('a patient\'s offer is made at join and goes out with the admission; one made for other tracks is rolled back', async () => {
   // Each page logs its connections' setLocalDescription results: `[connection number, type]`.
   const logDescriptions = () => {
     window.sld = [];
@@ -88,19 +88,24 @@ test('a waiting patient\'s offer is made before the admission and goes out with 
   for (const media of ['join', 'later']) {
     const { clinician, invite } = await newVisit();
     const patient = await sdkPage(browser, relay);
+    const proxy = await startProxy(relay.wsUrl);
     try {
       await patient.evaluate(logDescriptions);
       const doc = await joinIn(clinician, {
-        link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+        link: invite.clinicianLink, relayUrl: proxy.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
         token: await relay.token(invite.roomId, 'clinician'),
       }, { media: 'join' });
+      // The clinician's downlink stalls, so it cannot answer the patient's hello: the offer
+      // that appears meanwhile was made at join, not once the clinician was known.
+      proxy.hold();
       const pat = await joinIn(patient, {
         link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
         token: await relay.token(invite.roomId, 'patient'),
       }, { media });
+      await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'an offer made at join' });
+      assert.deepEqual(await patient.evaluate(() => window.log.filter((e) => e.type === 'participantjoined')), [], 'no clinician hello was verified yet');
+      proxy.release();
       await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
-      // While the patient waits, its first connection holds an offer already.
-      await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'warm offer' });
       await clinician.evaluate((id) => window.c.admit(id), pat.id);
       await until(patient, () => window.c.state === 'connected', null, { what: `patient connected (${media})` });
       await videoKeepsFlowing(clinician, pat.id);
@@ -118,6 +123,7 @@ test('a waiting patient\'s offer is made before the admission and goes out with 
       await patient.evaluate(() => window.c?.hangUp());
       await clinician.close();
       await patient.close();
+      await proxy.stop();
     }
   }
 });

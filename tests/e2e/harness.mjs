@@ -247,7 +247,8 @@ export async function framesDecoded(page, participantId) {
  * A WebSocket man in the middle between pages and the relay: it records every message both
  * ways and can tamper with what the relay delivers. `tamper(fn)` installs a hook that gets
  * each relay→client message (a Buffer) plus the history, and returns the messages to send
- * instead (an array: empty drops it, several inject extra ones).
+ * instead (an array: empty drops it, several inject extra ones). `hold()` keeps what the relay
+ * delivers from the clients (a stalled downlink) until `release()`.
  */
 export async function startProxy(relayWsUrl) {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -255,6 +256,9 @@ export async function startProxy(relayWsUrl) {
   const recorded = [];
   let hook = null;
   const history = [];
+  /** Relay→client messages kept while held: [client, message]. */
+  let held = null;
+  const deliver = (client, m) => { if (client.readyState === WebSocket.OPEN) client.send(m); };
   server.on('connection', (client) => {
     const upstream = new WebSocket(relayWsUrl);
     const pending = [];
@@ -268,7 +272,7 @@ export async function startProxy(relayWsUrl) {
       recorded.push({ dir: 'down', data: buf, isBinary });
       const out = hook ? hook(buf, history) : [buf];
       history.push(buf);
-      for (const m of out) if (client.readyState === WebSocket.OPEN) client.send(m);
+      for (const m of out) if (held) held.push([client, m]); else deliver(client, m);
     });
     client.on('close', () => upstream.close());
     upstream.on('close', (code, reason) => {
@@ -281,6 +285,8 @@ export async function startProxy(relayWsUrl) {
     wsUrl: `ws://127.0.0.1:${server.address().port}/ws`,
     recorded,
     tamper(fn) { hook = fn; },
+    hold() { held ??= []; },
+    release() { const kept = held ?? []; held = null; for (const [client, m] of kept) deliver(client, m); },
     async stop() {
       for (const c of server.clients) c.terminate();
       await new Promise((r) => server.close(r));

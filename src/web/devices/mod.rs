@@ -24,7 +24,6 @@ pub use bridge::DeviceBridge;
 pub use share::{ReadingReceiver, ReadingShare, share_readings};
 
 use js_sys::{Array, Object, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
@@ -42,14 +41,6 @@ const DEVICES_TS: &'static str = include_str!("types.ts");
 use crate::devices::raw::MAX_VALUE_LEN;
 
 // ----- conversions at the JavaScript boundary ----------------------------------------------
-
-/// A JavaScript value as plain data: objects for structs, strings for unit variants, numbers
-/// for integers and decimals.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    // Our types hold only strings, bools, small integers and finite decimals; u64 times are
-    // checked to be safe integers where they enter, so serialization cannot fail.
-    super::to_js::to_js(value)
-}
 
 /// The error JavaScript receives. Device errors also carry `reason`, and `characteristic`
 /// and `field` when the parser named them (never the bytes).
@@ -84,11 +75,11 @@ fn add_device_error_fields(obj: &Object, e: &CaptureError) {
                 characteristic,
                 field,
             } => {
-                set(obj, "characteristic", to_js(characteristic));
+                set(obj, "characteristic", js::to_value(characteristic));
                 set(obj, "field", *field);
             }
             ParseError::TrailingBytes { characteristic, .. } => {
-                set(obj, "characteristic", to_js(characteristic));
+                set(obj, "characteristic", js::to_value(characteristic));
             }
             _ => {}
         }
@@ -256,7 +247,7 @@ impl FhirOptions {
                 .unwrap_or_else(|| default_device_reference(reading)),
             gateway_device: self.gateway_device.clone(),
         };
-        to_js(&crate::devices::to_fhir(reading, &ctx))
+        js::to_value(&crate::devices::to_fhir(reading, &ctx))
     }
 }
 
@@ -278,7 +269,7 @@ fn default_device_reference(reading: &Reading) -> String {
 
 /// The reading as JavaScript sees it: the core's serde form plus `raw`.
 fn reading_js(reading: &Reading, raw: &RawRecord) -> JsValue {
-    let obj = to_js(reading);
+    let obj = js::to_value(reading);
     if let Some(o) = obj.dyn_ref::<Object>() {
         set(o, "raw", raw.to_js());
     }
@@ -340,7 +331,7 @@ pub fn parse_measurement(
     let run = || -> Result<JsValue, Error> {
         let uuid = uuid16_of(&characteristic, "characteristic: expected a Bluetooth UUID")?;
         let bytes = bytes_of(&value, "value: expected BytesLike")?;
-        Ok(to_js(&parse(&uuid, &bytes)?))
+        Ok(js::to_value(&parse(&uuid, &bytes)?))
     };
     run().map_err(js_error)
 }

@@ -5,7 +5,6 @@
 use wasm_bindgen::prelude::*;
 
 use super::set;
-use super::to_js;
 use crate::devices::gatt::system_id::SystemId;
 use crate::devices::state::{DeviceOutput, DeviceState, STRINGS};
 use crate::web::js;
@@ -25,13 +24,13 @@ pub(super) fn info_js(state: &DeviceState) -> JsValue {
         set(&o, "systemId", SystemId { bytes: b }.eui64());
     }
     if let Some(p) = state.pnp_id() {
-        set(&o, "pnpId", to_js(p));
+        set(&o, "pnpId", js::to_value(p));
     }
     if let Some(level) = state.battery() {
         set(&o, "batteryLevel", level);
     }
     if let Some(f) = state.weight_feature() {
-        set(&o, "weightScaleFeature", to_js(f));
+        set(&o, "weightScaleFeature", js::to_value(f));
     }
     o.into()
 }
@@ -53,7 +52,11 @@ pub(super) fn events_of(
             ),
             DeviceOutput::Racp(r) => (
                 "racp",
-                js::object(&[("deviceId", state.id().into()), ("response", to_js(r))]).into(),
+                js::object(&[
+                    ("deviceId", state.id().into()),
+                    ("response", js::to_value(r)),
+                ])
+                .into(),
             ),
         })
         .collect()
