@@ -33,7 +33,7 @@ const CONSENT_TS: &'static str = r#"
 /** A data category a grant covers; each is a separate enforcement point. */
 export type ConsentCategory =
   | "video" | "audio" | "recording" | "screen-share" | "heart-rate" | "blood-pressure"
-  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history";
+  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history" | "files";
 
 /** HL7 v3 PurposeOfUse: TREAT treatment, ETREAT emergency treatment, CAREMGT care management,
  *  HPAYMT payment, HOPERAT operations, HRESCH research, PATRQT patient request, PUBHLTH public
