@@ -233,9 +233,7 @@ fn one(f: &SharedFile, ctx: &CommunicationContext) -> FileResources {
             date: sent,
             author: vec![sender],
             content: vec![DocumentContent { attachment }],
-            context: encounter.map(|e| DocumentContext {
-                encounter: vec![e],
-            }),
+            context: encounter.map(|e| DocumentContext { encounter: vec![e] }),
         })
     };
     FileResources {

@@ -66,8 +66,7 @@ pub use error::FileError;
 pub use fhir::{FileResource, FileResources, to_fhir};
 pub use transfers::{Direction, FileEvent, SharedFile, Transfers};
 pub use wire::{
-    CancelReason, Frame, MAX_FRAME_LEN, MAX_TIME, Offer, TAG_FILES, TransferId, VERSION,
-    check_name,
+    CancelReason, Frame, MAX_FRAME_LEN, MAX_TIME, Offer, TAG_FILES, TransferId, VERSION, check_name,
 };
 
 /// The largest file: 10 MiB (a phone photo, a scanned document).

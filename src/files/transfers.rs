@@ -248,7 +248,11 @@ impl Transfers {
         offer: Offer,
         consent: &Decision,
     ) -> Result<FileEvent, FileError> {
-        if let Some(t) = self.incoming.iter().find(|t| t.from == from.id && t.id == id) {
+        if let Some(t) = self
+            .incoming
+            .iter()
+            .find(|t| t.from == from.id && t.id == id)
+        {
             if t.offer != offer {
                 return Err(FileError::Replayed);
             }
@@ -514,8 +518,7 @@ impl Transfers {
         if !file_type.matches(&data) {
             return Err(FileError::TypeNotAllowed);
         }
-        if self.outgoing.iter().any(|t| t.id == id) || self.finished.contains(&(self.local, id))
-        {
+        if self.outgoing.iter().any(|t| t.id == id) || self.finished.contains(&(self.local, id)) {
             return Err(FileError::Replayed);
         }
         if self.active() >= MAX_TRANSFERS
