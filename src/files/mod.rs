@@ -79,6 +79,11 @@ pub const CHUNK_LEN: usize = 16 * 1024;
 pub const WINDOW: u32 = 32;
 /// The receiver acknowledges every this many chunks (and the last).
 pub const ACK_EVERY: u32 = 8;
+/// The chunk bytes per second a browser sends (1.5 MiB/s) and its burst (2 MiB): three
+/// quarters of the reference relay's default byte rate per connection (2 MiB/s sustained,
+/// 4 MiB burst), leaving room for signaling and chat; above it the relay closes the
+/// connection (4009).
+pub const DEFAULT_RATE: (u64, u64) = (3 * 512 * 1024, 2 * 1024 * 1024);
 /// The longest file name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: usize = 255;
 /// Most transfers one peer may have going towards this side at once.

@@ -158,6 +158,29 @@ pub struct Transfers {
     /// (sender, id) of transfers that ended, oldest first.
     finished: VecDeque<(ParticipantId, TransferId)>,
     out: VecDeque<(ParticipantId, Vec<u8>)>,
+    /// Chunk bytes per second this side may send (`None`: as fast as acknowledged).
+    pace: Option<Pace>,
+}
+
+/// A token bucket over the chunk bytes sent: the relay closes a connection that sends more
+/// than its byte rate (docs/PROTOCOL.md §4, 4009), so a sender stays below it.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    rate: u64,
+    burst: u64,
+    tokens: u64,
+    at: u64,
+}
+
+impl Pace {
+    fn refill(&mut self, now: u64) {
+        let elapsed = now.saturating_sub(self.at);
+        self.tokens = self
+            .tokens
+            .saturating_add(elapsed.saturating_mul(self.rate) / 1_000)
+            .min(self.burst);
+        self.at = self.at.max(now);
+    }
 }
 
 impl core::fmt::Debug for Transfers {
@@ -181,7 +204,22 @@ impl Transfers {
             held: Vec::new(),
             finished: VecDeque::new(),
             out: VecDeque::new(),
+            pace: None,
         }
+    }
+
+    /// Limits the chunk bytes this side sends to `bytes_per_sec` on average, at most `burst`
+    /// at once (from `now`): the browser driver keeps below the relay's byte rate with
+    /// [`DEFAULT_RATE`](super::DEFAULT_RATE). Chunks held back go out from
+    /// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout).
+    pub fn set_rate(&mut self, bytes_per_sec: u64, burst: u64, now: u64) {
+        let burst = burst.max(super::CHUNK_LEN as u64);
+        self.pace = Some(Pace {
+            rate: bytes_per_sec.max(1),
+            burst,
+            tokens: burst,
+            at: now,
+        });
     }
 
     // ----- getters ---------------------------------------------------------------------------
@@ -224,7 +262,6 @@ impl Transfers {
         consent: &Decision,
         now: u64,
     ) -> Result<FileEvent, FileError> {
-        let _ = now;
         let frame = Frame::decode(bytes)?;
         if !from.in_call {
             return Err(FileError::NotAdmitted);
@@ -235,7 +272,7 @@ impl Transfers {
         match frame {
             Frame::Offer { id, offer } => self.on_offer(from, id, offer, consent),
             Frame::Chunk { id, index, data } => self.on_chunk(from.id, id, index, &data, consent),
-            Frame::Ack { id, next } => self.on_ack(from.id, id, next),
+            Frame::Ack { id, next } => self.on_ack(from.id, id, next, now),
             Frame::Complete { id } => self.on_complete(from.id, id),
             Frame::Cancel { id, reason } => self.on_cancel(from.id, id, reason),
         }
@@ -401,6 +438,7 @@ impl Transfers {
         from: ParticipantId,
         id: TransferId,
         next: u32,
+        now: u64,
     ) -> Result<FileEvent, FileError> {
         let t = self.outgoing_mut(from, id)?;
         if next < t.acked {
@@ -415,7 +453,7 @@ impl Transfers {
             .saturating_mul(CHUNK_LEN)
             .min(t.offer.size as usize) as u32;
         let total = t.offer.size;
-        self.fill(from, id);
+        self.fill(from, id, now);
         Ok(FileEvent::Progress {
             peer: from,
             id,
@@ -550,7 +588,7 @@ impl Transfers {
             sent: 0,
             high: 0,
         });
-        self.fill(to, id);
+        self.fill(to, id, now);
         Ok(())
     }
 
@@ -635,7 +673,7 @@ impl Transfers {
     /// Frames to `peer` may have been lost (its session restarted, the relay lost its
     /// queue): offers every file going to it again and goes on from the last chunk it
     /// acknowledged. The receiver answers an offer it already has with where it stands.
-    pub fn resume(&mut self, peer: ParticipantId) {
+    pub fn resume(&mut self, peer: ParticipantId, now: u64) {
         let ids: Vec<TransferId> = self
             .outgoing
             .iter_mut()
@@ -650,11 +688,31 @@ impl Transfers {
                 let offer = t.offer.clone();
                 self.queue(peer, Frame::Offer { id, offer });
             }
-            self.fill(peer, id);
+            self.fill(peer, id, now);
         }
     }
 
+    /// Time passed: chunks the pace held back go out.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.fill_all(now);
+    }
+
     // ----- poll ------------------------------------------------------------------------------
+
+    /// When to call [`handle_timeout`](Self::handle_timeout): chunks wait for the pace.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let p = self.pace.as_ref()?;
+        let waiting = self
+            .outgoing
+            .iter()
+            .any(|t| t.sent < t.offer.chunks() && t.sent < t.acked.saturating_add(WINDOW));
+        if !waiting {
+            return None;
+        }
+        let need = (CHUNK_LEN as u64).saturating_sub(p.tokens);
+        Some(p.at.saturating_add(need.saturating_mul(1_000).div_ceil(p.rate)))
+    }
 
     /// The next frame to send, and to whom.
     #[must_use]
@@ -680,8 +738,22 @@ impl Transfers {
             })
     }
 
-    /// Queues chunks of `id` until the window is full or the file is all sent.
-    fn fill(&mut self, to: ParticipantId, id: TransferId) {
+    /// Queues chunks of every outgoing transfer until its window is full, its file all sent,
+    /// or the pace allows no more for now.
+    fn fill_all(&mut self, now: u64) {
+        let ids: Vec<(ParticipantId, TransferId)> =
+            self.outgoing.iter().map(|t| (t.to, t.id)).collect();
+        for (to, id) in ids {
+            self.fill(to, id, now);
+        }
+    }
+
+    /// Queues chunks of `id` until the window is full, the file is all sent, or the pace
+    /// allows no more for now.
+    fn fill(&mut self, to: ParticipantId, id: TransferId, now: u64) {
+        if let Some(p) = self.pace.as_mut() {
+            p.refill(now);
+        }
         let Some(t) = self.outgoing.iter_mut().find(|t| t.to == to && t.id == id) else {
             return;
         };
@@ -692,6 +764,13 @@ impl Transfers {
             let Some(data) = t.data.get(start..end) else {
                 break;
             };
+            if let Some(p) = self.pace.as_mut() {
+                let cost = data.len() as u64;
+                if p.tokens < cost {
+                    break;
+                }
+                p.tokens -= cost;
+            }
             frames.push(Frame::Chunk {
                 id,
                 index: t.sent,

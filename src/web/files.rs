@@ -8,11 +8,14 @@
 //! attached means no grant. A consent change ends every transfer going when it no longer
 //! allows sharing ([`enforce`]).
 
+use std::rc::Rc;
+
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, object, set};
+use super::timer::{Timer, now_ms};
 use super::to_js::to_js;
 use super::{Error, JsError};
 use crate::Error as CoreError;
@@ -83,12 +86,48 @@ pub(super) struct CallFiles {
     /// Peers a frame could not be handed to (the session's queue was full): their transfers
     /// resume from the last acknowledgement once the call is back.
     stalled: Vec<ParticipantId>,
+    /// Wakes the transfers when the pace lets held-back chunks go, and the time it is armed
+    /// for.
+    timer: Option<(Timer, u64)>,
 }
 
-fn transfers<'a>(files: &'a mut CallFiles, s: &Session) -> &'a mut Transfers {
-    files
-        .transfers
-        .get_or_insert_with(|| Transfers::new(s.id(), s.role()))
+fn transfers<'a>(files: &'a mut CallFiles, s: &Session, now: u64) -> &'a mut Transfers {
+    files.transfers.get_or_insert_with(|| {
+        let mut t = Transfers::new(s.id(), s.role());
+        // Below the relay's byte rate: above it the relay closes the connection (4009).
+        let (rate, burst) = crate::files::DEFAULT_RATE;
+        t.set_rate(rate, burst, now);
+        t
+    })
+}
+
+/// Arms the timer for the transfers' next deadline (chunks waiting for the pace).
+fn schedule(inner: &Shared) {
+    let due = consultation::with_files(inner, |files, _, _| {
+        let at = files.transfers.as_ref()?.poll_timeout()?;
+        (files.timer.as_ref().map(|t| t.1) != Some(at)).then_some(at)
+    })
+    .flatten();
+    let Some(at) = due else {
+        return;
+    };
+    let weak = Rc::downgrade(inner);
+    let timer = Timer::once(at.saturating_sub(now_ms()) as f64, move || {
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        let _ = consultation::with_files(&inner, |files, s, now| {
+            files.timer = None;
+            if let Some(t) = files.transfers.as_mut() {
+                t.handle_timeout(now);
+            }
+            flush(files, s, now);
+        });
+        schedule(&inner);
+    });
+    let _ = consultation::with_files(inner, |files, _, _| {
+        files.timer = timer.ok().map(|t| (t, at));
+    });
 }
 
 fn file_error(e: FileError) -> Error {
@@ -184,15 +223,17 @@ fn with<R>(
     inner: &Shared,
     f: impl FnOnce(&mut Transfers, &mut Session, u64) -> Result<R, Error>,
 ) -> Result<R, JsError> {
-    consultation::with_files(inner, |files, s, now| {
-        let r = f(transfers(files, s), s, now);
+    let r = consultation::with_files(inner, |files, s, now| {
+        let r = f(transfers(files, s, now), s, now);
         flush(files, s, now);
         r
     })
     .unwrap_or(Err(Error::Core(CoreError::Signaling(
         crate::signaling::SignalingError::InvalidState,
     ))))
-    .map_err(JsError)
+    .map_err(JsError);
+    schedule(inner);
+    r
 }
 
 /// A file frame from `peer` (its first byte is the files tag).
@@ -206,7 +247,7 @@ pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
         };
         let consent = decision(s, now);
         let local = s.id();
-        let t = transfers(files, s);
+        let t = transfers(files, s, now);
         let r = t.receive(from, data, &consent, now);
         // A file held in full goes to the app (with its bytes when it was received).
         let held = match &r {
@@ -221,6 +262,7 @@ pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
         flush(files, s, now);
         (r, held)
     });
+    schedule(inner);
     let Some((result, held)) = outcome else {
         return;
     };
@@ -330,11 +372,12 @@ pub(super) fn resume_stalled(inner: &Shared) {
         let stalled = core::mem::take(&mut files.stalled);
         if let Some(t) = files.transfers.as_mut() {
             for p in stalled {
-                t.resume(p);
+                t.resume(p, now);
             }
         }
         flush(files, s, now);
     });
+    schedule(inner);
 }
 
 fn parse_id(s: &str) -> Result<ParticipantId, Error> {

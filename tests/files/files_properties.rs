@@ -42,7 +42,7 @@ proptest! {
             if dr.held(PT, ID).is_some() && pt.files().len() == 1 {
                 break;
             }
-            pt.resume(DR);
+            pt.resume(DR, T0);
         }
         prop_assert_eq!(&dr.held(PT, ID).unwrap().data, &data);
         prop_assert_eq!(dr.files().len(), 1);

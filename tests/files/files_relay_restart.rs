@@ -115,7 +115,8 @@ fn a_transfer_cut_by_a_relay_restart_resumes_from_the_last_acknowledged_chunk() 
     call.net.run_for(3_000);
     assert!(call.net.all_connected(&[C, P]), "the call resumed");
     // The driver resumes every transfer towards a peer it is back with.
-    call.files[P].resume(pid(1));
+    let now = call.net.now;
+    call.files[P].resume(pid(1), now);
     for _ in 0..500 {
         if !call.step(20) && call.files[P].files().len() == 1 {
             break;

@@ -210,7 +210,7 @@ fn a_lost_stretch_resumes_from_the_last_acknowledged_chunk() {
     );
     // The receiver acknowledged up to chunk 8 (every ACK_EVERY chunks), the last one it has
     // in order is 11: the sender resumes from 8, and the receiver tells it where it stands.
-    pt.resume(DR);
+    pt.resume(DR, T0);
     let p = pump(&mut pt, &mut dr, |_, _| true);
     assert!(
         matches!(p.at_dr[0], Ok(FileEvent::Resumed { bytes, .. }) if bytes == 12 * CHUNK_LEN as u32)
@@ -233,7 +233,7 @@ fn resuming_after_the_receivers_confirmation_was_lost_completes_once() {
         dr.receive(peer(PT, Role::Patient), &f, &yes(), T0).unwrap();
     }
     drain(&mut dr); // the ack and the completion are lost
-    pt.resume(DR);
+    pt.resume(DR, T0);
     let p = pump(&mut pt, &mut dr, |_, _| true);
     assert_eq!(p.at_dr[0], Err(FileError::Replayed), "no second file");
     assert!(
@@ -241,4 +241,66 @@ fn resuming_after_the_receivers_confirmation_was_lost_completes_once() {
             .contains(&Ok(FileEvent::Delivered { peer: DR, id: ID }))
     );
     assert_eq!((dr.files().len(), pt.files().len()), (1, 1));
+}
+
+#[test]
+fn a_paced_sender_stays_below_the_relays_byte_rate_and_still_completes() {
+    // The relay closes a connection above 2 MiB/s sustained (4 MiB burst): a browser sends
+    // chunks at DEFAULT_RATE, in simulated time driven by poll_timeout / handle_timeout.
+    let (rate, burst) = DEFAULT_RATE;
+    assert!(rate < 2 * 1024 * 1024 && burst < 4 * 1024 * 1024);
+    let data = jpeg(MAX_FILE_LEN);
+    let mut pt = Transfers::new(PT, Role::Patient);
+    let mut dr = Transfers::new(DR, Role::Clinician);
+    let t0 = T0;
+    pt.set_rate(rate, burst, t0);
+    pt.send(DR, ID, "big.jpg", "image/jpeg", data.clone(), &yes(), t0)
+        .unwrap();
+    let mut now = t0;
+    let mut sent_bytes: u64 = 0;
+    while pt.files().is_empty() {
+        // Frames both ways until neither side has anything to send at this instant.
+        loop {
+            let mut moved = false;
+            while let Some((_, f)) = pt.poll_transmit() {
+                moved = true;
+                if let Ok(Frame::Chunk { data, .. }) = Frame::decode(&f) {
+                    sent_bytes += data.len() as u64;
+                    // Never more than the burst plus the rate since the start.
+                    assert!(
+                        sent_bytes <= burst + rate * (now - t0) / 1_000,
+                        "{sent_bytes} bytes at +{} ms",
+                        now - t0
+                    );
+                }
+                dr.receive(peer(PT, Role::Patient), &f, &yes(), now)
+                    .unwrap();
+            }
+            while let Some((_, f)) = dr.poll_transmit() {
+                moved = true;
+                pt.receive(peer(DR, Role::Clinician), &f, &yes(), now)
+                    .unwrap();
+            }
+            if !moved {
+                break;
+            }
+        }
+        if !pt.files().is_empty() {
+            break;
+        }
+        let at = pt
+            .poll_timeout()
+            .unwrap_or_else(|| panic!("no deadline at +{} ms after {sent_bytes} bytes", now - t0));
+        assert!(at > now, "the deadline is in the future");
+        now = at;
+        pt.handle_timeout(now);
+    }
+    assert_eq!(dr.held(PT, ID).unwrap().data, data);
+    let ms = now - t0;
+    let expected = (MAX_FILE_LEN as u64 - burst) * 1_000 / rate;
+    assert!(
+        ms + 20 >= expected && ms <= expected + 1_000,
+        "{ms} ms for 10 MiB, expected ~{expected}"
+    );
+    assert_eq!(pt.poll_timeout(), None, "nothing left to pace");
 }
