@@ -49,6 +49,7 @@ const c = (w: Files) => {
 };
 
 type Detail<T> = CustomEvent<T>;
+type Listener = EventListenerOrEventListenerObject | null | ((event: CustomEvent<never>) => void);
 
 /**
  * One file on its way: `progress` events as the recipient acknowledges chunks, `done`
@@ -140,8 +141,16 @@ export class FileTransfer extends EventTarget {
     });
   }
 
-  declare addEventListener: <K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | AddEventListenerOptions) => void;
-  declare removeEventListener: <K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | EventListenerOptions) => void;
+  addEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: Listener, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+  removeEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: Listener, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
 }
 
 /** The photos and documents of a consultation (`consultation.files`). Events arrive on the
@@ -180,9 +189,9 @@ export class Files {
   list(): SharedFileInfo[] { return call(() => c(this).filesList()); }
   /** A held file's bytes as a Blob of its type (shown by the browser; never decoded here). */
   blob(file: SharedFileInfo): Blob {
-    const f = arg(file, 'file', obj({ author: str, transferId: str, type: mediaType }));
+    const f = arg(file, 'file', obj({ author: str, transferId: str, type: mediaType })) as { author: string; transferId: string; type: FileMediaType };
     const bytes = call(() => c(this).filesData(f.author, f.transferId));
-    return new Blob([bytes], { type: f.type });
+    return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: f.type });
   }
   /** The held files as FHIR R4 resources for the visit's Bundle: for each, a `Media`
    *  (image) or `DocumentReference` (document), then the `Binary` it points at. */

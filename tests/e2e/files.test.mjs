@@ -30,7 +30,7 @@ function watchFiles(page) {
     for (const type of ['fileoffered', 'fileprogress', 'filereceived', 'filedelivered', 'filecancelled']) {
       window.c.addEventListener(type, (e) => {
         const { data, ...rest } = e.detail;
-        window.fileEvents.push({ type, ...rest });
+        window.fileEvents.push({ ...rest, event: type });
         if (data) {
           crypto.subtle.digest('SHA-256', data).then((d) => window.receivedSha.push([...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('')));
         }
@@ -102,7 +102,7 @@ test('a photo sent by the patient is received by the clinician with the same has
     // The clinician received it whole: the bytes hash to what the patient sent.
     await until(clinician, () => window.receivedSha.length === 1, null, { what: 'file received' });
     assert.deepEqual(await clinician.evaluate(() => window.receivedSha), [sha]);
-    const events = await clinician.evaluate(() => window.fileEvents.map((e) => e.type));
+    const events = await clinician.evaluate(() => window.fileEvents.map((e) => e.event));
     assert.equal(events[0], 'fileoffered');
     assert.equal(events.at(-1), 'filereceived');
     const held = await clinician.evaluate(() => window.c.files.list());
@@ -176,7 +176,7 @@ test('refused without consent: nothing is sent, and an offer the clinician\'s re
     }, doc.id);
     const err = await until(clinician, () => window.errors.find((e) => /file/.test(e.message)), null, { what: 'offer refused' });
     assert.deepEqual([err.code, err.reason, err.transferId], ['ConsentDenied', 'NoGrant', '000000000000002a']);
-    assert.equal(await clinician.evaluate(() => window.fileEvents.filter((e) => e.type === 'fileoffered').length), 0);
+    assert.equal(await clinician.evaluate(() => window.fileEvents.filter((e) => e.event === 'fileoffered').length), 0);
     assert.equal(await clinician.evaluate(() => window.c.files.list().length), 0);
   } finally {
     await call.close();
