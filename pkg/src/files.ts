@@ -4,7 +4,7 @@
 import type { FileCancelReason, FileMediaType, SharedFileInfo } from '../web/teleconsult.js';
 import type * as wasm from '../web/teleconsult.js';
 import { call, invalid, released, TeleconsultError } from './errors.js';
-import { arg, obj, oneOf, str } from './validate.js';
+import { arg, listener as listenerCheck, listenerOptions, obj, oneOf, str } from './validate.js';
 
 /** How `Files.send` sends a file. */
 export interface FileSendOptions {
@@ -49,108 +49,128 @@ const c = (w: Files) => {
 };
 
 type Detail<T> = CustomEvent<T>;
-type Listener = EventListenerOrEventListenerObject | null | ((event: CustomEvent<never>) => void);
+
+interface TransferState {
+  consultation: wasm.Consultation;
+  participantId: string;
+  name: string;
+  type: FileMediaType;
+  size: number;
+  id?: string;
+  bytes: number;
+  cancelled: boolean;
+  events: EventTarget;
+  done?: Promise<SharedFileInfo>;
+}
+/** FileTransfer → its state (none for an object not made by `Files.send`). */
+const TRANSFERS = new WeakMap<FileTransfer, TransferState>();
+const st = (w: FileTransfer) => {
+  const s = TRANSFERS.get(w);
+  if (!s) throw released('FileTransfer');
+  return s;
+};
+const transferEvents = oneOf<keyof FileTransferEventMap>('progress');
 
 /**
- * One file on its way: `progress` events as the recipient acknowledges chunks, `done`
- * resolving once it confirmed the file whole (its SHA-256 checked), or rejecting with a
- * `TeleconsultError` (`reason`: why the recipient refused, `cancelled`, `peerLeft`…).
+ * One file on its way (from `Files.send`): `progress` events as the recipient acknowledges
+ * chunks, `done` resolving once it confirmed the file whole (its SHA-256 checked), or
+ * rejecting with a `TeleconsultError` (`reason`: why the recipient refused, `cancelled`,
+ * `peerLeft`, …).
  */
-export class FileTransfer extends EventTarget {
-  /** The recipient's participant id. */
-  readonly participantId: string;
-  /** The name sent. */
-  readonly name: string;
-  readonly type: FileMediaType;
-  /** Bytes. */
-  readonly size: number;
-  /** Resolves with the file as held once the recipient confirmed it. */
-  readonly done: Promise<SharedFileInfo>;
-  #id: string | undefined;
-  #bytes = 0;
-  #cancelled = false;
-  #consultation: wasm.Consultation;
-
-  /** @internal Use `Files.send`. */
-  constructor(consultation: wasm.Consultation, to: string, name: string, type: FileMediaType, data: Blob) {
-    super();
-    this.#consultation = consultation;
-    this.participantId = to;
-    this.name = name;
-    this.type = type;
-    this.size = data.size;
-    this.done = this.#run(data);
-    // A rejection the app does not await is not an unhandled one: `done` is opt-in.
-    this.done.catch(() => {});
+export class FileTransfer {
+  private constructor() {
+    throw new TeleconsultError('InvalidState', 'use Files.send');
   }
-
+  /** The recipient's participant id. */
+  get participantId(): string { return st(this).participantId; }
+  /** The name sent. */
+  get name(): string { return st(this).name; }
+  get type(): FileMediaType { return st(this).type; }
+  /** Bytes. */
+  get size(): number { return st(this).size; }
   /** The transfer id, once the bytes were read and the offer went out. */
-  get transferId(): string | undefined { return this.#id; }
+  get transferId(): string | undefined { return st(this).id; }
   /** Bytes the recipient acknowledged so far. */
-  get bytes(): number { return this.#bytes; }
+  get bytes(): number { return st(this).bytes; }
+  /** Resolves with the file as held once the recipient confirmed it. */
+  get done(): Promise<SharedFileInfo> { return st(this).done as Promise<SharedFileInfo>; }
 
   /** Stops the transfer; the recipient drops what it received. `done` rejects (`cancelled`). */
   cancel(): void {
-    if (this.#cancelled) return;
-    this.#cancelled = true;
-    if (this.#id !== undefined) {
-      const id = this.#id;
-      try { call(() => this.#consultation.filesCancel(this.participantId, id)); } catch { /* already over */ }
+    const s = st(this);
+    if (s.cancelled) return;
+    s.cancelled = true;
+    if (s.id !== undefined) {
+      const id = s.id;
+      try { call(() => s.consultation.filesCancel(s.participantId, id)); } catch { /* already over */ }
     }
   }
 
-  async #run(data: Blob): Promise<SharedFileInfo> {
-    const bytes = new Uint8Array(await data.arrayBuffer());
-    if (this.#cancelled) throw new TeleconsultError('InvalidState', 'file transfer cancelled');
-    const w = this.#consultation;
-    return new Promise<SharedFileInfo>((resolve, reject) => {
-      const mine = (d: { transferId: string; participantId?: string }) => d.transferId === this.#id;
-      const off = () => {
-        w.removeEventListener('fileprogress', onProgress as EventListener);
-        w.removeEventListener('filedelivered', onDelivered as EventListener);
-        w.removeEventListener('filecancelled', onCancelled as EventListener);
-      };
-      const onProgress = (e: Detail<{ transferId: string; direction: string; bytes: number; total: number }>) => {
-        if (!mine(e.detail) || e.detail.direction !== 'outgoing') return;
-        this.#bytes = e.detail.bytes;
-        this.dispatchEvent(new CustomEvent('progress', { detail: { bytes: e.detail.bytes, total: e.detail.total } }));
-      };
-      const onDelivered = (e: Detail<{ file: SharedFileInfo }>) => {
-        if (e.detail.file.transferId !== this.#id) return;
-        off();
-        this.#bytes = this.size;
-        resolve(e.detail.file);
-      };
-      const onCancelled = (e: Detail<{ transferId: string; direction: string; reason: FileCancelReason }>) => {
-        if (!mine(e.detail) || e.detail.direction !== 'outgoing') return;
-        off();
-        const error = new TeleconsultError(e.detail.reason === 'notConsented' ? 'ConsentDenied' : 'InvalidState',
-          `file transfer ended: ${e.detail.reason}`);
-        (error as { reason?: string }).reason = e.detail.reason;
-        reject(error);
-      };
-      w.addEventListener('fileprogress', onProgress as EventListener);
-      w.addEventListener('filedelivered', onDelivered as EventListener);
-      w.addEventListener('filecancelled', onCancelled as EventListener);
-      try {
-        this.#id = call(() => w.filesSend(this.participantId, this.name, this.type, bytes));
-      } catch (e) {
-        off();
-        reject(e);
-      }
-    });
+  addEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void {
+    const t = arg(type, 'type', transferEvents);
+    const f = arg(listener, 'listener', listenerCheck) as EventListener;
+    const o = arg(options, 'options', listenerOptions) as boolean | AddEventListenerOptions | undefined;
+    st(this).events.addEventListener(t, f, o);
   }
+  removeEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | EventListenerOptions): void {
+    const t = arg(type, 'type', transferEvents);
+    const f = arg(listener, 'listener', listenerCheck) as EventListener;
+    const o = arg(options, 'options', listenerOptions) as boolean | EventListenerOptions | undefined;
+    st(this).events.removeEventListener(t, f, o);
+  }
+}
 
-  addEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: string, listener: Listener, options?: boolean | AddEventListenerOptions): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-  removeEventListener<K extends keyof FileTransferEventMap>(type: K, listener: (event: CustomEvent<FileTransferEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  removeEventListener(type: string, listener: Listener, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
+/** Reads `data`, offers it, and follows the transfer's events until it ends. */
+async function run(s: TransferState, data: Blob): Promise<SharedFileInfo> {
+  const bytes = new Uint8Array(await data.arrayBuffer());
+  if (s.cancelled) throw new TeleconsultError('InvalidState', 'file transfer cancelled');
+  const w = s.consultation;
+  return new Promise<SharedFileInfo>((resolve, reject) => {
+    const mine = (d: { transferId: string }) => d.transferId === s.id;
+    const off = () => {
+      w.removeEventListener('fileprogress', onProgress as EventListener);
+      w.removeEventListener('filedelivered', onDelivered as EventListener);
+      w.removeEventListener('filecancelled', onCancelled as EventListener);
+    };
+    const onProgress = (e: Detail<{ transferId: string; direction: string; bytes: number; total: number }>) => {
+      if (!mine(e.detail) || e.detail.direction !== 'outgoing') return;
+      s.bytes = e.detail.bytes;
+      s.events.dispatchEvent(new CustomEvent('progress', { detail: { bytes: e.detail.bytes, total: e.detail.total } }));
+    };
+    const onDelivered = (e: Detail<{ file: SharedFileInfo }>) => {
+      if (e.detail.file.transferId !== s.id) return;
+      off();
+      s.bytes = s.size;
+      resolve(e.detail.file);
+    };
+    const onCancelled = (e: Detail<{ transferId: string; direction: string; reason: FileCancelReason }>) => {
+      if (!mine(e.detail) || e.detail.direction !== 'outgoing') return;
+      off();
+      const error = new TeleconsultError(e.detail.reason === 'notConsented' ? 'ConsentDenied' : 'InvalidState',
+        `file transfer ended: ${e.detail.reason}`);
+      (error as { reason?: string }).reason = e.detail.reason;
+      reject(error);
+    };
+    w.addEventListener('fileprogress', onProgress as EventListener);
+    w.addEventListener('filedelivered', onDelivered as EventListener);
+    w.addEventListener('filecancelled', onCancelled as EventListener);
+    try {
+      s.id = call(() => w.filesSend(s.participantId, s.name, s.type, bytes));
+    } catch (e) {
+      off();
+      reject(e);
+    }
+  });
+}
+
+function startTransfer(consultation: wasm.Consultation, to: string, name: string, type: FileMediaType, data: Blob): FileTransfer {
+  const w = Object.create(FileTransfer.prototype) as FileTransfer;
+  const s: TransferState = { consultation, participantId: to, name, type, size: data.size, bytes: 0, cancelled: false, events: new EventTarget() };
+  TRANSFERS.set(w, s);
+  s.done = run(s, data);
+  // A rejection the app does not await is not an unhandled one: `done` is opt-in.
+  s.done.catch(() => {});
+  return w;
 }
 
 /** The photos and documents of a consultation (`consultation.files`). Events arrive on the
@@ -177,7 +197,7 @@ export class Files {
     const name = o.name ?? (typeof fileName === 'string' && fileName !== '' ? fileName : 'file');
     const w = c(this);
     const to = call(() => w.filesCheck(o.to, name, type, data.size));
-    return new FileTransfer(w, to, name, type, data);
+    return startTransfer(w, to, name, type, data);
   }
   /** Cancels an incoming or outgoing transfer with `participantId`. */
   cancel(participantId: string, transferId: string): void {
