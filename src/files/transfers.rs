@@ -492,25 +492,7 @@ impl Transfers {
         id: TransferId,
         reason: CancelReason,
     ) -> Result<FileEvent, FileError> {
-        let direction = if let Some(pos) = self
-            .outgoing
-            .iter()
-            .position(|t| t.to == from && t.id == id)
-        {
-            self.outgoing.remove(pos);
-            self.finish(self.local, id);
-            Direction::Outgoing
-        } else if let Some(pos) = self
-            .incoming
-            .iter()
-            .position(|t| t.from == from && t.id == id)
-        {
-            self.incoming.remove(pos);
-            self.finish(from, id);
-            Direction::Incoming
-        } else {
-            return Err(FileError::UnknownTransfer);
-        };
+        let direction = self.remove(from, id).ok_or(FileError::UnknownTransfer)?;
         Ok(FileEvent::Cancelled {
             peer: from,
             id,
@@ -595,25 +577,7 @@ impl Transfers {
     /// Cancels the transfer `id` with `peer` (either direction): drops it, and queues a
     /// cancel frame for the peer.
     pub fn cancel(&mut self, peer: ParticipantId, id: TransferId) -> Result<Direction, FileError> {
-        let direction = if let Some(pos) = self
-            .outgoing
-            .iter()
-            .position(|t| t.to == peer && t.id == id)
-        {
-            self.outgoing.remove(pos);
-            self.finish(self.local, id);
-            Direction::Outgoing
-        } else if let Some(pos) = self
-            .incoming
-            .iter()
-            .position(|t| t.from == peer && t.id == id)
-        {
-            self.incoming.remove(pos);
-            self.finish(peer, id);
-            Direction::Incoming
-        } else {
-            return Err(FileError::UnknownTransfer);
-        };
+        let direction = self.remove(peer, id).ok_or(FileError::UnknownTransfer)?;
         self.queue(
             peer,
             Frame::Cancel {
@@ -782,6 +746,26 @@ impl Transfers {
         for f in frames {
             self.queue(to, f);
         }
+    }
+
+    /// Drops the transfer `id` with `peer` (either direction) and spends its id.
+    fn remove(&mut self, peer: ParticipantId, id: TransferId) -> Option<Direction> {
+        if let Some(pos) = self
+            .outgoing
+            .iter()
+            .position(|t| t.to == peer && t.id == id)
+        {
+            self.outgoing.remove(pos);
+            self.finish(self.local, id);
+            return Some(Direction::Outgoing);
+        }
+        let pos = self
+            .incoming
+            .iter()
+            .position(|t| t.from == peer && t.id == id)?;
+        self.incoming.remove(pos);
+        self.finish(peer, id);
+        Some(Direction::Incoming)
     }
 
     /// Drops incoming transfer `pos` and every byte of it, tells the sender why, and gives

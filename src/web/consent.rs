@@ -940,6 +940,30 @@ pub(crate) fn recording_decision(
     replicas_decision(local_participant_id, peers, DataCategory::Recording, now)
 }
 
+/// [`replicas_decision`] as a plain [`Decision`]: allowed only when every one of `peers`
+/// grants `category` (no peers: `NoGrant`).
+pub(crate) fn everyone_decision(
+    local_participant_id: &str,
+    peers: &[String],
+    category: DataCategory,
+    now: u64,
+) -> Decision {
+    let deny = |reason| Decision {
+        allowed: false,
+        reason,
+        grant: None,
+    };
+    match replicas_decision(local_participant_id, peers, category, now) {
+        core::RecordingDecision::Allowed { .. } => Decision {
+            allowed: true,
+            reason: core::Reason::Granted,
+            grant: None,
+        },
+        core::RecordingDecision::NoParticipants => deny(core::Reason::NoGrant),
+        core::RecordingDecision::Denied { reason, .. } => deny(reason),
+    }
+}
+
 /// [`recording_decision`] for any category every one of `peers` must grant (chat history
 /// for a late joiner: `chat-history`), decided by [`core::check_everyone`].
 pub(crate) fn replicas_decision(

@@ -2175,13 +2175,18 @@ pub(super) fn with_chat<R>(
     inner: &Shared,
     f: impl FnOnce(&mut super::chat::CallChat, &mut Session, u64) -> R,
 ) -> Option<R> {
+    with_live(inner, |i, now| f(&mut i.chat, &mut i.session, now))
+}
+
+/// Runs `f` on the driver's state and the time, then pumps the session (`None` while the
+/// driver is busy or the call ended).
+fn with_live<R>(inner: &Shared, f: impl FnOnce(&mut Inner, u64) -> R) -> Option<R> {
     let r = {
         let mut guard = inner.try_borrow_mut().ok()?;
         if guard.ended.is_some() {
             return None;
         }
-        let i = &mut *guard;
-        f(&mut i.chat, &mut i.session, now_ms())
+        f(&mut guard, now_ms())
     };
     pump(inner);
     Some(r)
@@ -2194,16 +2199,7 @@ pub(super) fn with_files<R>(
     inner: &Shared,
     f: impl FnOnce(&mut super::files::CallFiles, &mut Session, u64) -> R,
 ) -> Option<R> {
-    let r = {
-        let mut guard = inner.try_borrow_mut().ok()?;
-        if guard.ended.is_some() {
-            return None;
-        }
-        let i = &mut *guard;
-        f(&mut i.files, &mut i.session, now_ms())
-    };
-    pump(inner);
-    Some(r)
+    with_live(inner, |i, now| f(&mut i.files, &mut i.session, now))
 }
 
 /// An error event's detail, for the SDK's own modules.

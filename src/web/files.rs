@@ -19,8 +19,8 @@ use super::timer::{Timer, now_ms};
 use super::to_js::to_js;
 use super::{Error, JsError};
 use crate::Error as CoreError;
-use crate::chat::{CommunicationContext, Peer};
-use crate::consent::{DataCategory, Decision, Reason, RecordingDecision};
+use crate::chat::Peer;
+use crate::consent::{DataCategory, Decision, Reason};
 use crate::files::{
     CancelReason, Direction, FileError, FileEvent, Frame, SharedFile, TransferId, Transfers,
     to_fhir,
@@ -134,21 +134,17 @@ fn file_error(e: FileError) -> Error {
     Error::Core(CoreError::File(e))
 }
 
-fn deny(reason: Reason) -> Decision {
-    Decision {
-        allowed: false,
-        reason,
-        grant: None,
-    }
-}
-
 /// The patient's `files` decision as this side knows it: its own managers on a patient's
 /// page, every patient's bound replica elsewhere; default deny.
 fn decision(s: &Session, now: u64) -> Decision {
     let local = js::hex(&s.id().0);
     if s.role() == Role::Patient {
         return super::consent::allows_for_consultation(&local, DataCategory::Files, now)
-            .unwrap_or_else(|| deny(Reason::NoGrant));
+            .unwrap_or(Decision {
+                allowed: false,
+                reason: Reason::NoGrant,
+                grant: None,
+            });
     }
     let patients: Vec<String> = s
         .peers()
@@ -156,15 +152,7 @@ fn decision(s: &Session, now: u64) -> Decision {
         .filter(|p| p.role == Role::Patient && p.in_call)
         .map(|p| js::hex(&p.id.0))
         .collect();
-    match super::consent::replicas_decision(&local, &patients, DataCategory::Files, now) {
-        RecordingDecision::Allowed { .. } => Decision {
-            allowed: true,
-            reason: Reason::Granted,
-            grant: None,
-        },
-        RecordingDecision::NoParticipants => deny(Reason::NoGrant),
-        RecordingDecision::Denied { reason, .. } => deny(reason),
-    }
+    super::consent::everyone_decision(&local, &patients, DataCategory::Files, now)
 }
 
 /// Hands every queued frame to the session. A frame it cannot take (its queue is full) marks
@@ -514,18 +502,7 @@ impl Consultation {
         encounter: Option<String>,
         #[wasm_bindgen(unchecked_param_type = "[string, string][]")] senders: Array,
     ) -> Result<Array, JsError> {
-        let mut ctx = CommunicationContext {
-            subject,
-            encounter,
-            senders: Vec::new(),
-        };
-        for pair in senders.iter() {
-            let pair = Array::from(&pair);
-            let id = pair.get(0).as_string().unwrap_or_default();
-            let reference = pair.get(1).as_string().unwrap_or_default();
-            ctx.senders
-                .push((parse_id(&id).map_err(JsError)?, reference));
-        }
+        let ctx = super::chat::fhir_context(subject, encounter, &senders).map_err(JsError)?;
         with(self.shared(), |t, _, _| {
             let out = Array::new();
             for r in to_fhir(t.files(), &ctx) {
