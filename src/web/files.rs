@@ -460,15 +460,20 @@ impl Consultation {
         })
     }
 
-    /// Cancels the transfer `transferId` with `participantId` (either direction).
+    /// Cancels the transfer `transferId` with `participantId` (either direction); a
+    /// `filecancelled` event (`cancelled`) follows on this side too.
     /// (pkg: `FileTransfer.cancel`, `files.cancel`.)
     #[wasm_bindgen(js_name = filesCancel)]
     pub fn files_cancel(&self, participant_id: &str, transfer_id: &str) -> Result<(), JsError> {
         let peer = parse_id(participant_id).map_err(JsError)?;
         let id = parse_transfer(transfer_id).map_err(JsError)?;
-        with(self.shared(), |t, _, _| {
-            t.cancel(peer, id).map(|_| ()).map_err(file_error)
-        })
+        let direction = with(self.shared(), |t, _, _| {
+            t.cancel(peer, id).map_err(file_error)
+        })?;
+        // This side's own cancellation ends the transfer here too (its `done` rejects).
+        let detail = cancelled_js(peer, id, direction, CancelReason::Cancelled);
+        consultation::dispatch_event(self.shared(), "filecancelled", detail.into());
+        Ok(())
     }
 
     /// Every file held in full, in the order they completed. (pkg: `files.list()`.)

@@ -129,6 +129,17 @@ test('a photo sent by the patient is received by the clinician with the same has
     assert.equal(binary.resourceType, 'Binary');
     assert.equal(createHash('sha256').update(Buffer.from(binary.data, 'base64')).digest('hex'), sha);
 
+    // Cancelled midway by the patient: `done` rejects, the clinician keeps nothing of it.
+    const cancelled = await patient.evaluate(async () => {
+      const t = window.c.files.send(window.photo, { name: 'second.jpg' });
+      await new Promise((resolve) => t.addEventListener('progress', resolve, { once: true }));
+      t.cancel();
+      try { await t.done; return 'delivered'; } catch (e) { return e.reason; }
+    });
+    assert.equal(cancelled, 'cancelled');
+    await until(clinician, () => window.fileEvents.some((e) => e.event === 'filecancelled' && e.reason === 'cancelled'), null, { what: 'the clinician is told' });
+    assert.equal(await clinician.evaluate(() => window.c.files.list().length), 1, 'no partial file');
+
     // Types off the allow-list are refused before a byte is read; content not of its declared
     // type never leaves as a file.
     const refused = await patient.evaluate(async () => {
