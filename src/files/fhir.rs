@@ -124,9 +124,9 @@ pub struct Binary {
 #[serde(untagged)]
 pub enum FileResource {
     /// An image.
-    Media(Media),
+    Media(Box<Media>),
     /// A document.
-    DocumentReference(DocumentReference),
+    DocumentReference(Box<DocumentReference>),
 }
 
 /// One file's resources: its description and its bytes.
@@ -205,7 +205,7 @@ fn one(f: &SharedFile, ctx: &CommunicationContext) -> FileResources {
     let subject = literal(&ctx.subject);
     let encounter = ctx.encounter.as_deref().map(literal);
     let resource = if f.offer.file_type.is_image() {
-        FileResource::Media(Media {
+        FileResource::Media(Box::new(Media {
             resource_type: "Media",
             id: id.clone(),
             identifier,
@@ -222,9 +222,9 @@ fn one(f: &SharedFile, ctx: &CommunicationContext) -> FileResources {
             created_date_time: sent,
             operator: sender,
             content: attachment,
-        })
+        }))
     } else {
-        FileResource::DocumentReference(DocumentReference {
+        FileResource::DocumentReference(Box::new(DocumentReference {
             resource_type: "DocumentReference",
             id: id.clone(),
             identifier,
@@ -234,7 +234,7 @@ fn one(f: &SharedFile, ctx: &CommunicationContext) -> FileResources {
             author: vec![sender],
             content: vec![DocumentContent { attachment }],
             context: encounter.map(|e| DocumentContext { encounter: vec![e] }),
-        })
+        }))
     };
     FileResources {
         resource,

@@ -65,7 +65,7 @@ fn a_ten_mib_photo_arrives_whole_with_progress_and_both_sides_hold_it() {
     assert_eq!((pt.active(), dr.active()), (0, 0));
 
     // Every chunk went once: 640 chunks and the offer.
-    let chunks = (MAX_FILE_LEN / CHUNK_LEN) as usize;
+    let chunks = MAX_FILE_LEN / CHUNK_LEN;
     assert_eq!(p.from_pt.len(), chunks + 1);
 }
 
@@ -205,8 +205,7 @@ fn a_lost_stretch_resumes_from_the_last_acknowledged_chunk() {
     assert!(dr.held(PT, ID).is_none(), "stalled: a gap");
     assert!(
         p.at_dr
-            .iter()
-            .any(|r| *r == Err(FileError::Malformed("file chunk: out of order")))
+            .contains(&Err(FileError::Malformed("file chunk: out of order")))
     );
     // The receiver acknowledged up to chunk 8 (every ACK_EVERY chunks), the last one it has
     // in order is 11: the sender resumes from 8, and the receiver tells it where it stands.
@@ -248,7 +247,7 @@ fn a_paced_sender_stays_below_the_relays_byte_rate_and_still_completes() {
     // The relay closes a connection above 2 MiB/s sustained (4 MiB burst): a browser sends
     // chunks at DEFAULT_RATE, in simulated time driven by poll_timeout / handle_timeout.
     let (rate, burst) = DEFAULT_RATE;
-    assert!(rate < 2 * 1024 * 1024 && burst < 4 * 1024 * 1024);
+    const { assert!(DEFAULT_RATE.0 < 2 * 1024 * 1024 && DEFAULT_RATE.1 < 4 * 1024 * 1024) };
     let data = jpeg(MAX_FILE_LEN);
     let mut pt = Transfers::new(PT, Role::Patient);
     let mut dr = Transfers::new(DR, Role::Clinician);

@@ -63,7 +63,7 @@ fn the_offer_layout_is_the_documented_one() {
 
 #[test]
 fn a_chunk_frame_fits_the_sessions_app_data_limit() {
-    assert!(MAX_FRAME_LEN <= teleconsult::signaling::MAX_APP_DATA_LEN);
+    const { assert!(MAX_FRAME_LEN <= teleconsult::signaling::MAX_APP_DATA_LEN) };
 }
 
 #[test]
