@@ -329,7 +329,7 @@ mod tests {
             assert_eq!(DataCategory::from_byte(*c as u8), Some(*c));
         }
         assert_eq!(Purpose::from_byte(0), None);
-        assert_eq!(DataCategory::from_byte(12), None);
+        assert_eq!(DataCategory::from_byte(13), None);
         assert_eq!(DataCategory::ScreenShare.code(), "screen-share");
     }
 
