@@ -10,6 +10,7 @@ import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, on
 import { Recording } from './recording.js';
 import { Playback } from './playback.js';
 import { Chat, chatFor } from './chat.js';
+import { Files, filesFor } from './files.js';
 
 declare module '../web/teleconsult.js' {
   interface ConsultationEventMap {
@@ -74,6 +75,7 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
   playblocked: true, chatmessage: true, chatreceipt: true, chattyping: true, chathistory: true,
+  fileoffered: true, fileprogress: true, filereceived: true, filedelivered: true, filecancelled: true,
 });
 /** Events this layer dispatches itself, on a target of each wrapper's own. */
 const OWN_EVENTS = new WeakMap<Consultation, EventTarget>();
@@ -96,6 +98,7 @@ const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
 };
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const CHATS = new WeakMap<Consultation, Chat>();
+const FILES = new WeakMap<Consultation, Files>();
 const pid = (v: unknown) => arg(v, 'participantId', str);
 
 /** One participant's side of a video consultation. Join with `Consultation.join`. */
@@ -125,6 +128,13 @@ export class Consultation {
     let chat = CHATS.get(this);
     if (!chat) CHATS.set(this, (chat = chatFor(() => c(this))));
     return chat;
+  }
+  /** The consultation's photos and documents (src/web/files.rs, pkg/src/files.ts). */
+  get files(): Files {
+    c(this);
+    let files = FILES.get(this);
+    if (!files) FILES.set(this, (files = filesFor(() => c(this))));
+    return files;
   }
 
   participants(): Participant[] { return call(() => c(this).participants()); }

@@ -241,6 +241,7 @@ pub(crate) fn consent_changed() {
     for inner in live {
         enforce_consent(&inner);
         super::recording::enforce(&inner);
+        super::files::enforce(&inner);
     }
 }
 
@@ -342,6 +343,8 @@ pub(super) struct Inner {
     recording: super::recording::CallRecording,
     /// The consultation's chat (src/web/chat.rs).
     chat: super::chat::CallChat,
+    /// The consultation's file transfers (src/web/files.rs).
+    files: super::files::CallFiles,
 }
 
 /// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
@@ -607,6 +610,7 @@ fn build(
             events,
             recording: Default::default(),
             chat: Default::default(),
+            files: Default::default(),
         }))
     };
     Ok((open, early))
@@ -1598,6 +1602,7 @@ fn on_event(inner: &Shared, event: Event) {
             // their way (a patient's or guest's was made at join, with its offer).
             make_spare(inner);
             start_quality_probe(inner);
+            super::files::resume_stalled(inner);
         }
         Event::RelayStalled => {
             // Read as a drop; the socket is closed (and its handlers detached) here.
@@ -1650,6 +1655,7 @@ fn on_event(inner: &Shared, event: Event) {
                 object(&[("participantId", hex(peer))]),
             );
             super::recording::enforce(inner);
+            super::files::resume_stalled(inner);
         }
         Event::PeerUnreachable { peer } => {
             // The likely reason, from the app's ICE configuration.
@@ -1695,6 +1701,7 @@ fn on_event(inner: &Shared, event: Event) {
                 object(&[("participantId", hex(peer)), ("reason", reason.into())]),
             );
             super::recording::peer_left(inner, peer);
+            super::files::peer_left(inner, peer);
         }
         Event::LinkMismatch { peer, role } => {
             let detail = object(&[("participantId", hex(peer)), ("role", role.as_str().into())]);
@@ -1747,6 +1754,10 @@ fn on_event(inner: &Shared, event: Event) {
         Event::AppData { peer, data } if crate::chat::Frame::is_chat(&data) => {
             // The chat's reserved tag: the SDK's own, not app data.
             super::chat::on_frame(inner, peer, &data);
+        }
+        Event::AppData { peer, data } if crate::files::Frame::is_file(&data) => {
+            // The file sharing's reserved tag: the SDK's own, not app data.
+            super::files::on_frame(inner, peer, &data);
         }
         Event::AppData { peer, data } => {
             let detail = object(&[
@@ -2080,6 +2091,9 @@ fn error_detail(error: &Error, peer: Option<ParticipantId>) -> Object {
     if let Error::Relay(code) = error {
         set(&detail, "relayCode", *code);
     }
+    if let Some(reason) = super::error::reason(error) {
+        set(&detail, "reason", reason);
+    }
     detail
 }
 
@@ -2173,16 +2187,31 @@ pub(super) fn with_chat<R>(
     inner: &Shared,
     f: impl FnOnce(&mut super::chat::CallChat, &mut Session, u64) -> R,
 ) -> Option<R> {
+    with_live(inner, |i, now| f(&mut i.chat, &mut i.session, now))
+}
+
+/// Runs `f` on the driver's state and the time, then pumps the session (`None` while the
+/// driver is busy or the call ended).
+fn with_live<R>(inner: &Shared, f: impl FnOnce(&mut Inner, u64) -> R) -> Option<R> {
     let r = {
         let mut guard = inner.try_borrow_mut().ok()?;
         if guard.ended.is_some() {
             return None;
         }
-        let i = &mut *guard;
-        f(&mut i.chat, &mut i.session, now_ms())
+        f(&mut guard, now_ms())
     };
     pump(inner);
     Some(r)
+}
+
+/// Runs `f` on the consultation's file transfers, its session and the time, then pumps the
+/// session (`None` while the driver is busy or the call ended). Dispatch events after it
+/// returns.
+pub(super) fn with_files<R>(
+    inner: &Shared,
+    f: impl FnOnce(&mut super::files::CallFiles, &mut Session, u64) -> R,
+) -> Option<R> {
+    with_live(inner, |i, now| f(&mut i.files, &mut i.session, now))
 }
 
 /// An error event's detail, for the SDK's own modules.

@@ -25,9 +25,10 @@ export interface TeleconsultError extends Error {
   consentCode?: ConsentErrorCode;
   /**
    * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
-   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`).
+   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`). For a
+   * refused file: a `FileErrorReason`.
    */
-  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid";
+  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid" | FileErrorReason;
 }
 "#;
 
@@ -158,16 +159,25 @@ impl From<JsError> for JsValue {
             Error::Core(crate::Error::Consent(ledger)) => {
                 let _ = js_sys::Reflect::set(&err, &"consentCode".into(), &ledger.code().into());
             }
-            Error::Core(crate::Error::ConsentDenied(reason)) => {
-                let _ = js_sys::Reflect::set(
-                    &err,
-                    &"reason".into(),
-                    &super::consent::reason_name(reason).into(),
-                );
-            }
             _ => {}
         }
+        if let Some(reason) = reason(&e) {
+            let _ = js_sys::Reflect::set(&err, &"reason".into(), &reason.into());
+        }
         err.into()
+    }
+}
+
+/// The error's `reason`: a consent denial's [`ConsentReason`](crate::consent::Reason), a
+/// refused file's [`FileError::reason`](crate::files::FileError::reason).
+pub(super) fn reason(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Core(crate::Error::ConsentDenied(reason))
+        | Error::Core(crate::Error::File(crate::files::FileError::NotConsented(reason))) => {
+            Some(super::consent::reason_name(*reason))
+        }
+        Error::Core(crate::Error::File(f)) => Some(f.reason()),
+        _ => None,
     }
 }
 

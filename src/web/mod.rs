@@ -24,6 +24,7 @@ mod consent;
 mod consultation;
 mod devices;
 mod error;
+mod files;
 mod idb;
 mod invite;
 mod js;
