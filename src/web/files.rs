@@ -16,7 +16,6 @@ use wasm_bindgen::prelude::*;
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, object, set};
 use super::timer::{Timer, now_ms};
-use super::to_js::to_js;
 use super::{Error, JsError};
 use crate::Error as CoreError;
 use crate::chat::Peer;
@@ -511,8 +510,8 @@ impl Consultation {
         with(self.shared(), |t, _, _| {
             let out = Array::new();
             for r in to_fhir(t.files(), &ctx) {
-                out.push(&to_js(&r.resource));
-                out.push(&to_js(&r.binary));
+                out.push(&js::to_value(&r.resource));
+                out.push(&js::to_value(&r.binary));
             }
             Ok(out)
         })
