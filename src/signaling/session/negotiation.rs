@@ -229,6 +229,11 @@ impl Session {
         if !p.neg.started {
             p.neg.started = true;
             p.neg.connect_by = Some(now.saturating_add(connect));
+            // Ahead of any description: the peer knows the screen's stream when it arrives.
+            self.announce_screen(pid, now);
+            let Some(p) = self.peers.get_mut(&pid) else {
+                return;
+            };
             if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
             } else {
