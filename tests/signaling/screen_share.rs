@@ -187,6 +187,10 @@ fn a_late_joiner_hears_of_the_share_under_way() {
     net.run_for(2_000);
     assert!(net.all_connected(&[0, 1, g]));
     assert_eq!(notices(&net, g), [started("screen-1")]);
+    // The guest offered its own media; the clinician's answer could not add the screen, so
+    // the clinician offers once that exchange settled (without a share it never offers to a
+    // guest: the joiner offers).
+    assert!(net.nodes[0].pc(pid(3)).offers_created >= 1);
     assert_eq!(notices(&net, 1), [started("screen-1")], "not told twice");
 }
 

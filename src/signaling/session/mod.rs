@@ -604,15 +604,15 @@ impl Session {
         result
     }
 
-    /// The screen share under way, announced to `pid` as its negotiation starts.
-    pub(super) fn announce_screen(&mut self, pid: ParticipantId, now: u64) {
-        if let Some(stream_id) = self.screen.clone() {
-            let _ = self.enqueue_signal(
-                pid,
-                &Signal::ScreenShare(ScreenShare::Started { stream_id }),
-                now,
-            );
-        }
+    /// The screen share under way, announced to `pid` as its negotiation starts; whether
+    /// there is one.
+    pub(super) fn announce_screen(&mut self, pid: ParticipantId, now: u64) -> bool {
+        let Some(stream_id) = self.screen.clone() else {
+            return false;
+        };
+        let sig = Signal::ScreenShare(ScreenShare::Started { stream_id });
+        let _ = self.enqueue_signal(pid, &sig, now);
+        true
     }
 
     /// Test hook (feature `test-hooks`): processes `sig` as if `from` had sent it over
