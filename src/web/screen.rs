@@ -115,7 +115,8 @@ impl Consultation {
     /// Resolves to the shared `MediaStream`. Rejects with `InvalidState` (not a clinician,
     /// not in the call, already sharing, or the call ended meanwhile), `Unsupported` (no
     /// `getDisplayMedia`: mobile browsers; see `capabilities().screenShare`),
-    /// `PermissionDenied` (the user closed the picker or refused) or `MediaFailed`.
+    /// `PermissionDenied` (the user closed the picker or refused; or, in Firefox and Safari,
+    /// it was not called from a click or tap) or `MediaFailed`.
     #[wasm_bindgen(js_name = startScreenShare, unchecked_return_type = "Promise<MediaStream>")]
     pub fn start_screen_share(
         &self,
@@ -213,9 +214,13 @@ async fn start(inner: &Shared, pause_camera: bool) -> Result<MediaStream, crate:
     }
     let weak = Rc::downgrade(inner);
     let on_ended = Closure::<dyn FnMut()>::new(move || {
-        if let Some(inner) = weak.upgrade() {
-            stop(&inner, ScreenShareEnd::Ended);
-        }
+        // In a microtask: stopping drops this closure, which must not happen while it runs.
+        let weak = weak.clone();
+        js::spawn(Box::pin(async move {
+            if let Some(inner) = weak.upgrade() {
+                stop(&inner, ScreenShareEnd::Ended);
+            }
+        }));
     });
     let unwatch = watch_ended(&stream, on_ended.as_ref().unchecked_ref());
     let paused_camera = pause_camera
@@ -249,6 +254,10 @@ fn display_error(e: &JsValue) -> Error {
         Some("NotAllowedError") | Some("SecurityError") => {
             Error::PermissionDenied("screen sharing was refused or the picker was closed")
         }
+        // Firefox and Safari need a user gesture for the picker.
+        Some("InvalidStateError") => Error::PermissionDenied(
+            "screen sharing must start from a click or tap (the browser needs a user gesture)",
+        ),
         Some("NotSupportedError") => {
             Error::Unsupported("this browser cannot capture a screen here")
         }

@@ -2,7 +2,8 @@
 
 /**
  * `getDisplayMedia` for a screen, window or tab, video only. Rejects with the browser's
- * error (its `name` says why), or with `{ name: 'Unsupported' }` where the platform has no
+ * error (its `name` says why: Firefox and Safari say `InvalidStateError` when not called
+ * from a click or tap), or with `{ name: 'Unsupported' }` where the platform has no
  * `getDisplayMedia` (every mobile browser).
  */
 export async function openDisplay() {
