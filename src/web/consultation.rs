@@ -1530,34 +1530,27 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             let Some(inner) = weak.upgrade() else { return };
             let screen = sender_stream
                 .as_ref()
-                .filter(|s| inner.borrow_mut().screen.claim(id, s))
-                .cloned();
-            if let Some(stream) = screen {
+                .is_some_and(|s| inner.borrow_mut().screen.claim(id, s));
+            let stream = match sender_stream {
                 // The screen a clinician announced: its own stream, not the camera's.
-                let detail = object(&[
-                    ("participantId", js::hex(&id.0).into()),
-                    ("track", track.into()),
-                    ("stream", stream.into()),
-                    ("screen", true.into()),
-                ]);
-                dispatch(&inner, "track", detail);
-                return;
-            }
-            let stream = {
-                let mut guard = inner.borrow_mut();
-                // `cloned()` and `Clone::clone` share the stream; `.clone()` would call the
-                // JS `clone()` method of MediaStream, which copies it.
-                let known = guard.remote_streams.get(&id).cloned();
-                // The participant's stream, else the sender's own, else a new one (snippet).
-                let stream = peer::add_remote_track(known, sender_stream, &track);
-                guard.remote_streams.insert(id, Clone::clone(&stream));
-                stream
+                Some(stream) if screen => stream,
+                sender_stream => {
+                    let mut guard = inner.borrow_mut();
+                    // `cloned()` and `Clone::clone` share the stream; `.clone()` would call
+                    // the JS `clone()` method of MediaStream, which copies it.
+                    let known = guard.remote_streams.get(&id).cloned();
+                    // The participant's stream, else the sender's own, else a new one
+                    // (snippet).
+                    let stream = peer::add_remote_track(known, sender_stream, &track);
+                    guard.remote_streams.insert(id, Clone::clone(&stream));
+                    stream
+                }
             };
             let detail = object(&[
                 ("participantId", js::hex(&id.0).into()),
                 ("track", track.into()),
                 ("stream", stream.into()),
-                ("screen", false.into()),
+                ("screen", screen.into()),
             ]);
             dispatch(&inner, "track", detail);
         }

@@ -164,7 +164,7 @@ fn refused() -> Error {
 
 async fn start(inner: &Shared, pause_camera: bool) -> Result<MediaStream, crate::web::JsError> {
     let view = consultation::call_view(inner).ok_or_else(refused)?;
-    if view.ended || !consultation::in_call(inner) {
+    if !consultation::in_call(inner) {
         return Err(refused().into());
     }
     if view.role != Role::Clinician {
@@ -188,8 +188,7 @@ async fn start(inner: &Shared, pause_camera: bool) -> Result<MediaStream, crate:
         Err(e) => return Err(display_error(&e).into()),
     };
     // The picker may stay open a long time: the call may have ended meanwhile.
-    let still =
-        consultation::call_view(inner).is_some_and(|v| !v.ended) && consultation::in_call(inner);
+    let still = consultation::in_call(inner);
     let id = stream.id();
     if !still || !valid_stream_id(&id) {
         peer::stop_tracks(&stream);

@@ -54,6 +54,17 @@ fn share(net: &mut Net) -> Vec<u8> {
     notice
 }
 
+/// The clinician (node 0) stops sharing.
+fn stop(net: &mut Net, why: ScreenShareEnd) {
+    let now = net.now;
+    net.nodes[0]
+        .session
+        .set_screen_share(ScreenShare::Stopped(why), now)
+        .unwrap();
+    net.flush(0);
+    net.run_for(1_000);
+}
+
 #[test]
 fn the_clinicians_notice_reaches_the_patient_once() {
     let mut net = two_party_call();
@@ -65,13 +76,7 @@ fn the_clinicians_notice_reaches_the_patient_once() {
         "renegotiated"
     );
     assert!(net.all_connected(&[0, 1]));
-    let now = net.now;
-    net.nodes[0]
-        .session
-        .set_screen_share(ScreenShare::Stopped(ScreenShareEnd::Ended), now)
-        .unwrap();
-    net.flush(0);
-    net.run_for(1_000);
+    stop(&mut net, ScreenShareEnd::Ended);
     assert_eq!(
         notices(&net, 1),
         [
@@ -85,13 +90,7 @@ fn the_clinicians_notice_reaches_the_patient_once() {
 fn a_relay_replaying_the_notice_cannot_show_the_indicator_again() {
     let mut net = two_party_call();
     let frame = share(&mut net);
-    let now = net.now;
-    net.nodes[0]
-        .session
-        .set_screen_share(ScreenShare::Stopped(ScreenShareEnd::Stopped), now)
-        .unwrap();
-    net.flush(0);
-    net.run_for(1_000);
+    stop(&mut net, ScreenShareEnd::Stopped);
     let before = snapshot(&net.nodes[1].session);
     assert_eq!(
         net.inject_frame(1, pid(1), frame),
