@@ -58,15 +58,12 @@ async function screenFrames(page, from, trackId) {
 }
 
 /**
- * The clinician page shares; resolves to the shared stream's id. Firefox requires a user
- * gesture (as a real app's "Share screen" button gives), so there it is called from a click.
- * Chromium needs none, and there a puppeteer click whose handler calls getDisplayMedia on
- * this page never returned (docs/BROWSERS.md), so it is called directly.
+ * The clinician page shares from a click on a button, as a real app's "Share screen" does
+ * (Firefox requires that user gesture; Chromium does not); resolves to the shared stream's
+ * id. The page comes to the front first, as a person's click would: puppeteer's click waits
+ * for a frame, and a background tab renders none.
  */
 async function share(page, options) {
-  if (engine === 'chromium') {
-    return page.evaluate(async (o) => (window.shared = await window.c.startScreenShare(o)).id, options);
-  }
   await page.evaluate((o) => {
     const b = document.body.appendChild(document.createElement('button'));
     b.id = 'share';
@@ -76,6 +73,7 @@ async function share(page, options) {
       window.sharing = window.c.startScreenShare(o).then((s) => (window.shared = s).id);
     };
   }, options);
+  await page.bringToFront();
   await page.click('#share');
   return page.evaluate(() => window.sharing);
 }
