@@ -116,6 +116,8 @@ pub enum Error {
     Reading(crate::devices::delivery::ReceiveError),
     /// A chat frame or action was refused (see [`crate::chat::ChatError`]).
     Chat(crate::chat::ChatError),
+    /// A file frame or action was refused (see [`crate::files::FileError`]).
+    File(crate::files::FileError),
 }
 
 impl From<CryptoError> for Error {
@@ -177,6 +179,7 @@ impl Error {
             },
             Self::Reading(_) => ErrorCode::InvalidArgument,
             Self::Chat(e) => e.code(),
+            Self::File(e) => e.code(),
         }
     }
 }
@@ -207,6 +210,10 @@ impl Error {
             }
             Self::Chat(e) => {
                 out.push_str("chat: ");
+                out.push_str(e.message());
+            }
+            Self::File(e) => {
+                out.push_str("file: ");
                 out.push_str(e.message());
             }
         }
@@ -258,6 +265,7 @@ mod tests {
             Error::Device(e) => write!(f, "{e}"),
             Error::Reading(e) => write!(f, "invalid argument: {}", e.message()),
             Error::Chat(e) => write!(f, "chat: {e}"),
+            Error::File(e) => write!(f, "file: {e}"),
         }
     }
 

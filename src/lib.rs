@@ -13,6 +13,7 @@
 //! | [`devices`] | Bluetooth SIG health characteristic parsers, readings, FHIR mapping |
 //! | [`consent`] | consent model, signed ledger, policy decisions, exports |
 //! | [`chat`] | end-to-end encrypted chat: frames, conversation, history, FHIR Communication |
+//! | [`files`] | photos and documents: chunked, checked, resumable transfers; FHIR Media / DocumentReference |
 //! | `web` | wasm32 only: the JS API and the browser drivers |
 //!
 //! Everything except `web` is plain Rust, compiled and tested natively. Nothing outside
@@ -40,6 +41,7 @@ pub mod consent;
 pub mod crypto;
 pub mod devices;
 mod error;
+pub mod files;
 pub mod quality;
 pub mod reconnect;
 pub mod signaling;

@@ -13,6 +13,7 @@ import {
 import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
 import { PatientExtras } from '/patient-extras.js';
 import { attachChat } from '/chat-panel.js';
+import { attachScreenShare } from '/screen-share.js';
 
 const { Consultation, version } = sdk;
 $('version').textContent = version();
@@ -299,6 +300,7 @@ function wire(c) {
   });
   app.extras.attach(c);
   attachChat(c);
+  attachScreenShare(c, { nameOf: () => app.clinicianName ?? 'Your clinician', sdk });
 }
 
 function setClinicianName(name) {

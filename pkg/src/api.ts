@@ -13,6 +13,7 @@ export { verifyLedger } from './ledger.js';
 export { Consultation } from './consultation.js';
 export { Recording } from './recording.js';
 export { Chat, type ChatFhirOptions } from './chat.js';
+export { Files, FileTransfer, type FileSendOptions, type FilesFhirOptions, type FileTransferEventMap } from './files.js';
 export { createInvite, takeInviteLink } from './invite.js';
 
 /** A stable error code (see `TeleconsultError`). */

@@ -1,7 +1,7 @@
 // Consultation: one participant's side of a video consultation.
 import type {
   ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
-  RecordingOptions, RecordingState,
+  RecordingOptions, RecordingState, ScreenShareOptions,
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
@@ -10,6 +10,7 @@ import { arg, bool, byteArray, bytes, data, either, list, nullable, num, obj, on
 import { Recording } from './recording.js';
 import { Playback } from './playback.js';
 import { Chat, chatFor } from './chat.js';
+import { Files, filesFor } from './files.js';
 
 declare module '../web/teleconsult.js' {
   interface ConsultationEventMap {
@@ -67,6 +68,8 @@ const recordingOptions = obj({
   'audioBitsPerSecond?': num,
 });
 
+const screenShareOptions = obj({ 'camera?': oneOf('keep', 'pause') });
+
 const C = 'Consultation';
 const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
@@ -74,6 +77,8 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   track: true, data: true, dataundelivered: true, security: true, quality: true, videopaused: true,
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
   playblocked: true, chatmessage: true, chatreceipt: true, chattyping: true, chathistory: true,
+  fileoffered: true, fileprogress: true, filereceived: true, filedelivered: true, filecancelled: true,
+  screensharestarted: true, screensharestopped: true,
 });
 /** Events this layer dispatches itself, on a target of each wrapper's own. */
 const OWN_EVENTS = new WeakMap<Consultation, EventTarget>();
@@ -96,6 +101,7 @@ const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
 };
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
 const CHATS = new WeakMap<Consultation, Chat>();
+const FILES = new WeakMap<Consultation, Files>();
 const pid = (v: unknown) => arg(v, 'participantId', str);
 
 /** One participant's side of a video consultation. Join with `Consultation.join`. */
@@ -125,6 +131,13 @@ export class Consultation {
     let chat = CHATS.get(this);
     if (!chat) CHATS.set(this, (chat = chatFor(() => c(this))));
     return chat;
+  }
+  /** The consultation's photos and documents (src/web/files.rs, pkg/src/files.ts). */
+  get files(): Files {
+    c(this);
+    let files = FILES.get(this);
+    if (!files) FILES.set(this, (files = filesFor(() => c(this))));
+    return files;
   }
 
   participants(): Participant[] { return call(() => c(this).participants()); }
@@ -182,6 +195,27 @@ export class Consultation {
       const o = arg(options, 'options', opt(recordingOptions));
       return c(this).startRecording(o as RecordingOptions | undefined).then((i) => wrap(Recording, i));
     });
+  }
+  /**
+   * (Clinicians) shares a screen, window or tab, alongside the camera or instead of it
+   * (`camera: "pause"`). Everyone in the call gets `screensharestarted`, and the screen as a
+   * `track` event with `screen: true`; `stopScreenShare()` or the browser's own control ends
+   * it (`screensharestopped`). Rejects with `InvalidState` (not a clinician, not in the call,
+   * already sharing), `Unsupported` (no `getDisplayMedia`: mobile browsers),
+   * `PermissionDenied` (picker closed or refused) or `MediaFailed`.
+   */
+  startScreenShare(options?: ScreenShareOptions): Promise<MediaStream> {
+    return promise(() => {
+      const o = arg(options, 'options', opt(screenShareOptions));
+      return c(this).startScreenShare(o as ScreenShareOptions | undefined);
+    });
+  }
+  /** Stops this side's screen share (nothing happens when not sharing). */
+  stopScreenShare(): void { call(() => c(this).stopScreenShare()); }
+  /** The screen a participant shares (this side's id: its own share), once its track came. */
+  screenStream(participantId: string): MediaStream | undefined {
+    const p = pid(participantId);
+    return call(() => c(this).screenStream(p));
   }
   /**
    * Shows a participant's media in `element` (a `<video>` or `<audio>`), now and whenever its

@@ -6,6 +6,7 @@ import type {
   ConsentErrorCode,
   ConsentReason,
   ErrorCode as Code,
+  FileErrorReason,
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 
@@ -20,9 +21,10 @@ export class TeleconsultError extends Error {
   declare consentCode?: ConsentErrorCode;
   /**
    * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
-   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`).
+   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`). For a
+   * refused file: a `FileErrorReason`.
    */
-  declare reason?: ConsentReason | 'truncated' | 'trailingBytes' | 'reserved' | 'invalid';
+  declare reason?: ConsentReason | 'truncated' | 'trailingBytes' | 'reserved' | 'invalid' | FileErrorReason;
   /** For `ConsentDenied` from `startRecording`: whose consent is missing. */
   declare participantId?: string;
 

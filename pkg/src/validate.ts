@@ -249,7 +249,7 @@ export const purpose = oneOf('TREAT', 'ETREAT', 'CAREMGT', 'HPAYMT', 'HOPERAT', 
 
 export const category = oneOf(
   'video', 'audio', 'recording', 'screen-share', 'heart-rate', 'blood-pressure',
-  'body-temperature', 'body-weight', 'blood-glucose', 'spo2', 'chat-history',
+  'body-temperature', 'body-weight', 'blood-glucose', 'spo2', 'chat-history', 'files',
 );
 
 export const notice = obj({

@@ -40,7 +40,7 @@
 
 mod conversation;
 mod error;
-mod fhir;
+pub mod fhir;
 pub mod store;
 mod wire;
 

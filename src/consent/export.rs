@@ -228,18 +228,23 @@ pub fn fhir_consent(ledger_id: &[u8; 16], state: &ConsentState, r: &GrantRecord)
     let id = hex::encode(ledger_id);
     let mut class: Vec<Coding> = Vec::new();
     for c in &g.categories {
-        let code = if c.loinc().is_some() {
-            "Observation"
+        // Shared files export as Media (images) or DocumentReference (documents).
+        let codes: &[&'static str] = if c.loinc().is_some() {
+            &["Observation"]
         } else if *c == DataCategory::ChatHistory {
-            "Communication"
+            &["Communication"]
+        } else if *c == DataCategory::Files {
+            &["Media", "DocumentReference"]
         } else {
-            "Media"
+            &["Media"]
         };
-        if !class.iter().any(|k| k.code == code) {
-            class.push(Coding {
-                system: "http://hl7.org/fhir/resource-types",
-                code,
-            });
+        for &code in codes {
+            if !class.iter().any(|k| k.code == code) {
+                class.push(Coding {
+                    system: "http://hl7.org/fhir/resource-types",
+                    code,
+                });
+            }
         }
     }
     let method = |code: &str| Extension {

@@ -109,6 +109,9 @@ code_enum! {
         /// Sharing the consultation's earlier chat messages with a participant admitted
         /// later (a guest, an interpreter).
         ChatHistory = 11, "chat-history";
+        /// Photos and documents shared during the consultation (taken, picked, sent or
+        /// received: `consultation.files`).
+        Files = 12, "files";
     }
 }
 
@@ -123,9 +126,12 @@ impl DataCategory {
             Self::BodyWeight => Some("29463-7"),
             Self::BloodGlucose => Some("2339-0"),
             Self::Spo2 => Some("59408-5"),
-            Self::Video | Self::Audio | Self::Recording | Self::ScreenShare | Self::ChatHistory => {
-                None
-            }
+            Self::Video
+            | Self::Audio
+            | Self::Recording
+            | Self::ScreenShare
+            | Self::ChatHistory
+            | Self::Files => None,
         }
     }
 }
@@ -324,7 +330,7 @@ mod tests {
             assert_eq!(DataCategory::from_byte(*c as u8), Some(*c));
         }
         assert_eq!(Purpose::from_byte(0), None);
-        assert_eq!(DataCategory::from_byte(12), None);
+        assert_eq!(DataCategory::from_byte(13), None);
         assert_eq!(DataCategory::ScreenShare.code(), "screen-share");
     }
 

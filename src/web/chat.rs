@@ -20,7 +20,7 @@ use crate::chat::{
     ChatError, ChatMessage, CommunicationContext, Conversation, Peer, Received, store,
     to_communications,
 };
-use crate::consent::{DataCategory, Decision, Reason, RecordingDecision};
+use crate::consent::DataCategory;
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{Phase, Session};
 
@@ -239,20 +239,8 @@ pub(super) fn peer_admitted(inner: &Shared, peer: ParticipantId) {
             .map(|p| js::hex(&p.id.0))
             .collect();
         let local = js::hex(&s.id().0);
-        let decision = match super::consent::replicas_decision(
-            &local,
-            &patients,
-            DataCategory::ChatHistory,
-            now,
-        ) {
-            RecordingDecision::Allowed { .. } => Decision {
-                allowed: true,
-                reason: Reason::Granted,
-                grant: None,
-            },
-            RecordingDecision::NoParticipants => deny(Reason::NoGrant),
-            RecordingDecision::Denied { reason, .. } => deny(reason),
-        };
+        let decision =
+            super::consent::everyone_decision(&local, &patients, DataCategory::ChatHistory, now);
         let frames = conversation(chat, s).history_for(peer, &decision);
         if let Ok(frames) = &frames {
             for f in frames {
@@ -280,20 +268,33 @@ pub(super) fn peer_admitted(inner: &Shared, peer: ParticipantId) {
     consultation::dispatch_event(inner, "chathistory", detail);
 }
 
-fn deny(reason: Reason) -> Decision {
-    Decision {
-        allowed: false,
-        reason,
-        grant: None,
-    }
-}
-
 fn parse_id(s: &str) -> Result<ParticipantId, Error> {
     js::parse_hex8(s)
         .map(ParticipantId)
         .ok_or(Error::InvalidArgument(
             "participantId: expected 16 hex digits",
         ))
+}
+
+/// Where exported resources point: the patient, the visit, and FHIR references of the
+/// participants (`[["<id>", "Practitioner/dr-1"], …]`; a malformed id is refused).
+pub(super) fn fhir_context(
+    subject: String,
+    encounter: Option<String>,
+    senders: &Array,
+) -> Result<CommunicationContext, Error> {
+    let mut ctx = CommunicationContext {
+        subject,
+        encounter,
+        senders: Vec::new(),
+    };
+    for pair in senders.iter() {
+        let pair = Array::from(&pair);
+        let id = pair.get(0).as_string().unwrap_or_default();
+        let reference = pair.get(1).as_string().unwrap_or_default();
+        ctx.senders.push((parse_id(&id)?, reference));
+    }
+    Ok(ctx)
 }
 
 #[wasm_bindgen]
@@ -383,18 +384,7 @@ impl Consultation {
         encounter: Option<String>,
         #[wasm_bindgen(unchecked_param_type = "[string, string][]")] senders: Array,
     ) -> Result<JsValue, JsError> {
-        let mut ctx = CommunicationContext {
-            subject,
-            encounter,
-            senders: Vec::new(),
-        };
-        for pair in senders.iter() {
-            let pair = Array::from(&pair);
-            let id = pair.get(0).as_string().unwrap_or_default();
-            let reference = pair.get(1).as_string().unwrap_or_default();
-            ctx.senders
-                .push((parse_id(&id).map_err(JsError)?, reference));
-        }
+        let ctx = fhir_context(subject, encounter, &senders).map_err(JsError)?;
         with(self.shared(), |chat, s, _| {
             Ok(js::to_value(&to_communications(
                 conversation(chat, s).messages(),

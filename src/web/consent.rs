@@ -33,7 +33,7 @@ const CONSENT_TS: &'static str = r#"
 /** A data category a grant covers; each is a separate enforcement point. */
 export type ConsentCategory =
   | "video" | "audio" | "recording" | "screen-share" | "heart-rate" | "blood-pressure"
-  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history";
+  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history" | "files";
 
 /** HL7 v3 PurposeOfUse: TREAT treatment, ETREAT emergency treatment, CAREMGT care management,
  *  HPAYMT payment, HOPERAT operations, HRESCH research, PATRQT patient request, PUBHLTH public
@@ -944,6 +944,30 @@ pub(crate) fn recording_decision(
     now: u64,
 ) -> core::RecordingDecision<String> {
     replicas_decision(local_participant_id, peers, DataCategory::Recording, now)
+}
+
+/// [`replicas_decision`] as a plain [`Decision`]: allowed only when every one of `peers`
+/// grants `category` (no peers: `NoGrant`).
+pub(crate) fn everyone_decision(
+    local_participant_id: &str,
+    peers: &[String],
+    category: DataCategory,
+    now: u64,
+) -> Decision {
+    let deny = |reason| Decision {
+        allowed: false,
+        reason,
+        grant: None,
+    };
+    match replicas_decision(local_participant_id, peers, category, now) {
+        core::RecordingDecision::Allowed { .. } => Decision {
+            allowed: true,
+            reason: core::Reason::Granted,
+            grant: None,
+        },
+        core::RecordingDecision::NoParticipants => deny(core::Reason::NoGrant),
+        core::RecordingDecision::Denied { reason, .. } => deny(reason),
+    }
 }
 
 /// [`recording_decision`] for any category every one of `peers` must grant (chat history

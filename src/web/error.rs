@@ -25,9 +25,10 @@ export interface TeleconsultError extends Error {
   consentCode?: ConsentErrorCode;
   /**
    * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
-   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`).
+   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`). For a
+   * refused file: a `FileErrorReason`.
    */
-  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid";
+  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid" | FileErrorReason;
 }
 "#;
 
@@ -38,6 +39,7 @@ export interface TeleconsultError extends Error {
 const CONSENT_TYPES_TS: &'static str = r#"
 type ConsentErrorCode = import("../web/teleconsult.js").ConsentErrorCode;
 type ConsentReason = import("../web/teleconsult.js").ConsentReason;
+type FileErrorReason = import("../web/teleconsult.js").FileErrorReason;
 "#;
 
 /// An error of the browser layer: one of the core's, or one only a browser host has (a
@@ -188,12 +190,25 @@ impl From<JsError> for JsValue {
             Error::Core(crate::Error::Consent(ledger)) => {
                 let _ = js_sys::Reflect::set(&err, &"consentCode".into(), &ledger.code().into());
             }
-            Error::Core(crate::Error::ConsentDenied(reason)) => {
-                let _ = js_sys::Reflect::set(&err, &"reason".into(), &reason.name().into());
-            }
             _ => {}
         }
+        if let Some(reason) = reason(&e) {
+            let _ = js_sys::Reflect::set(&err, &"reason".into(), &reason.into());
+        }
         err.into()
+    }
+}
+
+/// The error's `reason`: a consent denial's [`ConsentReason`](crate::consent::Reason), a
+/// refused file's [`FileError::reason`](crate::files::FileError::reason).
+pub(super) fn reason(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Core(crate::Error::ConsentDenied(reason))
+        | Error::Core(crate::Error::File(crate::files::FileError::NotConsented(reason))) => {
+            Some(reason.name())
+        }
+        Error::Core(crate::Error::File(f)) => Some(f.reason()),
+        _ => None,
     }
 }
 

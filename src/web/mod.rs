@@ -14,6 +14,7 @@
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
+//! | `screen` | `Consultation.startScreenShare()`, `stopScreenShare()`, the screen-share indicator and telling the screen track from the camera |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
 //! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
@@ -34,6 +35,8 @@ mod consent;
 #[cfg(feature = "web-call")]
 mod consultation;
 #[cfg(feature = "web-call")]
+mod files;
+#[cfg(feature = "web-call")]
 mod idb;
 #[cfg(feature = "web-call")]
 mod invite;
@@ -47,6 +50,8 @@ mod recording;
 mod relay_url;
 #[cfg(feature = "web-call")]
 mod resume;
+#[cfg(feature = "web-call")]
+mod screen;
 #[cfg(feature = "web-call")]
 mod socket;
 

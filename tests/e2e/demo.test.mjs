@@ -309,6 +309,19 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await shoot(patient, '09a-patient-chat');
     await shoot(doc, '09b-clinician-chat');
 
+    // Screen sharing: the clinician shows its screen from the console; the patient is told who
+    // shares and sees it below the call; the clinician stops and the patient's view goes.
+    await click(doc, '#share-screen');
+    await until(patient, () => !document.getElementById('screen-share').hidden
+      && document.getElementById('screen-video').srcObject?.getVideoTracks().length === 1, null, 'patient sees the shared screen');
+    assert.match(await patient.$eval('#screen-share-note', (e) => e.textContent), /Dr .* is sharing their screen/);
+    assert.equal(await doc.$eval('#share-screen', (e) => e.getAttribute('aria-pressed')), 'true');
+    await shoot(patient, '09c-patient-screen-shared');
+    await shoot(doc, '09d-clinician-sharing');
+    await click(doc, '#share-screen');
+    await until(patient, () => document.getElementById('screen-share').hidden, null, 'patient sees the share end');
+    assert.equal(await doc.$eval('#share-screen', (e) => e.textContent), 'Share screen');
+
     // Withdrawal is one click and takes effect at once on both sides.
     const withdrawAt = Date.now();
     await click(patient, '#consent-list li[data-category="heart-rate"] button.withdraw');

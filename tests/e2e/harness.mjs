@@ -189,7 +189,8 @@ export async function withDevices(page) {
 
 const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'participantadmitted',
   'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
-  'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped'];
+  'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped',
+  'screensharestarted', 'screensharestopped'];
 
 /**
  * Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`.

@@ -287,16 +287,21 @@ before(async () => {
     'ReadingShare.share': [reading],
     'ReadingShare.attach': [bridge],
     'Consultation.sendData': ['00000000000000c1', new Uint8Array(2)],
+    'Consultation.startScreenShare': [{ camera: 'pause' }],
     'Chat.send': ['Hello'],
     'Chat.markRead': ['00000000000000c1', 1],
     'Chat.setTyping': [true],
     'Chat.progress': ['00000000000000c1'],
     'Chat.toFhir': [{ subject: 'Patient/p1', encounter: 'Encounter/e1', senders: { '00000000000000c1': 'Practitioner/dr-1' } }],
     'Chat.persist': ['visit-1'],
+    'Files.send': [new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], { type: 'image/jpeg' }), { to: '00000000000000c1', name: 'a.jpg' }],
+    'Files.cancel': ['00000000000000c1', '0000000000000001'],
+    'Files.blob': [{ transferId: '0000000000000001', author: '00000000000000c1', role: 'patient', recipient: '00000000000000a1', name: 'a.jpg', type: 'image/jpeg', size: 4, sha256: '00', sentAt: 0, own: false }],
+    'Files.toFhir': [{ subject: 'Patient/p1', encounter: 'Encounter/e1', senders: { '00000000000000c1': 'Practitioner/dr-1' } }],
   };
   for (const m of ['addEventListener', 'removeEventListener']) {
-    for (const owner of ['ConsentManager', 'ConsentReplica', 'DeviceBridge', 'DeviceSession', 'ReadingShare', 'ReadingReceiver', 'Consultation', 'Recording']) {
-      VALID[`${owner}.${m}`] = [{ ConsentManager: 'change', ConsentReplica: 'change', DeviceBridge: 'reading', DeviceSession: 'reading', ReadingShare: 'delivered', ReadingReceiver: 'reading', Consultation: 'statechange', Recording: 'stop' }[owner], () => {}, undefined];
+    for (const owner of ['ConsentManager', 'ConsentReplica', 'DeviceBridge', 'DeviceSession', 'ReadingShare', 'ReadingReceiver', 'Consultation', 'Recording', 'FileTransfer']) {
+      VALID[`${owner}.${m}`] = [{ ConsentManager: 'change', ConsentReplica: 'change', DeviceBridge: 'reading', DeviceSession: 'reading', ReadingShare: 'delivered', ReadingReceiver: 'reading', Consultation: 'statechange', Recording: 'stop', FileTransfer: 'progress' }[owner], () => {}, undefined];
     }
   }
 });

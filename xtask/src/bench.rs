@@ -72,7 +72,7 @@ pub fn run() -> Result<(), String> {
         }
         c
     };
-    let runs: [(&str, Command); 8] = [
+    let runs: [(&str, Command); 9] = [
         (
             "bundle-size race",
             node("bench/bundle-race/race.mjs", &["--teleconsult", &pkg]),
@@ -80,6 +80,7 @@ pub fn run() -> Result<(), String> {
         ("call set-up", node("bench/call-setup/run.mjs", &[])),
         ("envelope in wasm", node("bench/envelope-wasm/run.mjs", &[])),
         ("degraded networks", node("bench/network/run.mjs", &[])),
+        ("file transfer", node("bench/file-transfer/run.mjs", &[])),
         ("signaling and consent", {
             // Every `[[bench]]` target of the root package (bench/native/).
             let mut c = util::cargo();
