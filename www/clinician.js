@@ -14,6 +14,7 @@ import {
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
 import { attachChat } from '/chat-panel.js';
+import { attachPhotos } from '/photos-panel.js';
 import { attachScreenShare } from '/screen-share.js';
 
 const { Consultation, createInvite, version } = sdk;
@@ -266,6 +267,7 @@ function wire(c) {
   c.addEventListener('error', (e) => log(`Problem: ${e.detail.message}`));
   app.extras.attach(c);
   attachChat(c);
+  attachPhotos(c);
   attachScreenShare(c, { nameOf, sdk });
 }
 
