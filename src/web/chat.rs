@@ -162,15 +162,21 @@ fn save(inner: &Shared) {
     }));
 }
 
+/// `peer` as the session knows it now, for the chat and files cores' checks (an unknown
+/// peer is a guest not in the call: refused).
+pub(super) fn sender(s: &Session, peer: ParticipantId) -> Peer {
+    let info = s.peer(peer);
+    Peer {
+        id: peer,
+        role: info.as_ref().map_or(Role::Guest, |p| p.role),
+        in_call: info.is_some_and(|p| p.in_call),
+    }
+}
+
 /// A chat frame from `peer` (its first byte is the chat tag).
 pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
     let result = consultation::with_chat(inner, |chat, s, now| {
-        let info = s.peer(peer);
-        let from = Peer {
-            id: peer,
-            role: info.as_ref().map_or(Role::Guest, |p| p.role),
-            in_call: info.is_some_and(|p| p.in_call),
-        };
+        let from = sender(s, peer);
         let local = s.id();
         let r = conversation(chat, s).receive(from, data);
         if let Ok(Received::Message { receipt, .. }) = &r {

@@ -18,7 +18,6 @@ use super::js::{self, object, set};
 use super::timer::{Timer, now_ms};
 use super::{Error, JsError};
 use crate::Error as CoreError;
-use crate::chat::Peer;
 use crate::consent::{DataCategory, Decision, Reason};
 use crate::files::{
     CancelReason, Direction, FileError, FileEvent, Frame, SharedFile, TransferId, Transfers,
@@ -226,12 +225,7 @@ fn with<R>(
 /// A file frame from `peer` (its first byte is the files tag).
 pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
     let outcome = consultation::with_files(inner, |files, s, now| {
-        let info = s.peer(peer);
-        let from = Peer {
-            id: peer,
-            role: info.as_ref().map_or(Role::Guest, |p| p.role),
-            in_call: info.is_some_and(|p| p.in_call),
-        };
+        let from = super::chat::sender(s, peer);
         let consent = decision(s, now);
         let local = s.id();
         let t = transfers(files, s, now);
