@@ -154,14 +154,15 @@ fn decision(s: &Session, now: u64) -> Decision {
     super::consent::everyone_decision(&local, &patients, DataCategory::Files, now)
 }
 
-/// Hands every queued frame to the session. A frame it cannot take (its queue is full) marks
+/// Hands every queued frame to the session, as bulk data: over the peer's direct path when
+/// there is one (docs/FILES.md, "Direct path"). A frame it cannot take (its queue is full) marks
 /// the peer stalled: [`resume_stalled`] sends again from the last acknowledgement.
 fn flush(files: &mut CallFiles, s: &mut Session, now: u64) {
     let Some(t) = files.transfers.as_mut() else {
         return;
     };
     while let Some((to, frame)) = t.poll_transmit() {
-        if s.send_app_data(to, &frame, now).is_err() && !files.stalled.contains(&to) {
+        if s.send_bulk_app_data(to, &frame, now).is_err() && !files.stalled.contains(&to) {
             files.stalled.push(to);
         }
     }
@@ -333,6 +334,19 @@ pub(super) fn enforce(inner: &Shared) {
         let detail = cancelled_js(peer, id, d, CancelReason::NotConsented);
         consultation::dispatch_event(inner, "filecancelled", detail.into());
     }
+}
+
+/// The direct path to `peer` came up or went down: the session routes bulk data by it, and
+/// chunks are paced for the relay only while they go through it.
+pub(super) fn route_changed(inner: &Shared, peer: ParticipantId, direct: bool) {
+    let _ = consultation::with_files(inner, |files, s, now| {
+        s.set_direct(peer, direct, now);
+        if let Some(t) = files.transfers.as_mut() {
+            t.set_direct(peer, direct, now);
+        }
+        flush(files, s, now);
+    });
+    schedule(inner);
 }
 
 /// `peer` left the call (or its page restarted): its transfers end, without a partial file.
