@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // File transfer throughput: a 10 MiB photo from the patient to the clinician through the SDK
-// (sealed session through the relay, chunked, acknowledged, SHA-256 checked on arrival) against
-// the same bytes over a plain RTCDataChannel between the same two pages (ordered, reliable,
-// 64 KiB messages with bufferedAmount flow control, SHA-256 computed on arrival too), both in one
+// (sealed session over the peers' direct data channel, chunked, acknowledged, SHA-256 checked on
+// arrival) against the same bytes over a plain RTCDataChannel between the same two pages (ordered,
+// reliable, 64 KiB messages with bufferedAmount flow control, SHA-256 computed on arrival too), both in one
 // run, interleaved. See docs/BENCHMARKS.md.
 //
 //   node bench/file-transfer/run.mjs [--runs N] [--mib M]   (needs pkg/ built and the relay binary)
@@ -46,6 +46,15 @@ try {
   }, pat.id, notice, dr, CLINICIAN_SEED);
   await patient.evaluate((id) => window.m.attachConsultation(window.c, id), doc.id);
   await until(clinician, () => window.r.check({ category: 'files' }).allowed, null, { what: 'grant replicated' });
+  // The peer connection is up and its direct channel open: the SDK's chunks take the direct
+  // path (docs/FILES.md), not the relay. (`media: false` still negotiates receive-only audio
+  // and video, so the connection connects.)
+  await until(patient, async (id) => {
+    if (!window.c.participants().some((p) => p.id === id && p.connected)) return false;
+    let open = false;
+    (await window.c.getStats(id)).forEach((s) => { if (s.type === 'data-channel' && s.state === 'open') open = true; });
+    return open;
+  }, doc.id, { what: 'direct channel open', timeout: 20_000 });
 
   // The same random bytes on both pages' sides: the patient's file.
   await patient.evaluate((size) => {
