@@ -274,3 +274,36 @@ fn switching_paths_mid_stream_loses_and_duplicates_nothing() {
         0
     );
 }
+
+#[test]
+fn a_tampered_frame_on_the_direct_path_is_refused_without_state_change() {
+    let mut net = direct_call();
+    let now = net.now;
+    net.nodes[1]
+        .session
+        .send_bulk_app_data(pid(1), b"chunk", now)
+        .unwrap();
+    net.flush(1);
+    let (_, frame) = net.nodes[1].direct.pop().unwrap();
+    let before = snapshot(&net.nodes[0].session);
+    for bit in [8 * 40, 8 * (frame.len() - 1)] {
+        let mut bad = frame.clone();
+        bad[bit / 8] ^= 1;
+        assert!(
+            net.nodes[0]
+                .session
+                .handle_direct_frame(pid(2), &bad, now)
+                .is_err()
+        );
+    }
+    assert_eq!(snapshot(&net.nodes[0].session), before);
+    net.flush(0);
+    assert!(net.nodes[0].app_data(pid(2)).is_empty());
+    // The authentic frame still opens: the forgeries spent nothing.
+    assert_eq!(
+        net.nodes[0].session.handle_direct_frame(pid(2), &frame, now),
+        Ok(())
+    );
+    net.flush(0);
+    assert_eq!(net.nodes[0].app_data(pid(2)), vec![b"chunk".to_vec()]);
+}
