@@ -1292,9 +1292,14 @@ fn arm_timer(inner: &Shared, at: u64) {
 
 fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     if request == MediaRequest::ClosePeer {
-        let mut guard = inner.borrow_mut();
-        guard.peers.remove(&id);
-        guard.remote_streams.remove(&id);
+        let closed = {
+            let mut guard = inner.borrow_mut();
+            guard.remote_streams.remove(&id);
+            guard.peers.remove(&id)
+        };
+        // Its channel's handlers are gone with it: no close event tells the files.
+        drop(closed);
+        super::files::route_changed(inner, id, false);
         return;
     }
     {

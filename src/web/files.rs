@@ -88,6 +88,9 @@ pub(super) struct CallFiles {
     /// Wakes the transfers when the pace lets held-back chunks go, and the time it is armed
     /// for.
     timer: Option<(Timer, u64)>,
+    /// Peers with a direct path up (kept here too: the transfers may be made after it came
+    /// up).
+    direct: Vec<ParticipantId>,
 }
 
 fn transfers<'a>(files: &'a mut CallFiles, s: &Session, now: u64) -> &'a mut Transfers {
@@ -96,6 +99,9 @@ fn transfers<'a>(files: &'a mut CallFiles, s: &Session, now: u64) -> &'a mut Tra
         // Below the relay's byte rate: above it the relay closes the connection (4009).
         let (rate, burst) = crate::files::DEFAULT_RATE;
         t.set_rate(rate, burst, now);
+        for peer in &files.direct {
+            t.set_direct(*peer, true, now);
+        }
         t
     })
 }
@@ -341,6 +347,10 @@ pub(super) fn enforce(inner: &Shared) {
 pub(super) fn route_changed(inner: &Shared, peer: ParticipantId, direct: bool) {
     let _ = consultation::with_files(inner, |files, s, now| {
         s.set_direct(peer, direct, now);
+        files.direct.retain(|p| *p != peer);
+        if direct {
+            files.direct.push(peer);
+        }
         if let Some(t) = files.transfers.as_mut() {
             t.set_direct(peer, direct, now);
         }
@@ -353,6 +363,7 @@ pub(super) fn route_changed(inner: &Shared, peer: ParticipantId, direct: bool) {
 pub(super) fn peer_left(inner: &Shared, peer: ParticipantId) {
     let ended = consultation::with_files(inner, |files, _, _| {
         files.stalled.retain(|p| *p != peer);
+        files.direct.retain(|p| *p != peer);
         files
             .transfers
             .as_mut()

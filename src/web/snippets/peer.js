@@ -45,7 +45,6 @@ function openDirectChannel(pc, onEvent) {
   dc.binaryType = 'arraybuffer';
   dc.onopen = () => onEvent(4, true);
   dc.onclose = () => onEvent(4, false);
-  dc.onerror = () => onEvent(4, false);
   dc.onmessage = (e) => {
     if (e.data instanceof ArrayBuffer) onEvent(5, new Uint8Array(e.data));
   };
@@ -145,7 +144,7 @@ export function closePeer(pc) {
   pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
   pc.onicecandidateerror = null;
   const dc = channels.get(pc);
-  if (dc) dc.onopen = dc.onclose = dc.onerror = dc.onmessage = null;
+  if (dc) dc.onopen = dc.onclose = dc.onmessage = null;
   pc.close();
 }
 
