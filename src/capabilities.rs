@@ -86,6 +86,8 @@ pub struct Probe {
     pub web_crypto: bool,
     /// `WebSocket` exists.
     pub web_socket: bool,
+    /// `navigator.mediaDevices.getDisplayMedia` exists (no mobile browser has it).
+    pub get_display_media: bool,
 }
 
 /// One feature's verdict.
@@ -100,7 +102,7 @@ pub struct Capability {
 }
 
 /// The name of every capability, in the order [`assess`] reports them.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "secureContext",
     "rtcPeerConnection",
     "getUserMedia",
@@ -108,10 +110,11 @@ pub const NAMES: [&str; 7] = [
     "indexedDb",
     "webCrypto",
     "webSocket",
+    "screenShare",
 ];
 
 /// Turns raw facts into verdicts with reasons a patient's app can show.
-pub fn assess(probe: &Probe) -> [Capability; 7] {
+pub fn assess(probe: &Probe) -> [Capability; 8] {
     let p = probe.platform;
     let insecure = "the page is not served over HTTPS (or localhost), so the browser disables \
                     this feature; serve the page over HTTPS";
@@ -213,6 +216,23 @@ pub fn assess(probe: &Probe) -> [Capability; 7] {
                 _ => "this browser has no WebSocket; the consultation cannot reach the relay",
             },
         ),
+        verdict(
+            "screenShare",
+            probe.get_display_media,
+            match p {
+                Platform::Node => "Node.js has no screen capture",
+                _ if !probe.secure_context => insecure,
+                Platform::Ios => {
+                    "iOS browsers and webviews cannot share the screen (no getDisplayMedia); share from a desktop browser"
+                }
+                Platform::AndroidWebView => {
+                    "Android WebView cannot share the screen (no getDisplayMedia); share from a desktop browser"
+                }
+                Platform::Browser => {
+                    "this browser cannot share the screen (no getDisplayMedia: mobile browsers lack it); share from a desktop Chrome, Edge, Firefox or Safari"
+                }
+            },
+        ),
     ]
 }
 
@@ -242,6 +262,7 @@ mod tests {
             indexed_db: true,
             web_crypto: true,
             web_socket: true,
+            get_display_media: true,
         }
     }
 
@@ -251,6 +272,31 @@ mod tests {
         assert!(report.iter().all(|c| c.available && c.reason.is_none()));
         let names: Vec<_> = report.iter().map(|c| c.name).collect();
         assert_eq!(names, NAMES);
+    }
+
+    #[test]
+    fn mobile_hosts_without_get_display_media_say_screen_sharing_is_unsupported() {
+        for (platform, needle) in [
+            (Platform::Ios, "iOS"),
+            (Platform::AndroidWebView, "Android WebView"),
+            (Platform::Browser, "mobile browsers lack it"),
+            (Platform::Node, "Node.js"),
+        ] {
+            let report = assess(&Probe {
+                get_display_media: false,
+                ..full(platform)
+            });
+            let c = report.iter().find(|c| c.name == "screenShare").unwrap();
+            assert!(!c.available, "{platform:?}");
+            assert!(c.reason.unwrap().contains(needle), "{platform:?}");
+        }
+        let insecure = assess(&Probe {
+            get_display_media: false,
+            secure_context: false,
+            ..full(Platform::Browser)
+        });
+        let c = insecure.iter().find(|c| c.name == "screenShare").unwrap();
+        assert!(c.reason.unwrap().contains("HTTPS"));
     }
 
     #[test]

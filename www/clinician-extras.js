@@ -270,14 +270,20 @@ export class ClinicianExtras {
 
   // ----- export -------------------------------------------------------------------------
 
-  /** The visit as a FHIR R4 Bundle: Observations, Consents, chat Communications, and the signed ledger as a Binary. */
+  /** The visit as a FHIR R4 Bundle: Observations, Consents, chat Communications, the photos and documents (Media or DocumentReference, each with its Binary), and the signed ledger as a Binary. */
   bundle() {
     const entry = (resource) => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource });
     const observations = [...this.readings.values()].flatMap((r) => r.observations);
     const consents = this.replica && this.replica.size > 0 ? this.replica.toFhir() : [];
     const communications = this.consultation && this.patientId
       ? this.consultation.chat.toFhir({ subject: `Patient/demo-${this.patientId}` }) : [];
-    const entries = [...observations, ...consents, ...communications].map(entry);
+    const files = this.consultation && this.patientId
+      ? this.consultation.files.toFhir({ subject: `Patient/demo-${this.patientId}` }) : [];
+    // A Media or DocumentReference points at its Binary as `Binary/<id>`: those entries get a
+    // URL under one base, so the reference resolves within the Bundle.
+    const base = `${location.origin}/fhir/`;
+    const entries = [...observations, ...consents, ...communications].map(entry)
+      .concat(files.map((resource) => ({ fullUrl: `${base}${resource.resourceType}/${resource.id}`, resource })));
     let ledger = null;
     if (this.replica && this.replica.size > 0) {
       const bytes = this.replica.export();
@@ -301,7 +307,7 @@ export class ClinicianExtras {
     }
     return {
       bundle: { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry: entries },
-      counts: { observations: observations.length, consents: consents.length, messages: communications.length, ledgerEntries: ledger?.summary.entries ?? 0 },
+      counts: { observations: observations.length, consents: consents.length, messages: communications.length, files: files.filter((r) => r.resourceType !== 'Binary').length, ledgerEntries: ledger?.summary.entries ?? 0 },
     };
   }
 
@@ -316,6 +322,7 @@ export class ClinicianExtras {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       const text = `Exported: ${counts.observations} observation${counts.observations === 1 ? '' : 's'}, ${counts.consents} consent${counts.consents === 1 ? '' : 's'}`
+        + (counts.files ? `, ${counts.files} photo${counts.files === 1 ? '' : 's'} or document${counts.files === 1 ? '' : 's'}` : '')
         + (counts.ledgerEntries ? `, and the signed consent ledger (${counts.ledgerEntries} entries, verified).` : '.');
       $('export-status').textContent = text;
       this.ctx.announce(text);

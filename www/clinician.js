@@ -9,6 +9,8 @@ import {
 import { qrSvg } from '/qr.js';
 import { ClinicianExtras } from '/clinician-extras.js';
 import { attachChat } from '/chat-panel.js';
+import { attachPhotos } from '/photos-panel.js';
+import { attachScreenShare } from '/screen-share.js';
 
 const { Consultation, createInvite, version } = sdk;
 $('version').textContent = version();
@@ -260,6 +262,8 @@ function wire(c) {
   c.addEventListener('error', (e) => log(`Problem: ${e.detail.message}`));
   app.extras.attach(c);
   attachChat(c);
+  attachPhotos(c);
+  attachScreenShare(c, { nameOf, sdk });
 }
 
 function setFocus(id) {

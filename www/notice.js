@@ -10,6 +10,7 @@ export const CLINIC = { kind: 'Organization', id: 'teleconsult-demo-clinic' };
 export const CATEGORIES = [
   { id: 'video', label: 'Your video' },
   { id: 'audio', label: 'Your voice' },
+  { id: 'files', label: 'Photos and documents you send' },
   { id: 'heart-rate', label: 'Heart rate' },
   { id: 'spo2', label: 'Blood oxygen (SpO₂)' },
   { id: 'blood-pressure', label: 'Blood pressure' },
@@ -27,25 +28,26 @@ const TEXT = `Who receives your data
 Teleconsult Demo Clinic and the clinician treating you in this video visit.
 
 What is shared, and only if you agree
-Your video and your voice during this visit. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO₂) and blood pressure. You choose each of these separately.
+Your video and your voice during this visit. Photos and documents you choose to send to your clinician. Readings from health devices you choose to connect: heart rate, blood oxygen (SpO₂) and blood pressure. You choose each of these separately.
 
 Why
 Only to treat you during this visit (purpose: treatment). Nothing is shared for research, payment or marketing.
 
 How it is protected
-Video, voice and readings are encrypted between your device and your clinician's device. The visit service in between cannot read them. Teleconsult does not record the visit.
+Video, voice, photos, documents and readings are encrypted between your device and your clinician's device. The visit service in between cannot read them. Teleconsult does not record the visit.
 
 How long
 Your consent lasts for this visit and ends after ${GRANT_HOURS} hours at the latest.
 
 Your rights
-You can withdraw any consent at any time during the visit with the "Withdraw" button next to it. It takes effect at once: your camera, microphone or device readings stop being shared. What was shared before you withdrew stays lawfully in your record. Your care does not depend on sharing device readings.
+You can withdraw any consent at any time during the visit with the "Withdraw" button next to it. It takes effect at once: your camera, microphone, photos being sent or device readings stop being shared. What was shared before you withdrew stays lawfully in your record. Your care does not depend on sharing device readings.
 
 Proof of your choice
 Each choice is recorded on this device, signed with a key that stays on this device, and a copy goes to your clinician, who countersigns it.`;
 
 // Version 2: "SpO2" became "SpO₂" (the text is hashed, so a changed text is a new version).
-export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '2', language: 'en', text: TEXT };
+// Version 3: photos and documents the patient sends.
+export const NOTICE = { uri: 'urn:teleconsult:demo:privacy-notice', version: '3', language: 'en', text: TEXT };
 
 /** Renders the notice, paragraph by paragraph, from exactly the text that is hashed. */
 export function renderNotice(container) {

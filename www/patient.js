@@ -8,6 +8,8 @@ import {
 import { capabilityChecks, relayCheck, mediaChecks, renderChecks } from '/checks.js';
 import { PatientExtras } from '/patient-extras.js';
 import { attachChat } from '/chat-panel.js';
+import { attachPhotos } from '/photos-panel.js';
+import { attachScreenShare } from '/screen-share.js';
 
 const { Consultation, version } = sdk;
 $('version').textContent = version();
@@ -294,6 +296,8 @@ function wire(c) {
   });
   app.extras.attach(c);
   attachChat(c);
+  attachPhotos(c, { canSend: true });
+  attachScreenShare(c, { nameOf: () => app.clinicianName ?? 'Your clinician', sdk });
 }
 
 function setClinicianName(name) {

@@ -1,7 +1,7 @@
 // Consultation: one participant's side of a video consultation.
 import type {
   ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
-  RecordingOptions, RecordingState,
+  RecordingOptions, RecordingState, ScreenShareOptions,
 } from '../web/teleconsult.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
@@ -68,6 +68,8 @@ const recordingOptions = obj({
   'audioBitsPerSecond?': num,
 });
 
+const screenShareOptions = obj({ 'camera?': oneOf('keep', 'pause') });
+
 const C = 'Consultation';
 const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   statechange: true, participantjoined: true, admissionrequested: true, participantadmitted: true,
@@ -76,6 +78,7 @@ const CONSULTATION_EVENTS = eventNames<ConsultationEventMap>({
   videoresumed: true, linkmismatch: true, error: true, localmediastopped: true, localmediarestored: true, recording: true,
   playblocked: true, chatmessage: true, chatreceipt: true, chattyping: true, chathistory: true,
   fileoffered: true, fileprogress: true, filereceived: true, filedelivered: true, filecancelled: true,
+  screensharestarted: true, screensharestopped: true,
 });
 /** Events this layer dispatches itself, on a target of each wrapper's own. */
 const OWN_EVENTS = new WeakMap<Consultation, EventTarget>();
@@ -192,6 +195,27 @@ export class Consultation {
       const o = arg(options, 'options', opt(recordingOptions));
       return c(this).startRecording(o as RecordingOptions | undefined).then((i) => wrap(Recording, i));
     });
+  }
+  /**
+   * (Clinicians) shares a screen, window or tab, alongside the camera or instead of it
+   * (`camera: "pause"`). Everyone in the call gets `screensharestarted`, and the screen as a
+   * `track` event with `screen: true`; `stopScreenShare()` or the browser's own control ends
+   * it (`screensharestopped`). Rejects with `InvalidState` (not a clinician, not in the call,
+   * already sharing), `Unsupported` (no `getDisplayMedia`: mobile browsers),
+   * `PermissionDenied` (picker closed or refused) or `MediaFailed`.
+   */
+  startScreenShare(options?: ScreenShareOptions): Promise<MediaStream> {
+    return promise(() => {
+      const o = arg(options, 'options', opt(screenShareOptions));
+      return c(this).startScreenShare(o as ScreenShareOptions | undefined);
+    });
+  }
+  /** Stops this side's screen share (nothing happens when not sharing). */
+  stopScreenShare(): void { call(() => c(this).stopScreenShare()); }
+  /** The screen a participant shares (this side's id: its own share), once its track came. */
+  screenStream(participantId: string): MediaStream | undefined {
+    const p = pid(participantId);
+    return call(() => c(this).screenStream(p));
   }
   /**
    * Shows a participant's media in `element` (a `<video>` or `<audio>`), now and whenever its

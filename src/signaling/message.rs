@@ -252,6 +252,56 @@ pub enum Signal {
         /// The proof (`crypto::resume_proof`).
         proof: [u8; 32],
     },
+    /// `0x0c 01 stream_id` / `0x0c 00 reason:u8` — (a clinician) the sender started sharing
+    /// its screen, sent in the stream named here, or stopped (docs/PROTOCOL.md, "Screen
+    /// sharing").
+    ScreenShare(ScreenShare),
+}
+
+/// Longest stream id a screen-share notice carries (browsers use a 36- or 38-character
+/// UUID).
+pub const MAX_STREAM_ID_LEN: usize = 64;
+
+/// A clinician's screen-share notice: which of its incoming streams is the shared screen, or
+/// that the share ended. Sealed under the pair key from the clinician's proven hello, so
+/// neither the relay nor another participant can make a participant believe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScreenShare {
+    /// Sharing: the screen track arrives in the stream with this id (`MediaStream.id`,
+    /// carried in the SDP's `msid`), so the receiver tells it from the camera. 1 to
+    /// [`MAX_STREAM_ID_LEN`] bytes of visible ASCII.
+    Started {
+        /// The shared stream's id.
+        stream_id: String,
+    },
+    /// The share ended.
+    Stopped(ScreenShareEnd),
+}
+
+/// Why a screen share ended, as the sharer reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScreenShareEnd {
+    /// The sharer's app stopped it (`stopScreenShare()`).
+    Stopped = 1,
+    /// The captured track ended: the browser's own "stop sharing" control, or the shared
+    /// window closed.
+    Ended = 2,
+}
+
+impl ScreenShareEnd {
+    /// The stable name JavaScript sees.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::Ended => "ended",
+        }
+    }
+}
+
+/// Whether `id` may name a shared stream: 1 to [`MAX_STREAM_ID_LEN`] bytes of visible ASCII
+/// (no spaces, no controls: it is shown nowhere, only compared).
+pub fn valid_stream_id(id: &str) -> bool {
+    (1..=MAX_STREAM_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Hello capability bit: the sender takes resume tickets (docs/PROTOCOL.md, "Resume after
@@ -327,6 +377,13 @@ impl Signal {
                 out.extend_from_slice(id);
                 out.push(*flags);
                 out.extend_from_slice(proof);
+            }
+            Self::ScreenShare(ScreenShare::Started { stream_id }) => {
+                out.extend_from_slice(&[0x0c, 1]);
+                out.extend_from_slice(stream_id.as_bytes());
+            }
+            Self::ScreenShare(ScreenShare::Stopped(reason)) => {
+                out.extend_from_slice(&[0x0c, 0, *reason as u8]);
             }
         }
         out
@@ -419,6 +476,21 @@ impl Signal {
                     proof: r.arr()?,
                 }
             }
+            0x0c => Self::ScreenShare(match r.u8()? {
+                1 => {
+                    let stream_id = utf8(r.rest())?;
+                    if !valid_stream_id(&stream_id) {
+                        return Err(BodyError);
+                    }
+                    ScreenShare::Started { stream_id }
+                }
+                0 => ScreenShare::Stopped(match r.u8()? {
+                    1 => ScreenShareEnd::Stopped,
+                    2 => ScreenShareEnd::Ended,
+                    _ => return Err(BodyError),
+                }),
+                _ => return Err(BodyError),
+            }),
             _ => return Err(BodyError),
         };
         r.end()?;
@@ -520,6 +592,14 @@ mod tests {
                 flags: 3,
                 proof: [10; 32],
             },
+            Signal::ScreenShare(ScreenShare::Started {
+                stream_id: "{4f1c2b9e-0d3a-4e5f-9a7b-1c2d3e4f5a6b}".into(),
+            }),
+            Signal::ScreenShare(ScreenShare::Started {
+                stream_id: "x".repeat(MAX_STREAM_ID_LEN),
+            }),
+            Signal::ScreenShare(ScreenShare::Stopped(ScreenShareEnd::Stopped)),
+            Signal::ScreenShare(ScreenShare::Stopped(ScreenShareEnd::Ended)),
         ];
         for m in msgs {
             assert_eq!(Signal::decode(&m.encode()), Ok(m));
@@ -543,6 +623,22 @@ mod tests {
         resume.extend([0; 32]);
         assert!(Signal::decode(&resume).is_err(), "an unknown flag");
         assert!(Signal::decode(&[0x0c]).is_err());
+        assert!(Signal::decode(&[0x0c, 1]).is_err(), "an empty stream id");
+        assert!(
+            Signal::decode(&[0x0c, 1, b'a', b' ', b'b']).is_err(),
+            "a space"
+        );
+        assert!(Signal::decode(&[0x0c, 1, b'a', 0x0a]).is_err(), "a control");
+        assert!(Signal::decode(&[0x0c, 1, 0xC3, 0xA9]).is_err(), "not ASCII");
+        let mut long = vec![0x0c, 1];
+        long.extend([b'x'; MAX_STREAM_ID_LEN + 1]);
+        assert!(Signal::decode(&long).is_err(), "a stream id too long");
+        assert!(Signal::decode(&[0x0c, 0]).is_err(), "no reason");
+        assert!(Signal::decode(&[0x0c, 0, 0]).is_err());
+        assert!(Signal::decode(&[0x0c, 0, 3]).is_err());
+        assert!(Signal::decode(&[0x0c, 0, 1, 0]).is_err(), "trailing");
+        assert!(Signal::decode(&[0x0c, 2]).is_err());
+        assert!(Signal::decode(&[0x0d]).is_err());
         assert!(Signal::decode(&[0x04, 0]).is_err());
         assert!(Signal::decode(&[0x01, 3]).is_err());
         assert!(Signal::decode(&[0x03, 7]).is_err());

@@ -74,7 +74,9 @@ pub fn certificate_fingerprint(algorithm: &str, value: &str) -> Option<(String, 
     let mut fps = sdp::fingerprints(&line);
     if fps.len() == 1 { fps.pop() } else { None }
 }
-pub use message::{Candidate, SdpKind};
+pub use message::{
+    Candidate, MAX_STREAM_ID_LEN, ScreenShare, ScreenShareEnd, SdpKind, valid_stream_id,
+};
 pub use session::{
     CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
     RESUME_DEFER_MS, RESUME_TICKET_LEN, ResumeTicket, SecurityEvent, SecurityKind, Session,

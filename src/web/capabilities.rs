@@ -22,7 +22,7 @@ export interface Capability {
 /** The name of a feature reported by `capabilities()`. */
 export type CapabilityName =
   | "secureContext" | "rtcPeerConnection" | "getUserMedia" | "webBluetooth"
-  | "indexedDb" | "webCrypto" | "webSocket";
+  | "indexedDb" | "webCrypto" | "webSocket" | "screenShare";
 
 /** What this browser, webview or Node.js process offers the SDK. */
 export type Capabilities = { [K in CapabilityName]: Capability } & {
@@ -48,6 +48,7 @@ fn probe() -> Probe {
         indexed_db: present(&get(&g, "indexedDB")),
         web_crypto: present(&get(&get(&g, "crypto"), "subtle")),
         web_socket: present(&get(&g, "WebSocket")),
+        get_display_media: present(&get(&media, "getDisplayMedia")),
     }
 }
 
@@ -57,7 +58,8 @@ pub(crate) fn platform() -> crate::capabilities::Platform {
 }
 
 /// Reports what this browser, webview or Node.js process offers the SDK: secure context,
-/// WebRTC, camera and microphone, Web Bluetooth, IndexedDB, WebCrypto and WebSocket, each
+/// WebRTC, camera and microphone, Web Bluetooth, IndexedDB, WebCrypto, WebSocket and screen
+/// sharing (`getDisplayMedia`, missing in every mobile browser), each
 /// with a reason when absent. Never throws; call it before a consultation to show a
 /// pre-call check.
 #[wasm_bindgen(js_name = capabilities, unchecked_return_type = "Capabilities")]

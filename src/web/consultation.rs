@@ -146,7 +146,10 @@ export interface ConsultationEventMap {
    *  in. A ticket that does not qualify is a `security` event `"resume-refused"`, and the
    *  participant waits to be admitted as usual. */
   resumed: { participantId: string };
-  track: { participantId: string; track: MediaStreamTrack; stream: MediaStream };
+  /** A participant's track arrived. `screen`: it is the screen a clinician shares (its own
+   *  `stream`, see `screensharestarted`); otherwise `stream` is the participant's camera and
+   *  microphone stream. */
+  track: { participantId: string; track: MediaStreamTrack; stream: MediaStream; screen: boolean };
   data: { participantId: string; data: Uint8Array };
   dataundelivered: { participantId: string; count: number };
   security: { kind: SecurityEventKind; participantId?: string; total: number };
@@ -345,6 +348,8 @@ pub(super) struct Inner {
     chat: super::chat::CallChat,
     /// The consultation's file transfers (src/web/files.rs).
     files: super::files::CallFiles,
+    /// This side's screen share and the others' (src/web/screen.rs).
+    screen: super::screen::CallScreen,
 }
 
 /// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
@@ -609,6 +614,7 @@ fn build(
             reacquiring: false,
             events,
             recording: Default::default(),
+            screen: Default::default(),
             chat: Default::default(),
             files: Default::default(),
         }))
@@ -1338,11 +1344,7 @@ fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
             match peer {
                 Ok(mut p) => {
                     // A spare may hold tracks the local media no longer has, or lack some.
-                    p.remove_tracks_not_in(guard.local_stream.as_ref());
-                    match &guard.local_stream {
-                        Some(stream) => p.add_stream(stream),
-                        None => p.receive_audio_and_video(),
-                    }
+                    sync_tracks(&p, &guard);
                     if let Some((offer, handoff)) = warm {
                         let weak = Rc::downgrade(inner);
                         p.warm = Some(peer::WarmStart {
@@ -1564,20 +1566,29 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
         }),
         PeerEvent::Track(track, sender_stream) => {
             let Some(inner) = weak.upgrade() else { return };
-            let stream = {
-                let mut guard = inner.borrow_mut();
-                // `cloned()` and `Clone::clone` share the stream; `.clone()` would call the
-                // JS `clone()` method of MediaStream, which copies it.
-                let known = guard.remote_streams.get(&id).cloned();
-                // The participant's stream, else the sender's own, else a new one (snippet).
-                let stream = peer::add_remote_track(known, sender_stream, &track);
-                guard.remote_streams.insert(id, Clone::clone(&stream));
-                stream
+            let screen = sender_stream
+                .as_ref()
+                .is_some_and(|s| inner.borrow_mut().screen.claim(id, s));
+            let stream = match sender_stream {
+                // The screen a clinician announced: its own stream, not the camera's.
+                Some(stream) if screen => stream,
+                sender_stream => {
+                    let mut guard = inner.borrow_mut();
+                    // `cloned()` and `Clone::clone` share the stream; `.clone()` would call
+                    // the JS `clone()` method of MediaStream, which copies it.
+                    let known = guard.remote_streams.get(&id).cloned();
+                    // The participant's stream, else the sender's own, else a new one
+                    // (snippet).
+                    let stream = peer::add_remote_track(known, sender_stream, &track);
+                    guard.remote_streams.insert(id, Clone::clone(&stream));
+                    stream
+                }
             };
             let detail = object(&[
                 ("participantId", js::hex(&id.0).into()),
                 ("track", track.into()),
                 ("stream", stream.into()),
+                ("screen", screen.into()),
             ]);
             dispatch(&inner, "track", detail);
         }
@@ -1740,6 +1751,7 @@ fn on_event(inner: &Shared, event: Event) {
             );
             super::recording::peer_left(inner, peer);
             super::files::peer_left(inner, peer);
+            super::screen::peer_left(inner, peer);
         }
         Event::LinkMismatch { peer, role } => {
             let detail = object(&[("participantId", hex(peer)), ("role", role.as_str().into())]);
@@ -1785,6 +1797,7 @@ fn on_event(inner: &Shared, event: Event) {
             ]);
             dispatch(inner, kind, detail);
         }
+        Event::PeerScreenShare { peer, notice } => super::screen::on_notice(inner, peer, notice),
         Event::AppData { peer, data } if RecordingSignal::is_recording(&data) => {
             // The recording indicator's reserved tag: the SDK's own, not app data.
             super::recording::on_signal(inner, peer, &data);
@@ -1900,6 +1913,7 @@ fn public_state(i: &Inner) -> &'static str {
 fn teardown(inner: &Shared, reason: &'static str) {
     if inner.borrow().ended.is_none() {
         super::recording::hung_up(inner);
+        super::screen::hung_up(inner);
     }
     {
         let mut guard = inner.borrow_mut();
@@ -1963,22 +1977,35 @@ async fn replace_tracks(inner: &Shared, stream: &MediaStream, fresh: &MediaStrea
         .values()
         .map(Peer::connection)
         .collect();
-    let placed = JsFuture::from(peer::replace_tracks(stream, fresh, pcs)).await;
+    let screen = inner.borrow().screen.own_stream().cloned();
+    let placed = JsFuture::from(peer::replace_tracks(stream, fresh, pcs, screen)).await;
     placed
         .ok()
         .and_then(|v| v.as_f64())
         .is_some_and(|n| n > 0.0)
 }
 
-/// Brings every peer connection in line with the local stream and renegotiates.
+/// Sends on `p` exactly the local media's tracks and the shared screen's, and receives
+/// both kinds whatever is sent.
+fn sync_tracks(p: &Peer, guard: &Inner) {
+    let screen = guard.screen.own_stream();
+    p.remove_tracks_not_in(guard.local_stream.as_ref(), screen);
+    match &guard.local_stream {
+        Some(stream) => p.add_stream(stream),
+        None => p.receive_audio_and_video(),
+    }
+    if let Some(screen) = screen {
+        p.add_stream(screen);
+    }
+}
+
+/// Brings every peer connection in line with the local stream and the shared screen, and
+/// renegotiates.
 fn renegotiate_all(inner: &Shared) {
     let ids: Vec<ParticipantId> = {
         let guard = inner.borrow();
         for p in guard.peers.values() {
-            p.remove_tracks_not_in(guard.local_stream.as_ref());
-            if let Some(s) = &guard.local_stream {
-                p.add_stream(s);
-            }
+            sync_tracks(p, &guard);
         }
         guard.peers.keys().copied().collect()
     };
@@ -2264,6 +2291,41 @@ pub(super) fn send_app_data(
     bytes: &[u8],
 ) -> Result<(), Error> {
     act(inner, &mut |s, now| s.send_app_data(peer, bytes, now)).map_err(|e| e.0)
+}
+
+/// Runs `f` on the consultation's screen shares (`None` while the driver is busy).
+pub(super) fn with_screen<R>(
+    inner: &Shared,
+    f: impl FnOnce(&mut super::screen::CallScreen) -> R,
+) -> Option<R> {
+    let mut i = inner.try_borrow_mut().ok()?;
+    Some(f(&mut i.screen))
+}
+
+/// Whether this side is in the call (not waiting, not ended).
+pub(super) fn in_call(inner: &Shared) -> bool {
+    inner
+        .try_borrow()
+        .is_ok_and(|i| i.ended.is_none() && i.session.phase() == Phase::InCall)
+}
+
+/// A user action on the session, for the SDK's own modules (see [`act`]).
+pub(super) fn act_on_session(
+    inner: &Shared,
+    f: &mut dyn FnMut(&mut Session, u64) -> Result<(), SessionError>,
+) -> Result<(), JsError> {
+    act(inner, f)
+}
+
+/// Brings every connection in line with the local media and the shared screen, and
+/// renegotiates.
+pub(super) fn renegotiate(inner: &Shared) {
+    renegotiate_all(inner);
+}
+
+/// A participant id from JavaScript.
+pub(super) fn parse_participant(s: &str) -> Result<ParticipantId, Error> {
+    parse_id(s)
 }
 
 /// Dispatches a consultation event.

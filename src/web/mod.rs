@@ -14,6 +14,7 @@
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
+//! | `screen` | `Consultation.startScreenShare()`, `stopScreenShare()`, the screen-share indicator and telling the screen track from the camera |
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
 //! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
@@ -33,6 +34,7 @@ mod peer;
 mod recording;
 mod relay_url;
 mod resume;
+mod screen;
 mod socket;
 mod timer;
 

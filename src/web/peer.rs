@@ -46,6 +46,7 @@ extern "C" {
     fn remove_tracks_not_in(
         pc: &RtcPeerConnection,
         stream: Option<MediaStream>,
+        screen: Option<MediaStream>,
     ) -> Result<(), JsValue>;
     fn negotiate(pc: &RtcPeerConnection, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise;
     /// What an offer from `pc` would negotiate: each transceiver's kind, direction and sent
@@ -71,12 +72,14 @@ extern "C" {
     #[wasm_bindgen(js_name = setEnabled)]
     pub fn set_enabled(stream: &MediaStream, kind: &str, enabled: bool);
     /// Sends each track of `fresh` instead of the current one of its kind (`replaceTrack`,
-    /// no renegotiation) and puts it in `stream`; resolves to how many tracks it placed.
+    /// no renegotiation; never the shared `screen`'s) and puts it in `stream`; resolves to
+    /// how many tracks it placed.
     #[wasm_bindgen(js_name = replaceTracks)]
     pub fn replace_tracks(
         stream: &MediaStream,
         fresh: &MediaStream,
         pcs: Vec<RtcPeerConnection>,
+        screen: Option<MediaStream>,
     ) -> Promise;
     /// `{ audio?, video? }`: the constraints reopening each kind whose track ended; undefined
     /// when none did.
@@ -260,9 +263,10 @@ impl Peer {
         let _ = add_stream(&self.pc, stream);
     }
 
-    /// Stops sending tracks that are no longer in `stream` (or all, when `None`).
-    pub fn remove_tracks_not_in(&self, stream: Option<&MediaStream>) {
-        let _ = remove_tracks_not_in(&self.pc, stream.cloned());
+    /// Stops sending tracks that are in neither `stream` nor `screen` (all, when both are
+    /// `None`).
+    pub fn remove_tracks_not_in(&self, stream: Option<&MediaStream>, screen: Option<&MediaStream>) {
+        let _ = remove_tracks_not_in(&self.pc, stream.cloned(), screen.cloned());
     }
 }
 

@@ -220,7 +220,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     assert.match(consentForm.notice, /withdraw any consent at any time/);
     assert.equal(consentForm.ticked, 0, 'no pre-ticked boxes');
     await shoot(patient, '05-patient-consent');
-    for (const box of ['#c-video', '#c-audio', '#c-hr', '#c-spo2', '#c-bp']) await click(patient, box);
+    for (const box of ['#c-video', '#c-audio', '#c-files', '#c-hr', '#c-spo2', '#c-bp']) await click(patient, box);
     await click(patient, '#consent-give');
 
     // Waiting room on both sides.
@@ -281,7 +281,7 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
       await until(p, () => document.getElementById('remote').videoWidth > 0 && document.getElementById('self').videoWidth > 0, null, 'videos playing');
     }
     // Consent reached the clinician: every category given, the signed record verified.
-    await until(doc, () => document.querySelectorAll('#consent-list li[data-state="active"]').length === 5, null, 'clinician sees five consents');
+    await until(doc, () => document.querySelectorAll('#consent-list li[data-state="active"]').length === 6, null, 'clinician sees six consents');
     await until(doc, () => document.getElementById('consent-status').dataset.verified === 'true', null, 'consent record verified');
     await until(patient, () => document.getElementById('consent-card-status').dataset.countersigned === 'true', null, 'patient record countersigned');
 
@@ -308,6 +308,28 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     await until(patient, () => document.querySelectorAll('#chat-log li').length === 2, null, 'patient sees the answer');
     await shoot(patient, '09a-patient-chat');
     await shoot(doc, '09b-clinician-chat');
+
+    // Screen sharing: the clinician shows its screen from the console; the patient is told who
+    // shares and sees it below the call; the clinician stops and the patient's view goes.
+    await click(doc, '#share-screen');
+    await until(patient, () => !document.getElementById('screen-share').hidden
+      && document.getElementById('screen-video').srcObject?.getVideoTracks().length === 1, null, 'patient sees the shared screen');
+    assert.match(await patient.$eval('#screen-share-note', (e) => e.textContent), /Dr .* is sharing their screen/);
+    assert.equal(await doc.$eval('#share-screen', (e) => e.getAttribute('aria-pressed')), 'true');
+    await shoot(patient, '09c-patient-screen-shared');
+    await shoot(doc, '09d-clinician-sharing');
+    await click(doc, '#share-screen');
+    await until(patient, () => document.getElementById('screen-share').hidden, null, 'patient sees the share end');
+    assert.equal(await doc.$eval('#share-screen', (e) => e.textContent), 'Share screen');
+
+    // A photo: the patient sends the demo's sample; it arrives whole (the SDK checked its
+    // SHA-256) and the console shows it, as the browser decodes it.
+    await click(patient, '#photo-sample');
+    await until(patient, () => /delivered to your clinician/.test(document.getElementById('photo-note').textContent), null, 'patient sees the photo delivered');
+    await until(doc, () => { const img = document.querySelector('#photo-list img'); return img?.complete && img.naturalWidth === 240; }, null, 'clinician sees the photo');
+    assert.match(await doc.$eval('#photo-list li .hint', (e) => e.textContent), /From the patient, .*sample-photo\.png · 15 KB · checked on arrival/);
+    await shoot(patient, '09e-patient-photo-sent');
+    await shoot(doc, '09f-clinician-photo');
 
     // Withdrawal is one click and takes effect at once on both sides.
     const withdrawAt = Date.now();
@@ -336,17 +358,24 @@ test('a clinician and a patient run a whole visit in two tabs with real clicks',
     const observations = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Observation');
     assert.ok(observations.length >= 5, 'observations exported');
     assert.ok(observations.every((o) => o.meta?.tag?.some((t) => t.code === 'simulated-device')), 'simulated readings are tagged as such');
-    assert.equal(types.filter((t) => t === 'Consent').length, 5);
+    assert.equal(types.filter((t) => t === 'Consent').length, 6);
+    // The photo: a Media pointing at its Binary, whose bytes are the sample's.
+    const media = bundle.entry.find((e) => e.resource.resourceType === 'Media');
+    assert.equal(media.resource.content.contentType, 'image/png');
+    // FHIR resolves a relative reference against the base of the citing entry's fullUrl.
+    const photoUrl = media.fullUrl.replace(/Media\/[^/]+$/, '') + media.resource.content.url;
+    const photo = bundle.entry.find((e) => e.fullUrl === photoUrl);
+    assert.deepEqual(Buffer.from(photo.resource.data, 'base64'), readFileSync(join(root, 'www/sample-photo.png')), 'the exported photo is the one sent');
     const communications = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Communication');
     assert.deepEqual(communications.map((r) => r.payload[0].contentString), ['My throat is sore since Monday', 'Thank you, I will take a look'], 'the chat is in the visit record');
     const hrConsent = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === 'Consent' && JSON.stringify(r.provision.code).includes('8867-4'));
     assert.equal(hrConsent.status, 'inactive', 'the withdrawn heart-rate consent is inactive');
-    const binary = bundle.entry.find((e) => e.resource.resourceType === 'Binary').resource;
+    const binary = bundle.entry.find((e) => e.resource.resourceType === 'Binary' && e.resource.contentType.includes('consent-ledger')).resource;
     const ledger = JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8'));
     const { verifyLedger } = await import(join(root, 'pkg/node.mjs'));
     const summary = verifyLedger(Buffer.from(ledger.ledger, 'base64'), ledger.patientPublicKey,
       { bytes: Buffer.from(ledger.checkpoint.bytes, 'base64'), clinicianPublicKey: ledger.checkpoint.clinicianPublicKey });
-    assert.equal(summary.entries, 7, 'five grants, the verified code and one withdrawal, verified offline');
+    assert.equal(summary.entries, 8, 'six grants, the verified code and one withdrawal, verified offline');
     assert.equal(summary.withdrawnGrants, 1);
     await shoot(doc, '11-clinician-exported');
 

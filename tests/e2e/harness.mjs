@@ -178,7 +178,8 @@ export async function sdkPage(browser, relay) {
 
 const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'participantadmitted',
   'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
-  'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped'];
+  'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped',
+  'screensharestarted', 'screensharestopped'];
 
 /**
  * Joins from `page` as `window.c`; a clinician admits everyone who asks when `autoAdmit`.

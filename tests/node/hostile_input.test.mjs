@@ -276,6 +276,7 @@ before(async () => {
     'ReadingShare.share': [reading],
     'ReadingShare.attach': [bridge],
     'Consultation.sendData': ['00000000000000c1', new Uint8Array(2)],
+    'Consultation.startScreenShare': [{ camera: 'pause' }],
     'Chat.send': ['Hello'],
     'Chat.markRead': ['00000000000000c1', 1],
     'Chat.setTyping': [true],

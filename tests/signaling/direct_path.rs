@@ -301,7 +301,9 @@ fn a_tampered_frame_on_the_direct_path_is_refused_without_state_change() {
     assert!(net.nodes[0].app_data(pid(2)).is_empty());
     // The authentic frame still opens: the forgeries spent nothing.
     assert_eq!(
-        net.nodes[0].session.handle_direct_frame(pid(2), &frame, now),
+        net.nodes[0]
+            .session
+            .handle_direct_frame(pid(2), &frame, now),
         Ok(())
     );
     net.flush(0);

@@ -27,6 +27,7 @@ mod replayed_frame;
 mod resume_ticket;
 mod role_forgery;
 mod sas_grinding;
+mod screen_share;
 mod tampered_frame;
 mod waiting_room;
 mod wrong_link;

@@ -41,7 +41,9 @@ use core::fmt;
 use zeroize::Zeroizing;
 
 use super::memory::PeerMemory;
-use super::message::{self, Candidate, KIND_APP_DATA, SdpKind, Signal};
+use super::message::{
+    self, Candidate, KIND_APP_DATA, ScreenShare, SdpKind, Signal, valid_stream_id,
+};
 use super::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
 use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, Redacted};
 use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys};
@@ -113,6 +115,9 @@ pub struct Session {
     issued: Vec<resume::Issued>,
     /// (Patients and guests) the ticket of a previous session, to present.
     held: Option<resume::Held>,
+    /// (Clinicians) the stream id of the screen this side shares, announced to every peer
+    /// whose negotiation starts while it lasts.
+    screen: Option<String>,
 }
 
 impl fmt::Debug for Session {
@@ -190,6 +195,7 @@ impl Session {
             security_last: [None; SECURITY_KINDS],
             issued: Vec::new(),
             held: None,
+            screen: None,
         }
     }
 
@@ -604,6 +610,55 @@ impl Session {
         self.enqueue_signal(peer, &Signal::VideoPaused(paused), now)
     }
 
+    /// (Clinicians) tells every peer in the call that this side started sharing its screen
+    /// in the stream `notice` names, or stopped; a peer whose negotiation starts later hears
+    /// of a share under way before its first description (docs/PROTOCOL.md, "Screen
+    /// sharing"). Call it *before* asking for the renegotiation that adds the screen track:
+    /// the notice travels ahead of the offer on the same ordered channel, so the receiver
+    /// knows the stream id when the track arrives.
+    ///
+    /// Errors: `NotPermitted` for a patient or guest (only a clinician shares its screen),
+    /// `InvalidState` when a stream id is malformed, a stop without a share, or the session
+    /// closed; `QueueFull` as for any signal.
+    pub fn set_screen_share(&mut self, notice: ScreenShare, now: u64) -> R {
+        self.timeout_reported = false;
+        self.check_open()?;
+        if self.role != Role::Clinician {
+            return err(SessionError::NotPermitted);
+        }
+        match &notice {
+            ScreenShare::Started { stream_id } if valid_stream_id(stream_id) => {
+                self.screen = Some(stream_id.clone());
+            }
+            ScreenShare::Stopped(_) if self.screen.take().is_some() => {}
+            _ => return err(SessionError::InvalidState),
+        }
+        let started: Vec<ParticipantId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.neg.started)
+            .map(|(id, _)| *id)
+            .collect();
+        let sig = Signal::ScreenShare(notice);
+        let mut result = Ok(());
+        for id in started {
+            // One full queue must not keep the others from hearing of it.
+            result = result.and(self.enqueue_signal(id, &sig, now));
+        }
+        result
+    }
+
+    /// The screen share under way, announced to `pid` as its negotiation starts; whether
+    /// there is one.
+    pub(super) fn announce_screen(&mut self, pid: ParticipantId, now: u64) -> bool {
+        let Some(stream_id) = self.screen.clone() else {
+            return false;
+        };
+        let sig = Signal::ScreenShare(ScreenShare::Started { stream_id });
+        let _ = self.enqueue_signal(pid, &sig, now);
+        true
+    }
+
     /// Test hook (feature `test-hooks`): processes `sig` as if `from` had sent it over
     /// the pair's sealed channel — an insider peer that sends whatever it likes.
     #[cfg(feature = "test-hooks")]
@@ -752,6 +807,17 @@ impl Session {
             Signal::VideoPaused(paused) => {
                 if self.peers.get(&from).is_some_and(|p| p.neg.started) {
                     self.event(Event::PeerVideoPaused { peer: from, paused });
+                }
+            }
+            Signal::ScreenShare(notice) => {
+                // Only a clinician shares its screen: the role its hello proved, and the
+                // relay's role for it, must both say so.
+                if !self.is_clinician_peer(from) {
+                    self.security(SecurityKind::ProtocolViolation, Some(from), now);
+                    return;
+                }
+                if self.media_allowed(from) {
+                    self.event(Event::PeerScreenShare { peer: from, notice });
                 }
             }
             Signal::ResumeTicket { id, secret } => {

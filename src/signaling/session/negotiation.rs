@@ -229,8 +229,18 @@ impl Session {
         if !p.neg.started {
             p.neg.started = true;
             p.neg.connect_by = Some(now.saturating_add(connect));
+            // Ahead of any description: the peer knows the screen's stream when it arrives.
+            let sharing = self.announce_screen(pid, now);
+            let Some(p) = self.peers.get_mut(&pid) else {
+                return;
+            };
             if !offers_first {
                 p.neg.deadline = Some(now.saturating_add(t));
+                // An answer carries only the media sections the peer offered (its camera and
+                // microphone): the screen needs an offer of ours once that exchange settles.
+                if sharing {
+                    p.neg.owed = p.neg.owed.max(Owed::Offer);
+                }
             } else {
                 self.request_offer(pid, false, now);
             }

@@ -6,7 +6,7 @@
 use super::Session;
 use crate::crypto::Sas;
 use crate::signaling::Redacted;
-use crate::signaling::message::{Candidate, SdpKind};
+use crate::signaling::message::{Candidate, ScreenShare, SdpKind};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 
 /// The participant's phase in the consultation.
@@ -216,6 +216,15 @@ pub enum Event {
         peer: ParticipantId,
         /// Paused, or resumed.
         paused: bool,
+    },
+    /// A clinician started sharing its screen (the track arrives in the stream the notice
+    /// names) or stopped. Only from a peer whose hello proved the clinician role, sealed
+    /// under its pair key: neither the relay nor another participant can fake or replay it.
+    PeerScreenShare {
+        /// The clinician.
+        peer: ParticipantId,
+        /// Started (with the stream id) or stopped (with why).
+        notice: ScreenShare,
     },
     /// A peer that had been admitted came back in a new session (a page reload) with a
     /// valid resume ticket: it is admitted again at once, and its SAS starts with the

@@ -169,9 +169,9 @@ export function addStream(pc, stream) {
   receiveAudioAndVideo(pc);
 }
 
-/** Stops sending the tracks that are not in `stream` (all of them when it is null). */
-export function removeTracksNotIn(pc, stream) {
-  const keep = stream ? stream.getTracks() : [];
+/** Stops sending the tracks that are in neither `stream` nor `screen` (all when both are null). */
+export function removeTracksNotIn(pc, stream, screen) {
+  const keep = [...(stream ? stream.getTracks() : []), ...(screen ? screen.getTracks() : [])];
   for (const sender of pc.getSenders()) {
     if (sender.track && !keep.includes(sender.track)) pc.removeTrack(sender);
   }
@@ -283,16 +283,17 @@ export function setEnabled(stream, kind, enabled) {
 
 /**
  * Puts each track of `fresh` in place of the sent track of its kind on every connection in
- * `pcs` (`replaceTrack`: no renegotiation) and in `stream` (the old track of that kind is
+ * `pcs` (`replaceTrack`: no renegotiation; never a track of the shared `screen`) and in `stream` (the old track of that kind is
  * stopped). Resolves to the number of tracks put in place; 0, changing nothing, when
  * `fresh` has none.
  */
-export async function replaceTracks(stream, fresh, pcs) {
+export async function replaceTracks(stream, fresh, pcs, screen) {
   const tracks = fresh.getTracks();
+  const shared = screen ? screen.getTracks() : [];
   for (const track of tracks) {
     for (const pc of pcs) {
       for (const sender of pc.getSenders()) {
-        if (sender.track && sender.track.kind === track.kind) {
+        if (sender.track && sender.track.kind === track.kind && !shared.includes(sender.track)) {
           await sender.replaceTrack(track).catch(() => {});
         }
       }
