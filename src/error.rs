@@ -188,7 +188,7 @@ impl Error {
     /// The `Display` text, written without the formatting machinery: `to_string()` of an
     /// `Error` is what JavaScript sees as `message`, and `write!` here kept the integer and
     /// hex `Display` impls in the wasm for it alone.
-    fn push_message(&self, out: &mut String) {
+    pub(crate) fn push_message(&self, out: &mut String) {
         match self {
             Self::Crypto(e) => {
                 out.push_str("crypto: ");

@@ -24,10 +24,15 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `web` | yes | the JS API and the browser drivers (`web`, wasm32 only) |
+//! | `web` | yes (through the two below) | what both browser modules share (`web`, wasm32 only) |
+//! | `web-call` | yes | the JS API a page needs to join: consultation, consent, recording, chat, invites |
+//! | `web-devices` | yes | the devices JS API: parsers as JS values, Web Bluetooth, the bridge, reading delivery |
 //!
-//! Without `web` the crate is the sans-IO core alone; `bench/bundle-floor` builds it that
-//! way to measure what the core weighs in wasm. Why the core avoids `format!`, `BTreeMap`,
+//! `cargo xtask build` builds the crate twice, with `web-call` alone (the package's
+//! `teleconsult` module) and with `web-devices` alone (`teleconsult/devices`), so a page that
+//! joins without devices does not download them. Without any `web*` feature the crate is the
+//! sans-IO core alone; `bench/bundle-floor` builds it that way to measure what the core
+//! weighs in wasm. Why the core avoids `format!`, `BTreeMap`,
 //! sorting and panicking slices: docs/DEVELOPING.md, "Why size shapes the code".
 
 pub mod capabilities;

@@ -97,7 +97,7 @@ impl<K: Ord, V> SortedMap<K, V> {
 
     /// Removes every entry, dropping them in key order (as `BTreeMap::clear` does).
     #[cfg_attr(
-        not(all(target_arch = "wasm32", feature = "web")),
+        not(all(target_arch = "wasm32", feature = "web-call")),
         allow(dead_code, reason = "used by the browser driver only")
     )]
     pub(crate) fn clear(&mut self) {

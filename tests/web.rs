@@ -99,3 +99,25 @@ fn the_call_rehearsal_connects_inside_the_browser() {
         1_700_000_000_000
     ));
 }
+
+#[wasm_bindgen_test]
+fn error_messages_are_what_write_wrote() {
+    use teleconsult::web::Error;
+    for code in [0u16, 7, 4001, 4005, u16::MAX] {
+        assert_eq!(
+            Error::Relay(code).message(),
+            format!("the relay refused the connection (code {code})")
+        );
+    }
+    for (e, want) in [
+        (Error::Unsupported("x"), "not supported here: x"),
+        (Error::InvalidArgument("y"), "invalid argument: y"),
+        (Error::Network("z"), "network: z"),
+        (Error::Media("m"), "media: m"),
+        (Error::PermissionDenied("p"), "permission denied: p"),
+    ] {
+        assert_eq!(e.message(), want);
+    }
+    let core = teleconsult::Error::ConsentDenied(teleconsult::consent::Reason::NoGrant);
+    assert_eq!(Error::Core(core.clone()).message(), core.to_string());
+}

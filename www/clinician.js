@@ -2,6 +2,11 @@
 // QR code), admit or deny from the waiting room, verify the SAS, see video and vitals, see
 // consent, export the visit record.
 import * as sdk from '/pkg/index.js';
+// The devices API is a wasm module of its own (`teleconsult/devices`: the GATT parsers and
+// the Bluetooth driver). This demo shows device readings in every visit, so it imports it
+// with the page (fetched and compiled alongside the call module); an app whose visits have
+// no devices never imports it, and never downloads it.
+import * as devices from '/pkg/devices.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, renderSas, STATE_WORDS, errorWords,
   attachVideo, logLine,
@@ -503,6 +508,6 @@ function placeSasCard() {
 oneColumn.addEventListener('change', placeSasCard);
 placeSasCard();
 
-app.extras = new ClinicianExtras(sdk, { app, log, announce, showAlert, consentChanged: () => renderStage() });
+app.extras = new ClinicianExtras({ ...sdk, ...devices }, { app, log, announce, showAlert, consentChanged: () => renderStage() });
 renderWaiting();
 showStep('start', { focus: false });

@@ -1,6 +1,11 @@
 // The patient's page, opened from the invite link: device check → consent → waiting room →
 // the call (with the code to read aloud, device readings and consent controls) → the end.
 import * as sdk from '/pkg/index.js';
+// The devices API is a wasm module of its own (`teleconsult/devices`: the GATT parsers and
+// the Bluetooth driver). This demo shows device readings in every visit, so it imports it
+// with the page (fetched and compiled alongside the call module); an app whose visits have
+// no devices never imports it, and never downloads it.
+import * as devices from '/pkg/devices.js';
 import {
   $, h, announce, showStep, relayUrl, mintDevToken, roomFromFragment, newParticipantId,
   renderSas, STATE_WORDS, END_WORDS, errorWords, attachVideo,
@@ -509,7 +514,7 @@ function claimVisitTab() {
   });
 }
 
-app.extras = new PatientExtras(sdk, { app, announce, showAlert, onMediaChanged: refreshSelfView, inviteLink });
+app.extras = new PatientExtras({ ...sdk, ...devices }, { app, announce, showAlert, onMediaChanged: refreshSelfView, inviteLink });
 if (!room) {
   showStep('nolink');
 } else {

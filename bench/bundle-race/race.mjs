@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Bundle-size race: what a browser downloads to join a call with Teleconsult, livekit-client
 // and twilio-video, each bundled with the SAME esbuild settings and measured after gzip -9.
+// Teleconsult is measured twice: the whole SDK (`teleconsult` and `teleconsult/devices`) and
+// what a page imports to join with consent (`teleconsult` only: no devices module).
 //
 //   node bench/bundle-race/race.mjs --teleconsult pkg [--out DIR]
 //
 // stdout (the lead's bench collector reads `name: key=value …` lines):
-//   bundle-size: teleconsult_gz=<KB> livekit_gz=<KB> twilio_gz=<KB>
+//   bundle-size: teleconsult_gz=<KB> teleconsult_join_gz=<KB> livekit_gz=<KB> twilio_gz=<KB>
 //   bundle-size-<sdk>: version=… raw=<B> gz=<B> js_raw=<B> js_gz=<B> wasm_raw=<B> wasm_gz=<B> …
+//   (sdk: teleconsult, teleconsult_join, livekit, twilio)
 // KB = 1024 bytes, one decimal. Each output file is gzipped on its own (as a web server
 // sends it) and the sizes are summed.
 
@@ -76,7 +79,10 @@ function checkPkg(dir) {
     fail(`cannot read ${manifest}: ${e.message}`);
   }
   if (name !== 'teleconsult') fail(`${manifest} names package "${name}", not "teleconsult"`);
-  for (const f of ['index.js', 'web/teleconsult.js', 'web/teleconsult_bg.wasm']) {
+  for (const f of [
+    'index.js', 'web/teleconsult.js', 'web/teleconsult_bg.wasm',
+    'devices.js', 'web-devices/teleconsult_devices.js', 'web-devices/teleconsult_devices_bg.wasm',
+  ]) {
     if (!existsSync(join(dir, f))) {
       fail(`the teleconsult package at ${dir} has not been built: ${f} is missing; ${hint}`);
     }
@@ -250,6 +256,13 @@ async function main() {
         version: version(join(pkgDir, 'package.json')),
       },
       {
+        key: 'teleconsult_join',
+        entry: join(here, 'entries/teleconsult-join.js'),
+        nodePaths: [join(shim, 'node_modules')],
+        plugins: [wasmUrlAssets(pkgDir)],
+        version: version(join(pkgDir, 'package.json')),
+      },
+      {
         key: 'livekit',
         entry: join(here, 'entries/livekit.js'),
         version: version(join(here, 'node_modules/livekit-client/package.json')),
@@ -267,9 +280,16 @@ async function main() {
       const { outputs, warnings } = await bundle(sdk.entry, outdir, sdk.nodePaths, sdk.plugins);
       const files = outputs.filter((f) => !f.endsWith('.map'));
       const wasmUrls = checkWasmUrls(files.filter((f) => /\.m?js$/.test(f)));
-      if (sdk.key === 'teleconsult' && (wasmUrls === 0 || !files.some((f) => f.endsWith('.wasm')))) {
+      const wasmFiles = files.filter((f) => f.endsWith('.wasm'));
+      if (sdk.key.startsWith('teleconsult') && (wasmUrls === 0 || wasmFiles.length === 0)) {
         fail('the teleconsult bundle does not load an emitted .wasm: the package entry changed ' +
           'how it loads WebAssembly; update wasmUrlAssets in race.mjs');
+      }
+      // The whole SDK has both modules; the join bundle must have the call module alone (the
+      // devices module is the one with the GATT parsers and the Bluetooth driver).
+      const want = { teleconsult: 2, teleconsult_join: 1 }[sdk.key];
+      if (want !== undefined && (wasmFiles.length !== want || wasmUrls !== want)) {
+        fail(`the ${sdk.key} bundle has ${wasmFiles.length} .wasm (${wasmUrls} loaded), not ${want}`);
       }
       results[sdk.key] = { ...measure(files), files: files.length, warnings, version: sdk.version };
     }
@@ -284,7 +304,8 @@ async function main() {
 
     const r = results;
     const lines = [
-      `bundle-size: teleconsult_gz=${kb(r.teleconsult.gz)} livekit_gz=${kb(r.livekit.gz)} ` +
+      `bundle-size: teleconsult_gz=${kb(r.teleconsult.gz)} ` +
+        `teleconsult_join_gz=${kb(r.teleconsult_join.gz)} livekit_gz=${kb(r.livekit.gz)} ` +
         `twilio_gz=${kb(r.twilio.gz)}`,
     ];
     for (const [key, m] of Object.entries(r)) {
@@ -298,7 +319,7 @@ async function main() {
     process.stdout.write(`${lines.join('\n')}\n`);
     writeFileSync(join(outRoot, 'results.txt'), `${lines.join('\n')}\n`);
     process.stderr.write(
-      `bundle-race: bundled 3 SDKs (+ LiveKit E2EE worker) in ` +
+      `bundle-race: bundled 3 SDKs (Teleconsult whole and to join; + LiveKit E2EE worker) in ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s; outputs in ${outRoot}\n`,
     );
   } finally {

@@ -1,5 +1,5 @@
 // Turns the host app's messages into DeviceBridge pushes and shows the readings.
-import { DeviceBridge } from '/pkg/index.js';
+import { DeviceBridge } from '/pkg/devices.js';
 
 const bridge = new DeviceBridge({ fhir: { subject: 'Patient/example' } });
 const status = document.getElementById('status');

@@ -1,7 +1,7 @@
 // Capacitor: @capacitor-community/bluetooth-le runs inside the same webview as the web app,
 // so its callbacks push straight into the SDK's DeviceBridge. Values arrive as DataView.
 import { BleClient } from '@capacitor-community/bluetooth-le';
-import { DeviceBridge, DeviceSession } from 'teleconsult';
+import { DeviceBridge, DeviceSession } from 'teleconsult/devices';
 
 const uuid = (short: string) => `0000${short}-0000-1000-8000-00805f9b34fb`;
 const SERVICES = { bloodPressure: uuid('1810'), heartRate: uuid('180d'), deviceInfo: uuid('180a'), battery: uuid('180f') };
@@ -56,5 +56,5 @@ export async function connectCuff() {
 }
 
 // During a consultation, share every reading with the clinician (the consent hook included):
-//   import { shareReadings } from 'teleconsult';
+//   import { shareReadings } from 'teleconsult/devices';
 //   shareReadings(consultation, clinicianParticipantId, bridge, { allow: (r) => consent.allows(r) });

@@ -1,6 +1,6 @@
 // Cordova: cordova-plugin-ble-central runs in the app's webview; reads and notifications hand
 // up ArrayBuffers, which DeviceBridge.push accepts as is.
-import { DeviceBridge } from 'teleconsult';
+import { DeviceBridge } from 'teleconsult/devices';
 
 const uuid = (short) => `0000${short}-0000-1000-8000-00805f9b34fb`;
 const HEART_RATE = uuid('180d');

@@ -15,11 +15,6 @@ export { Recording } from './recording.js';
 export { Chat, type ChatFhirOptions } from './chat.js';
 export { Files, FileTransfer, type FileSendOptions, type FilesFhirOptions, type FileTransferEventMap } from './files.js';
 export { createInvite, takeInviteLink } from './invite.js';
-export { DeviceBridge } from './device-bridge.js';
-export { DeviceSession } from './device-session.js';
-export { ReadingShare, shareReadings } from './reading-share.js';
-export { ReadingReceiver } from './reading-receiver.js';
-export { captureReading, measurementToFhir, parseMeasurement } from './measurements.js';
 
 /** A stable error code (see `TeleconsultError`). */
 export type ErrorCode = Code;

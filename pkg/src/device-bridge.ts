@@ -1,6 +1,6 @@
 // DeviceBridge: readings a native host app pushes in as raw GATT bytes.
-import type { BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions } from '../web/teleconsult.js';
-import * as wasm from '../web/teleconsult.js';
+import type { BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions } from '../web-devices/teleconsult_devices.js';
+import * as wasm from '../web-devices/teleconsult_devices.js';
 import { call } from './errors.js';
 import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, bytesLike, deviceSourceOptions, num, obj, opt, str, uuid } from './validate.js';

@@ -1,8 +1,8 @@
 // DeviceSession: Bluetooth medical devices through Web Bluetooth.
 import type {
   DeviceInfo, DeviceSessionEventMap, DeviceSessionOptions, DownloadRecordsOptions, RequestDeviceOptions,
-} from '../web/teleconsult.js';
-import * as wasm from '../web/teleconsult.js';
+} from '../web-devices/teleconsult_devices.js';
+import * as wasm from '../web-devices/teleconsult_devices.js';
 import { call, invalid, normalise, promise } from './errors.js';
 import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, bool, fhirOptions, list, nullable, num, obj, oneOf, opt, str, u32, uuid, type Check } from './validate.js';

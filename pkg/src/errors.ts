@@ -38,14 +38,24 @@ export class TeleconsultError extends Error {
   }
 }
 
+/** Where the core's list of codes comes from: each entry (`teleconsult`,
+ *  `teleconsult/devices`) adds its wasm module's `errorCodes` once that module is loaded, so
+ *  errors work with either module alone (both list the same codes). */
+let source: (() => string[]) | undefined;
 let known: Set<unknown> | undefined;
 function knownCode(code: unknown): boolean {
-  known ??= new Set(wasm.errorCodes());
+  known ??= new Set(source?.());
   return known.has(code);
+}
+
+/** Makes `errorCodes` of a loaded wasm module the source of the known codes. */
+export function addCodes(errorCodes: () => string[]): void {
+  source ??= errorCodes;
 }
 
 /** The runtime `ErrorCode` object, built from the core's list once the wasm is loaded. */
 export function codes(): { readonly [K in Code]: K } {
+  addCodes(wasm.errorCodes);
   return Object.freeze(Object.fromEntries(wasm.errorCodes().map((c) => [c, c]))) as { readonly [K in Code]: K };
 }
 

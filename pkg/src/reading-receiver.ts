@@ -1,6 +1,7 @@
 // ReadingReceiver: the readings patients share, received over the consultation.
-import type { ReadingReceiverEventMap, ReadingReceiverOptions } from '../web/teleconsult.js';
-import * as wasm from '../web/teleconsult.js';
+import type { ReadingReceiverEventMap, ReadingReceiverOptions } from '../web-devices/teleconsult_devices.js';
+import * as wasm from '../web-devices/teleconsult_devices.js';
+import type * as callModule from '../web/teleconsult.js';
 import { call } from './errors.js';
 import { disposable, free, hold, inner, listen, eventNames } from './base.js';
 import { arg, fhirOptions, fn, obj, opt } from './validate.js';
@@ -18,7 +19,7 @@ export class ReadingReceiver {
   constructor(consultation: Consultation, options?: ReadingReceiverOptions) {
     const c = arg(consultation, 'consultation', consultationArg);
     const o = arg(options, 'options', opt(receiverOptions));
-    hold(this, call(() => new wasm.ReadingReceiver(c as wasm.Consultation, o as ReadingReceiverOptions)));
+    hold(this, call(() => new wasm.ReadingReceiver(c as callModule.Consultation, o as ReadingReceiverOptions)));
   }
   close(): void { call(() => rr(this).close()); }
   free(): void { free(this); }

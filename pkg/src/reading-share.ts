@@ -1,6 +1,7 @@
 // ReadingShare: readings shared with one participant over the consultation.
-import type { Reading, ReadingShareEventMap, ReadingShareOptions, ReadingSource } from '../web/teleconsult.js';
-import * as wasm from '../web/teleconsult.js';
+import type { Reading, ReadingShareEventMap, ReadingShareOptions, ReadingSource } from '../web-devices/teleconsult_devices.js';
+import * as wasm from '../web-devices/teleconsult_devices.js';
+import type * as callModule from '../web/teleconsult.js';
 import { call } from './errors.js';
 import { disposable, free, hold, inner, innerOf, listen, wrap, type Inner, eventNames } from './base.js';
 import { arg, eventSource, fn, obj, opt, reading as readingArg, str, u32, type Check } from './validate.js';
@@ -25,7 +26,7 @@ export class ReadingShare {
     const c = arg(consultation, 'consultation', consultationArg);
     const p = arg(participantId, 'participantId', str);
     const o = arg(options, 'options', opt(shareOptions));
-    hold(this, call(() => new wasm.ReadingShare(c as wasm.Consultation, p, o as ReadingShareOptions)));
+    hold(this, call(() => new wasm.ReadingShare(c as callModule.Consultation, p, o as ReadingShareOptions)));
   }
   /** Readings not yet acknowledged. */
   get pending(): number { return call(() => sh(this).pending); }
@@ -60,6 +61,6 @@ export function shareReadings(consultation: Consultation, participantId: string,
   const p = arg(participantId, 'participantId', str);
   const x = arg(source, 'source', sourceArg);
   const o = arg(options, 'options', opt(shareOptions));
-  const i = call(() => wasm.shareReadings(c as wasm.Consultation, p, x as ReadingSource, o as ReadingShareOptions));
+  const i = call(() => wasm.shareReadings(c as callModule.Consultation, p, x as ReadingSource, o as ReadingShareOptions));
   return wrap(ReadingShare, i as unknown as Inner);
 }

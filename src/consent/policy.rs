@@ -209,6 +209,24 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::Granted,
+        Self::NoGrant,
+        Self::OtherRecipient,
+        Self::PurposeNotCovered,
+        Self::Withdrawn,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::NoticeChanged,
+        Self::ClockBehindLedger,
+    ];
+
+    /// The reason named `name` (as [`Reason::name`] writes it), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The variant's name, as JavaScript sees it (`"NoGrant"`): written out rather than
     /// formatted with `Debug`, which would pull the formatting machinery into the wasm.
     pub const fn name(self) -> &'static str {

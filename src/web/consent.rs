@@ -15,6 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use super::JsError;
+use super::consultation::Consultation;
 use super::idb::{self, Idb, Write};
 use super::js::{self, get, object, present};
 use super::timer::now_ms;
@@ -890,6 +891,22 @@ pub(crate) fn allows_for_consultation(
         last = Some(d);
     }
     last
+}
+
+#[wasm_bindgen]
+impl Consultation {
+    /// The bridge from the devices module (`teleconsult/devices`, its own wasm instance,
+    /// which cannot reach this registry): why the consent managers attached to this
+    /// consultation refuse sharing the category whose encoding byte is `category` now (a
+    /// `ConsentReason` name), or `undefined` when they allow, none is attached, or the byte
+    /// names no category. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = consentRefusal, skip_typescript)]
+    pub fn consent_refusal(&self, category: u8) -> Option<String> {
+        let category = DataCategory::from_byte(category)?;
+        let d = allows_for_consultation(&self.participant_id(), category, now_ms())?;
+        (!d.allowed).then(|| d.reason.name().to_owned())
+    }
 }
 
 /// The decision of one manager for `category` to `recipient` (default: its `recipient`

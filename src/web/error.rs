@@ -32,6 +32,16 @@ export interface TeleconsultError extends Error {
 }
 "#;
 
+// Without the call module's declarations (the devices module alone), the consent types the
+// interface above names are the call module's.
+#[cfg(not(feature = "web-call"))]
+#[wasm_bindgen(typescript_custom_section)]
+const CONSENT_TYPES_TS: &'static str = r#"
+type ConsentErrorCode = import("../web/teleconsult.js").ConsentErrorCode;
+type ConsentReason = import("../web/teleconsult.js").ConsentReason;
+type FileErrorReason = import("../web/teleconsult.js").FileErrorReason;
+"#;
+
 /// An error of the browser layer: one of the core's, or one only a browser host has (a
 /// missing platform feature, a bad JavaScript argument, the relay or the network, the media
 /// engine, a permission). The core never produces the latter, so they live here.
@@ -68,17 +78,38 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message JavaScript sees, written by hand rather than with `write!`: in each wasm
+    /// module this was the last user of `core::fmt` (docs/DEVELOPING.md, "Why size shapes
+    /// the code").
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        let (prefix, what) = match self {
+            Self::Unsupported(what) => ("not supported here: ", *what),
+            Self::InvalidArgument(what) => ("invalid argument: ", *what),
+            Self::Network(what) => ("network: ", *what),
+            Self::Media(what) => ("media: ", *what),
+            Self::PermissionDenied(what) => ("permission denied: ", *what),
+            Self::Relay(code) => {
+                out.push_str("the relay refused the connection (code ");
+                crate::text::push_padded(&mut out, u64::from(*code), 1);
+                out.push(')');
+                return out;
+            }
+            Self::Core(e) => {
+                e.push_message(&mut out);
+                return out;
+            }
+        };
+        out.push_str(prefix);
+        out.push_str(what);
+        out
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unsupported(what) => write!(f, "not supported here: {what}"),
-            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
-            Self::Relay(code) => write!(f, "the relay refused the connection (code {code})"),
-            Self::Network(what) => write!(f, "network: {what}"),
-            Self::Media(what) => write!(f, "media: {what}"),
-            Self::PermissionDenied(what) => write!(f, "permission denied: {what}"),
-            Self::Core(e) => e.fmt(f),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -148,7 +179,7 @@ impl From<crate::Error> for JsError {
 
 impl From<JsError> for JsValue {
     fn from(JsError(e): JsError) -> Self {
-        let err = js_sys::Error::new(&e.to_string());
+        let err = js_sys::Error::new(&e.message());
         err.set_name("TeleconsultError");
         // Setting plain data properties on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
@@ -174,7 +205,7 @@ pub(super) fn reason(e: &Error) -> Option<&'static str> {
     match e {
         Error::Core(crate::Error::ConsentDenied(reason))
         | Error::Core(crate::Error::File(crate::files::FileError::NotConsented(reason))) => {
-            Some(super::consent::reason_name(*reason))
+            Some(reason.name())
         }
         Error::Core(crate::Error::File(f)) => Some(f.reason()),
         _ => None,

@@ -74,6 +74,7 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), Error> {
 }
 
 /// `x` when it is an integer that fits a `u16` (a port, a close code, an m-line index).
+#[cfg(feature = "web-call")]
 pub fn u16_of(x: f64) -> Option<u16> {
     (x.fract() == 0.0 && (0.0..=65535.0).contains(&x)).then_some(x as u16)
 }
@@ -149,6 +150,7 @@ pub fn spawn_promise(task: PromiseTask) -> js_sys::Promise {
 /// What an exported async method does, written as `pub fn f(..) -> Promise { promise(async
 /// move { .. }) }` with `unchecked_return_type = "Promise<..>"` so the TypeScript stays that
 /// of an `async fn`. Only the small result conversion is generic; see [`spawn`].
+#[cfg(feature = "web-call")]
 pub fn promise<T: Into<JsValue>>(
     f: impl std::future::Future<Output = Result<T, super::JsError>> + 'static,
 ) -> js_sys::Promise {

@@ -18,35 +18,62 @@
 //! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
 //! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
-mod bench;
-mod capabilities;
-mod chat;
-mod consent;
-mod consultation;
-mod devices;
+// Shared by both modules.
 mod error;
-mod files;
-mod idb;
-mod invite;
 mod js;
-mod link;
-mod peer;
-mod recording;
-mod relay_url;
-mod resume;
-mod screen;
-mod socket;
 mod timer;
 
+// The call module (feature `web-call`).
+#[cfg(feature = "web-call")]
+mod bench;
+#[cfg(feature = "web-call")]
+mod capabilities;
+#[cfg(feature = "web-call")]
+mod chat;
+#[cfg(feature = "web-call")]
+mod consent;
+#[cfg(feature = "web-call")]
+mod consultation;
+#[cfg(feature = "web-call")]
+mod files;
+#[cfg(feature = "web-call")]
+mod idb;
+#[cfg(feature = "web-call")]
+mod invite;
+#[cfg(feature = "web-call")]
+mod link;
+#[cfg(feature = "web-call")]
+mod peer;
+#[cfg(feature = "web-call")]
+mod recording;
+#[cfg(feature = "web-call")]
+mod relay_url;
+#[cfg(feature = "web-call")]
+mod resume;
+#[cfg(feature = "web-call")]
+mod screen;
+#[cfg(feature = "web-call")]
+mod socket;
+
+// The devices module (feature `web-devices`).
+#[cfg(feature = "web-devices")]
+mod devices;
+
+#[cfg(feature = "web-call")]
 pub use capabilities::{capabilities, require_capabilities};
+#[cfg(feature = "web-call")]
 pub use consent::{JsConsentManager, JsConsentReplica, verify_ledger};
+#[cfg(feature = "web-call")]
 pub use consultation::Consultation;
+#[cfg(feature = "web-devices")]
 pub use devices::{
     DeviceBridge, DeviceSession, ReadingReceiver, ReadingShare, capture_reading,
     measurement_to_fhir, parse_measurement, share_readings,
 };
 pub use error::{Error, JsError, error_codes};
+#[cfg(feature = "web-call")]
 pub use invite::create_invite;
+#[cfg(feature = "web-call")]
 pub use recording::Recording;
 
 use wasm_bindgen::prelude::*;
@@ -57,6 +84,7 @@ use wasm_bindgen::prelude::*;
 /// start WebRTC with the first connection; doing both now moves that work to while the app
 /// shows its pre-call screen instead of after the patient presses "join"
 /// (docs/BENCHMARKS.md, call set-up). Nothing leaves memory.
+#[cfg(feature = "web-call")]
 #[doc(hidden)]
 #[wasm_bindgen(start, skip_typescript)]
 fn rehearse_when_idle() {

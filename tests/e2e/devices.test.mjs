@@ -9,7 +9,7 @@
 // read with the bytes; the SDK's own characteristicvaluechanged listener fires.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, openPage, sdkPage, joinIn, until, testPages, chromiumOnly } from './harness.mjs';
+import { startRelay, launchChromium, openPage, sdkPage, withDevices, joinIn, until, testPages, chromiumOnly } from './harness.mjs';
 
 const uuid = (short) => `0000${short}-0000-1000-8000-00805f9b34fb`;
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
@@ -175,7 +175,7 @@ test('requestDevice without a user gesture is refused with a clear error', { ski
     const s = await page.createCDPSession();
     const { result } = await s.send('Runtime.evaluate', {
       expression: `(async () => {
-        const t = await import('/pkg/index.js');
+        const t = await import('/pkg/devices.js');
         try { await new t.DeviceSession().requestDevice({ kinds: ['heart-rate'] }); return 'resolved'; }
         catch (e) { return e.code + ': ' + e.message; }
       })()`,
@@ -188,7 +188,7 @@ test('requestDevice without a user gesture is refused with a clear error', { ski
 });
 
 test('a heart-rate monitor and a blood-pressure cuff connect from clicks; readings carry values, provenance and FHIR; a dropped link reconnects without losing a reading', { skip: chromiumOnly }, async () => {
-  const page = await sdkPage(browser, relay);
+  const page = await withDevices(await sdkPage(browser, relay));
   try {
     const pick = await chooserPicks(page);
     await devicePage(page);
@@ -266,8 +266,8 @@ test('a heart-rate monitor and a blood-pressure cuff connect from clicks; readin
 });
 
 test('readings shared from the patient page appear on the clinician page during a call', { skip: chromiumOnly }, async () => {
-  const clinician = await sdkPage(browser, relay);
-  const patient = await sdkPage(browser, relay);
+  const clinician = await withDevices(await sdkPage(browser, relay));
+  const patient = await withDevices(await sdkPage(browser, relay));
   try {
     const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
     const doc = await joinIn(clinician, {
@@ -314,8 +314,8 @@ test('readings shared from the patient page appear on the clinician page during 
 });
 
 test('consent gates sharing: no grant, no reading leaves; after the grant it flows; after withdrawal it stops', { skip: chromiumOnly }, async () => {
-  const clinician = await sdkPage(browser, relay);
-  const patient = await sdkPage(browser, relay);
+  const clinician = await withDevices(await sdkPage(browser, relay));
+  const patient = await withDevices(await sdkPage(browser, relay));
   try {
     const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
     const doc = await joinIn(clinician, {
@@ -368,7 +368,7 @@ test('consent gates sharing: no grant, no reading leaves; after the grant it flo
 });
 
 test('a glucose meter\'s stored records download through the Record Access Control Point', { skip: chromiumOnly }, async () => {
-  const page = await sdkPage(browser, relay);
+  const page = await withDevices(await sdkPage(browser, relay));
   try {
     const pick = await chooserPicks(page);
     await devicePage(page);

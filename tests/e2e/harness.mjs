@@ -176,6 +176,17 @@ export async function sdkPage(browser, relay) {
   return page;
 }
 
+/**
+ * Adds the devices API (`teleconsult/devices`, its own wasm module) to `window.t` of a page
+ * opened with `sdkPage`: loaded on demand, as an app does when it first needs a device.
+ */
+export async function withDevices(page) {
+  await page.evaluate(async () => {
+    window.t = { ...window.t, ...await import('/pkg/devices.js') };
+  });
+  return page;
+}
+
 const EVENTS = ['statechange', 'participantjoined', 'admissionrequested', 'participantadmitted',
   'participantdenied', 'participantconnected', 'participantleft', 'sas', 'sasconfirmed', 'track',
   'data', 'dataundelivered', 'security', 'quality', 'error', 'localmediastopped',

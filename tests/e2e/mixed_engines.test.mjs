@@ -5,7 +5,7 @@
 // (it starts both engines itself).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchChromium, launchFirefox, startCall, until, videoKeepsFlowing, testPages, engine } from './harness.mjs';
+import { startRelay, launchChromium, launchFirefox, startCall, until, videoKeepsFlowing, testPages, engine, withDevices } from './harness.mjs';
 
 const skip = engine !== 'firefox' && 'starts both engines itself: runs in the e2e-firefox level';
 let relay;
@@ -65,7 +65,10 @@ async function mixedCall(clinicianEngine, patientEngine) {
     const size = await clinician.evaluate(async () => (await window.rec.stop()).size);
     assert.ok(size > 0, 'the recording has bytes');
 
-    // A blood-pressure reading pushed by a host app through the DeviceBridge is shared.
+    // A blood-pressure reading pushed by a host app through the DeviceBridge is shared (the
+    // devices module loaded now, on demand, on both sides).
+    await withDevices(clinician);
+    await withDevices(patient);
     await clinician.evaluate(() => {
       window.received = [];
       window.receiver = new window.t.ReadingReceiver(window.c, { fhir: { subject: 'Patient/p1' } });

@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '../..');
 let sdk;
 before(async () => {
-  sdk = await import(join(root, 'pkg/node.mjs'));
+  // The devices API is `teleconsult/devices`; the consultation side is `teleconsult`.
+  sdk = { ...await import(join(root, 'pkg/node.mjs')), ...await import(join(root, 'pkg/devices-node.mjs')) };
 });
 
 const UUIDS = {
@@ -462,6 +463,37 @@ test('the consent hook withholds readings before they are queued; a throwing hoo
   share.share(refused);
   assert.equal(got.length, 0);
   assert.ok(!share.pendingIds().includes(refused.id), 'refused by the receiver, still acknowledged');
+});
+
+test('the consent answer crosses from the call module: a refusal, a wrong answer or a throw withholds; only undefined sends', () => {
+  // The devices module asks the Consultation `consentRefusal(categoryByte)` (the consent
+  // registry lives in the call module's wasm). Whatever a hostile or broken answer is, it
+  // must not let a reading through.
+  const { patient, clinician, connect } = pair();
+  connect();
+  const answers = [];
+  let answer = () => undefined;
+  patient.consentRefusal = (category) => { answers.push(category); return answer(); };
+  const share = new sdk.ReadingShare(patient, clinician.participantId);
+  const withheld = collect(share, 'withheld');
+  const hr = (n) => sdk.captureReading('2a37', [0x00, n], { deviceId: 'hr', now: NOW + n });
+  assert.equal(share.share(hr(60)), true);
+  assert.equal(patient.sent.length, 1, 'undefined: no consent manager refuses, sent');
+  const cases = [
+    [() => 'Withdrawn', 'Withdrawn'],
+    [() => 'NotAReason', 'NoGrant'],
+    [() => 42, 'NoGrant'],
+    [() => null, 'NoGrant'],
+    [() => { throw new Error('broken'); }, 'NoGrant'],
+  ];
+  for (const [i, [a, reason]] of cases.entries()) {
+    answer = a;
+    assert.equal(share.share(hr(61 + i)), false, `answer ${a}`);
+    assert.equal(withheld.at(-1)?.reason, reason, `answer ${a}`);
+  }
+  assert.equal(patient.sent.length, 1, 'nothing else left the device');
+  // Heart rate is the consent category with encoding byte 5 (src/consent/model.rs).
+  assert.ok(answers.length >= cases.length + 1 && answers.every((c) => c === 5), JSON.stringify(answers));
 });
 
 test('the receiver rejects forged envelopes and ignores data that is not a reading', () => {

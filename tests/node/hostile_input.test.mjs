@@ -110,9 +110,20 @@ function isPrivate(decl) {
   return (ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
 }
 
-/** Every callable the package exports: { owner, member, kind, params }. */
+/** Every callable the package exports, from both entries (`teleconsult` and
+ *  `teleconsult/devices`): { owner, member, kind, params }. */
 function callables() {
-  const entry = join(pkgDir, 'node.d.ts');
+  const all = { list: [], codes: undefined };
+  for (const entry of ['node.d.ts', 'devices-node.d.ts']) {
+    const { list, codes } = callablesOf(join(pkgDir, entry));
+    all.list.push(...list);
+    all.codes ??= codes;
+  }
+  return all;
+}
+
+/** Every callable exported by the declarations `entry`. */
+function callablesOf(entry) {
   const program = ts.createProgram([entry], {
     strict: true, skipLibCheck: true, types: [], target: ts.ScriptTarget.ES2022,
     lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.esnext.disposable.d.ts'],
@@ -232,7 +243,7 @@ async function outcome(f) {
 }
 
 before(async () => {
-  sdk = await import(join(pkgDir, 'node.mjs'));
+  sdk = { ...await import(join(pkgDir, 'node.mjs')), ...await import(join(pkgDir, 'devices-node.mjs')) };
   const CLINICIAN_PK = unhex(new sdk.ConsentReplica({ clinicianSigningKey: CLINICIAN_SEED }).publicKey);
   const manager = await sdk.ConsentManager.open({ patient: 'pat-1', recipient: dr, notice, clinicianPublicKey: CLINICIAN_PK });
   await manager.grant({ purposes: ['TREAT'], categories: ['video', 'audio', 'heart-rate'] });
@@ -419,4 +430,9 @@ test('errors from the core are TeleconsultError instances with the same codes', 
   assert.throws(() => sdk.verifyLedger(tampered, INSTANCES.ConsentManager.it.publicKey), (e) => e instanceof sdk.TeleconsultError && e.code === 'Consent' && typeof e.consentCode === 'string');
   const cjs = createRequire(import.meta.url)(join(pkgDir, 'node.cjs'));
   assert.equal(cjs.TeleconsultError, sdk.TeleconsultError, 'ESM and CommonJS share one module');
+  const devices = createRequire(import.meta.url)(join(pkgDir, 'devices-node.cjs'));
+  assert.equal(devices.DeviceBridge, sdk.DeviceBridge, 'ESM and CommonJS share the devices module');
+  // The devices module throws the same class as the call module.
+  assert.throws(() => devices.parseMeasurement('2a37', 42), (e) => e instanceof sdk.TeleconsultError && e.code === 'InvalidArgument');
+  assert.throws(() => sdk.parseMeasurement('2a37', [0x01]), (e) => e instanceof cjs.TeleconsultError && e.code === 'MalformedMeasurement');
 });

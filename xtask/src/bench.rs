@@ -15,13 +15,14 @@ pub fn run() -> Result<(), String> {
     crate::setup::run()?;
     let sizes = build::run(Profile::Release)?;
     let mut results = vec![format!(
-        "bundle-pkg: total_gz_kb={:.1} wasm_raw={} wasm_gz={} js_raw={} js_gz={} total_gz={}",
+        "bundle-pkg: total_gz_kb={:.1} wasm_raw={} wasm_gz={} js_raw={} js_gz={} total_gz={} join_gz={}",
         (sizes.wasm_gz + sizes.js_gz) as f64 / 1024.0,
         sizes.wasm_raw,
         sizes.wasm_gz,
         sizes.js_raw,
         sizes.js_gz,
-        sizes.wasm_gz + sizes.js_gz
+        sizes.wasm_gz + sizes.js_gz,
+        sizes.join_gz
     )];
     println!("{}", results[0]);
     let (floor_raw, floor_gz) = build::floor()?;

@@ -22,7 +22,8 @@ pub enum Profile {
     Release,
 }
 
-/// Raw and gzipped sizes of what a browser downloads.
+/// Raw and gzipped sizes of what a browser downloads: the whole SDK (both wasm modules, every
+/// JS file) and the part a page needs to join.
 pub struct Sizes {
     /// The browser `.wasm`, bytes.
     pub wasm_raw: u64,
@@ -32,6 +33,8 @@ pub struct Sizes {
     pub js_raw: u64,
     /// The browser JS, gzip -9 bytes.
     pub js_gz: u64,
+    /// What a page that joins without devices downloads (the call module, its JS), gzip -9.
+    pub join_gz: u64,
 }
 
 /// Features rustc enables by default for wasm32 that wasm-opt must accept and keep.
@@ -44,75 +47,56 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
+/// One of the package's two wasm modules: the crate built with one `web-*` feature.
+struct Module {
+    /// The cargo feature that selects its JS API.
+    feature: &'static str,
+    /// wasm-bindgen's `--out-name`: the glue is `<name>.js`, the module `<name>_bg.wasm`.
+    name: &'static str,
+    /// Directories under pkg/ for the browser (ESM) and Node.js (CommonJS) glue.
+    web: &'static str,
+    node: &'static str,
+}
+
+/// The call module (what a page needs to join: `teleconsult`) and the devices module
+/// (`teleconsult/devices`), which a page downloads only when it uses devices. Two modules,
+/// not one, so a page that joins without devices does not download the GATT parsers and
+/// the Bluetooth driver (issue 14); they meet only through JavaScript values (the devices
+/// module calls `Consultation.sendData` and `consentRefusal` on the call module's object).
+const MODULES: [Module; 2] = [
+    Module {
+        feature: "web-call",
+        name: "teleconsult",
+        web: "web",
+        node: "node",
+    },
+    Module {
+        feature: "web-devices",
+        name: "teleconsult_devices",
+        web: "web-devices",
+        node: "node-devices",
+    },
+];
+
 /// Builds the package and returns the browser payload's sizes.
 pub fn run(profile: Profile) -> Result<Sizes, String> {
     let root = root();
-    let mut cargo = util::cargo();
-    cargo.args([
-        "build",
-        "--lib",
-        "--package",
-        "teleconsult",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]);
-    if profile == Profile::Release {
-        cargo.args(["--profile", "wasm-release"]);
-    }
-    util::run(&mut cargo)?;
-    let dir = if profile == Profile::Release {
-        "wasm-release"
-    } else {
-        "debug"
-    };
-    let mut wasm = util::target_dir()
-        .join("wasm32-unknown-unknown")
-        .join(dir)
-        .join("teleconsult.wasm");
-    if profile == Profile::Release {
-        wasm = optimise(&wasm)?;
-    }
     let pkg = root.join("pkg");
-    for (target, out) in [("web", "web"), ("nodejs", "node")] {
-        let out_dir = pkg.join(out);
-        let _ = std::fs::remove_dir_all(&out_dir);
-        let mut bindgen = Command::new("wasm-bindgen");
-        bindgen
-            .args(["--target", target, "--out-name", "teleconsult", "--out-dir"])
-            .arg(&out_dir);
-        if profile == Profile::Debug {
-            bindgen.arg("--debug");
-        } else {
-            // wasm-bindgen names the functions it generates (closure shims, externref
-            // adapters) in a `name` section even when its input has none: ~11 KB nobody
-            // downloading the package needs.
-            bindgen.args(["--remove-name-section", "--remove-producers-section"]);
-        }
-        util::run(bindgen.arg(&wasm))?;
-        if target == "web" {
-            let glue = out_dir.join("teleconsult.js");
-            let text = std::fs::read_to_string(&glue)
-                .map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
-            write(&glue, dedupe_snippet_imports(&text).as_bytes())?;
-        }
-        if profile == Profile::Release {
-            strip_doc_comments(&out_dir.join("teleconsult.js"))?;
-            for snippet in files_under(&out_dir.join("snippets"))? {
-                strip_doc_comments(&snippet)?;
-            }
-        }
+    for module in &MODULES {
+        let wasm = compile(profile, module.feature)?;
+        bindgen(profile, module, &wasm, &pkg)?;
     }
     // The package is `"type": "module"`; the Node.js glue is CommonJS, and it `require`s
     // the JS snippets, which are ES modules (Node.js ≥ 20.19 loads those with `require`).
-    write(
-        &pkg.join("node/package.json"),
-        b"{ \"type\": \"commonjs\" }\n",
-    )?;
-    if pkg.join("node/snippets").is_dir() {
-        write(
-            &pkg.join("node/snippets/package.json"),
-            b"{ \"type\": \"module\" }\n",
-        )?;
+    for module in &MODULES {
+        let node = pkg.join(module.node);
+        write(&node.join("package.json"), b"{ \"type\": \"commonjs\" }\n")?;
+        if node.join("snippets").is_dir() {
+            write(
+                &node.join("snippets/package.json"),
+                b"{ \"type\": \"module\" }\n",
+            )?;
+        }
     }
     // The public API is TypeScript (pkg/src/): esbuild bundles the entries, tsc writes the
     // declarations, with the versions pinned in the root package-lock.json (`npm ci` when
@@ -124,22 +108,90 @@ pub fn run(profile: Profile) -> Result<Sizes, String> {
         ts.arg("--release");
     }
     util::run(&mut ts)?;
-    let entry = read(&pkg.join("index.js"))?;
-    println!(
-        "pkg: TypeScript layer index.js {} B ({} B gzipped)",
-        len(&entry),
-        gzip_len(&entry)?
-    );
     let sizes = measure(&pkg)?;
     println!(
-        "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped",
+        "pkg: browser wasm {} B ({} B gzipped), JS {} B ({} B gzipped), total {} B gzipped; \
+         to join (without teleconsult/devices) {} B gzipped",
         sizes.wasm_raw,
         sizes.wasm_gz,
         sizes.js_raw,
         sizes.js_gz,
-        sizes.wasm_gz + sizes.js_gz
+        sizes.wasm_gz + sizes.js_gz,
+        sizes.join_gz
     );
     Ok(sizes)
+}
+
+/// Compiles the crate to wasm with `feature` as its only JS API and returns the module
+/// (optimised for a release build), copied under a name of its own: both builds write the
+/// same `teleconsult.wasm`.
+fn compile(profile: Profile, feature: &str) -> Result<PathBuf, String> {
+    let mut cargo = util::cargo();
+    cargo.args([
+        "build",
+        "--lib",
+        "--package",
+        "teleconsult",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--no-default-features",
+        "--features",
+        feature,
+    ]);
+    if profile == Profile::Release {
+        cargo.args(["--profile", "wasm-release"]);
+    }
+    util::run(&mut cargo)?;
+    let dir =
+        util::target_dir()
+            .join("wasm32-unknown-unknown")
+            .join(if profile == Profile::Release {
+                "wasm-release"
+            } else {
+                "debug"
+            });
+    let own = dir.join(format!("teleconsult-{feature}.wasm"));
+    std::fs::copy(dir.join("teleconsult.wasm"), &own)
+        .map_err(|e| format!("cannot copy the {feature} module: {e}"))?;
+    if profile == Profile::Release {
+        optimise(&own)
+    } else {
+        Ok(own)
+    }
+}
+
+/// Runs wasm-bindgen on one module for the browser (`--target web`) and Node.js.
+fn bindgen(profile: Profile, module: &Module, wasm: &Path, pkg: &Path) -> Result<(), String> {
+    for (target, out) in [("web", module.web), ("nodejs", module.node)] {
+        let out_dir = pkg.join(out);
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let mut bindgen = Command::new("wasm-bindgen");
+        bindgen
+            .args(["--target", target, "--out-name", module.name, "--out-dir"])
+            .arg(&out_dir);
+        if profile == Profile::Debug {
+            bindgen.arg("--debug");
+        } else {
+            // wasm-bindgen names the functions it generates (closure shims, externref
+            // adapters) in a `name` section even when its input has none: ~11 KB nobody
+            // downloading the package needs.
+            bindgen.args(["--remove-name-section", "--remove-producers-section"]);
+        }
+        util::run(bindgen.arg(wasm))?;
+        let glue = out_dir.join(format!("{}.js", module.name));
+        if target == "web" {
+            let text = std::fs::read_to_string(&glue)
+                .map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
+            write(&glue, dedupe_snippet_imports(&text).as_bytes())?;
+        }
+        if profile == Profile::Release {
+            strip_doc_comments(&glue)?;
+            for snippet in files_under(&out_dir.join("snippets"))? {
+                strip_doc_comments(&snippet)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Builds `bench/bundle-floor` — the sans-IO core alone behind a plain byte boundary, no
@@ -260,18 +312,65 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 fn measure(pkg: &Path) -> Result<Sizes, String> {
-    let wasm = read(&pkg.join("web/teleconsult_bg.wasm"))?;
-    let mut js = read(&pkg.join("web/teleconsult.js"))?;
-    js.extend(read(&pkg.join("index.js"))?);
-    for snippet in files_under(&pkg.join("web/snippets"))? {
-        js.extend(read(&snippet)?);
-    }
+    let join = measure_files(&join_files(pkg)?)?;
+    let mut all = join_files(pkg)?;
+    all.extend([
+        pkg.join("web-devices/teleconsult_devices_bg.wasm"),
+        pkg.join("web-devices/teleconsult_devices.js"),
+        pkg.join("devices.js"),
+    ]);
+    all.extend(files_under(&pkg.join("web-devices/snippets"))?);
+    let whole = measure_files(&all)?;
     Ok(Sizes {
-        wasm_raw: len(&wasm),
-        wasm_gz: gzip_len(&wasm)?,
-        js_raw: len(&js),
-        js_gz: gzip_len(&js)?,
+        join_gz: join.wasm_gz + join.js_gz,
+        ..whole
     })
+}
+
+/// What a browser downloads to join: the call module, its glue and snippets, the
+/// `teleconsult` entry and the code it shares with `teleconsult/devices`.
+fn join_files(pkg: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = vec![
+        pkg.join("web/teleconsult_bg.wasm"),
+        pkg.join("web/teleconsult.js"),
+        pkg.join("index.js"),
+    ];
+    for entry in std::fs::read_dir(pkg).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("shared-") && name.ends_with(".js") {
+            files.push(path);
+        }
+    }
+    files.extend(files_under(&pkg.join("web/snippets"))?);
+    Ok(files)
+}
+
+/// The sizes of `files`: each `.wasm` gzipped on its own, the JS concatenated then gzipped.
+fn measure_files(files: &[PathBuf]) -> Result<Sizes, String> {
+    let mut sizes = Sizes {
+        wasm_raw: 0,
+        wasm_gz: 0,
+        js_raw: 0,
+        js_gz: 0,
+        join_gz: 0,
+    };
+    let mut js = Vec::new();
+    for file in files {
+        let bytes = read(file)?;
+        if file.extension().is_some_and(|e| e == "wasm") {
+            sizes.wasm_raw += len(&bytes);
+            sizes.wasm_gz += gzip_len(&bytes)?;
+        } else {
+            js.extend(bytes);
+        }
+    }
+    sizes.js_raw = len(&js);
+    sizes.js_gz = gzip_len(&js)?;
+    Ok(sizes)
 }
 
 /// Every file below `dir` (none if it does not exist), in a stable order.

@@ -45,22 +45,32 @@ test('prints one summary line and one detail line per SDK', { skip: !existsSync(
     const r = run('--teleconsult', pkg, '--out', out);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.equal(lines.length, 4);
-    const m = lines[0].match(/^bundle-size: teleconsult_gz=(\d+\.\d) livekit_gz=(\d+\.\d) twilio_gz=(\d+\.\d)$/);
+    assert.equal(lines.length, 5);
+    const m = lines[0].match(/^bundle-size: teleconsult_gz=(\d+\.\d) teleconsult_join_gz=(\d+\.\d) livekit_gz=(\d+\.\d) twilio_gz=(\d+\.\d)$/);
     assert.ok(m, lines[0]);
-    for (const sdk of ['teleconsult', 'livekit', 'twilio']) {
+    for (const sdk of ['teleconsult', 'teleconsult_join', 'livekit', 'twilio']) {
       assert.equal(lines.filter((l) => l.startsWith(`bundle-size-${sdk}: `)).length, 1);
     }
-    const detail = Object.fromEntries(
-      lines[1].replace(/^bundle-size-teleconsult: /, '').split(' ').map((kv) => kv.split('=')),
+    const detail = (key) => Object.fromEntries(
+      lines.find((l) => l.startsWith(`bundle-size-${key}: `)).replace(/^[^:]+: /, '').split(' ').map((kv) => kv.split('=')),
     );
+    const whole = detail('teleconsult');
+    const join = detail('teleconsult_join');
     // Teleconsult's size counts its .wasm as well as its JS.
-    assert.ok(Number(detail.wasm_gz) > 0 && Number(detail.js_gz) > 0);
-    assert.equal(Number(detail.gz), Number(detail.wasm_gz) + Number(detail.js_gz));
-    assert.equal(m[1], (Number(detail.gz) / 1024).toFixed(1));
+    for (const d of [whole, join]) {
+      assert.ok(Number(d.wasm_gz) > 0 && Number(d.js_gz) > 0);
+      assert.equal(Number(d.gz), Number(d.wasm_gz) + Number(d.js_gz));
+    }
+    assert.equal(m[1], (Number(whole.gz) / 1024).toFixed(1));
+    assert.equal(m[2], (Number(join.gz) / 1024).toFixed(1));
+    // The join bundle has the call module only (one .wasm: the devices module is left out),
+    // the whole SDK both; so joining downloads less.
+    assert.equal(Number(join.files), 2);
+    assert.equal(Number(whole.files), 3);
+    assert.ok(Number(join.wasm_gz) < Number(whole.wasm_gz));
     // The pinned competitors land where they were measured before (KiB; 146 / 91).
-    assert.ok(Math.abs(Number(m[2]) - 146.2) < 5, `livekit ${m[2]}`);
-    assert.ok(Math.abs(Number(m[3]) - 91.3) < 5, `twilio ${m[3]}`);
+    assert.ok(Math.abs(Number(m[3]) - 146.2) < 5, `livekit ${m[3]}`);
+    assert.ok(Math.abs(Number(m[4]) - 91.3) < 5, `twilio ${m[4]}`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -141,8 +141,8 @@ test(
       );
       assert.deepEqual(
         rows.map(([name]) => name).sort(),
-        ['getUserMedia', 'indexedDb', 'rtcPeerConnection', 'secureContext', 'webBluetooth',
-          'webCrypto', 'webSocket'],
+        ['getUserMedia', 'indexedDb', 'rtcPeerConnection', 'screenShare', 'secureContext',
+          'webBluetooth', 'webCrypto', 'webSocket'],
       );
       // Served from 127.0.0.1, the page is a secure context with WebCrypto and WebSocket.
       const available = Object.fromEntries(rows);

@@ -1,7 +1,7 @@
 // The web page inside the React Native WebView: turns the host's messages into DeviceBridge
 // pushes. react-native-webview delivers `postMessage` on `window` (iOS) and `document`
 // (Android), so listen on both.
-import { DeviceBridge } from 'teleconsult';
+import { DeviceBridge } from 'teleconsult/devices';
 
 export const bridge = new DeviceBridge({ fhir: { subject: 'Patient/123' } });
 

@@ -90,7 +90,7 @@ fn add_device_error_fields(obj: &Object, e: &CaptureError) {
 fn error_detail(e: &Error) -> Object {
     let detail = js::object(&[
         ("code", e.code().as_str().into()),
-        ("message", e.to_string().into()),
+        ("message", e.message().into()),
     ]);
     if let Error::Core(CoreError::Device(c)) = e {
         add_device_error_fields(&detail, c);

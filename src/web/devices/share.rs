@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use super::raw::RawJs;
 use super::{Events, FhirOptions, error_detail, js_error, reading_detail, reading_js};
 use crate::ErrorCode;
-use crate::consent::DataCategory;
+use crate::consent::{DataCategory, Reason};
 use crate::devices::RawRecord;
 use crate::devices::delivery::{
     self, Consent, ReadingReceiver as Receiver, ReadingSender, ReceiveError, ReceiverOutput,
@@ -36,17 +36,31 @@ use crate::web::Error;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
 
+// In the devices module alone (`teleconsult/devices`), the `Consultation` its declarations
+// name is the call module's class.
+#[cfg(not(feature = "web-call"))]
+#[wasm_bindgen(typescript_custom_section)]
+const CONSULTATION_TS: &'static str = r#"
+/** A `Consultation` of the call module (`teleconsult`). */
+type Consultation = import("../web/teleconsult.js").Consultation;
+"#;
+
 /// What consent says about sharing `category` in `consultation` now: only a consent
-/// manager attached to that consultation can refuse.
+/// manager attached to that consultation can refuse. The consent registry lives in the
+/// other wasm module (the call module), so this asks the consultation object itself
+/// (`consentRefusal`, answered there); an answer that names no reason refuses too.
 fn consent_now(consultation: &JsValue, category: Option<DataCategory>) -> Consent {
-    let refusal = || {
-        let local = get(consultation, "participantId").as_string()?;
-        let decision = crate::web::consent::allows_for_consultation(&local, category?, now_ms())?;
-        (!decision.allowed).then_some(decision.reason)
+    let Some(category) = category else {
+        return Consent::Allowed;
     };
-    match refusal() {
-        Some(reason) => Consent::Refused(Some(reason)),
-        None => Consent::Allowed,
+    match sh_consent_refusal(consultation, category as u8) {
+        Ok(v) if v.is_undefined() => Consent::Allowed,
+        Ok(v) => Consent::Refused(Some(
+            v.as_string()
+                .and_then(|n| Reason::from_name(&n))
+                .unwrap_or(Reason::NoGrant),
+        )),
+        Err(_) => Consent::Refused(Some(Reason::NoGrant)),
     }
 }
 
@@ -79,6 +93,9 @@ extern "C" {
     /// `consultation.sendData(participant, bytes)`.
     #[wasm_bindgen(js_name = shSend, catch)]
     fn sh_send(consultation: &JsValue, participant: &str, bytes: Vec<u8>) -> Result<(), JsValue>;
+    /// `consultation.consentRefusal(category)`: a reason name, or `undefined` when allowed.
+    #[wasm_bindgen(js_name = shConsentRefusal, catch)]
+    fn sh_consent_refusal(consultation: &JsValue, category: u8) -> Result<JsValue, JsValue>;
 }
 
 /// Called with each event's `detail`.

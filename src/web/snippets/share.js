@@ -22,3 +22,14 @@ export function shListen(target, kind, onDetail) {
 export function shSend(consultation, participantId, bytes) {
   consultation.sendData(participantId, bytes);
 }
+
+/**
+ * `consultation.consentRefusal(category)`: the consent registry is in the call module's wasm,
+ * this module's is the devices one; a `Consultation` answers with a `ConsentReason` name
+ * when its consent managers refuse the category (its encoding byte), else `undefined`. An
+ * app's own consultation-like object has no consent managers: `undefined`. Throws what the
+ * consultation throws (the caller then refuses).
+ */
+export function shConsentRefusal(consultation, category) {
+  return typeof consultation.consentRefusal === 'function' ? consultation.consentRefusal(category) : undefined;
+}

@@ -37,7 +37,7 @@ async function run(fn, ...args) {
 
 async function open(path = '/') {
   await wd('POST', `/session/${session}/url`, { url: `${relay.url}${path}` });
-  await run(async () => { window.t = await import('/pkg/index.js'); });
+  await run(async () => { window.t = { ...await import('/pkg/index.js'), ...await import('/pkg/devices.js') }; });
 }
 
 before(async () => {
