@@ -24,7 +24,7 @@ if (!(MIB > 0 && MIB <= 10)) fail(NAME, '--mib must be in (0, 10] (the SDK caps 
 checkPrerequisites(NAME, { relay: true });
 ensureLoopbackNamespace(NAME);
 
-const { startRelay, launchBrowser, startCall, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } = await import('../../tests/e2e/harness.mjs');
+const { startRelay, launchBrowser, startCall, directChannelOpen, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } = await import('../../tests/e2e/harness.mjs');
 const relay = await startRelay({ www: testPages });
 const browser = await launchBrowser();
 const SIZE = Math.floor(MIB * 1024 * 1024);
@@ -49,12 +49,7 @@ try {
   // The peer connection is up and its direct channel open: the SDK's chunks take the direct
   // path (docs/FILES.md), not the relay. (`media: false` still negotiates receive-only audio
   // and video, so the connection connects.)
-  await until(patient, async (id) => {
-    if (!window.c.participants().some((p) => p.id === id && p.connected)) return false;
-    let open = false;
-    (await window.c.getStats(id)).forEach((s) => { if (s.type === 'data-channel' && s.state === 'open') open = true; });
-    return open;
-  }, doc.id, { what: 'direct channel open', timeout: 20_000 });
+  await directChannelOpen(patient, doc.id, 20_000);
 
   // The same random bytes on both pages' sides: the patient's file.
   await patient.evaluate((size) => {

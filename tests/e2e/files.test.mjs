@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startRelay, launchBrowser, startCall, startProxy, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, startProxy, directChannelOpen, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -203,12 +203,7 @@ test('between connected participants a file takes the direct path: same hash, an
     await consent(call, ['video', 'files']);
     await until(clinician, () => window.r.check({ category: 'files' }).allowed, null, { what: 'files grant replicated' });
     // The peer connection is up, and its data channel open.
-    await until(patient, async (id) => {
-      if (!window.c.participants().some((p) => p.id === id && p.connected)) return false;
-      let open = false;
-      (await window.c.getStats(id)).forEach((s) => { if (s.type === 'data-channel' && s.state === 'open') open = true; });
-      return open;
-    }, doc.id, { what: 'direct channel open' });
+    await directChannelOpen(patient, doc.id);
     const size = 3 * 1024 * 1024;
     const sha = await makePhoto(patient, size);
     const from = proxy.recorded.length;
