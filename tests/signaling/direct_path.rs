@@ -55,6 +55,20 @@ fn direct_call() -> Net {
     net
 }
 
+/// A direct call in which the patient sent one bulk message `chunk`: the envelope it put on
+/// the channel (still there, not delivered).
+fn one_chunk_on_the_channel() -> (Net, Vec<u8>) {
+    let mut net = direct_call();
+    let now = net.now;
+    net.nodes[1]
+        .session
+        .send_bulk_app_data(pid(1), b"chunk", now)
+        .unwrap();
+    net.flush(1);
+    let (_, frame) = net.nodes[1].direct.first().cloned().unwrap();
+    (net, frame)
+}
+
 fn relayed(net: &Net, from: ParticipantId, to: ParticipantId, kind: u8) -> usize {
     frames(net, from, to, kind).len()
 }
@@ -159,14 +173,7 @@ fn another_participants_frame_on_the_direct_path_is_refused() {
 
 #[test]
 fn a_frame_replayed_on_the_direct_path_is_refused_and_applied_once() {
-    let mut net = direct_call();
-    let now = net.now;
-    net.nodes[1]
-        .session
-        .send_bulk_app_data(pid(1), b"chunk", now)
-        .unwrap();
-    net.flush(1);
-    let (_, frame) = net.nodes[1].direct.first().cloned().unwrap();
+    let (mut net, frame) = one_chunk_on_the_channel();
     assert!(carry_direct(&mut net, |_| true).is_empty());
     let replays = net.nodes[0].session.security_count(SecurityKind::Replay);
     // Again on the channel, then through the relay: the one replay window refuses both.
@@ -277,14 +284,9 @@ fn switching_paths_mid_stream_loses_and_duplicates_nothing() {
 
 #[test]
 fn a_tampered_frame_on_the_direct_path_is_refused_without_state_change() {
-    let mut net = direct_call();
+    let (mut net, frame) = one_chunk_on_the_channel();
+    net.nodes[1].direct.clear();
     let now = net.now;
-    net.nodes[1]
-        .session
-        .send_bulk_app_data(pid(1), b"chunk", now)
-        .unwrap();
-    net.flush(1);
-    let (_, frame) = net.nodes[1].direct.pop().unwrap();
     let before = snapshot(&net.nodes[0].session);
     for bit in [8 * 40, 8 * (frame.len() - 1)] {
         let mut bad = frame.clone();
