@@ -160,6 +160,9 @@ pub struct Transfers {
     out: VecDeque<(ParticipantId, Vec<u8>)>,
     /// Chunk bytes per second this side may send (`None`: as fast as acknowledged).
     pace: Option<Pace>,
+    /// Peers whose frames take a direct path, not the relay: their chunks do not count
+    /// against the pace (the window and acknowledgements still hold).
+    unpaced: Vec<ParticipantId>,
 }
 
 /// A token bucket over the chunk bytes sent: the relay closes a connection that sends more
@@ -205,6 +208,7 @@ impl Transfers {
             finished: VecDeque::new(),
             out: VecDeque::new(),
             pace: None,
+            unpaced: Vec::new(),
         }
     }
 
@@ -220,6 +224,16 @@ impl Transfers {
             tokens: burst,
             at: now,
         });
+    }
+
+    /// Frames to `peer` take a direct path (`true`: the pace no longer holds its chunks back,
+    /// which go out now up to the window) or the relay again (`false`).
+    pub fn set_direct(&mut self, peer: ParticipantId, direct: bool, now: u64) {
+        self.unpaced.retain(|p| *p != peer);
+        if direct {
+            self.unpaced.push(peer);
+            self.fill_all(now);
+        }
     }
 
     // ----- getters ---------------------------------------------------------------------------
@@ -614,6 +628,7 @@ impl Transfers {
     /// nothing is sent to it. Returns what ended.
     pub fn peer_left(&mut self, peer: ParticipantId) -> Vec<(TransferId, Direction)> {
         let mut ended = Vec::new();
+        self.unpaced.retain(|p| *p != peer);
         let (gone, kept): (Vec<_>, Vec<_>) = core::mem::take(&mut self.outgoing)
             .into_iter()
             .partition(|t| t.to == peer);
@@ -667,10 +682,11 @@ impl Transfers {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         let p = self.pace.as_ref()?;
-        let waiting = self
-            .outgoing
-            .iter()
-            .any(|t| t.sent < t.offer.chunks() && t.sent < t.acked.saturating_add(WINDOW));
+        let waiting = self.outgoing.iter().any(|t| {
+            t.sent < t.offer.chunks()
+                && t.sent < t.acked.saturating_add(WINDOW)
+                && !self.unpaced.contains(&t.to)
+        });
         if !waiting {
             return None;
         }
@@ -718,6 +734,7 @@ impl Transfers {
         if let Some(p) = self.pace.as_mut() {
             p.refill(now);
         }
+        let paced = !self.unpaced.contains(&to);
         let Some(t) = self.outgoing.iter_mut().find(|t| t.to == to && t.id == id) else {
             return;
         };
@@ -728,7 +745,7 @@ impl Transfers {
             let Some(data) = t.data.get(start..end) else {
                 break;
             };
-            if let Some(p) = self.pace.as_mut() {
+            if let Some(p) = self.pace.as_mut().filter(|_| paced) {
                 let cost = data.len() as u64;
                 if p.tokens < cost {
                     break;

@@ -46,6 +46,7 @@
 //!         Output::Timeout(at) => now = at,                 // setTimeout → handle_timeout
 //!         Output::Event(_event) => {}                      // tell the app
 //!         Output::Media { peer: _, request: _ } => {}      // drive that RTCPeerConnection
+//!         Output::Direct { peer: _, frame: _ } => {}       // its data channel, if open
 //!     }
 //! }
 //! session.handle_timeout(now);

@@ -254,7 +254,7 @@ fn drain(index: usize, side: &mut Side, wire: &mut Vec<(usize, Vec<u8>)>, now: u
     while let Some(output) = side.session.poll_output() {
         match output {
             Output::Transmit(bytes) => wire.push((index, bytes)),
-            Output::Timeout(_) => {}
+            Output::Timeout(_) | Output::Direct { .. } => {}
             Output::Event(Event::PeerConnected { .. }) => side.connected = true,
             Output::Event(event) => events.push(event),
             Output::Media { peer, request } => match request {

@@ -25,8 +25,8 @@ use crate::consent::{DataCategory, Decision, RecordingSignal};
 use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
-    CloseReason, Config, Event, Invite, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
-    Redacted, SdpKind, SecurityKind, Session, SessionError, Timeouts, message::CAP_RESUME,
+    CloseReason, Config, Event, IceState, Invite, LeaveReason, MediaRequest, Output, PeerInfo,
+    Phase, Redacted, SdpKind, SecurityKind, Session, SessionError, Timeouts, message::CAP_RESUME,
 };
 use crate::sorted_map::SortedMap;
 use crate::web::Error;
@@ -1261,6 +1261,13 @@ fn pump(inner: &Shared) {
                     socket.send(&bytes);
                 }
             }
+            Output::Direct { peer, frame } => {
+                // Not sent now: the session sends it again (through the relay once the
+                // channel is reported closed).
+                if let Some(p) = inner.borrow().peers.get(&peer) {
+                    p.send_direct(&frame);
+                }
+            }
             Output::Timeout(at) => arm_timer(inner, at),
             Output::Event(event) => on_event(inner, event),
             Output::Media { peer, request } => on_media(inner, peer, request),
@@ -1291,9 +1298,14 @@ fn arm_timer(inner: &Shared, at: u64) {
 
 fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
     if request == MediaRequest::ClosePeer {
-        let mut guard = inner.borrow_mut();
-        guard.peers.remove(&id);
-        guard.remote_streams.remove(&id);
+        let closed = {
+            let mut guard = inner.borrow_mut();
+            guard.remote_streams.remove(&id);
+            guard.peers.remove(&id)
+        };
+        // Its channel's handlers are gone with it: no close event tells the files.
+        drop(closed);
+        super::files::route_changed(inner, id, false);
         return;
     }
     {
@@ -1541,8 +1553,16 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
         PeerEvent::Candidate(c) => input(weak, |i, now| {
             let _ = i.session.handle_local_candidate(id, c, now);
         }),
-        PeerEvent::Ice(state) => input(weak, |i, now| {
-            let _ = i.session.handle_ice_state(id, state, now);
+        PeerEvent::Ice(state) => {
+            input(weak, |i, now| {
+                let _ = i.session.handle_ice_state(id, state, now);
+            });
+            let up = matches!(state, IceState::Connected | IceState::Completed);
+            direct_changed(weak, id, |p| p.ice_up = up);
+        }
+        PeerEvent::Direct(open) => direct_changed(weak, id, |p| p.channel_open = open),
+        PeerEvent::DirectFrame(frame) => input(weak, |i, now| {
+            let _ = i.session.handle_direct_frame(id, &frame, now);
         }),
         PeerEvent::Track(track, sender_stream) => {
             let Some(inner) = weak.upgrade() else { return };
@@ -1592,6 +1612,24 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
             }
         }
     }
+}
+
+/// The direct path to `id` is its data channel open while ICE is connected (during an ICE
+/// restart the channel stays open but carries nothing): when that changes, the session and
+/// the file transfers are told, and bulk data takes the direct path or the relay.
+fn direct_changed(weak: &Weak<RefCell<Inner>>, id: ParticipantId, f: impl FnOnce(&mut Peer)) {
+    let Some(inner) = weak.upgrade() else { return };
+    let up = {
+        let Ok(mut guard) = inner.try_borrow_mut() else {
+            return;
+        };
+        let Some(p) = guard.peers.get_mut(&id) else {
+            return;
+        };
+        f(p);
+        p.channel_open && p.ice_up
+    };
+    super::files::route_changed(&inner, id, up);
 }
 
 fn on_event(inner: &Shared, event: Event) {

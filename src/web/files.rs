@@ -87,6 +87,9 @@ pub(super) struct CallFiles {
     /// Wakes the transfers when the pace lets held-back chunks go, and the time it is armed
     /// for.
     timer: Option<(Timer, u64)>,
+    /// Peers with a direct path up (kept here too: the transfers may be made after it came
+    /// up).
+    direct: Vec<ParticipantId>,
 }
 
 fn transfers<'a>(files: &'a mut CallFiles, s: &Session, now: u64) -> &'a mut Transfers {
@@ -95,6 +98,9 @@ fn transfers<'a>(files: &'a mut CallFiles, s: &Session, now: u64) -> &'a mut Tra
         // Below the relay's byte rate: above it the relay closes the connection (4009).
         let (rate, burst) = crate::files::DEFAULT_RATE;
         t.set_rate(rate, burst, now);
+        for peer in &files.direct {
+            t.set_direct(*peer, true, now);
+        }
         t
     })
 }
@@ -153,14 +159,15 @@ fn decision(s: &Session, now: u64) -> Decision {
     super::consent::everyone_decision(&local, &patients, DataCategory::Files, now)
 }
 
-/// Hands every queued frame to the session. A frame it cannot take (its queue is full) marks
+/// Hands every queued frame to the session, as bulk data: over the peer's direct path when
+/// there is one (docs/FILES.md, "Direct path"). A frame it cannot take (its queue is full) marks
 /// the peer stalled: [`resume_stalled`] sends again from the last acknowledgement.
 fn flush(files: &mut CallFiles, s: &mut Session, now: u64) {
     let Some(t) = files.transfers.as_mut() else {
         return;
     };
     while let Some((to, frame)) = t.poll_transmit() {
-        if s.send_app_data(to, &frame, now).is_err() && !files.stalled.contains(&to) {
+        if s.send_bulk_app_data(to, &frame, now).is_err() && !files.stalled.contains(&to) {
             files.stalled.push(to);
         }
     }
@@ -329,10 +336,28 @@ pub(super) fn enforce(inner: &Shared) {
     }
 }
 
+/// The direct path to `peer` came up or went down: the session routes bulk data by it, and
+/// chunks are paced for the relay only while they go through it.
+pub(super) fn route_changed(inner: &Shared, peer: ParticipantId, direct: bool) {
+    let _ = consultation::with_files(inner, |files, s, now| {
+        s.set_direct(peer, direct, now);
+        files.direct.retain(|p| *p != peer);
+        if direct {
+            files.direct.push(peer);
+        }
+        if let Some(t) = files.transfers.as_mut() {
+            t.set_direct(peer, direct, now);
+        }
+        flush(files, s, now);
+    });
+    schedule(inner);
+}
+
 /// `peer` left the call (or its page restarted): its transfers end, without a partial file.
 pub(super) fn peer_left(inner: &Shared, peer: ParticipantId) {
     let ended = consultation::with_files(inner, |files, _, _| {
         files.stalled.retain(|p| *p != peer);
+        files.direct.retain(|p| *p != peer);
         files
             .transfers
             .as_mut()

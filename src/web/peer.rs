@@ -34,6 +34,8 @@ extern "C" {
     /// Constructs and closes a throwaway connection, to start WebRTC up (see the snippet).
     #[wasm_bindgen(js_name = warmUp)]
     pub fn warm_up();
+    #[wasm_bindgen(js_name = sendDirect)]
+    fn send_direct(pc: &RtcPeerConnection, frame: &[u8]) -> bool;
     #[wasm_bindgen(js_name = closePeer, catch)]
     fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]
@@ -96,6 +98,10 @@ pub enum PeerEvent {
     Ice(IceState),
     /// A remote track arrived, with the sender's stream when the browser named one.
     Track(MediaStreamTrack, Option<MediaStream>),
+    /// The direct data channel opened (`true`) or closed.
+    Direct(bool),
+    /// A message on the direct data channel (a sealed envelope, checked by the session).
+    DirectFrame(Vec<u8>),
     /// A STUN/TURN server refused us (for example a wrong TURN credential: 401).
     IceError {
         /// The STUN error code (401 unauthorized, 403 forbidden, 701 unreachable, …).
@@ -173,6 +179,11 @@ pub struct Peer {
     pub monitor: Monitor,
     /// An offer made before the connection was handed out, settled before any request.
     pub warm: Option<WarmStart>,
+    /// The direct data channel is open, and ICE connected: what the session is told
+    /// (`Session::set_direct`) when either changes.
+    pub channel_open: bool,
+    /// ICE reports the path up (`connected` or `completed`).
+    pub ice_up: bool,
     _on_event: Closure<dyn FnMut(u32, JsValue, JsValue, JsValue)>,
 }
 
@@ -200,6 +211,8 @@ impl Peer {
             busy: false,
             monitor,
             warm: None,
+            channel_open: false,
+            ice_up: false,
             _on_event: on_event,
         })
     }
@@ -224,6 +237,12 @@ impl Peer {
     /// removed since it was made).
     pub fn still_offers(&self, warm: &WarmOffer) -> bool {
         offer_shape(&self.pc) == warm.shape
+    }
+
+    /// Sends a sealed envelope on the direct data channel; `false` when it cannot go now
+    /// (not open, or its buffer full): the session sends it again.
+    pub fn send_direct(&self, frame: &[u8]) -> bool {
+        send_direct(&self.pc, frame)
     }
 
     /// The underlying connection (a cheap handle clone), for async work and stats.
@@ -272,6 +291,8 @@ fn peer_event(kind: u32, a: JsValue, b: JsValue, c: JsValue) -> Option<PeerEvent
             text: b.as_string().unwrap_or_default(),
             url: c.as_string().unwrap_or_default(),
         },
+        4 => PeerEvent::Direct(a.as_bool()?),
+        5 => PeerEvent::DirectFrame(a.dyn_into::<js_sys::Uint8Array>().ok()?.to_vec()),
         _ => return None,
     })
 }

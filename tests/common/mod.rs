@@ -104,6 +104,8 @@ pub struct Node {
     pub fp: u8,
     /// When true, ICE never connects (no network path between the browsers).
     pub no_path: bool,
+    /// Envelopes sent on a direct path ([`Output::Direct`]), not delivered: tests carry them.
+    pub direct: Vec<(ParticipantId, Vec<u8>)>,
 }
 
 impl Node {
@@ -288,6 +290,7 @@ impl Net {
             held: Vec::new(),
             fp: id.0[0].wrapping_mul(16),
             no_path: false,
+            direct: Vec::new(),
         });
         self.nodes.len() - 1
     }
@@ -363,6 +366,7 @@ impl Net {
                     }
                 }
                 Output::Timeout(t) => self.nodes[i].timer = Some(t),
+                Output::Direct { peer, frame } => self.nodes[i].direct.push((peer, frame)),
                 Output::Event(e) => self.nodes[i].events.push(e),
                 Output::Media { peer, request } => {
                     if self.nodes[i].auto_media {

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startRelay, launchBrowser, startCall, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, startProxy, directChannelOpen, until, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -41,8 +41,8 @@ function watchFiles(page) {
   });
 }
 
-async function filesCall() {
-  const call = await startCall(browser, relay, { media: false });
+async function filesCall(options = {}) {
+  const call = await startCall(browser, relay, { media: false, ...options });
   const { clinician, patient } = call;
   await until(patient, () => window.c.participants().some((p) => p.role === 'clinician' && p.secured && p.inCall), null, { what: 'secured' });
   await until(clinician, () => window.c.participants().some((p) => p.role === 'patient' && p.secured && p.inCall), null, { what: 'patient in call' });
@@ -191,5 +191,33 @@ test('refused without consent: nothing is sent, and an offer the clinician\'s re
     assert.equal(await clinician.evaluate(() => window.c.files.list().length), 0);
   } finally {
     await call.close();
+  }
+});
+
+test('between connected participants a file takes the direct path: same hash, and the relay sees almost none of its bytes', async () => {
+  // The patient's relay traffic goes through a recording proxy.
+  const proxy = await startProxy(relay.wsUrl);
+  const call = await filesCall({ patientRelayUrl: proxy.wsUrl });
+  const { clinician, patient, doc } = call;
+  try {
+    await consent(call, ['video', 'files']);
+    await until(clinician, () => window.r.check({ category: 'files' }).allowed, null, { what: 'files grant replicated' });
+    // The peer connection is up, and its data channel open.
+    await directChannelOpen(patient, doc.id);
+    const size = 3 * 1024 * 1024;
+    const sha = await makePhoto(patient, size);
+    const from = proxy.recorded.length;
+    const sent = await patient.evaluate(async () => (await window.c.files.send(window.photo).done).sha256);
+    assert.equal(sent, sha);
+    await until(clinician, () => window.receivedSha.length === 1, null, { what: 'file received' });
+    assert.deepEqual(await clinician.evaluate(() => window.receivedSha), [sha]);
+    // Up and down, everything the patient's relay connection carried during the transfer
+    // (keep-alives, chat-sized frames) is a small fraction of the file.
+    const relayed = proxy.recorded.slice(from).reduce((n, m) => n + m.data.length, 0);
+    assert.ok(relayed < size / 50, `the relay carried ${relayed} bytes of a ${size}-byte transfer`);
+    assert.deepEqual(await patient.evaluate(() => window.errors.map((e) => e.code)), []);
+  } finally {
+    await call.close();
+    await proxy.stop();
   }
 });

@@ -234,6 +234,17 @@ export async function until(page, fn, arg, { timeout = 15_000, what = 'condition
   }
 }
 
+/** Waits until the page's peer connection with `participantId` is connected and its direct
+ *  data channel (file chunks, docs/PROTOCOL.md §10.0) is open, as `getStats` reports it. */
+export async function directChannelOpen(page, participantId, timeout = 15_000) {
+  await until(page, async (id) => {
+    if (!window.c.participants().some((p) => p.id === id && p.connected)) return false;
+    let open = false;
+    (await window.c.getStats(id)).forEach((s) => { if (s.type === 'data-channel' && s.state === 'open') open = true; });
+    return open;
+  }, participantId, { what: 'direct channel open', timeout });
+}
+
 /** Frames decoded from one participant, from the SDK's own `getStats`. */
 export async function framesDecoded(page, participantId) {
   return page.evaluate(async (id) => {

@@ -303,3 +303,49 @@ fn a_paced_sender_stays_below_the_relays_byte_rate_and_still_completes() {
     );
     assert_eq!(pt.poll_timeout(), None, "nothing left to pace");
 }
+
+#[test]
+fn on_a_direct_path_the_pace_no_longer_holds_chunks_back_but_the_window_does() {
+    let data = jpeg(4 * 1024 * 1024);
+    let mut pt = Transfers::new(PT, Role::Patient);
+    let mut dr = Transfers::new(DR, Role::Clinician);
+    let chunks = |frames: &[(ParticipantId, Vec<u8>)]| {
+        frames
+            .iter()
+            .filter(|(_, f)| matches!(Frame::decode(f), Ok(Frame::Chunk { .. })))
+            .count() as u32
+    };
+    // Paced for the relay: a burst of two chunks, then the deadline.
+    pt.set_rate(CHUNK_LEN as u64, 2 * CHUNK_LEN as u64, T0);
+    pt.send(DR, ID, "big.jpg", "image/jpeg", data.clone(), &yes(), T0)
+        .unwrap();
+    let mut out: Vec<_> = std::iter::from_fn(|| pt.poll_transmit()).collect();
+    assert_eq!(chunks(&out), 2);
+    assert!(pt.poll_timeout().is_some());
+    // The direct path comes up: the window fills at once, and nothing waits for the pace.
+    pt.set_direct(DR, true, T0);
+    out.extend(std::iter::from_fn(|| pt.poll_transmit()));
+    assert_eq!(chunks(&out), WINDOW);
+    assert_eq!(pt.poll_timeout(), None);
+    // Back on the relay (the channel closed): paced again; the transfer still completes.
+    pt.set_direct(DR, false, T0);
+    let mut now = T0;
+    while dr.held(PT, ID).is_none() {
+        for (_, f) in out.drain(..) {
+            dr.receive(peer(PT, Role::Patient), &f, &yes(), now)
+                .unwrap();
+        }
+        while let Some((_, f)) = dr.poll_transmit() {
+            pt.receive(peer(DR, Role::Clinician), &f, &yes(), now)
+                .unwrap();
+        }
+        out.extend(std::iter::from_fn(|| pt.poll_transmit()));
+        if out.is_empty() && dr.held(PT, ID).is_none() {
+            now = pt.poll_timeout().expect("paced chunks wait for a deadline");
+            pt.handle_timeout(now);
+            out.extend(std::iter::from_fn(|| pt.poll_transmit()));
+        }
+    }
+    assert_eq!(dr.held(PT, ID).unwrap().data, data);
+    assert!(now > T0, "the relay leg was paced");
+}

@@ -12,6 +12,7 @@ mod common;
 
 mod arbitrary_input;
 mod consultation_connects;
+mod direct_path;
 mod glare;
 mod hang_up;
 mod hello_attacks;

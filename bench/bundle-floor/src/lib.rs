@@ -130,6 +130,10 @@ fn with_session(f: impl FnOnce(&mut Session) -> u32) -> u32 {
             match out {
                 Output::Transmit(bytes) => emit(&bytes),
                 Output::Timeout(at) => emit(&at.to_le_bytes()),
+                Output::Direct { peer, frame } => {
+                    emit(&peer.0);
+                    emit(&frame);
+                }
                 Output::Event(e) => {
                     black_box(e);
                 }

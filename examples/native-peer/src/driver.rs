@@ -284,6 +284,8 @@ impl Driver {
                     }
                 }
                 Output::Timeout(at) => self.timeout_at = Some(at),
+                // This driver never reports a direct path.
+                Output::Direct { .. } => {}
                 Output::Event(e) => self.on_event(e),
                 Output::Media { peer, request } => self.on_media_request(peer, request).await,
             }

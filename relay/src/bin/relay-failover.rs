@@ -179,6 +179,8 @@ impl Participant {
             match o {
                 Output::Transmit(bytes) => out.push(bytes),
                 Output::Timeout(at) => self.timer = Some(at),
+                // No direct path is ever reported here.
+                Output::Direct { .. } => {}
                 Output::Media { peer, request } => self.media(peer, request, now),
                 Output::Event(e) => match e {
                     Event::AdmissionRequested { peer, .. } => {

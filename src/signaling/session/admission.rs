@@ -97,6 +97,7 @@ impl Session {
         self.enqueue_signal(peer, &Signal::Deny, now)?;
         if let Some(p) = self.peers.get_mut(&peer) {
             p.admission = Admission::Denied;
+            p.direct = false;
             if p.has_connection() {
                 p.neg = Neg::new();
                 self.out.push_back(Output::Media {

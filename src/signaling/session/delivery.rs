@@ -3,7 +3,7 @@
 //! with backoff).
 
 use super::{
-    CloseReason, Event, LeaveReason, MAX_BACKOFF_MS, Peer, R, Relay, SecurityKind, Session,
+    CloseReason, Event, LeaveReason, MAX_BACKOFF_MS, Output, Peer, R, Relay, SecurityKind, Session,
     SessionError, err,
 };
 use crate::crypto::{CryptoError, Header, VERSION};
@@ -20,6 +20,9 @@ pub(super) struct OutMsg {
     pub(super) payload: Vec<u8>,
     pub(super) next_retx: Option<u64>,
     pub(super) backoff: u64,
+    /// Bulk data (file chunks): sealed as any message, but sent over the peer's direct path
+    /// when there is one.
+    pub(super) bulk: bool,
 }
 
 /// Makes every queued message due now with a fresh backoff: the keys changed, so whatever
@@ -108,19 +111,40 @@ impl Session {
         err(SessionError::ProtocolViolation)
     }
 
+    /// Acknowledges what arrived from `to`, over the direct path when there is one: acks are
+    /// cumulative, so one lost with a closing channel is made good by the next.
     pub(super) fn send_ack(&mut self, to: ParticipantId) {
-        let next = self.peers.get(&to).map_or(1, |p| p.next_in);
-        self.seal_and_send(to, KIND_ACK, &next.to_be_bytes());
+        let (next, direct) = self
+            .peers
+            .get(&to)
+            .map_or((1, false), |p| (p.next_in, p.direct));
+        self.seal_and_send_via(to, KIND_ACK, &next.to_be_bytes(), direct);
     }
 
     pub(super) fn seal_and_send(&mut self, to: ParticipantId, kind: u8, body: &[u8]) -> bool {
+        self.seal_and_send_via(to, kind, body, false)
+    }
+
+    /// Seals `body` for `to` and sends it through the relay, or over the direct path
+    /// (`direct`): the same envelope either way.
+    fn seal_and_send_via(
+        &mut self,
+        to: ParticipantId,
+        kind: u8,
+        body: &[u8],
+        direct: bool,
+    ) -> bool {
         let (room, me) = (self.room.0, self.id.0);
         let Some(keys) = self.peers.get_mut(&to).and_then(|p| p.keying.keys_mut()) else {
             return false;
         };
         match keys.sealer.seal(kind, &room, &me, &to.0, body) {
             Ok(frame) => {
-                self.transmit_to(to, frame);
+                if direct {
+                    self.out.push_back(Output::Direct { peer: to, frame });
+                } else {
+                    self.transmit_to(to, frame);
+                }
                 true
             }
             Err(CryptoError::NonceExhausted) => {
@@ -220,10 +244,18 @@ impl Session {
     // ----- reliable messages out -------------------------------------------------------------
 
     pub(super) fn enqueue_signal(&mut self, to: ParticipantId, sig: &Signal, now: u64) -> R {
-        self.enqueue(to, KIND_SIGNAL, sig.encode(), now)
+        self.enqueue_as(to, KIND_SIGNAL, sig.encode(), false, now)
     }
 
-    pub(super) fn enqueue(&mut self, to: ParticipantId, kind: u8, payload: Vec<u8>, now: u64) -> R {
+    /// Queues a reliable message; `bulk` ones take the direct path when there is one.
+    pub(super) fn enqueue_as(
+        &mut self,
+        to: ParticipantId,
+        kind: u8,
+        payload: Vec<u8>,
+        bulk: bool,
+        now: u64,
+    ) -> R {
         let backoff = self.t.retransmit;
         let p = self.peers.get_mut(&to).ok_or(SessionError::InvalidState)?;
         if p.outbox.len() >= MAX_OUTBOX {
@@ -237,6 +269,7 @@ impl Session {
             payload,
             next_retx: None,
             backoff,
+            bulk,
         });
         self.pump(to, now);
         Ok(())
@@ -253,18 +286,19 @@ impl Session {
         if !p.keying.may_seal() {
             return;
         }
+        let direct = p.direct;
         let mut due = Vec::new();
         for m in p.outbox.iter_mut() {
             if m.next_retx.is_none_or(|t| t <= now) {
                 let mut body = m.id.to_be_bytes().to_vec();
                 body.extend_from_slice(&m.payload);
-                due.push((m.kind, body));
+                due.push((m.kind, body, direct && m.bulk));
                 m.next_retx = Some(now.saturating_add(m.backoff));
                 m.backoff = m.backoff.saturating_mul(2).min(MAX_BACKOFF_MS);
             }
         }
-        for (kind, body) in due {
-            if !self.seal_and_send(to, kind, &body) {
+        for (kind, body, direct) in due {
+            if !self.seal_and_send_via(to, kind, &body, direct) {
                 break;
             }
         }

@@ -41,7 +41,9 @@ use core::fmt;
 use zeroize::Zeroizing;
 
 use super::memory::PeerMemory;
-use super::message::{Candidate, KIND_APP_DATA, ScreenShare, SdpKind, Signal, valid_stream_id};
+use super::message::{
+    self, Candidate, KIND_APP_DATA, ScreenShare, SdpKind, Signal, valid_stream_id,
+};
 use super::relay_wire::{ClientMessage, LeftReason, ParticipantId, Role, ServerMessage};
 use super::{MAX_APP_DATA_LEN, MAX_CANDIDATE_LEN, MAX_NAME_LEN, Redacted};
 use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys};
@@ -516,19 +518,61 @@ impl Session {
     /// Sends application data (consent events, readings, chat) to `peer`: sealed, reliable,
     /// in order, exactly once while both sessions live (docs/PROTOCOL.md, "App data").
     pub fn send_app_data(&mut self, peer: ParticipantId, data: &[u8], now: u64) -> R {
+        self.app_data(peer, data, false, now)
+    }
+
+    /// Sends bulk application data (file chunks) to `peer`: exactly as
+    /// [`Self::send_app_data`] (the same sealed, reliable, ordered channel), but sent over
+    /// the peer's direct path while [`Self::set_direct`] reports one ([`Output::Direct`]),
+    /// through the relay otherwise (docs/PROTOCOL.md, "Direct path").
+    pub fn send_bulk_app_data(&mut self, peer: ParticipantId, data: &[u8], now: u64) -> R {
+        self.app_data(peer, data, true, now)
+    }
+
+    /// The driver's direct path to `peer` (a data channel on its peer connection) is up
+    /// (open, and ICE connected) or down. From now on bulk messages and acknowledgements
+    /// take it, or the relay again; going down, every message not yet acknowledged is sent
+    /// again at once through the relay (what was in the closed channel may be lost), and
+    /// the receiver's window drops whatever arrives twice.
+    pub fn set_direct(&mut self, peer: ParticipantId, up: bool, now: u64) {
+        self.timeout_reported = false;
+        let backoff = self.t.retransmit;
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let up = up && !p.admission.is_denied();
+        if p.direct == up {
+            return;
+        }
+        p.direct = up;
+        if !up {
+            delivery::restart_outbox(p, backoff);
+            self.pump(peer, now);
+        }
+    }
+
+    /// One message from `peer`'s direct data channel: handled exactly as a frame the relay
+    /// delivered from `peer` (header, key, authentication, replay window, message ids), so
+    /// a frame of anyone else, tampered or replayed is refused as it would be from the
+    /// relay. Only what the direct path carries is accepted: sealed app data and
+    /// acknowledgements (hellos and signaling always go through the relay).
+    pub fn handle_direct_frame(&mut self, peer: ParticipantId, frame: &[u8], now: u64) -> R {
         self.timeout_reported = false;
         self.check_open()?;
-        if data.len() > MAX_APP_DATA_LEN {
-            return err(SessionError::TooLarge);
-        }
-        if !self
-            .peers
-            .get(&peer)
-            .is_some_and(|p| p.remote.is_some() && !p.admission.is_denied())
-        {
+        if self.relay != Relay::Joined {
             return err(SessionError::InvalidState);
         }
-        self.enqueue(peer, KIND_APP_DATA, data.to_vec(), now)
+        if !matches!(
+            frame.get(1),
+            Some(&(message::KIND_APP_DATA | message::KIND_ACK))
+        ) {
+            if !self.peers.contains_key(&peer) {
+                return err(SessionError::UnknownPeer);
+            }
+            self.security(SecurityKind::ProtocolViolation, Some(peer), now);
+            return err(SessionError::ProtocolViolation);
+        }
+        self.on_frame(peer, frame, now)
     }
 
     /// The media engine needs a new offer for `peer` (a track was added or removed:
@@ -639,6 +683,22 @@ impl Session {
     }
 
     // ----- internals: helpers and dispatch ---------------------------------------------------
+
+    fn app_data(&mut self, peer: ParticipantId, data: &[u8], bulk: bool, now: u64) -> R {
+        self.timeout_reported = false;
+        self.check_open()?;
+        if data.len() > MAX_APP_DATA_LEN {
+            return err(SessionError::TooLarge);
+        }
+        if !self
+            .peers
+            .get(&peer)
+            .is_some_and(|p| p.remote.is_some() && !p.admission.is_denied())
+        {
+            return err(SessionError::InvalidState);
+        }
+        self.enqueue_as(peer, KIND_APP_DATA, data.to_vec(), bulk, now)
+    }
 
     fn check_open(&self) -> Result<(), SessionError> {
         if self.phase == Phase::Closed {

@@ -296,6 +296,16 @@ pub enum MediaRequest {
 pub enum Output {
     /// Send these bytes as one binary WebSocket message to the relay.
     Transmit(Vec<u8>),
+    /// Send this sealed envelope to `peer` as one message on its direct data channel
+    /// (only after [`Session::set_direct`] reported one). If it cannot go (the channel
+    /// closed, its buffer is full), drop it: the message is sent again, through the relay
+    /// once the path is reported down.
+    Direct {
+        /// The peer whose data channel is meant.
+        peer: ParticipantId,
+        /// The envelope, exactly as the relay would have carried it.
+        frame: Vec<u8>,
+    },
     /// Call [`Session::handle_timeout`] at this time (ms since the epoch).
     Timeout(u64),
     /// Tell the app.

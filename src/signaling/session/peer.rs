@@ -37,6 +37,11 @@ pub(super) struct Peer {
     pub(super) hello_failures: u8,
     pub(super) next_out: u64,
     pub(super) outbox: VecDeque<OutMsg>,
+    /// The driver reports a direct path to the peer (its data channel open, ICE
+    /// connected): bulk messages and acknowledgements go there ([`Output::Direct`]).
+    ///
+    /// [`Output::Direct`]: super::Output::Direct
+    pub(super) direct: bool,
     pub(super) next_in: u64,
     pub(super) reorder: SortedMap<u64, (u8, Vec<u8>)>,
     pub(super) deferred: VecDeque<Signal>,
@@ -87,6 +92,7 @@ impl Peer {
             hello_failures: 0,
             next_out: 1,
             outbox: VecDeque::new(),
+            direct: false,
             next_in: 1,
             reorder: SortedMap::new(),
             deferred: VecDeque::new(),

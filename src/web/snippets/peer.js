@@ -22,7 +22,49 @@ export function createPeer(iceServers, relayOnly, certificate, onEvent) {
   pc.oniceconnectionstatechange = () => onEvent(1, pc.iceConnectionState);
   pc.ontrack = (e) => onEvent(2, e.track, e.streams[0]);
   pc.onicecandidateerror = (e) => onEvent(3, e.errorCode, e.errorText, e.url);
+  openDirectChannel(pc, onEvent);
   return pc;
+}
+
+/**
+ * The connection's direct channel for file chunks (docs/PROTOCOL.md, "Direct path"):
+ * pre-negotiated (both sides make it with the same id when the connection is made, so no
+ * signaling and no later renegotiation; it is in the first offer), ordered and reliable. It
+ * carries sealed envelopes only. A browser without data channels has none: everything goes
+ * through the relay.
+ */
+const channels = new WeakMap();
+
+function openDirectChannel(pc, onEvent) {
+  let dc;
+  try {
+    dc = pc.createDataChannel('teleconsult', { negotiated: true, id: 0 });
+  } catch {
+    return;
+  }
+  dc.binaryType = 'arraybuffer';
+  dc.onopen = () => onEvent(4, true);
+  dc.onclose = () => onEvent(4, false);
+  dc.onmessage = (e) => {
+    if (e.data instanceof ArrayBuffer) onEvent(5, new Uint8Array(e.data));
+  };
+  channels.set(pc, dc);
+}
+
+/** Most bytes queued on a direct channel: beyond, a frame is dropped and sent again later
+ *  (the session's retransmission); the files window keeps well below it. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+/** Sends one sealed envelope on `pc`'s direct channel; false when it cannot go now. */
+export function sendDirect(pc, frame) {
+  const dc = channels.get(pc);
+  if (!dc || dc.readyState !== 'open' || dc.bufferedAmount > MAX_BUFFERED) return false;
+  try {
+    dc.send(frame);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A certificate made ahead of need (by `warmUp`, or after a join), for the next join. */
@@ -101,6 +143,8 @@ export function addRemoteTrack(stream, senderStream, track) {
 export function closePeer(pc) {
   pc.onicecandidate = pc.oniceconnectionstatechange = pc.ontrack = null;
   pc.onicecandidateerror = null;
+  const dc = channels.get(pc);
+  if (dc) dc.onopen = dc.onclose = dc.onmessage = null;
   pc.close();
 }
 
