@@ -101,9 +101,11 @@ async function shoot(page, name) {
   assert.deepEqual([...phoneFindings, ...desktopFindings], [], `${name}: serious or critical accessibility findings`);
 }
 
-/** A real click, in the tab brought to the front as a person would (background tabs render no frames). */
+/** A real click, in the tab brought to the front as a person would (background tabs render no
+ *  frames), once the element is shown: a page shows its first step only after the SDK loaded. */
 async function click(page, selector) {
   await page.bringToFront();
+  await page.waitForSelector(selector, { visible: true });
   await page.click(selector);
 }
 
