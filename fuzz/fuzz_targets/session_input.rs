@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[3 + len..];
         let role = |b: u8| [Role::Clinician, Role::Patient, Role::Guest][usize::from(b % 3)];
         let id = |b: u8| ParticipantId([b % 4; 8]);
-        match sel % 7 {
+        match sel % 9 {
             0 => {
                 let _ = s.handle_relay_message(chunk, now);
             }
@@ -87,6 +87,17 @@ fuzz_target!(|data: &[u8]| {
                     [usize::from((b >> 2) % 3)];
                 let m = ServerMessage::Left { id: id(b), reason };
                 let _ = s.handle_relay_message(&m.encode(), now);
+            }
+            7 => {
+                // A frame on the direct (peer-to-peer) path, from a peer or not.
+                let b = chunk.first().copied().unwrap_or(2);
+                let _ = s.handle_direct_frame(id(b), chunk, now);
+            }
+            8 => {
+                // The driver reports the direct path up or down, then bulk data follows.
+                let b = chunk.first().copied().unwrap_or(2);
+                s.set_direct(id(b), b & 0x80 != 0, now);
+                let _ = s.send_bulk_app_data(id(b), chunk, now);
             }
             _ => {
                 let b = chunk.first().copied().unwrap_or(2);
