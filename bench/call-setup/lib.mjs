@@ -1,7 +1,7 @@
 // Shared by the browser benchmarks (call-setup, envelope-wasm): prerequisite checks, the
 // loopback-only network namespace, and summary statistics.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -100,4 +100,31 @@ export const median = (values) => quantile(values, 0.5);
 /** A number with `digits` decimals, as a string without trailing noise. */
 export function fmt(n, digits = 1) {
   return Number.isFinite(n) ? n.toFixed(digits) : 'NaN';
+}
+
+/** Starts the V8 sampling profiler on each page (0.1 ms interval). */
+export async function startProfiles(pages) {
+  const sessions = {};
+  for (const [name, page] of Object.entries(pages)) {
+    const cdp = await page.createCDPSession();
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+    sessions[name] = cdp;
+  }
+  return sessions;
+}
+
+/**
+ * Stops the profilers `startProfiles` started and writes `<dir>/<page>-<what>.cpuprofile`
+ * (open in Chromium's DevTools; a build with `TELECONSULT_WASM_NAMES=1` names wasm functions).
+ */
+export async function stopProfiles(name, sessions, dir, what) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, cdp] of Object.entries(sessions)) {
+    const { profile } = await cdp.send('Profiler.stop');
+    writeFileSync(join(dir, `${name}-${what}.cpuprofile`), JSON.stringify(profile));
+    await cdp.detach();
+  }
+  console.error(`${name}: CPU profiles of the last ${what} transfer in ${dir}`);
 }

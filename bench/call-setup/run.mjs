@@ -3,7 +3,8 @@
 // versus a plain-WebRTC baseline through the same relay. See docs/BENCHMARKS.md.
 //
 //   node bench/call-setup/run.mjs [--runs N] [--fps F] [--raw-waiting-room] [--raw-clinician-offers]
-//                                 [--trace] [--verbose]     (needs pkg/ built and the relay binary)
+//                                 [--trace] [--verbose] [--profile DIR]
+//                                 (needs pkg/ built and the relay binary)
 //
 // stdout:
 //   call-setup: sdk_ms=<median> raw_ms=<median> ratio=<sdk/raw>
@@ -15,6 +16,7 @@
 // --raw-waiting-room, --raw-clinician-offers   add the baseline variants `raw_wr` / `raw_co`
 // --trace        print both pages' merged timelines and milestone medians (stderr)
 // --verbose      print every run's numbers (stderr)
+// --profile DIR  write both pages' CPU profiles of the last call of each kind to DIR/{patient,clinician}-<kind>.cpuprofile
 //
 // Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
 // when needed), starts its own relay (TELECONSULT_RELAY_BIN, else target/relay/ — the
@@ -25,13 +27,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile } from './lib.mjs';
+import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile, startProfiles, stopProfiles } from './lib.mjs';
 
 const NAME = 'call-setup';
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
     verbose: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     trace: { type: 'boolean', default: false },
     'raw-waiting-room': { type: 'boolean', default: false },
     'raw-clinician-offers': { type: 'boolean', default: false },
@@ -76,7 +79,7 @@ async function benchPage() {
  * whoever asks), then the patient's join is timed. Page loads, wasm compilation, the
  * clinician's join and both getUserMedia calls all happen before the clock starts.
  */
-async function runOnce(kind) {
+async function runOnce(kind, profile = false) {
   const clinician = await benchPage();
   const patient = await benchPage();
   try {
@@ -100,7 +103,9 @@ async function runOnce(kind) {
     await patient.evaluate(() => window.bench.prepareMedia());
     await patient.bringToFront();
     if (args.trace) for (const p of [clinician, patient]) await p.evaluate(() => window.bench.startTrace());
+    const profiling = profile ? await startProfiles({ patient, clinician }) : null;
     const result = await patient.evaluate((k, o, t) => window.bench.runPatient(k, o, t), kind === 'sdk' ? 'sdk' : 'raw', options, CALL_TIMEOUT_MS);
+    if (profiling) await stopProfiles(NAME, profiling, args.profile, kind);
     if (args.trace) await printTrace(kind, { clinician, patient });
     return result;
   } finally {
@@ -175,7 +180,7 @@ try {
   for (const kind of KINDS) await runOnce(kind);
   for (let i = 0; i < RUNS; i++) {
     for (const kind of KINDS) {
-      const r = await runOnce(kind);
+      const r = await runOnce(kind, Boolean(args.profile) && i === RUNS - 1);
       results[kind].push(r);
       if (args.verbose) console.error(`${kind} #${i + 1}: ${JSON.stringify(r)}`);
     }

@@ -5,7 +5,9 @@
 // reliable, 64 KiB messages with bufferedAmount flow control, SHA-256 computed on arrival too), both in one
 // run, interleaved. See docs/BENCHMARKS.md.
 //
-//   node bench/file-transfer/run.mjs [--runs N] [--mib M]   (needs pkg/ built and the relay binary)
+//   node bench/file-transfer/run.mjs [--runs N] [--mib M] [--profile DIR]
+//   (needs pkg/ built and the relay binary; --profile writes each page's CPU profile of the last
+//   run's transfers to DIR/{patient,clinician}-{sdk,raw}.cpuprofile, for Chromium's DevTools)
 //
 // stdout:
 //   file-transfer: sdk_mib_s=<median> raw_dc_mib_s=<median> ratio=<sdk/raw> size_mib=<M> runs=<N>
@@ -13,10 +15,10 @@
 // Runs itself inside a loopback-only network namespace and starts its own relay
 // (TELECONSULT_RELAY_BIN, else target/relay/, else target/debug/).
 import { parseArgs } from 'node:util';
-import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median } from '../call-setup/lib.mjs';
+import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, startProfiles, stopProfiles } from '../call-setup/lib.mjs';
 
 const NAME = 'file-transfer';
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, mib: { type: 'string', default: '10' } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, mib: { type: 'string', default: '10' }, profile: { type: 'string' } } });
 const RUNS = Number(args.runs);
 const MIB = Number(args.mib);
 if (!Number.isInteger(RUNS) || RUNS < 1) fail(NAME, '--runs must be a positive integer');
@@ -118,6 +120,7 @@ try {
   // their wasm), then RUNS measured pairs.
   for (let run = -1; run < RUNS; run++) {
     // SDK: send() until the clinician holds the checked bytes.
+    const profiling = args.profile && run === RUNS - 1 ? await startProfiles({ patient, clinician }) : null;
     const n = await clinician.evaluate(() => window.received.length);
     const start = await patient.evaluate((run) => {
       const t0 = performance.timeOrigin + performance.now();
@@ -127,9 +130,11 @@ try {
     const got = await until(clinician, (n) => window.received[n], n, { what: 'SDK transfer', timeout: 120_000 });
     if (got.sha !== sha) fail(NAME, 'the SDK delivered other bytes');
     const sdkRate = SIZE / 1048576 / ((got.at - start) / 1000);
+    if (profiling) await stopProfiles(NAME, profiling, args.profile, 'sdk');
 
     // Plain data channel: the same bytes, 64 KiB messages, buffered at most 4 MiB ahead (its
     // best settings here: 16 KiB messages with 1 MiB buffered were slower).
+    const rawProfiling = args.profile && run === RUNS - 1 ? await startProfiles({ patient, clinician }) : null;
     await clinician.evaluate((size) => { window.rawIn.parts = []; window.rawIn.bytes = 0; window.rawIn.expected = size; window.rawIn.done = undefined; }, SIZE);
     const rawStart = await patient.evaluate(() => {
       const dc = window.rawDc;
@@ -151,6 +156,7 @@ try {
     const rawGot = await until(clinician, () => window.rawIn.done, null, { what: 'raw transfer', timeout: 120_000 });
     if (rawGot.sha !== sha) fail(NAME, 'the data channel delivered other bytes');
     const rawRate = SIZE / 1048576 / ((rawGot.at - rawStart) / 1000);
+    if (rawProfiling) await stopProfiles(NAME, rawProfiling, args.profile, 'raw');
     console.error(`${NAME}: ${run < 0 ? 'warm-up' : `run ${run + 1}`}: sdk ${fmt(sdkRate)} MiB/s, data channel ${fmt(rawRate)} MiB/s`);
     if (run < 0) continue;
     sdk.push(sdkRate);
@@ -164,3 +170,4 @@ try {
   await browser.close();
   await relay.stop();
 }
+

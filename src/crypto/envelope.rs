@@ -18,6 +18,7 @@
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use core::fmt;
+use zeroize::Zeroizing;
 
 use super::{CryptoError, DirectionKey};
 
@@ -106,6 +107,8 @@ fn nonce(iv: &[u8; 12], seq: u64) -> [u8; 12] {
 /// under its key. The AES key schedule inside wipes itself on drop.
 pub struct Sealer {
     cipher: Aes256Gcm,
+    /// The raw key, for [`Self::export_key`] (wiped on drop).
+    key: Zeroizing<[u8; 32]>,
     iv: [u8; 12],
     key_id: [u8; 8],
     next_seq: u64,
@@ -132,6 +135,7 @@ impl Sealer {
     pub fn starting_at(key: &DirectionKey, key_id: [u8; 8], seq: u64) -> Self {
         Self {
             cipher: Aes256Gcm::new(&key.key.into()),
+            key: Zeroizing::new(key.key),
             iv: key.iv,
             key_id,
             next_seq: seq,
@@ -159,10 +163,35 @@ impl Sealer {
         recipient: &[u8; 8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        let Reservation { header, nonce } =
+            self.reserve(kind, room, sender, recipient, plaintext.len())?;
+        let mut frame = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
+        frame.extend_from_slice(&header);
+        frame.extend_from_slice(plaintext);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &header, &mut frame[HEADER_LEN..])
+            .map_err(|_| CryptoError::TooLarge)?;
+        frame.extend_from_slice(&tag);
+        Ok(frame)
+    }
+
+    /// Spends the next sequence number on a frame of `len` plaintext bytes that AES-256-GCM
+    /// outside this sealer will encrypt under [`Self::export_key`] (the browser's WebCrypto,
+    /// for bulk data on the direct path: docs/PROTOCOL.md §10.0). The counter is the one
+    /// [`Self::seal`] uses, so a nonce is never used twice under the key either way.
+    pub fn reserve(
+        &mut self,
+        kind: u8,
+        room: &[u8; 16],
+        sender: &[u8; 8],
+        recipient: &[u8; 8],
+        len: usize,
+    ) -> Result<Reservation, CryptoError> {
         if self.next_seq > MAX_SEQ {
             return Err(CryptoError::NonceExhausted);
         }
-        if plaintext.len() > MAX_FRAME_LEN - HEADER_LEN - TAG_LEN {
+        if len > MAX_FRAME_LEN - HEADER_LEN - TAG_LEN {
             return Err(CryptoError::TooLarge);
         }
         let header = Header {
@@ -173,22 +202,29 @@ impl Sealer {
             recipient: *recipient,
             key_id: self.key_id,
             seq: self.next_seq,
-        };
-        let aad = header.encode();
-        let mut frame = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
-        frame.extend_from_slice(&aad);
-        frame.extend_from_slice(plaintext);
-        let n = nonce(&self.iv, self.next_seq);
+        }
+        .encode();
+        let nonce = nonce(&self.iv, self.next_seq);
         #[cfg(feature = "test-hooks")]
-        super::nonce_audit::record(self.audit_key, n);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&n), &aad, &mut frame[HEADER_LEN..])
-            .map_err(|_| CryptoError::TooLarge)?;
-        frame.extend_from_slice(&tag);
+        super::nonce_audit::record(self.audit_key, nonce);
         self.next_seq += 1;
-        Ok(frame)
+        Ok(Reservation { header, nonce })
     }
+
+    /// A copy of the AES-256 key, for a driver that encrypts [`Self::reserve`]d frames itself.
+    pub fn export_key(&self) -> Zeroizing<[u8; 32]> {
+        self.key.clone()
+    }
+}
+
+/// A frame's spent sequence number, for encryption elsewhere: the frame is `header ||
+/// AES-256-GCM(key, nonce, aad = header, plaintext)` (ciphertext then the 16-byte tag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// The 50 header bytes: the frame's start, and the AAD.
+    pub header: [u8; HEADER_LEN],
+    /// The GCM nonce.
+    pub nonce: [u8; 12],
 }
 
 /// The sliding replay window of one receiving direction (as in RFC 4303 §3.4.3, 128 wide).
@@ -254,6 +290,8 @@ impl ReplayWindow {
 /// Opens frames of one receiving direction and keeps its replay window.
 pub struct Opener {
     cipher: Aes256Gcm,
+    /// The raw key, for [`Self::export_key`] (wiped on drop).
+    key: Zeroizing<[u8; 32]>,
     iv: [u8; 12],
     key_id: [u8; 8],
     window: ReplayWindow,
@@ -272,6 +310,7 @@ impl Opener {
     pub fn new(key: &DirectionKey, key_id: [u8; 8]) -> Self {
         Self {
             cipher: Aes256Gcm::new(&key.key.into()),
+            key: Zeroizing::new(key.key),
             iv: key.iv,
             key_id,
             window: ReplayWindow::default(),
@@ -300,6 +339,27 @@ impl Opener {
     /// Checks and decrypts `frame`. On success the sequence number is recorded; on any
     /// error nothing changes. Never panics.
     pub fn open(&mut self, frame: &[u8]) -> Result<(Header, Vec<u8>), CryptoError> {
+        let (header, nonce) = self.precheck(frame)?;
+        let body_end = frame.len() - TAG_LEN;
+        let mut plain = frame[HEADER_LEN..body_end].to_vec();
+        let tag = Tag::from_slice(&frame[body_end..]);
+        self.cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &frame[..HEADER_LEN],
+                &mut plain,
+                tag,
+            )
+            .map_err(|_| CryptoError::AuthenticationFailed)?;
+        self.window.accept(header.seq);
+        Ok((header, plain))
+    }
+
+    /// Every check of [`Self::open`] but the tag (length, version, key id, replay window),
+    /// changing nothing: for a frame that AES-256-GCM outside this opener will decrypt under
+    /// [`Self::export_key`]. Returns its header and nonce. Record it with
+    /// [`Self::accept_authenticated`] once, and only if, its tag verified.
+    pub fn precheck(&self, frame: &[u8]) -> Result<(Header, [u8; 12]), CryptoError> {
         let header = Header::parse(frame)?;
         if header.version != VERSION {
             return Err(CryptoError::UnsupportedVersion);
@@ -308,15 +368,22 @@ impl Opener {
             return Err(CryptoError::UnknownKey);
         }
         self.window.check(header.seq)?;
-        let body_end = frame.len() - TAG_LEN;
-        let mut plain = frame[HEADER_LEN..body_end].to_vec();
-        let tag = Tag::from_slice(&frame[body_end..]);
-        let n = nonce(&self.iv, header.seq);
-        self.cipher
-            .decrypt_in_place_detached(Nonce::from_slice(&n), &frame[..HEADER_LEN], &mut plain, tag)
-            .map_err(|_| CryptoError::AuthenticationFailed)?;
-        self.window.accept(header.seq);
-        Ok((header, plain))
+        Ok((header, nonce(&self.iv, header.seq)))
+    }
+
+    /// Records `seq` of a frame whose tag verified elsewhere, after [`Self::precheck`];
+    /// refuses it when the window has accepted it (or moved past it) meanwhile: a frame
+    /// decrypted twice is delivered once.
+    pub fn accept_authenticated(&mut self, seq: u64) -> Result<(), CryptoError> {
+        self.window.check(seq)?;
+        self.window.accept(seq);
+        Ok(())
+    }
+
+    /// A copy of the AES-256 key, for a driver that decrypts [`Self::precheck`]ed frames
+    /// itself.
+    pub fn export_key(&self) -> Zeroizing<[u8; 32]> {
+        self.key.clone()
     }
 }
 
@@ -395,6 +462,73 @@ mod tests {
         assert_eq!(w.check(150), Err(CryptoError::Replayed));
         assert_eq!(w.check(151), Ok(()));
         assert_eq!(w.check(201), Ok(()));
+    }
+
+    /// AES-256-GCM done elsewhere (here by the same crate, as WebCrypto would) under an
+    /// exported key.
+    fn encrypt_elsewhere(key: &[u8; 32], r: &Reservation, plaintext: &[u8]) -> Vec<u8> {
+        use aes_gcm::aead::{Aead, Payload};
+        let cipher = Aes256Gcm::new(&(*key).into());
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&r.nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &r.header,
+                },
+            )
+            .unwrap();
+        [r.header.as_slice(), &ct].concat()
+    }
+
+    #[test]
+    fn a_reserved_frame_encrypted_elsewhere_is_the_frame_seal_makes() {
+        let k = DirectionKey::from_bytes([0x11; 32], [0x22; 12]);
+        let (mut a, mut b) = (Sealer::new(&k, [9; 8]), Sealer::new(&k, [9; 8]));
+        for body in [&b"first"[..], &[7u8; 3000][..]] {
+            let sealed = a.seal(3, &[1; 16], &[2; 8], &[3; 8], body).unwrap();
+            let r = b
+                .reserve(3, &[1; 16], &[2; 8], &[3; 8], body.len())
+                .unwrap();
+            assert_eq!(encrypt_elsewhere(&b.export_key(), &r, body), sealed);
+        }
+        // One counter: a reservation spends the sequence number `seal` would have used.
+        let r = a.reserve(3, &[1; 16], &[2; 8], &[3; 8], 1).unwrap();
+        let next = a.seal(3, &[1; 16], &[2; 8], &[3; 8], b"x").unwrap();
+        assert_eq!(r.header[42..50], 2u64.to_be_bytes());
+        assert_eq!(Header::parse(&next).unwrap().seq, 3);
+        assert_eq!(a.next_seq(), 4);
+    }
+
+    #[test]
+    fn a_frame_opened_elsewhere_is_prechecked_then_accepted_once() {
+        let (mut s, mut o) = pair();
+        let f = s.seal(2, &[1; 16], &[2; 8], &[3; 8], b"bulk").unwrap();
+        let (h, nonce) = o.precheck(&f).unwrap();
+        // Checking changes nothing: the same frame passes again, and `open` still works.
+        assert_eq!(o.precheck(&f).unwrap(), (h, nonce));
+        assert_eq!(o.window(), ReplayWindow::default());
+        // What WebCrypto would do with the exported key and the given nonce.
+        let cipher = Aes256Gcm::new(&(*o.export_key()).into());
+        let mut plain = f[HEADER_LEN..f.len() - TAG_LEN].to_vec();
+        cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &f[..HEADER_LEN],
+                &mut plain,
+                Tag::from_slice(&f[f.len() - TAG_LEN..]),
+            )
+            .unwrap();
+        assert_eq!(plain, b"bulk");
+        assert_eq!(o.accept_authenticated(h.seq), Ok(()));
+        // Decrypted twice (a duplicate in flight): the second is refused.
+        assert_eq!(o.accept_authenticated(h.seq), Err(CryptoError::Replayed));
+        assert_eq!(o.precheck(&f), Err(CryptoError::Replayed));
+        assert_eq!(o.open(&f), Err(CryptoError::Replayed));
+        // Another key id is refused before any decryption.
+        let mut other = f.clone();
+        other[34] ^= 1;
+        assert_eq!(o.precheck(&other), Err(CryptoError::UnknownKey));
     }
 
     proptest! {

@@ -28,8 +28,8 @@ use core::fmt;
 
 pub use authority::{Authority, RoleSigningKey};
 pub use envelope::{
-    HEADER_LEN, Header, MAX_FRAME_LEN, MAX_SEQ, Opener, REPLAY_WINDOW, ReplayWindow, Sealer,
-    TAG_LEN, VERSION,
+    HEADER_LEN, Header, MAX_FRAME_LEN, MAX_SEQ, Opener, REPLAY_WINDOW, ReplayWindow, Reservation,
+    Sealer, TAG_LEN, VERSION,
 };
 pub use handshake::{Ephemeral, PairSecrets, PeerPublic, derive_pair, transcript_hash};
 pub use keys::{DirectionKey, ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomKeys, RoomSecret};

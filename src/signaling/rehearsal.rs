@@ -254,7 +254,12 @@ fn drain(index: usize, side: &mut Side, wire: &mut Vec<(usize, Vec<u8>)>, now: u
     while let Some(output) = side.session.poll_output() {
         match output {
             Output::Transmit(bytes) => wire.push((index, bytes)),
-            Output::Timeout(_) | Output::Direct { .. } => {}
+            // No direct path here (and so no offloaded crypto either).
+            Output::Timeout(_)
+            | Output::Direct { .. }
+            | Output::OffloadKey { .. }
+            | Output::DirectSeal { .. }
+            | Output::DirectOpen { .. } => {}
             Output::Event(Event::PeerConnected { .. }) => side.connected = true,
             Output::Event(event) => events.push(event),
             Output::Media { peer, request } => match request {

@@ -105,10 +105,33 @@ pub struct Node {
     /// When true, ICE never connects (no network path between the browsers).
     pub no_path: bool,
     /// Envelopes sent on a direct path ([`Output::Direct`]), not delivered: tests carry them.
+    /// With bulk crypto offloaded, the frames this node's "driver" sealed go here too.
     pub direct: Vec<(ParticipantId, Vec<u8>)>,
+    /// Keys handed over by [`Output::OffloadKey`]: (peer, key id, send, key).
+    pub offload_keys: Vec<(ParticipantId, [u8; 8], bool, [u8; 32])>,
+    /// Decryptions asked for by [`Output::DirectOpen`], not done: tests do them
+    /// ([`Node::offloaded_key`], then `handle_direct_opened` or `handle_direct_open_failed`).
+    pub opens: Vec<DirectOpen>,
 }
 
+/// One [`Output::DirectOpen`]: (peer, key id, seq, nonce, frame).
+pub type DirectOpen = (ParticipantId, [u8; 8], u64, [u8; 12], Vec<u8>);
+
 impl Node {
+    /// The key this node's driver holds for `(peer, key_id, send)`, if it was handed over.
+    pub fn offloaded_key(
+        &self,
+        peer: ParticipantId,
+        key_id: [u8; 8],
+        send: bool,
+    ) -> Option<[u8; 32]> {
+        self.offload_keys
+            .iter()
+            .rev()
+            .find(|k| (k.0, k.1, k.2) == (peer, key_id, send))
+            .map(|k| k.3)
+    }
+
     pub fn pc(&self, peer: ParticipantId) -> &FakePc {
         self.pcs
             .get(&peer)
@@ -291,6 +314,8 @@ impl Net {
             fp: id.0[0].wrapping_mul(16),
             no_path: false,
             direct: Vec::new(),
+            offload_keys: Vec::new(),
+            opens: Vec::new(),
         });
         self.nodes.len() - 1
     }
@@ -367,6 +392,39 @@ impl Net {
                 }
                 Output::Timeout(t) => self.nodes[i].timer = Some(t),
                 Output::Direct { peer, frame } => self.nodes[i].direct.push((peer, frame)),
+                Output::OffloadKey {
+                    peer,
+                    key_id,
+                    send,
+                    key,
+                } => {
+                    self.nodes[i]
+                        .offload_keys
+                        .push((peer, key_id, send, *key.0));
+                }
+                Output::DirectSeal {
+                    peer,
+                    key_id,
+                    aad,
+                    nonce,
+                    plaintext,
+                } => {
+                    // What a browser driver does with WebCrypto: the key must have come first.
+                    let key = self.nodes[i]
+                        .offloaded_key(peer, key_id, true)
+                        .expect("DirectSeal before its OffloadKey");
+                    let frame = aes_gcm_seal(&key, &nonce, &aad, &plaintext);
+                    self.nodes[i].direct.push((peer, frame));
+                }
+                Output::DirectOpen {
+                    peer,
+                    key_id,
+                    seq,
+                    nonce,
+                    frame,
+                } => {
+                    self.nodes[i].opens.push((peer, key_id, seq, nonce, frame));
+                }
                 Output::Event(e) => self.nodes[i].events.push(e),
                 Output::Media { peer, request } => {
                     if self.nodes[i].auto_media {
@@ -613,4 +671,31 @@ pub fn frames(net: &Net, from: ParticipantId, to: ParticipantId, kind: u8) -> Ve
         .filter(|(f, t, p)| *f == from && *t == to && p.get(1) == Some(&kind))
         .map(|(_, _, p)| p.clone())
         .collect()
+}
+
+/// `aad || AES-256-GCM(key, nonce, aad, plaintext)`: a driver's own sealing of an offloaded
+/// frame (the same crate here, WebCrypto in a browser).
+pub fn aes_gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    let ct = cipher
+        .encrypt(
+            aes_gcm::Nonce::from_slice(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .expect("encrypt");
+    [aad, &ct].concat()
+}
+
+/// A driver's own opening of an offloaded frame: its body, or `None` when the tag fails.
+pub fn aes_gcm_open(key: &[u8; 32], nonce: &[u8; 12], frame: &[u8]) -> Option<Vec<u8>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    let (aad, ct) = frame.split_at(teleconsult::crypto::HEADER_LEN.min(frame.len()));
+    cipher
+        .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .ok()
 }

@@ -24,13 +24,14 @@ export const testPages = join(root, 'tests/e2e/pages');
 
 /**
  * Starts the relay in development mode on a free loopback port, serving `www` (the demo by
- * default) and the built package; resolves to `{ url, wsUrl, token(room, role), stop }`.
+ * default) and the built package (`pkg/`, or `TELECONSULT_PKG_DIR`: benchmarks compare two
+ * builds that way, docs/BENCHMARKS.md); resolves to `{ url, wsUrl, token(room, role), stop }`.
  */
 export async function startRelay({ www = join(root, 'www'), args = [], listen = '127.0.0.1:0', env = {} } = {}) {
   const bin = process.env.TELECONSULT_RELAY_BIN
     ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug/teleconsult-relay');
   if (!existsSync(bin)) throw new Error(`relay binary missing at ${bin}: run cargo build -p teleconsult-relay`);
-  const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', join(root, 'pkg'),
+  const child = spawn(bin, ['--listen', listen, '--dev', '--www', www, '--pkg', process.env.TELECONSULT_PKG_DIR ?? join(root, 'pkg'),
     '--exit-on-stdin-close', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, TELECONSULT_RELAY_LOG: process.env.TELECONSULT_RELAY_LOG ?? 'warn', ...env },

@@ -11,6 +11,7 @@
 mod common;
 
 mod arbitrary_input;
+mod bulk_offload;
 mod consultation_connects;
 mod direct_path;
 mod glare;

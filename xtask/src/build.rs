@@ -171,7 +171,7 @@ fn bindgen(profile: Profile, module: &Module, wasm: &Path, pkg: &Path) -> Result
             .arg(&out_dir);
         if profile == Profile::Debug {
             bindgen.arg("--debug");
-        } else {
+        } else if !keep_names() {
             // wasm-bindgen names the functions it generates (closure shims, externref
             // adapters) in a `name` section even when its input has none: ~11 KB nobody
             // downloading the package needs.
@@ -219,18 +219,33 @@ pub fn floor() -> Result<(u64, u64), String> {
 /// It runs before wasm-bindgen, not after: Debian's binaryen 108 rewrites the externref table
 /// that wasm-bindgen adds, and the module then fails to instantiate (`WebAssembly.Table.set():
 /// Argument 1 is invalid for table`). wasm-opt keeps the custom sections wasm-bindgen reads.
+///
+/// With `TELECONSULT_WASM_NAMES=1` the function names survive (wasm-opt `-g`, and wasm-bindgen
+/// keeps its name section), so a CPU profile of a release build names Rust functions
+/// (docs/BENCHMARKS.md, "Profiling"). Never for a published package: names cost ~100 KB.
 fn optimise(wasm: &Path) -> Result<PathBuf, String> {
     let out = wasm.with_extension("opt.wasm");
+    let names = if keep_names() {
+        ["-g", "--strip-dwarf"]
+    } else {
+        ["--strip-debug", "--strip-producers"]
+    };
     util::run(
         Command::new("wasm-opt")
             // `--converge` repeats -Oz until the module stops shrinking (~1 KB gzipped).
-            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
+            .args(["-Oz", "--converge"])
+            .args(names)
             .args(WASM_FEATURES)
             .arg(wasm)
             .arg("-o")
             .arg(&out),
     )?;
     Ok(out)
+}
+
+/// Whether `TELECONSULT_WASM_NAMES=1` asks for a release build that keeps function names.
+fn keep_names() -> bool {
+    std::env::var_os("TELECONSULT_WASM_NAMES").is_some_and(|v| v == "1")
 }
 
 /// Keeps one entry per JS snippet in the import object of wasm-bindgen's web glue.

@@ -38,8 +38,27 @@ impl Session {
     // ----- frames in -------------------------------------------------------------------------
 
     pub(super) fn on_frame(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
+        let h = self.check_header(from, payload, now)?;
+        match h.kind {
+            KIND_HELLO => self.on_hello(from, &h, payload, now),
+            KIND_SIGNAL | KIND_APP_DATA | KIND_ACK | KIND_BYE => self.on_sealed(from, payload, now),
+            _ => {
+                self.security(SecurityKind::Malformed, Some(from), now);
+                err(SessionError::Malformed)
+            }
+        }
+    }
+
+    /// The checks of a frame's header that need no key: length, version, room, sender and
+    /// recipient.
+    pub(super) fn check_header(
+        &mut self,
+        from: ParticipantId,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Header, SessionError> {
         if !self.peers.contains_key(&from) {
-            return err(SessionError::UnknownPeer);
+            return Err(SessionError::UnknownPeer);
         }
         let h = match Header::parse(payload) {
             Ok(h) => h,
@@ -51,9 +70,9 @@ impl Session {
         if h.version != VERSION {
             if h.version < VERSION {
                 self.security(SecurityKind::Downgrade, Some(from), now);
-                return err(SessionError::Downgrade);
+                return Err(SessionError::Downgrade);
             }
-            return err(SessionError::UnsupportedVersion);
+            return Err(SessionError::UnsupportedVersion);
         }
         let misroute = if h.room != self.room.0 {
             Some(SessionError::WrongRoom)
@@ -66,16 +85,9 @@ impl Session {
         };
         if let Some(e) = misroute {
             self.security(SecurityKind::Misrouted, Some(from), now);
-            return err(e);
+            return Err(e);
         }
-        match h.kind {
-            KIND_HELLO => self.on_hello(from, &h, payload, now),
-            KIND_SIGNAL | KIND_APP_DATA | KIND_ACK | KIND_BYE => self.on_sealed(from, payload, now),
-            _ => {
-                self.security(SecurityKind::Malformed, Some(from), now);
-                err(SessionError::Malformed)
-            }
-        }
+        Ok(h)
     }
 
     pub(super) fn on_sealed(&mut self, from: ParticipantId, payload: &[u8], now: u64) -> R {
@@ -83,26 +95,36 @@ impl Session {
         let Some(keys) = p.keying.keys_mut() else {
             return Err(CryptoError::UnknownKey.into());
         };
-        let (h, body) = match keys.opener.open(payload) {
-            Ok(x) => x,
-            Err(e) => {
-                match e {
-                    CryptoError::UnknownKey => {}
-                    CryptoError::Replayed | CryptoError::TooOld => {
-                        self.security(SecurityKind::Replay, Some(from), now)
-                    }
-                    _ => self.security(SecurityKind::AuthenticationFailed, Some(from), now),
-                }
-                return Err(e.into());
+        match keys.opener.open(payload) {
+            Ok((h, body)) => self.on_opened(from, h.kind, &body, now),
+            Err(e) => self.open_failed(from, e, now),
+        }
+    }
+
+    /// A frame that did not open: a security event by cause (none for an unknown key, which
+    /// a re-keying peer's late frames have), and the error.
+    pub(super) fn open_failed(&mut self, from: ParticipantId, e: CryptoError, now: u64) -> R {
+        match e {
+            CryptoError::UnknownKey => {}
+            CryptoError::Replayed | CryptoError::TooOld => {
+                self.security(SecurityKind::Replay, Some(from), now)
             }
-        };
+            _ => self.security(SecurityKind::AuthenticationFailed, Some(from), now),
+        }
+        Err(e.into())
+    }
+
+    /// A sealed frame of `kind` from `from` opened (here, or by the driver): it confirms the
+    /// pair's keys, then its body is handled.
+    pub(super) fn on_opened(&mut self, from: ParticipantId, kind: u8, body: &[u8], now: u64) -> R {
+        let p = self.peers.get_mut(&from).ok_or(SessionError::UnknownPeer)?;
         if let Some(replied) = p.keying.confirm() {
             self.on_confirmed(from, replied, now);
         }
-        match h.kind {
-            KIND_ACK => self.on_ack(from, &body, now),
-            KIND_BYE => self.on_bye(from, &body, now),
-            kind => self.on_reliable(from, kind, &body, now),
+        match kind {
+            KIND_ACK => self.on_ack(from, body, now),
+            KIND_BYE => self.on_bye(from, body, now),
+            kind => self.on_reliable(from, kind, body, now),
         }
     }
 
@@ -126,7 +148,8 @@ impl Session {
     }
 
     /// Seals `body` for `to` and sends it through the relay, or over the direct path
-    /// (`direct`): the same envelope either way.
+    /// (`direct`): the same envelope either way, sealed here or, for bulk data when the
+    /// driver offloads it, by the driver (src/signaling/session/offload.rs).
     fn seal_and_send_via(
         &mut self,
         to: ParticipantId,
@@ -134,19 +157,19 @@ impl Session {
         body: &[u8],
         direct: bool,
     ) -> bool {
-        let (room, me) = (self.room.0, self.id.0);
-        let Some(keys) = self.peers.get_mut(&to).and_then(|p| p.keying.keys_mut()) else {
-            return false;
-        };
-        match keys.sealer.seal(kind, &room, &me, &to.0, body) {
-            Ok(frame) => {
-                if direct {
-                    self.out.push_back(Output::Direct { peer: to, frame });
-                } else {
-                    self.transmit_to(to, frame);
-                }
-                true
+        let sealed = if direct && self.offloads(kind, body) {
+            self.offload_seal(to, kind, body).map(|()| None)
+        } else {
+            let (room, me) = (self.room.0, self.id.0);
+            match self.peers.get_mut(&to).and_then(|p| p.keying.keys_mut()) {
+                Some(keys) => keys.sealer.seal(kind, &room, &me, &to.0, body).map(Some),
+                None => return false,
             }
+        };
+        match sealed {
+            Ok(Some(frame)) if direct => self.out.push_back(Output::Direct { peer: to, frame }),
+            Ok(Some(frame)) => self.transmit_to(to, frame),
+            Ok(None) => {}
             Err(CryptoError::NonceExhausted) => {
                 // Hard stop reached: re-key every pair with a fresh epoch.
                 if self.relay == Relay::Joined {
@@ -154,10 +177,11 @@ impl Session {
                     self.start_epoch(now);
                     self.send_hello(ParticipantId::BROADCAST, 0);
                 }
-                false
+                return false;
             }
-            Err(_) => false,
+            Err(_) => return false,
         }
+        true
     }
 
     pub(super) fn on_ack(&mut self, from: ParticipantId, body: &[u8], now: u64) -> R {

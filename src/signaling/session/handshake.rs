@@ -114,6 +114,9 @@ pub(super) struct Remote {
 pub(super) struct Keys {
     pub(super) sealer: Sealer,
     pub(super) opener: Opener,
+    /// The driver holds the sealer's / opener's key (bulk crypto offload).
+    pub(super) send_exported: bool,
+    pub(super) recv_exported: bool,
 }
 
 impl Session {
@@ -336,6 +339,8 @@ impl Session {
         p.keying = Keying::Derived(Keys {
             sealer: Sealer::new(&secrets.send, secrets.session_id),
             opener: Opener::new(&secrets.recv, secrets.session_id),
+            send_exported: false,
+            recv_exported: false,
         });
         p.identity = secrets.identity;
         if same_session || carried.is_some() {

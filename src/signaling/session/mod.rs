@@ -29,6 +29,7 @@ mod delivery;
 mod error;
 mod handshake;
 mod negotiation;
+mod offload;
 mod output;
 mod peer;
 mod presence;
@@ -51,8 +52,9 @@ use crate::sorted_map::SortedMap;
 
 pub use config::{Config, Timeouts};
 pub use error::SessionError;
+pub use offload::OFFLOAD_MIN_LEN;
 pub use output::{
-    CloseReason, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
+    BulkKey, CloseReason, Event, IceState, LeaveReason, MediaRequest, Output, PeerInfo, Phase,
     SecurityEvent, SecurityKind,
 };
 pub use resume::{RESUME_DEFER_MS, RESUME_TICKET_LEN, ResumeTicket};
@@ -109,6 +111,8 @@ pub struct Session {
     memory: PeerMemory<Carried>,
     out: VecDeque<Output>,
     timeout_reported: bool,
+    /// The driver does the AES-GCM of bulk frames on direct paths (`offload`).
+    offload: bool,
     security_total: [u64; SECURITY_KINDS],
     security_last: [Option<u64>; SECURITY_KINDS],
     /// (Clinicians) resume tickets issued and not yet used.
@@ -191,6 +195,7 @@ impl Session {
             memory: PeerMemory::default(),
             out: VecDeque::new(),
             timeout_reported: false,
+            offload: false,
             security_total: [0; SECURITY_KINDS],
             security_last: [None; SECURITY_KINDS],
             issued: Vec::new(),
@@ -571,6 +576,9 @@ impl Session {
             }
             self.security(SecurityKind::ProtocolViolation, Some(peer), now);
             return err(SessionError::ProtocolViolation);
+        }
+        if self.offloads_open(frame) {
+            return self.offload_open(peer, frame, now);
         }
         self.on_frame(peer, frame, now)
     }

@@ -8,6 +8,7 @@ use crate::crypto::Sas;
 use crate::signaling::Redacted;
 use crate::signaling::message::{Candidate, ScreenShare, SdpKind};
 use crate::signaling::relay_wire::{ParticipantId, Role};
+use zeroize::Zeroizing;
 
 /// The participant's phase in the consultation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -306,6 +307,51 @@ pub enum Output {
         /// The envelope, exactly as the relay would have carried it.
         frame: Vec<u8>,
     },
+    /// (Bulk crypto offload, [`Session::offload_bulk_crypto`]) The AES-256 key of the pair
+    /// with `peer` under `key_id`, for sealing (`send`) or opening: import it for AES-GCM,
+    /// not extractable, before the [`Output::DirectSeal`] or [`Output::DirectOpen`] that
+    /// follow, and let this copy go (it wipes itself).
+    OffloadKey {
+        /// The peer.
+        peer: ParticipantId,
+        /// The key id the frames carry (bytes 34..42 of a header).
+        key_id: [u8; 8],
+        /// Sealing (`true`) or opening.
+        send: bool,
+        /// The key.
+        key: BulkKey,
+    },
+    /// (Bulk crypto offload) Send `aad || AES-256-GCM(send key of key_id, nonce, aad,
+    /// plaintext)` (ciphertext, then the 16-byte tag) to `peer` on its direct data channel,
+    /// in the order given; drop it when it cannot go, as [`Output::Direct`].
+    DirectSeal {
+        /// The peer.
+        peer: ParticipantId,
+        /// Which of its keys.
+        key_id: [u8; 8],
+        /// The frame's 50-byte header, authenticated.
+        aad: [u8; crate::crypto::HEADER_LEN],
+        /// The GCM nonce.
+        nonce: [u8; 12],
+        /// What to encrypt.
+        plaintext: Vec<u8>,
+    },
+    /// (Bulk crypto offload) Decrypt `frame` from `peer`'s direct path with the open key of
+    /// `key_id`: AAD its first 50 bytes, then ciphertext and tag. Report with
+    /// [`Session::handle_direct_opened`] or [`Session::handle_direct_open_failed`], in the
+    /// order given.
+    DirectOpen {
+        /// The peer.
+        peer: ParticipantId,
+        /// Which of its keys.
+        key_id: [u8; 8],
+        /// The frame's sequence number (to report back).
+        seq: u64,
+        /// The GCM nonce.
+        nonce: [u8; 12],
+        /// The whole frame.
+        frame: Vec<u8>,
+    },
     /// Call [`Session::handle_timeout`] at this time (ms since the epoch).
     Timeout(u64),
     /// Tell the app.
@@ -317,6 +363,16 @@ pub enum Output {
         /// What to do.
         request: MediaRequest,
     },
+}
+
+/// An AES-256 key handed to the driver ([`Output::OffloadKey`]): wiped on drop, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BulkKey(pub Zeroizing<[u8; 32]>);
+
+impl core::fmt::Debug for BulkKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("BulkKey(<redacted>)")
+    }
 }
 
 /// A snapshot of one peer, for the app.

@@ -42,6 +42,9 @@ pub(super) struct Peer {
     ///
     /// [`Output::Direct`]: super::Output::Direct
     pub(super) direct: bool,
+    /// Frames handed to the driver to decrypt, `(key id, seq)`, awaiting its report
+    /// (src/signaling/session/offload.rs).
+    pub(super) offloaded: VecDeque<([u8; 8], u64)>,
     pub(super) next_in: u64,
     pub(super) reorder: SortedMap<u64, (u8, Vec<u8>)>,
     pub(super) deferred: VecDeque<Signal>,
@@ -93,6 +96,7 @@ impl Peer {
             next_out: 1,
             outbox: VecDeque::new(),
             direct: false,
+            offloaded: VecDeque::new(),
             next_in: 1,
             reorder: SortedMap::new(),
             deferred: VecDeque::new(),
