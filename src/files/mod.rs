@@ -76,7 +76,7 @@ pub const MAX_FILE_LEN: usize = 10 * 1024 * 1024;
 pub const CHUNK_LEN: usize = 16 * 1024;
 /// How many chunks a sender sends ahead of the receiver's last acknowledgement (512 KiB):
 /// keeps the session's outbox (256 messages) far from full with several transfers going.
-pub const WINDOW: u32 = 32;
+pub const WINDOW: u32 = 64;
 /// The receiver acknowledges every this many chunks (and the last).
 pub const ACK_EVERY: u32 = 8;
 /// The chunk bytes per second a browser sends (1.5 MiB/s) and its burst (2 MiB): three

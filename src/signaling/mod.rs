@@ -78,9 +78,9 @@ pub use message::{
     Candidate, MAX_STREAM_ID_LEN, ScreenShare, ScreenShareEnd, SdpKind, valid_stream_id,
 };
 pub use session::{
-    BulkKey, CloseReason, Config, Event, IceState, LeaveReason, MediaRequest, OFFLOAD_MIN_LEN,
-    Output, PeerInfo, Phase, RESUME_DEFER_MS, RESUME_TICKET_LEN, ResumeTicket, SecurityEvent,
-    SecurityKind, Session, SessionError, Timeouts,
+    BulkKey, CloseReason, Config, DIRECT_ACK_DELAY_MS, DIRECT_ACK_EVERY, Event, IceState,
+    LeaveReason, MediaRequest, OFFLOAD_MIN_LEN, Output, PeerInfo, Phase, RESUME_DEFER_MS,
+    RESUME_TICKET_LEN, ResumeTicket, SecurityEvent, SecurityKind, Session, SessionError, Timeouts,
 };
 
 /// Most participants in a room, this one included (pairwise sessions: at most 15 pairs).

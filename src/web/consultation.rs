@@ -303,6 +303,8 @@ type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
 /// The driver's state (private to this module but for the hooks at the end).
 pub(super) struct Inner {
     session: Session,
+    /// WebCrypto state for bulk crypto offload (`peer::bulk_crypto`), when the page has it.
+    bulk: Option<JsValue>,
     /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
     room: crate::crypto::RoomId,
     /// The join option `audioOnlyFallback` (default true): whether a link that cannot carry
@@ -579,8 +581,11 @@ fn build(
         if let Some((_, ticket)) = resume {
             session.set_resume_ticket(ticket);
         }
+        let bulk = Some(peer::bulk_crypto()).filter(|b| !b.is_null());
+        session.offload_bulk_crypto(bulk.is_some());
         Rc::new(RefCell::new(Inner {
             session,
+            bulk,
             room,
             failover: Failover::new(relay_urls.len()),
             relay_urls,
@@ -1268,12 +1273,92 @@ fn pump(inner: &Shared) {
                     p.send_direct(&frame);
                 }
             }
+            Output::OffloadKey {
+                peer,
+                key_id,
+                send,
+                key,
+            } => {
+                if let Some(bulk) = &inner.borrow().bulk {
+                    peer::import_bulk_key(
+                        bulk,
+                        &bulk_key_name(peer, key_id, send),
+                        &key.0[..],
+                        send,
+                    );
+                }
+            }
+            Output::DirectSeal {
+                peer,
+                key_id,
+                aad,
+                nonce,
+                plaintext,
+            } => {
+                let guard = inner.borrow();
+                if let (Some(bulk), Some(p)) = (&guard.bulk, guard.peers.get(&peer)) {
+                    let name = bulk_key_name(peer, key_id, true);
+                    p.seal_direct(bulk, &name, &js::hex(&peer.0), &aad, &nonce, &plaintext);
+                }
+            }
+            Output::DirectOpen {
+                peer,
+                key_id,
+                seq,
+                nonce,
+                frame,
+            } => {
+                open_direct(inner, peer, key_id, seq, &nonce, &frame);
+            }
             Output::Timeout(at) => arm_timer(inner, at),
             Output::Event(event) => on_event(inner, event),
             Output::Media { peer, request } => on_media(inner, peer, request),
         }
     }
     update_state(inner);
+}
+
+/// The name under which the page's WebCrypto holds a key of the pair with `peer`.
+fn bulk_key_name(peer: ParticipantId, key_id: [u8; 8], send: bool) -> String {
+    format!(
+        "{}:{}:{}",
+        js::hex(&peer.0),
+        js::hex(&key_id),
+        if send { 's' } else { 'o' }
+    )
+}
+
+/// Has WebCrypto decrypt a frame from `peer`'s direct path, and reports the outcome to the
+/// session once the frames before it are reported (bulk crypto offload).
+fn open_direct(
+    inner: &Shared,
+    peer: ParticipantId,
+    key_id: [u8; 8],
+    seq: u64,
+    nonce: &[u8],
+    frame: &[u8],
+) {
+    let Some(bulk) = inner.borrow().bulk.clone() else {
+        return;
+    };
+    let name = bulk_key_name(peer, key_id, false);
+    let opened = peer::open_direct(&bulk, &name, &js::hex(&peer.0), nonce, frame);
+    let weak = Rc::downgrade(inner);
+    js::spawn(Box::pin(async move {
+        let body = JsFuture::from(opened)
+            .await
+            .ok()
+            .and_then(|v| v.dyn_into::<Uint8Array>().ok());
+        input(&weak, |i, now| {
+            let _ = match body {
+                Some(body) => {
+                    i.session
+                        .handle_direct_opened(peer, key_id, seq, &body.to_vec(), now)
+                }
+                None => i.session.handle_direct_open_failed(peer, key_id, seq, now),
+            };
+        });
+    }));
 }
 
 /// Arms the session's timer for `at`. The next deadline is usually the one already armed
@@ -1749,6 +1834,9 @@ fn on_event(inner: &Shared, event: Event) {
                 "participantleft",
                 object(&[("participantId", hex(peer)), ("reason", reason.into())]),
             );
+            if let Some(bulk) = &inner.borrow().bulk {
+                peer::forget_bulk_peer(bulk, &js::hex(&peer.0));
+            }
             super::recording::peer_left(inner, peer);
             super::files::peer_left(inner, peer);
             super::screen::peer_left(inner, peer);

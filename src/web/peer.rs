@@ -36,6 +36,32 @@ extern "C" {
     pub fn warm_up();
     #[wasm_bindgen(js_name = sendDirect)]
     fn send_direct(pc: &RtcPeerConnection, frame: &[u8]) -> bool;
+    /// The page's WebCrypto for bulk crypto offload, or `null` without one.
+    #[wasm_bindgen(js_name = bulkCrypto)]
+    pub fn bulk_crypto() -> JsValue;
+    #[wasm_bindgen(js_name = importBulkKey)]
+    pub fn import_bulk_key(bulk: &JsValue, name: &str, raw: &[u8], send: bool);
+    #[wasm_bindgen(js_name = sealDirect)]
+    fn seal_direct(
+        bulk: &JsValue,
+        name: &str,
+        peer: &str,
+        pc: &RtcPeerConnection,
+        aad: &[u8],
+        nonce: &[u8],
+        plaintext: &[u8],
+    );
+    /// Resolves to the frame's body, or `undefined` when its tag did not verify.
+    #[wasm_bindgen(js_name = openDirect)]
+    pub fn open_direct(
+        bulk: &JsValue,
+        name: &str,
+        peer: &str,
+        nonce: &[u8],
+        frame: &[u8],
+    ) -> Promise;
+    #[wasm_bindgen(js_name = forgetBulkPeer)]
+    pub fn forget_bulk_peer(bulk: &JsValue, peer: &str);
     #[wasm_bindgen(js_name = closePeer, catch)]
     fn close_peer(pc: &RtcPeerConnection) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = receiveAudioAndVideo, catch)]
@@ -243,6 +269,20 @@ impl Peer {
     /// (not open, or its buffer full): the session sends it again.
     pub fn send_direct(&self, frame: &[u8]) -> bool {
         send_direct(&self.pc, frame)
+    }
+
+    /// Encrypts a frame with WebCrypto and sends it on the direct data channel, after those
+    /// sealed before it (bulk crypto offload; `name` the key's, `peer` the queue's).
+    pub fn seal_direct(
+        &self,
+        bulk: &JsValue,
+        name: &str,
+        peer: &str,
+        aad: &[u8],
+        nonce: &[u8],
+        plaintext: &[u8],
+    ) {
+        seal_direct(bulk, name, peer, &self.pc, aad, nonce, plaintext);
     }
 
     /// The underlying connection (a cheap handle clone), for async work and stats.

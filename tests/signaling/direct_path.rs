@@ -311,3 +311,79 @@ fn a_tampered_frame_on_the_direct_path_is_refused_without_state_change() {
     net.flush(0);
     assert_eq!(net.nodes[0].app_data(pid(2)), vec![b"chunk".to_vec()]);
 }
+
+/// Acks of `from`'s messages that node `i` put on its direct path, taken off it.
+fn direct_acks(net: &mut Net, i: usize) -> usize {
+    let acks = net.nodes[i]
+        .direct
+        .iter()
+        .filter(|(_, f)| f.get(1) == Some(&KIND_ACK))
+        .count();
+    net.nodes[i]
+        .direct
+        .retain(|(_, f)| f.get(1) != Some(&KIND_ACK));
+    acks
+}
+
+#[test]
+fn in_order_bulk_data_is_acknowledged_every_few_messages_and_a_gap_at_once() {
+    use teleconsult::signaling::{DIRECT_ACK_DELAY_MS, DIRECT_ACK_EVERY};
+    let mut net = direct_call();
+    let now = net.now;
+    let n = DIRECT_ACK_EVERY as usize * 2 + 3;
+    for k in 0..n {
+        net.nodes[1]
+            .session
+            .send_bulk_app_data(pid(1), &[k as u8; 64], now)
+            .unwrap();
+    }
+    net.flush(1);
+    let frames: Vec<Vec<u8>> = std::mem::take(&mut net.nodes[1].direct)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    for f in &frames {
+        net.nodes[0]
+            .session
+            .handle_direct_frame(pid(2), f, now)
+            .unwrap();
+    }
+    net.flush(0);
+    // One ack per DIRECT_ACK_EVERY messages; the last three wait...
+    assert_eq!(direct_acks(&mut net, 0), 2);
+    assert_eq!(net.nodes[0].app_data(pid(2)).len(), n);
+    // ...at most DIRECT_ACK_DELAY_MS.
+    net.run_for(DIRECT_ACK_DELAY_MS);
+    assert_eq!(direct_acks(&mut net, 0), 1);
+    // A duplicate (the sender missed an ack) is acknowledged at once.
+    net.nodes[0]
+        .session
+        .handle_direct_frame(pid(2), &frames[0], now)
+        .unwrap_err();
+    let now = net.now;
+    net.nodes[1]
+        .session
+        .send_bulk_app_data(pid(1), b"after a gap", now)
+        .unwrap();
+    net.nodes[1]
+        .session
+        .send_bulk_app_data(pid(1), b"next", now)
+        .unwrap();
+    net.flush(1);
+    let (_, first) = net.nodes[1].direct.remove(0);
+    let (_, second) = net.nodes[1].direct.remove(0);
+    // Out of order (the first lost for now): acknowledged at once, so the sender learns of
+    // the gap no later than before.
+    net.nodes[0]
+        .session
+        .handle_direct_frame(pid(2), &second, now)
+        .unwrap();
+    net.flush(0);
+    assert_eq!(direct_acks(&mut net, 0), 1);
+    net.nodes[0]
+        .session
+        .handle_direct_frame(pid(2), &first, now)
+        .unwrap();
+    net.flush(0);
+    assert_eq!(net.nodes[0].app_data(pid(2)).len(), n + 2);
+}

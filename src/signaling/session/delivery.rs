@@ -13,6 +13,15 @@ use crate::signaling::message::{
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{MAX_OUTBOX, REORDER_WINDOW};
 
+/// Over a direct path, app data received in order is acknowledged every this many messages
+/// (or [`DIRECT_ACK_DELAY_MS`] after the first unacknowledged one) rather than each: a file
+/// transfer's receiver otherwise seals and sends an ack per 16 KiB chunk, a third of its
+/// work (docs/BENCHMARKS.md, "File transfer"). Acks are cumulative; a gap or a duplicate is
+/// still acknowledged at once, so the sender retransmits no later than before.
+pub const DIRECT_ACK_EVERY: u32 = 8;
+/// The longest an ack of in-order direct-path app data is held back.
+pub const DIRECT_ACK_DELAY_MS: u64 = 20;
+
 /// A reliable message waiting for the peer's acknowledgement.
 pub(super) struct OutMsg {
     pub(super) id: u64,
@@ -136,11 +145,30 @@ impl Session {
     /// Acknowledges what arrived from `to`, over the direct path when there is one: acks are
     /// cumulative, so one lost with a closing channel is made good by the next.
     pub(super) fn send_ack(&mut self, to: ParticipantId) {
-        let (next, direct) = self
-            .peers
-            .get(&to)
-            .map_or((1, false), |p| (p.next_in, p.direct));
+        let Some(p) = self.peers.get_mut(&to) else {
+            return;
+        };
+        p.unacked = 0;
+        p.ack_due = None;
+        let (next, direct) = (p.next_in, p.direct);
         self.seal_and_send_via(to, KIND_ACK, &next.to_be_bytes(), direct);
+    }
+
+    /// Acknowledges what arrived from `to` now, or holds the ack back while app data comes
+    /// in order over a direct path ([`DIRECT_ACK_EVERY`]).
+    fn ack_or_hold(&mut self, to: ParticipantId, in_order_app_data: bool, now: u64) {
+        let Some(p) = self.peers.get_mut(&to) else {
+            return;
+        };
+        if in_order_app_data && p.direct {
+            p.unacked += 1;
+            if p.unacked < DIRECT_ACK_EVERY {
+                p.ack_due
+                    .get_or_insert(now.saturating_add(DIRECT_ACK_DELAY_MS));
+                return;
+            }
+        }
+        self.send_ack(to);
     }
 
     pub(super) fn seal_and_send(&mut self, to: ParticipantId, kind: u8, body: &[u8]) -> bool {
@@ -232,6 +260,7 @@ impl Session {
             // Too far ahead to buffer; not acknowledged, so the sender retransmits it.
             return Ok(());
         }
+        let in_order = id == p.next_in && p.reorder.len() == 0;
         if id >= p.next_in && !p.reorder.contains_key(&id) {
             p.reorder.insert(id, (kind, payload.to_vec()));
         }
@@ -240,7 +269,7 @@ impl Session {
             p.next_in += 1;
             ready.push(m);
         }
-        self.send_ack(from);
+        self.ack_or_hold(from, in_order && kind == KIND_APP_DATA, now);
         for (kind, payload) in ready {
             if kind == KIND_APP_DATA {
                 let keep = self

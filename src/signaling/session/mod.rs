@@ -51,6 +51,7 @@ use crate::crypto::{self, Authority, Drbg, Ephemeral, RoomId, RoomKeys};
 use crate::sorted_map::SortedMap;
 
 pub use config::{Config, Timeouts};
+pub use delivery::{DIRECT_ACK_DELAY_MS, DIRECT_ACK_EVERY};
 pub use error::SessionError;
 pub use offload::OFFLOAD_MIN_LEN;
 pub use output::{
@@ -286,6 +287,7 @@ impl Session {
             add(p.neg.ice_timer);
             add(p.neg.connect_by);
             add(p.admission_deferred_until);
+            add(p.ack_due);
             if self.relay == Relay::Joined {
                 if !p.keying.is_confirmed() && p.present {
                     add(p.hello_retry_at);
@@ -851,6 +853,12 @@ impl Session {
             self.remove_peer(pid, LeaveReason::Lost, now);
             return;
         }
+        if p.ack_due.is_some_and(|d| now >= d) {
+            self.send_ack(pid);
+        }
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
         if joined && !p.keying.is_confirmed() && p.present {
             if p.hello_retry_at.is_some_and(|r| now >= r) {
                 let reply_to = p.remote.as_ref().map_or(0, |r| r.epoch);

@@ -46,6 +46,10 @@ pub(super) struct Peer {
     /// (src/signaling/session/offload.rs).
     pub(super) offloaded: VecDeque<([u8; 8], u64)>,
     pub(super) next_in: u64,
+    /// Bulk messages from the direct path received in order since the last ack, and when
+    /// the ack held back for them is due (`delivery::DIRECT_ACK_EVERY`).
+    pub(super) unacked: u32,
+    pub(super) ack_due: Option<u64>,
     pub(super) reorder: SortedMap<u64, (u8, Vec<u8>)>,
     pub(super) deferred: VecDeque<Signal>,
     /// Its standing in the waiting room.
@@ -98,6 +102,8 @@ impl Peer {
             direct: false,
             offloaded: VecDeque::new(),
             next_in: 1,
+            unacked: 0,
+            ack_due: None,
             reorder: SortedMap::new(),
             deferred: VecDeque::new(),
             admission: Admission::Waiting,

@@ -67,6 +67,64 @@ export function sendDirect(pc, frame) {
   }
 }
 
+/**
+ * Bulk crypto offload (src/signaling/session/offload.rs): AES-256-GCM of large file chunks
+ * on the direct path by WebCrypto (AES instructions) instead of the session's software AES
+ * in wasm. The session keeps each frame's nonce, header checks and replay window; this only
+ * computes. One state per consultation: the imported keys by name (peer, key id and
+ * direction), and per peer the promise of the last frame sent and opened, so frames leave
+ * and are reported in the order the session gave them. Each call copies its byte arguments
+ * first: they are views of wasm memory, which changes before an awaited operation runs.
+ */
+export function bulkCrypto() {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  return subtle && typeof subtle.encrypt === 'function' ? { subtle, keys: new Map(), sent: new Map(), opened: new Map() } : null;
+}
+
+/** Imports a key the session handed over: not extractable, for one direction only. */
+export function importBulkKey(bulk, name, raw, send) {
+  const key = bulk.subtle.importKey('raw', raw.slice(), 'AES-GCM', false, [send ? 'encrypt' : 'decrypt']);
+  key.catch(() => {});
+  bulk.keys.set(name, key);
+}
+
+/** Encrypts `plaintext` and sends `aad || ciphertext || tag` on `pc`'s direct channel, after
+ *  the frames sealed before it; a frame that cannot be sealed or sent is dropped (the
+ *  session sends the message again). */
+export function sealDirect(bulk, name, peer, pc, aad, nonce, plaintext) {
+  const header = aad.slice();
+  const params = { name: 'AES-GCM', iv: nonce.slice(), additionalData: header };
+  const body = plaintext.slice();
+  const key = bulk.keys.get(name) ?? Promise.reject(new Error('no key'));
+  const sealed = key.then((k) => bulk.subtle.encrypt(params, k, body));
+  const next = (bulk.sent.get(peer) ?? Promise.resolve()).then(() => sealed).then((ct) => {
+    const frame = new Uint8Array(header.length + ct.byteLength);
+    frame.set(header);
+    frame.set(new Uint8Array(ct), header.length);
+    sendDirect(pc, frame);
+  }, () => {});
+  bulk.sent.set(peer, next);
+}
+
+/** Decrypts a frame from the direct path; resolves, after the frames before it, to its body,
+ *  or to `undefined` when its tag does not verify (or there is no such key). */
+export function openDirect(bulk, name, peer, nonce, frame) {
+  const bytes = frame.slice();
+  const params = { name: 'AES-GCM', iv: nonce.slice(), additionalData: bytes.subarray(0, 50) };
+  const key = bulk.keys.get(name) ?? Promise.reject(new Error('no key'));
+  const opened = key.then((k) => bulk.subtle.decrypt(params, k, bytes.subarray(50))).then((b) => new Uint8Array(b), () => undefined);
+  const next = (bulk.opened.get(peer) ?? Promise.resolve()).then(() => opened);
+  bulk.opened.set(peer, next);
+  return next;
+}
+
+/** Forgets `peer`'s keys and queues (it left; a later session of it has other keys). */
+export function forgetBulkPeer(bulk, peer) {
+  for (const name of bulk.keys.keys()) if (name.startsWith(peer)) bulk.keys.delete(name);
+  bulk.sent.delete(peer);
+  bulk.opened.delete(peer);
+}
+
 /** A certificate made ahead of need (by `warmUp`, or after a join), for the next join. */
 let spareCertificate = null;
 
