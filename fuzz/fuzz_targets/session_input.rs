@@ -1,7 +1,8 @@
 #![no_main]
 //! Arbitrary relay messages into a joined session with one known peer — raw bytes, sealed
-//! payloads, and relay-injected control messages (fake joins, leaves, stale welcomes) —
-//! never a panic, and nothing transmitted is ever unsealed.
+//! payloads, and relay-injected control messages (fake joins, leaves, stale welcomes), frames
+//! on the direct path, and (bulk crypto offload) the driver's reports of decryptions, asked
+//! for or not — never a panic, and nothing transmitted is ever unsealed.
 use libfuzzer_sys::fuzz_target;
 use teleconsult::crypto::{Authority, RoleSigningKey, RoomId, RoomSecret, VERSION};
 use teleconsult::signaling::relay_wire::{
@@ -9,15 +10,22 @@ use teleconsult::signaling::relay_wire::{
 };
 use teleconsult::signaling::{Config, Output, Redacted, Session, Timeouts};
 
-fn drain(s: &mut Session) {
+/// Checks every output; returns the last decryption asked for, `(peer, key id, seq)`.
+fn drain(s: &mut Session) -> Option<(ParticipantId, [u8; 8], u64)> {
+    let mut open = None;
     while let Some(o) = s.poll_output() {
-        if let Output::Transmit(bytes) = o {
-            let m = ClientMessage::decode(&bytes).expect("valid relay framing");
-            if let ClientMessage::Send { payload, .. } = m {
-                assert!(payload.len() >= 66 && payload[0] == VERSION, "unsealed payload");
+        match o {
+            Output::Transmit(bytes) => {
+                let m = ClientMessage::decode(&bytes).expect("valid relay framing");
+                if let ClientMessage::Send { payload, .. } = m {
+                    assert!(payload.len() >= 66 && payload[0] == VERSION, "unsealed payload");
+                }
             }
+            Output::DirectOpen { peer, key_id, seq, .. } => open = Some((peer, key_id, seq)),
+            _ => {}
         }
     }
+    open
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -46,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = s.handle_relay_message(&welcome.encode(), now);
     drain(&mut s);
+    let mut last_open = None;
     // Chunks: u8 selector, u16 length, bytes.
     let mut rest = data;
     while rest.len() >= 3 {
@@ -55,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[3 + len..];
         let role = |b: u8| [Role::Clinician, Role::Patient, Role::Guest][usize::from(b % 3)];
         let id = |b: u8| ParticipantId([b % 4; 8]);
-        match sel % 9 {
+        match sel % 11 {
             0 => {
                 let _ = s.handle_relay_message(chunk, now);
             }
@@ -99,6 +108,26 @@ fuzz_target!(|data: &[u8]| {
                 s.set_direct(id(b), b & 0x80 != 0, now);
                 let _ = s.send_bulk_app_data(id(b), chunk, now);
             }
+            9 => {
+                // Offload switched on or off, then a report of a decryption: of one asked
+                // for (the last `DirectOpen`), or of anything.
+                let b = chunk.first().copied().unwrap_or(2);
+                s.offload_bulk_crypto(b & 1 != 0);
+                let asked = last_open.take().filter(|_| b & 2 != 0);
+                let (peer, key_id, seq) = asked.unwrap_or((id(b >> 2), [b; 8], u64::from(b)));
+                let _ = if b & 4 != 0 {
+                    s.handle_direct_opened(peer, key_id, seq, chunk, now)
+                } else {
+                    s.handle_direct_open_failed(peer, key_id, seq, now)
+                };
+            }
+            10 => {
+                // A bulk message big enough to be offloaded on a direct path.
+                let b = chunk.first().copied().unwrap_or(2);
+                s.offload_bulk_crypto(true);
+                s.set_direct(id(b), true, now);
+                let _ = s.send_bulk_app_data(id(b), &[b; teleconsult::signaling::OFFLOAD_MIN_LEN], now);
+            }
             _ => {
                 let b = chunk.first().copied().unwrap_or(2);
                 let m = ServerMessage::Welcome {
@@ -108,6 +137,8 @@ fuzz_target!(|data: &[u8]| {
                 let _ = s.handle_relay_message(&m.encode(), now);
             }
         }
-        drain(&mut s);
+        if let Some(open) = drain(&mut s) {
+            last_open = Some(open);
+        }
     }
 });

@@ -47,6 +47,7 @@
 //!         Output::Event(_event) => {}                      // tell the app
 //!         Output::Media { peer: _, request: _ } => {}      // drive that RTCPeerConnection
 //!         Output::Direct { peer: _, frame: _ } => {}       // its data channel, if open
+//!         _ => {}                        // bulk crypto offload, if the driver enabled it
 //!     }
 //! }
 //! session.handle_timeout(now);

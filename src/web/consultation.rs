@@ -303,6 +303,11 @@ type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
 /// The driver's state (private to this module but for the hooks at the end).
 pub(super) struct Inner {
     session: Session,
+    /// `pump` is draining the session's outputs: a nested call (from an event handler, the
+    /// app's listener or an SDK module that sends) leaves them to it, so that outputs are
+    /// carried out in the order the session made them (one input can yield several app-data
+    /// events, and the second must not be handled inside the first).
+    pumping: bool,
     /// WebCrypto state for bulk crypto offload (`peer::bulk_crypto`), when the page has it.
     bulk: Option<JsValue>,
     /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
@@ -585,6 +590,7 @@ fn build(
         session.offload_bulk_crypto(bulk.is_some());
         Rc::new(RefCell::new(Inner {
             session,
+            pumping: false,
             bulk,
             room,
             failover: Failover::new(relay_urls.len()),
@@ -1254,6 +1260,19 @@ async fn reacquire_ended(inner: Shared) {
 /// Drains the session's outputs and carries them out. Borrows are short and never span a
 /// call into app code.
 fn pump(inner: &Shared) {
+    match inner.try_borrow_mut() {
+        Ok(mut guard) if !guard.pumping => guard.pumping = true,
+        _ => return,
+    }
+    drain_outputs(inner);
+    if let Ok(mut guard) = inner.try_borrow_mut() {
+        guard.pumping = false;
+    }
+    update_state(inner);
+}
+
+/// `pump`'s loop.
+fn drain_outputs(inner: &Shared) {
     loop {
         let output = match inner.try_borrow_mut() {
             Ok(mut guard) => guard.session.poll_output(),
@@ -1315,7 +1334,6 @@ fn pump(inner: &Shared) {
             Output::Media { peer, request } => on_media(inner, peer, request),
         }
     }
-    update_state(inner);
 }
 
 /// The name under which the page's WebCrypto holds a key of the pair with `peer`.

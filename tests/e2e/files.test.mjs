@@ -87,6 +87,18 @@ test('a photo sent by the patient is received by the clinician with the same has
     const size = 3 * 1024 * 1024 + 123;
     const sha = await makePhoto(patient, size);
 
+    // The chunks' AES-GCM is done by the browser's WebCrypto on both sides (bulk crypto
+    // offload, src/signaling/session/offload.rs): count its calls.
+    for (const page of [patient, clinician]) {
+      await page.evaluate(() => {
+        const subtle = crypto.subtle;
+        window.aesCalls = { encrypt: 0, decrypt: 0 };
+        for (const op of ['encrypt', 'decrypt']) {
+          const real = subtle[op].bind(subtle);
+          subtle[op] = (params, ...rest) => { if (params?.name === 'AES-GCM') window.aesCalls[op] += 1; return real(params, ...rest); };
+        }
+      });
+    }
     const sent = await patient.evaluate(async () => {
       const t = window.c.files.send(window.photo);
       window.progress = [];
@@ -102,6 +114,9 @@ test('a photo sent by the patient is received by the clinician with the same has
     // The clinician received it whole: the bytes hash to what the patient sent.
     await until(clinician, () => window.receivedSha.length === 1, null, { what: 'file received' });
     assert.deepEqual(await clinician.evaluate(() => window.receivedSha), [sha]);
+    const chunks = Math.ceil(size / 16384);
+    const [sealed, opened] = [await patient.evaluate(() => window.aesCalls.encrypt), await clinician.evaluate(() => window.aesCalls.decrypt)];
+    assert.ok(sealed >= chunks - 1 && opened >= chunks - 1, `WebCrypto sealed ${sealed} and opened ${opened} of ${chunks} chunks`);
     const events = await clinician.evaluate(() => window.fileEvents.map((e) => e.event));
     assert.equal(events[0], 'fileoffered');
     assert.equal(events.at(-1), 'filereceived');

@@ -284,8 +284,11 @@ impl Driver {
                     }
                 }
                 Output::Timeout(at) => self.timeout_at = Some(at),
-                // This driver never reports a direct path.
-                Output::Direct { .. } => {}
+                // This driver never reports a direct path (nor offloads its crypto).
+                Output::Direct { .. }
+                | Output::OffloadKey { .. }
+                | Output::DirectSeal { .. }
+                | Output::DirectOpen { .. } => {}
                 Output::Event(e) => self.on_event(e),
                 Output::Media { peer, request } => self.on_media_request(peer, request).await,
             }

@@ -179,8 +179,11 @@ impl Participant {
             match o {
                 Output::Transmit(bytes) => out.push(bytes),
                 Output::Timeout(at) => self.timer = Some(at),
-                // No direct path is ever reported here.
-                Output::Direct { .. } => {}
+                // No direct path is ever reported here (so nothing is offloaded either).
+                Output::Direct { .. }
+                | Output::OffloadKey { .. }
+                | Output::DirectSeal { .. }
+                | Output::DirectOpen { .. } => {}
                 Output::Media { peer, request } => self.media(peer, request, now),
                 Output::Event(e) => match e {
                     Event::AdmissionRequested { peer, .. } => {
