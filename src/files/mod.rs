@@ -74,8 +74,10 @@ pub const MAX_FILE_LEN: usize = 10 * 1024 * 1024;
 /// The bytes of one chunk: half the session's largest app-data message, so a chunk frame
 /// always fits.
 pub const CHUNK_LEN: usize = 16 * 1024;
-/// How many chunks a sender sends ahead of the receiver's last acknowledgement (512 KiB):
-/// keeps the session's outbox (256 messages) far from full with several transfers going.
+/// How many chunks a sender sends to one peer ahead of its acknowledgements, all transfers
+/// to it together (1 MiB): enough to keep a direct path busy while each side's WebCrypto
+/// works (docs/BENCHMARKS.md, "File transfer"; 32 gave 0.48× a plain data channel, 64 0.58×),
+/// and a quarter of the session's outbox (256 messages).
 pub const WINDOW: u32 = 64;
 /// The receiver acknowledges every this many chunks (and the last).
 pub const ACK_EVERY: u32 = 8;

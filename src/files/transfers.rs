@@ -735,11 +735,20 @@ impl Transfers {
             p.refill(now);
         }
         let paced = !self.unpaced.contains(&to);
+        // The window is the peer's, shared by every transfer to it: the session's outbox
+        // (256 messages) never fills, however many files go at once.
+        let others: u32 = self
+            .outgoing
+            .iter()
+            .filter(|t| t.to == to && t.id != id)
+            .map(|t| t.sent.saturating_sub(t.acked))
+            .sum();
+        let window = WINDOW.saturating_sub(others);
         let Some(t) = self.outgoing.iter_mut().find(|t| t.to == to && t.id == id) else {
             return;
         };
         let mut frames = Vec::new();
-        while t.sent < t.offer.chunks() && t.sent < t.acked.saturating_add(WINDOW) {
+        while t.sent < t.offer.chunks() && t.sent < t.acked.saturating_add(window) {
             let start = (t.sent as usize).saturating_mul(CHUNK_LEN);
             let end = start.saturating_add(CHUNK_LEN).min(t.data.len());
             let Some(data) = t.data.get(start..end) else {

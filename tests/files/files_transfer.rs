@@ -349,3 +349,23 @@ fn on_a_direct_path_the_pace_no_longer_holds_chunks_back_but_the_window_does() {
     assert_eq!(dr.held(PT, ID).unwrap().data, data);
     assert!(now > T0, "the relay leg was paced");
 }
+
+#[test]
+fn transfers_to_one_peer_share_its_window_so_the_session_outbox_never_fills() {
+    let mut pt = Transfers::new(PT, Role::Patient);
+    pt.set_direct(DR, true, T0);
+    let chunks = |frames: &[(ParticipantId, Vec<u8>)]| {
+        frames
+            .iter()
+            .filter(|(_, f)| matches!(Frame::decode(f), Ok(Frame::Chunk { .. })))
+            .count() as u32
+    };
+    // Four 2 MiB photos at once: together never more than WINDOW chunks ahead.
+    for n in 0..4u64 {
+        pt.send(DR, TransferId(100 + n), "p.jpg", "image/jpeg", jpeg(2 * 1024 * 1024), &yes(), T0)
+            .unwrap();
+    }
+    let out: Vec<_> = std::iter::from_fn(|| pt.poll_transmit()).collect();
+    assert_eq!(chunks(&out), WINDOW);
+    assert!(WINDOW as usize * 4 <= teleconsult::signaling::MAX_OUTBOX);
+}
