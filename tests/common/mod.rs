@@ -699,3 +699,64 @@ pub fn aes_gcm_open(key: &[u8; 32], nonce: &[u8; 12], frame: &[u8]) -> Option<Ve
         .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: ct, aad })
         .ok()
 }
+
+/// Carries every envelope the nodes put on their direct paths to its recipient (as that
+/// recipient's driver would hand it from the data channel) and does every decryption a
+/// node's session asked its driver for (bulk crypto offload), until nothing moves. `keep`
+/// decides, per envelope, whether the channel delivers it; `tamper` may change a frame before
+/// it is decrypted. Returns the sessions' verdicts that were errors.
+pub fn carry_direct(
+    net: &mut Net,
+    mut keep: impl FnMut(&[u8]) -> bool,
+    tamper: impl Fn(&mut Vec<u8>),
+) -> Vec<SessionError> {
+    let mut errors = Vec::new();
+    loop {
+        let mut moved = false;
+        for i in 0..net.nodes.len() {
+            let from = net.nodes[i].id;
+            for (to, frame) in std::mem::take(&mut net.nodes[i].direct) {
+                moved = true;
+                if !keep(&frame) {
+                    continue;
+                }
+                let j = net.idx(to);
+                let now = net.now;
+                errors.extend(
+                    net.nodes[j]
+                        .session
+                        .handle_direct_frame(from, &frame, now)
+                        .err(),
+                );
+                net.flush(j);
+            }
+            for (peer, key_id, seq, nonce, mut frame) in std::mem::take(&mut net.nodes[i].opens) {
+                moved = true;
+                tamper(&mut frame);
+                errors.extend(report_open(net, i, (peer, key_id, seq, nonce, frame)).err());
+            }
+        }
+        if !moved {
+            return errors;
+        }
+    }
+}
+
+/// Node `i`'s driver decrypts one frame its session asked it to and reports the outcome.
+pub fn report_open(net: &mut Net, i: usize, open: DirectOpen) -> Result<(), SessionError> {
+    let (peer, key_id, seq, nonce, frame) = open;
+    let key = net.nodes[i]
+        .offloaded_key(peer, key_id, false)
+        .expect("DirectOpen before its OffloadKey");
+    let now = net.now;
+    let r = match aes_gcm_open(&key, &nonce, &frame) {
+        Some(body) => net.nodes[i]
+            .session
+            .handle_direct_opened(peer, key_id, seq, &body, now),
+        None => net.nodes[i]
+            .session
+            .handle_direct_open_failed(peer, key_id, seq, now),
+    };
+    net.flush(i);
+    r
+}

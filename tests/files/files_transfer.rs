@@ -362,8 +362,16 @@ fn transfers_to_one_peer_share_its_window_so_the_session_outbox_never_fills() {
     };
     // Four 2 MiB photos at once: together never more than WINDOW chunks ahead.
     for n in 0..4u64 {
-        pt.send(DR, TransferId(100 + n), "p.jpg", "image/jpeg", jpeg(2 * 1024 * 1024), &yes(), T0)
-            .unwrap();
+        pt.send(
+            DR,
+            TransferId(100 + n),
+            "p.jpg",
+            "image/jpeg",
+            jpeg(2 * 1024 * 1024),
+            &yes(),
+            T0,
+        )
+        .unwrap();
     }
     let out: Vec<_> = std::iter::from_fn(|| pt.poll_transmit()).collect();
     assert_eq!(chunks(&out), WINDOW);

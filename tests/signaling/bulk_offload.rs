@@ -39,58 +39,6 @@ fn send_bulk(net: &mut Net, i: usize, to: ParticipantId, data: &[u8]) {
     net.flush(i);
 }
 
-/// Moves every direct-path frame to its recipient and does every decryption asked for,
-/// until nothing moves; `tamper(frame)` may change a frame before it is decrypted. Returns
-/// the sessions' verdicts that were errors.
-fn carry(net: &mut Net, tamper: impl Fn(&mut Vec<u8>)) -> Vec<SessionError> {
-    let mut errors = Vec::new();
-    loop {
-        let mut moved = false;
-        for i in 0..net.nodes.len() {
-            let from = net.nodes[i].id;
-            for (to, frame) in std::mem::take(&mut net.nodes[i].direct) {
-                moved = true;
-                let j = net.idx(to);
-                let now = net.now;
-                errors.extend(
-                    net.nodes[j]
-                        .session
-                        .handle_direct_frame(from, &frame, now)
-                        .err(),
-                );
-                net.flush(j);
-            }
-            for (peer, key_id, seq, nonce, mut frame) in std::mem::take(&mut net.nodes[i].opens) {
-                moved = true;
-                tamper(&mut frame);
-                errors.extend(report(net, i, (peer, key_id, seq, nonce, frame)).err());
-            }
-        }
-        if !moved {
-            return errors;
-        }
-    }
-}
-
-/// Node `i`'s driver decrypts one frame it was asked to and reports the outcome.
-fn report(net: &mut Net, i: usize, open: DirectOpen) -> Result<(), SessionError> {
-    let (peer, key_id, seq, nonce, frame) = open;
-    let key = net.nodes[i]
-        .offloaded_key(peer, key_id, false)
-        .expect("DirectOpen before its OffloadKey");
-    let now = net.now;
-    let r = match aes_gcm_open(&key, &nonce, &frame) {
-        Some(body) => net.nodes[i]
-            .session
-            .handle_direct_opened(peer, key_id, seq, &body, now),
-        None => net.nodes[i]
-            .session
-            .handle_direct_open_failed(peer, key_id, seq, now),
-    };
-    net.flush(i);
-    r
-}
-
 fn security(net: &Net, i: usize, kind: SecurityKind) -> usize {
     net.nodes[i].count(|e| matches!(e, Event::Security(s) if s.kind == kind))
 }
@@ -105,12 +53,12 @@ fn offloaded_bulk_data_arrives_once_and_in_order() {
     assert_eq!(net.nodes[1].direct.len(), 20);
     assert_eq!(net.nodes[1].offload_keys.len(), 1);
     assert!(net.nodes[1].offload_keys[0].2);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     // The clinician's driver opened them: one key, for opening.
     assert_eq!(net.nodes[0].offload_keys.len(), 1);
     assert!(!net.nodes[0].offload_keys[0].2);
     net.run_for(20_000);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     assert_eq!(
         net.nodes[0].app_data(pid(2)),
         (0..20).map(chunk).collect::<Vec<_>>()
@@ -128,7 +76,7 @@ fn an_offloaded_frame_is_the_frame_the_session_seals_itself() {
     send_bulk(&mut net, 1, pid(1), &chunk(1));
     send_bulk(&mut net, 0, pid(2), &chunk(2));
     assert!(net.nodes[0].offload_keys.is_empty());
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     net.run_for(1_000);
     assert_eq!(net.nodes[0].app_data(pid(2)), vec![chunk(1)]);
     assert_eq!(net.nodes[1].app_data(pid(1)), vec![chunk(2)]);
@@ -142,7 +90,7 @@ fn small_messages_and_acks_are_never_offloaded() {
     send_bulk(&mut net, 1, pid(1), &[7; OFFLOAD_MIN_LEN - 9]);
     assert!(net.nodes[1].offload_keys.is_empty());
     assert_eq!(net.nodes[1].direct.len(), 1);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     assert!(net.nodes[0].offload_keys.is_empty() && net.nodes[1].offload_keys.is_empty());
     assert_eq!(net.nodes[0].app_data(pid(2)).len(), 1);
 }
@@ -151,7 +99,7 @@ fn small_messages_and_acks_are_never_offloaded() {
 fn a_tampered_offloaded_frame_delivers_nothing_and_is_sent_again() {
     let mut net = direct_call((true, true));
     send_bulk(&mut net, 1, pid(1), &chunk(5));
-    let errors = carry(&mut net, |f| f[HEADER_LEN + 10] ^= 1);
+    let errors = carry_direct(&mut net, |_| true, |f| f[HEADER_LEN + 10] ^= 1);
     assert_eq!(
         errors,
         vec![SessionError::Crypto(CryptoError::AuthenticationFailed)]
@@ -160,7 +108,7 @@ fn a_tampered_offloaded_frame_delivers_nothing_and_is_sent_again() {
     assert!(net.nodes[0].app_data(pid(2)).is_empty());
     // Not acknowledged: the sender seals it again (a fresh nonce), and that one arrives.
     net.run_for(2_000);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     assert_eq!(net.nodes[0].app_data(pid(2)), vec![chunk(5)]);
 }
 
@@ -180,7 +128,7 @@ fn a_frame_decrypted_twice_is_delivered_once() {
     net.flush(0);
     let opens = std::mem::take(&mut net.nodes[0].opens);
     assert_eq!(opens.len(), 2);
-    let mut verdicts = opens.into_iter().map(|o| report(&mut net, 0, o));
+    let mut verdicts = opens.into_iter().map(|o| report_open(&mut net, 0, o));
     assert_eq!(verdicts.next(), Some(Ok(())));
     assert_eq!(
         verdicts.next(),
@@ -203,7 +151,7 @@ fn a_frame_decrypted_twice_is_delivered_once() {
 fn a_report_nobody_asked_for_is_refused_and_changes_nothing() {
     let mut net = direct_call((true, true));
     send_bulk(&mut net, 1, pid(1), &chunk(3));
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     let delivered = net.nodes[0].app_data(pid(2));
     let key_id = net.nodes[0].offload_keys[0].1;
     let before = snapshot(&net.nodes[0].session);
@@ -239,12 +187,12 @@ fn offloaded_and_local_seals_share_one_counter_and_never_reuse_a_nonce() {
         send_bulk(&mut net, 1, pid(1), &body);
         send_bulk(&mut net, 0, pid(2), &body);
         if n % 7 == 0 {
-            assert!(carry(&mut net, |_| {}).is_empty());
+            assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
         }
     }
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     net.run_for(5_000);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     assert_eq!(net.nodes[0].app_data(pid(2)).len(), 30);
     assert_eq!(net.nodes[1].app_data(pid(1)).len(), 30);
     let uses = teleconsult::crypto::nonce_audit::take();
@@ -284,7 +232,7 @@ fn a_report_under_keys_that_changed_meanwhile_is_dropped_and_the_message_sent_ag
     net.connect(1);
     net.run_for(5_000);
     assert_eq!(
-        report(&mut net, 0, open),
+        report_open(&mut net, 0, open),
         Err(SessionError::Crypto(CryptoError::UnknownKey))
     );
     assert!(net.nodes[0].app_data(pid(2)).is_empty());
@@ -296,8 +244,8 @@ fn a_report_under_keys_that_changed_meanwhile_is_dropped_and_the_message_sent_ag
         net.flush(i);
     }
     net.run_for(5_000);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     net.run_for(5_000);
-    assert!(carry(&mut net, |_| {}).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     assert_eq!(net.nodes[0].app_data(pid(2)), vec![chunk(4)]);
 }

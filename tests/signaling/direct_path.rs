@@ -13,34 +13,6 @@ use teleconsult::signaling::message::{KIND_ACK, KIND_APP_DATA, KIND_SIGNAL};
 use teleconsult::signaling::relay_wire::{ParticipantId, Role};
 use teleconsult::signaling::{SecurityKind, SessionError};
 
-/// Carries every envelope node `i` put on its direct paths to its recipient (as that
-/// recipient's driver would hand it from the data channel), until nothing more is sent;
-/// `keep` decides, per envelope, whether the channel delivers it.
-fn carry_direct(net: &mut Net, mut keep: impl FnMut(&[u8]) -> bool) -> Vec<SessionError> {
-    let mut errors = Vec::new();
-    loop {
-        let mut moved = false;
-        for i in 0..net.nodes.len() {
-            let from = net.nodes[i].id;
-            for (to, frame) in std::mem::take(&mut net.nodes[i].direct) {
-                moved = true;
-                if !keep(&frame) {
-                    continue;
-                }
-                let j = net.idx(to);
-                let now = net.now;
-                if let Err(e) = net.nodes[j].session.handle_direct_frame(from, &frame, now) {
-                    errors.push(e);
-                }
-                net.flush(j);
-            }
-        }
-        if !moved {
-            return errors;
-        }
-    }
-}
-
 fn set_direct(net: &mut Net, i: usize, peer: ParticipantId, up: bool) {
     let now = net.now;
     net.nodes[i].session.set_direct(peer, up, now);
@@ -94,7 +66,7 @@ fn bulk_data_and_its_acks_take_the_direct_path_and_the_relay_sees_none() {
         && f.first() == Some(&teleconsult::crypto::VERSION)
         && f.get(1) == Some(&KIND_APP_DATA)
         && !f.windows(100).any(|w| w.iter().all(|b| *b == w[0]))));
-    assert!(carry_direct(&mut net, |_| true).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     net.run_for(20_000);
     let got = net.nodes[0].app_data(pid(2));
     assert_eq!(got, (0..40u8).map(|n| vec![n; 100]).collect::<Vec<_>>());
@@ -174,7 +146,7 @@ fn another_participants_frame_on_the_direct_path_is_refused() {
 #[test]
 fn a_frame_replayed_on_the_direct_path_is_refused_and_applied_once() {
     let (mut net, frame) = one_chunk_on_the_channel();
-    assert!(carry_direct(&mut net, |_| true).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     let replays = net.nodes[0].session.security_count(SecurityKind::Replay);
     // Again on the channel, then through the relay: the one replay window refuses both.
     let now = net.now;
@@ -239,16 +211,20 @@ fn switching_paths_mid_stream_loses_and_duplicates_nothing() {
     // still arrive late, after the relay has carried them again.
     let mut sent = 0;
     let mut late = Vec::new();
-    let errors = carry_direct(&mut net, |f| {
-        sent += 1;
-        if sent > 10 && f.get(1) == Some(&KIND_APP_DATA) {
-            if late.len() < 5 {
-                late.push(f.to_vec());
+    let errors = carry_direct(
+        &mut net,
+        |f| {
+            sent += 1;
+            if sent > 10 && f.get(1) == Some(&KIND_APP_DATA) {
+                if late.len() < 5 {
+                    late.push(f.to_vec());
+                }
+                return false;
             }
-            return false;
-        }
-        true
-    });
+            true
+        },
+        |_| {},
+    );
     assert!(errors.is_empty());
     set_direct(&mut net, 0, pid(2), false);
     set_direct(&mut net, 1, pid(1), false);
@@ -267,9 +243,9 @@ fn switching_paths_mid_stream_loses_and_duplicates_nothing() {
     set_direct(&mut net, 0, pid(2), true);
     set_direct(&mut net, 1, pid(1), true);
     send(&mut net, 40..60);
-    assert!(carry_direct(&mut net, |_| true).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     net.run_for(20_000);
-    assert!(carry_direct(&mut net, |_| true).is_empty());
+    assert!(carry_direct(&mut net, |_| true, |_| {}).is_empty());
     let got = net.nodes[0].app_data(pid(2));
     assert_eq!(got, (0..60u8).map(|n| vec![n; 64]).collect::<Vec<_>>());
     assert_eq!(
