@@ -504,10 +504,20 @@ fn build(
         return Err(Error::InvalidArgument("options: expected an object"));
     }
     let role = parse_role(&js::string(options, "role")?)?;
+    let relay_urls = relay_urls(&get(options, "relayUrl"))?;
+    // The first relay socket opens now, before the link is parsed and the keys derived, and
+    // while `join` waits for the certificate (key generation, a few ms when `warmUp` made
+    // none): its handshake is then off the set-up path, and done before the WebRTC work on
+    // this page begins (docs/BENCHMARKS.md, "Call set-up"). Should an option below be
+    // refused, the socket is dropped and closed unused; should it fail to open, `connect`
+    // tries again and reports the error.
+    let (socket, early) = relay_urls
+        .first()
+        .and_then(|url| EarlySocket::open(url))
+        .map_or((None, None), |(socket, early)| (Some(socket), Some(early)));
     let invite = invite_from_options(options, role)?;
     let authority = invite.authority();
     let (room, secret) = (invite.room, invite.secret);
-    let relay_urls = relay_urls(&get(options, "relayUrl"))?;
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
     let asked = match js::opt_string(options, "participantId")? {
@@ -562,13 +572,6 @@ fn build(
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
     let events = EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?;
-    // The first relay socket opens now, while `join` waits for the certificate (key
-    // generation, a few ms when `warmUp` made none), so its handshake is off the set-up
-    // path. Should it fail to open, `connect` tries again and reports the error.
-    let (socket, early) = relay_urls
-        .first()
-        .and_then(|url| EarlySocket::open(url))
-        .map_or((None, None), |(socket, early)| (Some(socket), Some(early)));
     let open = move |(certificate, fingerprint): Certificate| {
         let mut session = Session::new(Config {
             room,
@@ -654,16 +657,17 @@ impl Consultation {
             });
             install_host_listeners(&inner);
             LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
+            // A patient's or guest's first connection is made now, while the socket's
+            // handshake is in flight, and its offer once the socket is open (`on_socket`),
+            // while the welcome and the hellos cross: `setLocalDescription` starts ICE
+            // gathering, which held up the socket's opening when it ran alongside
+            // (docs/BENCHMARKS.md, "Call set-up").
+            if inner.borrow().session.role() != Role::Clinician {
+                make_spare(&inner);
+            }
             match early {
                 Some(early) => early.attach(&inner),
                 None => connect(&inner),
-            }
-            // A patient's or guest's first offer is made now, while the socket's handshake
-            // and the hellos are in flight: building the connection, adding the tracks and
-            // `setLocalDescription` are then all off the call set-up path.
-            if inner.borrow().session.role() != Role::Clinician {
-                make_spare(&inner);
-                start_warm_offer(&mut inner.borrow_mut());
             }
             match JsFuture::from(waiter).await {
                 Ok(_) => Ok(Consultation { inner }),
@@ -1063,9 +1067,14 @@ fn connect(inner: &Shared) {
 
 fn on_socket(weak: &Weak<RefCell<Inner>>, event: SocketEvent) {
     match event {
-        SocketEvent::Open => input(weak, |i, now| {
-            let _ = i.session.handle_relay_connected(now);
-        }),
+        SocketEvent::Open => {
+            input(weak, |i, now| {
+                let _ = i.session.handle_relay_connected(now);
+            });
+            if let Some(inner) = weak.upgrade() {
+                start_warm_offer(&mut inner.borrow_mut());
+            }
+        }
         SocketEvent::Message(bytes) => input(weak, |i, now| {
             let _ = i.session.handle_relay_message(&bytes, now);
         }),
