@@ -81,8 +81,12 @@ export function bulkCrypto() {
   return subtle && typeof subtle.encrypt === 'function' ? { subtle, keys: new Map(), sent: new Map(), opened: new Map() } : null;
 }
 
-/** Imports a key the session handed over: not extractable, for one direction only. */
+/** Imports a key the session handed over (`name` is `peer:keyId:s|o`): not extractable, for
+ *  one direction only. It replaces the peer's earlier key of that direction: after a re-key
+ *  the session never asks for the old one again (operations already started keep theirs). */
 export function importBulkKey(bulk, name, raw, send) {
+  const [peer, , dir] = name.split(':');
+  for (const old of bulk.keys.keys()) if (old.startsWith(`${peer}:`) && old.endsWith(`:${dir}`)) bulk.keys.delete(old);
   const key = bulk.subtle.importKey('raw', raw.slice(), 'AES-GCM', false, [send ? 'encrypt' : 'decrypt']);
   key.catch(() => {});
   bulk.keys.set(name, key);
@@ -120,7 +124,7 @@ export function openDirect(bulk, name, peer, nonce, frame) {
 
 /** Forgets `peer`'s keys and queues (it left; a later session of it has other keys). */
 export function forgetBulkPeer(bulk, peer) {
-  for (const name of bulk.keys.keys()) if (name.startsWith(peer)) bulk.keys.delete(name);
+  for (const name of bulk.keys.keys()) if (name.startsWith(`${peer}:`)) bulk.keys.delete(name);
   bulk.sent.delete(peer);
   bulk.opened.delete(peer);
 }
