@@ -59,14 +59,19 @@ pub struct Header {
 impl Header {
     /// The 50 header bytes.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let seq = self.seq.to_be_bytes();
+        let first = [self.version, self.kind];
+        let fields = first
+            .iter()
+            .chain(&self.room)
+            .chain(&self.sender)
+            .chain(&self.recipient)
+            .chain(&self.key_id)
+            .chain(&seq);
         let mut out = [0u8; HEADER_LEN];
-        out[0] = self.version;
-        out[1] = self.kind;
-        out[2..18].copy_from_slice(&self.room);
-        out[18..26].copy_from_slice(&self.sender);
-        out[26..34].copy_from_slice(&self.recipient);
-        out[34..42].copy_from_slice(&self.key_id);
-        out[42..50].copy_from_slice(&self.seq.to_be_bytes());
+        for (o, b) in out.iter_mut().zip(fields) {
+            *o = *b;
+        }
         out
     }
 
@@ -75,29 +80,31 @@ impl Header {
         if frame.len() < HEADER_LEN + TAG_LEN || frame.len() > MAX_FRAME_LEN {
             return Err(CryptoError::Malformed);
         }
-        let mut h = Header {
-            version: frame[0],
-            kind: frame[1],
-            room: [0; 16],
-            sender: [0; 8],
-            recipient: [0; 8],
-            key_id: [0; 8],
-            seq: 0,
-        };
-        h.room.copy_from_slice(&frame[2..18]);
-        h.sender.copy_from_slice(&frame[18..26]);
-        h.recipient.copy_from_slice(&frame[26..34]);
-        h.key_id.copy_from_slice(&frame[34..42]);
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&frame[42..50]);
-        h.seq = u64::from_be_bytes(seq);
-        Ok(h)
+        let h = frame
+            .first_chunk::<HEADER_LEN>()
+            .ok_or(CryptoError::Malformed)?;
+        Ok(Header {
+            version: h[0],
+            kind: h[1],
+            room: field(h, 2),
+            sender: field(h, 18),
+            recipient: field(h, 26),
+            key_id: field(h, 34),
+            seq: u64::from_be_bytes(field(h, 42)),
+        })
     }
+}
+
+/// The `N` header bytes at `at` (every field lies inside the 50 bytes, so never the zeros).
+fn field<const N: usize>(h: &[u8; HEADER_LEN], at: usize) -> [u8; N] {
+    h.get(at..at + N)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or([0; N])
 }
 
 fn nonce(iv: &[u8; 12], seq: u64) -> [u8; 12] {
     let mut n = *iv;
-    for (b, s) in n[4..].iter_mut().zip(seq.to_be_bytes()) {
+    for (b, s) in n.iter_mut().skip(4).zip(seq.to_be_bytes()) {
         *b ^= s;
     }
     n
@@ -168,9 +175,11 @@ impl Sealer {
         let mut frame = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         frame.extend_from_slice(&header);
         frame.extend_from_slice(plaintext);
+        // The frame starts with the header just written: the body always follows it.
+        let body = frame.get_mut(HEADER_LEN..).ok_or(CryptoError::TooLarge)?;
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &header, &mut frame[HEADER_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &header, body)
             .map_err(|_| CryptoError::TooLarge)?;
         frame.extend_from_slice(&tag);
         Ok(frame)
@@ -340,15 +349,20 @@ impl Opener {
     /// error nothing changes. Never panics.
     pub fn open(&mut self, frame: &[u8]) -> Result<(Header, Vec<u8>), CryptoError> {
         let (header, nonce) = self.precheck(frame)?;
-        let body_end = frame.len() - TAG_LEN;
-        let mut plain = frame[HEADER_LEN..body_end].to_vec();
-        let tag = Tag::from_slice(&frame[body_end..]);
+        // `precheck` parsed a header and found room for a tag: these splits always succeed.
+        let (aad, rest) = frame
+            .split_at_checked(HEADER_LEN)
+            .ok_or(CryptoError::Malformed)?;
+        let (body, tag) = rest
+            .split_at_checked(rest.len().saturating_sub(TAG_LEN))
+            .ok_or(CryptoError::Malformed)?;
+        let mut plain = body.to_vec();
         self.cipher
             .decrypt_in_place_detached(
                 Nonce::from_slice(&nonce),
-                &frame[..HEADER_LEN],
+                aad,
                 &mut plain,
-                tag,
+                Tag::from_slice(tag),
             )
             .map_err(|_| CryptoError::AuthenticationFailed)?;
         self.window.accept(header.seq);
