@@ -1326,7 +1326,7 @@ fn drain_outputs(inner: &Shared) {
                 let guard = inner.borrow();
                 if let (Some(bulk), Some(p)) = (&guard.bulk, guard.peers.get(&peer)) {
                     let name = bulk_key_name(peer, key_id, true);
-                    p.seal_direct(bulk, &name, &js::hex(&peer.0), &aad, &nonce, &plaintext);
+                    p.seal_direct(bulk, &name, &aad, &nonce, &plaintext);
                 }
             }
             Output::DirectOpen {
@@ -1369,7 +1369,7 @@ fn open_direct(
         return;
     };
     let name = bulk_key_name(peer, key_id, false);
-    let opened = peer::open_direct(&bulk, &name, &js::hex(&peer.0), nonce, frame);
+    let opened = peer::open_direct(&bulk, &name, nonce, frame);
     let weak = Rc::downgrade(inner);
     js::spawn(Box::pin(async move {
         let body = JsFuture::from(opened)

@@ -45,7 +45,6 @@ extern "C" {
     fn seal_direct(
         bulk: &JsValue,
         name: &str,
-        peer: &str,
         pc: &RtcPeerConnection,
         aad: &[u8],
         nonce: &[u8],
@@ -53,13 +52,7 @@ extern "C" {
     );
     /// Resolves to the frame's body, or `undefined` when its tag did not verify.
     #[wasm_bindgen(js_name = openDirect)]
-    pub fn open_direct(
-        bulk: &JsValue,
-        name: &str,
-        peer: &str,
-        nonce: &[u8],
-        frame: &[u8],
-    ) -> Promise;
+    pub fn open_direct(bulk: &JsValue, name: &str, nonce: &[u8], frame: &[u8]) -> Promise;
     #[wasm_bindgen(js_name = forgetBulkPeer)]
     pub fn forget_bulk_peer(bulk: &JsValue, peer: &str);
     #[wasm_bindgen(js_name = closePeer, catch)]
@@ -272,17 +265,16 @@ impl Peer {
     }
 
     /// Encrypts a frame with WebCrypto and sends it on the direct data channel, after those
-    /// sealed before it (bulk crypto offload; `name` the key's, `peer` the queue's).
+    /// sealed before it (bulk crypto offload; `name` the key's, `peer:keyId:s`).
     pub fn seal_direct(
         &self,
         bulk: &JsValue,
         name: &str,
-        peer: &str,
         aad: &[u8],
         nonce: &[u8],
         plaintext: &[u8],
     ) {
-        seal_direct(bulk, name, peer, &self.pc, aad, nonce, plaintext);
+        seal_direct(bulk, name, &self.pc, aad, nonce, plaintext);
     }
 
     /// The underlying connection (a cheap handle clone), for async work and stats.

@@ -81,21 +81,26 @@ export function bulkCrypto() {
   return subtle && typeof subtle.encrypt === 'function' ? { subtle, keys: new Map(), sent: new Map(), opened: new Map() } : null;
 }
 
+/** The peer part of a key's name (`peer:keyId:s|o`): frames to and from it keep their order. */
+const peerOf = (name) => name.slice(0, name.indexOf(':'));
+
 /** Imports a key the session handed over (`name` is `peer:keyId:s|o`): not extractable, for
  *  one direction only. It replaces the peer's earlier key of that direction: after a re-key
  *  the session never asks for the old one again (operations already started keep theirs). */
 export function importBulkKey(bulk, name, raw, send) {
-  const [peer, , dir] = name.split(':');
-  for (const old of bulk.keys.keys()) if (old.startsWith(`${peer}:`) && old.endsWith(`:${dir}`)) bulk.keys.delete(old);
+  const peer = peerOf(name);
+  const dir = name.slice(-2);
+  for (const old of bulk.keys.keys()) if (peerOf(old) === peer && old.endsWith(dir)) bulk.keys.delete(old);
   const key = bulk.subtle.importKey('raw', raw.slice(), 'AES-GCM', false, [send ? 'encrypt' : 'decrypt']);
   key.catch(() => {});
   bulk.keys.set(name, key);
 }
 
-/** Encrypts `plaintext` and sends `aad || ciphertext || tag` on `pc`'s direct channel, after
- *  the frames sealed before it; a frame that cannot be sealed or sent is dropped (the
- *  session sends the message again). */
-export function sealDirect(bulk, name, peer, pc, aad, nonce, plaintext) {
+/** Encrypts `plaintext` under key `name` and sends `aad || ciphertext || tag` on `pc`'s direct
+ *  channel, after the frames sealed before it; a frame that cannot be sealed or sent is
+ *  dropped (the session sends the message again). */
+export function sealDirect(bulk, name, pc, aad, nonce, plaintext) {
+  const peer = peerOf(name);
   const header = aad.slice();
   const params = { name: 'AES-GCM', iv: nonce.slice(), additionalData: header };
   const body = plaintext.slice();
@@ -110,9 +115,10 @@ export function sealDirect(bulk, name, peer, pc, aad, nonce, plaintext) {
   bulk.sent.set(peer, next);
 }
 
-/** Decrypts a frame from the direct path; resolves, after the frames before it, to its body,
- *  or to `undefined` when its tag does not verify (or there is no such key). */
-export function openDirect(bulk, name, peer, nonce, frame) {
+/** Decrypts a frame from the direct path under key `name`; resolves, after the frames before
+ *  it, to its body, or to `undefined` when its tag does not verify (or there is no such key). */
+export function openDirect(bulk, name, nonce, frame) {
+  const peer = peerOf(name);
   const bytes = frame.slice();
   const params = { name: 'AES-GCM', iv: nonce.slice(), additionalData: bytes.subarray(0, 50) };
   const key = bulk.keys.get(name) ?? Promise.reject(new Error('no key'));
@@ -124,7 +130,7 @@ export function openDirect(bulk, name, peer, nonce, frame) {
 
 /** Forgets `peer`'s keys and queues (it left; a later session of it has other keys). */
 export function forgetBulkPeer(bulk, peer) {
-  for (const name of bulk.keys.keys()) if (name.startsWith(`${peer}:`)) bulk.keys.delete(name);
+  for (const name of bulk.keys.keys()) if (peerOf(name) === peer) bulk.keys.delete(name);
   bulk.sent.delete(peer);
   bulk.opened.delete(peer);
 }
