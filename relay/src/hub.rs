@@ -329,7 +329,17 @@ pub struct Member {
     pub subject: [u8; 32],
     /// Where it is connected.
     pub loc: Location,
+    /// Its latest broadcast (the encoded `Deliver`), if small: handed to each newcomer
+    /// right after its `Welcome`. See [`MAX_KEPT_BROADCAST`].
+    pub latest_broadcast: Option<Bytes>,
 }
+
+/// The largest broadcast (encoded `Deliver`) a room keeps for newcomers. A client's only
+/// broadcast is its hello (about 300 bytes): kept, it lets a newcomer key its first peers
+/// from the `Welcome` on instead of after a round trip. The relay learns nothing from it —
+/// it forwarded the same bytes already — and a participant can make a room hold at most
+/// this much for it.
+pub const MAX_KEPT_BROADCAST: usize = 1024;
 
 /// A room's state on this node.
 #[derive(Default)]
@@ -352,6 +362,15 @@ impl Room {
 
     fn position(&self, id: ParticipantId) -> Option<usize> {
         self.members.iter().position(|m| m.id == id)
+    }
+
+    /// Keeps `frame`, a broadcast `from` sent, for newcomers (or forgets the older one when
+    /// this one is too large to keep).
+    fn keep_broadcast(&mut self, from: ParticipantId, frame: &Bytes) {
+        if let Some(i) = self.position(from) {
+            self.members[i].latest_broadcast =
+                (frame.len() <= MAX_KEPT_BROADCAST).then(|| frame.clone());
+        }
     }
 
     /// Queues `frame` for every local member except `except`.
@@ -580,6 +599,7 @@ impl Hub {
             role: token.role,
             subject: token.subject,
             loc: Location::Local(conn.clone()),
+            latest_broadcast: None,
         };
         if let Some(i) = existing {
             // A resume: the old connection (here or on another node) gives way silently.
@@ -603,6 +623,14 @@ impl Hub {
             role: token.role,
             present,
         });
+        // Queued now, sent right after the Welcome (which the connection writes first), so
+        // the newcomer holds each present participant's hello from its first moment.
+        let now = Instant::now();
+        for m in st.members.iter().filter(|m| m.id != id) {
+            if let Some(frame) = &m.latest_broadcast {
+                conn.notice(frame.clone(), now, &self.metrics);
+            }
+        }
         st.notify_locals(
             &encode(&ServerMessage::Joined {
                 id,
@@ -665,7 +693,10 @@ impl Hub {
         let mut remote = false;
         let mut busy = Vec::new();
         {
-            let st = lock(&entry.state);
+            let mut st = lock(&entry.state);
+            if to.is_broadcast() {
+                st.keep_broadcast(from, &frame);
+            }
             let mut delivered = false;
             for m in &st.members {
                 if m.id == from || !(to.is_broadcast() || m.id == to) {
@@ -750,6 +781,7 @@ impl Hub {
                     role: *role,
                     subject: *subject,
                     loc: Location::Remote(node),
+                    latest_broadcast: None,
                 });
             }
         }
@@ -771,6 +803,7 @@ impl Hub {
             role,
             subject,
             loc: Location::Remote(node),
+            latest_broadcast: None,
         };
         match st.position(id) {
             Some(i) => {
@@ -823,7 +856,10 @@ impl Hub {
             .and_then(|s| <[u8; 8]>::try_from(s).ok())
             .map(ParticipantId);
         let now = Instant::now();
-        let st = lock(&e.state);
+        let mut st = lock(&e.state);
+        if let (true, Some(from)) = (to.is_broadcast(), from) {
+            st.keep_broadcast(from, &frame);
+        }
         for m in &st.members {
             if Some(m.id) == from || !(to.is_broadcast() || m.id == to) {
                 continue;

@@ -126,6 +126,45 @@ async fn participants_meet_forward_and_see_each_other_leave() {
     relay.shutdown().await;
 }
 
+/// A newcomer gets, right after its Welcome, each present participant's latest broadcast
+/// (its hello), so it can key them without waiting for their replies; unicast frames, a
+/// broadcast too large to be a hello, and the broadcast of someone who left or resumed are
+/// never handed on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_gets_each_present_participants_latest_broadcast_after_its_welcome() {
+    let relay = relay_with(|_| {}).await;
+    let a = relay.local_addr();
+    let (mut doc, _) = Client::joined(a, pid(1), &token(ROOM, "clinician", "doc")).await;
+    let (mut doc2, _) = Client::joined(a, pid(3), &token(ROOM, "clinician", "doc2")).await;
+    assert!(matches!(doc.recv().await, ServerMessage::Joined { .. }));
+    doc.send_to(ParticipantId::BROADCAST, b"old hello").await;
+    doc.send_to(ParticipantId::BROADCAST, b"new hello").await;
+    doc.send_to(pid(3), b"unicast").await;
+    doc2.send_to(ParticipantId::BROADCAST, &vec![7; 2000]).await;
+    for _ in 0..3 {
+        assert!(matches!(doc2.recv().await, ServerMessage::Deliver { .. }));
+    }
+    assert!(matches!(doc.recv().await, ServerMessage::Deliver { .. }));
+
+    let (mut pat, w) = Client::joined(a, pid(2), &token(ROOM, "patient", "pat")).await;
+    assert!(matches!(w, ServerMessage::Welcome { .. }));
+    assert_eq!(
+        pat.recv().await,
+        ServerMessage::Deliver {
+            from: pid(1),
+            payload: b"new hello".to_vec()
+        }
+    );
+    assert_eq!(pat.try_recv(Duration::from_millis(200)).await, None);
+
+    // Someone who left leaves nothing behind; a resumed participant starts afresh.
+    doc2.close().await;
+    let (_doc_again, _) = Client::joined(a, pid(1), &token(ROOM, "clinician", "doc")).await;
+    let (mut guest, _) = Client::joined(a, pid(4), &token(ROOM, "guest", "interp")).await;
+    assert_eq!(guest.try_recv(Duration::from_millis(200)).await, None);
+    relay.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_the_same_id_and_subject_resumes() {
     let relay = relay_with(|_| {}).await;

@@ -176,12 +176,52 @@ pub struct Relay {
     pub rule: Option<Rule>,
     /// Every Transmit any session produced (raw client messages).
     pub transmitted: Vec<Vec<u8>>,
+    /// Each member's latest broadcast, handed to newcomers after their Welcome as the real
+    /// relay does (`MAX_KEPT_BROADCAST`).
+    pub kept: Vec<(ParticipantId, Vec<u8>)>,
+    /// Behave like a relay that keeps no broadcasts (newcomers get only the Welcome).
+    pub keeps_no_broadcasts: bool,
 }
 
 impl Relay {
     fn push(&mut self, at: u64, to: usize, msg: ServerMessage) {
         self.seq += 1;
         self.queue.push((at, self.seq, to, msg.encode()));
+    }
+
+    /// Delivers `payload` from `from` to member `tid` (node `tidx`), through the fault rule.
+    fn deliver(
+        &mut self,
+        at: u64,
+        from: ParticipantId,
+        tid: ParticipantId,
+        tidx: usize,
+        mut p: Vec<u8>,
+    ) {
+        let fault = match self.rule.as_mut() {
+            Some(r) => r(from, tid, &p),
+            None => Fault::Pass,
+        };
+        match fault {
+            Fault::Pass => self.push(at, tidx, ServerMessage::Deliver { from, payload: p }),
+            Fault::Drop => {}
+            Fault::Duplicate => {
+                self.push(
+                    at,
+                    tidx,
+                    ServerMessage::Deliver {
+                        from,
+                        payload: p.clone(),
+                    },
+                );
+                self.push(at + 1, tidx, ServerMessage::Deliver { from, payload: p });
+            }
+            Fault::Delay(d) => self.push(at + d, tidx, ServerMessage::Deliver { from, payload: p }),
+            Fault::Tamper(f) => {
+                f(&mut p);
+                self.push(at, tidx, ServerMessage::Deliver { from, payload: p });
+            }
+        }
     }
 
     fn on_client(&mut self, from_idx: usize, bytes: &[u8], now: u64) {
@@ -194,9 +234,15 @@ impl Relay {
                 let present: Vec<_> = self.members.iter().map(|m| (m.0, m.1)).collect();
                 let others: Vec<usize> = self.members.iter().map(|m| m.2).collect();
                 self.members.push((id, role, from_idx));
+                self.kept.retain(|k| k.0 != id);
                 self.push(at, from_idx, ServerMessage::Welcome { role, present });
                 for o in others {
                     self.push(at, o, ServerMessage::Joined { id, role });
+                }
+                if !self.keeps_no_broadcasts {
+                    for (from, payload) in self.kept.clone() {
+                        self.deliver(at, from, id, from_idx, payload);
+                    }
                 }
             }
             ClientMessage::Send { to, payload } => {
@@ -204,6 +250,10 @@ impl Relay {
                     return;
                 };
                 self.log.push((from, to, payload.clone()));
+                if to.is_broadcast() {
+                    self.kept.retain(|k| k.0 != from);
+                    self.kept.push((from, payload.clone()));
+                }
                 let targets: Vec<(ParticipantId, usize)> = self
                     .members
                     .iter()
@@ -211,35 +261,7 @@ impl Relay {
                     .map(|m| (m.0, m.2))
                     .collect();
                 for (tid, tidx) in targets {
-                    let fault = match self.rule.as_mut() {
-                        Some(r) => r(from, tid, &payload),
-                        None => Fault::Pass,
-                    };
-                    let mut p = payload.clone();
-                    match fault {
-                        Fault::Pass => {
-                            self.push(at, tidx, ServerMessage::Deliver { from, payload: p })
-                        }
-                        Fault::Drop => {}
-                        Fault::Duplicate => {
-                            self.push(
-                                at,
-                                tidx,
-                                ServerMessage::Deliver {
-                                    from,
-                                    payload: p.clone(),
-                                },
-                            );
-                            self.push(at + 1, tidx, ServerMessage::Deliver { from, payload: p });
-                        }
-                        Fault::Delay(d) => {
-                            self.push(at + d, tidx, ServerMessage::Deliver { from, payload: p })
-                        }
-                        Fault::Tamper(f) => {
-                            f(&mut p);
-                            self.push(at, tidx, ServerMessage::Deliver { from, payload: p });
-                        }
-                    }
+                    self.deliver(at, from, tid, tidx, payload.clone());
                 }
             }
             ClientMessage::Ping { nonce } => self.push(at, from_idx, ServerMessage::Pong { nonce }),
@@ -251,6 +273,7 @@ impl Relay {
             return;
         };
         let (id, _, _) = self.members.remove(pos);
+        self.kept.retain(|k| k.0 != id);
         self.queue.retain(|q| q.2 != idx);
         let others: Vec<usize> = self.members.iter().map(|m| m.2).collect();
         for o in others {

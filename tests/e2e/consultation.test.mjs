@@ -72,7 +72,7 @@ test('waiting room, admit, connected: both see the same SAS and each other\'s vi
   }
 });
 
-test('a patient\'s offer is made at join and goes out with the admission; one made for other tracks is rolled back', async () => {
+test('a patient\'s offer is made at join and held by the clinician until the admission; one made for other tracks is rolled back', async () => {
   // Each page logs its connections' setLocalDescription results: `[connection number, type]`.
   const logDescriptions = () => {
     window.sld = [];
@@ -91,21 +91,31 @@ test('a patient\'s offer is made at join and goes out with the admission; one ma
     const proxy = await startProxy(relay.wsUrl);
     try {
       await patient.evaluate(logDescriptions);
+      await clinician.evaluate(() => {
+        window.srd = [];
+        const set = RTCPeerConnection.prototype.setRemoteDescription;
+        RTCPeerConnection.prototype.setRemoteDescription = function (d) {
+          window.srd.push(d?.type);
+          return set.apply(this, arguments);
+        };
+      });
       const doc = await joinIn(clinician, {
         link: invite.clinicianLink, relayUrl: proxy.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
         token: await relay.token(invite.roomId, 'clinician'),
       }, { media: 'join' });
-      // The clinician's downlink stalls, so it cannot answer the patient's hello: the offer
-      // that appears meanwhile was made at join, not once the clinician was known.
+      // The clinician's downlink stalls, so nothing the patient sends reaches it: the offer
+      // that appears meanwhile was made at join (and, the relay having handed on the
+      // clinician's hello, sent early), not once the clinician answered.
       proxy.hold();
       const pat = await joinIn(patient, {
         link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
         token: await relay.token(invite.roomId, 'patient'),
       }, { media });
       await until(patient, () => window.sld.some(([n, type]) => n === 1 && type === 'offer'), null, { what: 'an offer made at join' });
-      assert.deepEqual(await patient.evaluate(() => window.log.filter((e) => e.type === 'participantjoined')), [], 'no clinician hello was verified yet');
       proxy.release();
       await until(clinician, () => window.log.some((e) => e.type === 'admissionrequested'), null, { what: 'admission request' });
+      // The waiting patient's early offer is held: the clinician sets nothing before it admits.
+      assert.deepEqual(await clinician.evaluate(() => window.srd), [], 'no description set before the admission');
       await clinician.evaluate((id) => window.c.admit(id), pat.id);
       await until(patient, () => window.c.state === 'connected', null, { what: `patient connected (${media})` });
       await videoKeepsFlowing(clinician, pat.id);

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::*;
 use teleconsult::signaling::relay_wire::Role;
-use teleconsult::signaling::{Event, MediaRequest, Phase};
+use teleconsult::signaling::{Event, MediaRequest, Phase, SdpKind};
 
 #[test]
 fn clinician_and_patient_reach_connected_with_matching_sas() {
@@ -17,8 +17,8 @@ fn clinician_and_patient_reach_connected_with_matching_sas() {
     assert_eq!(net.phase(c), Phase::InCall);
     net.connect(p);
     net.run_for(1_000);
-    // The patient waits; the clinician was asked; no media yet (the patient has only
-    // prepared the connection it will offer on: no description, nothing sent).
+    // The patient waits; the clinician was asked; no media yet (the patient has made its
+    // early offer on the connection it prepared; the clinician holds it, setting nothing).
     assert_eq!(net.phase(p), Phase::Waiting);
     assert_eq!(
         net.nodes[c]
@@ -27,7 +27,7 @@ fn clinician_and_patient_reach_connected_with_matching_sas() {
     );
     assert!(net.nodes[c].pcs.is_empty());
     assert!(net.nodes[p].pcs.values().all(|pc| pc.prepared == 1
-        && pc.local.is_none()
+        && pc.local == Some(SdpKind::Offer)
         && !pc.remote
         && pc.remote_candidates == 0));
     let name = net.nodes[c].session.peer(pid(2)).unwrap().name.unwrap();

@@ -14,6 +14,7 @@ mod arbitrary_input;
 mod bulk_offload;
 mod consultation_connects;
 mod direct_path;
+mod early_offer;
 mod glare;
 mod hang_up;
 mod hello_attacks;

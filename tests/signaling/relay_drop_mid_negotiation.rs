@@ -14,10 +14,18 @@ fn lost_offer_is_retransmitted_under_new_keys_after_resume() {
     let mut net = Net::new();
     let c = net.add(1, Role::Clinician);
     let p = net.add(2, Role::Patient);
+    // The relay loses every signal the patient sends (its early offer among them), and
+    // after the admission everything it sends.
+    net.relay.rule = Some(Box::new(|from, _, frame| {
+        if from == pid(2) && frame.get(1) == Some(&SIGNAL) {
+            Fault::Drop
+        } else {
+            Fault::Pass
+        }
+    }));
     net.connect(c);
     net.connect(p);
     net.run_for(500);
-    // From now on the relay loses everything the patient sends.
     net.relay.rule = Some(Box::new(|from, _, _| {
         if from == pid(2) {
             Fault::Drop

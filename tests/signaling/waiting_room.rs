@@ -5,7 +5,7 @@ use crate::common;
 use common::*;
 use teleconsult::signaling::SessionError;
 use teleconsult::signaling::relay_wire::{Role, ServerMessage};
-use teleconsult::signaling::{CloseReason, Event, Phase, SecurityKind};
+use teleconsult::signaling::{CloseReason, Event, Phase, SdpKind, SecurityKind};
 
 #[test]
 fn a_denied_patient_is_closed_without_media() {
@@ -24,13 +24,14 @@ fn a_denied_patient_is_closed_without_media() {
             .events
             .contains(&Event::Closed(CloseReason::Denied))
     );
-    // The patient prepared a connection for the clinician while it waited; the denial
-    // closed it before it ever held a description, and the clinician never made one.
+    // The patient prepared a connection for the clinician while it waited and made its
+    // early offer; the denial closed it before it ever held a remote description, and the
+    // clinician never set that offer nor made a connection.
     let patient_pcs = &net.nodes[p].pcs;
     assert_eq!(patient_pcs.len(), 1);
     assert!(patient_pcs.values().all(|pc| pc.prepared == 1
         && pc.closed == 1
-        && pc.offers_created == 0
+        && pc.offers_created == 1
         && pc.answers_created == 0
         && pc.remote_descriptions.is_empty()));
     assert!(net.nodes[c].pcs.is_empty());
@@ -147,7 +148,7 @@ fn the_room_holds_at_most_six() {
 }
 
 #[test]
-fn connections_are_prepared_before_negotiation_and_nothing_is_described_while_waiting() {
+fn connections_are_prepared_before_negotiation_and_only_the_early_offer_is_made_while_waiting() {
     let mut net = Net::new();
     let c = net.add(1, Role::Clinician);
     let p = net.add(2, Role::Patient);
@@ -155,18 +156,21 @@ fn connections_are_prepared_before_negotiation_and_nothing_is_described_while_wa
     net.connect(p);
     net.run_for(500);
     assert_eq!(net.phase(p), Phase::Waiting);
-    // Waiting: the patient holds a prepared connection with no description; the clinician,
-    // which has not admitted anyone, holds none.
+    // Waiting: the patient holds a prepared connection with its early offer and nothing
+    // remote; the clinician, which has not admitted anyone, holds no connection at all.
     let waiting = net.nodes[p].pc(pid(1));
     assert_eq!(waiting.prepared, 1);
-    assert!(waiting.local.is_none() && !waiting.remote && waiting.offers_created == 0);
+    assert!(
+        waiting.local == Some(SdpKind::Offer) && !waiting.remote && waiting.offers_created == 1
+    );
     assert!(net.nodes[c].pcs.is_empty());
 
     let now = net.now;
     net.nodes[c].session.admit(pid(2), now).unwrap();
     net.run_for(2_000);
-    // Admitted: the patient offers on the connection it prepared (prepared once, never
-    // closed), and the clinician prepared its own before the offer arrived.
+    // Admitted: the patient's offer, made on the connection it prepared (prepared once,
+    // never closed), is the one answered; the clinician prepared its own connection at the
+    // admission and only then set the offer it held.
     let patient_pc = net.nodes[p].pc(pid(1));
     assert_eq!(
         (
@@ -189,6 +193,9 @@ fn the_admission_follows_the_reply_hello_without_waiting_for_key_confirmation() 
     const SIGNAL: u8 = 0x02;
     const ACK: u8 = 0x04;
     let mut net = Net::new();
+    // A relay that hands newcomers no hellos: the patient's key confirmation then follows
+    // the clinician's reply (with one, it travels beside the patient's first hello).
+    net.relay.keeps_no_broadcasts = true;
     let c = net.add(1, Role::Clinician);
     let p = net.add(2, Role::Patient);
     net.connect(c);

@@ -98,6 +98,8 @@ impl Session {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.admission = Admission::Denied;
             p.direct = false;
+            // Its early offer, held until an admission that will not come, is dropped.
+            p.deferred.clear();
             if p.has_connection() {
                 p.neg = Neg::new();
                 self.out.push_back(Output::Media {

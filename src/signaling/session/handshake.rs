@@ -388,8 +388,10 @@ impl Session {
                 p.keying.mark_replied();
                 restart_outbox(p, t_retx);
             }
-            // Anything queued for this peer follows the reply under the new keys.
+            // Anything queued for this peer follows the reply under the new keys, and so
+            // does an early offer to a clinician.
             self.pump(from, now);
+            self.offer_early(from, now);
             self.announce(from, announce, now);
         }
         self.start_sas(from, now);

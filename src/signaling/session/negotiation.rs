@@ -81,6 +81,9 @@ pub(super) struct Neg {
     pub(super) failed_reported: bool,
     /// When to report that no media path came up (`Timeouts::media_connect`), once.
     pub(super) connect_by: Option<u64>,
+    /// Our first offer went to a clinician before our admission (an early offer): the
+    /// clinician holds it until it admits us, so its timers start at the admission.
+    pub(super) early: bool,
 }
 
 impl Neg {
@@ -100,6 +103,7 @@ impl Neg {
             connected: false,
             failed_reported: false,
             connect_by: None,
+            early: false,
         }
     }
 }
@@ -134,7 +138,7 @@ impl Session {
                     return Ok(());
                 }
                 p.neg.sig = Sig::LocalOffer;
-                p.neg.deadline = Some(now.saturating_add(t_neg));
+                p.neg.deadline = (!p.neg.early).then(|| now.saturating_add(t_neg));
             }
             SdpKind::Answer => {
                 if p.neg.sig != Sig::RemoteOffer {
@@ -203,8 +207,24 @@ impl Session {
         self.phase == Phase::InCall && self.peers.get(&pid).is_some_and(Peer::in_call)
     }
 
+    /// Whether we may offer to `pid` before our own admission: we wait to be admitted, and
+    /// `pid` proved (by its hello's role key, not the relay's word) that it is a clinician
+    /// and we hold keys for it. The offer is the one we would make once admitted; the
+    /// clinician sets nothing from it until it admits us (docs/PROTOCOL.md §12).
+    fn early_offer_allowed(&self, pid: ParticipantId) -> bool {
+        self.phase == Phase::Waiting
+            && self.role != Role::Clinician
+            && self.peers.get(&pid).is_some_and(|p| {
+                p.relay_role == Role::Clinician
+                    && p.remote.as_ref().is_some_and(|r| r.role == Role::Clinician)
+                    && p.keying.has_keys()
+                    && !p.admission.is_denied()
+            })
+    }
+
     pub(super) fn maybe_start(&mut self, pid: ParticipantId, now: u64) {
         if !self.media_allowed(pid) {
+            self.offer_early(pid, now);
             return;
         }
         let t = self.t.negotiation;
@@ -214,6 +234,14 @@ impl Session {
         let Some(p) = self.peers.get_mut(&pid) else {
             return;
         };
+        if p.neg.early {
+            // Admitted after an early offer: the exchange is on from now, with its timers.
+            p.neg.early = false;
+            p.neg.connect_by = Some(now.saturating_add(connect));
+            if matches!(p.neg.sig, Sig::MakingOffer | Sig::LocalOffer) {
+                p.neg.deadline = Some(now.saturating_add(t));
+            }
+        }
         // Who makes the first offer: the participant joining a clinician (the one who was
         // admitted) offers, so media starts as soon as the admission arrives; between equals
         // the impolite (higher id) side offers. Glare is still resolved by politeness.
@@ -254,6 +282,28 @@ impl Session {
         let deferred: Vec<Signal> = p.deferred.drain(..).collect();
         for sig in deferred {
             self.apply_media(pid, sig, now);
+        }
+    }
+
+    /// The first offer to a clinician, made while we wait for our admission (see
+    /// [`Session::early_offer_allowed`]): it travels beside our hello's reply, so the answer
+    /// can follow the admission at once instead of a round trip later. No timer runs
+    /// until the admission; a denial closes the session and the offer with it.
+    pub(super) fn offer_early(&mut self, pid: ParticipantId, now: u64) {
+        if !self.early_offer_allowed(pid) {
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if p.neg.started {
+            return;
+        }
+        p.neg.started = true;
+        p.neg.early = true;
+        self.request_offer(pid, false, now);
+        if let Some(p) = self.peers.get_mut(&pid) {
+            p.neg.deadline = None;
         }
     }
 
