@@ -1,6 +1,7 @@
 // Shared by the browser benchmarks (call-setup, envelope-wasm): prerequisite checks, the
 // loopback-only network namespace, and summary statistics.
 import { spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -127,4 +128,33 @@ export async function stopProfiles(name, sessions, dir, what) {
     await cdp.detach();
   }
   console.error(`${name}: CPU profiles of the last ${what} transfer in ${dir}`);
+}
+
+/**
+ * A TCP proxy to `127.0.0.1:port` that holds every chunk `delayMs` in each direction: the
+ * relay as seen from a page `2 × delayMs` of round trip away (a relay in a cloud region),
+ * while the media path stays on loopback. Chunks of one direction leave in arrival order
+ * (Node runs timers of equal delay in the order they were set), the WebSocket handshake
+ * pays the round trip too, and a close travels with the same delay.
+ */
+export async function startDelayProxy(port, delayMs) {
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    // As browsers and the relay do: no Nagle, whose wait for an ack (delayed up to 40 ms by
+    // the receiver) would add a stall of the proxy's own.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const pipe = (from, to) => {
+      from.on('data', (chunk) => setTimeout(() => to.write(chunk), delayMs));
+      from.on('end', () => setTimeout(() => to.end(), delayMs));
+      from.on('error', () => to.destroy());
+    };
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: server.address().port,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }

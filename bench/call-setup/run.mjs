@@ -3,11 +3,11 @@
 // versus a plain-WebRTC baseline through the same relay. See docs/BENCHMARKS.md.
 //
 //   node bench/call-setup/run.mjs [--runs N] [--fps F] [--raw-waiting-room] [--raw-clinician-offers]
-//                                 [--trace] [--verbose] [--profile DIR]
+//                                 [--trace] [--verbose] [--profile DIR] [--relay-delay MS]
 //                                 (needs pkg/ built and the relay binary)
 //
 // stdout:
-//   call-setup: sdk_ms=<median> raw_ms=<median> ratio=<sdk/raw>
+//   call-setup: sdk_ms=<median> raw_ms=<median> ratio=<sdk/raw>   (call-setup-relay<MS>ms: with --relay-delay)
 //   call-setup-detail: runs=… sdk_p90_ms=… sdk_min_ms=… sdk_max_ms=… raw_… (joined, connected,
 //     getStats-polled medians; the SDK's runs split by which side offered)
 //
@@ -16,6 +16,8 @@
 // --raw-waiting-room, --raw-clinician-offers   add the baseline variants `raw_wr` / `raw_co`
 // --trace        print both pages' merged timelines and milestone medians (stderr)
 // --verbose      print every run's numbers (stderr)
+// --relay-delay MS  put the relay MS one way from both pages (a TCP proxy holding each chunk;
+//                the media path stays on loopback): what each signaling round trip costs
 // --profile DIR  write both pages' CPU profiles of the last call of each kind to DIR/{patient,clinician}-<kind>.cpuprofile
 //
 // Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
@@ -27,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile, startProfiles, stopProfiles } from './lib.mjs';
+import { checkPrerequisites, ensureLoopbackNamespace, fail, fmt, median, quantile, startDelayProxy, startProfiles, stopProfiles } from './lib.mjs';
 
 const NAME = 'call-setup';
 const { values: args } = parseArgs({
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     'raw-waiting-room': { type: 'boolean', default: false },
     'raw-clinician-offers': { type: 'boolean', default: false },
     fps: { type: 'string', default: '30' },
+    'relay-delay': { type: 'string', default: '0' },
   },
 });
 const RUNS = Number(args.runs);
@@ -55,7 +58,12 @@ const { startRelay, chromiumArgs, sdkPage, joinIn, testPages } = await import('.
 const { default: puppeteer } = await import('puppeteer-core');
 const pageSource = readFileSync(join(import.meta.dirname, 'page.js'), 'utf8');
 
+const RELAY_DELAY_MS = Number(args['relay-delay']);
+if (!Number.isInteger(RELAY_DELAY_MS) || RELAY_DELAY_MS < 0 || RELAY_DELAY_MS > 500) fail(NAME, '--relay-delay must be an integer from 0 to 500');
 const relay = await startRelay({ www: testPages });
+// Both kinds reach the relay the same way: directly, or through the delaying proxy.
+const delayProxy = RELAY_DELAY_MS > 0 ? await startDelayProxy(Number(new URL(relay.url).port), RELAY_DELAY_MS) : null;
+const relayWsUrl = delayProxy ? `ws://127.0.0.1:${delayProxy.port}/ws` : relay.wsUrl;
 const profile = mkdtempSync(join(tmpdir(), 'teleconsult-call-setup-'));
 // The harness's flags, with the fake camera's frame rate made explicit: the first remote frame
 // can only leave the sender on a capture tick, so the rate sets the measurement's granularity.
@@ -87,18 +95,18 @@ async function runOnce(kind, profile = false) {
     if (kind === 'sdk') {
       const invite = await clinician.evaluate(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`));
       await joinIn(clinician, {
-        link: invite.clinicianLink, relayUrl: relay.wsUrl, role: 'clinician', displayName: 'Dr Rivera',
+        link: invite.clinicianLink, relayUrl: relayWsUrl, role: 'clinician', displayName: 'Dr Rivera',
         token: await relay.token(invite.roomId, 'clinician'),
       }, { autoAdmit: true, media: 'join' });
       options = {
-        link: invite.patientLink, relayUrl: relay.wsUrl, role: 'patient', displayName: 'Sam Patient',
+        link: invite.patientLink, relayUrl: relayWsUrl, role: 'patient', displayName: 'Sam Patient',
         token: await relay.token(invite.roomId, 'patient'),
       };
     } else {
       const room = randomBytes(16).toString('base64url');
       const variant = RAW_VARIANTS[kind];
-      await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relay.wsUrl, token: await relay.token(room, 'clinician'), ...variant });
-      options = { wsUrl: relay.wsUrl, token: await relay.token(room, 'patient'), ...variant };
+      await clinician.evaluate((o) => window.bench.rawClinician(o), { wsUrl: relayWsUrl, token: await relay.token(room, 'clinician'), ...variant });
+      options = { wsUrl: relayWsUrl, token: await relay.token(room, 'patient'), ...variant };
     }
     await patient.evaluate(() => window.bench.prepareMedia());
     await patient.bringToFront();
@@ -191,6 +199,7 @@ try {
 } finally {
   await browser.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });
+  await delayProxy?.close();
   await relay.stop().catch(() => {});
 }
 if (process.exitCode) process.exit(process.exitCode);
@@ -199,8 +208,10 @@ printPhases();
 const pick = (kind, key) => results[kind].map((r) => r[key]).filter((v) => typeof v === 'number');
 const sdk = pick('sdk', 'firstFrameMs');
 const raw = pick('raw', 'firstFrameMs');
-console.log(`${NAME}: sdk_ms=${fmt(median(sdk))} raw_ms=${fmt(median(raw))} ratio=${fmt(median(sdk) / median(raw), 3)}`);
-const detail = [`runs=${RUNS}`, `camera_fps=${FPS}`];
+// A run with the relay at a distance has a line of its own (`call-setup-relay25ms:`).
+const LINE = RELAY_DELAY_MS > 0 ? `${NAME}-relay${RELAY_DELAY_MS}ms` : NAME;
+console.log(`${LINE}: sdk_ms=${fmt(median(sdk))} raw_ms=${fmt(median(raw))} ratio=${fmt(median(sdk) / median(raw), 3)}`);
+const detail = [`runs=${RUNS}`, `camera_fps=${FPS}`, `relay_delay_ms=${RELAY_DELAY_MS}`];
 for (const kind of KINDS) {
   const xs = pick(kind, 'firstFrameMs');
   if (kind !== 'sdk' && kind !== 'raw') detail.push(`${kind}_ms=${fmt(median(xs))}`);
@@ -220,4 +231,4 @@ for (const [label, offered] of [['patient', true], ['clinician', false]]) {
 }
 const hidden = Object.values(results).flat().filter((r) => r.visibility !== 'visible').length;
 detail.push(`hidden_runs=${hidden}`, `wall_s=${fmt((performance.now() - started) / 1000)}`);
-console.log(`${NAME}-detail: ${detail.join(' ')}`);
+console.log(`${LINE}-detail: ${detail.join(' ')}`);

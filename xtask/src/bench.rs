@@ -72,12 +72,16 @@ pub fn run() -> Result<(), String> {
         }
         c
     };
-    let runs: [(&str, Command); 9] = [
+    let runs: [(&str, Command); 10] = [
         (
             "bundle-size race",
             node("bench/bundle-race/race.mjs", &["--teleconsult", &pkg]),
         ),
         ("call set-up", node("bench/call-setup/run.mjs", &[])),
+        (
+            "call set-up, relay 25 ms away",
+            node("bench/call-setup/run.mjs", &["--relay-delay", "25"]),
+        ),
         ("envelope in wasm", node("bench/envelope-wasm/run.mjs", &[])),
         ("degraded networks", node("bench/network/run.mjs", &[])),
         ("file transfer", node("bench/file-transfer/run.mjs", &[])),
