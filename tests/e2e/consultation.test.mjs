@@ -125,8 +125,10 @@ test('a patient\'s offer is made at join and held by the clinician until the adm
         // The tracks did not change: the offer made while waiting is the one that connected.
         assert.deepEqual(first, ['offer'], media);
       } else {
-        // The camera started after the offer was made: it is rolled back and made again.
-        assert.deepEqual(first, ['offer', 'rollback', 'offer'], media);
+        // The camera started after the offer was made at join. Either that offer had not
+        // left yet (it is rolled back and made again with the camera), or it had, early, and
+        // the camera comes in a second offer; video flows both ways either way (above).
+        assert.ok(['offer,rollback,offer', 'offer,offer'].includes(first.join()), `${media}: ${first}`);
       }
     } finally {
       await clinician.evaluate(() => window.c?.hangUp());

@@ -61,3 +61,33 @@ fn matching_links_are_never_reported() {
         assert!(mismatches(&net, i).is_empty());
     }
 }
+
+/// A side that leaves as soon as it is told (the reference app's patient does) still gets
+/// the other side told. With the hello the relay kept, a newcomer can reach its count before
+/// its own first retry is due (here its retries are slower than the clinician's); its last
+/// hello, sent when it is told, makes the clinician's count.
+#[test]
+fn a_side_that_leaves_as_soon_as_it_is_told_still_gets_the_other_told() {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let mut patient = config(2, Role::Patient, [0x55; 32]);
+    patient.timeouts.hello_retry = 3_000;
+    let p = net.add_config(patient);
+    net.connect(c);
+    net.run_for(100);
+    net.connect(p);
+    for _ in 0..5_000 {
+        net.run_for(1);
+        if !mismatches(&net, p).is_empty() {
+            net.close_tab(p);
+            break;
+        }
+    }
+    assert_eq!(mismatches(&net, p), [(pid(1), Role::Clinician)]);
+    net.run_for(1_000);
+    assert_eq!(
+        mismatches(&net, c),
+        [(pid(2), Role::Patient)],
+        "the clinician is told"
+    );
+}

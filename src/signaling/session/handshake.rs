@@ -487,6 +487,11 @@ impl Session {
         p.hello_failures += 1;
         if p.hello_failures == LINK_MISMATCH_AFTER {
             let role = p.relay_role;
+            // The peer cannot open ours either: one more of ours makes its count too, so
+            // it is told now rather than after our next retry — which a side that leaves
+            // on this notice never sends (a newcomer counts the kept hello and the peer's
+            // first retry, before its own retry is due).
+            self.send_hello(from, 0);
             self.event(Event::LinkMismatch { peer: from, role });
         }
     }
