@@ -159,3 +159,31 @@ fn a_stale_hello_handed_on_by_the_relay_only_delays_the_offer() {
         1
     );
 }
+
+/// The newcomer's broadcast hello already went to the clinician, so answering the kept
+/// hello needs no second hello: the patient sends one hello in all, and the clinician
+/// one reply (it cannot know the relay handed its hello on).
+#[test]
+fn a_newcomer_answers_a_kept_hello_without_a_second_hello_of_its_own() {
+    const HELLO: u8 = 0x01;
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.run_for(200);
+    let before = net.relay.log.len();
+    net.connect(p);
+    net.admit_all();
+    for _ in 0..2_000 {
+        net.admit_all();
+        net.run_for(1);
+    }
+    assert!(net.all_connected(&[c, p]));
+    let hellos = |from| {
+        net.relay.log[before..]
+            .iter()
+            .filter(|(f, _, frame)| *f == from && frame.get(1) == Some(&HELLO))
+            .count()
+    };
+    assert_eq!((hellos(pid(2)), hellos(pid(1))), (1, 1));
+}

@@ -31,6 +31,9 @@ pub(super) struct OwnHello {
     pub(super) core: Vec<u8>,
     /// The encoded hello without `reply_to`.
     pub(super) body: Vec<u8>,
+    /// The peers present when this hello was broadcast, and not announced (re)joining
+    /// since: each holds it already, so its own hello needs no reply hello from us.
+    pub(super) broadcast_to: Vec<ParticipantId>,
 }
 
 /// How far the pair's current keys have got (docs/PROTOCOL.md §8).
@@ -149,6 +152,7 @@ impl Session {
             sealer: Sealer::new(&key, salt),
             core,
             body,
+            broadcast_to: Vec::new(),
         });
         for p in self.peers.values_mut() {
             p.keying = Keying::None;
@@ -158,6 +162,14 @@ impl Session {
     pub(super) fn send_hello(&mut self, to: ParticipantId, reply_to: u64) {
         let (room, me) = (self.room.0, self.id.0);
         let Some(h) = self.hello.as_mut() else { return };
+        if to.is_broadcast() {
+            h.broadcast_to = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.present)
+                .map(|(id, _)| *id)
+                .collect();
+        }
         let mut body = h.body.clone();
         body.extend_from_slice(&reply_to.to_be_bytes());
         if let Ok(frame) = h.sealer.seal(KIND_HELLO, &room, &me, &to.0, &body) {
@@ -218,7 +230,16 @@ impl Session {
         // nothing more: we never key it. Our hello is no secret from anyone who can open
         // the peer's (the room secret seals both).
         let my_epoch = self.hello.as_ref().map_or(0, |o| o.epoch);
-        let replied_early = p.remote.is_none()
+        // A peer that was there when we broadcast this epoch's hello holds it already (a
+        // newcomer answering the hello the relay kept for it, say): our keys and its keys
+        // come from the same two hellos, so no reply hello is needed, and what we send next
+        // follows that broadcast under them.
+        let has_ours = self
+            .hello
+            .as_ref()
+            .is_some_and(|o| o.broadcast_to.contains(&from));
+        let replied_early = !has_ours
+            && p.remote.is_none()
             && hello.reply_to != my_epoch
             && hello.role == p.relay_role
             && self
@@ -377,7 +398,7 @@ impl Session {
         } else {
             // The reply goes out before the app hears of the newcomer: the peer is waiting
             // for it, and the app's handlers (an admission dialog, say) may take a while.
-            if !replied_early {
+            if !replied_early && !has_ours {
                 self.send_hello(from, hello.epoch);
             }
             let (t, t_retx) = (self.t.hello_retry, self.t.retransmit);

@@ -68,6 +68,10 @@ impl Session {
             return err(SessionError::ProtocolViolation);
         }
         self.add_or_refresh_peer(id, role, now)?;
+        // (Re)joined: whatever of ours it held may be gone.
+        if let Some(h) = self.hello.as_mut() {
+            h.broadcast_to.retain(|p| *p != id);
+        }
         self.prepare_for_clinician(id);
         Ok(())
     }
