@@ -142,6 +142,29 @@ async fn participants_on_different_nodes_meet() {
     );
 }
 
+/// Kept hellos across nodes: a node keeps the broadcasts it received from another node's
+/// members as well as its own members', and hands them to newcomers after the Welcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_on_either_node_gets_the_hello_a_member_broadcast() {
+    let Some(nats) = start_nats() else { return };
+    let (a, b) = (node(&nats), node(&nats));
+    let (mut doc, _) = Client::joined(a.addr, pid(1), &token(ROOM, "clinician", "doc")).await;
+    let (mut pat, _) = Client::joined(b.addr, pid(2), &token(ROOM, "patient", "pat")).await;
+    assert!(matches!(doc.recv().await, ServerMessage::Joined { .. }));
+    doc.send_to(ParticipantId::BROADCAST, b"doc hello").await;
+    let kept = ServerMessage::Deliver {
+        from: pid(1),
+        payload: b"doc hello".to_vec(),
+    };
+    assert_eq!(pat.recv().await, kept);
+    for (n, addr) in [(3, b.addr), (4, a.addr)] {
+        let (mut guest, w) =
+            Client::joined(addr, pid(n), &token(ROOM, "guest", &format!("g{n}"))).await;
+        assert!(matches!(w, ServerMessage::Welcome { .. }));
+        assert_eq!(guest.recv().await, kept, "newcomer {n}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_node_loses_its_clients_and_they_resume_on_another() {
     let Some(nats) = start_nats() else { return };
