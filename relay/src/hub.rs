@@ -367,9 +367,8 @@ impl Room {
     /// Keeps `frame`, a broadcast `from` sent, for newcomers (or forgets the older one when
     /// this one is too large to keep).
     fn keep_broadcast(&mut self, from: ParticipantId, frame: &Bytes) {
-        if let Some(i) = self.position(from) {
-            self.members[i].latest_broadcast =
-                (frame.len() <= MAX_KEPT_BROADCAST).then(|| frame.clone());
+        if let Some(m) = self.members.iter_mut().find(|m| m.id == from) {
+            m.latest_broadcast = (frame.len() <= MAX_KEPT_BROADCAST).then(|| frame.clone());
         }
     }
 

@@ -265,7 +265,7 @@ impl Peer {
     }
 
     /// Encrypts a frame with WebCrypto and sends it on the direct data channel, after those
-    /// sealed before it (bulk crypto offload; `name` the key's, `peer:keyId:s`).
+    /// sealed before it (bulk crypto offload; `name` is the key's, `peer:keyId:s`).
     pub fn seal_direct(
         &self,
         bulk: &JsValue,

@@ -9,6 +9,29 @@ use teleconsult::signaling::{Event, Phase, SdpKind};
 
 const LATENCY_MS: u64 = 10;
 
+/// A clinician (id 1) alone in the room, its hello kept by the relay, and a patient (id 2)
+/// not connected yet: (net, clinician, patient).
+fn clinician_waiting_for_a_patient() -> (Net, usize, usize) {
+    let mut net = Net::new();
+    let c = net.add(1, Role::Clinician);
+    let p = net.add(2, Role::Patient);
+    net.connect(c);
+    net.run_for(200);
+    (net, c, p)
+}
+
+/// Runs `ms` simulated milliseconds with every clinician admitting as soon as it is asked,
+/// or until `done` holds.
+fn run_admitting(net: &mut Net, ms: u64, done: impl Fn(&Net) -> bool) {
+    for _ in 0..ms {
+        net.admit_all();
+        net.run_for(1);
+        if done(net) {
+            return;
+        }
+    }
+}
+
 /// Simulated milliseconds from the patient's join to the clinician's answer set on the
 /// patient's side, with a clinician that admits as soon as it is asked.
 fn join_to_answer(relay_keeps_hellos: bool) -> u64 {
@@ -21,20 +44,17 @@ fn join_to_answer(relay_keeps_hellos: bool) -> u64 {
     net.run_for(200);
     let t0 = net.now;
     net.connect(p);
-    for _ in 0..1000 {
-        net.admit_all();
-        net.run_for(1);
-        let answered = net.nodes[p].pcs.get(&pid(1)).is_some_and(|pc| {
+    let answered = |net: &Net| {
+        net.nodes[p].pcs.get(&pid(1)).is_some_and(|pc| {
             pc.remote_descriptions
                 .iter()
                 .any(|d| d.0 == SdpKind::Answer)
-        });
-        if answered {
-            assert!(net.nodes[p].errors.is_empty() && net.nodes[c].errors.is_empty());
-            return net.now - t0;
-        }
-    }
-    panic!("the patient never got an answer");
+        })
+    };
+    run_admitting(&mut net, 1_000, answered);
+    assert!(answered(&net), "the patient never got an answer");
+    assert!(net.nodes[p].errors.is_empty() && net.nodes[c].errors.is_empty());
+    net.now - t0
 }
 
 /// The offer leaves with the patient's reply to the clinician's hello, so the answer comes
@@ -63,11 +83,7 @@ fn a_patient_joining_a_present_clinician_is_answered_one_round_trip_after_its_we
 /// get re-made meanwhile. The admission releases it.
 #[test]
 fn a_waiting_patients_early_offer_is_held_until_the_clinician_admits() {
-    let mut net = Net::new();
-    let c = net.add(1, Role::Clinician);
-    let p = net.add(2, Role::Patient);
-    net.connect(c);
-    net.run_for(200);
+    let (mut net, c, p) = clinician_waiting_for_a_patient();
     net.connect(p);
     net.run_for(120_000);
     assert_eq!(net.phase(p), Phase::Waiting);
@@ -122,11 +138,7 @@ fn no_early_offer_goes_to_a_participant_the_relay_calls_a_clinician() {
 /// with one offer applied once.
 #[test]
 fn a_stale_hello_handed_on_by_the_relay_only_delays_the_offer() {
-    let mut net = Net::new();
-    let c = net.add(1, Role::Clinician);
-    let p = net.add(2, Role::Patient);
-    net.connect(c);
-    net.run_for(200);
+    let (mut net, c, p) = clinician_waiting_for_a_patient();
     let stale = net
         .relay
         .kept
@@ -142,10 +154,7 @@ fn a_stale_hello_handed_on_by_the_relay_only_delays_the_offer() {
     net.run_for(200);
     net.relay.kept = vec![(pid(1), stale)];
     net.connect(p);
-    for _ in 0..3000 {
-        net.admit_all();
-        net.run_for(1);
-    }
+    run_admitting(&mut net, 3_000, |_| false);
     assert!(net.all_connected(&[c, p]));
     let applied: Vec<_> = net.nodes[c]
         .pc(pid(2))
@@ -166,18 +175,10 @@ fn a_stale_hello_handed_on_by_the_relay_only_delays_the_offer() {
 #[test]
 fn a_newcomer_answers_a_kept_hello_without_a_second_hello_of_its_own() {
     const HELLO: u8 = 0x01;
-    let mut net = Net::new();
-    let c = net.add(1, Role::Clinician);
-    let p = net.add(2, Role::Patient);
-    net.connect(c);
-    net.run_for(200);
+    let (mut net, c, p) = clinician_waiting_for_a_patient();
     let before = net.relay.log.len();
     net.connect(p);
-    net.admit_all();
-    for _ in 0..2_000 {
-        net.admit_all();
-        net.run_for(1);
-    }
+    run_admitting(&mut net, 2_000, |_| false);
     assert!(net.all_connected(&[c, p]));
     let hellos = |from| {
         net.relay.log[before..]

@@ -302,9 +302,6 @@ impl Session {
         p.neg.started = true;
         p.neg.early = true;
         self.request_offer(pid, false, now);
-        if let Some(p) = self.peers.get_mut(&pid) {
-            p.neg.deadline = None;
-        }
     }
 
     /// Asks the driver to create the connection for `pid` ahead of negotiation (once).
@@ -327,7 +324,7 @@ impl Session {
         };
         if p.neg.sig == Sig::Stable {
             p.neg.sig = Sig::MakingOffer;
-            p.neg.deadline = Some(now.saturating_add(t));
+            p.neg.deadline = (!p.neg.early).then(|| now.saturating_add(t));
             self.out.push_back(Output::Media {
                 peer: pid,
                 request: MediaRequest::CreateOffer { ice_restart },
