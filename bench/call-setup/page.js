@@ -18,6 +18,7 @@
   const trace = [];
   const stamp = () => performance.timeOrigin + performance.now();
   const note = (label) => { if (window.benchTracing) trace.push([stamp(), label]); };
+  window.__tmark = note;
   const RELAY_TYPES = { 1: 'join', 2: 'send', 3: 'ping', 0x81: 'welcome', 0x82: 'deliver', 0x83: 'joined', 0x84: 'left', 0x85: 'pong', 0x86: 'error' };
   const frameLabel = (data) => {
     const b = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
@@ -32,6 +33,21 @@
       super(...a);
       this.addEventListener('open', () => note('ws open'));
       this.addEventListener('message', (e) => note(`ws< ${frameLabel(e.data)}`));
+      // How long the page's own handlers hold the thread per event (the SDK sets `on…`):
+      // with the raw kind's, the time each relay message costs the page's thread.
+      for (const prop of ['onopen', 'onmessage']) {
+        let proto = PrevWS.prototype;
+        while (proto && !Object.getOwnPropertyDescriptor(proto, prop)) proto = Object.getPrototypeOf(proto);
+        const desc = Object.getOwnPropertyDescriptor(proto, prop);
+        Object.defineProperty(this, prop, {
+          get: () => desc.get.call(this),
+          set: (f) => desc.set.call(this, f && ((e) => {
+            if (!window.benchTracing) return f(e);
+            const start = stamp();
+            try { return f(e); } finally { note(`  ${prop} handled in ${(stamp() - start).toFixed(1)}`); }
+          })),
+        });
+      }
     }
   };
   const PC = RTCPeerConnection.prototype;

@@ -4,6 +4,7 @@
 //
 //   node bench/call-setup/run.mjs [--runs N] [--fps F] [--raw-waiting-room] [--raw-clinician-offers]
 //                                 [--trace] [--verbose] [--profile DIR] [--relay-delay MS]
+//                                 [--browser-flag FLAG]...
 //                                 (needs pkg/ built and the relay binary)
 //
 // stdout:
@@ -18,6 +19,9 @@
 // --verbose      print every run's numbers (stderr)
 // --relay-delay MS  put the relay MS one way from both pages (a TCP proxy holding each chunk;
 //                the media path stays on loopback): what each signaling round trip costs
+// --browser-flag FLAG  one more Chromium command-line flag, for both kinds (repeatable); e.g.
+//                `--browser-flag=--js-flags=--no-wasm-lazy-compilation` shows what V8's lazy
+//                compilation of the wasm costs (docs/BENCHMARKS.md, "Call set-up")
 // --profile DIR  write both pages' CPU profiles of the last call of each kind to DIR/{patient,clinician}-<kind>.cpuprofile
 //
 // Runs itself inside a loopback-only network namespace (re-executing under `unshare --net`
@@ -42,6 +46,7 @@ const { values: args } = parseArgs({
     'raw-clinician-offers': { type: 'boolean', default: false },
     fps: { type: 'string', default: '30' },
     'relay-delay': { type: 'string', default: '0' },
+    'browser-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const RUNS = Number(args.runs);
@@ -72,7 +77,7 @@ const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
   userDataDir: profile,
-  args: chromiumArgs().map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=fps=${FPS}` : a)),
+  args: [...chromiumArgs().map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=fps=${FPS}` : a)), ...args['browser-flag']],
 });
 
 /** A page on the relay's origin with the SDK loaded (`window.t`) and the benchmark code. */

@@ -156,12 +156,10 @@ struct Rec {
     /// Called by the recorder's `stop` and `error` events; the snippet detaches it in
     /// `finishRecorder`, before this struct (and so the closure) can be dropped.
     _on_end: Option<Handler>,
-}
-
-thread_local! {
-    /// Recordings stopping: kept alive until their recorder's `stop` event, even if the app
-    /// and the consultation let go of them.
-    static STOPPING: RefCell<Vec<Rc<RefCell<Rec>>>> = const { RefCell::new(Vec::new()) };
+    /// This recording itself while it stops: the app and the consultation may let go of it
+    /// then, and its Blob and `stop` event are still due. A deliberate cycle, broken once
+    /// the `stop` event was handled (`finish`).
+    keep_alive: Option<Rc<RefCell<Rec>>>,
 }
 
 /// A recording of the call, from `Consultation.startRecording()`.
@@ -424,6 +422,7 @@ fn start(inner: &Shared, options: JsValue) -> Result<Recording, JsValue> {
         covered: consenting_peers(&view),
         expiry: None,
         _on_end: None,
+        keep_alive: None,
     }));
     let on_end = on_end(&rec);
     let started = start_recorder(
@@ -588,13 +587,13 @@ fn stop(rec: &Rc<RefCell<Rec>>, reason: StopReason, who: Option<String>, why: Op
         r.state = "stopping";
         r.stop = Some((reason, who, why));
         r.expiry = None;
+        r.keep_alive = Some(rec.clone());
         (
             r.recorder.clone(),
             r.call.upgrade(),
             std::mem::take(&mut r.told),
         )
     };
-    STOPPING.with(|s| s.borrow_mut().push(rec.clone()));
     if let Some(call) = &call {
         consultation::with_recording(call, |c| {
             if c.own.as_ref().is_some_and(|o| Rc::ptr_eq(o, rec)) {
@@ -668,7 +667,8 @@ fn finish(rec: &Rc<RefCell<Rec>>) {
     // Let go of the keep-alive after this event handler returns.
     let me = rec.clone();
     js::spawn(Box::pin(async move {
-        STOPPING.with(|s| s.borrow_mut().retain(|r| !Rc::ptr_eq(r, &me)));
+        let kept = me.borrow_mut().keep_alive.take();
+        drop(kept);
     }));
 }
 

@@ -147,6 +147,32 @@ test('recording needs the patient\'s grant, runs with it, and stops on both page
   }
 });
 
+test('a recording the app lets go of while it stops still gives its Blob and its stop event', async () => {
+  const call = await callWithConsent();
+  const { clinician, patient } = call;
+  try {
+    await patient.evaluate(() => window.m.grant({ purposes: ['TREAT'], categories: ['recording'] }));
+    await until(clinician, () => window.r.check({ category: 'recording' }).allowed, null, { what: 'recording grant replicated' });
+    const started = await startRecording(clinician);
+    assert.equal(started.state, 'recording', JSON.stringify(started));
+    await until(clinician, () => window.chunks.length >= 1, null, { what: 'a first chunk' });
+    // Stopping clears the consultation's slot, and the app frees its handle at once: only
+    // the recording's own keep-alive is left until the recorder's last chunk and stop event.
+    await clinician.evaluate(() => {
+      window.rec.stop().then((b) => { window.freedBlob = b.size; });
+      window.rec.free();
+      window.rec = null;
+    });
+    const size = await until(clinician, () => window.freedBlob, null, { what: 'the Blob of a freed recording', timeout: 5_000 });
+    assert.ok(size > 0, `blob of ${size} bytes`);
+    const stop = await until(clinician, () => window.stops[0], null, { what: 'the stop event of a freed recording', timeout: 5_000 });
+    assert.equal(stop.blobSize, size);
+    assert.deepEqual(await clinician.evaluate(() => window.c.recording), { active: false });
+  } finally {
+    await call.close();
+  }
+});
+
 test('a guest without a grant stops a running recording by entering the call, and blocks a new one; hang-up stops it', async () => {
   const call = await callWithConsent();
   const { clinician, patient, doc, invite } = call;
