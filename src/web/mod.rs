@@ -92,6 +92,7 @@ fn rehearse_when_idle() {
         let mut entropy = zeroize::Zeroizing::new([0u8; 32]);
         if js::random_bytes(entropy.as_mut()).is_ok() {
             let _ = crate::signaling::rehearsal::rehearse(*entropy, timer::now_ms());
+            let _ = crate::signaling::rehearsal::warm_bulk_crypto(*entropy);
         }
         // The first RTCPeerConnection of a page also starts WebRTC itself up (≈ 2–6 ms more
         // than later ones): do that now too, so the connection a join makes is a cheap one.
