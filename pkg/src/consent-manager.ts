@@ -10,7 +10,10 @@ import { disposable, free, inner, listen, wrap, eventNames } from './base.js';
 import {
   arg, bytes, category, list, request, notice, num, obj, oneOf, opt, purpose, recipient, storage, str, u32,
 } from './validate.js';
-import { consultationArg, type Consultation } from './consultation.js';
+import { consultationArg, ownConsultationArg, type Consultation } from './consultation.js';
+
+/** The manager's export for this package's own consultations (src/web/consent.rs). */
+type AttachCall = { attachCall(c: wasm.Consultation, participantId: string, options?: ConsentAttachOptions): void };
 
 const managerOptions = obj({
   patient: str,
@@ -114,9 +117,9 @@ export class ConsentManager {
    *  resolves to the entry's `seq`. */
   recordSasConfirmed(consultation: Consultation, participantId: string): Promise<number> {
     return promise(() => {
-      const c = arg(consultation, 'consultation', consultationArg);
+      const c = arg(consultation, 'consultation', ownConsultationArg);
       const p = arg(participantId, 'participantId', str);
-      return m(this).recordSasConfirmed(c as wasm.Consultation, p);
+      return m(this).recordSasConfirmed(c, p);
     });
   }
 
@@ -172,7 +175,10 @@ export class ConsentManager {
     const c = arg(consultation, 'consultation', consultationArg);
     const p = arg(participantId, 'participantId', str);
     const o = arg(options, 'options', opt(attachOptions));
-    call(() => m(this).attachConsultation(c as wasm.Consultation, p, o as ConsentAttachOptions | undefined));
+    const opts = o as ConsentAttachOptions | undefined;
+    call(() => c instanceof wasm.Consultation
+      ? (m(this) as unknown as AttachCall).attachCall(c, p, opts)
+      : m(this).attachConsultation(c as wasm.Consultation, p, opts));
   }
 
   /** Stops syncing with every attached consultation. */

@@ -9,6 +9,9 @@ import { disposable, free, hold, inner, listen, wrap, eventNames } from './base.
 import { arg, bytes, list, request, notice, nullable, num, obj, opt, purpose, recipient, storage, str } from './validate.js';
 import { consultationArg, type Consultation } from './consultation.js';
 
+/** The replica's export for this package's own consultations (src/web/consent.rs). */
+type AttachCall = { attachCall(c: wasm.Consultation, participantId: string): void };
+
 const replicaOptions = obj({
   'link?': str,
   'clinicianSigningKey?': bytes,
@@ -74,7 +77,9 @@ export class ConsentReplica {
   attachConsultation(consultation: Consultation, participantId: string): void {
     const c = arg(consultation, 'consultation', consultationArg);
     const p = arg(participantId, 'participantId', str);
-    call(() => r(this).attachConsultation(c as wasm.Consultation, p));
+    call(() => c instanceof wasm.Consultation
+      ? (r(this) as unknown as AttachCall).attachCall(c, p)
+      : r(this).attachConsultation(c as wasm.Consultation, p));
   }
 
   detachConsultations(): void { call(() => r(this).detachConsultations()); }

@@ -27,9 +27,8 @@ declare module '../web/teleconsult.js' {
  * bridge or a test double provides.
  */
 export const consultationArg: Check<object> = (v, n) => {
-  const i = innerOf<wasm.Consultation>(v, wasm.Consultation);
+  const i = ownConsultationOrUndefined(v, n);
   if (i) return i;
-  if (v instanceof Consultation) throw new TeleconsultError('InvalidState', `${n}: the Consultation was freed`);
   const c = v as Partial<Record<string, unknown>>;
   if (
     typeof v !== 'object' || v === null ||
@@ -40,6 +39,20 @@ export const consultationArg: Check<object> = (v, n) => {
     throw invalid(n, 'a Consultation');
   }
   return v;
+};
+
+/** The wasm object of one of this package's live consultations, if `v` is one. */
+function ownConsultationOrUndefined(v: unknown, n: string): wasm.Consultation | undefined {
+  const i = innerOf<wasm.Consultation>(v, wasm.Consultation);
+  if (!i && v instanceof Consultation) throw new TeleconsultError('InvalidState', `${n}: the Consultation was freed`);
+  return i;
+}
+
+/** A `Consultation` argument that must be one of this package's (its SAS, its session). */
+export const ownConsultationArg: Check<wasm.Consultation> = (v, n) => {
+  const i = ownConsultationOrUndefined(v, n);
+  if (!i) throw invalid(n, 'a live Consultation');
+  return i;
 };
 
 const joinOptions = obj({

@@ -229,6 +229,7 @@ pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
 /// (Clinicians) A participant was admitted: it gets the earlier messages if every patient's
 /// `chat-history` consent allows it.
 pub(super) fn peer_admitted(inner: &Shared, peer: ParticipantId) {
+    let ledgers = consultation::ledgers(inner);
     let outcome = consultation::with_chat(inner, |chat, s, now| {
         if s.role() != Role::Clinician
             || chat
@@ -244,9 +245,8 @@ pub(super) fn peer_admitted(inner: &Shared, peer: ParticipantId) {
             .filter(|p| p.role == Role::Patient)
             .map(|p| js::hex(&p.id.0))
             .collect();
-        let local = js::hex(&s.id().0);
         let decision =
-            super::consent::everyone_decision(&local, &patients, DataCategory::ChatHistory, now);
+            super::consent::everyone_decision(&ledgers, &patients, DataCategory::ChatHistory, now);
         let frames = conversation(chat, s).history_for(peer, &decision);
         if let Ok(frames) = &frames {
             for f in frames {

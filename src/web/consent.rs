@@ -4,7 +4,9 @@
 //! encrypted app-data channel.
 //!
 //! Enforcement points elsewhere in the SDK call [`allows_for_consultation`] (or
-//! [`allows`]) before capturing or sharing anything.
+//! [`allows`]) before capturing or sharing anything. Each consultation holds the ledgers
+//! attached to it ([`Attached`]) and each ledger its consultations ([`Link`]): no registry
+//! joins them by id.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -15,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use super::JsError;
-use super::consultation::Consultation;
+use super::consultation::{self, Consultation};
 use super::idb::{self, Idb, Write};
 use super::js::{self, get, object, present};
 use super::timer::now_ms;
@@ -26,6 +28,7 @@ use crate::consent::{
     Purpose, Reason, ReceiptContext, Recipient, ReplicaEvent, ReplicaSync, Request, StoreError,
     SyncMessage,
 };
+use crate::signaling::relay_wire::ParticipantId;
 use crate::web::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -728,20 +731,45 @@ impl Drop for Listeners {
 /// admitted, the SAS or the state changed), as it always has.
 struct Link {
     id: u32,
-    consultation: JsValue,
+    via: Via,
     /// The other side's participant id.
     peer: String,
+    to: ParticipantId,
     /// (Patient side) who the peer is, for enforcement.
     recipient: Option<Recipient>,
     _listeners: Option<Listeners>,
 }
 
-/// A message to send once no borrow is held (sending may run JavaScript).
-type Outgoing = (JsValue, String, Vec<u8>);
+/// How a link reaches its consultation.
+#[derive(Clone)]
+enum Via {
+    /// One of this module's consultations (not kept alive by the link): its event target
+    /// and its session, directly; the ledger is attached to it for its enforcement points.
+    Call(Weak<RefCell<consultation::Inner>>),
+    /// An object with a consultation's surface (a native bridge, a test double): its
+    /// `addEventListener` and `sendData`. It has no enforcement points here.
+    Object(JsValue),
+}
 
+/// A message to send once no borrow is held (sending may run JavaScript).
+struct Outgoing {
+    via: Via,
+    to: ParticipantId,
+    peer: String,
+    bytes: Vec<u8>,
+}
+
+/// Sends each message on its consultation, failures ignored (the link resyncs on its own).
 fn flush(out: Vec<Outgoing>) {
-    for (consultation, peer, bytes) in out {
-        link_send(&consultation, &peer, bytes);
+    for o in out {
+        match o.via {
+            Via::Call(call) => {
+                if let Some(call) = call.upgrade() {
+                    let _ = consultation::send_app_data(&call, o.to, &o.bytes);
+                }
+            }
+            Via::Object(object) => link_send(&object, &o.peer, o.bytes),
+        }
     }
 }
 
@@ -749,7 +777,35 @@ fn flush(out: Vec<Outgoing>) {
 /// detached here).
 fn outgoing(links: &[Link], link: u32, bytes: Vec<u8>) -> Option<Outgoing> {
     let l = links.iter().find(|l| l.id == link)?;
-    Some((l.consultation.clone(), l.peer.clone(), bytes))
+    Some(Outgoing {
+        via: l.via.clone(),
+        to: l.to,
+        peer: l.peer.clone(),
+        bytes,
+    })
+}
+
+/// The live consultations of this module that `links` sync over, each once.
+fn linked_calls(links: &[Link]) -> Vec<consultation::Shared> {
+    let mut calls: Vec<consultation::Shared> = Vec::new();
+    let live = links.iter().filter_map(|l| match &l.via {
+        Via::Call(call) => call.upgrade(),
+        Via::Object(_) => None,
+    });
+    for call in live {
+        if !calls.iter().any(|c| Rc::ptr_eq(c, &call)) {
+            calls.push(call);
+        }
+    }
+    calls
+}
+
+/// Has each of `calls` take its consent decisions again (a grant, withdrawal, expiry or
+/// notice changed, or a ledger was attached or detached). Call with no borrow held.
+fn enforce(calls: Vec<consultation::Shared>) {
+    for call in calls {
+        consultation::consent_changed(&call);
+    }
 }
 
 /// The participant id of `link`'s peer, for event details.
@@ -799,7 +855,7 @@ fn link_event(kind: u32, ours: bool, data: JsValue) -> Option<LinkEvent> {
 /// Registers `handler` for the consultation events a link needs (boxed: one copy for both
 /// sides).
 fn listen(
-    consultation: &JsValue,
+    events: &JsValue,
     handler: Box<dyn Fn(LinkEvent)>,
     peer: &str,
 ) -> Result<Listeners, Error> {
@@ -809,7 +865,7 @@ fn listen(
                 handler(ev);
             }
         });
-    let detach = link_listen(consultation, peer, &closure)
+    let detach = link_listen(events, peer, &closure)
         .map_err(|_| Error::InvalidArgument("consultation: expected a Consultation"))?;
     Ok(Listeners {
         detach,
@@ -817,9 +873,10 @@ fn listen(
     })
 }
 
-fn peer_arg(participant_id: &str) -> Result<String, Error> {
+/// A participant id argument: as the consultation's events spell it, and parsed.
+fn peer_arg(participant_id: &str) -> Result<(String, ParticipantId), Error> {
     js::parse_hex8(participant_id)
-        .map(|b| js::hex(&b))
+        .map(|b| (js::hex(&b), ParticipantId(b)))
         .ok_or(Error::InvalidArgument(
             "participantId: expected 16 hex digits",
         ))
@@ -827,33 +884,43 @@ fn peer_arg(participant_id: &str) -> Result<String, Error> {
 
 // ----- enforcement hook for the rest of the SDK ------------------------------------------
 
-/// Ledgers attached to consultations: (local participant id, link id, ledger side).
-type Registry<T> = RefCell<Vec<(String, u32, Weak<RefCell<T>>)>>;
-
-thread_local! {
-    /// Managers attached to consultations, by this side's participant id: what the
-    /// consultation's enforcement points consult.
-    static GATES: Registry<Patient> = const { RefCell::new(Vec::new()) };
+/// The consent ledgers attached to one consultation, each with the id of its link to it:
+/// what that consultation's enforcement points ask. Held by the consultation; the ledgers
+/// are not kept alive by it.
+#[derive(Clone, Default)]
+pub(super) struct Attached {
+    /// This side's `ConsentManager`s (a patient's or guest's page).
+    gates: Vec<(u32, Weak<RefCell<Patient>>)>,
+    /// `ConsentReplica`s, each bound to the participant its link names (a clinician's page).
+    replicas: Vec<(u32, Weak<RefCell<Clinician>>)>,
 }
 
-/// Adds `side`'s link to consultation `local` to `registry` (dropping entries of freed sides).
-fn register<T>(registry: &Registry<T>, local: &str, link: u32, side: &Rc<RefCell<T>>) {
-    let mut r = registry.borrow_mut();
-    r.retain(|(_, _, w)| w.strong_count() > 0);
-    r.push((local.to_owned(), link, Rc::downgrade(side)));
+/// Adds `side`'s link `link` (dropping entries of freed sides).
+fn attach<T>(list: &mut Vec<(u32, Weak<RefCell<T>>)>, link: u32, side: &Rc<RefCell<T>>) {
+    list.retain(|(_, w)| w.strong_count() > 0);
+    list.push((link, Rc::downgrade(side)));
 }
 
-/// Removes every link of `side` from `registry`.
-fn unregister<T>(registry: &Registry<T>, side: &Rc<RefCell<T>>) {
+/// Removes every link of `side`.
+fn detach<T>(list: &mut Vec<(u32, Weak<RefCell<T>>)>, side: &Rc<RefCell<T>>) {
     let me = Rc::downgrade(side);
-    registry
-        .borrow_mut()
-        .retain(|(_, _, w)| w.strong_count() > 0 && !w.ptr_eq(&me));
+    list.retain(|(_, w)| w.strong_count() > 0 && !w.ptr_eq(&me));
 }
 
-/// The consent decision for capturing or sharing `category` in the consultation whose local
-/// participant id is `local_participant_id` (16 hex digits, `Consultation.participantId`),
-/// at `now` (ms since the epoch).
+/// How a link reaches `consultation`, and where it listens: a consultation of this module
+/// (`call`, the TypeScript layer has checked its class) or an object with its surface.
+fn via(call: Option<&Consultation>, object: JsValue) -> (Via, JsValue) {
+    match call {
+        Some(c) => {
+            let events = consultation::event_target(c.shared());
+            (Via::Call(Rc::downgrade(c.shared())), events.into())
+        }
+        None => (Via::Object(object.clone()), object),
+    }
+}
+
+/// The consent decision for capturing or sharing `category` in the consultation that holds
+/// `attached`, at `now` (ms since the epoch).
 ///
 /// `None` when no `ConsentManager` is attached to that consultation (the caller decides
 /// whether that means "not enforced here" or "deny"). Otherwise every attached manager must
@@ -862,18 +929,16 @@ fn unregister<T>(registry: &Registry<T>, side: &Rc<RefCell<T>>) {
 /// recipient or a manager without a notice denies (`NoGrant`). Meant for
 /// `Consultation.startMedia` (video, audio), screen sharing, recording and the
 /// device-reading sharing path; map a denial to [`Error::ConsentDenied`].
-pub(crate) fn allows_for_consultation(
-    local_participant_id: &str,
+pub(super) fn allows_for_consultation(
+    attached: &Attached,
     category: DataCategory,
     now: u64,
 ) -> Option<Decision> {
-    let gates: Vec<(u32, Rc<RefCell<Patient>>)> = GATES.with(|g| {
-        g.borrow()
-            .iter()
-            .filter(|(local, ..)| local == local_participant_id)
-            .filter_map(|(_, link, w)| Some((*link, w.upgrade()?)))
-            .collect()
-    });
+    let gates: Vec<(u32, Rc<RefCell<Patient>>)> = attached
+        .gates
+        .iter()
+        .filter_map(|(link, w)| Some((*link, w.upgrade()?)))
+        .collect();
     let mut last = None;
     for (link, patient) in gates {
         let p = patient.borrow();
@@ -896,7 +961,7 @@ pub(crate) fn allows_for_consultation(
 #[wasm_bindgen]
 impl Consultation {
     /// The bridge from the devices module (`teleconsult/devices`, its own wasm instance,
-    /// which cannot reach this registry): why the consent managers attached to this
+    /// which cannot reach the ledgers attached here): why the consent managers attached to this
     /// consultation refuse sharing the category whose encoding byte is `category` now (a
     /// `ConsentReason` name), or `undefined` when they allow, none is attached, or the byte
     /// names no category. Not public API.
@@ -904,7 +969,14 @@ impl Consultation {
     #[wasm_bindgen(js_name = consentRefusal, skip_typescript)]
     pub fn consent_refusal(&self, category: u8) -> Option<String> {
         let category = DataCategory::from_byte(category)?;
-        let d = allows_for_consultation(&self.participant_id(), category, now_ms())?;
+        let decided = consultation::with_consent(self.shared(), |a| {
+            allows_for_consultation(a, category, now_ms())
+        });
+        // A busy driver (never expected) shares nothing it cannot decide for.
+        let Some(decided) = decided else {
+            return Some(Reason::NoGrant.name().to_owned());
+        };
+        let d = decided?;
         (!d.allowed).then(|| d.reason.name().to_owned())
     }
 }
@@ -922,34 +994,25 @@ pub(crate) fn allows(
         .decide(p.sync.manager().ledger().state(), category, recipient, now)
 }
 
-thread_local! {
-    /// Replicas attached to consultations, by this side's participant id: what the
-    /// recording enforcement point consults. The link names the patient (or guest) whose
-    /// ledger the replica holds: that is how a participant of the call is bound to a
-    /// consent record.
-    static REPLICAS: Registry<Clinician> = const { RefCell::new(Vec::new()) };
-}
-
-/// Whether the consultation whose local participant id is `local_participant_id` may be
-/// recorded at `now`, given the other participants `peers` (16 hex digits each) whose
-/// consent it needs: each must be bound to a `ConsentReplica` attached to this consultation
+/// Whether the consultation that holds `attached` may be recorded at `now`, given the other
+/// participants `peers` (16 hex digits each) whose consent it needs: each must be bound to a `ConsentReplica` attached to this consultation
 /// (`replica.attachConsultation(consultation, peerId)`) whose ledger grants `recording` to
 /// the replica's `recipient` option, for its `purpose`, under its `notice` version. A peer
 /// with no replica, or with a replica lacking those options, is not covered. Several
 /// replicas bound to one peer must all allow. The decision itself is
 /// [`core::check_recording`].
-pub(crate) fn recording_decision(
-    local_participant_id: &str,
+pub(super) fn recording_decision(
+    attached: &Attached,
     peers: &[String],
     now: u64,
 ) -> core::RecordingDecision<String> {
-    replicas_decision(local_participant_id, peers, DataCategory::Recording, now)
+    replicas_decision(attached, peers, DataCategory::Recording, now)
 }
 
 /// [`replicas_decision`] as a plain [`Decision`]: allowed only when every one of `peers`
 /// grants `category` (no peers: `NoGrant`).
-pub(crate) fn everyone_decision(
-    local_participant_id: &str,
+pub(super) fn everyone_decision(
+    attached: &Attached,
     peers: &[String],
     category: DataCategory,
     now: u64,
@@ -959,7 +1022,7 @@ pub(crate) fn everyone_decision(
         reason,
         grant: None,
     };
-    match replicas_decision(local_participant_id, peers, category, now) {
+    match replicas_decision(attached, peers, category, now) {
         core::RecordingDecision::Allowed { .. } => Decision {
             allowed: true,
             reason: core::Reason::Granted,
@@ -972,30 +1035,30 @@ pub(crate) fn everyone_decision(
 
 /// [`recording_decision`] for any category every one of `peers` must grant (chat history
 /// for a late joiner: `chat-history`), decided by [`core::check_everyone`].
-pub(crate) fn replicas_decision(
-    local_participant_id: &str,
+pub(super) fn replicas_decision(
+    attached: &Attached,
     peers: &[String],
     category: DataCategory,
     now: u64,
 ) -> core::RecordingDecision<String> {
-    let bound: Vec<(String, Rc<RefCell<Clinician>>)> = REPLICAS.with(|g| {
-        g.borrow()
-            .iter()
-            .filter(|(local, ..)| local == local_participant_id)
-            .filter_map(|(_, link, w)| {
-                let c = w.upgrade()?;
-                let peer = c
-                    .try_borrow()
-                    .ok()?
-                    .links
-                    .iter()
-                    .find(|l| l.id == *link)?
-                    .peer
-                    .clone();
-                Some((peer, c))
-            })
-            .collect()
-    });
+    // The link names the patient (or guest) whose ledger the replica holds: that is how a
+    // participant of the call is bound to a consent record.
+    let bound: Vec<(String, Rc<RefCell<Clinician>>)> = attached
+        .replicas
+        .iter()
+        .filter_map(|(link, w)| {
+            let c = w.upgrade()?;
+            let peer = c
+                .try_borrow()
+                .ok()?
+                .links
+                .iter()
+                .find(|l| l.id == *link)?
+                .peer
+                .clone();
+            Some((peer, c))
+        })
+        .collect();
     // A replica busy elsewhere (never expected: no borrow spans app code) counts as absent.
     let held: Vec<(&String, std::cell::Ref<'_, Clinician>)> = bound
         .iter()
@@ -1320,14 +1383,14 @@ impl JsConsentManager {
     #[wasm_bindgen(js_name = recordSasConfirmed, unchecked_return_type = "Promise<number>")]
     pub fn record_sas_confirmed(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+        consultation: &Consultation,
         #[wasm_bindgen(js_name = participantId, unchecked_param_type = "string")]
         participant_id: JsValue,
     ) -> Promise {
         let this = JsConsentManager {
             inner: Rc::clone(&self.inner),
         };
-        let binding = super::consultation::confirmed_sas_binding(&consultation, &participant_id);
+        let binding = consultation::confirmed_sas_binding(consultation, &participant_id);
         js::promise(async move {
             let transcript = binding?;
             let seq = this
@@ -1490,6 +1553,8 @@ impl JsConsentManager {
     /// countersigned checkpoint that comes back (`checkpoint` event). Also makes this
     /// manager the consent the consultation's enforcement points ask. Other app data on the
     /// channel is left alone (consent messages start with a byte in 0xC0..0xC4).
+    // This export takes an object with a consultation's surface (a native bridge, a test
+    // double); the TypeScript layer hands this module's own consultations to `attachCall`.
     #[wasm_bindgen(js_name = attachConsultation)]
     pub fn attach_consultation(
         &self,
@@ -1499,11 +1564,40 @@ impl JsConsentManager {
             JsValue,
         >,
     ) -> Result<(), JsError> {
-        let peer = peer_arg(participant_id)?;
+        self.attach(None, consultation, participant_id, options)
+    }
+
+    /// `attachConsultation` for one of this module's consultations. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = attachCall, skip_typescript)]
+    pub fn attach_call(
+        &self,
+        consultation: &Consultation,
+        participant_id: &str,
+        options: Option<JsValue>,
+    ) -> Result<(), JsError> {
+        self.attach(
+            Some(consultation),
+            JsValue::UNDEFINED,
+            participant_id,
+            options,
+        )
+    }
+}
+
+impl JsConsentManager {
+    fn attach(
+        &self,
+        call: Option<&Consultation>,
+        object: JsValue,
+        participant_id: &str,
+        options: Option<JsValue>,
+    ) -> Result<(), JsError> {
+        let (peer, to) = peer_arg(participant_id)?;
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let recipient = opt_recipient(&options, "recipient")?;
         let clinician = clinician_public_key_opt(&options)?;
-        let local = get(&consultation, "participantId").as_string();
+        let (via, events) = via(call, object);
         let id = {
             let mut p = self.inner.borrow_mut();
             if p.closed {
@@ -1517,7 +1611,7 @@ impl JsConsentManager {
         };
         let weak = Rc::downgrade(&self.inner);
         let listeners = listen(
-            &consultation,
+            &events,
             Box::new(move |ev| {
                 if let Some(inner) = weak.upgrade() {
                     patient_link_event(&inner, id, ev);
@@ -1525,33 +1619,39 @@ impl JsConsentManager {
             }),
             &peer,
         )?;
+        if let Some(c) = call {
+            consultation::with_consent_mut(c.shared(), |a| attach(&mut a.gates, id, &self.inner))?;
+        }
         {
             let mut p = self.inner.borrow_mut();
             p.links.push(Link {
                 id,
-                consultation,
+                via,
                 peer,
+                to,
                 recipient,
                 _listeners: Some(listeners),
             });
             p.sync.add_link(id, now_ms());
         }
-        if let Some(local) = local {
-            GATES.with(|g| register(g, &local, id, &self.inner));
-        }
         patient_drain(&self.inner, Vec::new());
         Ok(())
     }
+}
 
+#[wasm_bindgen(js_class = ConsentManager)]
+impl JsConsentManager {
     /// Stops syncing with every consultation (the ledger stays open).
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
-        GATES.with(|g| unregister(g, &self.inner));
         let links = {
             let mut p = self.inner.borrow_mut();
             p.sync.remove_links();
             std::mem::take(&mut p.links)
         };
+        for call in linked_calls(&links) {
+            let _ = consultation::with_consent_mut(&call, |a| detach(&mut a.gates, &self.inner));
+        }
         drop(links);
     }
 
@@ -1717,7 +1817,8 @@ fn local_change(inner: &Rc<RefCell<Patient>>, seq: u64) {
     ]);
     dispatch(&events, "change", &detail.into());
     // Withdrawal (or any change) takes effect at once on this device's media.
-    super::consultation::consent_changed();
+    let calls = linked_calls(&inner.borrow().links);
+    enforce(calls);
 }
 
 /// Feeds a consultation event of link `link_id` to the patient's sync side, then carries
@@ -1981,14 +2082,16 @@ impl JsConsentReplica {
             Err(e) => {
                 if matches!(e, LedgerError::Untimely { .. }) {
                     // The replica now enforces nothing: a recording that relied on it stops.
-                    super::consultation::consent_changed();
+                    let calls = linked_calls(&self.inner.borrow().links);
+                    enforce(calls);
                 }
                 return Err(CoreError::Consent(e).into());
             }
         };
         dispatch(&events, "change", &detail);
         // A withdrawal stops a recording at once.
-        super::consultation::consent_changed();
+        let calls = linked_calls(&self.inner.borrow().links);
+        enforce(calls);
         Ok(checkpoint_js(&cp, &key))
     }
 
@@ -2065,13 +2168,39 @@ impl JsConsentReplica {
     /// Syncs with the patient `participantId` of `consultation`: asks the patient's
     /// `ConsentManager` to announce its ledger, verifies each entry it sends, answers with a
     /// countersigned checkpoint, and dispatches `change` for each new entry.
+    // Like the manager's, this export takes an object with a consultation's surface; the
+    // TypeScript layer hands this module's own consultations to `attachCall`.
     #[wasm_bindgen(js_name = attachConsultation)]
     pub fn attach_consultation(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
         participant_id: &str,
     ) -> Result<(), JsError> {
-        let peer = peer_arg(participant_id)?;
+        self.attach(None, consultation, participant_id)
+    }
+
+    /// `attachConsultation` for one of this module's consultations, which then asks this
+    /// replica before recording. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = attachCall, skip_typescript)]
+    pub fn attach_call(
+        &self,
+        consultation: &Consultation,
+        participant_id: &str,
+    ) -> Result<(), JsError> {
+        self.attach(Some(consultation), JsValue::UNDEFINED, participant_id)
+    }
+}
+
+impl JsConsentReplica {
+    fn attach(
+        &self,
+        call: Option<&Consultation>,
+        object: JsValue,
+        participant_id: &str,
+    ) -> Result<(), JsError> {
+        let (peer, to) = peer_arg(participant_id)?;
+        let (via, events) = via(call, object);
         let id = {
             let mut c = self.inner.borrow_mut();
             c.next_link += 1;
@@ -2079,7 +2208,7 @@ impl JsConsentReplica {
         };
         let weak = Rc::downgrade(&self.inner);
         let listeners = listen(
-            &consultation,
+            &events,
             Box::new(move |ev| {
                 if let Some(inner) = weak.upgrade() {
                     replica_link_event(&inner, id, ev);
@@ -2087,36 +2216,44 @@ impl JsConsentReplica {
             }),
             &peer,
         )?;
-        let local = get(&consultation, "participantId").as_string();
+        if let Some(c) = call {
+            consultation::with_consent_mut(c.shared(), |a| {
+                attach(&mut a.replicas, id, &self.inner);
+            })?;
+        }
         {
             let mut c = self.inner.borrow_mut();
             c.links.push(Link {
                 id,
-                consultation,
+                via,
                 peer,
+                to,
                 recipient: None,
                 _listeners: Some(listeners),
             });
             c.sync.add_link(id, now_ms());
         }
-        if let Some(local) = local {
-            REPLICAS.with(|g| register(g, &local, id, &self.inner));
-        }
         replica_drain(&self.inner, Vec::new());
         Ok(())
     }
+}
 
+#[wasm_bindgen(js_class = ConsentReplica)]
+impl JsConsentReplica {
     /// Stops syncing with every consultation; a recording that needed this record stops.
     #[wasm_bindgen(js_name = detachConsultations)]
     pub fn detach_consultations(&self) {
-        REPLICAS.with(|g| unregister(g, &self.inner));
         let links = {
             let mut c = self.inner.borrow_mut();
             c.sync.remove_links();
             std::mem::take(&mut c.links)
         };
+        let calls = linked_calls(&links);
+        for call in &calls {
+            let _ = consultation::with_consent_mut(call, |a| detach(&mut a.replicas, &self.inner));
+        }
         drop(links);
-        super::consultation::consent_changed();
+        enforce(calls);
     }
 
     /// Adds an event listener; see `ConsentEventMap`.
@@ -2322,7 +2459,8 @@ fn replica_drain(inner: &Rc<RefCell<Clinician>>, notes: Vec<(&'static str, JsVal
     }
     if changed {
         // A withdrawal (or expiry, or new notice) stops a recording at once.
-        super::consultation::consent_changed();
+        let calls = linked_calls(&inner.borrow().links);
+        enforce(calls);
     }
 }
 

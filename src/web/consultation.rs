@@ -189,33 +189,15 @@ export interface Consultation {
 }
 "#;
 
-thread_local! {
-    /// Every live consultation, so that a consent change can be enforced at once.
-    static LIVE: RefCell<Vec<Weak<RefCell<Inner>>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The SAS binding of `peer` (16 hex digits) in the live `consultation` once this side's
-/// user confirmed that SAS: what a consent ledger records (`recordSasConfirmed`). Both
-/// arguments come from JS unchecked: anything but a live consultation of this page and a
-/// participant id string is `InvalidArgument`, never a trap.
+/// The SAS binding of `peer` (16 hex digits) in `consultation` once this side's user
+/// confirmed that SAS: what a consent ledger records (`recordSasConfirmed`). `peer` comes
+/// from JS unchecked: anything but a participant id string is `InvalidArgument`, never a
+/// trap.
 pub(super) fn confirmed_sas_binding(
-    consultation: &JsValue,
+    consultation: &Consultation,
     peer: &JsValue,
 ) -> Result<[u8; 32], Error> {
-    let not_a_consultation = Error::InvalidArgument("consultation: expected a live Consultation");
-    // A consultation is found by its own participant id among this page's live ones.
-    let own = get(consultation, "participantId")
-        .as_string()
-        .and_then(|hex| js::parse_hex8(&hex))
-        .ok_or(not_a_consultation.clone())?;
-    let inner = LIVE
-        .with(|l| {
-            l.borrow()
-                .iter()
-                .filter_map(Weak::upgrade)
-                .find(|i| i.borrow().session.id() == ParticipantId(own))
-        })
-        .ok_or(not_a_consultation)?;
+    let inner = &consultation.inner;
     let id = peer
         .as_string()
         .and_then(|hex| js::parse_hex8(&hex))
@@ -233,27 +215,63 @@ pub(super) fn confirmed_sas_binding(
     }
 }
 
-/// Called by the consent manager after every change (grant, withdrawal, expiry, notice):
-/// each consultation stops sending what consent no longer covers.
-pub(crate) fn consent_changed() {
-    let live: Vec<Shared> = LIVE.with(|l| {
-        let mut l = l.borrow_mut();
-        l.retain(|w| w.strong_count() > 0);
-        l.iter().filter_map(Weak::upgrade).collect()
-    });
-    for inner in live {
-        enforce_consent(&inner);
-        super::recording::enforce(&inner);
-        super::files::enforce(&inner);
-    }
+/// Called by a consent manager or replica attached to `inner` after every change (grant,
+/// withdrawal, expiry, notice, attach, detach): the consultation stops sending what consent
+/// no longer covers.
+pub(super) fn consent_changed(inner: &Shared) {
+    enforce_consent(inner);
+    super::recording::enforce(inner);
+    super::files::enforce(inner);
+}
+
+/// Runs `f` on the consent ledgers attached to `inner` (`None` while the driver is busy).
+pub(super) fn with_consent<R>(
+    inner: &Shared,
+    f: impl FnOnce(&super::consent::Attached) -> R,
+) -> Option<R> {
+    Some(f(&inner.try_borrow().ok()?.consent))
+}
+
+/// The consent ledgers attached to `inner` as they are now, for a decision taken while the
+/// driver is borrowed (file and chat sharing). None while the driver is busy (never
+/// expected), which those decisions read as "no consent".
+pub(super) fn ledgers(inner: &Shared) -> super::consent::Attached {
+    with_consent(inner, Clone::clone).unwrap_or_default()
+}
+
+/// Attaches or detaches a consent ledger (`InvalidState` while the driver is busy, never
+/// expected: no borrow spans app code).
+pub(super) fn with_consent_mut(
+    inner: &Shared,
+    f: impl FnOnce(&mut super::consent::Attached),
+) -> Result<(), Error> {
+    let mut i = inner.try_borrow_mut().map_err(|_| {
+        Error::Core(CoreError::Signaling(
+            crate::signaling::SignalingError::InvalidState,
+        ))
+    })?;
+    f(&mut i.consent);
+    Ok(())
+}
+
+/// Where the consultation's events are dispatched (what `addEventListener` adds to).
+pub(super) fn event_target(inner: &Shared) -> EventTarget {
+    inner.borrow().events.clone()
 }
 
 /// The consent decision for `category` in this consultation: `None` when no consent
 /// manager is attached to it (the app manages consent itself), else the attached managers'
 /// combined decision.
 fn consent_decision(inner: &Shared, category: DataCategory) -> Option<Decision> {
-    let local = js::hex(&inner.borrow().session.id().0);
-    super::consent::allows_for_consultation(&local, category, now_ms())
+    with_consent(inner, |a| {
+        super::consent::allows_for_consultation(a, category, now_ms())
+    })
+    .unwrap_or(Some(Decision {
+        // Busy (never expected): nothing is allowed that cannot be decided.
+        allowed: false,
+        reason: crate::consent::Reason::NoGrant,
+        grant: None,
+    }))
 }
 
 fn media_category(kind: &str) -> Option<DataCategory> {
@@ -310,6 +328,8 @@ pub(super) struct Inner {
     pumping: bool,
     /// WebCrypto state for bulk crypto offload (`peer::bulk_crypto`), when the page has it.
     bulk: Option<JsValue>,
+    /// The consent ledgers attached to this consultation (`attachConsultation`).
+    consent: super::consent::Attached,
     /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
     room: crate::crypto::RoomId,
     /// The join option `audioOnlyFallback` (default true): whether a link that cannot carry
@@ -604,6 +624,7 @@ fn build(
             spare: None,
             spare_timer: None,
             warm_timer: None,
+            consent: Default::default(),
             remote_streams: SortedMap::new(),
             timer: None,
             timer_at: None,
@@ -656,7 +677,6 @@ impl Consultation {
                 inner.borrow_mut().join_waiter = Some((resolve, reject));
             });
             install_host_listeners(&inner);
-            LIVE.with(|l| l.borrow_mut().push(Rc::downgrade(&inner)));
             // A patient's or guest's first connection is made now, while the socket's
             // handshake is in flight, and its offer once the socket is open (`on_socket`),
             // while the welcome and the hellos cross: `setLocalDescription` starts ICE
@@ -2312,7 +2332,8 @@ fn participant_js(p: &PeerInfo) -> JsValue {
 // ----- hooks for the recording module (src/web/recording.rs) -------------------------------
 
 impl Consultation {
-    /// The driver, for the `impl Consultation` block in src/web/recording.rs.
+    /// The driver, for the SDK's other modules (their `impl Consultation` blocks, the
+    /// consent ledgers attached to it).
     pub(super) fn shared(&self) -> &Shared {
         &self.inner
     }

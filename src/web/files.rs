@@ -13,6 +13,7 @@ use std::rc::Rc;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use super::consent::Attached;
 use super::consultation::{self, Consultation, Shared};
 use super::js::{self, object, set};
 use super::timer::{Timer, now_ms};
@@ -140,10 +141,9 @@ fn file_error(e: FileError) -> Error {
 
 /// The patient's `files` decision as this side knows it: its own managers on a patient's
 /// page, every patient's bound replica elsewhere; default deny.
-fn decision(s: &Session, now: u64) -> Decision {
-    let local = js::hex(&s.id().0);
+fn decision(s: &Session, ledgers: &Attached, now: u64) -> Decision {
     if s.role() == Role::Patient {
-        return super::consent::allows_for_consultation(&local, DataCategory::Files, now)
+        return super::consent::allows_for_consultation(ledgers, DataCategory::Files, now)
             .unwrap_or(Decision {
                 allowed: false,
                 reason: Reason::NoGrant,
@@ -156,7 +156,7 @@ fn decision(s: &Session, now: u64) -> Decision {
         .filter(|p| p.role == Role::Patient && p.in_call)
         .map(|p| js::hex(&p.id.0))
         .collect();
-    super::consent::everyone_decision(&local, &patients, DataCategory::Files, now)
+    super::consent::everyone_decision(ledgers, &patients, DataCategory::Files, now)
 }
 
 /// Hands every queued frame to the session, as bulk data: over the peer's direct path when
@@ -231,9 +231,10 @@ fn with<R>(
 
 /// A file frame from `peer` (its first byte is the files tag).
 pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
+    let ledgers = consultation::ledgers(inner);
     let outcome = consultation::with_files(inner, |files, s, now| {
         let from = super::chat::sender(s, peer);
-        let consent = decision(s, now);
+        let consent = decision(s, &ledgers, now);
         let local = s.id();
         let t = transfers(files, s, now);
         let r = t.receive(from, data, &consent, now);
@@ -319,9 +320,10 @@ pub(super) fn on_frame(inner: &Shared, peer: ParticipantId, data: &[u8]) {
 /// The consent changed: when it no longer allows sharing files, every transfer going ends
 /// (what was received of them is dropped) and each peer is told.
 pub(super) fn enforce(inner: &Shared) {
+    let ledgers = consultation::ledgers(inner);
     let ended = consultation::with_files(inner, |files, s, now| {
         let t = files.transfers.as_mut()?;
-        if t.active() == 0 || decision(s, now).allowed {
+        if t.active() == 0 || decision(s, &ledgers, now).allowed {
             return None;
         }
         let ended = t.stop_all(CancelReason::NotConsented);
@@ -430,9 +432,10 @@ impl Consultation {
         mime: &str,
         size: f64,
     ) -> Result<String, JsError> {
+        let ledgers = consultation::ledgers(self.shared());
         with(self.shared(), |_, s, now| {
             let to = recipient(s, to.as_deref())?;
-            let consent = decision(s, now);
+            let consent = decision(s, &ledgers, now);
             if !consent.allowed {
                 return Err(file_error(FileError::NotConsented(consent.reason)));
             }
@@ -465,13 +468,14 @@ impl Consultation {
         let mut id = [0u8; 8];
         js::random_bytes(&mut id).map_err(JsError)?;
         let id = TransferId(u64::from_be_bytes(id));
+        let ledgers = consultation::ledgers(self.shared());
         with(self.shared(), |t, s, now| {
             if s.phase() != Phase::InCall || !s.peer(to).is_some_and(|p| p.in_call) {
                 return Err(Error::Core(CoreError::Signaling(
                     crate::signaling::SignalingError::InvalidState,
                 )));
             }
-            let consent = decision(s, now);
+            let consent = decision(s, &ledgers, now);
             t.send(to, id, name, mime, data, &consent, now)
                 .map_err(file_error)?;
             Ok(id_hex(id))

@@ -328,7 +328,7 @@ fn consenting_peers(view: &consultation::CallView) -> Vec<String> {
 fn decide(inner: &Shared) -> Option<(consultation::CallView, RecordingDecision<String>)> {
     let view = consultation::call_view(inner)?;
     let peers = consenting_peers(&view);
-    let d = super::consent::recording_decision(&js::hex(&view.local.0), &peers, now_ms());
+    let d = super::consent::recording_decision(&consultation::ledgers(inner), &peers, now_ms());
     Some((view, d))
 }
 
