@@ -3,7 +3,7 @@
 // on the clinician's page within a second, and the clinician's record shows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, startCall, until, videoKeepsFlowing, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
+import { startRelay, launchBrowser, startCall, sdkPage, until, videoKeepsFlowing, testPages, CLINICIAN_SEED, CLINICIAN_PK } from './harness.mjs';
 
 let relay, browser;
 before(async () => {
@@ -111,5 +111,49 @@ test('a new notice version stops the camera until the patient consents again', a
     assert.equal(await patient.evaluate(() => window.c.localStream.getVideoTracks()[0].readyState), 'live');
   } finally {
     await call.close();
+  }
+});
+
+test('two consultations on one page with the same participant id are each gated by their own managers only', async () => {
+  // A page may hold two consultations whose local participant ids are equal (an app that
+  // rejoins with `participantId`, or two rooms). Consent is attached to a consultation
+  // object, never looked up by id: a manager attached to one gates that one alone.
+  const page = await sdkPage(browser, relay);
+  const clinician = await sdkPage(browser, relay);
+  try {
+    const rooms = await page.evaluate(() => [0, 1].map(() => window.t.createInvite(`${location.origin}/patient`, `${location.origin}/clinician`)));
+    // A clinician opens both rooms (the relay admits no one into a room before that).
+    const clinicianTokens = await Promise.all(rooms.map((r) => relay.token(r.roomId, 'clinician')));
+    await clinician.evaluate(async (rooms, tokens, relayUrl) => {
+      window.cs = await Promise.all(rooms.map((r, i) => window.t.Consultation.join({ link: r.clinicianLink, relayUrl, role: 'clinician', displayName: 'Dr Rivera', token: tokens[i] })));
+    }, rooms, clinicianTokens, relay.wsUrl);
+    const tokens = await Promise.all(rooms.map((r) => relay.token(r.roomId, 'patient')));
+    const out = await page.evaluate(async (rooms, tokens, relayUrl, notice, dr, pk) => {
+      const participantId = '0123456789abcdef';
+      const join = (i) => window.t.Consultation.join({ link: rooms[i].patientLink, relayUrl, role: 'patient', displayName: 'Sam Patient', token: tokens[i], participantId });
+      const refusal = async (c) => {
+        try { await c.startMedia({ audio: false, video: true }); return 'started'; } catch (e) { return e.code; }
+      };
+      const first = await join(0);
+      const m = await window.t.ConsentManager.open({ patient: 'pat-two', recipient: dr, notice, storage: 'memory', clinicianPublicKey: new Uint8Array(pk) });
+      m.attachConsultation(first, '00000000000000c1');
+      const second = await join(1);
+      const result = {
+        ids: [first.participantId, second.participantId],
+        gated: await refusal(first),
+        free: await refusal(second),
+      };
+      second.localStream?.getTracks().forEach((t) => t.stop());
+      first.hangUp();
+      second.hangUp();
+      return result;
+    }, rooms, tokens, relay.wsUrl, notice, dr, CLINICIAN_PK);
+    assert.deepEqual(out.ids, ['0123456789abcdef', '0123456789abcdef']);
+    assert.equal(out.gated, 'ConsentDenied', 'the manager gates the consultation it is attached to');
+    assert.equal(out.free, 'started', 'and not another one with the same participant id');
+  } finally {
+    await clinician.evaluate(() => window.cs?.forEach((c) => c.hangUp())).catch(() => {});
+    await clinician.close().catch(() => {});
+    await page.close().catch(() => {});
   }
 });
