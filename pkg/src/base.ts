@@ -9,8 +9,8 @@ const INNER = new WeakMap<object, Inner>();
 /** What a wasm class instance offers every wrapper. */
 export interface Inner {
   free(): void;
-  addEventListener?(type: string, listener: unknown, options?: unknown): void;
-  removeEventListener?(type: string, listener: unknown, options?: unknown): void;
+  /** Where the wasm object dispatches its events (classes with events). */
+  readonly eventTarget?: EventTarget;
 }
 
 /** Makes a wrapper of `cls` around a wasm object, without running the public constructor. */
@@ -50,8 +50,9 @@ export function free(w: object): void {
 export const eventNames = <M>(names: { [K in keyof M]-?: true }): string[] => Object.keys(names);
 
 /**
- * `addEventListener` / `removeEventListener` through the wrapper to the wasm object, or to
- * the target `local` names for events the TypeScript layer dispatches itself.
+ * `addEventListener` / `removeEventListener` through the wrapper to the wasm object's event
+ * target (with the listener's options), or to the target `local` names for events the
+ * TypeScript layer dispatches itself.
  */
 export function listen(w: object, what: string, events: string[], add: boolean, type: unknown, fn: unknown, options: unknown, local?: (type: string) => EventTarget | undefined): void {
   const t = arg(type, 'type', oneOf(...events));
@@ -65,9 +66,12 @@ export function listen(w: object, what: string, events: string[], add: boolean, 
     else own.removeEventListener(t, l, o as EventListenerOptions);
     return;
   }
-  const method = add ? i.addEventListener : i.removeEventListener;
-  if (!method) throw invalid('type', 'an event this object dispatches');
-  call(() => method.call(i, t, f, o));
+  const target = i.eventTarget;
+  if (!target) throw invalid('type', 'an event this object dispatches');
+  const l = f as EventListener;
+  call(() => add
+    ? target.addEventListener(t, l, o as AddEventListenerOptions)
+    : target.removeEventListener(t, l, o as EventListenerOptions));
 }
 
 /** Adds `[Symbol.dispose]` (where the platform has it) as `free`, as wasm-bindgen does. */

@@ -911,10 +911,10 @@ fn detach<T>(list: &mut Vec<(u32, Weak<RefCell<T>>)>, side: &Rc<RefCell<T>>) {
 /// (`call`, the TypeScript layer has checked its class) or an object with its surface.
 fn via(call: Option<&Consultation>, object: JsValue) -> (Via, JsValue) {
     match call {
-        Some(c) => {
-            let events = consultation::event_target(c.shared());
-            (Via::Call(Rc::downgrade(c.shared())), events.into())
-        }
+        Some(c) => (
+            Via::Call(Rc::downgrade(c.shared())),
+            c.event_target().into(),
+        ),
         None => (Via::Object(object.clone()), object),
     }
 }
@@ -1665,18 +1665,12 @@ impl JsConsentManager {
         }
     }
 
-    /// Adds an event listener; see `ConsentEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.add_event_listener_with_callback(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.remove_event_listener_with_callback(kind, listener)
+    /// Where this object's events (`ConsentEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.inner.borrow().events.clone()
     }
 }
 
@@ -2256,18 +2250,12 @@ impl JsConsentReplica {
         enforce(calls);
     }
 
-    /// Adds an event listener; see `ConsentEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.add_event_listener_with_callback(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.remove_event_listener_with_callback(kind, listener)
+    /// Where this object's events (`ConsentEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.inner.borrow().events.clone()
     }
 }
 

@@ -254,11 +254,6 @@ pub(super) fn with_consent_mut(
     Ok(())
 }
 
-/// Where the consultation's events are dispatched (what `addEventListener` adds to).
-pub(super) fn event_target(inner: &Shared) -> EventTarget {
-    inner.borrow().events.clone()
-}
-
 /// The consent decision for `category` in this consultation: `None` when no consent
 /// manager is attached to it (the app manages consent itself), else the attached managers'
 /// combined decision.
@@ -755,18 +750,12 @@ impl Consultation {
         self.inner.borrow().remote_streams.get(&id).cloned()
     }
 
-    /// Adds an event listener; see `ConsultationEventMap` for the events and their `detail`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.add_event_listener_with_callback(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.remove_event_listener_with_callback(kind, listener)
+    /// Where this object's events (`ConsultationEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.inner.borrow().events.clone()
     }
 
     /// (Clinicians) lets a waiting participant into the call. Throws `InvalidState` if this

@@ -227,18 +227,12 @@ impl Recording {
         promise
     }
 
-    /// Adds an event listener; see `RecordingEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.add_event_listener_with_callback(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        let events = self.inner.borrow().events.clone();
-        events.remove_event_listener_with_callback(kind, listener)
+    /// Where this object's events (`RecordingEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.inner.borrow().events.clone()
     }
 }
 

@@ -116,6 +116,22 @@ test('withdraw takes effect at once and is on the record; FHIR and receipts foll
   assert.equal(bad.code, 'InvalidArgument');
 });
 
+test('listener options reach the event target: once, signal, and removal', async () => {
+  const m = await open();
+  const grant = () => m.grant({ purposes: ['TREAT'], categories: ['video'] });
+  const seen = { once: 0, signal: 0, removed: 0 };
+  m.addEventListener('change', () => seen.once++, { once: true });
+  const stop = new AbortController();
+  m.addEventListener('change', () => seen.signal++, { signal: stop.signal });
+  const removed = () => seen.removed++;
+  m.addEventListener('change', removed, true);
+  m.removeEventListener('change', removed, { capture: true });
+  await grant();
+  stop.abort();
+  await grant();
+  assert.deepEqual(seen, { once: 1, signal: 1, removed: 0 });
+});
+
 test('invalid grants are refused with a typed error and leave the ledger unchanged', async () => {
   const m = await open();
   for (const g of [

@@ -518,16 +518,12 @@ impl DeviceSession {
         }
     }
 
-    /// Adds an event listener; see `DeviceSessionEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.add(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.remove(kind, listener)
+    /// Where this object's events (`DeviceSessionEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.shared.events.target()
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::cell::RefCell;
 
-use js_sys::Function;
 use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
 
 use super::state::{events_of, info_js};
 use super::{
@@ -125,16 +125,12 @@ impl DeviceBridge {
         st.devices.clear();
     }
 
-    /// Adds an event listener; see `DeviceBridgeEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.events.add(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.events.remove(kind, listener)
+    /// Where this object's events (`DeviceBridgeEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.events.target()
     }
 }
 

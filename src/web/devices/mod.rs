@@ -305,12 +305,9 @@ impl Events {
         }
     }
 
-    fn add(&self, kind: &str, listener: &js_sys::Function) -> Result<(), JsValue> {
-        self.0.add_event_listener_with_callback(kind, listener)
-    }
-
-    fn remove(&self, kind: &str, listener: &js_sys::Function) -> Result<(), JsValue> {
-        self.0.remove_event_listener_with_callback(kind, listener)
+    /// The target itself, for the class's `eventTarget` getter.
+    fn target(&self) -> EventTarget {
+        self.0.clone()
     }
 }
 

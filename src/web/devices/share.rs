@@ -21,6 +21,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
 
 use super::raw::RawJs;
 use super::{Events, FhirOptions, error_detail, js_error, reading_detail, reading_js};
@@ -260,16 +261,12 @@ impl ReadingShare {
         stop_all(subs);
     }
 
-    /// Adds an event listener; see `ReadingShareEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.add(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.remove(kind, listener)
+    /// Where this object's events (`ReadingShareEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.shared.events.target()
     }
 }
 
@@ -553,16 +550,12 @@ impl ReadingReceiver {
         stop_all(sub.into_iter().collect());
     }
 
-    /// Adds an event listener; see `ReadingReceiverEventMap`.
-    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.add(kind, listener)
-    }
-
-    /// Removes an event listener.
-    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.shared.events.remove(kind, listener)
+    /// Where this object's events (`ReadingReceiverEventMap`) are dispatched: the TypeScript layer's
+    /// `addEventListener` and `removeEventListener` use it, with their options. Not public API.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = eventTarget, skip_typescript)]
+    pub fn event_target(&self) -> EventTarget {
+        self.shared.events.target()
     }
 }
 

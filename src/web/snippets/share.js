@@ -6,10 +6,12 @@
 // (src/devices/delivery.rs). Comment lines are stripped from the package by `cargo xtask build`.
 
 /**
- * Adds a listener for `kind` events to `target`, calling `onDetail(detail)`; returns the
- * function that removes it. Throws when `target` cannot take listeners.
+ * Adds a listener for `kind` events to `source` (one of the SDK's objects, whose events go
+ * to its `eventTarget`, or any object with `addEventListener`), calling `onDetail(detail)`;
+ * returns the function that removes it. Throws when it cannot take listeners.
  */
-export function shListen(target, kind, onDetail) {
+export function shListen(source, kind, onDetail) {
+  const target = source.eventTarget ?? source;
   const listener = (e) => onDetail(e.detail);
   target.addEventListener(kind, listener);
   return () => target.removeEventListener(kind, listener);
@@ -24,9 +26,10 @@ export function shSend(consultation, participantId, bytes) {
 }
 
 /**
- * `consultation.consentRefusal(category)`: the consent registry is in the call module's wasm,
- * this module's is the devices one; a `Consultation` answers with a `ConsentReason` name
- * when its consent managers refuse the category (its encoding byte), else `undefined`. An
+ * `consultation.consentRefusal(category)`: the consent ledgers attached to a consultation
+ * are in the call module's wasm, this module's is the devices one; a `Consultation` answers
+ * with a `ConsentReason` name when its consent managers refuse the category (its encoding
+ * byte), else `undefined`. An
  * app's own consultation-like object has no consent managers: `undefined`. Throws what the
  * consultation throws (the caller then refuses).
  */
