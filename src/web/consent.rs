@@ -19,7 +19,7 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 use super::JsError;
 use super::consultation::{self, Consultation};
 use super::idb::{self, Idb, Write};
-use super::js::{self, get, object, present};
+use super::js::{self, get, object, parse_hex, present};
 use super::timer::now_ms;
 use crate::Error as CoreError;
 use crate::consent::{
@@ -328,8 +328,6 @@ pub(crate) fn reason_name(reason: Reason) -> &'static str {
         Reason::ClockBehindLedger => "ClockBehindLedger",
     }
 }
-
-pub(crate) use super::js::parse_hex;
 
 /// Reads a value of a closed code list (categories, purposes, recipient kinds) from its code
 /// string, without serde: hand-written readers keep the wasm small.

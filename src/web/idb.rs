@@ -143,7 +143,7 @@ fn validate(opened: &Array, asked: Option<[u8; 16]>) -> Result<Loaded, Error> {
     let ledger_id = opened
         .get(1)
         .as_string()
-        .and_then(|h| super::consent::parse_hex::<16>(&h))
+        .and_then(|h| super::js::parse_hex::<16>(&h))
         .filter(|id| asked.is_none_or(|a| a == *id))
         .ok_or_else(bad_record)?;
     let plain = opened
