@@ -959,8 +959,8 @@ pub(super) fn allows_for_consultation(
 #[wasm_bindgen]
 impl Consultation {
     /// The bridge from the devices module (`teleconsult/devices`, its own wasm instance,
-    /// which cannot reach the ledgers attached here): why the consent managers attached to this
-    /// consultation refuse sharing the category whose encoding byte is `category` now (a
+    /// which cannot reach the ledgers attached here): why the consent managers attached to
+    /// this consultation refuse sharing the category whose encoding byte is `category` now (a
     /// `ConsentReason` name), or `undefined` when they allow, none is attached, or the byte
     /// names no category. Not public API.
     #[doc(hidden)]
@@ -993,7 +993,8 @@ pub(crate) fn allows(
 }
 
 /// Whether the consultation that holds `attached` may be recorded at `now`, given the other
-/// participants `peers` (16 hex digits each) whose consent it needs: each must be bound to a `ConsentReplica` attached to this consultation
+/// participants `peers` (16 hex digits each) whose consent it needs: each must be bound to a
+/// `ConsentReplica` attached to this consultation
 /// (`replica.attachConsultation(consultation, peerId)`) whose ledger grants `recording` to
 /// the replica's `recipient` option, for its `purpose`, under its `notice` version. A peer
 /// with no replica, or with a replica lacking those options, is not covered. Several

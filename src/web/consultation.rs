@@ -233,8 +233,8 @@ pub(super) fn with_consent<R>(
 }
 
 /// The consent ledgers attached to `inner` as they are now, for a decision taken while the
-/// driver is borrowed (file and chat sharing). None while the driver is busy (never
-/// expected), which those decisions read as "no consent".
+/// driver is borrowed (file and chat sharing, recording). Empty while the driver is busy
+/// (never expected), which those decisions read as "no consent".
 pub(super) fn ledgers(inner: &Shared) -> super::consent::Attached {
     with_consent(inner, Clone::clone).unwrap_or_default()
 }
