@@ -66,12 +66,18 @@ export function listen(w: object, what: string, events: string[], add: boolean, 
     else own.removeEventListener(t, l, o as EventListenerOptions);
     return;
   }
-  const target = i.eventTarget;
-  if (!target) throw invalid('type', 'an event this object dispatches');
+  const target = eventsOf(i);
   const l = f as EventListener;
   call(() => add
     ? target.addEventListener(t, l, o as AddEventListenerOptions)
     : target.removeEventListener(t, l, o as EventListenerOptions));
+}
+
+/** Where wasm object `i` dispatches its events. */
+export function eventsOf(i: Inner): EventTarget {
+  const target = i.eventTarget;
+  if (!target) throw invalid('type', 'an event this object dispatches');
+  return target;
 }
 
 /** Adds `[Symbol.dispose]` (where the platform has it) as `free`, as wasm-bindgen does. */

@@ -4,6 +4,7 @@
 import type { FileCancelReason, FileMediaType, SharedFileInfo } from '../web/teleconsult.js';
 import type * as wasm from '../web/teleconsult.js';
 import { call, invalid, released, TeleconsultError } from './errors.js';
+import { eventsOf } from './base.js';
 import { arg, listener as listenerCheck, listenerOptions, obj, oneOf, str } from './validate.js';
 
 /** How `Files.send` sends a file. */
@@ -125,12 +126,13 @@ async function run(s: TransferState, data: Blob): Promise<SharedFileInfo> {
   const bytes = new Uint8Array(await data.arrayBuffer());
   if (s.cancelled) throw new TeleconsultError('InvalidState', 'file transfer cancelled');
   const w = s.consultation;
+  const events = eventsOf(w);
   return new Promise<SharedFileInfo>((resolve, reject) => {
     const mine = (d: { transferId: string }) => d.transferId === s.id;
     const off = () => {
-      w.removeEventListener('fileprogress', onProgress as EventListener);
-      w.removeEventListener('filedelivered', onDelivered as EventListener);
-      w.removeEventListener('filecancelled', onCancelled as EventListener);
+      events.removeEventListener('fileprogress', onProgress as EventListener);
+      events.removeEventListener('filedelivered', onDelivered as EventListener);
+      events.removeEventListener('filecancelled', onCancelled as EventListener);
     };
     const onProgress = (e: Detail<{ transferId: string; direction: string; bytes: number; total: number }>) => {
       if (!mine(e.detail) || e.detail.direction !== 'outgoing') return;
@@ -151,9 +153,9 @@ async function run(s: TransferState, data: Blob): Promise<SharedFileInfo> {
       (error as { reason?: string }).reason = e.detail.reason;
       reject(error);
     };
-    w.addEventListener('fileprogress', onProgress as EventListener);
-    w.addEventListener('filedelivered', onDelivered as EventListener);
-    w.addEventListener('filecancelled', onCancelled as EventListener);
+    events.addEventListener('fileprogress', onProgress as EventListener);
+    events.addEventListener('filedelivered', onDelivered as EventListener);
+    events.addEventListener('filecancelled', onCancelled as EventListener);
     try {
       s.id = call(() => w.filesSend(s.participantId, s.name, s.type, bytes));
     } catch (e) {
