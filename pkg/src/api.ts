@@ -1,11 +1,19 @@
 // The public API, shared by the browser and Node.js entries. Nothing here calls into wasm
 // while the module loads: the browser entry instantiates the wasm first.
-import type { Capabilities, CapabilityName, ErrorCode as Code } from '../web/teleconsult.js';
+import type { Capabilities, CapabilityName } from './types/capabilities.js';
+import type { ErrorCode as Code } from './types/error-code.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
 import { arg, int, list, str } from './validate.js';
 
-export type * from '../node/teleconsult.js';
+export type * from './types/capabilities.js';
+export type * from './types/chat.js';
+export type * from './types/consent.js';
+export type * from './types/consultation.js';
+export type * from './types/files.js';
+export type * from './types/invite.js';
+export type * from './types/recording.js';
+export type * from './types/screen.js';
 export { TeleconsultError } from './errors.js';
 export { ConsentManager } from './consent-manager.js';
 export { ConsentReplica } from './consent-replica.js';
@@ -26,7 +34,7 @@ export function version(): string {
 
 /** Every stable error code, in declaration order. */
 export function errorCodes(): ErrorCode[] {
-  return call(() => wasm.errorCodes());
+  return call(() => wasm.errorCodes() as ErrorCode[]);
 }
 
 /** What this platform offers the SDK, each with the reason when it is missing. */

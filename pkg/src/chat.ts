@@ -1,6 +1,6 @@
 // Chat: `consultation.chat`, end-to-end encrypted text messages with receipts, typing state,
 // history for late joiners under the patient's consent, encrypted storage and FHIR export.
-import type { ChatMessage, ChatProgress } from '../web/teleconsult.js';
+import type { ChatMessage, ChatProgress } from './types/chat.js';
 import type * as wasm from '../web/teleconsult.js';
 import { call, promise, released, TeleconsultError } from './errors.js';
 import { arg, bool, int, obj, str } from './validate.js';

@@ -1,8 +1,7 @@
 // Consultation: one participant's side of a video consultation.
-import type {
-  ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
-  RecordingOptions, RecordingState, ScreenShareOptions,
-} from '../web/teleconsult.js';
+import type { ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole } from './types/consultation.js';
+import type { RecordingOptions, RecordingState } from './types/recording.js';
+import type { ScreenShareOptions } from './types/screen.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, invalid, promise, TeleconsultError } from './errors.js';
 import { disposable, eventNames, free, inner, innerOf, listen, wrap } from './base.js';
@@ -11,15 +10,6 @@ import { Recording } from './recording.js';
 import { Playback } from './playback.js';
 import { Chat, chatFor } from './chat.js';
 import { Files, filesFor } from './files.js';
-
-declare module '../web/teleconsult.js' {
-  interface ConsultationEventMap {
-    /** An element attached with `attachMedia` may not play until the person interacts with
-     *  the page (autoplay rules: Safari, WKWebView, Chromium's user-gesture policy). Call
-     *  `resumePlayback()` from a click or tap handler. Once until playback works again. */
-    playblocked: { participantId: string };
-  }
-}
 
 /**
  * A `Consultation` argument: one of this package's, or an object with the surface the SDK

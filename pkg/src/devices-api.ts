@@ -1,7 +1,9 @@
 // The devices API (`teleconsult/devices`), shared by its browser and Node.js entries: the
 // GATT parsers, Web Bluetooth, the native bridge and readings over a consultation, in a wasm
 // module of their own that a page downloads only when it uses devices.
-export type * from '../node-devices/teleconsult_devices.js';
+export type * from './types/devices.js';
+export type { ErrorCode } from './types/error-code.js';
+export type { TeleconsultError } from './errors.js';
 export { DeviceBridge } from './device-bridge.js';
 export { DeviceSession } from './device-session.js';
 export { ReadingShare, shareReadings } from './reading-share.js';

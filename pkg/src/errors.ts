@@ -2,12 +2,9 @@
 // the wasm core arrive as plain `Error`s named "TeleconsultError" with a `code`; `normalise`
 // gives them this class (keeping message, stack and every extra field), so `instanceof`
 // works for both.
-import type {
-  ConsentErrorCode,
-  ConsentReason,
-  ErrorCode as Code,
-  FileErrorReason,
-} from '../web/teleconsult.js';
+import type { ConsentErrorCode, ConsentReason } from './types/consent.js';
+import type { ErrorCode as Code } from './types/error-code.js';
+import type { FileErrorReason } from './types/files.js';
 import * as wasm from '../web/teleconsult.js';
 
 /** Every error the SDK throws or rejects with. Branch on `code`, never on the message. */

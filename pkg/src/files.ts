@@ -1,7 +1,7 @@
 // Files: `consultation.files`, photos and documents sent end to end over the consultation,
 // chunked, checked on arrival (type, size, SHA-256), under the patient's `files` consent, and
 // exported as FHIR Media / DocumentReference with their Binary.
-import type { FileCancelReason, FileMediaType, SharedFileInfo } from '../web/teleconsult.js';
+import type { FileCancelReason, FileMediaType, SharedFileInfo } from './types/files.js';
 import type * as wasm from '../web/teleconsult.js';
 import { call, invalid, released, TeleconsultError } from './errors.js';
 import { eventsOf } from './base.js';

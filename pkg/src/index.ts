@@ -2,7 +2,7 @@
 // The `new URL(…, import.meta.url)` form lets bundlers (Vite, webpack, Rollup) find and emit
 // the .wasm file; a plain <script type="module"> page needs no bundler at all.
 import init from '../web/teleconsult.js';
-import type { ErrorCode as Code } from '../web/teleconsult.js';
+import type { ErrorCode as Code } from './types/error-code.js';
 import { codes } from './errors.js';
 
 await init({ module_or_path: new URL('./web/teleconsult_bg.wasm', import.meta.url) });

@@ -1,5 +1,5 @@
 // Invites: creating a room's links, and taking this page's link out of the address bar.
-import type { CreatedInvite } from '../web/teleconsult.js';
+import type { CreatedInvite } from './types/invite.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
 import { arg, str } from './validate.js';

@@ -1,5 +1,5 @@
 // verifyLedger: an exported ledger checked offline.
-import type { ConsentSummary } from '../web/teleconsult.js';
+import type { ConsentSummary } from './types/consent.js';
 import * as wasm from '../web/teleconsult.js';
 import { call } from './errors.js';
 import { arg, bytes, obj, opt, str } from './validate.js';

@@ -1,6 +1,6 @@
 // Node.js entry (bundled to CommonJS as node.cjs; node.mjs re-exports it, so both module
 // systems share one instance). The glue loads the .wasm synchronously from disk.
-import type { ErrorCode as Code } from '../web/teleconsult.js';
+import type { ErrorCode as Code } from './types/error-code.js';
 import { codes } from './errors.js';
 
 export * from './api.js';

@@ -1,5 +1,5 @@
 // ReadingReceiver: the readings patients share, received over the consultation.
-import type { ReadingReceiverEventMap, ReadingReceiverOptions } from '../web-devices/teleconsult_devices.js';
+import type { ReadingReceiverEventMap, ReadingReceiverOptions } from './types/devices.js';
 import * as wasm from '../web-devices/teleconsult_devices.js';
 import type * as callModule from '../web/teleconsult.js';
 import { call } from './errors.js';

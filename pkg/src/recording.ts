@@ -1,5 +1,5 @@
 // Recording: a recording of the call in progress.
-import type { RecordingEventMap, RecordingStopReason } from '../web/teleconsult.js';
+import type { RecordingEventMap, RecordingStopReason } from './types/recording.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
 import { disposable, free, inner, listen, eventNames } from './base.js';

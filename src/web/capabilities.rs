@@ -10,27 +10,6 @@ use super::JsError;
 use crate::capabilities::{NAMES, Platform, Probe, assess};
 use crate::web::Error;
 
-#[wasm_bindgen(typescript_custom_section)]
-const CAPABILITIES_TS: &'static str = r#"
-/** One platform feature: whether the SDK can use it, and if not, why and what to do. */
-export interface Capability {
-  available: boolean;
-  /** Present only when `available` is false; written to be shown to a patient or integrator. */
-  reason?: string;
-}
-
-/** The name of a feature reported by `capabilities()`. */
-export type CapabilityName =
-  | "secureContext" | "rtcPeerConnection" | "getUserMedia" | "webBluetooth"
-  | "indexedDb" | "webCrypto" | "webSocket" | "screenShare";
-
-/** What this browser, webview or Node.js process offers the SDK. */
-export type Capabilities = { [K in CapabilityName]: Capability } & {
-  /** `ios` covers every iOS browser and WKWebView; `android-webview` an app's WebView. */
-  platform: "browser" | "ios" | "android-webview" | "node";
-};
-"#;
-
 fn probe() -> Probe {
     let g: JsValue = js_sys::global().into();
     let navigator = get(&g, "navigator");
@@ -62,7 +41,7 @@ pub(crate) fn platform() -> crate::capabilities::Platform {
 /// sharing (`getDisplayMedia`, missing in every mobile browser), each
 /// with a reason when absent. Never throws; call it before a consultation to show a
 /// pre-call check.
-#[wasm_bindgen(js_name = capabilities, unchecked_return_type = "Capabilities")]
+#[wasm_bindgen(js_name = capabilities, unchecked_return_type = "any")]
 pub fn capabilities() -> JsValue {
     let probe = probe();
     let out = Object::new();
@@ -84,7 +63,7 @@ pub fn capabilities() -> JsValue {
 /// what to do instead, or `InvalidArgument` when a name is not a `CapabilityName`.
 #[wasm_bindgen(js_name = requireCapabilities)]
 pub fn require_capabilities(
-    #[wasm_bindgen(unchecked_param_type = "readonly CapabilityName[]")] names: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "readonly any[]")] names: Vec<String>,
 ) -> Result<(), JsError> {
     if let Some(_unknown) = names.iter().find(|n| !NAMES.contains(&n.as_str())) {
         return Err(Error::InvalidArgument("names: not a capability name").into());

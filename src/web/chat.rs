@@ -36,41 +36,6 @@ extern "C" {
     fn chat_store_close(handle: &JsValue);
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const CHAT_TS: &'static str = r#"
-/** A chat message as held on this side. */
-export interface ChatMessage {
-  /** `<author>-<seq>`: unique in the consultation. */
-  id: string;
-  /** The author's participant id. */
-  author: string;
-  role: ParticipantRole;
-  /** The author's sequence number (from 1). */
-  seq: number;
-  /** When the author sent it (ms since the Unix epoch, the author's clock). */
-  sentAt: number;
-  text: string;
-  /** Written on this side. */
-  own: boolean;
-}
-
-/** How far a participant got with this side's messages: every one up to `delivered` reached
- *  it, every one up to `read` was read. */
-export interface ChatProgress { delivered: number; read: number }
-
-export interface ConsultationEventMap {
-  /** A message arrived (`history`: an earlier one, from the clinician, for a late joiner). */
-  chatmessage: { message: ChatMessage; history: boolean };
-  /** A participant received (or read) this side's messages up to `upto`. */
-  chatreceipt: { participantId: string; state: "delivered" | "read"; upto: number };
-  /** A participant started or stopped typing. */
-  chattyping: { participantId: string; active: boolean };
-  /** (Clinicians) Whether the earlier messages went to a participant just admitted; when not,
-   *  `reason` is the patient's consent decision. */
-  chathistory: { participantId: string; shared: boolean; count: number; reason?: ConsentReason };
-}
-"#;
-
 /// The chat of one consultation (held in its driver).
 #[derive(Default)]
 pub(super) struct CallChat {
@@ -306,7 +271,7 @@ pub(super) fn fhir_context(
 #[wasm_bindgen]
 impl Consultation {
     /// Sends a chat message to everyone in the call; returns it as held. (pkg: `chat.send`.)
-    #[wasm_bindgen(js_name = chatSend, unchecked_return_type = "ChatMessage")]
+    #[wasm_bindgen(js_name = chatSend, unchecked_return_type = "any")]
     pub fn chat_send(&self, text: &str) -> Result<JsValue, JsError> {
         let inner = self.shared();
         let message = with(inner, |chat, s, now| {
@@ -355,7 +320,7 @@ impl Consultation {
     }
 
     /// Every message held, in conversation order. (pkg: `chat.messages()`.)
-    #[wasm_bindgen(js_name = chatMessages, unchecked_return_type = "ChatMessage[]")]
+    #[wasm_bindgen(js_name = chatMessages, unchecked_return_type = "any[]")]
     pub fn chat_messages(&self) -> Result<Array, JsError> {
         with(self.shared(), |chat, s, _| {
             let local = s.id();
@@ -368,7 +333,7 @@ impl Consultation {
     }
 
     /// How far `participantId` got with this side's messages. (pkg: `chat.progress`.)
-    #[wasm_bindgen(js_name = chatProgress, unchecked_return_type = "ChatProgress")]
+    #[wasm_bindgen(js_name = chatProgress, unchecked_return_type = "any")]
     pub fn chat_progress(&self, participant_id: &str) -> Result<JsValue, JsError> {
         let peer = parse_id(participant_id).map_err(JsError)?;
         with(self.shared(), |chat, s, _| {

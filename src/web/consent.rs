@@ -31,287 +31,6 @@ use crate::consent::{
 use crate::signaling::relay_wire::ParticipantId;
 use crate::web::Error;
 
-#[wasm_bindgen(typescript_custom_section)]
-const CONSENT_TS: &'static str = r#"
-/** A data category a grant covers; each is a separate enforcement point. */
-export type ConsentCategory =
-  | "video" | "audio" | "recording" | "screen-share" | "heart-rate" | "blood-pressure"
-  | "body-temperature" | "body-weight" | "blood-glucose" | "spo2" | "chat-history" | "files";
-
-/** HL7 v3 PurposeOfUse: TREAT treatment, ETREAT emergency treatment, CAREMGT care management,
- *  HPAYMT payment, HOPERAT operations, HRESCH research, PATRQT patient request, PUBHLTH public
- *  health, HQUALIMP quality improvement. */
-export type ConsentPurpose =
-  | "TREAT" | "ETREAT" | "CAREMGT" | "HPAYMT" | "HOPERAT" | "HRESCH" | "PATRQT" | "PUBHLTH" | "HQUALIMP";
-
-/** Who receives the data: a FHIR Practitioner or Organization logical id. */
-export interface ConsentRecipient { kind: "Practitioner" | "Organization"; id: string }
-
-/** The notice shown to the patient. The SDK hashes `text` (the exact words shown, UTF-8). */
-export interface ConsentNoticeInput { uri: string; version: string; language: string; text: string | Uint8Array }
-
-/** A notice as recorded: `sha256` is the lowercase hex SHA-256 of the text shown. */
-export interface ConsentNotice { uri: string; version: string; language: string; sha256: string }
-
-/** How consent was collected. */
-export type ConsentCollection =
-  | { method: "patient-action" }
-  | { method: "verbal-attested"; clinician: string };
-
-/** What `grant()` takes. Omitted fields come from `ConsentManager.open` options. */
-export interface ConsentGrantInput {
-  /** FHIR Patient id; default: the `patient` option. */
-  patient?: string;
-  /** Default: the `recipient` option. */
-  recipient?: ConsentRecipient;
-  purposes: ConsentPurpose[];
-  categories: ConsentCategory[];
-  /** Milliseconds since the Unix epoch; `start` defaults to now, no `end` = until withdrawn. */
-  period?: { start?: number; end?: number };
-  /** Default: the `notice` option. */
-  notice?: ConsentNoticeInput;
-  /** Default: `{ method: "patient-action" }`. */
-  collection?: ConsentCollection;
-}
-
-/** A grant as recorded in the ledger. */
-export interface ConsentGrant {
-  patient: string;
-  recipient: ConsentRecipient;
-  purposes: ConsentPurpose[];
-  categories: ConsentCategory[];
-  period: { start: number; end?: number };
-  notice: ConsentNotice;
-  collection: ConsentCollection;
-}
-
-/** A grant, its sequence number (its id) and its status. */
-export interface ConsentGrantRecord {
-  seq: number;
-  grantedAt: number;
-  grant: ConsentGrant;
-  status: { state: "active" } | { state: "withdrawn"; at: number } | { state: "expired"; at: number };
-}
-
-/** A question at an enforcement point. Omitted fields come from the `open` options. */
-export interface ConsentRequest {
-  category: ConsentCategory;
-  recipient?: ConsentRecipient;
-  /** Default: the `purpose` option (itself `"TREAT"` by default). */
-  purpose?: ConsentPurpose;
-  /** Default: `Date.now()`. */
-  now?: number;
-  /** The notice version the app presents; default: the `notice` option's version. */
-  noticeVersion?: string;
-}
-
-/** Why a decision came out as it did (see docs/CONSENT.md, "Enforcement decisions"). */
-export type ConsentReason =
-  | "Granted" | "NoGrant" | "OtherRecipient" | "PurposeNotCovered" | "Withdrawn" | "Expired"
-  | "NotYetValid" | "NoticeChanged" | "ClockBehindLedger";
-
-/** The answer at an enforcement point: default deny. `grant` is the deciding grant's seq. */
-export interface ConsentDecision { allowed: boolean; reason: ConsentReason; grant?: number }
-
-/** Exactly what a ledger check rejected (the `consentCode` of a `Consent` error). */
-export type ConsentErrorCode =
-  | "Malformed" | "BadPublicKey" | "WrongSigner" | "BadSignature" | "BrokenChain" | "MissingEntry"
-  | "Reordered" | "Replayed" | "Fork" | "ClockWentBackwards" | "InvalidEvent" | "GrantExpired"
-  | "UnknownGrant" | "GrantNotActive" | "PrematureExpiry" | "NoticeHashMismatch" | "WrongLedger"
-  | "BadCheckpointSignature" | "Truncated" | "CheckpointMismatch" | "Full" | "Untimely"
-  | "UnknownClinicianKey" | "Store";
-
-/** What a verification established. Hashes and ids are lowercase hex. */
-export interface ConsentSummary {
-  ledgerId: string;
-  entries: number;
-  head: string;
-  headTime: number;
-  activeGrants: number;
-  withdrawnGrants: number;
-  expiredGrants: number;
-  /** Entries vouched for by the checkpoint that was checked, if one was. */
-  checkpointSize?: number;
-}
-
-/** A recorded event. */
-export type ConsentEvent =
-  | ({ type: "grant" } & ConsentGrant)
-  | { type: "withdraw"; grant: number }
-  | { type: "expire"; grant: number }
-  | ({ type: "notice-updated" } & ConsentNotice)
-  | { type: "sas-confirmed"; transcript: string }
-  | { type: "participant-admitted"; participant: string };
-
-/** One signed ledger entry (hex for hashes, key id and signature). */
-export interface ConsentEntry { seq: number; prev: string; time: number; signer: string; event: ConsentEvent; signature: string }
-
-/** A countersigned checkpoint: the clinician's signature that the ledger had `size` entries ending in `head`. */
-export interface ConsentCheckpoint {
-  /** The 133-byte encoding (docs/CONSENT.md). */
-  bytes: Uint8Array;
-  ledgerId: string;
-  size: number;
-  head: string;
-  /** The clinician's clock when it countersigned (ms since the Unix epoch): for a checkpoint
-   *  answering an entry, when the clinician's replica received it. */
-  time: number;
-  clinicianPublicKey: string;
-}
-
-/** When the clinician's replica received an entry, next to the time the patient's device signed
- *  into it. `late`: announced as already held at a (re)sync and received more than 5 minutes
- *  after its signed time — the clinician vouches only for `receivedAt`. */
-export interface ConsentEntryTiming { seq: number; signedAt: number; receivedAt: number | null; late: boolean }
-
-/** Options of `new ConsentReplica` and `ConsentReplica.open`. */
-export interface ConsentReplicaOptions {
-  /** The clinician's invite link (from `createInvite`): the replica countersigns with the
-   *  clinician's per-visit key it carries. Give this or `clinicianSigningKey`. */
-  link?: string;
-  /** The clinician's per-visit identity key as a 32-byte Ed25519 seed, instead of `link`.
-   *  Checkpoints are countersigned with it; patients verify them against its public key.
-   *  Required (or `link`) for `new ConsentReplica`; for `ConsentReplica.open`, only when no
-   *  replica named `name` is stored yet (a stored one keeps its own key; a different key given
-   *  is refused). */
-  clinicianSigningKey?: Uint8Array;
-  /** (`open`) `"indexeddb"` (the default where `indexedDB` exists) keeps the replica, its
-   *  received entries and times and the wrapped signing key across reloads; `"memory"` keeps nothing. */
-  storage?: "indexeddb" | "memory";
-  /** (`open`, IndexedDB) the replica's record name, e.g. the visit and the patient's id. Not secret. */
-  name?: string;
-  /** (`open`) IndexedDB database name; default `"teleconsult-consent-replicas"`. */
-  databaseName?: string;
-  /** Pin the ledger (hex). */
-  ledgerId?: string;
-  patientPublicKey?: string;
-  /** (`new`) resume from an exported ledger, verified against `patientPublicKey`. */
-  ledger?: Uint8Array;
-  /** (`new`, with `ledger`) the receive time of each entry (`timing()`); null where unknown. */
-  receivedAt?: (number | null)[];
-  recipient?: ConsentRecipient;
-  purpose?: ConsentPurpose;
-  notice?: ConsentNoticeInput;
-}
-
-/** What `receipt()` needs from the integrator. */
-export interface ConsentReceiptContext {
-  controller: { name: string; contact: string };
-  jurisdiction: string;
-  withdrawalMethod: string;
-}
-
-/** An ISO/IEC TS 27560 style consent receipt. */
-export interface ConsentReceipt {
-  schemaVersion: string;
-  recordId: string;
-  piiPrincipalId: string;
-  controllers: { name: string; contact: string }[];
-  recipients: ConsentRecipient[];
-  purposes: ConsentPurpose[];
-  piiCategories: { category: ConsentCategory; sensitive: boolean }[];
-  validFrom: string;
-  validUntil?: string;
-  notice: ConsentNotice;
-  collectionMethod: ConsentCollection;
-  jurisdiction: string;
-  withdrawalMethod: string;
-  state: "active" | "withdrawn" | "expired" | "superseded";
-  events: { time: string; type: "given" | "withdrawn" | "expired"; actor: "pii-principal" | "system" }[];
-  proof: { algorithm: "Ed25519"; ledgerId: string; seq: number; entryHash: string; signature: string; publicKey: string };
-}
-
-/** A FHIR Coding / CodeableConcept / Reference, as used in `FhirConsent`. */
-export interface FhirCoding { system: string; code: string }
-export interface FhirCodeableConcept { coding: FhirCoding[] }
-export interface FhirReference { reference: string }
-export interface FhirExtension {
-  url: string; valueCode?: string; valueString?: string; valueReference?: FhirReference; extension?: FhirExtension[];
-}
-
-/** A FHIR R4 Consent resource (one per grant; see docs/CONSENT.md, "Exports"). */
-export interface FhirConsent {
-  resourceType: "Consent";
-  id: string;
-  extension: FhirExtension[];
-  identifier: { system: string; value: string }[];
-  status: "active" | "inactive";
-  scope: FhirCodeableConcept;
-  category: FhirCodeableConcept[];
-  patient: FhirReference;
-  dateTime: string;
-  performer: FhirReference[];
-  policy: { uri: string }[];
-  provision: {
-    type: "permit";
-    period: { start: string; end?: string };
-    actor: { role: FhirCodeableConcept; reference: FhirReference }[];
-    action: FhirCodeableConcept[];
-    purpose: FhirCoding[];
-    class: FhirCoding[];
-    code: FhirCodeableConcept[];
-  };
-}
-
-/** Options of `ConsentManager.open`. */
-export interface ConsentManagerOptions {
-  /** The patient's FHIR Patient id (pseudonymous; never a name). */
-  patient: string;
-  /** `"indexeddb"` (the default where `indexedDB` exists) keeps the ledger and the device key
-   *  across reloads; `"memory"` (the default in Node.js) keeps nothing. */
-  storage?: "indexeddb" | "memory";
-  /** 32 hex digits: the ledger to open. Default: the newest ledger of `patient`, or a new one. */
-  ledgerId?: string;
-  /** IndexedDB database name; default `"teleconsult-consent"`. */
-  databaseName?: string;
-  /** The default recipient of grants and checks (the clinician or clinic). */
-  recipient?: ConsentRecipient;
-  /** The default purpose of checks; default `"TREAT"`. */
-  purpose?: ConsentPurpose;
-  /** The notice the app presents now: the default for grants, and its version for checks. */
-  notice?: ConsentNoticeInput;
-  /** The patient's invite link: checkpoints must be countersigned by the clinician key it
-   *  commits to. Give this or `clinicianPublicKey`. */
-  link?: string;
-  /** The clinician's per-visit identity public key (32 bytes), instead of `link`: checkpoints
-   *  countersigned by any other key are refused (`UnknownClinicianKey`). Without it (or `link`,
-   *  or the `attachConsultation` options) no checkpoint is accepted. */
-  clinicianPublicKey?: Uint8Array;
-}
-
-/** Options of `attachConsultation`. */
-export interface ConsentAttachOptions {
-  /** (Patient side) who the other participant is, for the enforcement points of this
-   *  consultation; default: the `recipient` option. */
-  recipient?: ConsentRecipient;
-  /** (Patient side) the patient's invite link, or the clinician's identity public key (32
-   *  bytes): sets the key checkpoints must be countersigned by, as the `open` options do. */
-  link?: string;
-  clinicianPublicKey?: Uint8Array;
-}
-
-/** The `detail` of each event a `ConsentManager` or `ConsentReplica` dispatches. */
-export interface ConsentEventMap {
-  /** A new entry: recorded here (`origin: "local"`) or received from the patient (`"remote"`). */
-  change: { seq: number; entry: ConsentEntry; origin: "local" | "remote"; participantId?: string;
-    /** (`"remote"`) the replica's receive time, and whether the entry arrived late (`ConsentEntryTiming`). */
-    receivedAt?: number; late?: boolean };
-  /** (Patient side) the clinician countersigned at `time`; `matchesHead` when it vouches for every entry held. */
-  checkpoint: { size: number; head: string; time: number; clinicianPublicKey: string; matchesHead: boolean; participantId?: string };
-  /** Something arriving over a consultation was rejected, or a write failed. */
-  error: { code: ErrorCode; consentCode?: ConsentErrorCode; message: string; participantId?: string };
-}
-
-export interface ConsentManager {
-  addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
-}
-export interface ConsentReplica {
-  addEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof ConsentEventMap>(type: K, listener: (event: CustomEvent<ConsentEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
-}
-"#;
-
 // ----- small helpers ---------------------------------------------------------------------
 
 /// The stable name of a decision reason (the same string serde gives `ConsentDecision`).
@@ -1166,9 +885,7 @@ impl JsConsentManager {
     /// for an edited entry, `Truncated` for entries lost after a checkpoint, `Store` when
     /// IndexedDB fails).
     #[wasm_bindgen(unchecked_return_type = "Promise<ConsentManager>")]
-    pub fn open(
-        #[wasm_bindgen(unchecked_param_type = "ConsentManagerOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn open(#[wasm_bindgen(unchecked_param_type = "any")] options: JsValue) -> Promise {
         js::promise(async move {
             if !options.is_object() {
                 return Err(Error::InvalidArgument("options: expected an object").into());
@@ -1300,10 +1017,7 @@ impl JsConsentManager {
     /// when the same notice version was recorded with another text, `Store` when the write
     /// failed — the grant is then not recorded).
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
-    pub fn grant(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentGrantInput")] grant: JsValue,
-    ) -> Promise {
+    pub fn grant(&self, #[wasm_bindgen(unchecked_param_type = "any")] grant: JsValue) -> Promise {
         let this = JsConsentManager {
             inner: Rc::clone(&self.inner),
         };
@@ -1358,7 +1072,7 @@ impl JsConsentManager {
     #[wasm_bindgen(js_name = updateNotice, unchecked_return_type = "Promise<number>")]
     pub fn update_notice(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentNoticeInput")] notice: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] notice: JsValue,
     ) -> Promise {
         let this = JsConsentManager {
             inner: Rc::clone(&self.inner),
@@ -1401,10 +1115,10 @@ impl JsConsentManager {
 
     /// The enforcement decision for `request` (default deny). Throws `InvalidArgument` when
     /// the request names no recipient or notice version and the options give none.
-    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn check(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] request: JsValue,
     ) -> Result<JsValue, JsError> {
         let p = self.inner.borrow();
         let req = p.defaults.request(request, None)?;
@@ -1414,10 +1128,10 @@ impl JsConsentManager {
     /// The decision for sharing `category` now with `recipient` (default: the `recipient`
     /// option), for the default purpose and the presented notice — what the SDK's own
     /// enforcement points ask. Never throws for lack of a recipient: it denies (`NoGrant`).
-    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn allows(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentCategory")] category: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] category: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ConsentRecipient")] recipient: Option<
             JsValue,
         >,
@@ -1436,13 +1150,13 @@ impl JsConsentManager {
     }
 
     /// Every grant with its status, in ledger order.
-    #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
+    #[wasm_bindgen(unchecked_return_type = "any[]")]
     pub fn list(&self) -> JsValue {
         js::to_value(self.inner.borrow().sync.manager().list())
     }
 
     /// Every entry, decoded, in order.
-    #[wasm_bindgen(unchecked_return_type = "ConsentEntry[]")]
+    #[wasm_bindgen(unchecked_return_type = "any[]")]
     pub fn entries(&self) -> JsValue {
         let p = self.inner.borrow();
         js::to_value(&p.sync.manager().ledger().entries().collect::<Vec<_>>())
@@ -1462,7 +1176,7 @@ impl JsConsentManager {
 
     /// Re-verifies every entry and the newest countersigned checkpoint. Throws `Consent`
     /// (with `consentCode`) if anything fails.
-    #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn verify(&self) -> Result<JsValue, JsError> {
         let s = self
             .inner
@@ -1476,7 +1190,7 @@ impl JsConsentManager {
 
     /// FHIR R4 Consent resources, one per grant (`inactive` once withdrawn, expired or
     /// superseded).
-    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
+    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "any[]")]
     pub fn to_fhir(&self) -> JsValue {
         js::to_value(&self.inner.borrow().sync.manager().to_fhir())
     }
@@ -1484,11 +1198,11 @@ impl JsConsentManager {
     /// The ISO/IEC TS 27560 style receipt of grant `seq`; `context` names the controller,
     /// jurisdiction and withdrawal method. Throws `Consent` (`UnknownGrant`) or
     /// `InvalidArgument`.
-    #[wasm_bindgen(unchecked_return_type = "ConsentReceipt")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn receipt(
         &self,
         seq: f64,
-        #[wasm_bindgen(unchecked_param_type = "ConsentReceiptContext")] context: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] context: JsValue,
     ) -> Result<JsValue, JsError> {
         let ctx = receipt_context(&context)?;
         let r = self
@@ -1508,7 +1222,7 @@ impl JsConsentManager {
     }
 
     /// The newest countersigned checkpoint accepted from a clinician, if any.
-    #[wasm_bindgen(getter, unchecked_return_type = "ConsentCheckpoint | undefined")]
+    #[wasm_bindgen(getter, unchecked_return_type = "any")]
     pub fn checkpoint(&self) -> JsValue {
         let p = self.inner.borrow();
         match p.sync.manager().ledger().checkpoint() {
@@ -1926,7 +1640,7 @@ impl JsConsentReplica {
     /// replica across reloads, use `ConsentReplica.open`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ConsentReplicaOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: JsValue,
     ) -> Result<JsConsentReplica, JsError> {
         let seed = clinician_seed_opt(&options)?.ok_or(Error::InvalidArgument(
             "clinicianSigningKey: expected a Uint8Array of 32 bytes (or the clinician's link)",
@@ -1957,9 +1671,7 @@ impl JsConsentReplica {
     /// replica's key), `Unsupported` (no IndexedDB or WebCrypto), or `Consent` (the stored
     /// copy fails verification; `Store` when IndexedDB fails).
     #[wasm_bindgen(unchecked_return_type = "Promise<ConsentReplica>")]
-    pub fn open(
-        #[wasm_bindgen(unchecked_param_type = "ConsentReplicaOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn open(#[wasm_bindgen(unchecked_param_type = "any")] options: JsValue) -> Promise {
         js::promise::<JsValue>(async move {
             if !options.is_object() {
                 return Err(Error::InvalidArgument("options: expected an object").into());
@@ -2009,7 +1721,7 @@ impl JsConsentReplica {
     }
 
     /// Signed and receive time of every entry held (`ConsentEntryTiming[]`).
-    #[wasm_bindgen(unchecked_return_type = "ConsentEntryTiming[]")]
+    #[wasm_bindgen(unchecked_return_type = "any[]")]
     pub fn timing(&self) -> JsValue {
         let c = self.inner.borrow();
         let list: Vec<core::EntryTiming> = c.sync.replica().map_or_else(Vec::new, |r| {
@@ -2053,7 +1765,7 @@ impl JsConsentReplica {
     /// known, and `Consent` for anything the ledger rejects (`Replayed`, `Fork`,
     /// `MissingEntry`, `BadSignature`, `Untimely`: signed more than 5 minutes from now —
     /// the replica then enforces nothing until the patient announces again, …).
-    #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn receive(&self, entry: Uint8Array) -> Result<JsValue, JsError> {
         let bytes = entry.to_vec();
         let received = {
@@ -2089,7 +1801,7 @@ impl JsConsentReplica {
     }
 
     /// A countersigned checkpoint of the current head, once the ledger is known.
-    #[wasm_bindgen(unchecked_return_type = "ConsentCheckpoint | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn checkpoint(&self) -> JsValue {
         let c = self.inner.borrow();
         match c.sync.replica() {
@@ -2100,10 +1812,10 @@ impl JsConsentReplica {
 
     /// The decision for `request` against the replicated ledger (default deny; an unknown
     /// ledger denies everything). Defaults come from the constructor options.
-    #[wasm_bindgen(unchecked_return_type = "ConsentDecision")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn check(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] request: JsValue,
     ) -> Result<JsValue, JsError> {
         let c = self.inner.borrow();
         let req = c.defaults.request(request, None)?;
@@ -2113,7 +1825,7 @@ impl JsConsentReplica {
     }
 
     /// Every grant with its status.
-    #[wasm_bindgen(unchecked_return_type = "ConsentGrantRecord[]")]
+    #[wasm_bindgen(unchecked_return_type = "any[]")]
     pub fn list(&self) -> JsValue {
         let c = self.inner.borrow();
         match c.sync.replica() {
@@ -2123,7 +1835,7 @@ impl JsConsentReplica {
     }
 
     /// Re-verifies the replicated ledger and its current checkpoint.
-    #[wasm_bindgen(unchecked_return_type = "ConsentSummary")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn verify(&self) -> Result<JsValue, JsError> {
         let c = self.inner.borrow();
         let r = c.sync.replica().ok_or(CoreError::Signaling(
@@ -2138,7 +1850,7 @@ impl JsConsentReplica {
     }
 
     /// FHIR R4 Consent resources of the replicated ledger.
-    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "FhirConsent[]")]
+    #[wasm_bindgen(js_name = toFhir, unchecked_return_type = "any[]")]
     pub fn to_fhir(&self) -> JsValue {
         let c = self.inner.borrow();
         match c.sync.replica() {
@@ -2463,7 +2175,7 @@ fn replica_drain(inner: &Rc<RefCell<Clinician>>, notes: Vec<(&'static str, JsVal
 /// edited entry), `BrokenChain`, `MissingEntry`, `Reordered`, `Replayed`, `WrongSigner`,
 /// `Malformed`, `Truncated` (entries cut off after the checkpoint), `CheckpointMismatch`
 /// (history rewritten), `BadCheckpointSignature`, `WrongLedger`.
-#[wasm_bindgen(js_name = verifyLedger, unchecked_return_type = "ConsentSummary")]
+#[wasm_bindgen(js_name = verifyLedger, unchecked_return_type = "any")]
 pub fn verify_ledger(
     bytes: Uint8Array,
     patient_public_key: &str,

@@ -10,38 +10,6 @@ use crate::consent::LedgerError;
 use crate::crypto::CryptoError;
 use crate::signaling::{SessionError, SignalingError};
 
-#[wasm_bindgen(typescript_custom_section)]
-const ERROR_CODE_TS: &'static str = ErrorCode::TYPESCRIPT;
-
-#[wasm_bindgen(typescript_custom_section)]
-const ERROR_TS: &'static str = r#"
-/** Every error the SDK throws or rejects with. Branch on `code`, never on the message. */
-export interface TeleconsultError extends Error {
-  name: "TeleconsultError";
-  code: ErrorCode;
-  /** For `RelayRefused`: the relay's close code (4001 bad token, 4002 expired, 4005 room full, …). */
-  relayCode?: number;
-  /** For `Consent`: exactly what the ledger rejected (see docs/CONSENT.md, "Verification rules"). */
-  consentCode?: ConsentErrorCode;
-  /**
-   * For `ConsentDenied`: why the enforcement point said no (a `ConsentReason`). For
-   * `MalformedMeasurement`: the parser's reason (see `MalformedMeasurementError`). For a
-   * refused file: a `FileErrorReason`.
-   */
-  reason?: ConsentReason | "truncated" | "trailingBytes" | "reserved" | "invalid" | FileErrorReason;
-}
-"#;
-
-// Without the call module's declarations (the devices module alone), the consent types the
-// interface above names are the call module's.
-#[cfg(not(feature = "web-call"))]
-#[wasm_bindgen(typescript_custom_section)]
-const CONSENT_TYPES_TS: &'static str = r#"
-type ConsentErrorCode = import("../web/teleconsult.js").ConsentErrorCode;
-type ConsentReason = import("../web/teleconsult.js").ConsentReason;
-type FileErrorReason = import("../web/teleconsult.js").FileErrorReason;
-"#;
-
 /// An error of the browser layer: one of the core's, or one only a browser host has (a
 /// missing platform feature, a bad JavaScript argument, the relay or the network, the media
 /// engine, a permission). The core never produces the latter, so they live here.
@@ -214,7 +182,7 @@ pub(super) fn reason(e: &Error) -> Option<&'static str> {
 
 /// Every stable error code, in declaration order. The package's `ErrorCode` object is built
 /// from this list.
-#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "string[]")]
 pub fn error_codes() -> Vec<JsValue> {
     ErrorCode::ALL
         .iter()

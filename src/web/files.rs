@@ -27,56 +27,6 @@ use crate::files::{
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{Phase, Session};
 
-#[wasm_bindgen(typescript_custom_section)]
-const FILES_TS: &'static str = r#"
-/** A media type files may have: images the browser shows, and PDF documents. */
-export type FileMediaType = "image/jpeg" | "image/png" | "image/webp" | "application/pdf";
-
-/** Why a file frame or action was refused (the `reason` of the `TeleconsultError`; a
- *  consent refusal has a `ConsentReason` instead). */
-export type FileErrorReason = "malformed" | "unsupportedVersion" | "tooLarge" | "empty"
-  | "typeNotAllowed" | "badName" | "truncated" | "hashMismatch" | "replayed" | "notAdmitted"
-  | "notPermitted" | "unknownTransfer" | "busy";
-
-/** Why a transfer ended before completing. */
-export type FileCancelReason = "cancelled" | "notConsented" | "tooLarge" | "typeNotAllowed"
-  | "truncated" | "hashMismatch" | "busy" | "refused" | "peerLeft";
-
-/** A file held in full on this side (sent and confirmed, or received and checked). */
-export interface SharedFileInfo {
-  /** The transfer id (16 hex digits), unique per sender. */
-  transferId: string;
-  /** The sender's participant id. */
-  author: string;
-  role: ParticipantRole;
-  /** The recipient's participant id. */
-  recipient: string;
-  name: string;
-  type: FileMediaType;
-  /** Bytes. */
-  size: number;
-  /** The SHA-256 of the bytes, lower-case hex (checked on arrival). */
-  sha256: string;
-  /** When the sender sent it (ms since the Unix epoch, the sender's clock). */
-  sentAt: number;
-  /** Sent from this side. */
-  own: boolean;
-}
-
-export interface ConsultationEventMap {
-  /** A participant started sending a file to this side. */
-  fileoffered: { transferId: string; participantId: string; name: string; type: FileMediaType; size: number };
-  /** More of a file arrived (`incoming`) or was acknowledged by its recipient (`outgoing`). */
-  fileprogress: { transferId: string; participantId: string; direction: "incoming" | "outgoing"; bytes: number; total: number };
-  /** A file arrived whole, of its declared type and SHA-256. */
-  filereceived: { file: SharedFileInfo; data: Uint8Array };
-  /** The recipient confirmed it holds this side's file whole. */
-  filedelivered: { file: SharedFileInfo };
-  /** A transfer ended before completing; whatever was received of it is gone. */
-  filecancelled: { transferId: string; participantId: string; direction: "incoming" | "outgoing"; reason: FileCancelReason };
-}
-"#;
-
 /// The file transfers of one consultation (held in its driver).
 #[derive(Default)]
 pub(super) struct CallFiles {
@@ -499,7 +449,7 @@ impl Consultation {
     }
 
     /// Every file held in full, in the order they completed. (pkg: `files.list()`.)
-    #[wasm_bindgen(js_name = filesList, unchecked_return_type = "SharedFileInfo[]")]
+    #[wasm_bindgen(js_name = filesList, unchecked_return_type = "any[]")]
     pub fn files_list(&self) -> Result<Array, JsError> {
         with(self.shared(), |t, s, _| {
             let local = s.id();

@@ -9,32 +9,12 @@ use crate::crypto::{ROOM_ID_LEN, ROOM_SECRET_LEN, RoomId, RoomSecret};
 use crate::signaling::Invite;
 use crate::signaling::invite::base64url_encode;
 
-#[wasm_bindgen(typescript_custom_section)]
-const INVITE_TS: &'static str = r#"
-/**
- * A new consultation room, as links. The room secret and the visit's role keys live only in
- * the links' fragments. Each link proves exactly one role: keep the clinician's link on the
- * clinician's side, send the patient's link only to the patient, and the guest link to an
- * interpreter or family member (it cannot act as the patient or the clinician).
- */
-export interface CreatedInvite {
-  /** The room id (base64url); give it to your backend to mint join tokens for this room. */
-  roomId: string;
-  /** Send this to the patient. */
-  patientLink: string;
-  /** Open this on the clinician's side. It carries the clinician's signing key. */
-  clinicianLink: string;
-  /** Send this to a guest (interpreter, family member). */
-  guestLink: string;
-}
-"#;
-
 /// Creates a room: a random 128-bit room id, 256-bit room secret and the visit's clinician
 /// and patient Ed25519 keys from the platform's CSPRNG, formatted into the clinician's,
 /// the patient's and a guest link (`<page>#v=2&r=…&k=…&c=…&p=…[&s=…]`; the guest link uses
 /// the patient page). The fragment never reaches a server. Throws `InvalidArgument` when a
 /// page URL is empty or already has a fragment, `Unsupported` without a secure random source.
-#[wasm_bindgen(js_name = createInvite, unchecked_return_type = "CreatedInvite")]
+#[wasm_bindgen(js_name = createInvite, unchecked_return_type = "any")]
 pub fn create_invite(
     #[wasm_bindgen(js_name = patientPage)] patient_page: &str,
     #[wasm_bindgen(js_name = clinicianPage)] clinician_page: &str,

@@ -57,60 +57,6 @@ extern "C" {
     fn finish_recorder(handle: &JsValue) -> JsValue;
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const RECORDING_TS: &'static str = r#"
-/** Options of `Consultation.startRecording`. */
-export interface RecordingOptions {
-  /** A type `MediaRecorder.isTypeSupported` accepts; default WebM (VP8 + Opus) where supported. */
-  mimeType?: string;
-  /** Milliseconds between `dataavailable` chunks; default 1000. */
-  timeslice?: number;
-  videoBitsPerSecond?: number;
-  audioBitsPerSecond?: number;
-}
-
-/** Why a recording stopped. */
-export type RecordingStopReason =
-  | "stopped"            // `recording.stop()` was called
-  | "consent-withdrawn"  // a participant's recording consent was withdrawn, expired or needs a new notice
-  | "participant-joined" // someone without a recording grant entered the call
-  | "hung-up"            // the recording side left the call
-  | "error";             // the browser's recorder failed
-
-/** Whether someone is recording the call (`Consultation.recording`). */
-export interface RecordingState {
-  active: boolean;
-  /** The participant id of whoever records (this side's own id for its own recording). */
-  startedBy?: string;
-}
-
-/** The `detail` of each event a `Recording` dispatches. */
-export interface RecordingEventMap {
-  /** A chunk of the recording (every `timeslice` ms, and the last one on stop). */
-  dataavailable: { data: Blob; size: number };
-  /** The recorder stopped; `blob` is the whole recording. For consent stops,
-   *  `participantId` and `consentReason` say whose consent and why. */
-  stop: { reason: RecordingStopReason; blob: Blob; participantId?: string; consentReason?: ConsentReason };
-}
-
-export interface Recording {
-  addEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof RecordingEventMap>(type: K, listener: (event: CustomEvent<RecordingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
-}
-
-export interface ConsultationEventMap {
-  /** Someone started or stopped recording the call (this side, or a clinician elsewhere). */
-  recording: RecordingState & { reason?: RecordingStopReason };
-}
-
-/** The `ConsentDenied` error `startRecording` rejects with when a participant's consent is
- *  missing: `participantId` names them (never their name or any patient data). */
-export interface RecordingConsentError extends TeleconsultError {
-  code: "ConsentDenied";
-  participantId: string;
-}
-"#;
-
 /// The recording state of one consultation (held in its driver).
 #[derive(Default)]
 pub(super) struct CallRecording {
@@ -200,7 +146,7 @@ impl Recording {
     }
 
     /// Why it stopped, once it did.
-    #[wasm_bindgen(getter, js_name = stopReason, unchecked_return_type = "RecordingStopReason | undefined")]
+    #[wasm_bindgen(getter, js_name = stopReason, unchecked_return_type = "any")]
     pub fn stop_reason(&self) -> Option<String> {
         self.inner
             .borrow()
@@ -270,7 +216,7 @@ impl Consultation {
 
     /// Whether someone records the call: this side (`startedBy` is this side's id) or a
     /// clinician elsewhere, as their signal said.
-    #[wasm_bindgen(getter, unchecked_return_type = "RecordingState")]
+    #[wasm_bindgen(getter, unchecked_return_type = "any")]
     pub fn recording(&self) -> JsValue {
         let inner = self.shared();
         let local = consultation::local_id(inner);

@@ -38,31 +38,6 @@ extern "C" {
     fn watch_ended(stream: &MediaStream, on_ended: &Function) -> Function;
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const SCREEN_TS: &'static str = r#"
-/** Options of `Consultation.startScreenShare`. */
-export interface ScreenShareOptions {
-  /** `"keep"` (default): the camera goes on alongside the screen. `"pause"`: the camera
-   *  sends black frames while the screen is shared, and comes back when it stops. */
-  camera?: "keep" | "pause";
-}
-
-/** Why a screen share ended. */
-export type ScreenShareStopReason =
-  | "stopped"  // `stopScreenShare()` was called
-  | "ended"    // the browser's own "stop sharing" control, or the shared window closed
-  | "left"     // the sharing clinician left the call
-  | "hung-up"; // this side left the call
-
-export interface ConsultationEventMap {
-  /** A clinician started sharing its screen: this side (`local: true`) or another. The
-   *  screen's video arrives as a `track` event with `screen: true`. */
-  screensharestarted: { participantId: string; local: boolean; streamId: string };
-  /** The share ended. */
-  screensharestopped: { participantId: string; local: boolean; reason: ScreenShareStopReason };
-}
-"#;
-
 /// The screen shares of one consultation (held in its driver).
 #[derive(Default)]
 pub(super) struct CallScreen {

@@ -288,7 +288,7 @@ impl DeviceSession {
     /// `utcOffsetMinutes`, `reconnect` (default true). Throws `InvalidArgument`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "DeviceSessionOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
     ) -> Result<DeviceSession, JsValue> {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let build = || -> Result<DeviceSession, Error> {
@@ -324,10 +324,10 @@ impl DeviceSession {
     /// `InvalidState` (no user gesture, or the session is closed), `PermissionDenied` (the
     /// user closed the chooser, or Bluetooth is blocked), `NetworkError` (the GATT
     /// connection failed), `InvalidArgument` (bad options).
-    #[wasm_bindgen(js_name = requestDevice, unchecked_return_type = "Promise<DeviceInfo>")]
+    #[wasm_bindgen(js_name = requestDevice, unchecked_return_type = "Promise<any>")]
     pub fn request_device(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "RequestDeviceOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: JsValue,
     ) -> Result<Promise, JsValue> {
         if self.shared.inner.borrow().closed {
             return Err(coded(
@@ -373,7 +373,7 @@ impl DeviceSession {
     }
 
     /// The devices of this session.
-    #[wasm_bindgen(unchecked_return_type = "(DeviceInfo & { connected: boolean })[]")]
+    #[wasm_bindgen(unchecked_return_type = "any[]")]
     pub fn devices(&self) -> Array {
         self.shared
             .inner
@@ -406,7 +406,7 @@ impl DeviceSession {
     pub fn download_records(
         &self,
         #[wasm_bindgen(js_name = deviceId)] device_id: String,
-        #[wasm_bindgen(unchecked_param_type = "DownloadRecordsOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let filter = match get(&options, "since") {

@@ -49,7 +49,7 @@ impl DeviceBridge {
     /// Throws `InvalidArgument` for bad options.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "DeviceSourceOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
     ) -> Result<DeviceBridge, JsValue> {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let build = || -> Result<DeviceBridge, Error> {
@@ -77,7 +77,7 @@ impl DeviceBridge {
     /// after `close()`.
     pub fn push(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "BridgedValue")] value: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] value: JsValue,
     ) -> Result<(), JsValue> {
         let events = self.ingest(&value).map_err(js_error)?;
         for (kind, detail) in events {
@@ -108,7 +108,7 @@ impl DeviceBridge {
     }
 
     /// What the bridge knows about a device (from pushed information values).
-    #[wasm_bindgen(unchecked_return_type = "DeviceInfo | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "any")]
     pub fn device(&self, #[wasm_bindgen(js_name = deviceId)] device_id: &str) -> JsValue {
         self.state
             .borrow()

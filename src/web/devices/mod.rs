@@ -35,9 +35,6 @@ use crate::devices::{CaptureError, CharacteristicId, FhirContext, ParseError, Re
 use crate::web::Error;
 use raw::RawJs;
 
-#[wasm_bindgen(typescript_custom_section)]
-const DEVICES_TS: &'static str = include_str!("types.ts");
-
 use crate::devices::raw::MAX_VALUE_LEN;
 
 // ----- conversions at the JavaScript boundary ----------------------------------------------
@@ -112,7 +109,7 @@ fn uuid16_of(v: &JsValue, what: &'static str) -> Result<u16, Error> {
     }
 }
 
-/// Bytes from any `BytesLike`; see `types.ts`.
+/// Bytes from any `BytesLike`; see pkg/src/types/devices.ts.
 fn bytes_of(v: &JsValue, what: &'static str) -> Result<Vec<u8>, Error> {
     const TOO_LONG: &str = "value: longer than 512 bytes, the largest GATT attribute value";
     if let Some(s) = v.as_string() {
@@ -320,10 +317,10 @@ impl Events {
 /// `{ kind, value }`. Throws a `TeleconsultError`: `MalformedMeasurement` when the bytes do
 /// not follow the definition (`reason`, `characteristic` and `field` say where; the message
 /// never holds the bytes), `InvalidArgument` for an unknown characteristic or a bad `value`.
-#[wasm_bindgen(js_name = parseMeasurement, unchecked_return_type = "Measurement")]
+#[wasm_bindgen(js_name = parseMeasurement, unchecked_return_type = "any")]
 pub fn parse_measurement(
-    #[wasm_bindgen(unchecked_param_type = "BluetoothUuid")] characteristic: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "BytesLike")] value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] characteristic: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] value: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<JsValue, Error> {
         let uuid = uuid16_of(&characteristic, "characteristic: expected a Bluetooth UUID")?;
@@ -340,11 +337,11 @@ pub fn parse_measurement(
 /// `weightScaleFeature` or `glucoseContext` value), `InvalidArgument` for a characteristic
 /// that is not a measurement (use `parseMeasurement`), a glucose context of another record,
 /// or bad options.
-#[wasm_bindgen(js_name = captureReading, unchecked_return_type = "Reading")]
+#[wasm_bindgen(js_name = captureReading, unchecked_return_type = "any")]
 pub fn capture_reading(
-    #[wasm_bindgen(unchecked_param_type = "BluetoothUuid")] characteristic: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "BytesLike")] value: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "CaptureOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] characteristic: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<JsValue, Error> {
         let uuid = uuid16_of(&characteristic, "characteristic: expected a Bluetooth UUID")?;
@@ -367,10 +364,10 @@ pub fn capture_reading(
 /// intermediate cuff pressure, several for a cuff that also reports pulse. Throws
 /// `InvalidArgument` when `reading` has no valid `raw` or its id does not match,
 /// `MalformedMeasurement` when its raw bytes do not parse.
-#[wasm_bindgen(js_name = measurementToFhir, unchecked_return_type = "Observation[]")]
+#[wasm_bindgen(js_name = measurementToFhir, unchecked_return_type = "any[]")]
 pub fn measurement_to_fhir(
-    #[wasm_bindgen(unchecked_param_type = "Reading")] reading: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] reading: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<JsValue, Error> {
         let fhir =

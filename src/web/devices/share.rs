@@ -37,15 +37,6 @@ use crate::web::Error;
 use crate::web::js::{self, get, present};
 use crate::web::timer::now_ms;
 
-// In the devices module alone (`teleconsult/devices`), the `Consultation` its declarations
-// name is the call module's class.
-#[cfg(not(feature = "web-call"))]
-#[wasm_bindgen(typescript_custom_section)]
-const CONSULTATION_TS: &'static str = r#"
-/** A `Consultation` of the call module (`teleconsult`). */
-type Consultation = import("../web/teleconsult.js").Consultation;
-"#;
-
 /// What consent says about sharing `category` in `consultation` now: only a consent
 /// manager attached to that consultation can refuse. The consent registry lives in the
 /// other wasm module (the call module), so this asks the consultation object itself
@@ -190,9 +181,9 @@ impl ReadingShare {
     /// Options: `allow` (the consent hook), `maxPending`. Throws `InvalidArgument`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] consultation: JsValue,
         #[wasm_bindgen(js_name = participantId)] participant_id: String,
-        #[wasm_bindgen(unchecked_param_type = "ReadingShareOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
     ) -> Result<ReadingShare, JsValue> {
         Self::build(
             consultation,
@@ -210,7 +201,7 @@ impl ReadingShare {
     /// `LimitExceeded` when `maxPending` readings already wait, `InvalidState` after `close()`.
     pub fn share(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Reading")] reading: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] reading: JsValue,
     ) -> Result<bool, JsValue> {
         let queued = enqueue(&self.shared, &reading)?;
         flush(&self.shared);
@@ -221,7 +212,7 @@ impl ReadingShare {
     /// `close()`. Failures become `error` events of this object.
     pub fn attach(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ReadingSource")] source: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] source: JsValue,
     ) -> Result<(), JsValue> {
         let sub = subscribe(&self.shared, &source, "reading").map_err(js_error)?;
         self.shared.inner.borrow_mut().subscriptions.push(sub);
@@ -479,10 +470,10 @@ fn flush(shared: &ShareShared) {
 /// `new ReadingShare(consultation, participantId, options)` attached to `source`.
 #[wasm_bindgen(js_name = shareReadings)]
 pub fn share_readings(
-    #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] consultation: JsValue,
     #[wasm_bindgen(js_name = participantId)] participant_id: String,
-    #[wasm_bindgen(unchecked_param_type = "ReadingSource")] source: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "ReadingShareOptions")] options: Option<JsValue>,
+    #[wasm_bindgen(unchecked_param_type = "any")] source: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
 ) -> Result<ReadingShare, JsValue> {
     let share = ReadingShare::new(consultation, participant_id, options)?;
     share.attach(source)?;
@@ -520,8 +511,8 @@ impl ReadingReceiver {
     /// Throws `InvalidArgument`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ReadingReceiverOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "any")] consultation: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "any")] options: Option<JsValue>,
     ) -> Result<ReadingReceiver, JsValue> {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let build = || -> Result<ReadingReceiver, Error> {

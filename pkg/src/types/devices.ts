@@ -1,3 +1,8 @@
+// Types of the devices API (`teleconsult/devices`): measurements, readings, FHIR
+// Observations, Bluetooth sessions, the native bridge and readings over a consultation.
+import type { TeleconsultError } from '../errors.js';
+import type { ErrorCode } from './error-code.js';
+
 /** A Bluetooth UUID: the full 128-bit string (as Web Bluetooth reports it), the 16-bit
  * alias (`"2a37"`, `"0x2A37"`) or the 16-bit number (`0x2A37`). */
 export type BluetoothUuid = string | number;
@@ -341,10 +346,6 @@ export interface DeviceBridgeEventMap {
   /** A Record Access Control Point indication arrived. */
   racp: { deviceId: string; response: RacpResponse };
 }
-export interface DeviceBridge {
-  addEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void;
-  removeEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void;
-}
 
 /** Device kinds `DeviceSession.requestDevice` can filter on. */
 export type DeviceKind = "heart-rate" | "blood-pressure" | "thermometer" | "weight-scale" | "glucose" | "pulse-oximeter";
@@ -369,10 +370,6 @@ export interface DeviceSessionEventMap extends DeviceBridgeEventMap {
   recordprogress: { deviceId: string; received: number; total?: number };
   /** A device sent a value that was rejected (the reading is dropped), or a step failed. */
   error: { deviceId?: string; code: ErrorCode; message: string; reason?: string; field?: string };
-}
-export interface DeviceSession {
-  addEventListener<K extends keyof DeviceSessionEventMap>(type: K, listener: (event: CustomEvent<DeviceSessionEventMap[K]>) => void): void;
-  removeEventListener<K extends keyof DeviceSessionEventMap>(type: K, listener: (event: CustomEvent<DeviceSessionEventMap[K]>) => void): void;
 }
 
 /** Which stored glucose records to download. */
@@ -406,10 +403,6 @@ export interface ReadingShareEventMap {
   withheld: { id: string };
   error: { id?: string; code: ErrorCode; message: string };
 }
-export interface ReadingShare {
-  addEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void;
-  removeEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void;
-}
 
 /** Options of `ReadingReceiver`. */
 export interface ReadingReceiverOptions {
@@ -425,8 +418,4 @@ export interface ReadingReceiverEventMap {
   reading: ReadingEventDetail & { participantId: string };
   /** A reading envelope was rejected (malformed, or its id did not match its raw value). */
   error: { participantId: string; code: ErrorCode; message: string };
-}
-export interface ReadingReceiver {
-  addEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void;
-  removeEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void;
 }
