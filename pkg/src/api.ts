@@ -27,23 +27,38 @@ export { createInvite, takeInviteLink } from './invite.js';
 /** A stable error code (see `TeleconsultError`). */
 export type ErrorCode = Code;
 
-/** The package version. */
+/**
+ * The SDK version (`"0.1.0"`), the same as the npm package's.
+ */
 export function version(): string {
   return call(() => wasm.version());
 }
 
-/** Every stable error code, in declaration order. */
+/**
+ * Every stable error code, in declaration order. The package's `ErrorCode` object is built
+ * from this list.
+ */
 export function errorCodes(): ErrorCode[] {
   return call(() => wasm.errorCodes() as ErrorCode[]);
 }
 
-/** What this platform offers the SDK, each with the reason when it is missing. */
+/**
+ * Reports what this browser, webview or Node.js process offers the SDK: secure context,
+ * WebRTC, camera and microphone, Web Bluetooth, IndexedDB, WebCrypto, WebSocket and screen
+ * sharing (`getDisplayMedia`, missing in every mobile browser), each
+ * with a reason when absent. Never throws; call it before a consultation to show a
+ * pre-call check.
+ */
 export function capabilities(): Capabilities {
   return call(() => wasm.capabilities());
 }
 
-/** Throws `Unsupported` naming the first of `names` this platform lacks (`InvalidArgument`
- *  for an unknown name). */
+/**
+ * Checks that every named capability is available.
+ *
+ * Throws a `TeleconsultError` with code `Unsupported` naming the first missing feature and
+ * what to do instead, or `InvalidArgument` when a name is not a `CapabilityName`.
+ */
 export function requireCapabilities(names: readonly CapabilityName[]): void {
   const n = arg(names, 'names', list(str));
   call(() => wasm.requireCapabilities(n as CapabilityName[]));

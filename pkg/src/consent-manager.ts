@@ -54,9 +54,17 @@ export class ConsentManager {
     throw new TeleconsultError('InvalidState', 'use ConsentManager.open');
   }
 
-  /** Opens (or creates) the patient's ledger. Rejects with `InvalidArgument` for bad options,
-   *  `Unsupported` for a storage the platform lacks, `Consent` for a stored ledger that fails
-   *  verification. */
+  /**
+   * Opens the patient's ledger: loads every entry and the device key from IndexedDB (or
+   * starts empty in memory), creating a ledger and a device key on first use, and
+   * verifies everything it loaded.
+   *
+   * Resolves to the `ConsentManager`. Rejects with `InvalidArgument` (bad options),
+   * `Unsupported` (no IndexedDB or WebCrypto for `storage: "indexeddb"`), or `Consent`
+   * (the stored ledger fails verification; `consentCode` says how, e.g. `BadSignature`
+   * for an edited entry, `Truncated` for entries lost after a checkpoint, `Store` when
+   * IndexedDB fails).
+   */
   static open(options: ConsentManagerOptions): Promise<ConsentManager> {
     return promise(() => {
       const o = arg(options, 'options', managerOptions);
@@ -64,20 +72,27 @@ export class ConsentManager {
     });
   }
 
-  /** The ledger id (32 hex digits). */
+  /** The ledger id (32 hex digits): pass it as `ledgerId` to reopen this ledger. */
   get ledgerId(): string { return call(() => m(this).ledgerId); }
-  /** The patient device's Ed25519 public key (64 hex digits). */
+  /** The device's Ed25519 public key (64 hex digits): give it to verifiers and the clinician. */
   get publicKey(): string { return call(() => m(this).publicKey); }
-  /** Entries in the ledger. */
+  /** Number of entries in the ledger. */
   get size(): number { return call(() => m(this).size); }
-  /** The hash of the newest entry (hex). */
+  /** Hash of the newest entry (64 hex digits; the genesis hash when empty). */
   get head(): string { return call(() => m(this).head); }
-  /** Where the ledger is kept. */
+  /** Where the ledger is kept: `"indexeddb"` or `"memory"`. */
   get storage(): 'indexeddb' | 'memory' { return call(() => m(this).storage); }
-  /** The newest checkpoint the clinician countersigned, if any. */
+  /** The newest countersigned checkpoint accepted from a clinician, if any. */
   get checkpoint(): ConsentCheckpoint | undefined { return call(() => m(this).checkpoint); }
 
-  /** Records a grant; resolves to its record. */
+  /**
+   * Records a grant, signed by the device key, persisted, then sent to every attached
+   * clinician. Resolves to the new `ConsentGrantRecord` (its `seq` names the grant).
+   * Rejects with `InvalidArgument` (a missing or malformed field), or `Consent`
+   * (`InvalidEvent` for empty sets or a bad period, `GrantExpired`, `NoticeHashMismatch`
+   * when the same notice version was recorded with another text, `Store` when the write
+   * failed — the grant is then not recorded).
+   */
   grant(grant: ConsentGrantInput): Promise<ConsentGrantRecord> {
     return promise(() => {
       const g = arg(grant, 'grant', grantInput);
@@ -85,7 +100,11 @@ export class ConsentManager {
     });
   }
 
-  /** Withdraws the grant recorded at `grantSeq`; resolves to the new entry's `seq`. */
+  /**
+   * Withdraws grant `grantSeq`: effective at once for every check on this device, and on
+   * the clinician's side as soon as the entry arrives. Resolves to the withdrawal's `seq`.
+   * Rejects with `Consent` (`UnknownGrant`, `GrantNotActive`, `Store`).
+   */
   withdraw(grantSeq: number): Promise<number> {
     return promise(() => {
       const s = arg(grantSeq, 'grantSeq', u32);
@@ -93,7 +112,10 @@ export class ConsentManager {
     });
   }
 
-  /** Records that the grant at `grantSeq` expired; resolves to the new entry's `seq`. */
+  /**
+   * Records that grant `grantSeq` reached the end of its period (the checks honour the
+   * period without it; this puts the expiry on the record). Resolves to the entry's `seq`.
+   */
   expire(grantSeq: number): Promise<number> {
     return promise(() => {
       const s = arg(grantSeq, 'grantSeq', u32);
@@ -101,7 +123,11 @@ export class ConsentManager {
     });
   }
 
-  /** Records that the app now presents `notice`; resolves to the new entry's `seq`. */
+  /**
+   * Records that a new version of a notice was published: grants under older versions of
+   * the same URI stop allowing anything, and `notice` becomes the default for grants and
+   * checks. Resolves to the entry's `seq`.
+   */
   updateNotice(notice: ConsentNoticeInput): Promise<number> {
     return promise(() => {
       const n = arg(notice, 'notice', noticeArg);
@@ -109,8 +135,13 @@ export class ConsentManager {
     });
   }
 
-  /** Records that this side confirmed the SAS with `participantId` in `consultation`;
-   *  resolves to the entry's `seq`. */
+  /**
+   * Records that this side's user compared and confirmed the SAS with `participantId` in
+   * `consultation` (after `consultation.confirmSas`). The entry binds the SAS the SDK
+   * computed (the participant's `sasBinding`), never bytes the app passes in. Resolves to
+   * the entry's `seq`; rejects with `InvalidArgument` (no such participant) or
+   * `InvalidState` (no SAS yet, or not confirmed on this side).
+   */
   recordSasConfirmed(consultation: Consultation, participantId: string): Promise<number> {
     return promise(() => {
       const c = arg(consultation, 'consultation', ownConsultationArg);
@@ -119,45 +150,71 @@ export class ConsentManager {
     });
   }
 
-  /** The enforcement decision for `request` (default deny). */
+  /**
+   * The enforcement decision for `request` (default deny). Throws `InvalidArgument` when
+   * the request names no recipient or notice version and the options give none.
+   */
   check(request: ConsentRequest): ConsentDecision {
     const r = arg(request, 'request', requestArg);
     return call(() => m(this).check(r as unknown as ConsentRequest));
   }
 
-  /** The decision for `category` with the default recipient, purpose and notice. */
+  /**
+   * The decision for sharing `category` now with `recipient` (default: the `recipient`
+   * option), for the default purpose and the presented notice — what the SDK's own
+   * enforcement points ask. Never throws for lack of a recipient: it denies (`NoGrant`).
+   */
   allows(category: ConsentCategory, recipient?: ConsentRecipient): ConsentDecision {
     const c = arg(category, 'category', categoryArg);
     const r = arg(recipient, 'recipient', opt(recipientArg));
     return call(() => m(this).allows(c, r as ConsentRecipient | undefined));
   }
 
-  /** Every grant with its status. */
+  /** Every grant with its status, in ledger order. */
   list(): ConsentGrantRecord[] { return call(() => m(this).list()); }
-  /** Every entry, decoded. */
+  /** Every entry, decoded, in order. */
   entries(): ConsentEntry[] { return call(() => m(this).entries()); }
 
-  /** The signed bytes of the entry at `seq`, or undefined. */
+  /** The encoding of entry `seq` (what travels to the clinician), if it exists. */
   entryBytes(seq: number): Uint8Array | undefined {
     const s = arg(seq, 'seq', u32);
     return call(() => m(this).entryBytes(s));
   }
 
-  /** Verifies the whole ledger. */
+  /**
+   * Re-verifies every entry and the newest countersigned checkpoint. Throws `Consent`
+   * (with `consentCode`) if anything fails.
+   */
   verify(): ConsentSummary { return call(() => m(this).verify()); }
-  /** The ledger's bytes (for `verifyLedger` or a `ConsentReplica`). */
+  /**
+   * The whole ledger, encoded (docs/CONSENT.md "Encoding"): archive it, or check it
+   * anywhere with `verifyLedger(bytes, publicKey, checkpoint)`.
+   */
   export(): Uint8Array { return call(() => m(this).export()); }
-  /** FHIR R4 Consent resources, one per grant. */
+  /**
+   * FHIR R4 Consent resources, one per grant (`inactive` once withdrawn, expired or
+   * superseded).
+   */
   toFhir(): FhirConsent[] { return call(() => m(this).toFhir()); }
 
-  /** An ISO/IEC TS 27560 style receipt for the grant at `seq`. */
+  /**
+   * The ISO/IEC TS 27560 style receipt of grant `seq`; `context` names the controller,
+   * jurisdiction and withdrawal method. Throws `Consent` (`UnknownGrant`) or
+   * `InvalidArgument`.
+   */
   receipt(seq: number, context: ConsentReceiptContext): ConsentReceipt {
     const s = arg(seq, 'seq', u32);
     const c = arg(context, 'context', receiptContext);
     return call(() => m(this).receipt(s, c as unknown as ConsentReceiptContext));
   }
 
-  /** Checks and keeps a checkpoint the clinician countersigned. */
+  /**
+   * Checks a checkpoint the clinician returned (when not syncing through
+   * `attachConsultation`) against this ledger and keeps it. Resolves once stored.
+   * Rejects with `Consent` (`UnknownClinicianKey`: not the key of the `clinicianPublicKey`
+   * option, `WrongLedger`, `BadCheckpointSignature`, `Truncated`: the clinician saw
+   * entries this device lost, `CheckpointMismatch`: history differs).
+   */
   acceptCheckpoint(checkpoint: Uint8Array, clinicianPublicKey: string): Promise<void> {
     return promise(() => {
       const b = arg(checkpoint, 'checkpoint', bytes);
@@ -166,7 +223,14 @@ export class ConsentManager {
     });
   }
 
-  /** Syncs this ledger with the clinician `participantId` of `consultation`. */
+  /**
+   * Syncs this ledger with the clinician `participantId` of `consultation`, over its
+   * end-to-end encrypted app-data channel: announces the ledger, sends every entry the
+   * clinician's `ConsentReplica` lacks and then each new one, and checks each
+   * countersigned checkpoint that comes back (`checkpoint` event). Also makes this
+   * manager the consent the consultation's enforcement points ask. Other app data on the
+   * channel is left alone (consent messages start with a byte in 0xC0..0xC4).
+   */
   attachConsultation(consultation: Consultation, participantId: string, options?: ConsentAttachOptions): void {
     const c = arg(consultation, 'consultation', consultationArg);
     const p = arg(participantId, 'participantId', str);
@@ -177,9 +241,9 @@ export class ConsentManager {
       : m(this).attachConsultation(c as wasm.Consultation, p, opts));
   }
 
-  /** Stops syncing with every attached consultation. */
+  /** Stops syncing with every consultation (the ledger stays open). */
   detachConsultations(): void { call(() => m(this).detachConsultations()); }
-  /** Closes the storage and detaches; the manager is unusable afterwards. */
+  /** Detaches every consultation and closes the database. Later changes are refused. */
   close(): void { call(() => m(this).close()); }
   /** Releases the wasm memory (idempotent). */
   free(): void { free(this); }

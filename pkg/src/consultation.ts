@@ -113,8 +113,17 @@ export class Consultation {
     throw new TeleconsultError('InvalidState', 'use Consultation.join');
   }
 
-  /** Connects to the relay, runs the end-to-end handshake and resolves once in the room (or
-   *  the waiting room). */
+  /**
+   * Joins a consultation: connects to the relay, presents the join token and starts the
+   * end-to-end handshake.
+   *
+   * Resolves to the `Consultation` once the relay has accepted the join (a patient is then
+   * in the `waiting` state until a clinician admits them). Rejects with a
+   * `TeleconsultError`: `InvalidArgument` (bad options or link), `RelayRefused` (the relay
+   * refused the token or the room; see `relayCode`), `NetworkError` (no relay of
+   * `relayUrl` could be reached: each is tried once, in order), `Unsupported` (no
+   * WebSocket or secure random source).
+   */
   static join(options: JoinOptions): Promise<Consultation> {
     return promise(() => {
       const o = arg(options, 'options', joinOptions);
@@ -122,11 +131,23 @@ export class Consultation {
     });
   }
 
+  /**
+   * This participant's id (16 hex digits); pass it as `participantId` to resume after a
+   * page reload.
+   */
   get participantId(): string { return call(() => c(this).participantId); }
+  /** This participant's role. */
   get role(): ParticipantRole { return call(() => c(this).role); }
+  /** The current state. */
   get state(): ConsultationState { return call(() => c(this).state); }
+  /** Why the consultation ended, once `state` is `ended`. */
   get endReason(): EndReason | undefined { return call(() => c(this).endReason); }
+  /** The camera and microphone stream this side sends, if started. */
   get localStream(): MediaStream | undefined { return call(() => c(this).localStream); }
+  /**
+   * Whether someone records the call: this side (`startedBy` is this side's id) or a
+   * clinician elsewhere, as their signal said.
+   */
   get recording(): RecordingState { return call(() => c(this).recording); }
   /** The consultation's chat (src/web/chat.rs, pkg/src/chat.ts). */
   get chat(): Chat {
@@ -143,56 +164,113 @@ export class Consultation {
     return files;
   }
 
+  /** Everyone else this side knows of. */
   participants(): Participant[] { return call(() => c(this).participants()); }
+  /** The stream received from a participant, once its first track arrived. */
   remoteStream(participantId: string): MediaStream | undefined {
     const p = pid(participantId);
     return call(() => c(this).remoteStream(p));
   }
+  /**
+   * (Clinicians) lets a waiting participant into the call. Throws `InvalidState` if this
+   * side is not a clinician or the participant is not waiting.
+   */
   admit(participantId: string): void {
     const p = pid(participantId);
     call(() => c(this).admit(p));
   }
+  /** (Clinicians) turns a waiting participant away; their consultation ends as `denied`. */
   deny(participantId: string): void {
     const p = pid(participantId);
     call(() => c(this).deny(p));
   }
+  /**
+   * Records that this user compared the SAS with the participant and it matched. The
+   * other side is told (`sasconfirmed`); a mismatch raises a `sas-mismatch` security event.
+   */
   confirmSas(participantId: string): void {
     const p = pid(participantId);
     call(() => c(this).confirmSas(p));
   }
+  /**
+   * Sends application data to a participant over the end-to-end encrypted channel:
+   * delivered once, in order, while both stay in the call (`dataundelivered` otherwise).
+   */
   sendData(participantId: string, data: Uint8Array | number[]): void {
     const p = pid(participantId);
     const d = arg(data, 'data', either(bytes, byteArray, 'bytes or an array of byte values'));
     call(() => c(this).sendData(p, d));
   }
+  /**
+   * Restarts ICE with a participant (new candidates, same encryption keys): use it when
+   * the network path changed. The SDK also does this by itself when ICE fails and when
+   * the device comes back online.
+   */
   restartIce(participantId: string): void {
     const p = pid(participantId);
     call(() => c(this).restartIce(p));
   }
+  /** The raw `RTCStatsReport` of the connection to a participant. */
   getStats(participantId: string): Promise<RTCStatsReport> {
     return promise(() => {
       const p = pid(participantId);
       return c(this).getStats(p);
     });
   }
+  /**
+   * Opens the camera and/or microphone and sends them to everyone in the call.
+   *
+   * When a `ConsentManager` is attached to this consultation, each kind needs a grant
+   * covering it (default deny). Resolves to the local `MediaStream`. Rejects with
+   * `ConsentDenied` (with `reason`) before the camera opens, `PermissionDenied` when the
+   * user or host app refuses, `MediaFailed` when no device works, `InvalidState` after
+   * the end.
+   */
   startMedia(constraints: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }): Promise<MediaStream> {
     return promise(() => {
       const k = arg(constraints, 'constraints', mediaConstraints);
       return c(this).startMedia(k);
     });
   }
+  /** Stops the camera and microphone and stops sending them. */
   stopMedia(): void { call(() => c(this).stopMedia()); }
+  /**
+   * Mutes or unmutes the local audio or video without renegotiating (the track sends
+   * silence or black frames).
+   */
   setMuted(kind: 'audio' | 'video', muted: boolean): void {
     const k = arg(kind, 'kind', oneOf('audio', 'video'));
     const m = arg(muted, 'muted', bool);
     call(() => c(this).setMuted(k, m));
   }
+  /**
+   * Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
+   * the sent video track in place. Resolves when the new camera is live.
+   */
   switchCamera(deviceId?: string | null): Promise<void> {
     return promise(() => {
       const d = arg(deviceId, 'deviceId', nullable(str));
       return c(this).switchCamera(d);
     });
   }
+  /**
+   * (Clinicians) records the call with the browser's `MediaRecorder`: one video track
+   * (the patient's camera) and every participant's audio mixed into one track.
+   *
+   * Consent: it starts only if every other participant in the call (each patient and
+   * guest) is covered, for this clinician and this moment, by a `recording` grant in a
+   * `ConsentReplica` attached to this consultation for them
+   * (`replica.attachConsultation(consultation, participantId)`, with the replica's
+   * `recipient` and `notice` options set). It stops by itself as soon as that is no
+   * longer true: a withdrawal, an expiry, a new notice version, or someone without a
+   * grant entering the call. The other participants are told (their `recording` event).
+   *
+   * Resolves to the `Recording`. Rejects with `ConsentDenied` (a
+   * `RecordingConsentError`: `participantId` names whose consent is missing, `reason`
+   * why), `InvalidState` (not a clinician, nobody else in the call, already recording,
+   * or the call ended), `Unsupported` (no `MediaRecorder`), `InvalidArgument` (bad
+   * options, an unsupported `mimeType`) or `MediaFailed` (no track to record yet).
+   */
   startRecording(options?: RecordingOptions): Promise<Recording> {
     return promise(() => {
       const o = arg(options, 'options', opt(recordingOptions));
@@ -200,12 +278,18 @@ export class Consultation {
     });
   }
   /**
-   * (Clinicians) shares a screen, window or tab, alongside the camera or instead of it
-   * (`camera: "pause"`). Everyone in the call gets `screensharestarted`, and the screen as a
-   * `track` event with `screen: true`; `stopScreenShare()` or the browser's own control ends
-   * it (`screensharestopped`). Rejects with `InvalidState` (not a clinician, not in the call,
-   * already sharing), `Unsupported` (no `getDisplayMedia`: mobile browsers),
-   * `PermissionDenied` (picker closed or refused) or `MediaFailed`.
+   * (Clinicians) shares a screen, window or tab (`getDisplayMedia`: the browser shows its
+   * picker), alongside the camera or instead of it (`camera: "pause"`). Every participant
+   * in the call, and everyone admitted while it lasts, gets `screensharestarted` and the
+   * screen's video as a `track` event with `screen: true`. It stops with
+   * `stopScreenShare()` or the browser's own control (`screensharestopped`, reason
+   * `"stopped"` or `"ended"`).
+   *
+   * Resolves to the shared `MediaStream`. Rejects with `InvalidState` (not a clinician,
+   * not in the call, already sharing, or the call ended meanwhile), `Unsupported` (no
+   * `getDisplayMedia`: mobile browsers; see `capabilities().screenShare`),
+   * `PermissionDenied` (the user closed the picker or refused; or, in Firefox and Safari,
+   * it was not called from a click or tap) or `MediaFailed`.
    */
   startScreenShare(options?: ScreenShareOptions): Promise<MediaStream> {
     return promise(() => {
@@ -213,9 +297,12 @@ export class Consultation {
       return c(this).startScreenShare(o as ScreenShareOptions | undefined);
     });
   }
-  /** Stops this side's screen share (nothing happens when not sharing). */
+  /** (Clinicians) stops sharing the screen (nothing happens when not sharing). */
   stopScreenShare(): void { call(() => c(this).stopScreenShare()); }
-  /** The screen a participant shares (this side's id: its own share), once its track came. */
+  /**
+   * The screen a participant shares (this side's own id: this side's share), once its
+   * track arrived; `undefined` otherwise.
+   */
   screenStream(participantId: string): MediaStream | undefined {
     const p = pid(participantId);
     return call(() => c(this).screenStream(p));
@@ -246,6 +333,11 @@ export class Consultation {
       return PLAYBACK.get(this)?.resume() ?? Promise.resolve(true);
     });
   }
+  /**
+   * Leaves the consultation: tells the others (sealed), then closes every peer connection,
+   * stops local tracks, closes the relay socket and releases every timer and callback.
+   * A clinician passing `endForEveryone: true` ends it for all participants.
+   */
   hangUp(endForEveryone?: boolean | null): void {
     const e = arg(endForEveryone, 'endForEveryone', nullable(bool));
     call(() => c(this).hangUp(e));

@@ -20,25 +20,44 @@ const b = (w: DeviceBridge) => inner<wasm.DeviceBridge>(w, B);
 /** Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT
  *  characteristic bytes: the same parsers and validation as Web Bluetooth. */
 export class DeviceBridge {
+  /**
+   * A bridge; `options.fhir` attaches FHIR Observations to each `reading` event, and
+   * `options.utcOffsetMinutes` overrides the host's UTC offset for device clocks.
+   * Throws `InvalidArgument` for bad options.
+   */
   constructor(options?: DeviceSourceOptions) {
     const o = arg(options, 'options', opt(deviceSourceOptions));
     hold(this, call(() => new wasm.DeviceBridge(o as DeviceSourceOptions)));
   }
-  /** One characteristic value from the host; dispatches `reading`, `deviceinfo` or `racp`. */
+  /**
+   * Pushes one characteristic value: a measurement notification or indication, a Device
+   * Information, System ID, PnP ID, Battery Level or Weight Scale Feature read, or a
+   * Record Access Control Point indication. Push information values first: later
+   * readings carry them as provenance.
+   *
+   * Dispatches `reading` (a glucose record that announces a context waits for it),
+   * `deviceinfo` or `racp` synchronously. Throws `MalformedMeasurement` for bad bytes,
+   * `InvalidArgument` for a bad object or an unsupported characteristic, `InvalidState`
+   * after `close()`.
+   */
   push(value: BridgedValue): void {
     const v = arg(value, 'value', bridgedValue);
     call(() => b(this).push(v as unknown as BridgedValue));
   }
-  /** The host reports that `deviceId` disconnected. */
+  /**
+   * Tells the bridge the device disconnected: a glucose record still waiting for its
+   * context is released as a `reading`.
+   */
   disconnected(deviceId: string): void {
     const d = arg(deviceId, 'deviceId', str);
     call(() => b(this).disconnected(d));
   }
-  /** What is known about `deviceId`. */
+  /** What the bridge knows about a device (from pushed information values). */
   device(deviceId: string): DeviceInfo | undefined {
     const d = arg(deviceId, 'deviceId', str);
     return call(() => b(this).device(d));
   }
+  /** Forgets every device; later `push` calls throw `InvalidState`. */
   close(): void { call(() => b(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof DeviceBridgeEventMap>(type: K, listener: (event: CustomEvent<DeviceBridgeEventMap[K]>) => void): void {

@@ -3,7 +3,7 @@
 // gives them this class (keeping message, stack and every extra field), so `instanceof`
 // works for both.
 import type { ConsentErrorCode, ConsentReason } from './types/consent.js';
-import type { ErrorCode as Code } from './types/error-code.js';
+import type { ErrorCode } from './types/error-code.js';
 import type { FileErrorReason } from './types/files.js';
 import * as wasm from '../web/teleconsult.js';
 
@@ -11,7 +11,7 @@ import * as wasm from '../web/teleconsult.js';
 export class TeleconsultError extends Error {
   declare name: 'TeleconsultError';
   /** A stable code from `ErrorCode`. */
-  declare code: Code;
+  declare code: ErrorCode;
   /** For `RelayRefused`: the relay's close code (4001 bad token, 4002 expired, 4005 room full, …). */
   declare relayCode?: number;
   /** For `Consent`: exactly what the ledger rejected (see docs/CONSENT.md, "Verification rules"). */
@@ -26,7 +26,7 @@ export class TeleconsultError extends Error {
   declare participantId?: string;
 
   /** An error with a `code` from `ErrorCode` (throws `InvalidArgument` for any other code). */
-  constructor(code: Code, message: string) {
+  constructor(code: ErrorCode, message: string) {
     if (!knownCode(code)) throw invalid('code', 'an ErrorCode');
     if (typeof message !== 'string') throw invalid('message', 'a string');
     super(message);
@@ -51,9 +51,9 @@ export function addCodes(errorCodes: () => string[]): void {
 }
 
 /** The runtime `ErrorCode` object, built from the core's list once the wasm is loaded. */
-export function codes(): { readonly [K in Code]: K } {
+export function codes(): { readonly [K in ErrorCode]: K } {
   addCodes(wasm.errorCodes);
-  return Object.freeze(Object.fromEntries(wasm.errorCodes().map((c) => [c, c]))) as { readonly [K in Code]: K };
+  return Object.freeze(Object.fromEntries(wasm.errorCodes().map((c) => [c, c]))) as { readonly [K in ErrorCode]: K };
 }
 
 /** An `InvalidArgument` error naming the parameter (never its value). */

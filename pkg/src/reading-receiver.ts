@@ -16,11 +16,16 @@ const rr = (w: ReadingReceiver) => inner<wasm.ReadingReceiver>(w, RR);
 
 /** Receives the readings patients share over the consultation. */
 export class ReadingReceiver {
+  /**
+   * Listens to `consultation`'s `data` events. Options: `fhir`, `allow`.
+   * Throws `InvalidArgument`.
+   */
   constructor(consultation: Consultation, options?: ReadingReceiverOptions) {
     const c = arg(consultation, 'consultation', consultationArg);
     const o = arg(options, 'options', opt(receiverOptions));
     hold(this, call(() => new wasm.ReadingReceiver(c as callModule.Consultation, o as ReadingReceiverOptions)));
   }
+  /** Stops listening. */
   close(): void { call(() => rr(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingReceiverEventMap>(type: K, listener: (event: CustomEvent<ReadingReceiverEventMap[K]>) => void): void {

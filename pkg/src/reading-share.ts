@@ -22,26 +22,49 @@ const sh = (w: ReadingShare) => inner<wasm.ReadingShare>(w, SH);
 /** Shares readings with one participant over the consultation: consent-checked, buffered
  *  while offline, delivered at least once. */
 export class ReadingShare {
+  /**
+   * Shares with `participantId` (16 hex digits) over `consultation`'s app-data channel.
+   * Options: `allow` (the consent hook), `maxPending`. Throws `InvalidArgument`.
+   */
   constructor(consultation: Consultation, participantId: string, options?: ReadingShareOptions) {
     const c = arg(consultation, 'consultation', consultationArg);
     const p = arg(participantId, 'participantId', str);
     const o = arg(options, 'options', opt(shareOptions));
     hold(this, call(() => new wasm.ReadingShare(c as callModule.Consultation, p, o as ReadingShareOptions)));
   }
-  /** Readings not yet acknowledged. */
+  /** Readings not yet acknowledged by the receiver. */
   get pending(): number { return call(() => sh(this).pending); }
-  /** Shares the readings `source` dispatches. */
+  /**
+   * Shares every `reading` event of `source` (a `DeviceSession` or `DeviceBridge`) until
+   * `close()`. Failures become `error` events of this object.
+   */
   attach(source: ReadingSource): void {
     const x = arg(source, 'source', sourceArg);
     call(() => sh(this).attach(x as ReadingSource));
   }
-  /** Shares one reading; false when consent or `allow` withheld it. */
+  /**
+   * Queues a reading (one this SDK produced; it is rebuilt from `raw` and checked) and
+   * sends it as soon as possible. Returns false when consent or `allow` withheld it (a
+   * `withheld` event also says so); true when it is queued, or already was.
+   *
+   * Throws `InvalidArgument` / `MalformedMeasurement` for a reading that does not rebuild,
+   * `LimitExceeded` when `maxPending` readings already wait, `InvalidState` after `close()`.
+   */
   share(reading: Reading): boolean {
     const r = arg(reading, 'reading', readingArg);
     return call(() => sh(this).share(r as unknown as Reading));
   }
+  /**
+   * Tries to send what is queued now (it also happens on every consultation event that
+   * may have made delivery possible).
+   */
   flush(): void { call(() => sh(this).flush()); }
+  /**
+   * The ids of the readings not yet acknowledged, oldest first (persist them with the
+   * readings if they must survive a page reload, and `share` them again after it).
+   */
   pendingIds(): string[] { return call(() => sh(this).pendingIds()); }
+  /** Stops sharing: removes every listener (consultation and sources) and drops the queue. */
   close(): void { call(() => sh(this).close()); }
   free(): void { free(this); }
   addEventListener<K extends keyof ReadingShareEventMap>(type: K, listener: (event: CustomEvent<ReadingShareEventMap[K]>) => void): void {
@@ -55,7 +78,9 @@ disposable(ReadingShare);
 
 export interface ReadingShare { [Symbol.dispose](): void }
 
-/** Shares the readings of `source` with `participantId` (a `ReadingShare` attached to it). */
+/**
+ * `new ReadingShare(consultation, participantId, options)` attached to `source`.
+ */
 export function shareReadings(consultation: Consultation, participantId: string, source: ReadingSource, options?: ReadingShareOptions): ReadingShare {
   const c = arg(consultation, 'consultation', consultationArg);
   const p = arg(participantId, 'participantId', str);

@@ -9,14 +9,22 @@ import type { ScreenShareStopReason } from './screen.js';
 /** A participant's role, as the join token grants it. */
 export type ParticipantRole = "clinician" | "patient" | "guest";
 
-/** Where the consultation is, from this participant's point of view. */
+/**
+ * Where the consultation is, from this participant's point of view:
+ * - `"connecting"`: reaching the relay, or negotiating media with a peer
+ * - `"waiting"`: a patient or guest in the waiting room, until a clinician admits them
+ * - `"admitted"`: in the call, nobody else connected yet
+ * - `"connected"`: media flows with at least one other participant
+ * - `"reconnecting"`: the relay connection dropped; resuming with fresh keys
+ * - `"ended"`: see `endReason`
+ */
 export type ConsultationState =
-  | "connecting"    // reaching the relay, or negotiating media with a peer
-  | "waiting"       // a patient or guest in the waiting room, until a clinician admits them
-  | "admitted"      // in the call, nobody else connected yet
-  | "connected"     // media flows with at least one other participant
-  | "reconnecting"  // the relay connection dropped; resuming with fresh keys
-  | "ended";        // see `endReason`
+  | "connecting"
+  | "waiting"
+  | "admitted"
+  | "connected"
+  | "reconnecting"
+  | "ended";
 
 /** Why a consultation ended. */
 export type EndReason =

@@ -12,13 +12,20 @@ export interface RecordingOptions {
   audioBitsPerSecond?: number;
 }
 
-/** Why a recording stopped. */
+/**
+ * Why a recording stopped:
+ * - `"stopped"`: `recording.stop()` was called
+ * - `"consent-withdrawn"`: a participant's recording consent was withdrawn, expired or needs a new notice
+ * - `"participant-joined"`: someone without a recording grant entered the call
+ * - `"hung-up"`: the recording side left the call
+ * - `"error"`: the browser's recorder failed
+ */
 export type RecordingStopReason =
-  | "stopped"            // `recording.stop()` was called
-  | "consent-withdrawn"  // a participant's recording consent was withdrawn, expired or needs a new notice
-  | "participant-joined" // someone without a recording grant entered the call
-  | "hung-up"            // the recording side left the call
-  | "error";             // the browser's recorder failed
+  | "stopped"
+  | "consent-withdrawn"
+  | "participant-joined"
+  | "hung-up"
+  | "error";
 
 /** Whether someone is recording the call (`Consultation.recording`). */
 export interface RecordingState {

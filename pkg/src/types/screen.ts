@@ -6,9 +6,15 @@ export interface ScreenShareOptions {
   camera?: "keep" | "pause";
 }
 
-/** Why a screen share ended. */
+/**
+ * Why a screen share ended:
+ * - `"stopped"`: `stopScreenShare()` was called
+ * - `"ended"`: the browser's own "stop sharing" control, or the shared window closed
+ * - `"left"`: the sharing clinician left the call
+ * - `"hung-up"`: this side left the call
+ */
 export type ScreenShareStopReason =
-  | "stopped"  // `stopScreenShare()` was called
-  | "ended"    // the browser's own "stop sharing" control, or the shared window closed
-  | "left"     // the sharing clinician left the call
-  | "hung-up"; // this side left the call
+  | "stopped"
+  | "ended"
+  | "left"
+  | "hung-up";
