@@ -47,7 +47,8 @@ const m = (w: ConsentManager) => inner<wasm.ConsentManager>(w, M);
 
 /**
  * The patient's consent: grants, withdrawals and other events in a signed, append-only ledger,
- * the enforcement decisions, and exports. Create one with `ConsentManager.open`.
+ * persisted on the device and synced to the clinician; the enforcement decisions, and
+ * exports. Create one with `ConsentManager.open(options)`.
  */
 export class ConsentManager {
   private constructor() {

@@ -28,8 +28,16 @@ const CONSENT_EVENTS = eventNames<ConsentEventMap>({ change: true, checkpoint: t
 const R = 'ConsentReplica';
 const r = (w: ConsentReplica) => inner<wasm.ConsentReplica>(w, R);
 
-/** The clinician's copy of a patient's ledger: receives entries, verifies them and
- *  countersigns checkpoints. */
+/**
+ * The clinician's copy of one patient's ledger: verifies each entry the patient sends and
+ * countersigns a checkpoint of its head. Create it with `new ConsentReplica(options)` (or
+ * `ConsentReplica.open`); it learns the ledger from the patient's announcement over
+ * `attachConsultation`, or from `ledgerId` and `patientPublicKey` given up front (then only
+ * that ledger is accepted). It countersigns with the clinician's per-visit identity key
+ * (`clinicianSigningKey`), and records when it received each entry: an entry whose signed
+ * time is more than 5 minutes from its arrival is refused (`Untimely`; see docs/CONSENT.md,
+ * "Entry times").
+ */
 export class ConsentReplica {
   /**
    * A new replica kept in memory. Options: `clinicianSigningKey` (required: the

@@ -17,8 +17,17 @@ const B = 'DeviceBridge';
 const BRIDGE_EVENTS = eventNames<DeviceBridgeEventMap>({ reading: true, deviceinfo: true, racp: true });
 const b = (w: DeviceBridge) => inner<wasm.DeviceBridge>(w, B);
 
-/** Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT
- *  characteristic bytes: the same parsers and validation as Web Bluetooth. */
+/**
+ * Readings pushed in by a native host app (Capacitor, React Native, Cordova) as raw GATT
+ * characteristic bytes: the same parsers and validation as Web Bluetooth.
+ *
+ * ```js
+ * const bridge = new DeviceBridge({ fhir: { subject: 'Patient/123' } });
+ * bridge.addEventListener('reading', (e) => show(e.detail.reading));
+ * // for every notification, indication or read the native plugin reports:
+ * bridge.push({ deviceId, characteristic: '2a37', value: base64OrBytes });
+ * ```
+ */
 export class DeviceBridge {
   /**
    * A bridge; `options.fhir` attaches FHIR Observations to each `reading` event, and

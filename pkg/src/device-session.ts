@@ -25,7 +25,15 @@ const SESSION_EVENTS = eventNames<DeviceSessionEventMap>({
 const S = 'DeviceSession';
 const s = (w: DeviceSession) => inner<wasm.DeviceSession>(w, S);
 
-/** Bluetooth medical devices through Web Bluetooth. */
+/**
+ * Web Bluetooth capture of one or more medical devices.
+ *
+ * ```js
+ * const session = new DeviceSession({ fhir: { subject: 'Patient/123' } });
+ * session.addEventListener('reading', (e) => show(e.detail.reading, e.detail.observations));
+ * button.onclick = () => session.requestDevice({ kinds: ['blood-pressure'] });
+ * ```
+ */
 export class DeviceSession {
   /**
    * A session; no device yet. Options: `fhir` (attach Observations to `reading` events),

@@ -14,7 +14,11 @@ const receiverOptions = obj({ 'fhir?': fhirOptions, 'allow?': fn });
 const RR = 'ReadingReceiver';
 const rr = (w: ReadingReceiver) => inner<wasm.ReadingReceiver>(w, RR);
 
-/** Receives the readings patients share over the consultation. */
+/**
+ * Receives the readings patients share over the consultation: turns the reading envelopes
+ * into typed `reading` events, each rebuilt from its raw value with the same parsers,
+ * checked against its id, acknowledged, and dispatched once per id with its FHIR form.
+ */
 export class ReadingReceiver {
   /**
    * Listens to `consultation`'s `data` events. Options: `fhir`, `allow`.

@@ -19,8 +19,10 @@ const sourceArg: Check<object> = (v, n) =>
 const SH = 'ReadingShare';
 const sh = (w: ReadingShare) => inner<wasm.ReadingShare>(w, SH);
 
-/** Shares readings with one participant over the consultation: consent-checked, buffered
- *  while offline, delivered at least once. */
+/**
+ * Shares readings with one participant of a consultation: consent-checked, queued while
+ * they cannot be delivered, re-sent until the receiving app acknowledges each one.
+ */
 export class ReadingShare {
   /**
    * Shares with `participantId` (16 hex digits) over `consultation`'s app-data channel.
