@@ -1132,9 +1132,7 @@ impl JsConsentManager {
     pub fn allows(
         &self,
         #[wasm_bindgen(unchecked_param_type = "any")] category: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ConsentRecipient")] recipient: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "any")] recipient: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
         let category = self::category(&category)?;
         let recipient = match recipient.filter(present) {
@@ -1273,9 +1271,7 @@ impl JsConsentManager {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Consultation")] consultation: JsValue,
         participant_id: &str,
-        #[wasm_bindgen(unchecked_optional_param_type = "ConsentAttachOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "any")] options: Option<JsValue>,
     ) -> Result<(), JsError> {
         self.attach(None, consultation, participant_id, options)
     }

@@ -203,9 +203,7 @@ impl Consultation {
     #[wasm_bindgen(js_name = startRecording, unchecked_return_type = "Promise<Recording>")]
     pub fn start_recording(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "RecordingOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "any")] options: Option<JsValue>,
     ) -> Promise {
         let inner = Rc::clone(self.shared());
         // In a microtask, as when this was an `async fn` (see `js::spawn_promise`).

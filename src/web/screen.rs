@@ -95,9 +95,7 @@ impl Consultation {
     #[wasm_bindgen(js_name = startScreenShare, unchecked_return_type = "Promise<MediaStream>")]
     pub fn start_screen_share(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ScreenShareOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "any")] options: Option<JsValue>,
     ) -> Promise {
         let inner = Rc::clone(self.shared());
         let pause = options

@@ -44,7 +44,7 @@ test('requireCapabilities() throws TeleconsultError with a stable code', () => {
 });
 
 test('ErrorCode at runtime lists exactly the codes the TypeScript type declares', () => {
-  const dts = readFileSync(join(pkgDir, 'web/teleconsult.d.ts'), 'utf8');
+  const dts = readFileSync(join(pkgDir, 'types/types/error-code.d.ts'), 'utf8');
   const union = dts.match(/export type ErrorCode = ([^;]+);/)[1];
   const declared = [...union.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort();
   assert.deepEqual(Object.keys(sdk.ErrorCode).sort(), declared);
