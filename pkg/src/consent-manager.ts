@@ -1,5 +1,10 @@
 // ConsentManager: the patient's signed, append-only consent ledger.
-import type { ConsentAttachOptions, ConsentCategory, ConsentCheckpoint, ConsentDecision, ConsentEntry, ConsentEventMap, ConsentGrantInput, ConsentGrantRecord, ConsentManagerOptions, ConsentNoticeInput, ConsentReceipt, ConsentReceiptContext, ConsentRecipient, ConsentRequest, ConsentSummary, FhirConsent } from './types/consent.js';
+import type {
+  ConsentAttachOptions, ConsentCategory, ConsentCheckpoint, ConsentDecision, ConsentEntry,
+  ConsentEventMap, ConsentGrantInput, ConsentGrantRecord, ConsentManagerOptions,
+  ConsentNoticeInput, ConsentReceipt, ConsentReceiptContext, ConsentRecipient, ConsentRequest,
+  ConsentSummary, FhirConsent,
+} from './types/consent.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise, TeleconsultError } from './errors.js';
 import { disposable, free, inner, listen, wrap, eventNames } from './base.js';

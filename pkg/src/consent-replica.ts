@@ -1,5 +1,8 @@
 // ConsentReplica: the clinician's verified copy of a patient's ledger.
-import type { ConsentCheckpoint, ConsentDecision, ConsentEntryTiming, ConsentEventMap, ConsentGrantRecord, ConsentReplicaOptions, ConsentRequest, ConsentSummary, FhirConsent } from './types/consent.js';
+import type {
+  ConsentCheckpoint, ConsentDecision, ConsentEntryTiming, ConsentEventMap, ConsentGrantRecord,
+  ConsentReplicaOptions, ConsentRequest, ConsentSummary, FhirConsent,
+} from './types/consent.js';
 import * as wasm from '../web/teleconsult.js';
 import { call, promise } from './errors.js';
 import { disposable, free, hold, inner, listen, wrap, eventNames } from './base.js';

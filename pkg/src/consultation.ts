@@ -1,5 +1,7 @@
 // Consultation: one participant's side of a video consultation.
-import type { ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole } from './types/consultation.js';
+import type {
+  ConsultationEventMap, ConsultationState, EndReason, JoinOptions, Participant, ParticipantRole,
+} from './types/consultation.js';
 import type { RecordingOptions, RecordingState } from './types/recording.js';
 import type { ScreenShareOptions } from './types/screen.js';
 import * as wasm from '../web/teleconsult.js';

@@ -1,5 +1,7 @@
 // DeviceBridge: readings a native host app pushes in as raw GATT bytes.
-import type { BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions } from './types/devices.js';
+import type {
+  BridgedValue, DeviceBridgeEventMap, DeviceInfo, DeviceSourceOptions,
+} from './types/devices.js';
 import * as wasm from '../web-devices/teleconsult_devices.js';
 import { call } from './errors.js';
 import { disposable, free, hold, inner, listen, eventNames } from './base.js';

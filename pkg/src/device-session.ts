@@ -1,5 +1,8 @@
 // DeviceSession: Bluetooth medical devices through Web Bluetooth.
-import type { DeviceInfo, DeviceSessionEventMap, DeviceSessionOptions, DownloadRecordsOptions, RequestDeviceOptions } from './types/devices.js';
+import type {
+  DeviceInfo, DeviceSessionEventMap, DeviceSessionOptions, DownloadRecordsOptions,
+  RequestDeviceOptions,
+} from './types/devices.js';
 import * as wasm from '../web-devices/teleconsult_devices.js';
 import { call, invalid, normalise, promise } from './errors.js';
 import { disposable, free, hold, inner, listen, eventNames } from './base.js';

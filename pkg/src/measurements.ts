@@ -1,5 +1,7 @@
 // The stateless parsers: characteristic bytes to measurements, readings and FHIR.
-import type { BluetoothUuid, BytesLike, CaptureOptions, FhirOptions, Measurement, Observation, Reading } from './types/devices.js';
+import type {
+  BluetoothUuid, BytesLike, CaptureOptions, FhirOptions, Measurement, Observation, Reading,
+} from './types/devices.js';
 import * as wasm from '../web-devices/teleconsult_devices.js';
 import { call } from './errors.js';
 import { arg, bytesLike, fhirOptions, nullable, num, obj, reading as readingArg, str, u32, uuid } from './validate.js';

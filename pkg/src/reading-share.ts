@@ -1,5 +1,7 @@
 // ReadingShare: readings shared with one participant over the consultation.
-import type { Reading, ReadingShareEventMap, ReadingShareOptions, ReadingSource } from './types/devices.js';
+import type {
+  Reading, ReadingShareEventMap, ReadingShareOptions, ReadingSource,
+} from './types/devices.js';
 import * as wasm from '../web-devices/teleconsult_devices.js';
 import type * as callModule from '../web/teleconsult.js';
 import { call } from './errors.js';
