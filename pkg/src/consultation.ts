@@ -11,6 +11,7 @@ import { Recording } from './recording.js';
 import { Playback } from './playback.js';
 import { Chat, chatFor } from './chat.js';
 import { Files, filesFor } from './files.js';
+import { driverOf, joinCall, type CallDriver } from './call-driver.js';
 
 declare module '../web/teleconsult.js' {
   interface ConsultationEventMap {
@@ -113,6 +114,12 @@ const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
   return v;
 };
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
+/** The consultation's IO (call-driver.ts). */
+const io = (w: Consultation): CallDriver => {
+  const d = driverOf(c(w));
+  if (!d) throw new TeleconsultError('InvalidState', 'the Consultation was freed');
+  return d;
+};
 const CHATS = new WeakMap<Consultation, Chat>();
 const FILES = new WeakMap<Consultation, Files>();
 const pid = (v: unknown) => arg(v, 'participantId', str);
@@ -128,7 +135,7 @@ export class Consultation {
   static join(options: JoinOptions): Promise<Consultation> {
     return promise(() => {
       const o = arg(options, 'options', joinOptions);
-      return wasm.Consultation.join(o as unknown as JoinOptions).then((i) => wrap(Consultation, i));
+      return joinCall(o as unknown as JoinOptions).then((i) => wrap(Consultation, i));
     });
   }
 
@@ -182,25 +189,25 @@ export class Consultation {
   getStats(participantId: string): Promise<RTCStatsReport> {
     return promise(() => {
       const p = pid(participantId);
-      return c(this).getStats(p);
+      return io(this).getStats(p);
     });
   }
   startMedia(constraints: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }): Promise<MediaStream> {
     return promise(() => {
       const k = arg(constraints, 'constraints', mediaConstraints);
-      return c(this).startMedia(k);
+      return io(this).startMedia(k);
     });
   }
-  stopMedia(): void { call(() => c(this).stopMedia()); }
+  stopMedia(): void { call(() => io(this).stopMedia()); }
   setMuted(kind: 'audio' | 'video', muted: boolean): void {
     const k = arg(kind, 'kind', oneOf('audio', 'video'));
     const m = arg(muted, 'muted', bool);
-    call(() => c(this).setMuted(k, m));
+    call(() => io(this).setMuted(k as 'audio' | 'video', m));
   }
   switchCamera(deviceId?: string | null): Promise<void> {
     return promise(() => {
       const d = arg(deviceId, 'deviceId', nullable(str));
-      return c(this).switchCamera(d);
+      return io(this).switchCamera(d);
     });
   }
   startRecording(options?: RecordingOptions): Promise<Recording> {
@@ -263,6 +270,8 @@ export class Consultation {
   free(): void {
     PLAYBACK.get(this)?.close();
     PLAYBACK.delete(this);
+    const i = innerOf<wasm.Consultation>(this, wasm.Consultation);
+    if (i) driverOf(i)?.close();
     free(this);
   }
 
