@@ -40,7 +40,7 @@ interface Core {
 
 /** The wasm class's hidden statics. */
 const Wasm = wasm.Consultation as unknown as {
-  relayUrls(value: unknown): string[];
+  checkOptions(options: unknown): string[];
   makeCertificate(): Promise<[RTCCertificate, string, string]>;
   open(options: unknown, algorithm: string, value: string, offload: boolean, hasTurn: boolean, driver: CallDriver): wasm.Consultation;
   stateError(ended: boolean): unknown;
@@ -152,12 +152,12 @@ const DRIVERS = new WeakMap<object, CallDriver>();
 export const driverOf = (core: object): CallDriver | undefined => DRIVERS.get(core);
 
 /**
- * Joins: opens the relay socket at once (its handshake then runs while the certificate is
- * made and the keys derived), checks the options in the core, makes the consultation and
- * resolves once the relay accepted the join.
+ * Joins: checks the options, opens the relay socket at once (its handshake then runs while
+ * the certificate is made and the keys derived), makes the consultation and resolves once
+ * the relay accepted the join.
  */
 export async function joinCall(options: JoinOptions): Promise<wasm.Consultation> {
-  const urls = Wasm.relayUrls(options.relayUrl);
+  const urls = Wasm.checkOptions(options);
   const driver = new CallDriver(options);
   driver.openSocket(urls[0]);
   let core: wasm.Consultation;
@@ -347,6 +347,8 @@ export class CallDriver {
 
   #carryOut(t: unknown[]): void {
     const c = this.#c;
+    // Closed (ended, or freed by the app): nothing more to carry out but a join's failure.
+    if (this.#closed && t[0] !== JOIN_FAILED) return;
     switch (t[0]) {
       case TRANSMIT:
         if (this.#ws?.readyState === 1) this.#ws.send(t[1] as Uint8Array<ArrayBuffer>);

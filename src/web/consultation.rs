@@ -464,16 +464,28 @@ struct Opening {
     has_turn: bool,
 }
 
-/// Checks every option and makes the consultation's state.
-fn build(options: &JsValue, opening: Opening, driver: Driver) -> Result<Shared, Error> {
+/// The join options, checked.
+struct JoinOptions {
+    role: Role,
+    relay_urls: Vec<String>,
+    invite: Invite,
+    token: Zeroizing<Vec<u8>>,
+    display_name: String,
+    /// `participantId`, when the app asks for one.
+    asked: Option<[u8; 8]>,
+    audio_only_fallback: bool,
+    local_stream: Option<MediaStream>,
+}
+
+/// Checks every option the core reads (the driver reads `iceServers` and
+/// `iceTransportPolicy`, which the TypeScript layer checked).
+fn parse_options(options: &JsValue) -> Result<JoinOptions, Error> {
     if !options.is_object() {
         return Err(Error::InvalidArgument("options: expected an object"));
     }
     let role = parse_role(&js::string(options, "role")?)?;
     let relay_urls = relay_urls(&get(options, "relayUrl"))?;
     let invite = invite_from_options(options, role)?;
-    let authority = invite.authority();
-    let (room, secret) = (invite.room, invite.secret);
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
     let asked = match js::opt_string(options, "participantId")? {
@@ -498,6 +510,32 @@ fn build(options: &JsValue, opening: Opening, driver: Driver) -> Result<Shared, 
     } else {
         None
     };
+    Ok(JoinOptions {
+        role,
+        relay_urls,
+        invite,
+        token,
+        display_name,
+        asked,
+        audio_only_fallback,
+        local_stream,
+    })
+}
+
+/// Makes the consultation's state.
+fn build(options: JoinOptions, opening: Opening, driver: Driver) -> Result<Shared, Error> {
+    let JoinOptions {
+        role,
+        relay_urls,
+        invite,
+        token,
+        display_name,
+        asked,
+        audio_only_fallback,
+        local_stream,
+    } = options;
+    let authority = invite.authority();
+    let (room, secret) = (invite.room, invite.secret);
     let certificate = crate::signaling::certificate_fingerprint(&opening.algorithm, &opening.value)
         .ok_or(Error::Unsupported(
             "WebRTC certificates (RTCPeerConnection.generateCertificate)",
@@ -708,11 +746,11 @@ impl Consultation {
 
 #[wasm_bindgen]
 impl Consultation {
-    /// `relayUrl` checked: the URLs to connect to, in order.
+    /// Checks the join options: returns `relayUrl`'s URLs to connect to, in order.
     #[doc(hidden)]
-    #[wasm_bindgen(js_name = relayUrls, skip_typescript)]
-    pub fn relay_urls_of(value: &JsValue) -> Result<Vec<String>, JsError> {
-        Ok(relay_urls(value)?)
+    #[wasm_bindgen(js_name = checkOptions, skip_typescript)]
+    pub fn check_options(options: &JsValue) -> Result<Vec<String>, JsError> {
+        Ok(parse_options(options)?.relay_urls)
     }
 
     /// The session's certificate, made ahead of need where it can be: resolves to
@@ -742,7 +780,7 @@ impl Consultation {
             has_turn,
         };
         Ok(Consultation {
-            inner: build(options, opening, driver)?,
+            inner: build(parse_options(options)?, opening, driver)?,
         })
     }
 
@@ -868,7 +906,7 @@ impl Consultation {
     }
 
     /// An event of the connection to `peer`: `kind` and `a`, `b`, `c` as
-    /// src/web/snippets/peer.js's `createPeer` reports them.
+    /// pkg/src/peer.ts's `createPeer` reports them.
     #[doc(hidden)]
     #[wasm_bindgen(js_name = peerEvent, skip_typescript)]
     pub fn peer_event(&self, peer: &str, kind: u32, a: JsValue, b: JsValue, c: JsValue) {
@@ -938,7 +976,7 @@ impl Consultation {
         });
     }
 
-    /// One stats sample of the connection to `peer` (src/web/snippets/peer.js's
+    /// One stats sample of the connection to `peer` (pkg/src/peer.ts's
     /// `qualityCounters`) for its monitor (src/quality.rs). Tells the app (`quality`, and
     /// `videopaused` / `videoresumed` on a change) and returns the audio-only fallback's
     /// decision for the driver to apply: 1 send video again, 0 stop sending it, -1 none.
