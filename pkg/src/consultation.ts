@@ -12,6 +12,7 @@ import { Recording } from './recording.js';
 import { Playback } from './playback.js';
 import { Chat, chatFor } from './chat.js';
 import { Files, filesFor } from './files.js';
+import { driverOf, joinCall, type CallDriver } from './call-driver.js';
 
 /**
  * A `Consultation` argument: one of this package's, or an object with the surface the SDK
@@ -105,6 +106,12 @@ const mediaElement = (v: unknown, n: string): HTMLMediaElement => {
   return v;
 };
 const c = (w: Consultation) => inner<wasm.Consultation>(w, C);
+/** The consultation's IO (call-driver.ts). */
+const io = (w: Consultation): CallDriver => {
+  const d = driverOf(c(w));
+  if (!d) throw new TeleconsultError('InvalidState', 'the Consultation was freed');
+  return d;
+};
 const CHATS = new WeakMap<Consultation, Chat>();
 const FILES = new WeakMap<Consultation, Files>();
 const pid = (v: unknown) => arg(v, 'participantId', str);
@@ -129,7 +136,7 @@ export class Consultation {
   static join(options: JoinOptions): Promise<Consultation> {
     return promise(() => {
       const o = arg(options, 'options', joinOptions);
-      return wasm.Consultation.join(o as unknown as JoinOptions).then((i) => wrap(Consultation, i));
+      return joinCall(o as unknown as JoinOptions).then((i) => wrap(Consultation, i));
     });
   }
 
@@ -216,7 +223,7 @@ export class Consultation {
   getStats(participantId: string): Promise<RTCStatsReport> {
     return promise(() => {
       const p = pid(participantId);
-      return c(this).getStats(p);
+      return io(this).getStats(p);
     });
   }
   /**
@@ -231,11 +238,11 @@ export class Consultation {
   startMedia(constraints: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }): Promise<MediaStream> {
     return promise(() => {
       const k = arg(constraints, 'constraints', mediaConstraints);
-      return c(this).startMedia(k);
+      return io(this).startMedia(k);
     });
   }
   /** Stops the camera and microphone and stops sending them. */
-  stopMedia(): void { call(() => c(this).stopMedia()); }
+  stopMedia(): void { call(() => io(this).stopMedia()); }
   /**
    * Mutes or unmutes the local audio or video without renegotiating (the track sends
    * silence or black frames).
@@ -243,7 +250,7 @@ export class Consultation {
   setMuted(kind: 'audio' | 'video', muted: boolean): void {
     const k = arg(kind, 'kind', oneOf('audio', 'video'));
     const m = arg(muted, 'muted', bool);
-    call(() => c(this).setMuted(k, m));
+    call(() => io(this).setMuted(k as 'audio' | 'video', m));
   }
   /**
    * Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
@@ -252,7 +259,7 @@ export class Consultation {
   switchCamera(deviceId?: string | null): Promise<void> {
     return promise(() => {
       const d = arg(deviceId, 'deviceId', nullable(str));
-      return c(this).switchCamera(d);
+      return io(this).switchCamera(d);
     });
   }
   /**
@@ -347,6 +354,8 @@ export class Consultation {
   free(): void {
     PLAYBACK.get(this)?.close();
     PLAYBACK.delete(this);
+    const i = innerOf<wasm.Consultation>(this, wasm.Consultation);
+    if (i) driverOf(i)?.close();
     free(this);
   }
 

@@ -1,27 +1,29 @@
-//! `Consultation`: the browser driver of the sans-IO [`Session`].
+//! `Consultation`: the sans-IO [`Session`] with what the browser layer decides around it
+//! (the events for the app, consent on local media, the relay failover policy, the link
+//! quality monitors, the SDK's recording, chat, files and screen sharing).
 //!
-//! One `Inner` owns the session, the relay socket, one peer connection per remote
-//! participant, the timers and every web-sys closure. All IO callbacks hold only a `Weak`
-//! reference, feed one input into the session, then [`pump`] its outputs. No borrow of
-//! `Inner` is ever held while JavaScript runs app code (event listeners), so listeners may
-//! call back into the consultation freely.
+//! Its IO — the relay socket, the peer connections, the timers, the local media — is the
+//! TypeScript driver's (pkg/src/call-driver.ts): the driver feeds each IO event in through
+//! the hidden methods below, then drains [`Consultation::poll`], which hands it what to
+//! carry out. No borrow of `Inner` is ever held while JavaScript runs app code (event
+//! listeners) or the driver, so both may call back into the consultation freely.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, MediaStream};
 use zeroize::Zeroizing;
 
 use super::JsError;
 use super::js::{self, get, object, present, set};
-use super::peer::{self, MediaOutcome, Peer, PeerEvent};
-use super::socket::{Socket, SocketEvent};
-use super::timer::{Timer, now_ms};
+use super::peer::{self, PeerEvent};
+use super::timer::now_ms;
 use crate::Error as CoreError;
 use crate::consent::{DataCategory, Decision, RecordingSignal};
+use crate::quality::Monitor;
 use crate::reconnect::{AfterClose, Backoff, Failover};
 use crate::signaling::relay_wire::{ParticipantId, Role};
 use crate::signaling::{
@@ -146,25 +148,62 @@ fn enforce_consent(inner: &Shared) {
         dispatch(inner, "localmediastopped", detail);
     }
 }
-
-/// Interval of the network-quality probe.
-const QUALITY_INTERVAL_MS: f64 = 2_000.0;
-
 pub(super) type Shared = Rc<RefCell<Inner>>;
 
-/// The listeners on `window` and `document` and the function removing them at teardown.
-type HostListeners = (Function, [Closure<dyn FnMut()>; 2]);
+#[wasm_bindgen]
+extern "C" {
+    /// The consultation's IO in TypeScript (pkg/src/call-driver.ts): the relay socket, the
+    /// peer connections, the timers and the local media. The core tells it when the session
+    /// has something for it to carry out (`wake`: it then drains [`Consultation::poll`]), and
+    /// when the connections must follow the local media and the shared screen again
+    /// (`renegotiate`).
+    #[derive(Clone)]
+    #[wasm_bindgen(typescript_type = "unknown")]
+    pub type Driver;
+    #[wasm_bindgen(method)]
+    fn wake(this: &Driver);
+    #[wasm_bindgen(method)]
+    fn renegotiate(this: &Driver);
+}
 
-/// The driver's state (private to this module but for the hooks at the end).
+/// The first element of each array [`Consultation::poll`] hands the driver: what to do, then
+/// its arguments. pkg/src/call-driver.ts lists the same numbers.
+mod todo {
+    /// `[0, bytes]`: send on the relay socket.
+    pub const TRANSMIT: u32 = 0;
+    /// `[1, peer, frame]`: send on the direct channel to `peer`.
+    pub const DIRECT: u32 = 1;
+    /// `[2, name, key, send]`: import a bulk-crypto key into WebCrypto.
+    pub const OFFLOAD_KEY: u32 = 2;
+    /// `[3, peer, name, aad, nonce, plaintext]`: seal with WebCrypto, send on the direct channel.
+    pub const DIRECT_SEAL: u32 = 3;
+    /// `[4, peer, name, keyId, seq, nonce, frame]`: open with WebCrypto, then `directOpened`.
+    pub const DIRECT_OPEN: u32 = 4;
+    /// `[5, at]`: call `timeout` at `at` (ms since the epoch).
+    pub const TIMEOUT: u32 = 5;
+    /// `[6, peer, op, a, b, c]`: a media request (the driver's `negotiate` ops; 5 prepare a
+    /// connection, 6 close it).
+    pub const MEDIA: u32 = 6;
+    /// `[7]`: the relay accepted the join.
+    pub const JOINED: u32 = 7;
+    /// `[8]`: the relay did not answer the join: close the socket, then `relayClosed`.
+    pub const STALLED: u32 = 8;
+    /// `[9, error]`: the join failed; reject it with `error`.
+    pub const JOIN_FAILED: u32 = 9;
+    /// `[10]`: a clinician arrived: make the spare connection's offer soon.
+    pub const WARM_SOON: u32 = 10;
+    /// `[11]`: a participant connected: replace the used spare connection later.
+    pub const REPLENISH: u32 = 11;
+    /// `[12, peer]`: the participant left: forget its bulk-crypto keys.
+    pub const PEER_LEFT: u32 = 12;
+    /// `[13]`: the consultation ended: release every connection, socket, timer and listener.
+    pub const ENDED: u32 = 13;
+}
+
+/// The consultation's state: everything but its IO (the driver's). Private to this module
+/// but for the hooks at the end.
 pub(super) struct Inner {
     session: Session,
-    /// `pump` is draining the session's outputs: a nested call (from an event handler, the
-    /// app's listener or an SDK module that sends) leaves them to it, so that outputs are
-    /// carried out in the order the session made them (one input can yield several app-data
-    /// events, and the second must not be handled inside the first).
-    pumping: bool,
-    /// WebCrypto state for bulk crypto offload (`peer::bulk_crypto`), when the page has it.
-    bulk: Option<JsValue>,
     /// The consent ledgers attached to this consultation (`attachConsultation`).
     consent: super::consent::Attached,
     /// The visit, for the resume ticket kept in `sessionStorage` (`super::resume`).
@@ -175,37 +214,22 @@ pub(super) struct Inner {
     /// The relay URLs from `relayUrl`, in order; `failover` picks the one to connect to.
     relay_urls: Vec<String>,
     failover: Failover,
-    /// Bumped for every new socket, so late events of an old one are ignored.
-    socket_generation: u32,
-    socket: Option<Socket>,
-    peers: SortedMap<ParticipantId, Peer>,
-    /// A connection made ahead of need, for the next participant to negotiate with.
-    spare: Option<Spare>,
-    spare_timer: Option<Timer>,
-    /// Makes the spare's offer (`warm_spare_soon`).
-    warm_timer: Option<Timer>,
-    remote_streams: SortedMap<ParticipantId, MediaStream>,
-    timer: Option<Timer>,
-    /// The deadline `timer` is armed for; `None` once it fired.
-    timer_at: Option<u64>,
-    reconnect_timer: Option<Timer>,
-    quality_timer: Option<Timer>,
     backoff: Backoff,
-    ice_servers: JsValue,
-    relay_only: bool,
-    /// The session's DTLS certificate (`RTCCertificate`), which the SAS commits to.
-    certificate: JsValue,
+    /// The app's `iceServers` list a TURN server (what an unreachable peer's error says).
+    has_turn: bool,
+    /// What the driver must do besides the session's outputs, in order (see `todo`).
+    notices: VecDeque<JsValue>,
+    /// Each connected participant's link quality and audio-only fallback.
+    monitors: SortedMap<ParticipantId, Monitor>,
+    /// Per participant: its direct channel is open, and ICE is up. The direct path is both.
+    direct: SortedMap<ParticipantId, (bool, bool)>,
+    remote_streams: SortedMap<ParticipantId, MediaStream>,
     local_stream: Option<MediaStream>,
     joined_once: bool,
     ended: Option<&'static str>,
     state: &'static str,
-    join_waiter: Option<(Function, Function)>,
-    /// Why the join failed, for `join()` to reject with.
-    join_error: Option<Error>,
-    host_listeners: Option<HostListeners>,
-    /// Ended local tracks are being opened again ([`reacquire_ended`]).
-    reacquiring: bool,
     events: EventTarget,
+    driver: Driver,
     /// This side's recording and the others' (src/web/recording.rs).
     recording: super::recording::CallRecording,
     /// The consultation's chat (src/web/chat.rs).
@@ -214,56 +238,6 @@ pub(super) struct Inner {
     files: super::files::CallFiles,
     /// This side's screen share and the others' (src/web/screen.rs).
     screen: super::screen::CallScreen,
-}
-
-/// A bare `RTCPeerConnection` (no tracks yet) made before anyone needs it, in time the main
-/// thread would otherwise spend waiting (while the relay socket opens, or a quiet moment
-/// after a participant connected), and handed to the next participant this one negotiates
-/// with, which then adds the tracks. In Chromium the first connection of a page costs ~3 ms
-/// to construct (WebRTC starts up) and adding two tracks ~3 ms more; made on demand, all of it
-/// sits on the call set-up's critical path (docs/BENCHMARKS.md). A patient's or guest's
-/// spare also holds its first offer ready ([`peer::WarmOffer`]).
-struct Spare {
-    peer: Peer,
-    handoff: Handoff,
-    warm: Option<peer::WarmOffer>,
-}
-
-/// Where a spare connection's events go: nowhere until it is handed to a participant. The
-/// candidates of a warm offer wait here until the session has sent that offer.
-#[derive(Clone, Default)]
-struct Handoff {
-    owner: Rc<Cell<Option<ParticipantId>>>,
-    early: Rc<RefCell<Vec<PeerEvent>>>,
-}
-
-/// Events a spare keeps before it is handed out: one offer's candidates and its end (a
-/// bound, not a count anyone reaches).
-const MAX_EARLY_EVENTS: usize = 64;
-
-impl Handoff {
-    fn route(&self, weak: &Weak<RefCell<Inner>>, event: PeerEvent) {
-        match self.owner.get() {
-            Some(id) => on_peer(weak, id, event),
-            None => {
-                let mut early = self.early.borrow_mut();
-                if early.len() < MAX_EARLY_EVENTS {
-                    early.push(event);
-                }
-            }
-        }
-    }
-
-    /// From now on the events go to `id`; those that waited are replayed (`keep`) or dropped.
-    fn hand_to(&self, weak: &Weak<RefCell<Inner>>, id: ParticipantId, keep: bool) {
-        self.owner.set(Some(id));
-        let early = std::mem::take(&mut *self.early.borrow_mut());
-        if keep {
-            for event in early {
-                on_peer(weak, id, event);
-            }
-        }
-    }
 }
 
 /// A video consultation: join it with `Consultation.join(options)`.
@@ -295,26 +269,6 @@ fn invite_from_options(options: &JsValue, role: Role) -> Result<Invite, Error> {
     Ok(invite)
 }
 
-/// The session's certificate, made before the handshake: `(RTCCertificate, (hash name,
-/// digest))`. Rejects with `Unsupported` where WebRTC is missing.
-async fn certificate() -> Result<Certificate, Error> {
-    let unsupported =
-        Error::Unsupported("WebRTC certificates (RTCPeerConnection.generateCertificate)");
-    let made = JsFuture::from(peer::create_certificate())
-        .await
-        .map_err(|_| unsupported.clone())?;
-    let parts = Array::from(&made);
-    let (alg, value) = (parts.get(1).as_string(), parts.get(2).as_string());
-    let fingerprint = alg
-        .zip(value)
-        .and_then(|(alg, value)| crate::signaling::certificate_fingerprint(&alg, &value))
-        .ok_or(unsupported)?;
-    Ok((parts.get(0), fingerprint))
-}
-
-/// The session's certificate (`RTCCertificate`) and its fingerprint `(hash name, digest)`.
-type Certificate = (JsValue, (String, Vec<u8>));
-
 /// Most relay URLs `relayUrl` may list.
 const MAX_RELAY_URLS: usize = 16;
 
@@ -342,39 +296,38 @@ fn relay_urls(value: &JsValue) -> Result<Vec<String>, Error> {
     Ok(urls)
 }
 
-/// Checks every option, starts connecting to the first relay, and returns what opens the
-/// consultation once the session's certificate exists, with the first socket's events.
-#[allow(
-    clippy::type_complexity,
-    reason = "one private call site; a named type would only move the tuple"
-)]
-fn build(
-    options: &JsValue,
-) -> Result<
-    (
-        impl FnOnce(Certificate) -> Shared + use<>,
-        Option<EarlySocket>,
-    ),
-    Error,
-> {
+/// What the driver knows when it opens the core: the session certificate's fingerprint
+/// (`algorithm`, colon-hex `value`), whether WebCrypto takes the bulk crypto, whether
+/// `iceServers` lists a TURN server.
+struct Opening {
+    algorithm: String,
+    value: String,
+    offload: bool,
+    has_turn: bool,
+}
+
+/// The join options, checked.
+struct JoinOptions {
+    role: Role,
+    relay_urls: Vec<String>,
+    invite: Invite,
+    token: Zeroizing<Vec<u8>>,
+    display_name: String,
+    /// `participantId`, when the app asks for one.
+    asked: Option<[u8; 8]>,
+    audio_only_fallback: bool,
+    local_stream: Option<MediaStream>,
+}
+
+/// Checks every option the core reads (the driver reads `iceServers` and
+/// `iceTransportPolicy`, which the TypeScript layer checked).
+fn parse_options(options: &JsValue) -> Result<JoinOptions, Error> {
     if !options.is_object() {
         return Err(Error::InvalidArgument("options: expected an object"));
     }
     let role = parse_role(&js::string(options, "role")?)?;
     let relay_urls = relay_urls(&get(options, "relayUrl"))?;
-    // The first relay socket opens now, before the link is parsed and the keys derived, and
-    // while `join` waits for the certificate (key generation, a few ms when `warmUp` made
-    // none): its handshake is then off the set-up path, and done before the WebRTC work on
-    // this page begins (docs/BENCHMARKS.md, "Call set-up"). Should an option below be
-    // refused, the socket is dropped and closed unused; should it fail to open, `connect`
-    // tries again and reports the error.
-    let (socket, early) = relay_urls
-        .first()
-        .and_then(|url| EarlySocket::open(url))
-        .map_or((None, None), |(socket, early)| (Some(socket), Some(early)));
     let invite = invite_from_options(options, role)?;
-    let authority = invite.authority();
-    let (room, secret) = (invite.room, invite.secret);
     let token = Zeroizing::new(js::string(options, "token")?.into_bytes());
     let display_name = js::string(options, "displayName")?;
     let asked = match js::opt_string(options, "participantId")? {
@@ -383,6 +336,52 @@ fn build(
         )?),
         None => None,
     };
+    let audio_only_fallback = match get(options, "audioOnlyFallback") {
+        v if !present(&v) => true,
+        v => v.as_bool().ok_or(Error::InvalidArgument(
+            "audioOnlyFallback: expected a boolean",
+        ))?,
+    };
+    let local_stream = get(options, "localStream");
+    let local_stream = if present(&local_stream) {
+        Some(
+            local_stream
+                .dyn_into::<MediaStream>()
+                .map_err(|_| Error::InvalidArgument("localStream: expected a MediaStream"))?,
+        )
+    } else {
+        None
+    };
+    Ok(JoinOptions {
+        role,
+        relay_urls,
+        invite,
+        token,
+        display_name,
+        asked,
+        audio_only_fallback,
+        local_stream,
+    })
+}
+
+/// Makes the consultation's state.
+fn build(options: JoinOptions, opening: Opening, driver: Driver) -> Result<Shared, Error> {
+    let JoinOptions {
+        role,
+        relay_urls,
+        invite,
+        token,
+        display_name,
+        asked,
+        audio_only_fallback,
+        local_stream,
+    } = options;
+    let authority = invite.authority();
+    let (room, secret) = (invite.room, invite.secret);
+    let certificate = crate::signaling::certificate_fingerprint(&opening.algorithm, &opening.value)
+        .ok_or(Error::Unsupported(
+            "WebRTC certificates (RTCPeerConnection.generateCertificate)",
+        ))?;
     // A reload of a page whose participant a clinician admitted: its ticket, and its id.
     let resume = (role != Role::Clinician)
         .then(|| super::resume::take(&room, asked))
@@ -396,149 +395,54 @@ fn build(
             b
         }
     };
-    let policy = js::opt_string(options, "iceTransportPolicy")?;
-    let relay_only = match policy.as_deref() {
-        None | Some("all") => false,
-        Some("relay") => true,
-        Some(_) => {
-            return Err(Error::InvalidArgument(
-                "iceTransportPolicy: expected all or relay",
-            ));
-        }
-    };
-    let audio_only_fallback = match get(options, "audioOnlyFallback") {
-        v if !present(&v) => true,
-        v => v.as_bool().ok_or(Error::InvalidArgument(
-            "audioOnlyFallback: expected a boolean",
-        ))?,
-    };
-    let ice_servers = get(options, "iceServers");
-    if present(&ice_servers) && !Array::is_array(&ice_servers) {
-        return Err(Error::InvalidArgument("iceServers: expected an array"));
-    }
-    let local_stream = get(options, "localStream");
-    let local_stream = if present(&local_stream) {
-        Some(
-            local_stream
-                .dyn_into::<MediaStream>()
-                .map_err(|_| Error::InvalidArgument("localStream: expected a MediaStream"))?,
-        )
-    } else {
-        None
-    };
     let mut entropy = Zeroizing::new([0u8; 32]);
     js::random_bytes(entropy.as_mut())?;
     let events = EventTarget::new().map_err(|_| Error::Unsupported("EventTarget is missing"))?;
-    let open = move |(certificate, fingerprint): Certificate| {
-        let mut session = Session::new(Config {
-            room,
-            secret,
-            id: ParticipantId(id),
-            role,
-            display_name: Redacted::new(display_name),
-            token,
-            entropy: *entropy,
-            capabilities: CAP_RESUME,
-            timeouts: Timeouts::default(),
-            authority,
-            certificate: fingerprint,
-        });
-        if let Some((_, ticket)) = resume {
-            session.set_resume_ticket(ticket);
-        }
-        let bulk = Some(peer::bulk_crypto()).filter(|b| !b.is_null());
-        session.offload_bulk_crypto(bulk.is_some());
-        Rc::new(RefCell::new(Inner {
-            session,
-            pumping: false,
-            bulk,
-            room,
-            failover: Failover::new(relay_urls.len()),
-            relay_urls,
-            socket_generation: 1,
-            socket,
-            peers: SortedMap::new(),
-            spare: None,
-            spare_timer: None,
-            warm_timer: None,
-            consent: Default::default(),
-            remote_streams: SortedMap::new(),
-            timer: None,
-            timer_at: None,
-            reconnect_timer: None,
-            quality_timer: None,
-            backoff: Backoff::default(),
-            ice_servers: if present(&ice_servers) {
-                ice_servers
-            } else {
-                JsValue::UNDEFINED
-            },
-            relay_only,
-            audio_only_fallback,
-            certificate,
-            local_stream,
-            joined_once: false,
-            ended: None,
-            state: "connecting",
-            join_waiter: None,
-            join_error: None,
-            host_listeners: None,
-            reacquiring: false,
-            events,
-            recording: Default::default(),
-            screen: Default::default(),
-            chat: Default::default(),
-            files: Default::default(),
-        }))
-    };
-    Ok((open, early))
+    let mut session = Session::new(Config {
+        room,
+        secret,
+        id: ParticipantId(id),
+        role,
+        display_name: Redacted::new(display_name),
+        token,
+        entropy: *entropy,
+        capabilities: CAP_RESUME,
+        timeouts: Timeouts::default(),
+        authority,
+        certificate,
+    });
+    if let Some((_, ticket)) = resume {
+        session.set_resume_ticket(ticket);
+    }
+    session.offload_bulk_crypto(opening.offload);
+    Ok(Rc::new(RefCell::new(Inner {
+        session,
+        consent: Default::default(),
+        room,
+        audio_only_fallback,
+        failover: Failover::new(relay_urls.len()),
+        relay_urls,
+        backoff: Backoff::default(),
+        has_turn: opening.has_turn,
+        notices: VecDeque::new(),
+        monitors: SortedMap::new(),
+        direct: SortedMap::new(),
+        remote_streams: SortedMap::new(),
+        local_stream,
+        joined_once: false,
+        ended: None,
+        state: "connecting",
+        events,
+        driver,
+        recording: Default::default(),
+        screen: Default::default(),
+        chat: Default::default(),
+        files: Default::default(),
+    })))
 }
 
 #[wasm_bindgen]
 impl Consultation {
-    /// Joins a consultation: connects to the relay, presents the join token and starts the
-    /// end-to-end handshake.
-    ///
-    /// Resolves to the `Consultation` once the relay has accepted the join (a patient is then
-    /// in the `waiting` state until a clinician admits them). Rejects with a
-    /// `TeleconsultError`: `InvalidArgument` (bad options or link), `RelayRefused` (the relay
-    /// refused the token or the room; see `relayCode`), `NetworkError` (no relay of
-    /// `relayUrl` could be reached: each is tried once, in order), `Unsupported` (no
-    /// WebSocket or secure random source).
-    #[wasm_bindgen(js_name = join, unchecked_return_type = "Promise<Consultation>")]
-    pub fn join(#[wasm_bindgen(unchecked_param_type = "any")] options: JsValue) -> Promise {
-        js::promise(async move {
-            let (open, early) = build(&options)?;
-            let inner = open(certificate().await?);
-            let waiter = Promise::new(&mut |resolve, reject| {
-                inner.borrow_mut().join_waiter = Some((resolve, reject));
-            });
-            install_host_listeners(&inner);
-            // A patient's or guest's first connection is made now, while the socket's
-            // handshake is in flight, and its offer once the socket is open (`on_socket`),
-            // while the welcome and the hellos cross: `setLocalDescription` starts ICE
-            // gathering, which held up the socket's opening when it ran alongside
-            // (docs/BENCHMARKS.md, "Call set-up").
-            if inner.borrow().session.role() != Role::Clinician {
-                make_spare(&inner);
-            }
-            match early {
-                Some(early) => early.attach(&inner),
-                None => connect(&inner),
-            }
-            match JsFuture::from(waiter).await {
-                Ok(_) => Ok(Consultation { inner }),
-                Err(_) => {
-                    let error = inner.borrow_mut().join_error.take();
-                    teardown(&inner, "relay-refused");
-                    Err(JsError(error.unwrap_or(Error::Network(
-                        "the relay could not be reached",
-                    ))))
-                }
-            }
-        })
-    }
-
     /// This participant's id (16 hex digits); pass it as `participantId` to resume after a
     /// page reload.
     #[wasm_bindgen(getter, js_name = participantId)]
@@ -654,121 +558,6 @@ impl Consultation {
         act(&self.inner, &mut |s, now| s.restart_ice(id, now))
     }
 
-    /// Opens the camera and/or microphone and sends them to everyone in the call.
-    ///
-    /// When a `ConsentManager` is attached to this consultation, each kind needs a grant
-    /// covering it (default deny). Resolves to the local `MediaStream`. Rejects with
-    /// `ConsentDenied` (with `reason`) before the camera opens, `PermissionDenied` when the
-    /// user or host app refuses, `MediaFailed` when no device works, `InvalidState` after
-    /// the end.
-    #[wasm_bindgen(js_name = startMedia, unchecked_return_type = "Promise<MediaStream>")]
-    pub fn start_media(
-        &self,
-        #[wasm_bindgen(
-            unchecked_param_type = "{ audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints }"
-        )]
-        constraints: JsValue,
-    ) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        js::promise(async move {
-            if inner.borrow().ended.is_some() {
-                return Err(CoreError::Signaling(crate::signaling::SignalingError::Closed).into());
-            }
-            for kind in ["audio", "video"] {
-                let wanted = get(&constraints, kind);
-                let wanted = wanted.is_object() || wanted.as_bool() == Some(true);
-                let decision = media_category(kind).and_then(|c| consent_decision(&inner, c));
-                if let Some(d) = decision.filter(|d| wanted && !d.allowed) {
-                    return Err(CoreError::ConsentDenied(d.reason).into());
-                }
-            }
-            let stream = get_user_media(&constraints).await?;
-            if let Some(old) = inner
-                .borrow_mut()
-                .local_stream
-                .replace(Clone::clone(&stream))
-            {
-                peer::stop_tracks(&old);
-            }
-            renegotiate_all(&inner);
-            Ok(stream)
-        })
-    }
-
-    /// Stops the camera and microphone and stops sending them.
-    #[wasm_bindgen(js_name = stopMedia)]
-    pub fn stop_media(&self) {
-        if let Some(old) = self.inner.borrow_mut().local_stream.take() {
-            peer::stop_tracks(&old);
-        }
-        renegotiate_all(&self.inner);
-    }
-
-    /// Mutes or unmutes the local audio or video without renegotiating (the track sends
-    /// silence or black frames).
-    #[wasm_bindgen(js_name = setMuted)]
-    pub fn set_muted(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "\"audio\" | \"video\"")] kind: &str,
-        muted: bool,
-    ) {
-        if let Some(stream) = &self.inner.borrow().local_stream {
-            peer::set_enabled(stream, kind, !muted);
-        }
-    }
-
-    /// Switches to another camera (by `deviceId`, or to the next one when omitted), replacing
-    /// the sent video track in place. Resolves when the new camera is live.
-    #[wasm_bindgen(js_name = switchCamera, unchecked_return_type = "Promise<void>")]
-    pub fn switch_camera(
-        &self,
-        #[wasm_bindgen(js_name = deviceId)] device_id: Option<String>,
-    ) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        js::promise(async move {
-            let Some(stream) = inner.borrow().local_stream.clone() else {
-                return Err(
-                    CoreError::Signaling(crate::signaling::SignalingError::InvalidState).into(),
-                );
-            };
-            let video = match device_id {
-                Some(id) => JsValue::from(object(&[(
-                    "deviceId",
-                    object(&[("exact", id.into())]).into(),
-                )])),
-                None => JsValue::from(object(&[("facingMode", "environment".into())])),
-            };
-            if super::capabilities::platform().one_capture_per_kind() {
-                // iOS keeps one live camera: the old one goes first (docs/BROWSERS.md).
-                peer::drop_tracks(&stream, "video");
-            }
-            let fresh = get_user_media(&object(&[("video", video)]).into()).await?;
-            if !replace_tracks(&inner, &stream, &fresh).await {
-                peer::stop_tracks(&fresh);
-                return Err(Error::Media("the camera gave no video track").into());
-            }
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// The raw `RTCStatsReport` of the connection to a participant.
-    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "Promise<RTCStatsReport>")]
-    pub fn get_stats(
-        &self,
-        #[wasm_bindgen(js_name = participantId)] participant_id: &str,
-    ) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        let participant_id = participant_id.to_owned();
-        js::promise(async move {
-            let id = parse_id(&participant_id)?;
-            let pc = inner.borrow().peers.get(&id).map(Peer::connection);
-            let pc = pc.ok_or(Error::InvalidArgument("participantId: no connection to it"))?;
-            JsFuture::from(pc.get_stats())
-                .await
-                .map_err(|_| Error::Media("getStats failed").into())
-        })
-    }
-
     /// Leaves the consultation: tells the others (sealed), then closes every peer connection,
     /// stops local tracks, closes the relay socket and releases every timer and callback.
     /// A clinician passing `endForEveryone: true` ends it for all participants.
@@ -791,6 +580,341 @@ impl Consultation {
     }
 }
 
+// ----- the driver's side (pkg/src/call-driver.ts); not public API ----------------------------
+//
+// The driver feeds each IO event in, then drains `poll`. Every method here tolerates any
+// value JavaScript passes (a malformed one is ignored or refused), though only the driver
+// calls them.
+
+#[wasm_bindgen]
+impl Consultation {
+    /// Checks the join options: returns `relayUrl`'s URLs to connect to, in order.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = checkOptions, skip_typescript)]
+    pub fn check_options(options: &JsValue) -> Result<Vec<String>, JsError> {
+        Ok(parse_options(options)?.relay_urls)
+    }
+
+    /// The session's certificate, made ahead of need where it can be: resolves to
+    /// `[RTCCertificate, hash name, colon-hex digest]` (src/web/snippets/peer.js).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = makeCertificate, skip_typescript)]
+    pub fn make_certificate() -> Promise {
+        peer::create_certificate()
+    }
+
+    /// Makes the consultation from the join options and the session certificate's
+    /// fingerprint (`algorithm`, `value`); its IO is `driver`'s.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = open, skip_typescript)]
+    pub fn open(
+        options: &JsValue,
+        algorithm: String,
+        value: String,
+        offload: bool,
+        has_turn: bool,
+        driver: Driver,
+    ) -> Result<Consultation, JsError> {
+        let opening = Opening {
+            algorithm,
+            value,
+            offload,
+            has_turn,
+        };
+        Ok(Consultation {
+            inner: build(parse_options(options)?, opening, driver)?,
+        })
+    }
+
+    /// The next thing the driver must do, as `[kind, …]` (see `todo`), or `undefined` when
+    /// nothing is left (the public state is then brought up to date). The session's events
+    /// for the app are dispatched on the way.
+    #[doc(hidden)]
+    #[wasm_bindgen(skip_typescript)]
+    pub fn poll(&self) -> JsValue {
+        loop {
+            let output = {
+                let Ok(mut guard) = self.inner.try_borrow_mut() else {
+                    return JsValue::UNDEFINED;
+                };
+                if let Some(notice) = guard.notices.pop_front() {
+                    return notice;
+                }
+                guard.session.poll_output()
+            };
+            let Some(output) = output else {
+                update_state(&self.inner);
+                return JsValue::UNDEFINED;
+            };
+            if let Some(todo) = output_js(&self.inner, output) {
+                return todo;
+            }
+        }
+    }
+
+    /// The relay socket opened.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = relayOpened, skip_typescript)]
+    pub fn relay_opened(&self) {
+        input(&self.inner, |i, now| {
+            let _ = i.session.handle_relay_connected(now);
+        });
+    }
+
+    /// A binary message from the relay.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = relayMessage, skip_typescript)]
+    pub fn relay_message(&self, bytes: &[u8]) {
+        input(&self.inner, |i, now| {
+            let _ = i.session.handle_relay_message(bytes, now);
+        });
+    }
+
+    /// The relay socket closed with `code` (1006 for a drop, or a join that `stalled`): the
+    /// failover policy picks the next attempt (src/reconnect.rs). Returns the delay before
+    /// it, in ms; `undefined` when there is none (the join failed, or the visit ended).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = relayClosed, skip_typescript)]
+    pub fn relay_closed(&self, code: f64, stalled: bool) -> Option<f64> {
+        // A code outside u16 is no code the protocol knows: read it as a drop.
+        let code = js::u16_of(code).unwrap_or(1006);
+        let inner = &self.inner;
+        let (next, joined_once) = {
+            let mut guard = inner.try_borrow_mut().ok()?;
+            if guard.ended.is_some() {
+                return None;
+            }
+            let was_joined = guard.session.is_relay_joined();
+            guard.session.handle_relay_disconnected(now_ms());
+            (
+                guard.failover.handle_closed(code, was_joined),
+                guard.joined_once,
+            )
+        };
+        match (next, joined_once) {
+            (AfterClose::Retry, _) => {
+                let mut r = [0u8; 4];
+                let _ = js::random_bytes(&mut r);
+                let delay = inner
+                    .borrow_mut()
+                    .backoff
+                    .next_delay_ms(u32::from_le_bytes(r));
+                Some(delay as f64)
+            }
+            (AfterClose::GiveUp, false) => {
+                let err = if (4000..5000).contains(&code) {
+                    Error::Relay(code)
+                } else if stalled {
+                    Error::Network("the relay did not answer the join in time")
+                } else {
+                    Error::Network("the relay closed the connection before the join completed")
+                };
+                fail_join(inner, err);
+                None
+            }
+            (AfterClose::GiveUp, true) => {
+                dispatch(inner, "error", error_detail(&Error::Relay(code), None));
+                teardown(inner, "relay-refused");
+                None
+            }
+        }
+    }
+
+    /// The URL of the relay to connect to now (the failover policy's pick).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = relayUrl, skip_typescript)]
+    pub fn relay_url(&self) -> String {
+        let guard = self.inner.borrow();
+        // `failover` counts exactly `relay_urls.len()` URLs, so the index is always in range.
+        guard
+            .relay_urls
+            .get(guard.failover.current())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The device came back online, or the page became visible: the next attempt goes at once.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = resetBackoff, skip_typescript)]
+    pub fn reset_backoff(&self) {
+        self.inner.borrow_mut().backoff.reset();
+    }
+
+    /// The session's timer fired.
+    #[doc(hidden)]
+    #[wasm_bindgen(skip_typescript)]
+    pub fn timeout(&self) {
+        input(&self.inner, |i, now| i.session.handle_timeout(now));
+    }
+
+    /// An event of the connection to `peer`: `kind` and `a`, `b`, `c` as
+    /// pkg/src/peer.ts's `createPeer` reports them.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = peerEvent, skip_typescript)]
+    pub fn peer_event(&self, peer: &str, kind: u32, a: JsValue, b: JsValue, c: JsValue) {
+        if let (Ok(id), Some(event)) = (parse_id(peer), peer::peer_event(kind, a, b, c)) {
+            on_peer(&self.inner, id, event);
+        }
+    }
+
+    /// The local description a media request made on the connection to `peer`.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = localDescription, skip_typescript)]
+    pub fn local_description(&self, peer: &str, kind: &str, sdp: String) {
+        let kind = match kind {
+            "offer" => SdpKind::Offer,
+            "answer" => SdpKind::Answer,
+            _ => return,
+        };
+        if let Ok(id) = parse_id(peer) {
+            input(&self.inner, |i, now| {
+                let _ = i.session.handle_local_description(id, kind, &sdp, now);
+            });
+        }
+    }
+
+    /// A WebRTC negotiation step with `peer` failed: the session's negotiation timeout
+    /// retries; the app hears about it.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = negotiationFailed, skip_typescript)]
+    pub fn negotiation_failed(&self, peer: &str) {
+        let error = Error::Media("a WebRTC negotiation step failed");
+        dispatch(
+            &self.inner,
+            "error",
+            error_detail(&error, parse_id(peer).ok()),
+        );
+    }
+
+    /// No `RTCPeerConnection` could be made for `peer`.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = connectionFailed, skip_typescript)]
+    pub fn connection_failed(&self, peer: &str) {
+        let error = Error::Media("cannot create RTCPeerConnection");
+        dispatch(
+            &self.inner,
+            "error",
+            error_detail(&error, parse_id(peer).ok()),
+        );
+    }
+
+    /// What WebCrypto made of a frame from `peer`'s direct path (`body`, or `undefined` when
+    /// its tag did not verify), for the session (bulk crypto offload).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = directOpened, skip_typescript)]
+    pub fn direct_opened(&self, peer: &str, key_id: &str, seq: f64, body: Option<Vec<u8>>) {
+        let (Ok(id), Some(key_id)) = (parse_id(peer), js::parse_hex8(key_id)) else {
+            return;
+        };
+        if !(seq.is_finite() && seq >= 0.0) {
+            return;
+        }
+        let seq = seq as u64;
+        input(&self.inner, |i, now| {
+            let _ = match body {
+                Some(body) => i.session.handle_direct_opened(id, key_id, seq, &body, now),
+                None => i.session.handle_direct_open_failed(id, key_id, seq, now),
+            };
+        });
+    }
+
+    /// One stats sample of the connection to `peer` (pkg/src/peer.ts's
+    /// `qualityCounters`) for its monitor (src/quality.rs). Tells the app (`quality`, and
+    /// `videopaused` / `videoresumed` on a change) and returns the audio-only fallback's
+    /// decision for the driver to apply: 1 send video again, 0 stop sending it, -1 none.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = qualitySample, skip_typescript)]
+    pub fn quality_sample(&self, peer: &str, counters: &[f64]) -> i32 {
+        let Ok(id) = parse_id(peer) else { return -1 };
+        assess_quality(&self.inner, id, counters)
+    }
+
+    /// Asks the session to renegotiate with `peer` (after the driver changed its tracks).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = requestRenegotiation, skip_typescript)]
+    pub fn request_renegotiation(&self, peer: &str) {
+        if let Ok(id) = parse_id(peer) {
+            let _ = act(&self.inner, &mut |s, now| s.request_renegotiation(id, now));
+        }
+    }
+
+    /// Stops the local media consent does not cover (before a new connection gets tracks).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = enforceConsent, skip_typescript)]
+    pub fn enforce_consent(&self) {
+        enforce_consent(&self.inner);
+    }
+
+    /// Consent's refusal of sending local media of `kind` (`"audio"` or `"video"`): the
+    /// `ConsentDenied` error, or `undefined` when it may be sent.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = mediaRefusal, skip_typescript)]
+    pub fn media_refusal(&self, kind: &str) -> JsValue {
+        match media_category(kind).and_then(|c| consent_decision(&self.inner, c)) {
+            Some(d) if !d.allowed => JsError(CoreError::ConsentDenied(d.reason).into()).into(),
+            _ => JsValue::UNDEFINED,
+        }
+    }
+
+    /// The error of a media call the consultation's state refuses: `InvalidState` after the
+    /// end (`ended`), or without local media.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = stateError, skip_typescript)]
+    pub fn state_error(ended: bool) -> JsValue {
+        let e = if ended {
+            crate::signaling::SignalingError::Closed
+        } else {
+            crate::signaling::SignalingError::InvalidState
+        };
+        JsError(CoreError::Signaling(e).into()).into()
+    }
+
+    /// The local media the driver now sends (`startMedia`, `stopMedia`).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = setLocalStream, skip_typescript)]
+    pub fn set_local_stream(&self, stream: Option<MediaStream>) {
+        if let Ok(mut guard) = self.inner.try_borrow_mut() {
+            guard.local_stream = stream;
+        }
+    }
+
+    /// The shared screen this side sends, if any (the connections send it too).
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = ownScreen, skip_typescript)]
+    pub fn own_screen(&self) -> Option<MediaStream> {
+        self.inner.borrow().screen.own_stream().cloned()
+    }
+
+    /// Whether the relay accepted this consultation's join at least once.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = joinedOnce, skip_typescript)]
+    pub fn joined_once(&self) -> bool {
+        self.inner.borrow().joined_once
+    }
+
+    /// Whether this platform keeps one live capture per kind (iOS): the old camera must stop
+    /// before another opens (docs/BROWSERS.md).
+    #[doc(hidden)]
+    #[wasm_bindgen(getter = oneCapturePerKind, skip_typescript)]
+    pub fn one_capture_per_kind(&self) -> bool {
+        super::capabilities::platform().one_capture_per_kind()
+    }
+
+    /// Whether the consultation ended.
+    #[doc(hidden)]
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn ended(&self) -> bool {
+        self.inner.borrow().ended.is_some()
+    }
+
+    /// The join failed: the consultation ends (`relay-refused`).
+    #[doc(hidden)]
+    #[wasm_bindgen(skip_typescript)]
+    pub fn abandon(&self) {
+        teardown(&self.inner, "relay-refused");
+    }
+}
+
 // ----- inputs ----------------------------------------------------------------------------
 
 fn parse_id(s: &str) -> Result<ParticipantId, Error> {
@@ -801,8 +925,8 @@ fn parse_id(s: &str) -> Result<ParticipantId, Error> {
         ))
 }
 
-/// Runs a user action on the session, then pumps. The action is a `dyn` closure so that
-/// this body exists once in the wasm rather than once per action.
+/// Runs a user action on the session, then has the driver carry out its outputs. The action
+/// is a `dyn` closure so that this body exists once in the wasm rather than once per action.
 fn act(
     inner: &Shared,
     f: &mut dyn FnMut(&mut Session, u64) -> Result<(), SessionError>,
@@ -817,383 +941,95 @@ fn act(
     result.map_err(|e| JsError(e.into()))
 }
 
-/// Feeds one IO input into the session (errors are already reported as security events).
-fn input(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, u64)) {
-    let Some(inner) = weak.upgrade() else { return };
-    {
-        let Ok(mut guard) = inner.try_borrow_mut() else {
-            return;
-        };
-        if guard.ended.is_some() {
-            return;
-        }
+/// Feeds one IO input from the driver into the session (errors are already reported as
+/// security events); the driver drains `poll` after each.
+fn input(inner: &Shared, f: impl FnOnce(&mut Inner, u64)) {
+    let Ok(mut guard) = inner.try_borrow_mut() else {
+        return;
+    };
+    if guard.ended.is_none() {
         f(&mut guard, now_ms());
     }
-    pump(&inner);
 }
 
-/// Where the events of the first relay socket go: it opens before the consultation exists
-/// (while the certificate is made), so they wait here until `attach` hands them over.
-enum EarlySink {
-    Waiting(Vec<SocketEvent>),
-    Attached(Weak<RefCell<Inner>>),
-}
-
-/// The first relay socket's event slot (socket number 1).
-struct EarlySocket(Rc<RefCell<EarlySink>>);
-
-impl EarlySocket {
-    /// Starts connecting to `url`; `None` if no WebSocket could be made.
-    fn open(url: &str) -> Option<(Socket, Self)> {
-        let slot = Rc::new(RefCell::new(EarlySink::Waiting(Vec::new())));
-        let sink_slot = slot.clone();
-        let sink = move |event: SocketEvent| {
-            let weak = match &mut *sink_slot.borrow_mut() {
-                EarlySink::Waiting(events) => return events.push(event),
-                EarlySink::Attached(weak) => weak.clone(),
-            };
-            if weak
-                .upgrade()
-                .is_some_and(|i| i.borrow().socket_generation == 1)
-            {
-                on_socket(&weak, event);
-            }
-        };
-        Socket::connect(url, sink)
-            .ok()
-            .map(|socket| (socket, Self(slot)))
-    }
-
-    /// Hands the socket's events to `inner`, those that came while it was made first.
-    fn attach(self, inner: &Shared) {
-        let weak = Rc::downgrade(inner);
-        let waiting =
-            std::mem::replace(&mut *self.0.borrow_mut(), EarlySink::Attached(weak.clone()));
-        if let EarlySink::Waiting(events) = waiting {
-            for event in events {
-                on_socket(&weak, event);
-            }
-        }
-    }
-}
-
-/// Opens socket number `generation` to the relay; events of any other socket are ignored.
-fn open_socket(weak: &Weak<RefCell<Inner>>, url: &str, generation: u32) -> Result<Socket, JsValue> {
-    let weak = weak.clone();
-    let sink = move |event: SocketEvent| {
-        let current = weak
-            .upgrade()
-            .is_some_and(|i| i.borrow().socket_generation == generation);
-        if current {
-            on_socket(&weak, event);
-        }
+/// Has the driver drain `poll`. No borrow is held: the driver calls straight back in.
+fn pump(inner: &Shared) {
+    let driver = match inner.try_borrow() {
+        Ok(guard) => guard.driver.clone(),
+        Err(_) => return,
     };
-    Socket::connect(url, sink)
+    driver.wake();
 }
 
-fn connect(inner: &Shared) {
-    let weak = Rc::downgrade(inner);
-    let mut guard = inner.borrow_mut();
-    if guard.ended.is_some() {
-        return;
-    }
-    guard.reconnect_timer = None;
-    guard.socket_generation = guard.socket_generation.wrapping_add(1);
-    let generation = guard.socket_generation;
-    // `failover` counts exactly `relay_urls.len()` URLs, so the index is always in range.
-    let url = guard
-        .relay_urls
-        .get(guard.failover.current())
-        .cloned()
-        .unwrap_or_default();
-    match open_socket(&weak, &url, generation) {
-        Ok(socket) => guard.socket = Some(socket),
-        Err(_) => {
-            drop(guard);
-            fail_join(inner, Error::Network("cannot open a WebSocket to relayUrl"));
-            schedule_reconnect(inner);
-        }
-    }
-}
-
-fn on_socket(weak: &Weak<RefCell<Inner>>, event: SocketEvent) {
-    match event {
-        SocketEvent::Open => {
-            input(weak, |i, now| {
-                let _ = i.session.handle_relay_connected(now);
-            });
-            if let Some(inner) = weak.upgrade() {
-                start_warm_offer(&mut inner.borrow_mut());
-            }
-        }
-        SocketEvent::Message(bytes) => input(weak, |i, now| {
-            let _ = i.session.handle_relay_message(&bytes, now);
-        }),
-        SocketEvent::Closed { code, .. } => {
-            let Some(inner) = weak.upgrade() else { return };
-            let dropped = "the relay closed the connection before the join completed";
-            relay_closed(&inner, code, dropped);
-        }
-    }
-}
-
-/// The relay connection ended (closed with `code`, or 1006 for a drop or a join that timed
-/// out): the failover policy picks the URL of the next attempt, or ends the join or the
-/// visit when a retry cannot help (src/reconnect.rs, `Failover`). A join that fails on a
-/// drop rejects with `NetworkError` and the message `dropped`.
-fn relay_closed(inner: &Shared, code: u16, dropped: &'static str) {
-    let mut was_joined = false;
-    input(&Rc::downgrade(inner), |i, now| {
-        was_joined = i.session.is_relay_joined();
-        i.socket = None;
-        i.session.handle_relay_disconnected(now);
-    });
-    let (next, joined_once) = {
-        let mut guard = inner.borrow_mut();
-        if guard.ended.is_some() {
-            return;
-        }
-        (
-            guard.failover.handle_closed(code, was_joined),
-            guard.joined_once,
-        )
-    };
-    match (next, joined_once) {
-        (AfterClose::Retry, _) => schedule_reconnect(inner),
-        (AfterClose::GiveUp, false) => {
-            let err = if (4000..5000).contains(&code) {
-                Error::Relay(code)
-            } else {
-                Error::Network(dropped)
-            };
-            fail_join(inner, err);
-        }
-        (AfterClose::GiveUp, true) => {
-            dispatch(inner, "error", error_detail(&Error::Relay(code), None));
-            teardown(inner, "relay-refused");
-        }
-    }
-    update_state(inner);
-}
-
+/// Rejects the join with `error` (the driver's `[9, error]`; only the first counts there).
 fn fail_join(inner: &Shared, error: Error) {
-    let waiter = {
-        let mut guard = inner.borrow_mut();
-        guard.join_error.get_or_insert(error);
-        guard.join_waiter.take()
-    };
-    if let Some((_, reject)) = waiter {
-        let _ = reject.call0(&JsValue::UNDEFINED);
+    if let Ok(mut guard) = inner.try_borrow_mut() {
+        let notice = array(&[todo::JOIN_FAILED.into(), JsError(error).into()]);
+        guard.notices.push_back(notice);
     }
 }
 
-fn schedule_reconnect(inner: &Shared) {
-    let weak = Rc::downgrade(inner);
-    let mut guard = inner.borrow_mut();
-    if guard.ended.is_some() || guard.socket.is_some() || guard.reconnect_timer.is_some() {
-        return;
-    }
-    let mut r = [0u8; 4];
-    let _ = js::random_bytes(&mut r);
-    let delay = guard.backoff.next_delay_ms(u32::from_le_bytes(r));
-    guard.reconnect_timer = Timer::once(delay as f64, move || {
-        if let Some(inner) = weak.upgrade() {
-            inner.borrow_mut().reconnect_timer = None;
-            connect(&inner);
-        }
-    })
-    .ok();
-}
-
-#[wasm_bindgen(module = "/src/web/snippets/platform.js")]
-extern "C" {
-    /// Adds the `online` and `visibilitychange` listeners; returns the function removing them.
-    #[wasm_bindgen(js_name = hostListen)]
-    fn host_listen(
-        on_online: &Closure<dyn FnMut()>,
-        on_visibility: &Closure<dyn FnMut()>,
-    ) -> Function;
-}
-
-/// Reconnect at once when the device comes back online or the page becomes visible again
-/// (mobile browsers freeze background tabs and drop their sockets); local tracks the
-/// browser ended while the page was hidden are opened again.
-fn install_host_listeners(inner: &Shared) {
-    let listener = |online: bool| {
-        let weak = Rc::downgrade(inner);
-        Closure::<dyn FnMut()>::new(move || {
-            let Some(inner) = weak.upgrade() else { return };
-            let hidden = get(&get(&js_sys::global(), "document"), "hidden").as_bool() == Some(true);
-            let idle = inner.borrow().socket.is_none() && inner.borrow().joined_once;
-            if idle && !hidden {
-                inner.borrow_mut().backoff.reset();
-                connect(&inner);
-            }
-            if !online && !hidden {
-                js::spawn(Box::pin(reacquire_ended(inner.clone())));
-            }
-            if online {
-                // The network changed: the old candidate pairs may be gone.
-                let connected: Vec<ParticipantId> = inner
-                    .borrow()
-                    .session
-                    .peers()
-                    .iter()
-                    .filter(|p| p.in_call)
-                    .map(|p| p.id)
-                    .collect();
-                for id in connected {
-                    let _ = act(&inner, &mut |s, now| s.restart_ice(id, now));
-                }
-            }
-        })
-    };
-    let (online, visibility) = (listener(true), listener(false));
-    let detach = host_listen(&online, &visibility);
-    inner.borrow_mut().host_listeners = Some((detach, [online, visibility]));
-}
-
-/// Safari and iOS may end local capture while the page is in the background
-/// (docs/BROWSERS.md, Safari rule 3). Each kind whose local track ended is opened again with
-/// the constraints it had and sent in the old track's place on every connection
-/// (`replaceTrack`: no renegotiation); `localmediarestored` tells the app. A kind consent no
-/// longer covers stays off. Only ended kinds are asked for, so a live track of the other kind
-/// is never opened twice (iOS keeps one capture per kind, `Platform::one_capture_per_kind`),
-/// and an ended track is already stopped, so that order holds too.
-async fn reacquire_ended(inner: Shared) {
-    let stream = {
-        let i = inner.borrow();
-        if i.reacquiring || i.ended.is_some() {
-            return;
-        }
-        i.local_stream.clone()
-    };
-    let Some(stream) = stream else { return };
-    let ended = peer::ended_constraints(&stream);
-    let wanted = Object::new();
-    for kind in ["audio", "video"] {
-        let constraints = get(&ended, kind);
-        if !present(&constraints) {
-            continue;
-        }
-        let denied = media_category(kind)
-            .and_then(|c| consent_decision(&inner, c))
-            .is_some_and(|d| !d.allowed);
-        if denied {
-            peer::drop_tracks(&stream, kind);
-        } else {
-            set(&wanted, kind, constraints);
-        }
-    }
-    if Object::keys(&wanted).length() == 0 {
-        return;
-    }
-    inner.borrow_mut().reacquiring = true;
-    let fresh = get_user_media(&wanted.into()).await;
-    inner.borrow_mut().reacquiring = false;
-    let fresh = match fresh {
-        Ok(fresh) => fresh,
-        Err(e) => return dispatch(&inner, "error", error_detail(&e, None)),
-    };
-    // The call may have ended, or the app replaced its media, while the device opened.
-    let current = {
-        let i = inner.borrow();
-        i.ended.is_none() && i.local_stream.as_ref() == Some(&stream)
-    };
-    if !current {
-        peer::stop_tracks(&fresh);
-        return;
-    }
-    replace_tracks(&inner, &stream, &fresh).await;
-    for track in fresh.get_tracks().iter() {
-        let kind = get(&track, "kind");
-        dispatch(
-            &inner,
-            "localmediarestored",
-            object(&[("kind", kind), ("track", track)]),
-        );
-    }
+fn array(items: &[JsValue]) -> JsValue {
+    items.iter().collect::<Array>().into()
 }
 
 // ----- outputs ---------------------------------------------------------------------------
 
-/// Drains the session's outputs and carries them out. Borrows are short and never span a
-/// call into app code.
-fn pump(inner: &Shared) {
-    match inner.try_borrow_mut() {
-        Ok(mut guard) if !guard.pumping => guard.pumping = true,
-        _ => return,
-    }
-    drain_outputs(inner);
-    if let Ok(mut guard) = inner.try_borrow_mut() {
-        guard.pumping = false;
-    }
-    update_state(inner);
-}
-
-/// `pump`'s loop.
-fn drain_outputs(inner: &Shared) {
-    loop {
-        let output = match inner.try_borrow_mut() {
-            Ok(mut guard) => guard.session.poll_output(),
-            Err(_) => return,
-        };
-        let Some(output) = output else { break };
-        match output {
-            Output::Transmit(bytes) => {
-                if let Some(socket) = &inner.borrow().socket {
-                    socket.send(&bytes);
-                }
-            }
-            Output::Direct { peer, frame } => {
-                // Not sent now: the session sends it again (through the relay once the
-                // channel is reported closed).
-                if let Some(p) = inner.borrow().peers.get(&peer) {
-                    p.send_direct(&frame);
-                }
-            }
-            Output::OffloadKey {
-                peer,
-                key_id,
-                send,
-                key,
-            } => {
-                if let Some(bulk) = &inner.borrow().bulk {
-                    peer::import_bulk_key(
-                        bulk,
-                        &bulk_key_name(peer, key_id, send),
-                        &key.0[..],
-                        send,
-                    );
-                }
-            }
-            Output::DirectSeal {
-                peer,
-                key_id,
-                aad,
-                nonce,
-                plaintext,
-            } => {
-                let guard = inner.borrow();
-                if let (Some(bulk), Some(p)) = (&guard.bulk, guard.peers.get(&peer)) {
-                    let name = bulk_key_name(peer, key_id, true);
-                    p.seal_direct(bulk, &name, &aad, &nonce, &plaintext);
-                }
-            }
-            Output::DirectOpen {
-                peer,
-                key_id,
-                seq,
-                nonce,
-                frame,
-            } => {
-                open_direct(inner, peer, key_id, seq, &nonce, &frame);
-            }
-            Output::Timeout(at) => arm_timer(inner, at),
-            Output::Event(event) => on_event(inner, event),
-            Output::Media { peer, request } => on_media(inner, peer, request),
+/// One session output as the driver's `[kind, …]`; `None` for an event, which is handled
+/// here.
+fn output_js(inner: &Shared, output: Output) -> Option<JsValue> {
+    let hex = |p: ParticipantId| JsValue::from(js::hex(&p.0));
+    let bytes = |b: &[u8]| JsValue::from(Uint8Array::from(b));
+    Some(match output {
+        Output::Transmit(b) => array(&[todo::TRANSMIT.into(), bytes(&b)]),
+        Output::Direct { peer, frame } => array(&[todo::DIRECT.into(), hex(peer), bytes(&frame)]),
+        Output::OffloadKey {
+            peer,
+            key_id,
+            send,
+            key,
+        } => array(&[
+            todo::OFFLOAD_KEY.into(),
+            bulk_key_name(peer, key_id, send).into(),
+            bytes(&key.0[..]),
+            send.into(),
+        ]),
+        Output::DirectSeal {
+            peer,
+            key_id,
+            aad,
+            nonce,
+            plaintext,
+        } => array(&[
+            todo::DIRECT_SEAL.into(),
+            hex(peer),
+            bulk_key_name(peer, key_id, true).into(),
+            bytes(&aad),
+            bytes(&nonce),
+            bytes(&plaintext),
+        ]),
+        Output::DirectOpen {
+            peer,
+            key_id,
+            seq,
+            nonce,
+            frame,
+        } => array(&[
+            todo::DIRECT_OPEN.into(),
+            hex(peer),
+            bulk_key_name(peer, key_id, false).into(),
+            js::hex(&key_id).into(),
+            (seq as f64).into(),
+            bytes(&nonce),
+            bytes(&frame),
+        ]),
+        Output::Timeout(at) => array(&[todo::TIMEOUT.into(), (at as f64).into()]),
+        Output::Media { peer, request } => media_js(inner, peer, request),
+        Output::Event(event) => {
+            on_event(inner, event);
+            return None;
         }
-    }
+    })
 }
 
 /// The name under which the page's WebCrypto holds a key of the pair with `peer`.
@@ -1206,329 +1042,66 @@ fn bulk_key_name(peer: ParticipantId, key_id: [u8; 8], send: bool) -> String {
     )
 }
 
-/// Has WebCrypto decrypt a frame from `peer`'s direct path, and reports the outcome to the
-/// session once the frames before it are reported (bulk crypto offload).
-fn open_direct(
-    inner: &Shared,
-    peer: ParticipantId,
-    key_id: [u8; 8],
-    seq: u64,
-    nonce: &[u8],
-    frame: &[u8],
-) {
-    let Some(bulk) = inner.borrow().bulk.clone() else {
-        return;
-    };
-    let name = bulk_key_name(peer, key_id, false);
-    let opened = peer::open_direct(&bulk, &name, nonce, frame);
-    let weak = Rc::downgrade(inner);
-    js::spawn(Box::pin(async move {
-        let body = JsFuture::from(opened)
-            .await
-            .ok()
-            .and_then(|v| v.dyn_into::<Uint8Array>().ok());
-        input(&weak, |i, now| {
-            let _ = match body {
-                Some(body) => {
-                    i.session
-                        .handle_direct_opened(peer, key_id, seq, &body.to_vec(), now)
-                }
-                None => i.session.handle_direct_open_failed(peer, key_id, seq, now),
-            };
-        });
-    }));
-}
-
-/// Arms the session's timer for `at`. The next deadline is usually the one already armed
-/// (the keep-alive, a handshake timeout), so that timer is kept rather than cleared and
-/// re-created after every message.
-fn arm_timer(inner: &Shared, at: u64) {
-    if inner.borrow().timer_at == Some(at) {
-        return;
-    }
-    let weak = Rc::downgrade(inner);
-    let delay = at.saturating_sub(now_ms()) as f64;
-    let timer = Timer::once(delay, move || {
-        input(&weak, |i, now| {
-            i.timer_at = None;
-            i.session.handle_timeout(now)
-        });
-    });
-    let mut guard = inner.borrow_mut();
-    guard.timer_at = timer.is_ok().then_some(at);
-    guard.timer = timer.ok();
-}
-
-fn on_media(inner: &Shared, id: ParticipantId, request: MediaRequest) {
-    if request == MediaRequest::ClosePeer {
-        let closed = {
-            let mut guard = inner.borrow_mut();
-            guard.remote_streams.remove(&id);
-            guard.peers.remove(&id)
-        };
-        // Its channel's handlers are gone with it: no close event tells the files.
-        drop(closed);
-        super::files::route_changed(inner, id, false);
-        return;
-    }
-    {
-        let guard = inner.borrow();
-        if request == MediaRequest::Prepare
-            && guard.spare.is_some()
-            && !guard.peers.contains_key(&id)
-        {
-            // The spare is that prepared connection already. It stays unassigned until the
-            // first real request, so that it can make its offer meanwhile (`warm_spare_soon`).
-            return;
-        }
-    }
-    if !inner.borrow().peers.contains_key(&id) {
-        enforce_consent(inner);
-    }
-    let start = {
-        let mut guard = inner.borrow_mut();
-        if !guard.peers.contains_key(&id) {
-            let (peer, warm) = match guard.spare.take() {
-                Some(Spare {
-                    peer,
-                    handoff,
-                    warm,
-                }) => {
-                    if warm.is_none() {
-                        handoff.owner.set(Some(id));
-                    }
-                    (Ok(peer), warm.map(|offer| (offer, handoff)))
-                }
-                None => {
-                    let weak = Rc::downgrade(inner);
-                    (bare_peer(&guard, move |e| on_peer(&weak, id, e)), None)
-                }
-            };
-            match peer {
-                Ok(mut p) => {
-                    // A spare may hold tracks the local media no longer has, or lack some.
-                    sync_tracks(&p, &guard);
-                    if let Some((offer, handoff)) = warm {
-                        let weak = Rc::downgrade(inner);
-                        p.warm = Some(peer::WarmStart {
-                            usable: None,
-                            offer,
-                            release: Box::new(move |keep| handoff.hand_to(&weak, id, keep)),
-                        });
-                    }
-                    guard.peers.insert(id, p);
-                }
-                Err(_) => {
-                    drop(guard);
-                    dispatch(
-                        inner,
-                        "error",
-                        error_detail(&Error::Media("cannot create RTCPeerConnection"), Some(id)),
-                    );
-                    return;
-                }
-            }
-        }
-        let Some(p) = guard.peers.get_mut(&id) else {
-            return;
-        };
-        if request == MediaRequest::Prepare {
-            return; // Creating the connection above was the whole request.
-        }
-        // A warm offer answers the first request itself when that asks for an offer of the
-        // same tracks; otherwise it is rolled back before the request runs (`drain_media`).
-        let same_tracks = p.warm.as_ref().is_some_and(|w| p.still_offers(&w.offer));
-        let answered = match p.warm.as_mut() {
-            Some(w) if w.usable.is_none() => {
-                let first_offer = request == (MediaRequest::CreateOffer { ice_restart: false });
-                *w.usable.insert(first_offer && same_tracks)
-            }
-            _ => false,
-        };
-        if !answered {
-            p.queue.push_back(request);
-        }
-        !std::mem::replace(&mut p.busy, true)
-    };
-    if start {
-        js::spawn(Box::pin(drain_media(Rc::downgrade(inner), id)));
-    }
-}
-
-/// A connection with the app's ICE configuration and no tracks yet, whose events go to
-/// `sink`.
-fn bare_peer(guard: &Inner, sink: impl Fn(PeerEvent) + 'static) -> Result<Peer, JsValue> {
-    let monitor = if guard.audio_only_fallback {
-        crate::quality::Monitor::new()
-    } else {
-        crate::quality::Monitor::without_fallback()
-    };
-    Peer::new(
-        &guard.ice_servers,
-        guard.relay_only,
-        &guard.certificate,
-        monitor,
-        sink,
-    )
-}
-
-/// Makes a spare connection unless there is one (see [`Spare`]).
-fn make_spare(inner: &Shared) {
-    let mut guard = inner.borrow_mut();
-    if guard.spare.is_some() || guard.ended.is_some() {
-        return;
-    }
-    let handoff = Handoff::default();
-    let route = handoff.clone();
-    let weak = Rc::downgrade(inner);
-    if let Ok(peer) = bare_peer(&guard, move |e| route.route(&weak, e)) {
-        // Local tracks go in now too (receive-only transceivers never do: a remote offer
-        // would not reuse them, see `on_media`).
-        if let Some(stream) = &guard.local_stream {
-            peer.add_stream(stream);
-        }
-        guard.spare = Some(Spare {
-            peer,
-            handoff,
-            warm: None,
-        });
-    }
-}
-
-/// A patient or guest offers first to the clinician (the session's rule): its spare makes
-/// that offer at join, and holds it until the clinician is verified and admits it. Should
-/// the spare have been used or replaced meanwhile, the clinician's verified hello starts a
-/// new one, in a task of its own: an admission already queued behind the hello is handled
-/// first (offering on demand then), instead of waiting ~10 ms behind an offer the page's
-/// thread is busy making (measured with the call set-up trace, docs/BENCHMARKS.md).
-fn warm_spare_soon(inner: &Shared) {
-    let weak = Rc::downgrade(inner);
-    let timer = Timer::once(0.0, move || {
-        if let Some(inner) = weak.upgrade() {
-            start_warm_offer(&mut inner.borrow_mut());
-        }
-    });
-    inner.borrow_mut().warm_timer = timer.ok();
-}
-
-/// Makes the spare's offer, unless this side is the clinician (which answers) or the spare
-/// already holds one.
-fn start_warm_offer(guard: &mut Inner) {
-    if guard.session.role() == Role::Clinician || guard.ended.is_some() {
-        return;
-    }
-    let no_tracks = guard.local_stream.is_none();
-    if let Some(spare) = guard.spare.as_mut()
-        && spare.warm.is_none()
-    {
-        if no_tracks {
-            spare.peer.receive_audio_and_video();
-        }
-        spare.warm = Some(spare.peer.start_offer());
-    }
-}
-
-/// Replaces a used spare in a quiet moment: a second after a participant connected, when the
-/// call set-up that used it is over.
-fn replenish_spare_later(inner: &Shared) {
-    let weak = Rc::downgrade(inner);
-    let timer = Timer::once(1_000.0, move || {
-        if let Some(inner) = weak.upgrade() {
-            make_spare(&inner);
-        }
-    });
-    inner.borrow_mut().spare_timer = timer.ok();
-}
-
-/// Executes a peer's media requests one after another.
-/// What `drain_media` runs next: a warm offer to settle first, then the requests in order.
-enum Step {
-    Warm(peer::WarmStart),
-    Request(MediaRequest),
-}
-
-async fn drain_media(weak: Weak<RefCell<Inner>>, id: ParticipantId) {
-    loop {
-        let Some(inner) = weak.upgrade() else { return };
-        let next = {
-            let mut guard = inner.borrow_mut();
-            let Some(p) = guard.peers.get_mut(&id) else {
-                return;
-            };
-            let pc = p.connection();
-            if let Some(warm) = p.warm.take() {
-                (pc, Step::Warm(warm))
+/// A media request as the driver's `[6, peer, op, a, b, c]`. Closing a connection forgets
+/// what this side kept of it (its stream, monitor and direct path) first.
+fn media_js(inner: &Shared, peer: ParticipantId, request: MediaRequest) -> JsValue {
+    let none = || JsValue::UNDEFINED;
+    let (op, a, b, c): (u32, JsValue, JsValue, JsValue) = match request {
+        MediaRequest::CreateOffer { ice_restart } => (0, ice_restart.into(), none(), none()),
+        MediaRequest::CreateAnswer => (1, none(), none(), none()),
+        MediaRequest::SetRemoteDescription { kind, sdp } => {
+            let kind = if kind == SdpKind::Offer {
+                "offer"
             } else {
-                match p.queue.pop_front() {
-                    Some(r) => (pc, Step::Request(r)),
-                    None => {
-                        p.busy = false;
-                        return;
-                    }
-                }
-            }
-        };
-        drop(inner);
-        let (pc, request) = match next {
-            (pc, Step::Request(r)) => (pc, r),
-            (pc, Step::Warm(warm)) => {
-                let usable = warm.usable == Some(true);
-                let deliver = |sdp: String| {
-                    input(&weak, |i, now| {
-                        let _ = i
-                            .session
-                            .handle_local_description(id, SdpKind::Offer, &sdp, now);
-                    });
-                };
-                if !warm.settle(&pc, deliver).await && usable {
-                    // The offer failed: make it the usual way.
-                    let request = MediaRequest::CreateOffer { ice_restart: false };
-                    if let Some(inner) = weak.upgrade()
-                        && let Some(p) = inner.borrow_mut().peers.get_mut(&id)
-                    {
-                        p.queue.push_front(request);
-                    }
-                }
-                continue;
-            }
-        };
-        match peer::execute(&pc, request).await {
-            Ok(MediaOutcome::LocalDescription(kind, sdp)) => input(&weak, |i, now| {
-                let _ = i.session.handle_local_description(id, kind, &sdp, now);
-            }),
-            Ok(MediaOutcome::Done) => {}
-            Err(_) => {
-                // The session's negotiation timeout retries; the app hears about it.
-                if let Some(inner) = weak.upgrade() {
-                    dispatch(
-                        &inner,
-                        "error",
-                        error_detail(&Error::Media("a WebRTC negotiation step failed"), Some(id)),
-                    );
-                }
-            }
+                "answer"
+            };
+            (2, kind.into(), sdp.into(), none())
         }
-    }
+        MediaRequest::AddIceCandidate(c) => (
+            3,
+            c.candidate.into(),
+            c.sdp_mid.map_or(JsValue::NULL, JsValue::from),
+            c.sdp_mline_index.map_or(JsValue::NULL, JsValue::from),
+        ),
+        MediaRequest::Rollback => (4, none(), none(), none()),
+        MediaRequest::Prepare => (5, none(), none(), none()),
+        MediaRequest::ClosePeer => {
+            if let Ok(mut guard) = inner.try_borrow_mut() {
+                guard.remote_streams.remove(&peer);
+                guard.monitors.remove(&peer);
+                guard.direct.remove(&peer);
+            }
+            super::files::route_changed(inner, peer, false);
+            (6, none(), none(), none())
+        }
+    };
+    array(&[
+        todo::MEDIA.into(),
+        js::hex(&peer.0).into(),
+        op.into(),
+        a,
+        b,
+        c,
+    ])
 }
 
-fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
+fn on_peer(inner: &Shared, id: ParticipantId, event: PeerEvent) {
     match event {
-        PeerEvent::Candidate(c) => input(weak, |i, now| {
+        PeerEvent::Candidate(c) => input(inner, |i, now| {
             let _ = i.session.handle_local_candidate(id, c, now);
         }),
         PeerEvent::Ice(state) => {
-            input(weak, |i, now| {
+            input(inner, |i, now| {
                 let _ = i.session.handle_ice_state(id, state, now);
             });
             let up = matches!(state, IceState::Connected | IceState::Completed);
-            direct_changed(weak, id, |p| p.ice_up = up);
+            direct_changed(inner, id, |d| d.1 = up);
         }
-        PeerEvent::Direct(open) => direct_changed(weak, id, |p| p.channel_open = open),
-        PeerEvent::DirectFrame(frame) => input(weak, |i, now| {
+        PeerEvent::Direct(open) => direct_changed(inner, id, |d| d.0 = open),
+        PeerEvent::DirectFrame(frame) => input(inner, |i, now| {
             let _ = i.session.handle_direct_frame(id, &frame, now);
         }),
         PeerEvent::Track(track, sender_stream) => {
-            let Some(inner) = weak.upgrade() else { return };
             let screen = sender_stream
                 .as_ref()
                 .is_some_and(|s| inner.borrow_mut().screen.claim(id, s));
@@ -1553,10 +1126,9 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
                 ("stream", stream.into()),
                 ("screen", screen.into()),
             ]);
-            dispatch(&inner, "track", detail);
+            dispatch(inner, "track", detail);
         }
         PeerEvent::IceError { code, text, url } => {
-            let Some(inner) = weak.upgrade() else { return };
             // 701 is "host unreachable" noise for candidates that cannot work; real server
             // refusals (401 wrong credential, 403 forbidden) are what the app must see.
             if code != 701 {
@@ -1571,7 +1143,7 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
                     "message",
                     format!("ICE server error {code}: {text}"),
                 );
-                dispatch(&inner, "error", detail);
+                dispatch(inner, "error", detail);
             }
         }
     }
@@ -1580,19 +1152,29 @@ fn on_peer(weak: &Weak<RefCell<Inner>>, id: ParticipantId, event: PeerEvent) {
 /// The direct path to `id` is its data channel open while ICE is connected (during an ICE
 /// restart the channel stays open but carries nothing): when that changes, the session and
 /// the file transfers are told, and bulk data takes the direct path or the relay.
-fn direct_changed(weak: &Weak<RefCell<Inner>>, id: ParticipantId, f: impl FnOnce(&mut Peer)) {
-    let Some(inner) = weak.upgrade() else { return };
+fn direct_changed(inner: &Shared, id: ParticipantId, f: impl FnOnce(&mut (bool, bool))) {
     let up = {
         let Ok(mut guard) = inner.try_borrow_mut() else {
             return;
         };
-        let Some(p) = guard.peers.get_mut(&id) else {
+        if guard.ended.is_some() {
             return;
-        };
-        f(p);
-        p.channel_open && p.ice_up
+        }
+        let mut state = guard.direct.get(&id).copied().unwrap_or_default();
+        f(&mut state);
+        guard.direct.insert(id, state);
+        state.0 && state.1
     };
-    super::files::route_changed(&inner, id, up);
+    super::files::route_changed(inner, id, up);
+}
+
+/// Queues a notice for the driver (see `todo`), about `peer` if given.
+fn notice(inner: &Shared, kind: u32, peer: Option<ParticipantId>) {
+    let mut items = vec![JsValue::from(kind)];
+    items.extend(peer.map(|p| JsValue::from(js::hex(&p.0))));
+    if let Ok(mut guard) = inner.try_borrow_mut() {
+        guard.notices.push_back(array(&items));
+    }
 }
 
 fn on_event(inner: &Shared, event: Event) {
@@ -1600,25 +1182,20 @@ fn on_event(inner: &Shared, event: Event) {
     match event {
         Event::PhaseChanged(_) | Event::RelayLost => {}
         Event::RelayConnected => {
-            let waiter = {
+            {
                 let mut guard = inner.borrow_mut();
                 guard.joined_once = true;
                 guard.backoff.reset();
                 guard.failover.handle_joined();
-                guard.join_waiter.take()
-            };
-            if let Some((resolve, _)) = waiter {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
+                // The driver resolves the join, makes a clinician's spare connection (while
+                // the first hellos are on their way) and starts the quality probe.
+                guard.notices.push_back(array(&[todo::JOINED.into()]));
             }
-            // A clinician's spare connection is made now, while the first hellos are on
-            // their way (a patient's or guest's was made at join, with its offer).
-            make_spare(inner);
-            start_quality_probe(inner);
             super::files::resume_stalled(inner);
         }
         Event::RelayStalled => {
-            // Read as a drop; the socket is closed (and its handlers detached) here.
-            relay_closed(inner, 1006, "the relay did not answer the join in time");
+            // Read as a drop: the driver closes the socket, then reports it closed.
+            notice(inner, todo::STALLED, None);
         }
         Event::RelayError { code } => {
             if inner.borrow().joined_once {
@@ -1629,7 +1206,7 @@ fn on_event(inner: &Shared, event: Event) {
         }
         Event::PeerJoined { peer, role, .. } => {
             if role == Role::Clinician {
-                warm_spare_soon(inner);
+                notice(inner, todo::WARM_SOON, None);
             }
             let info = inner.borrow().session.peer(peer);
             if let Some(p) = info {
@@ -1660,7 +1237,7 @@ fn on_event(inner: &Shared, event: Event) {
             object(&[("participantId", hex(peer))]),
         ),
         Event::PeerConnected { peer } => {
-            replenish_spare_later(inner);
+            notice(inner, todo::REPLENISH, None);
             dispatch(
                 inner,
                 "participantconnected",
@@ -1671,7 +1248,7 @@ fn on_event(inner: &Shared, event: Event) {
         }
         Event::PeerUnreachable { peer } => {
             // The likely reason, from the app's ICE configuration.
-            let (reason, error) = if peer::has_turn_server(&inner.borrow().ice_servers) {
+            let (reason, error) = if inner.borrow().has_turn {
                 (
                     "blocked",
                     Error::Network(
@@ -1712,9 +1289,7 @@ fn on_event(inner: &Shared, event: Event) {
                 "participantleft",
                 object(&[("participantId", hex(peer)), ("reason", reason.into())]),
             );
-            if let Some(bulk) = &inner.borrow().bulk {
-                peer::forget_bulk_peer(bulk, &js::hex(&peer.0));
-            }
+            notice(inner, todo::PEER_LEFT, Some(peer));
             super::recording::peer_left(inner, peer);
             super::files::peer_left(inner, peer);
             super::screen::peer_left(inner, peer);
@@ -1875,7 +1450,9 @@ fn public_state(i: &Inner) -> &'static str {
     }
 }
 
-/// Releases everything: peer connections, local tracks, the socket, timers, listeners.
+/// Ends the consultation on this side: its recording and screen share stop, its local
+/// tracks stop, and the driver releases the connections, the socket, the timers and the
+/// listeners (`[13]`).
 fn teardown(inner: &Shared, reason: &'static str) {
     if inner.borrow().ended.is_none() {
         super::recording::hung_up(inner);
@@ -1889,166 +1466,82 @@ fn teardown(inner: &Shared, reason: &'static str) {
         guard.ended = Some(reason);
         // The visit is over for this page: a reload must not resume it.
         super::resume::clear(&guard.room);
-        guard.peers.clear();
-        guard.spare = None;
-        guard.spare_timer = None;
-        guard.warm_timer = None;
         guard.remote_streams.clear();
+        guard.monitors.clear();
+        guard.direct.clear();
         if let Some(stream) = guard.local_stream.take() {
             peer::stop_tracks(&stream);
         }
-        guard.socket = None;
-        guard.timer = None;
-        guard.timer_at = None;
-        guard.reconnect_timer = None;
-        guard.quality_timer = None;
-        if let Some((detach, _listeners)) = guard.host_listeners.take() {
-            let _ = detach.call0(&JsValue::UNDEFINED);
-        }
+        guard.notices.push_back(array(&[todo::ENDED.into()]));
     }
     update_state(inner);
-}
-
-// ----- media helpers -----------------------------------------------------------------------
-
-async fn get_user_media(constraints: &JsValue) -> Result<MediaStream, Error> {
-    match JsFuture::from(peer::open_media(constraints)).await {
-        Ok(stream) => stream
-            .dyn_into()
-            .map_err(|_| Error::Media("the camera or microphone could not be opened")),
-        Err(e) => Err(match get(&e, "name").as_string().as_deref() {
-            Some("Unsupported") => Error::Unsupported(
-                "camera and microphone access (navigator.mediaDevices) is missing",
-            ),
-            Some("NotAllowedError") | Some("SecurityError") => {
-                Error::PermissionDenied("camera or microphone access was refused")
-            }
-            Some("NotFoundError") | Some("OverconstrainedError") => {
-                Error::Media("no matching camera or microphone")
-            }
-            Some("NotReadableError") => {
-                Error::Media("the camera or microphone is in use by another application")
-            }
-            _ => Error::Media("the camera or microphone could not be opened"),
-        }),
-    }
-}
-
-/// Sends each track of `fresh` in place of `stream`'s track of its kind on every connection
-/// (`replaceTrack`, no renegotiation) and puts it in `stream`; false when `fresh` had none.
-async fn replace_tracks(inner: &Shared, stream: &MediaStream, fresh: &MediaStream) -> bool {
-    let pcs: Vec<_> = inner
-        .borrow()
-        .peers
-        .values()
-        .map(Peer::connection)
-        .collect();
-    let screen = inner.borrow().screen.own_stream().cloned();
-    let placed = JsFuture::from(peer::replace_tracks(stream, fresh, pcs, screen)).await;
-    placed
-        .ok()
-        .and_then(|v| v.as_f64())
-        .is_some_and(|n| n > 0.0)
-}
-
-/// Sends on `p` exactly the local media's tracks and the shared screen's, and receives
-/// both kinds whatever is sent.
-fn sync_tracks(p: &Peer, guard: &Inner) {
-    let screen = guard.screen.own_stream();
-    p.remove_tracks_not_in(guard.local_stream.as_ref(), screen);
-    match &guard.local_stream {
-        Some(stream) => p.add_stream(stream),
-        None => p.receive_audio_and_video(),
-    }
-    if let Some(screen) = screen {
-        p.add_stream(screen);
-    }
+    pump(inner);
 }
 
 /// Brings every peer connection in line with the local stream and the shared screen, and
-/// renegotiates.
+/// renegotiates (the driver's work: it holds the connections).
 fn renegotiate_all(inner: &Shared) {
-    let ids: Vec<ParticipantId> = {
-        let guard = inner.borrow();
-        for p in guard.peers.values() {
-            sync_tracks(p, &guard);
-        }
-        guard.peers.keys().copied().collect()
+    let driver = match inner.try_borrow() {
+        Ok(guard) => guard.driver.clone(),
+        Err(_) => return,
     };
-    for id in ids {
-        let _ = act(inner, &mut |s, now| s.request_renegotiation(id, now));
-    }
+    driver.renegotiate();
 }
 
 // ----- network quality ---------------------------------------------------------------------
 
-fn start_quality_probe(inner: &Shared) {
-    if inner.borrow().quality_timer.is_some() {
-        return;
-    }
-    let weak = Rc::downgrade(inner);
-    let timer = Timer::once(QUALITY_INTERVAL_MS, move || {
-        let Some(inner) = weak.upgrade() else { return };
-        inner.borrow_mut().quality_timer = None;
-        if inner.borrow().ended.is_some() {
-            return;
-        }
-        let connected: Vec<(ParticipantId, web_sys::RtcPeerConnection)> = {
-            let guard = inner.borrow();
-            let up: Vec<ParticipantId> = guard
-                .session
-                .peers()
-                .iter()
-                .filter(|p| p.connected)
-                .map(|p| p.id)
-                .collect();
-            guard
-                .peers
-                .iter()
-                .filter(|(id, _)| up.contains(id))
-                .map(|(id, p)| (*id, p.connection()))
-                .collect()
-        };
-        for (id, pc) in connected {
-            let weak = weak.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(sample) = peer::quality_sample(&pc).await {
-                    assess_quality(&weak, id, &pc, sample);
-                }
-            });
-        }
-        start_quality_probe(&inner);
-    });
-    inner.borrow_mut().quality_timer = timer.ok();
-}
-
-/// Feeds one stats sample of the connection to `id` to its monitor (src/quality.rs), applies
-/// the audio-only fallback's decision, and tells the app: `videopaused` / `videoresumed`
-/// when it changes, and `quality` every time.
-fn assess_quality(
-    weak: &Weak<RefCell<Inner>>,
-    id: ParticipantId,
-    pc: &web_sys::RtcPeerConnection,
-    (sample, frames_decoded): (crate::quality::Sample, Option<f64>),
-) {
-    let Some(inner) = weak.upgrade() else { return };
+/// Feeds one stats sample of the connection to `id` to its monitor (src/quality.rs), tells
+/// the peer and the app (`videopaused` / `videoresumed` when the audio-only fallback's
+/// decision changes, `quality` every time), and returns that decision for the driver: 1 send
+/// video again, 0 stop sending it, -1 none.
+fn assess_quality(inner: &Shared, id: ParticipantId, counters: &[f64]) -> i32 {
+    let count = |i: usize| {
+        counters
+            .get(i)
+            .copied()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map_or(0, |x| x as u64)
+    };
+    let finite = |i: usize| {
+        counters
+            .get(i)
+            .copied()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+    };
+    let sample = crate::quality::Sample {
+        rtt_ms: finite(0),
+        packets_received: count(1),
+        packets_lost: count(2),
+        packets_sent: count(3),
+        packets_sent_lost: count(4),
+        available_outgoing_kbps: finite(5).map(|k| k.min(f64::from(u32::MAX)) as u32),
+    };
+    let frames_decoded = finite(6);
     let assessment = {
-        let mut guard = inner.borrow_mut();
+        let Ok(mut guard) = inner.try_borrow_mut() else {
+            return -1;
+        };
         if guard.ended.is_some() {
-            return;
+            return -1;
         }
         let now = now_ms();
-        // The same connection only: a reset may have replaced it while stats were read.
-        let assessment = match guard.peers.get_mut(&id) {
-            Some(p) if p.connection() == *pc => {
-                let a = p.monitor.handle_sample(sample, now);
-                if let Some(decision) = a.decision {
-                    p.set_video_sending(decision == crate::quality::Decision::ResumeVideo);
+        let fallback = guard.audio_only_fallback;
+        let monitor = match guard.monitors.get_mut(&id) {
+            Some(m) => m,
+            None => {
+                let m = if fallback {
+                    Monitor::new()
+                } else {
+                    Monitor::without_fallback()
+                };
+                guard.monitors.insert(id, m);
+                match guard.monitors.get_mut(&id) {
+                    Some(m) => m,
+                    None => return -1,
                 }
-                a
             }
-            _ => return,
         };
+        let assessment = monitor.handle_sample(sample, now);
         if assessment.decision.is_some() {
             // The peer shows it too (a signal over the sealed session).
             let _ = guard
@@ -2058,7 +1551,7 @@ fn assess_quality(
         assessment
     };
     if assessment.decision.is_some() {
-        pump(&inner);
+        pump(inner);
     }
     let participant = JsValue::from(js::hex(&id.0));
     if let Some(decision) = assessment.decision {
@@ -2071,7 +1564,7 @@ fn assess_quality(
             ("reason", "bandwidth".into()),
             ("direction", "sending".into()),
         ]);
-        dispatch(&inner, kind, detail);
+        dispatch(inner, kind, detail);
     }
     let detail = object(&[
         ("participantId", participant),
@@ -2092,11 +1585,15 @@ fn assess_quality(
             set(&detail, key, JsValue::from(v));
         }
     }
-    dispatch(&inner, "quality", detail);
+    dispatch(inner, "quality", detail);
+    match assessment.decision {
+        Some(crate::quality::Decision::ResumeVideo) => 1,
+        Some(crate::quality::Decision::PauseVideo) => 0,
+        None => -1,
+    }
 }
 
 // ----- JS values ---------------------------------------------------------------------------
-
 fn dispatch(inner: &Shared, kind: &str, detail: Object) {
     let events = inner.borrow().events.clone();
     fire(&events, kind, &detail);

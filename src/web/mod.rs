@@ -10,12 +10,12 @@
 //! | --- | --- |
 //! | `capabilities` | `capabilities()`, `requireCapabilities()` |
 //! | `consent`, `idb` | `ConsentManager`, `ConsentReplica`, `verifyLedger`; IndexedDB persistence; sync over a consultation |
-//! | `consultation` | `Consultation`: the session driver (relay socket, peer connections, timers) |
+//! | `consultation` | `Consultation`: the session and what is decided around it; its IO is pkg/src/call-driver.ts |
 //! | `devices` | `parseMeasurement`, `captureReading`, `measurementToFhir`, `DeviceSession` (Web Bluetooth), `DeviceBridge`, `ReadingShare`, `ReadingReceiver` |
 //! | `invite` | `createInvite()` |
 //! | `recording` | `Consultation.startRecording()`, `Recording`, the recording indicator: the recording consent enforcement point |
 //! | `screen` | `Consultation.startScreenShare()`, `stopScreenShare()`, the screen-share indicator and telling the screen track from the camera |
-//! | `peer`, `socket`, `timer` | owned wrappers of `RTCPeerConnection`, `WebSocket`, `setTimeout` (the first two over `snippets/peer.js` and `snippets/platform.js`) |
+//! | `peer`, `timer` | reading a peer connection's events, the media helpers of `snippets/peer.js`; an owned `setTimeout` |
 //! | `js` | reading JS objects; core values (readings, FHIR resources, consent records) into JS values with serde-wasm-bindgen |
 
 // Shared by both modules.
@@ -52,8 +52,6 @@ mod relay_url;
 mod resume;
 #[cfg(feature = "web-call")]
 mod screen;
-#[cfg(feature = "web-call")]
-mod socket;
 
 // The devices module (feature `web-devices`).
 #[cfg(feature = "web-devices")]
