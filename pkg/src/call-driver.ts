@@ -26,8 +26,7 @@ interface Core {
   timeout(): void;
   peerEvent(peer: string, kind: number, a: unknown, b: unknown, c: unknown): void;
   localDescription(peer: string, kind: string, sdp: string): void;
-  negotiationFailed(peer: string): void;
-  connectionFailed(peer: string): void;
+  mediaFailed(peer: string, connection: boolean): void;
   directOpened(peer: string, keyId: string, seq: number, body: Uint8Array | undefined): void;
   qualitySample(peer: string, counters: Float64Array): number;
   requestRenegotiation(peer: string): void;
@@ -40,7 +39,8 @@ interface Core {
 
 /** The wasm class's hidden statics. */
 const Wasm = wasm.Consultation as unknown as {
-  checkOptions(options: unknown): string[];
+  relayUrls(value: unknown): string[];
+  checkOptions(options: unknown): void;
   makeCertificate(): Promise<[RTCCertificate, string, string]>;
   open(options: unknown, algorithm: string, value: string, offload: boolean, hasTurn: boolean, driver: CallDriver): wasm.Consultation;
   stateError(ended: boolean): unknown;
@@ -152,17 +152,21 @@ const DRIVERS = new WeakMap<object, CallDriver>();
 export const driverOf = (core: object): CallDriver | undefined => DRIVERS.get(core);
 
 /**
- * Joins: checks the options, opens the relay socket at once (its handshake then runs while
- * the certificate is made and the keys derived), makes the consultation and resolves once
- * the relay accepted the join.
+ * Joins: opens the relay socket at once (its handshake then runs while the certificate is
+ * made and the keys derived), makes the consultation (which checks the options) and
+ * resolves once the relay accepted the join.
  */
 export async function joinCall(options: JoinOptions): Promise<wasm.Consultation> {
-  const urls = Wasm.checkOptions(options);
+  const urls = Wasm.relayUrls(options.relayUrl);
   const driver = new CallDriver(options);
   driver.openSocket(urls[0]);
   let core: wasm.Consultation;
   try {
-    const [cert, algorithm, value] = await certificate();
+    // Bad options are refused as such even where WebRTC is missing.
+    const [cert, algorithm, value] = await certificate().catch((e: unknown) => {
+      Wasm.checkOptions(options);
+      throw e;
+    });
     driver.certificate = cert;
     core = Wasm.open(options, algorithm, value, driver.bulk !== null, peer.hasTurnServer(options.iceServers), driver);
   } catch (e) {
@@ -221,8 +225,8 @@ export class CallDriver {
     this.#installHostListeners();
     // A patient's or guest's first connection is made now, while the socket's handshake is
     // in flight, and its offer once the socket is open, while the welcome and the hellos
-    // cross: `setLocalDescription` starts ICE gathering, which held up the socket's opening
-    // when it ran alongside (docs/BENCHMARKS.md, "Call set-up").
+    // cross: `setLocalDescription` started earlier delays the socket's open event by its
+    // own work (~8 ms, traces in docs/BENCHMARKS.md, "Call set-up").
     if (core.role !== 'clinician') this.#makeSpare();
     const early = this.#early;
     this.#early = [];
@@ -700,7 +704,7 @@ export class CallDriver {
       this.#spare = undefined;
       const pc = spare?.pc ?? this.#barePeer((kind, a, b, c) => this.#peerEvent(id, kind, a, b, c));
       if (!pc) {
-        this.#c.connectionFailed(id);
+        this.#c.mediaFailed(id, true);
         this.#pump();
         return;
       }
@@ -771,7 +775,7 @@ export class CallDriver {
       } catch {
         // The session's negotiation timeout retries; the app hears about it.
         if (!this.#closed) {
-          this.#c.negotiationFailed(id);
+          this.#c.mediaFailed(id, false);
           this.#pump();
         }
       }

@@ -588,11 +588,19 @@ impl Consultation {
 
 #[wasm_bindgen]
 impl Consultation {
-    /// Checks the join options: returns `relayUrl`'s URLs to connect to, in order.
+    /// `relayUrl` checked: the URLs to connect to, in order.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = relayUrls, skip_typescript)]
+    pub fn relay_urls_of(value: &JsValue) -> Result<Vec<String>, JsError> {
+        Ok(relay_urls(value)?)
+    }
+
+    /// Checks the join options (what `open` would refuse, without opening anything).
     #[doc(hidden)]
     #[wasm_bindgen(js_name = checkOptions, skip_typescript)]
-    pub fn check_options(options: &JsValue) -> Result<Vec<String>, JsError> {
-        Ok(parse_options(options)?.relay_urls)
+    pub fn check_options(options: &JsValue) -> Result<(), JsError> {
+        parse_options(options)?;
+        Ok(())
     }
 
     /// The session's certificate, made ahead of need where it can be: resolves to
@@ -773,29 +781,19 @@ impl Consultation {
         }
     }
 
-    /// A WebRTC negotiation step with `peer` failed: the session's negotiation timeout
-    /// retries; the app hears about it.
+    /// The media path to `peer` failed: no `RTCPeerConnection` could be made for it
+    /// (`connection`), or a WebRTC negotiation step failed (the session's negotiation
+    /// timeout retries). The app hears about it.
     #[doc(hidden)]
-    #[wasm_bindgen(js_name = negotiationFailed, skip_typescript)]
-    pub fn negotiation_failed(&self, peer: &str) {
-        let error = Error::Media("a WebRTC negotiation step failed");
-        dispatch(
-            &self.inner,
-            "error",
-            error_detail(&error, parse_id(peer).ok()),
-        );
-    }
-
-    /// No `RTCPeerConnection` could be made for `peer`.
-    #[doc(hidden)]
-    #[wasm_bindgen(js_name = connectionFailed, skip_typescript)]
-    pub fn connection_failed(&self, peer: &str) {
-        let error = Error::Media("cannot create RTCPeerConnection");
-        dispatch(
-            &self.inner,
-            "error",
-            error_detail(&error, parse_id(peer).ok()),
-        );
+    #[wasm_bindgen(js_name = mediaFailed, skip_typescript)]
+    pub fn media_failed(&self, peer: &str, connection: bool) {
+        let error = Error::Media(if connection {
+            "cannot create RTCPeerConnection"
+        } else {
+            "a WebRTC negotiation step failed"
+        });
+        let detail = error_detail(&error, parse_id(peer).ok());
+        dispatch(&self.inner, "error", detail);
     }
 
     /// What WebCrypto made of a frame from `peer`'s direct path (`body`, or `undefined` when
