@@ -240,14 +240,19 @@ export class CallDriver {
 
   // ----- called by the core -----
 
+  // Once closed (the consultation ended, or the app freed it, possibly while the SDK's
+  // other objects still hold the core), both do nothing: the core may be gone, and a throw
+  // here would unwind through the wasm that called.
+
   /** The core has something for the driver: drain `poll`. */
   wake(): void {
-    this.#pump();
+    if (!this.#closed) this.#pump();
   }
 
   /** Brings every connection in line with the local media and the shared screen, and has
    *  the session renegotiate each. */
   renegotiate(): void {
+    if (this.#closed) return;
     for (const p of this.#peers.values()) this.#syncTracks(p.pc);
     for (const id of [...this.#peers.keys()]) this.#c.requestRenegotiation(id);
   }
