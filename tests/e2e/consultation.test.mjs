@@ -365,6 +365,30 @@ test('hangUp() leaves no open peer connection, live track or socket behind', asy
   }
 });
 
+test('free() without hanging up closes every peer connection and the relay socket too', async () => {
+  const { clinician, patient } = await joinBoth();
+  try {
+    await until(patient, () => window.c.state === 'connected', null, { what: 'connected' });
+    const leftovers = await patient.evaluate(() => {
+      window.c.free();
+      let freed;
+      try { void window.c.state; } catch (e) { freed = e.code; }
+      return {
+        freed,
+        pcs: window.__created.pcs.map((pc) => pc.connectionState),
+        sockets: window.__created.sockets.map((ws) => ws.readyState),
+      };
+    });
+    assert.equal(leftovers.freed, 'InvalidState');
+    assert.ok(leftovers.pcs.length >= 1 && leftovers.pcs.every((s) => s === 'closed'), JSON.stringify(leftovers.pcs));
+    assert.ok(leftovers.sockets.length >= 1 && leftovers.sockets.every((s) => s >= 2), JSON.stringify(leftovers.sockets));
+  } finally {
+    await clinician.evaluate(() => window.c?.hangUp());
+    await clinician.close();
+    await patient.close();
+  }
+});
+
 test('join rejects with a coded error: forged token, unreachable relay, bad options', async () => {
   const { clinician, invite } = await newVisit();
   try {
