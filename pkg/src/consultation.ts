@@ -351,6 +351,11 @@ export class Consultation {
     const e = arg(endForEveryone, 'endForEveryone', nullable(bool));
     call(() => c(this).hangUp(e));
   }
+  /**
+   * Releases this consultation: its peer connections and relay socket close at once, without
+   * telling the others first (call `hangUp()` before, to leave properly).
+   * Every later call throws `InvalidState`.
+   */
   free(): void {
     PLAYBACK.get(this)?.close();
     PLAYBACK.delete(this);
