@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 
-fn tree() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+fn tree() -> (std::path::PathBuf, std::path::PathBuf, TempTree) {
     let base = temp_tree(&[
         ("secret.txt", b"TOP SECRET"),
         ("www/index.html", b"<!doctype html><title>demo</title>"),

@@ -89,7 +89,6 @@ async fn single_use_token_refused_after_relay_restart() {
     expect_refused(&mut replay, 4004).await;
     // Its own participant id may still come back with it (a resume).
     let (_pat, _) = Client::joined(r.addr, pid(2), &pat_token).await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `POST /dev/token` with extra request headers; returns the status code.

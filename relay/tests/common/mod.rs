@@ -157,8 +157,24 @@ pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     http(addr, "GET", path, None).await
 }
 
+/// A temporary directory of a test, removed when the test drops it.
+pub struct TempTree(std::path::PathBuf);
+
+impl std::ops::Deref for TempTree {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Writes `files` (relative path, contents) under a fresh temporary directory.
-pub fn temp_tree(files: &[(&str, &[u8])]) -> std::path::PathBuf {
+pub fn temp_tree(files: &[(&str, &[u8])]) -> TempTree {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "relay-test-{}-{}",
@@ -172,7 +188,7 @@ pub fn temp_tree(files: &[(&str, &[u8])]) -> std::path::PathBuf {
         std::fs::write(&p, data).unwrap();
     }
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempTree(dir)
 }
 
 pub fn path_str(p: &Path) -> &str {
