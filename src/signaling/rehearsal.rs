@@ -110,9 +110,10 @@ impl Side {
 }
 
 /// Runs the rehearsal with fresh `entropy` (both sides' keys and the room secret are drawn
-/// from it) at simulated time `now`; `true` when both sides connected and showed the same
-/// SAS, and the patient received the clinician's application data.
-pub fn rehearse(entropy: [u8; 32], now: u64) -> bool {
+/// from it) at simulated time `now`: `Ok` when both sides connected and showed the same SAS,
+/// and the patient received the clinician's application data; otherwise the step that went
+/// wrong (a test failing in one engine then says where).
+pub fn rehearse(entropy: [u8; 32], now: u64) -> Result<(), &'static str> {
     let secret = seed(entropy, 1);
     run(secret, secret, entropy, now)
 }
@@ -158,7 +159,12 @@ fn seed(entropy: [u8; 32], label: u8) -> [u8; 32] {
 }
 
 /// The rehearsal with each side's room secret given (they differ only in tests).
-fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], now: u64) -> bool {
+fn run(
+    clinician_secret: [u8; 32],
+    patient_secret: [u8; 32],
+    entropy: [u8; 32],
+    now: u64,
+) -> Result<(), &'static str> {
     let roles = [
         RoleSigningKey::from_seed(&seed(entropy, 4)),
         RoleSigningKey::from_seed(&seed(entropy, 5)),
@@ -188,7 +194,7 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
     // Both join; the loopback relay handles the clinician's join first, as in a real call.
     for (i, side) in sides.iter_mut().enumerate() {
         if side.session.handle_relay_connected(now).is_err() {
-            return false;
+            return Err("a side could not start joining");
         }
         drain(i, side, &mut wire, now);
     }
@@ -229,22 +235,22 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
                 Ok(ClientMessage::Ping { nonce }) => {
                     delivered.push((from, ServerMessage::Pong { nonce }.encode()));
                 }
-                Err(_) => return false,
+                Err(_) => return Err("a side sent a message the relay cannot read"),
             }
         }
         if delivered.is_empty() {
-            return false; // Nothing in flight and not finished: stalled.
+            return Err("stalled: nothing in flight and no call");
         }
         for (to, bytes) in delivered {
             if sides[to].session.handle_relay_message(&bytes, now).is_err() {
-                return false;
+                return Err("a side refused a relay message");
             }
             let events = drain(to, &mut sides[to], &mut wire, now);
             for event in events {
                 match event {
                     Event::AdmissionRequested { peer, .. } => {
                         if sides[to].session.admit(peer, now).is_err() {
-                            return false;
+                            return Err("the clinician could not admit the patient");
                         }
                         drain(to, &mut sides[to], &mut wire, now);
                     }
@@ -263,7 +269,7 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
                 .send_app_data(patient, b"rehearsal", now)
                 .is_err()
             {
-                return false;
+                return Err("the clinician could not send app data");
             }
             drain(0, &mut sides[0], &mut wire, now);
         }
@@ -273,10 +279,14 @@ fn run(clinician_secret: [u8; 32], patient_secret: [u8; 32], entropy: [u8; 32], 
                 let _ = side.session.hang_up(now);
                 drain(i, side, &mut wire, now);
             }
-            return same_sas;
+            return if same_sas {
+                Ok(())
+            } else {
+                Err("the two sides show different SAS")
+            };
         }
     }
-    false
+    Err("no call within the step budget")
 }
 
 /// Carries out `side`'s outputs: transmissions go on the wire, media requests are answered
@@ -347,13 +357,13 @@ mod tests {
 
     #[test]
     fn a_rehearsal_connects_with_the_same_sas_on_both_sides() {
-        assert!(rehearse([7; 32], 1_700_000_000_000));
+        assert_eq!(rehearse([7; 32], 1_700_000_000_000), Ok(()));
     }
 
     #[test]
     fn a_rehearsal_between_different_rooms_fails() {
         // The patient's hello cannot be opened with another room's keys: no call, `false`.
-        assert!(!run([1; 32], [2; 32], [7; 32], 1_700_000_000_000));
+        assert!(run([1; 32], [2; 32], [7; 32], 1_700_000_000_000).is_err());
     }
 
     #[test]
@@ -369,7 +379,11 @@ mod tests {
     #[test]
     fn rehearsals_with_other_entropy_connect_too() {
         for b in [0u8, 1, 0x80, 0xff] {
-            assert!(rehearse([b; 32], 1_700_000_000_000), "entropy byte {b}");
+            assert_eq!(
+                rehearse([b; 32], 1_700_000_000_000),
+                Ok(()),
+                "entropy byte {b}"
+            );
         }
     }
 }
