@@ -366,27 +366,18 @@ fn parse_options(options: &JsValue) -> Result<JoinOptions, Error> {
 
 /// Makes the consultation's state.
 fn build(options: JoinOptions, opening: Opening, driver: Driver) -> Result<Shared, Error> {
-    let JoinOptions {
-        role,
-        relay_urls,
-        invite,
-        token,
-        display_name,
-        asked,
-        audio_only_fallback,
-        local_stream,
-    } = options;
-    let authority = invite.authority();
-    let (room, secret) = (invite.room, invite.secret);
+    let role = options.role;
+    let authority = options.invite.authority();
+    let (room, secret) = (options.invite.room, options.invite.secret);
     let certificate = crate::signaling::certificate_fingerprint(&opening.algorithm, &opening.value)
         .ok_or(Error::Unsupported(
             "WebRTC certificates (RTCPeerConnection.generateCertificate)",
         ))?;
     // A reload of a page whose participant a clinician admitted: its ticket, and its id.
     let resume = (role != Role::Clinician)
-        .then(|| super::resume::take(&room, asked))
+        .then(|| super::resume::take(&room, options.asked))
         .flatten();
-    let id = match asked.or(resume.as_ref().map(|(id, _)| *id)) {
+    let id = match options.asked.or(resume.as_ref().map(|(id, _)| *id)) {
         Some(id) => id,
         None => {
             let mut b = [0u8; 8];
@@ -403,8 +394,8 @@ fn build(options: JoinOptions, opening: Opening, driver: Driver) -> Result<Share
         secret,
         id: ParticipantId(id),
         role,
-        display_name: Redacted::new(display_name),
-        token,
+        display_name: Redacted::new(options.display_name),
+        token: options.token,
         entropy: *entropy,
         capabilities: CAP_RESUME,
         timeouts: Timeouts::default(),
@@ -419,16 +410,16 @@ fn build(options: JoinOptions, opening: Opening, driver: Driver) -> Result<Share
         session,
         consent: Default::default(),
         room,
-        audio_only_fallback,
-        failover: Failover::new(relay_urls.len()),
-        relay_urls,
+        audio_only_fallback: options.audio_only_fallback,
+        failover: Failover::new(options.relay_urls.len()),
+        relay_urls: options.relay_urls,
         backoff: Backoff::default(),
         has_turn: opening.has_turn,
         notices: VecDeque::new(),
         monitors: SortedMap::new(),
         direct: SortedMap::new(),
         remote_streams: SortedMap::new(),
-        local_stream,
+        local_stream: options.local_stream,
         joined_once: false,
         ended: None,
         state: "connecting",
